@@ -24,9 +24,9 @@ export function makeTensor(dtype: DType, shape: readonly number[], data: Uint8Ar
   return { dtype, shape: [...shape], data };
 }
 
-/** A copy of `bytes` whose offset is aligned for typed-array views. */
+/** `bytes`, or a copy whose offset is aligned for typed-array views (a real copy: Buffer#slice would share). */
 function aligned(bytes: Uint8Array, align: number): Uint8Array {
-  return bytes.byteOffset % align === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % align === 0 ? bytes : new Uint8Array(bytes);
 }
 
 /** Typed view (or copy when unaligned) of a tensor's elements in its natural JS type. */
@@ -104,8 +104,8 @@ export function fromFloat32(values: Float32Array, dtype: DType, shape: readonly 
       return makeTensor(dtype, shape, packInt4(q));
     }
     case 'bool': return makeTensor(dtype, shape, Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)));
-    case 'int64': return makeTensor(dtype, shape, new Uint8Array(BigInt64Array.from(values, (v) => BigInt(roundHalfEven(v))).buffer));
-    case 'uint64': return makeTensor(dtype, shape, new Uint8Array(BigUint64Array.from(values, (v) => BigInt(Math.max(0, roundHalfEven(v)))).buffer));
+    case 'int64': return makeTensor(dtype, shape, new Uint8Array(BigInt64Array.from(values, (v) => saturatingBigInt(v, -(2n ** 63n), 2n ** 63n - 1n)).buffer));
+    case 'uint64': return makeTensor(dtype, shape, new Uint8Array(BigUint64Array.from(values, (v) => saturatingBigInt(v, 0n, 2n ** 64n - 1n)).buffer));
     default: {
       const ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[dtype as 'int8'];
       if (!ctor) throw new Error(`cannot make a ${dtype} tensor from float32 values`);
@@ -118,6 +118,15 @@ export function fromFloat32(values: Float32Array, dtype: DType, shape: readonly 
       return makeTensor(dtype, shape, new Uint8Array(out.buffer));
     }
   }
+}
+
+/** `v` rounded half-to-even and clamped to [lo, hi]; NaN becomes 0 like the 32-bit integer paths (BigInt(NaN) would throw). */
+function saturatingBigInt(v: number, lo: bigint, hi: bigint): bigint {
+  if (Number.isNaN(v)) return 0n;
+  if (v === Infinity) return hi;
+  if (v === -Infinity) return lo;
+  const b = BigInt(roundHalfEven(v));
+  return b < lo ? lo : b > hi ? hi : b;
 }
 
 /** Round half to even, as ONNX QuantizeLinear and numpy do. */

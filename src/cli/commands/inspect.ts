@@ -1,0 +1,270 @@
+/**
+ * `modelpress inspect <file> [--json] [--top N]`: what a model holds, tensor
+ * by tensor (dtype, shape, size, location, value statistics and entropy
+ * estimates), totals by dtype and location, duplicated tensors, and for ONNX
+ * the graph facts (IR version, opsets, op histogram, inputs/outputs).
+ * The --json object is documented in docs/CLI.md (schema modelpress.inspect/1).
+ */
+import type { Command } from 'commander';
+import { ModelpressError } from '../../core/errors.js';
+import { findDuplicateGroups, tensorStats, type DuplicateGroup } from '../../core/stats.js';
+import { onnxSummary, type OnnxValueSummary } from '../../formats/onnx/index.js';
+import { describeLocation, type NamedTensor, type TensorLocation } from '../../formats/types.js';
+import { loadModel, type LoadedModel } from '../../node/load.js';
+import type { CliIO } from '../io.js';
+import { startProgress } from '../progress.js';
+import { formatNumber, formatPercent, formatTable, humanBytes } from '../table.js';
+
+export const INSPECT_SCHEMA = 'modelpress.inspect/1';
+
+export interface InspectTensor {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** Elements (strings for string tensors). */
+  readonly params: number;
+  /** Stored bytes as held in memory (packed for 4-bit types; UTF-8 bytes for strings). */
+  readonly bytes: number;
+  readonly location: TensorLocation;
+  /** Human label of `location`. */
+  readonly where: string;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly mean: number | null;
+  readonly std: number | null;
+  readonly zeroFraction: number | null;
+  readonly nanCount: number;
+  readonly infCount: number;
+  /** Entropy estimates in bits per parameter (definitions in docs/CLI.md). */
+  readonly entropy: { readonly rawBits: number; readonly valueBits: number | null; readonly quant8Bits: number | null };
+}
+
+export interface InspectTotalsRow {
+  readonly tensors: number;
+  readonly params: number;
+  readonly bytes: number;
+}
+
+export interface InspectReport {
+  readonly schema: typeof INSPECT_SCHEMA;
+  readonly format: string;
+  readonly file: string;
+  /** Bytes of all files of the model (main file + external data / shards). */
+  readonly sizeBytes: number;
+  readonly files: readonly string[];
+  readonly totals: InspectTotalsRow & {
+    readonly byDtype: (InspectTotalsRow & { readonly dtype: string })[];
+    readonly byLocation: (InspectTotalsRow & { readonly location: string })[];
+  };
+  readonly tensors: InspectTensor[];
+  readonly duplicates: (DuplicateGroup & { readonly copies: number })[];
+  readonly onnx?: {
+    readonly irVersion: number;
+    readonly producer: string;
+    readonly opsets: { domain: string; version: number }[];
+    readonly opHistogram: Record<string, number>;
+    readonly nodeCount: number;
+    readonly subgraphCount: number;
+    readonly inputs: OnnxValueSummary[];
+    readonly outputs: OnnxValueSummary[];
+  };
+  readonly safetensors?: { readonly metadata: Record<string, string> };
+  readonly tfjs?: { readonly kind: string; readonly generatedBy: string | null; readonly convertedBy: string | null; readonly shards: string[] };
+}
+
+/** The category a location is totalled under. */
+export function locationCategory(loc: TensorLocation): string {
+  const sub = 'graph' in loc && loc.graph ? ' (subgraph)' : '';
+  switch (loc.kind) {
+    case 'initializer': return `initializer${sub}`;
+    case 'constant': return `Constant node${sub}`;
+    case 'sparse': return `sparse_initializer${sub}`;
+    case 'external': return `external data${sub}`;
+    case 'safetensors': return 'safetensors';
+    case 'tfjs': return loc.quantization ? `tfjs (${loc.quantization}-quantized)` : 'tfjs';
+  }
+}
+
+function storedBytes(nt: NamedTensor): number {
+  const t = nt.tensor;
+  return t.dtype === 'string' ? (t.strings ?? []).reduce((s, b) => s + b.byteLength, 0) : t.data.byteLength;
+}
+
+function addTo<K extends string>(map: Map<string, InspectTotalsRow & Record<K, string>>, keyName: K, key: string, params: number, bytes: number): void {
+  const row = map.get(key) ?? ({ [keyName]: key, tensors: 0, params: 0, bytes: 0 } as InspectTotalsRow & Record<K, string>);
+  map.set(key, { ...row, tensors: row.tensors + 1, params: row.params + params, bytes: row.bytes + bytes });
+}
+
+/** Inspects a loaded model; `onTensor` is called after each tensor (for progress). */
+export function buildInspectReport(model: LoadedModel, onTensor?: () => void): InspectReport {
+  const tensors: InspectTensor[] = [];
+  const byDtype = new Map<string, InspectTotalsRow & { dtype: string }>();
+  const byLocation = new Map<string, InspectTotalsRow & { location: string }>();
+  let params = 0;
+  let bytes = 0;
+  for (const nt of model.tensors) {
+    const s = tensorStats(nt.tensor);
+    const b = storedBytes(nt);
+    tensors.push({
+      name: nt.name,
+      dtype: nt.tensor.dtype,
+      shape: [...nt.tensor.shape],
+      params: s.count,
+      bytes: b,
+      location: nt.location,
+      where: describeLocation(nt.location),
+      min: s.min,
+      max: s.max,
+      mean: s.mean,
+      std: s.std,
+      zeroFraction: s.zeroFraction,
+      nanCount: s.nanCount,
+      infCount: s.infCount,
+      entropy: { rawBits: s.entropyRawBits, valueBits: s.entropyValueBits, quant8Bits: s.entropy8Bits },
+    });
+    params += s.count;
+    bytes += b;
+    addTo(byDtype, 'dtype', nt.tensor.dtype, s.count, b);
+    addTo(byLocation, 'location', locationCategory(nt.location), s.count, b);
+    onTensor?.();
+  }
+  const bySize = (a: InspectTotalsRow, b: InspectTotalsRow) => b.bytes - a.bytes || b.params - a.params;
+  const report: InspectReport = {
+    schema: INSPECT_SCHEMA,
+    format: model.format,
+    file: model.path,
+    sizeBytes: model.sizeBytes,
+    files: [...model.files],
+    totals: { tensors: tensors.length, params, bytes, byDtype: [...byDtype.values()].sort(bySize), byLocation: [...byLocation.values()].sort(bySize) },
+    tensors,
+    duplicates: findDuplicateGroups(model.tensors).map((g) => ({ ...g, copies: g.names.length })),
+    ...(model.onnx ? { onnx: onnxFacts(model) } : {}),
+    ...(model.safetensors ? { safetensors: { metadata: model.safetensors.metadata } } : {}),
+    ...(model.tfjs
+      ? {
+          tfjs: {
+            kind: model.tfjs.kind,
+            generatedBy: typeof model.tfjs.modelJson.generatedBy === 'string' ? model.tfjs.modelJson.generatedBy : null,
+            convertedBy: typeof model.tfjs.modelJson.convertedBy === 'string' ? model.tfjs.modelJson.convertedBy : null,
+            shards: (model.tfjs.modelJson.weightsManifest ?? []).flatMap((g) => [...g.paths]),
+          },
+        }
+      : {}),
+  };
+  return report;
+}
+
+function onnxFacts(model: LoadedModel): NonNullable<InspectReport['onnx']> {
+  const s = onnxSummary(model.onnx!);
+  return { irVersion: s.irVersion, producer: s.producer, opsets: s.opsets, opHistogram: s.opHistogram, nodeCount: s.nodeCount, subgraphCount: s.subgraphCount, inputs: s.inputs, outputs: s.outputs };
+}
+
+function num(x: number | null, digits = 4): string | null {
+  if (x === null) return null;
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e5 || a < 1e-3 ? x.toExponential(2) : Number(x.toPrecision(digits)).toString();
+}
+
+/** Cuts the middle out of long labels: both the start (kind) and the end (innermost graph/name) stay readable. */
+function shorten(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const head = Math.floor((max - 3) / 2);
+  return `${s.slice(0, head)}...${s.slice(s.length - (max - 3 - head))}`;
+}
+
+function bitsText(x: number | null): string | null {
+  return x === null ? null : x.toFixed(2);
+}
+
+function valueText(v: OnnxValueSummary): string {
+  return `${v.name}: ${v.dtype}${v.rankKnown ? `[${v.shape.join(', ')}]` : ' (shape not given)'}`;
+}
+
+/** The terminal rendering of a report; `top` limits the tensor table to the N largest. */
+export function renderInspectText(r: InspectReport, top: number): string {
+  const out: string[] = [];
+  out.push(`${r.file}: ${r.format}, ${humanBytes(r.sizeBytes)} in ${r.files.length} file${r.files.length === 1 ? '' : 's'}`);
+  out.push(`${formatNumber(r.totals.tensors)} tensors, ${formatNumber(r.totals.params)} parameters, ${humanBytes(r.totals.bytes)} of tensor data`);
+  if (r.onnx) {
+    const o = r.onnx;
+    out.push(`ONNX IR version ${o.irVersion}${o.producer ? `, producer ${o.producer}` : ''}; opsets: ${o.opsets.map((s) => `${s.domain || 'ai.onnx'} ${s.version}`).join(', ') || 'none'}`);
+    out.push(`${formatNumber(o.nodeCount)} nodes in ${o.subgraphCount + 1} graph${o.subgraphCount ? 's' : ''}`);
+    for (const v of o.inputs) out.push(`  input  ${valueText(v)}`);
+    for (const v of o.outputs) out.push(`  output ${valueText(v)}`);
+    const ops = Object.entries(o.opHistogram).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    if (ops.length) out.push(`ops: ${ops.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
+  if (r.tfjs) out.push(`TF.js ${r.tfjs.kind}${r.tfjs.convertedBy ? `, converted by ${r.tfjs.convertedBy}` : ''}; shards: ${r.tfjs.shards.join(', ') || 'none'}`);
+  if (r.safetensors && Object.keys(r.safetensors.metadata).length) {
+    out.push(`metadata: ${Object.entries(r.safetensors.metadata).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}...` : v}`).join(', ')}`);
+  }
+  out.push('', 'by dtype');
+  out.push(formatTable(['dtype', 'tensors', 'params', 'bytes'], r.totals.byDtype.map((d) => [d.dtype, d.tensors, d.params, humanBytes(d.bytes)])).trimEnd());
+  out.push('', 'by location');
+  out.push(formatTable(['location', 'tensors', 'params', 'bytes'], r.totals.byLocation.map((d) => [d.location, d.tensors, d.params, humanBytes(d.bytes)])).trimEnd());
+
+  const largest = [...r.tensors].sort((a, b) => b.bytes - a.bytes || b.params - a.params).slice(0, top);
+  if (largest.length) {
+    out.push('', largest.length < r.tensors.length ? `largest ${largest.length} of ${r.tensors.length} tensors` : 'tensors');
+    const right = { align: 'right' as const };
+    out.push(
+      formatTable(
+        ['name', 'dtype', 'shape', { header: 'params', ...right }, { header: 'bytes', ...right }, 'location', { header: 'min', ...right }, { header: 'max', ...right }, { header: 'mean', ...right }, { header: 'std', ...right }, { header: 'zeros', ...right }, { header: 'H raw', ...right }, { header: 'H 8bit', ...right }],
+        largest.map((t) => [
+          shorten(t.name, 48),
+          t.dtype,
+          `[${t.shape.join(',')}]`,
+          t.params,
+          humanBytes(t.bytes),
+          shorten(t.where, 44),
+          num(t.min),
+          num(t.max),
+          num(t.mean),
+          num(t.std),
+          t.zeroFraction === null ? null : formatPercent(t.zeroFraction),
+          bitsText(t.entropy.rawBits),
+          bitsText(t.entropy.quant8Bits),
+        ]),
+      ).trimEnd(),
+    );
+    out.push('(H raw: entropy of the stored bytes; H 8bit: after uniform 8-bit quantization; bits per parameter)');
+  }
+  const nonFinite = r.tensors.filter((t) => t.nanCount + t.infCount > 0);
+  if (nonFinite.length) out.push('', `non-finite values in ${nonFinite.length} tensors: ${nonFinite.map((t) => `${t.name} (${t.nanCount} NaN, ${t.infCount} Inf)`).join(', ')}`);
+  if (r.duplicates.length) {
+    const wasted = r.duplicates.reduce((s, g) => s + g.wastedBytes, 0);
+    out.push('', `${r.duplicates.length} groups of duplicated tensors (identical dtype, shape and bytes), ${humanBytes(wasted)} stored more than once:`);
+    for (const g of r.duplicates) {
+      const names = g.names.length > 6 ? [...g.names.slice(0, 6), `... ${g.names.length - 6} more`] : g.names;
+      out.push(`  ${g.copies} x ${g.dtype}[${g.shape.join(',')}] (${humanBytes(g.bytes)}): ${names.join(', ')}`);
+    }
+  } else out.push('', 'no duplicated tensors');
+  return out.join('\n') + '\n';
+}
+
+function parseTop(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ModelpressError('E_ARG', `--top must be a whole number >= 0, got "${v}"`);
+  return n;
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('inspect')
+    .description('show what a model holds: tensors, dtypes, sizes, locations, value statistics, entropy, duplicates; ONNX graph facts')
+    .argument('<file>', 'model file: .onnx, .safetensors, or a TF.js model JSON (format detected from content)')
+    .option('--json', 'print a JSON object (schema modelpress.inspect/1, see docs/CLI.md) instead of tables')
+    .option('--top <n>', 'tensors listed in the table, largest first (the JSON always lists all)', parseTop, 20)
+    .action((file: string, opts: { json?: boolean; top: number }) => {
+      const model = loadModel(file);
+      const progress = startProgress(opts.json ? { ...io, isTTY: false } : io, 'inspecting', model.tensors.length);
+      let report: InspectReport;
+      try {
+        report = buildInspectReport(model, () => progress.increment());
+      } finally {
+        progress.stop();
+      }
+      io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderInspectText(report, opts.top));
+    });
+}

@@ -1,0 +1,67 @@
+/**
+ * TF.js models on disk: a model JSON (any name) with its shard files, whose
+ * manifest paths are relative to the JSON's directory.
+ */
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ModelpressError, isModelpressError } from '../core/errors.js';
+import { readTfjs, type TfjsModel } from '../formats/tfjs/read.js';
+import type { TfjsModelJson } from '../formats/tfjs/manifest.js';
+import { writeTfjs, type TfjsWriteResult, type TfjsWriteTensor, type WriteTfjsOptions } from '../formats/tfjs/write.js';
+import { readFileChecked, writeFilesAtomic } from './fs.js';
+
+/**
+ * The file a manifest path names, relative to the model JSON's directory.
+ * Absolute paths, URLs and paths leading out of that directory are refused:
+ * a model file must not make us read arbitrary files.
+ */
+export function resolveTfjsShardPath(jsonPath: string, shardPath: string): string {
+  if (shardPath === '' || shardPath.includes('\0') || isAbsolute(shardPath) || /^[a-z][a-z0-9+.-]*:/i.test(shardPath)) {
+    throw new ModelpressError('E_UNSUPPORTED', `shard path "${shardPath}" is empty, absolute or a URL; only paths relative to the model JSON are read`, { file: jsonPath });
+  }
+  const dir = resolve(dirname(jsonPath));
+  const full = resolve(dir, shardPath);
+  const rel = relative(dir, full);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new ModelpressError('E_UNSUPPORTED', `shard path "${shardPath}" leads out of the model's directory`, { file: jsonPath });
+  }
+  return join(dirname(jsonPath), shardPath);
+}
+
+/** Reads a TF.js model from the path of its JSON file; shards are read from the JSON's directory. */
+export function readTfjsFile(jsonPath: string): TfjsModel {
+  const json = readFileChecked(jsonPath);
+  try {
+    return readTfjs(json, (p) => readFileChecked(resolveTfjsShardPath(jsonPath, p)), jsonPath);
+  } catch (e) {
+    throw isModelpressError(e) ? e.withFile(jsonPath) : e;
+  }
+}
+
+/**
+ * Writes a TF.js model to `jsonPath` plus its shards (group1-shard1of1.bin, ...)
+ * in the same directory. All files go to temps first and are renamed into
+ * place together, the JSON last; on error nothing new is left behind.
+ * Returns what was written, with the shard file paths.
+ */
+export function writeTfjsFiles(
+  jsonPath: string,
+  model: TfjsModelJson,
+  tensors: readonly TfjsWriteTensor[],
+  opts?: WriteTfjsOptions,
+): TfjsWriteResult & { readonly shardPaths: string[] } {
+  let result: TfjsWriteResult;
+  try {
+    result = writeTfjs(model, tensors, opts);
+  } catch (e) {
+    throw isModelpressError(e) ? e.withFile(jsonPath) : e;
+  }
+  const shardPaths = result.shards.map((s) => join(dirname(jsonPath), s.path));
+  if (shardPaths.some((p) => basename(p) === basename(jsonPath))) {
+    throw new ModelpressError('E_ARG', 'the model JSON would overwrite one of its own shards', { file: jsonPath });
+  }
+  writeFilesAtomic([
+    ...result.shards.map((s, i) => ({ path: shardPaths[i]!, data: s.bytes })),
+    { path: jsonPath, data: new TextEncoder().encode(result.json) },
+  ]);
+  return { ...result, shardPaths };
+}
