@@ -1,0 +1,154 @@
+/**
+ * Node-side dataset loading: finds Fashion-MNIST / MNIST IDX files on disk
+ * (gzipped or not) and hands the bytes to the browser-safe parsers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { ModelpressError } from '../core/errors.js';
+import { datasetFromArrays, datasetFromImages, sampleCount, selectSamples, type ArrayDataset } from '../eval/datasets/dataset.js';
+import { imageDatasetFromIdx, isGzip, type ImageDataset } from '../eval/datasets/idx.js';
+import { parseNpy } from '../eval/datasets/npy.js';
+import { parseNpz } from '../eval/datasets/npz.js';
+import { calibrationIndices, splitIndices, type SplitName } from '../eval/splits.js';
+
+export type DatasetSplit = 'train' | 'test';
+
+export interface LoadImageDatasetOptions {
+  /** Which of the two official splits: 'train' (60k) or 'test' (10k). Default 'test'. */
+  split?: DatasetSplit;
+  /** Folder holding the four IDX files (gzipped or not); searched before the system copy. */
+  dataDir?: string;
+}
+
+/** Where the Debian package `dataset-fashion-mnist` installs the files. */
+export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
+export const MNIST_SYSTEM_DIR = '/usr/share/datasets/mnist';
+
+/** The upstream IDX file names of a split, without `.gz`. */
+export function idxFileNames(split: DatasetSplit): { images: string; labels: string } {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  return { images: `${prefix}-images-idx3-ubyte`, labels: `${prefix}-labels-idx1-ubyte` };
+}
+
+/** Loads a Fashion-MNIST split from `dataDir` or /usr/share/datasets/fashion-mnist. */
+export function loadFashionMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
+  return loadIdxImageDataset('Fashion-MNIST', FASHION_MNIST_SYSTEM_DIR, options, 'apt-get install dataset-fashion-mnist, or download the four files from https://github.com/zalandoresearch/fashion-mnist');
+}
+
+/** Loads an MNIST split from `dataDir` or /usr/share/datasets/mnist. */
+export function loadMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
+  return loadIdxImageDataset('MNIST', MNIST_SYSTEM_DIR, options, 'download the four files from https://yann.lecun.com/exdb/mnist/ (or a mirror)');
+}
+
+function loadIdxImageDataset(title: string, systemDir: string, options: LoadImageDatasetOptions, howToGet: string): ImageDataset {
+  const split = options.split ?? 'test';
+  const names = idxFileNames(split);
+  const dirs = options.dataDir !== undefined ? [options.dataDir] : [systemDir];
+  const searched: string[] = [];
+  for (const dir of dirs) {
+    const images = findFile(dir, names.images, searched);
+    const labels = findFile(dir, names.labels, searched);
+    if (images && labels) {
+      return imageDatasetFromIdx(readMaybeGzip(images), readMaybeGzip(labels), { images, labels });
+    }
+  }
+  throw new ModelpressError(
+    'E_NOT_FOUND',
+    `${title} ${split} split not found; searched ${searched.join(', ')}. To get it: ${howToGet} (files ${names.images}.gz and ${names.labels}.gz, gzipped or not), then pass --data-dir <folder>`,
+  );
+}
+
+function findFile(dir: string, name: string, searched: string[]): string | undefined {
+  for (const candidate of [join(dir, `${name}.gz`), join(dir, name)]) {
+    searched.push(candidate);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Reads a file, gunzipping it when it starts with the gzip magic. */
+export function readMaybeGzip(path: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new ModelpressError('E_IO', `cannot read: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  if (!isGzip(bytes)) return bytes;
+  try {
+    return gunzipSync(bytes);
+  } catch (e) {
+    throw new ModelpressError('E_CORRUPT', `gzip data is damaged: ${(e as Error).message}`, { file: path, cause: e });
+  }
+}
+
+/** Options for resolving a `--data` spec. */
+export interface DataSpecOptions {
+  /** Folder holding Fashion-MNIST/MNIST IDX files (searched instead of /usr/share/datasets/...). */
+  dataDir?: string;
+  /** Seed of the train/test/calibration permutation; default 0. */
+  seed?: number;
+  /** Samples in a calibration split; default 512. */
+  calibrationSize?: number;
+  /** Fraction held out as test when a file has no official split; default 0.2. */
+  testFraction?: number;
+}
+
+/** A parsed data spec: `fashion-mnist`, `fashion-mnist:train`, `data.npz:test`, `random`. */
+export interface DataSpec {
+  readonly source: string;
+  readonly split: SplitName | undefined;
+}
+
+const SPLITS: readonly SplitName[] = ['train', 'test', 'calibration', 'all'];
+
+export function parseDataSpec(spec: string): DataSpec {
+  const colon = spec.lastIndexOf(':');
+  const suffix = colon > 0 ? spec.slice(colon + 1) : '';
+  if (colon > 0 && (SPLITS as readonly string[]).includes(suffix)) return { source: spec.slice(0, colon), split: suffix as SplitName };
+  return { source: spec, split: undefined };
+}
+
+/** True for the spec that asks for random inputs instead of data. */
+export function isRandomSpec(spec: string): boolean {
+  return parseDataSpec(spec).source === 'random';
+}
+
+/**
+ * Loads the dataset a spec names. Named datasets (`fashion-mnist`, `mnist`)
+ * use their official train/test files (default test); `calibration` is a
+ * seeded subset of train. Files (.npz with arrays `x` and optional `y`, .npy
+ * with samples only) default to all samples; a split selects a seeded part.
+ */
+export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<ArrayDataset> {
+  const { source, split } = parseDataSpec(spec);
+  const named = { 'fashion-mnist': loadFashionMnist, mnist: loadMnist }[source.toLowerCase()];
+  if (named) {
+    if (split === 'all') throw new ModelpressError('E_ARG', `--data ${spec}: choose train, test or calibration for ${source}`);
+    const official = split === 'train' || split === 'calibration' ? 'train' : 'test';
+    const images = named({ split: official, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
+    const ds = datasetFromImages(images, `${source}:${split ?? 'test'}`);
+    return split === 'calibration' ? selectSamples(ds, calibrationIndices(images.count, options), ds.name) : ds;
+  }
+  if (source === 'random') throw new ModelpressError('E_ARG', `--data random makes inputs from the model and loads no dataset`);
+  const lower = source.toLowerCase();
+  let ds: ArrayDataset;
+  if (lower.endsWith('.npz')) {
+    const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: (b) => inflateRawSync(b) });
+    const x = arrays.get('x') ?? (arrays.size === 1 ? [...arrays.values()][0] : undefined);
+    if (!x) throw new ModelpressError('E_NOT_FOUND', `archive has no array 'x' (arrays: ${[...arrays.keys()].join(', ')})`, { file: source });
+    ds = datasetFromArrays(x, arrays.get('y'), source, source);
+  } else if (lower.endsWith('.npy')) {
+    ds = datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source);
+  } else {
+    throw new ModelpressError('E_ARG', `--data ${spec}: not a dataset name (fashion-mnist, mnist, random) nor a .npz/.npy file`);
+  }
+  if (split === undefined || split === 'all') return ds;
+  return selectSamples(ds, splitIndices(sampleCount(ds), split, options), `${source}:${split}`);
+}
+
+function readChecked(path: string): Uint8Array {
+  if (!existsSync(path)) throw new ModelpressError('E_NOT_FOUND', 'data file does not exist', { file: path });
+  return readMaybeGzip(path);
+}

@@ -1,0 +1,48 @@
+/** Number formats shared by the Markdown and HTML reports (and the terminal table). */
+import { formatSnr, type EvalRecord } from './record.js';
+
+export function bytes(n: number | null): string {
+  if (n === null) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+export function percent(x: number | null): string {
+  return x === null ? '-' : `${(x * 100).toFixed(2)}%`;
+}
+
+export function fixed(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined ? '-' : x.toFixed(digits);
+}
+
+export function integer(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function ms(x: number | null | undefined): string {
+  return x === null || x === undefined ? '-' : x < 1 ? `${x.toFixed(3)} ms` : `${x.toFixed(2)} ms`;
+}
+
+/** The summary columns every report shows, one row per record. */
+export function summaryRows(records: readonly EvalRecord[]): { header: string[]; rows: string[][] } {
+  const header = ['model', 'size', 'params', 'ratio', 'accuracy', 'F1 macro', 'cosine', 'SNR', 'top-1 agree', 'p50 (b=1)', 'p95 (b=1)', 'throughput', 'peak RSS'];
+  const rows = records.map((r) => [
+    r.model,
+    bytes(r.size_bytes),
+    integer(r.params),
+    r.compression_ratio === null ? '-' : `${r.compression_ratio.toFixed(2)}x`,
+    percent(r.accuracy),
+    fixed(r.f1_macro, 4),
+    r.fidelity ? r.fidelity.cosine.toFixed(6) : '-',
+    formatSnr(r.fidelity?.snr_db ?? null),
+    r.fidelity ? percent(r.fidelity.top1_agreement) : '-',
+    ms(r.latency_ms?.p50),
+    ms(r.latency_ms?.p95),
+    `${Math.round(r.throughput_samples_per_s).toLocaleString('en-US')}/s`,
+    bytes(r.peak_rss_bytes),
+  ]);
+  return { header, rows };
+}

@@ -1,0 +1,54 @@
+/**
+ * The execution contract every part of modelpress runs models through.
+ * Implemented over onnxruntime (node: src/node/ort-runner.ts, browser:
+ * ./ort-web.ts); both share the adapter in ./ort-session.ts. Tensors cross the
+ * boundary as modelpress Tensors (raw little-endian bytes), viewed without
+ * copies where alignment allows.
+ */
+import type { DType } from '../core/dtypes.js';
+import type { Tensor } from '../core/tensor.js';
+
+/** A dimension: a fixed size, or the name of a symbolic (free) dimension such as 'batch'. */
+export type Dim = number | string;
+
+/** One graph input or output as the runtime reports it. */
+export interface IoInfo {
+  readonly name: string;
+  /** Element type; undefined for non-tensor values (sequences, maps). */
+  readonly dtype: DType | undefined;
+  /** Declared shape; symbolic dims are strings; undefined when the model declares no shape. */
+  readonly shape: readonly Dim[] | undefined;
+}
+
+export interface RunnerOptions {
+  /** Threads used inside one operator; default: the runtime's choice (all cores). */
+  intraOpThreads?: number;
+  /** Threads used across independent operators (only with executionMode 'parallel'); default: the runtime's choice. */
+  interOpThreads?: number;
+  /** Graph optimization level applied at load; default 'all'. */
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Operator scheduling; default 'sequential'. */
+  executionMode?: 'sequential' | 'parallel';
+  /** Names the model in error messages (a path, for instance). */
+  file?: string;
+}
+
+export interface Runner {
+  readonly inputs: readonly IoInfo[];
+  readonly outputs: readonly IoInfo[];
+  /**
+   * Runs the model once. `feeds` must hold every input; returns the requested
+   * outputs (default: all), keyed by name.
+   */
+  run(feeds: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Releases the native session. The runner must not be used afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** Opens a model given as bytes (or, where the platform has files, a path). */
+export type RunnerFactory = (model: Uint8Array | string, options?: RunnerOptions) => Promise<Runner>;
+
+/** Renders a shape for messages: [batch, 3, 224, 224]. */
+export function formatShape(shape: readonly Dim[] | undefined): string {
+  return shape === undefined ? '[?]' : `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,177 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import { memoryIO } from '../../src/cli/io.js';
+import { classMeanLogits } from '../../src/eval/class-mean.js';
+import { loadFashionMnist } from '../../src/node/datasets.js';
+import type { EvalRecord } from '../../src/report/record.js';
+import { classMeanFixture, OCR, VAD, type ClassMeanFixture } from '../eval/helpers.js';
+
+async function cli(...argv: string[]) {
+  const io = memoryIO();
+  const code = await run(argv, io);
+  return { code, out: io.out, err: io.err };
+}
+
+async function evalJson(...argv: string[]): Promise<EvalRecord> {
+  const r = await cli('eval', ...argv, '--json');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out).not.toMatch(/NaN/);
+  return JSON.parse(r.out) as EvalRecord;
+}
+
+let fx: ClassMeanFixture;
+const test = loadFashionMnist({ split: 'test' });
+beforeAll(() => { fx = classMeanFixture(); });
+
+describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
+  it('reports the accuracy and F1 a second, simple path computes from the same logits', async () => {
+    const rec = await evalJson(fx.model, '--data', 'fashion-mnist', '--batch-size', '100', '--runs', '3');
+    // Second path: onnxruntime-node called directly, the whole test set in one run, argmax by hand.
+    const session = await ort.InferenceSession.create(fx.model);
+    const x = Float32Array.from(test.images, (v) => v / 255);
+    const out = await session.run({ image: new ort.Tensor('float32', x, [test.count, 28, 28]) });
+    const logits = out.logits!.data as Float32Array;
+    await session.release();
+    let correct = 0;
+    const tp = new Array(10).fill(0), predicted = new Array(10).fill(0), support = new Array(10).fill(0);
+    for (let i = 0; i < test.count; i++) {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (logits[i * 10 + c]! > logits[i * 10 + best]!) best = c;
+      const label = test.labels[i]!;
+      if (best === label) { correct++; tp[label]++; }
+      predicted[best]++;
+      support[label]++;
+    }
+    expect(rec.accuracy).toBe(correct / test.count);
+    let f1Sum = 0;
+    for (let c = 0; c < 10; c++) {
+      const p = tp[c] / predicted[c], r = tp[c] / support[c];
+      f1Sum += (2 * p * r) / (p + r);
+    }
+    expect(rec.f1_macro).toBeCloseTo(f1Sum / 10, 12);
+    // Nearest class mean on Fashion-MNIST lands near 68%.
+    expect(rec.accuracy).toBeGreaterThan(0.67);
+    expect(rec.accuracy).toBeLessThan(0.69);
+    // A third path with no onnxruntime at all (float rounding may flip a near-tie or two).
+    const js = classMeanLogits(fx.means, x);
+    let jsCorrect = 0;
+    for (let i = 0; i < test.count; i++) {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (js[i * 10 + c]! > js[i * 10 + best]!) best = c;
+      if (best === test.labels[i]) jsCorrect++;
+    }
+    expect(Math.abs(jsCorrect - correct)).toBeLessThanOrEqual(2);
+    // The rest of the record.
+    expect(rec.schema).toBe('modelpress.eval/1');
+    expect(rec.size_bytes).toBe(statSync(fx.model).size);
+    expect(rec.params).toBe(7850); // 10x784 weights + 10 biases
+    expect(rec.data).toMatchObject({ source: 'fashion-mnist:test', samples: 10000, labeled: true, batch_size: 100 });
+    expect(rec.per_class!.map((c) => c.support)).toEqual(new Array(10).fill(1000));
+    expect(rec.confusion_matrix!.flat().reduce((a, b) => a + b, 0)).toBe(10000);
+    expect(rec.latency_ms!.p50).toBeGreaterThan(0);
+    expect(rec.latency_batch_ms!.batch_size).toBe(100);
+    expect(rec.peak_rss_bytes!).toBeGreaterThan(10 * 1024 * 1024);
+    expect(rec.compression_ratio).toBeNull();
+    expect(rec.fidelity).toBeNull();
+  });
+
+  it('compares the model with itself: cosine 1, agreement 1, SNR "inf" (never NaN)', async () => {
+    const rec = await evalJson(fx.model, '--data', 'fashion-mnist', '--limit', '500', '--ref', fx.model, '--no-latency');
+    expect(rec.fidelity).toMatchObject({ cosine: 1, top1_agreement: 1, snr_db: 'inf', max_abs_error: 0, mean_abs_error: 0, identical: true });
+    expect(rec.compression_ratio).toBe(1);
+    expect(rec.latency_ms).toBeNull();
+    const text = await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '500', '--ref', fx.model, '--no-latency');
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/1\.000000\s+inf\s+100\.00%/);
+    expect(text.out).not.toMatch(/NaN/);
+  });
+
+  it('writes Markdown, JSON and HTML reports', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-eval-report-'));
+    const r = await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--runs', '2', '--report', join(dir, 'r.md'));
+    expect(r.code).toBe(0);
+    const md = readFileSync(join(dir, 'r.md'), 'utf8');
+    expect(md).toMatch(/^# modelpress eval/);
+    expect(md).toContain('| model | size | params |');
+    expect(md).toContain('## F1 per class');
+    expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.json'))).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).data.samples).toBe(200);
+    expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.html'))).code).toBe(0);
+    expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('<canvas id="pareto">');
+    expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '10', '--report', join(dir, 'r.pdf'))).code).toBe(2);
+  });
+});
+
+describe('eval on the real fixtures with random inputs', () => {
+  const cases: [string, string[], number[]][] = [
+    [`${OCR}/ch_PP-OCRv4_det_infer.onnx`, ['--shape', 'x=1,3,64,64'], [1, 3, 64, 64]],
+    [`${OCR}/ch_PP-OCRv4_rec_infer.onnx`, ['--shape', 'x=1,3,48,96'], [1, 3, 48, 96]],
+    [`${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, ['--dim', 'p2o.DynamicDimension.0=1', '--dim', 'p2o.DynamicDimension.1=48', '--dim', 'p2o.DynamicDimension.2=192'], [1, 3, 48, 192]],
+  ];
+  for (const [model, flags, shape] of cases) {
+    it(`runs ${model.split('/').pop()} at ${shape.join('x')}`, async () => {
+      const rec = await evalJson(model, ...flags, '--limit', '2', '--warmup', '1', '--runs', '2', '--ref', model);
+      expect(rec.data).toMatchObject({ source: 'random', samples: 2, labeled: false, batch_size: 1 });
+      expect(rec.data.inputs).toEqual([{ name: 'x', dtype: 'float32', shape }]);
+      expect(rec.size_bytes).toBe(statSync(model).size);
+      expect(rec.params).toBeGreaterThan(100000);
+      expect(rec.latency_ms!.runs).toBe(2);
+      expect(rec.fidelity!.snr_db).toBe('inf');
+      expect(rec.accuracy).toBeNull();
+    }, 60000);
+  }
+
+  it('runs silero_vad with int64 sr and carried h/c state (random and fixed sr)', async () => {
+    const rec = await evalJson(VAD, '--dim', 'batch=1', '--dim', 'sequence=512', '--limit', '4', '--runs', '2', '--ref', VAD);
+    expect(rec.data.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([
+      ['input', 'float32', [1, 512]], ['sr', 'int64', []], ['h', 'float32', [2, 1, 64]], ['c', 'float32', [2, 1, 64]],
+    ]);
+    expect(rec.fidelity!.outputs.map((o) => o.output)).toEqual(['output', 'hn', 'cn']);
+    expect(rec.fidelity!.outputs.every((o) => o.snr_db === 'inf' && o.cosine === 1)).toBe(true);
+    const fixed = await evalJson(VAD, '--dim', 'batch=1', '--dim', 'sequence=512', '--fill', 'sr=16000', '--limit', '3', '--no-latency');
+    expect(fixed.data.samples).toBe(3);
+    expect(fixed.params).toBe(445117); // as inspect counts: initializers + Constant nodes, subgraphs included
+  }, 60000);
+});
+
+describe('eval errors', () => {
+  it('a missing or corrupt model: clear error, non-zero exit', async () => {
+    const missing = await cli('eval', '/nonexistent/model.onnx');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/\[E_NOT_FOUND\].*\/nonexistent\/model\.onnx/);
+    const dir = mkdtempSync(join(tmpdir(), 'mp-eval-bad-'));
+    writeFileSync(join(dir, 'bad.onnx'), fx.bytes.subarray(0, 1000));
+    const corrupt = await cli('eval', join(dir, 'bad.onnx'));
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.err).toMatch(/\[E_TRUNCATED\].*bad\.onnx/);
+    writeFileSync(join(dir, 'junk.onnx'), new TextEncoder().encode('hello, I am not an onnx model'));
+    const junk = await cli('eval', join(dir, 'junk.onnx'));
+    expect(junk.code).toBe(1);
+    expect(junk.err).toMatch(/\[E_(FORMAT|TRUNCATED|CORRUPT)\].*junk\.onnx/);
+  });
+
+  it('a dataset that cannot fit the model input names both shapes', async () => {
+    const r = await cli('eval', `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '--data', 'fashion-mnist', '--limit', '10');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('[E_SHAPE]');
+    expect(r.err).toContain('[28, 28]');
+    expect(r.err).toContain("model input 'x' [p2o.DynamicDimension.0, 3, p2o.DynamicDimension.1, p2o.DynamicDimension.2]");
+  });
+
+  it('a missing dataset names the paths searched and how to get it; unresolved dims ask for --dim', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mp-eval-nodata-'));
+    const r = await cli('eval', fx.model, '--data', 'fashion-mnist', '--data-dir', empty);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('[E_NOT_FOUND]');
+    expect(r.err).toContain(join(empty, 't10k-images-idx3-ubyte.gz'));
+    expect(r.err).toContain('apt-get install dataset-fashion-mnist');
+    const dims = await cli('eval', VAD);
+    expect(dims.code).toBe(2);
+    expect(dims.err).toMatch(/--dim batch=<n> --dim sequence=<n>/);
+  });
+});

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isModelpressError } from '../../src/core/errors.js';
+import { encodeIdx, parseIdx } from '../../src/eval/datasets/idx.js';
+import { parseNpy } from '../../src/eval/datasets/npy.js';
+import { parseNpz } from '../../src/eval/datasets/npz.js';
+import { inflateRawSync } from 'node:zlib';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures', name)));
+
+/** Runs `parse` on damaged copies of `good`: it must succeed or throw a ModelpressError, nothing else. */
+async function survives(good: Uint8Array, parse: (b: Uint8Array) => unknown): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.record({ cut: fc.nat({ max: good.length }) }),
+        fc.record({ at: fc.nat({ max: good.length - 1 }), value: fc.integer({ min: 0, max: 255 }) }),
+        fc.record({ at: fc.nat({ max: good.length - 1 }), run: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+      ),
+      async (damage) => {
+        let bytes = good.slice();
+        if ('cut' in damage) bytes = bytes.subarray(0, damage.cut);
+        else if ('value' in damage) bytes[damage.at] = damage.value;
+        else bytes.set(damage.run.subarray(0, bytes.length - damage.at), damage.at);
+        try {
+          await parse(bytes);
+        } catch (e) {
+          if (!isModelpressError(e)) throw e;
+        }
+      },
+    ),
+    { numRuns: 400, seed: 42 },
+  );
+}
+
+describe('decoders reject damaged input with ModelpressError only', () => {
+  it('IDX', async () => {
+    await survives(encodeIdx({ dtype: 'float32', shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i) }), parseIdx);
+    await survives(encodeIdx({ dtype: 'uint8', shape: [2, 3, 3], data: new Uint8Array(18) }), parseIdx);
+  });
+  it('.npy', async () => {
+    await survives(fixture('int64.npy'), parseNpy);
+  });
+  it('.npz stored and deflated (DecompressionStream and zlib inflaters)', async () => {
+    await survives(fixture('small-stored.npz'), (b) => parseNpz(b));
+    await survives(fixture('small-deflate.npz'), (b) => parseNpz(b));
+    await survives(fixture('small-deflate.npz'), (b) => parseNpz(b, { inflateRaw: (d) => inflateRawSync(d) }));
+  });
+  it('undamaged fixtures still parse', async () => {
+    expect((await parseNpz(fixture('small-deflate.npz'))).size).toBe(2);
+  });
+});
