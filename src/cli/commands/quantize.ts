@@ -1,0 +1,198 @@
+/**
+ * `modelpress quantize <in> -o <out> --scheme <scheme> [...]`: post-training
+ * quantization. ONNX models get a standard ONNX model onnxruntime runs;
+ * TF.js models get a quantized manifest tfjs-converter would write;
+ * safetensors files get float16/bfloat16 storage. The scheme list in --help
+ * comes from the scheme table.
+ */
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ModelpressError } from '../../core/errors.js';
+import { tfjsWriteInput } from '../../formats/tfjs/index.js';
+import { loadModel } from '../../node/load.js';
+import { writeOnnxFile } from '../../node/onnx-external.js';
+import { writeSafetensorsFile } from '../../node/safetensors-file.js';
+import { writeTfjsFiles } from '../../node/tfjs-files.js';
+import { CALIBRATION_METHODS, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type TensorReport } from '../../quantize/index.js';
+import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
+import { quantizeContext } from '../../node/quantize-context.js';
+import type { CliIO } from '../io.js';
+import { formatNumber, formatTable, humanBytes } from '../table.js';
+
+interface Flags {
+  output: string;
+  scheme: string;
+  perChannel?: boolean;
+  symmetric?: boolean;
+  reduceRange?: boolean;
+  blockSize?: number;
+  accuracyLevel?: number;
+  calib?: string;
+  calibMethod?: CalibrationMethod;
+  calibSize?: number;
+  percentile?: number;
+  dataDir?: string;
+  dim?: string[];
+  include?: string[];
+  exclude?: string[];
+  minSize?: number;
+  keepOps?: string[];
+  kmeansInit?: QuantizeOptions['kmeansInit'];
+  kmeansSolver?: QuantizeOptions['kmeansSolver'];
+  json?: boolean;
+  top: number;
+}
+
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ModelpressError('E_ARG', `${name} must be an integer in [${min}, ${max}], got "${v}"`);
+    return n;
+  };
+}
+
+function list(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').filter(Boolean)];
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new ModelpressError('E_ARG', `${name} must be one of ${values.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+function schemeHelp(): string {
+  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
+}
+
+/** Totals over the tensors a scheme changed. */
+function totals(tensors: readonly TensorReport[]): { quantized: number; skipped: number; bytesBefore: number; bytesAfter: number } {
+  const done = tensors.filter((t) => t.action !== 'skipped');
+  return {
+    quantized: done.length,
+    skipped: tensors.length - done.length,
+    bytesBefore: done.reduce((a, t) => a + t.bytesBefore, 0),
+    bytesAfter: done.reduce((a, t) => a + t.bytesAfter, 0),
+  };
+}
+
+function jsonNumber(x: number): number | string {
+  return Number.isFinite(x) ? x : x > 0 ? 'inf' : x < 0 ? '-inf' : 'nan';
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('quantize')
+    .description('post-training quantization (ONNX -> ONNX that onnxruntime runs; TF.js -> quantized manifest; safetensors -> fp16/bf16)')
+    .argument('<in>', 'input model (.onnx, TF.js model JSON, .safetensors; detected from content)')
+    .requiredOption('-o, --output <file>', 'output file')
+    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}\n  uint16         (TF.js only) uint16 affine manifest entries`)
+    .option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)')
+    .option('--symmetric', 'symmetric ranges, zero point 0')
+    .option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)')
+    .option('--block-size <n>', 'block size along K for 4-bit schemes (16-256, power of two)', int('--block-size', 16, 256))
+    .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', int('--accuracy-level', 0, 4))
+    .option('--calib <spec>', 'calibration data for static: fashion-mnist[:train|:test], file.npy|.npz, random')
+    .option('--calib-method <m>', `calibration method: ${CALIBRATION_METHODS.join('|')}`, oneOf('--calib-method', CALIBRATION_METHODS))
+    .option('--calib-size <n>', 'calibration samples (default 256)', int('--calib-size', 1))
+    .option('--percentile <p>', 'percentile kept by --calib-method percentile (default 99.999)', Number)
+    .option('--data-dir <dir>', 'where fashion-mnist/mnist IDX files are (default: the Debian copy)')
+    .option('--dim <name=value>', 'value for a symbolic input dim (calibration inputs)', list)
+    .option('--include <patterns>', 'only weights whose tensor name, consumer node name or op type matches (exact or /regex/), comma-separated', list)
+    .option('--exclude <patterns>', 'never weights matching these (same forms as --include)', list)
+    .option('--min-size <n>', 'leave tensors with fewer elements alone (default 256)', int('--min-size', 0))
+    .option('--keep-ops <ops>', 'fp16: op types kept in float32', list)
+    .option('--kmeans-init <init>', 'kmeans centroid init: linear|density|random|kmeans++ (default linear)', oneOf('--kmeans-init', ['linear', 'density', 'random', 'kmeans++'] as const))
+    .option('--kmeans-solver <s>', 'kmeans: auto (exact when cheap) | exact | lloyd', oneOf('--kmeans-solver', ['auto', 'exact', 'lloyd'] as const))
+    .option('--top <n>', 'tensors listed in the terminal table', int('--top', 0), 15)
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (input: string, f: Flags) => {
+      const model = loadModel(input);
+      const opts: QuantizeOptions = {
+        file: input,
+        ...(f.perChannel ? { perChannel: true } : {}),
+        ...(f.symmetric ? { symmetric: true } : {}),
+        ...(f.reduceRange ? { reduceRange: true } : {}),
+        ...(f.blockSize !== undefined ? { blockSize: f.blockSize } : {}),
+        ...(f.accuracyLevel !== undefined ? { accuracyLevel: f.accuracyLevel } : {}),
+        ...(f.include ? { include: f.include } : {}),
+        ...(f.exclude ? { exclude: f.exclude } : {}),
+        ...(f.minSize !== undefined ? { minSize: f.minSize } : {}),
+        ...(f.keepOps ? { keepOps: f.keepOps } : {}),
+        ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
+        ...(f.kmeansSolver ? { kmeansSolver: f.kmeansSolver } : {}),
+        ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
+        ...(f.percentile !== undefined ? { calibPercentile: f.percentile } : {}),
+      };
+      let tensors: readonly TensorReport[];
+      let notes: readonly string[] = [];
+      let sizeAfter: number;
+      if (model.format === 'onnx') {
+        const ctx = await quantizeContext(model, f, io);
+        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options }, ctx.scheme);
+        tensors = result.tensors;
+        notes = result.notes;
+        const written = writeOnnxFile(f.output, result.model);
+        sizeAfter = statSync(f.output).size + written.dataBytes;
+      } else if (model.format === 'tfjs') {
+        const plan = planTfjsQuantization(model.tensors, tfjsSchemeFor(f.scheme), opts);
+        if (Object.keys(plan.choice).length === 0) throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 weight to quantize`, { file: input });
+        const written = writeTfjsFiles(f.output, model.tfjs!.modelJson, tfjsWriteInput(model.tfjs!), { quantize: plan.choice });
+        tensors = plan.tensors;
+        sizeAfter = written.json.length + written.shards.reduce((a, s) => a + s.bytes.byteLength, 0);
+      } else {
+        const r = quantizeSafetensorsTensors(model.tensors, safetensorsSchemeFor(f.scheme), opts);
+        if (!r.reports.some((t) => t.action !== 'skipped')) throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 tensor to convert`, { file: input });
+        writeSafetensorsFile(f.output, r.tensors, model.safetensors?.metadata);
+        sizeAfter = statSync(f.output).size;
+        tensors = r.reports;
+      }
+      const t = totals(tensors);
+      const report = {
+        schema: 'modelpress.quantize/1',
+        input,
+        output: f.output,
+        format: model.format,
+        scheme: f.scheme,
+        size_bytes_before: model.sizeBytes,
+        size_bytes_after: sizeAfter,
+        size_ratio: sizeAfter / model.sizeBytes,
+        weights_bytes_before: t.bytesBefore,
+        weights_bytes_after: t.bytesAfter,
+        tensors_quantized: t.quantized,
+        tensors_skipped: t.skipped,
+        notes,
+        tensors: tensors.map((x) => ({
+          name: x.name,
+          graph: x.graph,
+          ops: x.ops,
+          action: x.action,
+          ...(x.reason ? { reason: x.reason } : {}),
+          dtype: x.dtype,
+          shape: x.shape,
+          bytes_before: x.bytesBefore,
+          bytes_after: x.bytesAfter,
+          ...(x.error ? { mse: x.error.mse, snr_db: jsonNumber(x.error.snrDb), max_abs: x.error.maxAbs } : {}),
+        })),
+      };
+      if (f.json) {
+        io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      for (const n of notes) io.stderr(`modelpress: note: ${n}\n`);
+      const shown = [...tensors].filter((x) => x.action !== 'skipped').sort((a, b) => b.bytesBefore - a.bytesBefore).slice(0, f.top);
+      if (shown.length > 0) {
+        io.stdout(
+          formatTable(
+            ['tensor', 'action', { header: 'before', align: 'right' }, { header: 'after', align: 'right' }, { header: 'SNR dB', align: 'right' }],
+            shown.map((x) => [x.name, x.action, humanBytes(x.bytesBefore), humanBytes(x.bytesAfter), x.error ? formatNumber(Number(x.error.snrDb.toFixed(1))) : null]),
+          ),
+        );
+      }
+      io.stdout(
+        `${input} -> ${f.output} (${f.scheme}): ${t.quantized} tensors quantized, ${t.skipped} left as they were; ` +
+          `weights ${humanBytes(t.bytesBefore)} -> ${humanBytes(t.bytesAfter)}; file ${humanBytes(model.sizeBytes)} -> ${humanBytes(sizeAfter)} (${(sizeAfter / model.sizeBytes).toFixed(3)}x)\n`,
+      );
+    });
+}

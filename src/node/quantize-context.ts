@@ -1,0 +1,76 @@
+/**
+ * What `modelpress quantize` hands the schemes that run models: calibration
+ * batches made from a --calib data spec (or seeded random inputs), and an
+ * onnxruntime-node runner factory. Lives in src/node because it reads files
+ * and opens native sessions; the schemes themselves stay browser-safe.
+ */
+import { ModelpressError } from '../core/errors.js';
+import { typedView } from '../core/tensor.js';
+import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
+import type { CalibrationFeed, QuantizeOptions, SchemeContext } from '../quantize/index.js';
+import type { RunnerFactory } from '../runtime/runner.js';
+import type { CliIO } from '../cli/io.js';
+import { isRandomSpec, loadDataSpec, parseDataSpec } from './datasets.js';
+import type { LoadedModel } from './load.js';
+import { createNodeRunner } from './ort-runner.js';
+
+export interface QuantizeContextFlags {
+  readonly scheme: string;
+  readonly calib?: string | undefined;
+  readonly calibSize?: number | undefined;
+  readonly dataDir?: string | undefined;
+  readonly dim?: readonly string[] | undefined;
+}
+
+/** Parses `--dim name=value` entries. */
+export function parseDims(entries: readonly string[] = []): Record<string, number> {
+  const dims: Record<string, number> = {};
+  for (const e of entries) {
+    const m = /^([^=]+)=(\d+)$/.exec(e);
+    if (!m) throw new ModelpressError('E_ARG', `--dim wants name=value with a positive integer, got "${e}"`);
+    dims[m[1]!] = Number(m[2]);
+  }
+  return dims;
+}
+
+function toFeed(feeds: Record<string, import('../core/tensor.js').Tensor>): CalibrationFeed {
+  const out: Record<string, CalibrationFeed[string]> = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    out[name] = { dtype: t.dtype, shape: t.shape, data: typedView(t) as CalibrationFeed[string]['data'] };
+  }
+  return out;
+}
+
+/** Calibration batches (of up to 32 samples) from a source, `limit` samples in all. */
+function batchesOf(source: FeedSource, limit: number): CalibrationFeed[] {
+  const total = Math.min(limit, source.count);
+  const step = Math.max(1, Math.min(32, source.maxBatch));
+  const out: CalibrationFeed[] = [];
+  for (let start = 0; start < total; start += step) out.push(toFeed(source.feeds(start, Math.min(total, start + step))));
+  return out;
+}
+
+export async function quantizeContext(model: LoadedModel, flags: QuantizeContextFlags, io: CliIO): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory }; scheme: SchemeContext }> {
+  const openRunner: RunnerFactory = (m, o) => createNodeRunner(m, o);
+  const options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } = { openRunner };
+  if (flags.calib === undefined) return { options, scheme: {} };
+  const dims = parseDims(flags.dim);
+  const size = flags.calibSize ?? 256;
+  const runner = await createNodeRunner(model.onnx!.bytes, { file: model.path });
+  let source: FeedSource;
+  try {
+    if (isRandomSpec(flags.calib)) {
+      source = randomSource(runner.inputs, size, { dims });
+    } else {
+      // a named dataset without a split calibrates on its seeded calibration subset of train
+      const spec = parseDataSpec(flags.calib).split === undefined && !/\.(npz|npy)$/i.test(flags.calib) ? `${flags.calib}:calibration` : flags.calib;
+      const ds = await loadDataSpec(spec, { ...(flags.dataDir ? { dataDir: flags.dataDir } : {}), calibrationSize: size });
+      source = datasetSource(ds, runner.inputs, { dims });
+    }
+  } finally {
+    await runner.dispose();
+  }
+  const calibration = batchesOf(source, size);
+  if (io.isTTY) io.stderr(`calibrating on ${Math.min(size, source.count)} samples of ${source.name}\n`);
+  return { options: { ...options, calibration }, scheme: {} };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { isModelpressError } from '../../src/core/errors.js';
+import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
+import { quantizeModel } from '../../src/quantize/index.js';
+import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from './fixtures.js';
+
+/**
+ * Each weight scheme on each real fixture must load and run in onnxruntime,
+ * with output cosine at least the floor given here (measured, then rounded
+ * down; rec's CTC softmax on synthetic inputs is the most sensitive output)
+ * and every quantized tensor's weight SNR above `minSnr`.
+ */
+const SCHEMES: Record<string, { opts?: object; minCosine: Record<string, number>; minSnr: number }> = {
+  'fp16-weights': { minCosine: { det: 0.9999, rec: 0.9999, cls: 0.9999, silero_vad: 0.9999 }, minSnr: 60 },
+  'bf16-weights': { minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minSnr: 40 },
+  int8: { opts: { perChannel: true, symmetric: true }, minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minSnr: 25 },
+  uint8: { minCosine: { det: 0.99, rec: 0.97, cls: 0.99, silero_vad: 0.999 }, minSnr: 10 },
+  'kmeans:8': { minCosine: { det: 0.999, rec: 0.92, cls: 0.999, silero_vad: 0.999 }, minSnr: 20 },
+  int4: { minCosine: { det: 0.9, rec: 0.999, cls: 0.6 }, minSnr: 5 },
+};
+
+describe('weight schemes on the real fixtures run in onnxruntime', () => {
+  for (const f of FIXTURES) {
+    describe(f.name, () => {
+      const original = readOnnx(fixtureBytes(f), { file: f.path }).proto;
+      const probe = f.name === 'det' ? withDetLogits(original) : undefined;
+      const originalBytes = writeOnnx(original);
+      let reference: Record<string, Float32Array>;
+      for (const [scheme, { opts, minCosine, minSnr }] of Object.entries(SCHEMES)) {
+        it(scheme, async () => {
+          reference ??= await runModel(originalBytes, f.feeds());
+          let result;
+          try {
+            result = await quantizeModel(original, scheme, { ...opts, file: f.path });
+          } catch (e) {
+            // silero_vad has no MatMul, and its opset 16 (ReduceMean changed at 18) cannot be raised to 21 for int4 DequantizeLinear
+            if (scheme === 'int4' && f.name === 'silero_vad' && isModelpressError(e)) {
+              expect(e.code).toBe('E_UNSUPPORTED');
+              expect(e.message).toMatch(/found nothing to quantize/);
+              return;
+            }
+            throw e;
+          }
+          const bytes = writeOnnx(result.model);
+          const out = await runModel(bytes, f.feeds());
+          const key = probe ?? Object.keys(reference)[0]!;
+          const cos = cosine(reference[key]!, out[key]!);
+          expect(cos, `${f.name} ${scheme} cosine`).toBeGreaterThan(minCosine[f.name]!);
+          const done = result.tensors.filter((t) => t.action !== 'skipped');
+          expect(done.length).toBeGreaterThan(0);
+          for (const t of done) expect(t.error!.snrDb, `${t.name} SNR`).toBeGreaterThan(minSnr);
+          if (scheme === 'int8' && f.name !== 'cls') {
+            // the whole file, graph structure included (cls is ~10% structure: see docs/QUANTIZATION.md)
+            expect(bytes.length / fixtureBytes(f).length).toBeLessThan(0.28);
+          }
+        });
+      }
+    });
+  }
+});
