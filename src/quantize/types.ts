@@ -31,6 +31,8 @@ export interface QuantizeOptions {
   readonly exclude?: readonly string[];
   /** fp16: op types kept in float32 (Casts around them). */
   readonly keepOps?: readonly string[];
+  /** fp16: constants beyond ±65504 stay float32 with their readers ('keep', default) or are clamped ('clamp'). */
+  readonly overflow?: 'keep' | 'clamp';
   /** kmeans: centroid initialization (default 'linear'). */
   readonly kmeansInit?: 'linear' | 'density' | 'random' | 'kmeans++';
   /** kmeans: 'exact' optimal 1-D clustering, 'lloyd', or 'auto' (exact when cheap; default). */

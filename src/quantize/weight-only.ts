@@ -6,7 +6,8 @@
  * - int8/uint8 (and int4 where MatMulNBits does not apply): DequantizeLinear,
  *   per tensor or per channel; on opsets too old for per-axis
  *   DequantizeLinear that cannot be raised safely, Cast -> Sub -> Mul.
- * - fp16-weights / bf16-weights: half-precision initializer + Cast.
+ * - fp16-weights / bf16-weights: half-precision initializer + Cast (a tensor
+ *   with values beyond float16's range stays float32).
  * - kmeans: uint8/uint16 indices + a float32 codebook, decoded by Gather.
  */
 import { ModelpressError } from '../core/errors.js';
@@ -162,18 +163,16 @@ export function halfWeights(kind: 'float16' | 'bfloat16'): { fn: WeightFn; prepa
   const prepare = (ctx: WeightContext, defs: WeightDef[]) => {
     if (kind === 'bfloat16' && defs.length > 0) raiseOpset(ctx, 13, 'Cast from bfloat16');
   };
-  let clamped = 0;
   const fn: WeightFn = (def, x, ctx) => {
     let bits: Uint16Array;
     let restored: Float32Array;
     if (kind === 'float16') {
-      let n = 0;
-      const src = x.map((v) => (v > HALF_MAX ? (n++, HALF_MAX) : v < -HALF_MAX ? (n++, -HALF_MAX) : v));
-      if (n > 0) {
-        clamped += n;
-        ctx.notes.push(`${def.name}: ${n} value(s) beyond ±65504 clamped to the float16 range (${clamped} so far)`);
-      }
-      bits = float32ToFloat16(src);
+      // a value float16 cannot hold (PP-OCRv4 det's BatchNormalization variance reaches 9.8e7) keeps its tensor in float32:
+      // clamping it would change what the layer computes by orders of magnitude
+      let maxAbs = 0;
+      for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) > maxAbs) maxAbs = Math.abs(x[i]!);
+      if (maxAbs > HALF_MAX) return { skip: `values up to ${maxAbs.toExponential(2)} exceed float16's ±65504; kept in float32` };
+      bits = float32ToFloat16(x);
       restored = float16ToFloat32(bits);
     } else {
       bits = float32ToBfloat16(x);

@@ -37,6 +37,7 @@ interface Flags {
   exclude?: string[];
   minSize?: number;
   keepOps?: string[];
+  fp16Overflow?: 'keep' | 'clamp';
   kmeansInit?: QuantizeOptions['kmeansInit'];
   kmeansSolver?: QuantizeOptions['kmeansSolver'];
   json?: boolean;
@@ -103,6 +104,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--exclude <patterns>', 'never weights matching these (same forms as --include)', list)
     .option('--min-size <n>', 'leave tensors with fewer elements alone (default 256)', int('--min-size', 0))
     .option('--keep-ops <ops>', 'fp16: op types kept in float32', list)
+    .option('--fp16-overflow <mode>', 'fp16: constants beyond ±65504 stay float32 with their readers (keep, default) or are clamped (clamp); counted either way', oneOf('--fp16-overflow', ['keep', 'clamp'] as const))
     .option('--kmeans-init <init>', 'kmeans centroid init: linear|density|random|kmeans++ (default linear)', oneOf('--kmeans-init', ['linear', 'density', 'random', 'kmeans++'] as const))
     .option('--kmeans-solver <s>', 'kmeans: auto (exact when cheap) | exact | lloyd', oneOf('--kmeans-solver', ['auto', 'exact', 'lloyd'] as const))
     .option('--top <n>', 'tensors listed in the terminal table', int('--top', 0), 15)
@@ -120,6 +122,7 @@ export function register(program: Command, io: CliIO): void {
         ...(f.exclude ? { exclude: f.exclude } : {}),
         ...(f.minSize !== undefined ? { minSize: f.minSize } : {}),
         ...(f.keepOps ? { keepOps: f.keepOps } : {}),
+        ...(f.fp16Overflow ? { overflow: f.fp16Overflow } : {}),
         ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
         ...(f.kmeansSolver ? { kmeansSolver: f.kmeansSolver } : {}),
         ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
