@@ -1,0 +1,271 @@
+/**
+ * `modelpress train --arch <zoo name> --data fashion-mnist --epochs N -o model.onnx`:
+ * builds a zoo network, trains it from scratch with the ONNX training engine
+ * on onnxruntime-node, reports per-epoch loss/accuracy and the test accuracy,
+ * and writes the trained model. Shared option handling for `finetune` lives
+ * here too.
+ */
+import { Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import * as ortNode from 'onnxruntime-node';
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../../core/errors.js';
+import { writeOnnx } from '../../formats/onnx/write.js';
+import { loadDataSpec, loadFashionMnist, loadMnist, parseDataSpec } from '../../node/datasets.js';
+import type { ArrayDataset } from '../../eval/datasets/dataset.js';
+import { toFloat32 } from '../../core/tensor.js';
+import { writeFileAtomic } from '../../node/fs.js';
+import type { OrtModuleLike } from '../../runtime/ort-session.js';
+import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from '../../train/optim/index.js';
+import { createRng } from '../../train/random.js';
+import { parseLrSchedule } from '../../train/schedules.js';
+import { evaluateModel, train, type EpochRecord, type TrainProgress, type TrainResult } from '../../train/trainer.js';
+import { fromUint8Images, head, splitHoldout, type ClassificationData } from '../../train/trainer/data.js';
+import { ZOO_NAMES, buildZooModel } from '../../train/zoo/index.js';
+import type { CliIO } from '../io.js';
+
+export const ort = ortNode as unknown as OrtModuleLike;
+
+/** Datasets `--data` names. */
+export const DATASETS = ['fashion-mnist', 'mnist'] as const;
+
+/** Options train and finetune share. */
+export interface TrainingCliOptions {
+  data: string;
+  dataDir?: string;
+  epochs: number;
+  output: string;
+  lr?: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  weightDecay?: number;
+  momentum?: number;
+  lrSchedule: string;
+  maxGradNorm?: number;
+  seed: number;
+  valSize: number;
+  patience?: number;
+  limit?: number;
+  json?: boolean;
+}
+
+function intOption(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new ModelpressError('E_ARG', `${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+function floatOption(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ModelpressError('E_ARG', `${name} must be a number >= 0, got '${v}'`);
+    return n;
+  };
+}
+
+/** Adds the shared training options to a command. */
+export function addTrainingOptions(cmd: Command, defaults: { epochs: number; lr?: string; lrSchedule: string }): Command {
+  return cmd
+    .option('--data <spec>', `dataset: ${DATASETS.join(', ')}, or a .npz file with arrays x (samples) and y (labels), split 80/20 by --seed`, 'fashion-mnist')
+    .option('--data-dir <dir>', 'folder with the four IDX files (default: the system copy under /usr/share/datasets)')
+    .option('--epochs <n>', 'passes over the training data', intOption('--epochs', 1), defaults.epochs)
+    .requiredOption('-o, --output <file>', 'where to write the trained ONNX model')
+    .option('--lr <rate>', `learning rate (default ${defaults.lr ?? '1e-3 for adam/adamw, 0.01 for sgd'})`, floatOption('--lr'))
+    .option('--batch-size <n>', 'examples per step', intOption('--batch-size', 1), 64)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_NAMES]).default('adam'))
+    .option('--weight-decay <wd>', 'weight decay (L2 for sgd/adam, decoupled for adamw; default 0, adamw 0.01)', floatOption('--weight-decay'))
+    .option('--momentum <m>', 'SGD momentum (default 0.9)', floatOption('--momentum'))
+    .option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', defaults.lrSchedule)
+    .option('--max-grad-norm <n>', 'clip gradients to this global L2 norm', floatOption('--max-grad-norm'))
+    .option('--seed <n>', 'seed of initialization, hold-out split and shuffling', intOption('--seed', 0), 0)
+    .option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', intOption('--val-size', 0), 5000)
+    .option('--patience <n>', 'stop after this many epochs without validation gain', intOption('--patience', 1))
+    .option('--limit <n>', 'train on only the first n training examples (quick runs)', intOption('--limit', 1))
+    .option('--json', 'print a JSON report on stdout');
+}
+
+export interface PreparedData {
+  train: ClassificationData;
+  validation: ClassificationData | undefined;
+  test: ClassificationData;
+}
+
+/**
+ * Loads `--data`: a named dataset (official train and test splits) or a .npz
+ * file with arrays `x` (samples on axis 0) and `y` (labels), split by a seeded
+ * permutation (80% train, 20% test). uint8 samples are scaled to [0, 1].
+ * Then holds out the validation split from train.
+ */
+export async function loadTrainingDataSpec(opts: TrainingCliOptions): Promise<PreparedData> {
+  const spec = parseDataSpec(opts.data);
+  if (spec.split !== undefined) throw new ModelpressError('E_ARG', `--data ${opts.data}: give the dataset without a split; train and test are taken from it`);
+  const named = DATASETS.includes(spec.source.toLowerCase() as (typeof DATASETS)[number]);
+  if (!named && !spec.source.toLowerCase().endsWith('.npz')) throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`);
+  const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
+  const all = classificationData(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
+  const test = classificationData(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
+  return holdOut(opts, all, test);
+}
+
+/** Loads a named dataset (`fashion-mnist`, `mnist`) synchronously, scales pixels to [0,1] and holds out the validation split. */
+export function loadTrainingData(opts: TrainingCliOptions): PreparedData {
+  const load = opts.data === 'fashion-mnist' ? loadFashionMnist : opts.data === 'mnist' ? loadMnist : undefined;
+  if (!load) throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')})`);
+  const trainSet = load({ split: 'train', ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) });
+  const testSet = load({ split: 'test', ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) });
+  const all = fromUint8Images(trainSet.images, trainSet.labels, trainSet.count, trainSet.rows, trainSet.cols);
+  return holdOut(opts, all, fromUint8Images(testSet.images, testSet.labels, testSet.count, testSet.rows, testSet.cols));
+}
+
+function holdOut(opts: TrainingCliOptions, data: ClassificationData, test: ClassificationData): PreparedData {
+  const all = opts.limit !== undefined ? head(data, opts.limit) : data;
+  if (opts.valSize === 0) return { train: all, validation: undefined, test };
+  if (opts.valSize >= all.count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${all.count} examples)`);
+  const split = splitHoldout(all, opts.valSize, createRng(opts.seed ^ 0x6a09e667));
+  return { train: split.train, validation: split.holdout, test };
+}
+
+/** An ArrayDataset with labels as trainer data: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
+function classificationData(ds: ArrayDataset, greyImages: boolean): ClassificationData {
+  if (!ds.y) throw new ModelpressError('E_ARG', `${ds.name}: the data has no labels (array 'y'); training needs them`);
+  const shape = ds.x.shape;
+  const count = shape[0] ?? 0;
+  const inputs = toFloat32(ds.x);
+  if (ds.x.dtype === 'uint8') for (let i = 0; i < inputs.length; i++) inputs[i] = inputs[i]! / 255;
+  for (let i = 0; i < count; i++) {
+    if (ds.y[i]! < 0) throw new ModelpressError('E_ARG', `${ds.name}: label ${ds.y[i]} of sample ${i} is negative`);
+  }
+  return { inputs, labels: ds.y, count, sampleShape: greyImages && shape.length === 3 ? [1, ...shape.slice(1)] : shape.slice(1) };
+}
+
+export function optimizerSpec(opts: TrainingCliOptions, trainCount: number): OptimizerSpec {
+  const stepsPerEpoch = Math.ceil(trainCount / opts.batchSize);
+  return {
+    name: opts.optimizer,
+    ...(opts.lr === undefined ? {} : { lr: opts.lr }),
+    ...(opts.weightDecay === undefined ? {} : { weightDecay: opts.weightDecay }),
+    ...(opts.momentum === undefined ? {} : { momentum: opts.momentum }),
+    ...(opts.maxGradNorm === undefined ? {} : { maxGradNorm: opts.maxGradNorm }),
+    schedule: parseLrSchedule(opts.lrSchedule, stepsPerEpoch, opts.epochs),
+  };
+}
+
+/** A progress bar with loss and accuracy on stderr, only when stderr is a TTY; per-epoch lines otherwise go nowhere. */
+export function trainingProgress(io: CliIO): { onProgress: (e: TrainProgress) => void; stop: () => void } {
+  if (!io.isTTY) return { onProgress: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onProgress = (e: TrainProgress): void => {
+    if (e.kind === 'step') {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          { format: `epoch ${e.epoch}/${e.epochs} [{bar}] {value}/{total} loss {loss} acc {acc}`, stream: process.stderr, clearOnComplete: true, hideCursor: null, fps: 10 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(e.steps, 0, { loss: '-', acc: '-' });
+      }
+      bar.update(e.step, { loss: e.loss.toFixed(4), acc: e.accuracy === undefined ? '-' : `${(e.accuracy * 100).toFixed(2)}%` });
+    } else {
+      stop();
+      io.stderr(`${epochLine(e.record, e.epochs)}\n`);
+    }
+  };
+  return { onProgress, stop };
+}
+
+export function epochLine(r: EpochRecord, epochs: number): string {
+  const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+  const val = r.validation ? `  val loss ${r.validation.loss.toFixed(4)} acc ${pct(r.validation.accuracy)}` : '';
+  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAccuracy)}${val}  ${r.seconds.toFixed(1)} s`;
+}
+
+export function epochJson(r: EpochRecord): Record<string, unknown> {
+  return {
+    epoch: r.epoch,
+    trainLoss: r.trainLoss,
+    trainAccuracy: r.trainAccuracy ?? null,
+    validationLoss: r.validation?.loss ?? null,
+    validationAccuracy: r.validation?.accuracy ?? null,
+    seconds: r.seconds,
+    evalSeconds: r.evalSeconds,
+  };
+}
+
+/** Serializes the trained model and writes it atomically. */
+export function writeTrainedModel(model: ModelProto, path: string): number {
+  const bytes = writeOnnx(model, { file: path });
+  writeFileAtomic(path, bytes);
+  return bytes.byteLength;
+}
+
+export function meanSecondsPerEpoch(result: TrainResult): number {
+  return result.history.reduce((a, r) => a + r.seconds, 0) / result.history.length;
+}
+
+/** Runs training from the parsed options and reports; shared by train and finetune. */
+export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: ModelProto, data: PreparedData, report: Record<string, unknown>, file?: string): Promise<void> {
+  const progress = trainingProgress(io);
+  let result: TrainResult;
+  try {
+    result = await train({
+      ort,
+      model,
+      train: data.train,
+      ...(data.validation ? { validation: data.validation } : {}),
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      seed: opts.seed,
+      optimizer: optimizerSpec(opts, data.train.count),
+      ...(opts.patience === undefined ? {} : { earlyStopping: { patience: opts.patience } }),
+      onProgress: progress.onProgress,
+      ...(file === undefined ? {} : { file }),
+    });
+  } finally {
+    progress.stop();
+  }
+  const test = await evaluateModel(ort, result.model, data.test);
+  const bytes = writeTrainedModel(result.model, opts.output);
+  const summary = {
+    ...report,
+    data: opts.data,
+    seed: opts.seed,
+    optimizer: opts.optimizer,
+    lr: opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 1e-3),
+    lrSchedule: opts.lrSchedule,
+    batchSize: opts.batchSize,
+    trainExamples: data.train.count,
+    validationExamples: data.validation?.count ?? 0,
+    epochs: result.history.map(epochJson),
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    secondsPerEpoch: meanSecondsPerEpoch(result),
+    output: opts.output,
+    outputBytes: bytes,
+  };
+  if (opts.json) {
+    io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    if (!io.isTTY) for (const r of result.history) io.stdout(`${epochLine(r, opts.epochs)}\n`);
+    io.stdout(`best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}; test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${test.count} examples; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`);
+    io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
+  }
+}
+
+export function register(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('train')
+    .description('train a model-zoo network from scratch on an image dataset and write it as ONNX')
+    .addOption(new Option('--arch <name>', 'network from the model zoo').choices(ZOO_NAMES).makeOptionMandatory());
+  addTrainingOptions(cmd, { epochs: 12, lrSchedule: 'cosine' }).action(async (opts: TrainingCliOptions & { arch: string }) => {
+    const data = await loadTrainingDataSpec(opts);
+    const model = buildZooModel(opts.arch, { seed: opts.seed });
+    await runTraining(io, opts, model, data, { command: 'train', arch: opts.arch });
+  });
+}

@@ -1,0 +1,302 @@
+/**
+ * The trainer: seeded shuffling and batching over in-memory data, epochs of
+ * onnxruntime training-graph steps followed by TypeScript optimizer updates,
+ * evaluation on held-out data each epoch, best checkpoint, early stopping,
+ * BatchNormalization running statistics, and the trained weights written back
+ * into the original graph. Browser-safe: the onnxruntime module is passed in
+ * (onnxruntime-node or onnxruntime-web).
+ */
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../core/errors.js';
+import { cloneModel, getInitializerValues, setInitializerValues } from '../graph/model-edit.js';
+import { readValueInfo } from '../graph/value-info.js';
+import type { OrtModuleLike } from '../runtime/ort-session.js';
+import { buildTrainingGraph } from './autodiff/index.js';
+import type { LossSpec, TrainingGraph } from './autodiff/types.js';
+import { createOptimizer, type OptimizerSpec, type Param, type StepOptimizer } from './optim/index.js';
+import { createRng, shuffleInPlace } from './random.js';
+import { checkData, classCount, type ClassificationData } from './trainer/data.js';
+import { Evaluator, type EvalResult } from './trainer/evaluate.js';
+import { defaultTrainableNames, fitSampleShape, requireGraph, resolveModelIo, runningStatNames, withDynamicBatch } from './trainer/model-io.js';
+import { StepSession, type BatchFeeds } from './trainer/step-session.js';
+
+export type { ClassificationData } from './trainer/data.js';
+export type { EvalResult } from './trainer/evaluate.js';
+
+/**
+ * onnxruntime's intra-op threads spin while waiting by default; on a busy
+ * machine (CI, shared cores) that made training steps 3x slower, measured.
+ */
+export const DEFAULT_SESSION_OPTIONS: Readonly<Record<string, unknown>> = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+
+export interface EarlyStoppingOptions {
+  /** Epochs without a validation-accuracy gain of more than minDelta before stopping. */
+  patience: number;
+  /** Smallest accuracy gain (fraction, e.g. 0.001 = 0.1 point) that counts; default 0. */
+  minDelta?: number;
+}
+
+/** Per-step and per-epoch progress for a progress bar. */
+export type TrainProgress =
+  | { kind: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number | undefined }
+  | { kind: 'epoch'; record: EpochRecord; epochs: number };
+
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  trainLoss: number;
+  /** Training accuracy over the epoch's batches (weights changing during the epoch), in [0, 1]. */
+  trainAccuracy: number | undefined;
+  validation: EvalResult | undefined;
+  /** Wall time of the epoch's training steps, seconds (evaluation excluded). */
+  seconds: number;
+  /** Wall time of the validation pass, seconds. */
+  evalSeconds: number;
+  /** Learning-rate factor of the schedule at the epoch's last step. */
+  lrFactor: number;
+}
+
+export interface TrainOptions {
+  /** onnxruntime-node or onnxruntime-web (structurally typed). */
+  ort: OrtModuleLike;
+  /** The forward model (never mutated). */
+  model: ModelProto;
+  train: ClassificationData;
+  /** Held-out data evaluated after each epoch (drives the best checkpoint and early stopping). */
+  validation?: ClassificationData;
+  /** Number of passes over `train` (>= 1). */
+  epochs: number;
+  /** Examples per step; default 64. The last batch of an epoch may be smaller. */
+  batchSize?: number;
+  /** Seed of the shuffling; default 0. */
+  seed?: number;
+  /** Optimizer by spec (default Adam, lr 1e-3) or a factory (for parameter groups). */
+  optimizer?: OptimizerSpec | ((params: Param[]) => StepOptimizer);
+  /** Initializers to train; default: float initializers of rank >= 1 except BatchNormalization statistics. */
+  trainable?: readonly string[];
+  /** Masks (1 train, 0 hold at exactly zero) by parameter name. */
+  masks?: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
+  /** Loss; default softmax cross-entropy on the labels. */
+  loss?: LossSpec;
+  /** Extra per-batch inputs the loss needs (teacher logits for distillation). */
+  batchFeeds?: BatchFeeds;
+  /** Stop after this many epochs without improvement of validation accuracy. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Return the weights of the best validation epoch instead of the last; default true when validation is given. */
+  restoreBest?: boolean;
+  /** Data input / logits output names; default the single data input and first output. */
+  inputName?: string;
+  outputName?: string;
+  /** Cap on steps per epoch (benchmarks, smoke runs); default: the whole training set. */
+  maxStepsPerEpoch?: number;
+  /** Called after the gradients are computed and before the optimizer (e.g. centroid sharing). */
+  gradientHook?: (grads: Map<string, Float32Array>, step: number) => void;
+  /** Called after each optimizer update with the live weights. */
+  afterStep?: (weights: ReadonlyMap<string, Float32Array>, step: number) => void;
+  onProgress?: (event: TrainProgress) => void;
+  /** Extra onnxruntime session options (e.g. intraOpNumThreads). */
+  sessionOptions?: Record<string, unknown>;
+  /** Names the model in error messages. */
+  file?: string;
+}
+
+export interface TrainResult {
+  /** The original graph with the trained weights (and BatchNormalization statistics). */
+  model: ModelProto;
+  /** Trained values by initializer name (parameters and running statistics). */
+  weights: Map<string, Float32Array>;
+  history: EpochRecord[];
+  /** 1-based epoch whose weights `model` holds. */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  /** The training graph that was run. */
+  trainingGraph: TrainingGraph;
+}
+
+/** Trains `options.model`; see TrainOptions. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { ort, file } = options;
+  const epochs = options.epochs;
+  const batchSize = options.batchSize ?? 64;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
+  checkData(options.train, 'training data');
+  if (options.train.count === 0) throw new ModelpressError('E_ARG', 'training data is empty');
+  if (options.validation) checkData(options.validation, 'validation data');
+
+  const io = resolveModelIo(options.model, { inputName: options.inputName, outputName: options.outputName }, file);
+  const feedShape = fitSampleShape(io, options.train.sampleShape, file);
+  // Trains and evaluates a batch-relaxed copy; the weights go back into the original.
+  const model = withDynamicBatch(options.model, io.inputName);
+  if (options.validation) fitSampleShape(io, options.validation.sampleShape, file);
+  const loss: LossSpec = options.loss ?? { kind: 'cross-entropy' };
+  if (loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1)) checkLabelsFitOutput(model, io.outputName, options.train, file);
+
+  const trainable = options.trainable ?? defaultTrainableNames(model);
+  if (trainable.length === 0) throw new ModelpressError('E_GRAPH', 'model has no trainable float initializers', { file });
+  let graph: TrainingGraph;
+  try {
+    graph = buildTrainingGraph(model, { loss, trainable, output: io.outputName });
+  } catch (e) {
+    if (e instanceof ModelpressError && file !== undefined) throw e.withFile(file);
+    throw e;
+  }
+
+  // Live weights: the optimizer updates these arrays; both sessions read them.
+  const weights = new Map<string, Float32Array>();
+  const dims = new Map<string, number[]>();
+  for (const p of graph.params) {
+    weights.set(p.name, Float32Array.from(p.initial));
+    dims.set(p.name, p.shape);
+  }
+  const statNames = runningStatNames(model);
+  const statValues = getInitializerValues(model, statNames);
+  for (const name of statNames) {
+    weights.set(name, statValues.get(name)!);
+    dims.set(name, requireGraph(model).initializer.find((t) => t.name === name)!.dims.map(Number));
+  }
+
+  const params: Param[] = graph.params.map((p) => ({ name: p.name, data: weights.get(p.name)! }));
+  const optimizer = typeof options.optimizer === 'function' ? options.optimizer(params) : createOptimizer(params, options.optimizer ?? { name: 'adam', lr: 1e-3 });
+  const masks = options.masks instanceof Map ? [...options.masks] : Object.entries(options.masks ?? {});
+  for (const [name, mask] of masks) {
+    if (!weights.has(name) || statNames.includes(name)) throw new ModelpressError('E_NOT_FOUND', `mask given for '${name}', which is not a trainable parameter`, { file });
+    optimizer.setMask(name, mask);
+  }
+
+  const sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
+  const logitsForAccuracy = graph.forwardOutputs.includes(io.outputName) && graph.dataInputs.some((d) => d.role === 'labels') ? io.outputName : undefined;
+  const step = await StepSession.create(ort, graph, weights, { feedShape, batchSize, logits: logitsForAccuracy, batchFeeds: options.batchFeeds, sessionOptions });
+  const evalWeights = new Map([...weights].map(([name, data]) => [name, { data, dims: dims.get(name)! }]));
+  let evaluator: Evaluator | undefined;
+  try {
+    evaluator = options.validation ? await Evaluator.create(ort, model, evalWeights, { inputName: io.inputName, outputName: io.outputName, feedShape }, { sessionOptions }) : undefined;
+  } catch (e) {
+    await step.dispose();
+    throw e;
+  }
+
+  const rng = createRng(options.seed ?? 0);
+  const order = new Uint32Array(options.train.count);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const stepsPerEpoch = Math.min(Math.ceil(order.length / batchSize), options.maxStepsPerEpoch ?? Infinity);
+  const history: EpochRecord[] = [];
+  const restoreBest = options.restoreBest ?? evaluator !== undefined;
+  let best: { epoch: number; accuracy: number; weights: Map<string, Float32Array> } | undefined;
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  let globalStep = 0;
+
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      shuffleInPlace(order, rng);
+      const started = now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let lrFactor = 1;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const start = s * batchSize;
+        const size = Math.min(batchSize, order.length - start);
+        const out = await step.run(options.train, order.subarray(start, start + size), size);
+        if (!Number.isFinite(out.loss)) throw new ModelpressError('E_ARG', `training diverged: loss is ${out.loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`, { file });
+        options.gradientHook?.(out.grads, globalStep);
+        lrFactor = optimizer.step(out.grads).lrFactor;
+        updateRunningStats(graph, weights, out.stats);
+        globalStep++;
+        options.afterStep?.(weights, globalStep);
+        lossSum += out.loss * size;
+        seen += size;
+        if (out.correct !== undefined) correct += out.correct;
+        options.onProgress?.({ kind: 'step', epoch, epochs, step: s + 1, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: logitsForAccuracy ? correct / seen : undefined });
+      }
+      const seconds = (now() - started) / 1000;
+      const evalStarted = now();
+      const validation = evaluator ? await evaluator.evaluate(options.validation!) : undefined;
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / seen,
+        trainAccuracy: logitsForAccuracy ? correct / seen : undefined,
+        validation,
+        seconds,
+        evalSeconds: (now() - evalStarted) / 1000,
+        lrFactor,
+      };
+      history.push(record);
+      options.onProgress?.({ kind: 'epoch', record, epochs });
+      if (validation) {
+        const minDelta = options.earlyStopping?.minDelta ?? 0;
+        if (!best || validation.accuracy > best.accuracy + minDelta) {
+          best = { epoch, accuracy: validation.accuracy, weights: copyWeights(weights) };
+          sinceBest = 0;
+        } else if (++sinceBest >= (options.earlyStopping?.patience ?? Infinity)) {
+          stoppedEarly = epoch < epochs;
+          break;
+        }
+      }
+    }
+  } finally {
+    await step.dispose();
+    await evaluator?.dispose();
+  }
+
+  const finalWeights = restoreBest && best ? best.weights : copyWeights(weights);
+  const trained = cloneModel(options.model);
+  setInitializerValues(trained, finalWeights);
+  return { model: trained, weights: finalWeights, history, bestEpoch: restoreBest && best ? best.epoch : history.length, stoppedEarly, trainingGraph: graph };
+}
+
+/** Evaluates `model` (its own initializers) on `data`: accuracy and mean cross-entropy. */
+export async function evaluateModel(ort: OrtModuleLike, model: ModelProto, data: ClassificationData, opts: { inputName?: string; outputName?: string; batchSize?: number; sessionOptions?: Record<string, unknown>; file?: string } = {}): Promise<EvalResult> {
+  checkData(data, 'evaluation data');
+  const io = resolveModelIo(model, opts, opts.file);
+  const feedShape = fitSampleShape(io, data.sampleShape, opts.file);
+  checkLabelsFitOutput(model, io.outputName, data, opts.file);
+  model = withDynamicBatch(model, io.inputName);
+  const named = (e: unknown): unknown => (e instanceof ModelpressError && opts.file !== undefined ? e.withFile(opts.file) : e);
+  const evaluator = await Evaluator.create(ort, model, new Map(), { inputName: io.inputName, outputName: io.outputName, feedShape }, { batchSize: opts.batchSize, sessionOptions: { ...DEFAULT_SESSION_OPTIONS, ...opts.sessionOptions } }).catch((e: unknown) => {
+    throw named(e);
+  });
+  try {
+    return await evaluator.evaluate(data);
+  } catch (e) {
+    throw named(e);
+  } finally {
+    await evaluator.dispose();
+  }
+}
+
+/** running = running * momentum + batch * (1 - momentum), per BatchNormalization node. */
+function updateRunningStats(graph: TrainingGraph, weights: Map<string, Float32Array>, stats: Map<string, Float32Array>): void {
+  for (const b of graph.batchNorm) {
+    for (const [runningName, batchName] of [[b.runningMean, b.batchMean], [b.runningVar, b.batchVar]] as const) {
+      const running = weights.get(runningName);
+      const batch = stats.get(batchName);
+      if (!running || !batch) continue;
+      const m = b.momentum;
+      for (let c = 0; c < running.length; c++) running[c] = running[c]! * m + batch[c]! * (1 - m);
+    }
+  }
+}
+
+/** Labels must index the model's output classes: E_SHAPE when the output is not [N, C] or a label is >= C. */
+function checkLabelsFitOutput(model: ModelProto, outputName: string, data: ClassificationData, file: string | undefined): void {
+  const out = requireGraph(model).output.find((o) => o.name === outputName);
+  const shape = out ? readValueInfo(out)?.shape : undefined;
+  if (!shape) return;
+  if (shape.length !== 2) throw new ModelpressError('E_SHAPE', `cross-entropy needs logits [N, classes], but output '${outputName}' has shape [${shape.map((d) => d ?? '?').join(', ')}]`, { file });
+  const classes = shape[1];
+  const needed = classCount(data);
+  if (typeof classes === 'number' && needed > classes) {
+    throw new ModelpressError('E_SHAPE', `labels go up to ${needed - 1}, but output '${outputName}' has only ${classes} classes (shape [${shape.map((d) => d ?? '?').join(', ')}])`, { file });
+  }
+}
+
+function copyWeights(weights: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  return new Map([...weights].map(([k, v]) => [k, v.slice()]));
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
