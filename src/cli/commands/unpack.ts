@@ -1,0 +1,33 @@
+/**
+ * `modelpress unpack <in.mpz> -o <model>`: decodes an .mpz back to the
+ * original model files, byte-identical to what was packed. A TF.js model's
+ * JSON goes to <model>, its shards next to it.
+ */
+import type { Command } from 'commander';
+import { ModelpressError } from '../../core/errors.js';
+import { unpackModel } from '../../codec/container/reader.js';
+import { readFileChecked } from '../../node/fs.js';
+import { writeUnpacked } from '../../node/pack-files.js';
+import type { CliIO } from '../io.js';
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('unpack')
+    .description('decode an .mpz container back to the original model files (byte-identical)')
+    .argument('<in.mpz>', '.mpz file written by pack')
+    .requiredOption('-o, --output <model>', 'output model path (TF.js: the model JSON; shards are written next to it)')
+    .option('--json', 'print the written files and sizes as JSON')
+    .action((input: string, opts: { output: string; json?: boolean }) => {
+      const bytes = readFileChecked(input);
+      let model;
+      try {
+        model = unpackModel(bytes, { file: input });
+      } catch (e) {
+        throw e instanceof ModelpressError ? e.withFile(input) : e;
+      }
+      const paths = writeUnpacked(opts.output, model);
+      const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
+      if (opts.json) io.stdout(`${JSON.stringify({ input, format: model.format, files }, null, 2)}\n`);
+      else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
+    });
+}

