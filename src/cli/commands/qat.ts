@@ -1,0 +1,116 @@
+/**
+ * `modelpress qat <in> -o <out> --scheme int8|int4 --data <name> --epochs N [--json]`:
+ * quantization-aware training, exported as a model onnxruntime runs (int8:
+ * static QDQ with the learned activation ranges; int4: int4 blocks /
+ * MatMulNBits). With --compare-ptq it also measures post-training
+ * quantization of the input model with the same scheme.
+ */
+import { Option, type Command } from 'commander';
+import { quantizationAwareTraining } from '../../compress/qat.js';
+import { QAT_SCHEMES, type QatScheme } from '../../compress/weight-fake-quant.js';
+import { fileSize } from '../../node/fs.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
+import { quantizeModel } from '../../quantize/index.js';
+import { quantizeStatic } from '../../quantize/static/index.js';
+import { evaluateModel } from '../../train/trainer.js';
+import type { ClassificationData } from '../../train/trainer/data.js';
+import type { ModelProto } from 'onnx-buf';
+import type { CliIO } from '../io.js';
+import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
+import { epochJson, epochLine, ort, trainingProgress, writeTrainedModel } from './train.js';
+
+interface QatCliOptions extends DataCliOptions {
+  output: string;
+  scheme: QatScheme;
+  epochs: number;
+  blockSize: number;
+  emaDecay: number;
+  calibSize: number;
+  comparePtq?: boolean;
+}
+
+/** Post-training quantization with the scheme QAT exports to: static QDQ calibrated on `calibSize` training examples, or int4. */
+export async function ptqBaseline(model: ModelProto, scheme: QatScheme, train: ClassificationData, opts: { blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
+  if (scheme === 'int4') return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+  const n = Math.min(opts.calibSize, train.count);
+  const size = train.sampleShape.reduce((a, b) => a * b, 1);
+  const input = model.graph!.input.find((v) => !model.graph!.initializer.some((t) => t.name === v.name))!.name;
+  const calibration = [];
+  for (let s = 0; s < n; s += 128) {
+    const m = Math.min(128, n - s);
+    calibration.push({ [input]: { dtype: 'float32', shape: [m, ...train.sampleShape], data: train.inputs.slice(s * size, (s + m) * size) } });
+  }
+  return (await quantizeStatic(model, { calibration, calibMethod: 'minmax', perChannel: true, symmetric: true, openRunner: (b, o) => createNodeRunner(b, o), ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+}
+
+export function register(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('qat')
+    .description('quantization-aware training (fake-quantized weights per channel/block, int8 activations with EMA ranges, straight-through estimator), exported as a quantized ONNX model')
+    .argument('<model>', 'trained float ONNX classifier')
+    .requiredOption('-o, --output <file>', 'where to write the quantized model')
+    .addOption(new Option('--scheme <scheme>', 'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits').choices([...QAT_SCHEMES]).makeOptionMandatory())
+    .option('--epochs <n>', 'QAT epochs', intArg('--epochs', 1), 1)
+    .option('--block-size <n>', 'int4 block size along the reduction axis', intArg('--block-size', 16, 256), 32)
+    .option('--ema-decay <d>', 'decay of the activation-range moving averages', numberArg('--ema-decay', (n) => n >= 0 && n < 1, 'in [0, 1)'), 0.99)
+    .option('--calib-size <n>', 'training examples calibrating the PTQ baseline (int8)', intArg('--calib-size', 1), 512)
+    .option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies');
+  addDataOptions(cmd, { dataRequired: true, lr: '1e-4' }).action(async (input: string, opts: QatCliOptions) => {
+    checkOutput(opts.output, input);
+    const model = readModel(input);
+    const data = loadData(opts);
+    const before = await evaluateModel(ort, model, data.test, { file: input });
+    const ptq = opts.comparePtq ? await evaluateModel(ort, await ptqBaseline(model, opts.scheme, data.train, { blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
+    const progress = trainingProgress(io);
+    let r;
+    try {
+      r = await quantizationAwareTraining({
+        ort,
+        model,
+        train: data.train,
+        scheme: opts.scheme,
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        seed: opts.seed,
+        optimizer: adam(opts, 1e-4),
+        emaDecay: opts.emaDecay,
+        blockSize: opts.blockSize,
+        onProgress: progress.onProgress,
+        file: input,
+      });
+    } finally {
+      progress.stop();
+    }
+    const after = await evaluateModel(ort, r.model, data.test, { file: opts.output });
+    const bytes = writeTrainedModel(r.model, opts.output);
+    const report = {
+      command: 'qat',
+      input,
+      inputBytes: fileSize(input),
+      output: opts.output,
+      outputBytes: bytes,
+      scheme: opts.scheme,
+      data: opts.data,
+      seed: opts.seed,
+      lr: opts.lr ?? 1e-4,
+      batchSize: opts.batchSize,
+      emaDecay: opts.emaDecay,
+      trainExamples: data.train.count,
+      testExamples: data.test.count,
+      epochs: r.history.map(epochJson),
+      fakeQuantized: r.fakeQuantized,
+      activations: r.activations,
+      testAccuracyFloat: before.accuracy,
+      testAccuracyPtq: ptq?.accuracy ?? null,
+      testAccuracyQat: after.accuracy,
+      notes: r.exportReport.notes,
+    };
+    if (opts.json) {
+      io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
+    io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${data.test.count} examples)\n`);
+    io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
+  });
+}

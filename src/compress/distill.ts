@@ -1,0 +1,107 @@
+/**
+ * Knowledge distillation (Hinton et al. 2015): the student trains on
+ *   alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE(student, labels)
+ * (the training engine's 'distillation' loss). The teacher's logits are
+ * computed once by onnxruntime over the training set (no augmentation, so
+ * they do not change between epochs) and fed per batch by example index.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../core/errors.js';
+import { readValueInfo } from '../graph/value-info.js';
+import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { OptimizerSpec } from '../train/optim/index.js';
+import { evaluateModel, train, type EpochRecord, type EvalResult, type TrainProgress } from '../train/trainer.js';
+import type { ClassificationData } from '../train/trainer/data.js';
+import { resolveModelIo } from '../train/trainer/model-io.js';
+import { datasetLogits } from './logits.js';
+
+export interface DistillOptions {
+  ort: OrtModuleLike;
+  teacher: ModelProto;
+  /** The student to train (its initial weights). */
+  student: ModelProto;
+  train: ClassificationData;
+  /** Held-out data evaluated each epoch (best epoch kept when given). */
+  validation?: ClassificationData;
+  /** Test data for the final report. */
+  test?: ClassificationData;
+  /** Softmax temperature T > 0; default 2 (small students did better at 1-2 than at 4-8 here, bench/compress). */
+  temperature?: number;
+  /** Weight of the soft (teacher) term in [0, 1]; default 0.5. */
+  alpha?: number;
+  epochs: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Shuffling seed; default 0. */
+  seed?: number;
+  /** Default Adam lr 1e-3. */
+  optimizer?: OptimizerSpec;
+  onProgress?: (e: TrainProgress) => void;
+  /** File names for error messages. */
+  teacherFile?: string;
+  studentFile?: string;
+}
+
+export interface DistillResult {
+  model: ModelProto;
+  history: EpochRecord[];
+  bestEpoch: number;
+  /** Teacher accuracy on the training data (from the cached logits). */
+  teacherTrainAccuracy: number;
+  teacherTest?: EvalResult;
+  studentTest?: EvalResult;
+}
+
+/** Checks T and alpha; E_ARG naming the option. */
+export function checkDistillParams(temperature: number, alpha: number): void {
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ModelpressError('E_ARG', `temperature must be a finite number > 0, got ${temperature}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new ModelpressError('E_ARG', `alpha must be in [0, 1], got ${alpha}`);
+}
+
+/** Distills `teacher` into `student`. */
+export async function distill(opts: DistillOptions): Promise<DistillResult> {
+  const temperature = opts.temperature ?? 2;
+  const alpha = opts.alpha ?? 0.5;
+  checkDistillParams(temperature, alpha);
+  const teacherClasses = outputClasses(opts.teacher, opts.teacherFile);
+  const studentClasses = outputClasses(opts.student, opts.studentFile);
+  if (teacherClasses !== undefined && studentClasses !== undefined && teacherClasses !== studentClasses) {
+    throw new ModelpressError('E_SHAPE', `teacher has ${teacherClasses} output classes, student ${studentClasses}; distillation needs the same classes`, opts.studentFile === undefined ? {} : { file: opts.studentFile });
+  }
+  const cached = await datasetLogits(opts.ort, opts.teacher, opts.train, opts.teacherFile === undefined ? {} : { file: opts.teacherFile });
+  const classes = cached.classes;
+  if (studentClasses !== undefined && classes !== studentClasses) throw new ModelpressError('E_SHAPE', `teacher produced ${classes} logits per example, the student has ${studentClasses} classes`);
+  const batchFeeds = (indices: Uint32Array, size: number) => {
+    const data = new Float32Array(size * classes);
+    for (let k = 0; k < size; k++) data.set(cached.logits.subarray(indices[k]! * classes, (indices[k]! + 1) * classes), k * classes);
+    return { teacher_logits: { data, dims: [size, classes] } };
+  };
+  const r = await train({
+    ort: opts.ort,
+    model: opts.student,
+    train: opts.train,
+    ...(opts.validation ? { validation: opts.validation } : {}),
+    epochs: opts.epochs,
+    batchSize: opts.batchSize ?? 64,
+    seed: opts.seed ?? 0,
+    optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-3 },
+    loss: { kind: 'distillation', temperature, alpha, teacherLogits: 'teacher_logits' },
+    batchFeeds,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.studentFile === undefined ? {} : { file: opts.studentFile }),
+  });
+  const result: DistillResult = { model: r.model, history: r.history, bestEpoch: r.bestEpoch, teacherTrainAccuracy: cached.accuracy };
+  if (opts.test) {
+    result.teacherTest = await evaluateModel(opts.ort, opts.teacher, opts.test);
+    result.studentTest = await evaluateModel(opts.ort, r.model, opts.test);
+  }
+  return result;
+}
+
+function outputClasses(model: ModelProto, file: string | undefined): number | undefined {
+  const io = resolveModelIo(model, {}, file);
+  const out = model.graph?.output.find((o) => o.name === io.outputName);
+  const shape = out ? readValueInfo(out)?.shape : undefined;
+  const c = shape?.[shape.length - 1];
+  return typeof c === 'number' ? c : undefined;
+}

@@ -1,0 +1,220 @@
+/**
+ * Per-layer sensitivity analysis: compress ONE layer at a time at several
+ * levels, measure the accuracy drop against the untouched model, then
+ * suggest a per-layer setting for a target size greedily (each step takes
+ * the further compression whose measured drop is smallest, ties broken by
+ * the larger saving) and measure that combination.
+ *
+ * Levels and their storage cost in bits per weight (what the size target
+ * counts; scales and codebooks are counted, sparse indices as a 1-bit mask):
+ *  - prune: magnitude pruning of the layer to 50 / 70 / 90 % sparsity,
+ *    cost (1 - s) * 32 + 1.
+ *  - quant: int8 per-channel symmetric (8 + 32 * channels / n), int4
+ *    as `quantizeModel(.., 'int4')` stores it (4 + scale/zero-point overhead),
+ *    k-means 4 / 3 / 2 bits (bits + 32 * 2^bits / n).
+ * The compressed layer is evaluated in float (quantize -> dequantize), which
+ * is what the integer formats compute up to float rounding.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../core/errors.js';
+import { cloneModel, setInitializerValues } from '../graph/model-edit.js';
+import { readTensorProtoFloat32 } from '../graph/tensor-proto.js';
+import { kmeans1d, decodeCodebook } from '../quantize/kmeans.js';
+import { dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/linear.js';
+import { quantizeWeight } from '../quantize/qdq-helpers.js';
+import type { OrtModuleLike } from '../runtime/ort-session.js';
+import { evaluateModel } from '../train/trainer.js';
+import type { ClassificationData } from '../train/trainer/data.js';
+import { requireLayers, type CompressibleLayer } from './layers.js';
+import { weightFakeQuant } from './weight-fake-quant.js';
+
+export type SensitivityMethod = 'prune' | 'quant';
+export const SENSITIVITY_METHODS: readonly SensitivityMethod[] = ['prune', 'quant'];
+
+export interface SensitivityLevel {
+  /** e.g. 'prune-90', 'int8', 'kmeans-3'. */
+  id: string;
+  /** Storage bits per weight of the layer at this level. */
+  bitsPerWeight(layer: CompressibleLayer): number;
+  /** The compressed weights (quantize -> dequantize, or pruned), a fresh array. */
+  apply(w: Float32Array, layer: CompressibleLayer): Float32Array;
+}
+
+/** Zeroes the `sparsity` fraction of `w` with the smallest magnitudes (ties broken by position). */
+export function magnitudePrune(w: Float32Array, sparsity: number): Float32Array {
+  if (!(sparsity >= 0 && sparsity < 1)) throw new ModelpressError('E_ARG', `sparsity must be in [0, 1), got ${sparsity}`);
+  const n = Math.floor(w.length * sparsity);
+  const order = Array.from({ length: w.length }, (_, i) => i).sort((a, b) => Math.abs(w[a]!) - Math.abs(w[b]!) || a - b);
+  const out = Float32Array.from(w);
+  for (let i = 0; i < n; i++) out[order[i]!] = 0;
+  return out;
+}
+
+function channels(layer: CompressibleLayer): number {
+  const axis = layer.role.channelAxis;
+  return axis === undefined ? 1 : layer.shape[axis]!;
+}
+
+function pruneLevel(percent: number): SensitivityLevel {
+  return { id: `prune-${percent}`, bitsPerWeight: () => (1 - percent / 100) * 32 + 1, apply: (w) => magnitudePrune(w, percent / 100) };
+}
+
+function kmeansLevel(bits: number): SensitivityLevel {
+  return {
+    id: `kmeans-${bits}`,
+    bitsPerWeight: (l) => bits + (32 * 2 ** bits) / l.count,
+    apply: (w) => {
+      const zeroCentroid = w.some((v) => v === 0);
+      const r = kmeans1d(w, { k: 2 ** bits, zeroCentroid });
+      return decodeCodebook(r.centroids, r.indices);
+    },
+  };
+}
+
+const INT8: SensitivityLevel = {
+  id: 'int8',
+  bitsPerWeight: (l) => 8 + (32 * channels(l)) / l.count,
+  apply: (w, l) => quantizeWeight(w, l.shape, { signed: true, symmetric: true, axis: l.role.channelAxis }).restored,
+};
+
+const INT4: SensitivityLevel = {
+  id: 'int4',
+  // blocks of 32 along the reduction axis (Gemm/MatMul) or per channel: a float32 scale + a 4-bit zero point each
+  bitsPerWeight: (l) => {
+    const ax = l.role.reductionAxis;
+    const blocked = ax !== undefined && l.kind === 'fc' && l.shape[ax]! >= 32;
+    const groups = blocked ? (l.count / l.shape[ax]!) * Math.ceil(l.shape[ax]! / 32) : channels(l);
+    return 4 + (36 * groups) / l.count;
+  },
+  apply: (w, l) => {
+    const q = weightFakeQuant('int4', l);
+    if (q) return q(w);
+    const axis = l.role.channelAxis ?? 0;
+    const pc = quantizePerChannel(w, l.shape, axis, intRange(4, true, false), false);
+    return dequantizePerChannel(pc.q, l.shape, axis, pc.scales, pc.zeroPoints);
+  },
+};
+
+/** The levels of a method, least to most compression. */
+export function sensitivityLevels(method: SensitivityMethod): SensitivityLevel[] {
+  if (method === 'prune') return [50, 70, 90].map(pruneLevel);
+  if (method === 'quant') return [INT8, INT4, kmeansLevel(4), kmeansLevel(3), kmeansLevel(2)];
+  throw new ModelpressError('E_ARG', `sensitivity method must be one of ${SENSITIVITY_METHODS.join(', ')}, got '${method as string}'`);
+}
+
+export interface LayerSensitivity {
+  layer: string;
+  kind: 'conv' | 'fc';
+  shape: readonly number[];
+  weights: number;
+  /** Per level: accuracy with only this layer compressed, and the drop (baseline - accuracy, fraction). */
+  levels: { level: string; bitsPerWeight: number; accuracy: number; drop: number }[];
+}
+
+export interface Suggestion {
+  /** Target size as a fraction of the float32 weight size. */
+  targetRatio: number;
+  /** Per layer: chosen level ('float' = untouched). */
+  layers: { layer: string; level: string; bitsPerWeight: number; drop: number }[];
+  /** Size of the suggestion / float32 size of the analysed weights. */
+  ratio: number;
+  reached: boolean;
+  /** Sum of the per-layer drops (the greedy's additive estimate). */
+  estimatedDrop: number;
+  /** Measured: accuracy with every chosen setting applied together. */
+  accuracy: number;
+  drop: number;
+}
+
+export interface SensitivityResult {
+  method: SensitivityMethod;
+  baseline: number;
+  examples: number;
+  layers: LayerSensitivity[];
+  suggestion?: Suggestion;
+}
+
+export interface SensitivityOptions {
+  ort: OrtModuleLike;
+  model: ModelProto;
+  data: ClassificationData;
+  method: SensitivityMethod;
+  /** Suggest per-layer settings for this size (fraction of float32, in (0, 1]). */
+  targetRatio?: number;
+  file?: string;
+  /** Called after each evaluation (progress). */
+  onEvaluated?: (done: number, total: number) => void;
+}
+
+export async function analyzeSensitivity(opts: SensitivityOptions): Promise<SensitivityResult> {
+  const { ort, model, data, method, file } = opts;
+  const where = file === undefined ? {} : { file };
+  const levels = sensitivityLevels(method);
+  if (opts.targetRatio !== undefined && !(opts.targetRatio > 0 && opts.targetRatio <= 1)) throw new ModelpressError('E_ARG', `target ratio must be in (0, 1] (compressed size / float32 size), got ${opts.targetRatio}`);
+  const layers = requireLayers(model, 'sensitivity', file);
+  const values = new Map(layers.map((l) => [l.name, readTensorProtoFloat32(l.def.tensor)]));
+  const baseline = (await evaluateModel(ort, model, data, where)).accuracy;
+  const total = layers.length * levels.length + (opts.targetRatio === undefined ? 0 : 1);
+  let done = 0;
+  const evalWith = async (replaced: Map<string, Float32Array>): Promise<number> => {
+    const m = cloneModel(model);
+    setInitializerValues(m, replaced);
+    const acc = (await evaluateModel(ort, m, data, where)).accuracy;
+    opts.onEvaluated?.(++done, total);
+    return acc;
+  };
+  const out: LayerSensitivity[] = [];
+  for (const l of layers) {
+    const row: LayerSensitivity = { layer: l.name, kind: l.kind, shape: l.shape, weights: l.count, levels: [] };
+    for (const level of levels) {
+      const accuracy = await evalWith(new Map([[l.name, level.apply(values.get(l.name)!, l)]]));
+      row.levels.push({ level: level.id, bitsPerWeight: level.bitsPerWeight(l), accuracy, drop: baseline - accuracy });
+    }
+    out.push(row);
+  }
+  const result: SensitivityResult = { method, baseline, examples: data.count, layers: out };
+  if (opts.targetRatio !== undefined) {
+    const plan = greedyPlan(out, opts.targetRatio);
+    const replaced = new Map<string, Float32Array>();
+    for (const p of plan.layers) {
+      const level = levels.find((x) => x.id === p.level);
+      const l = layers.find((x) => x.name === p.layer)!;
+      if (level) replaced.set(l.name, level.apply(values.get(l.name)!, l));
+    }
+    const accuracy = await evalWith(replaced);
+    result.suggestion = { ...plan, accuracy, drop: baseline - accuracy };
+  }
+  return result;
+}
+
+/**
+ * Greedy per-layer choice for a size target: start from float32 everywhere;
+ * while the size is above target, among all moves of one layer to a level
+ * that stores it smaller, take the one whose measured drop is smallest (ties:
+ * the larger saving in bits).
+ */
+export function greedyPlan(layers: readonly LayerSensitivity[], targetRatio: number): Omit<Suggestion, 'accuracy' | 'drop'> {
+  const floatBits = layers.reduce((a, l) => a + 32 * l.weights, 0);
+  const current = layers.map(() => ({ level: 'float', bitsPerWeight: 32, drop: 0 }));
+  const size = (): number => current.reduce((a, c, i) => a + c.bitsPerWeight * layers[i]!.weights, 0);
+  while (size() > targetRatio * floatBits) {
+    let best: { i: number; level: LayerSensitivity['levels'][number]; saving: number } | undefined;
+    layers.forEach((l, i) => {
+      for (const level of l.levels) {
+        const saving = (current[i]!.bitsPerWeight - level.bitsPerWeight) * l.weights;
+        if (saving <= 0) continue;
+        if (!best || level.drop < best.level.drop - 1e-12 || (Math.abs(level.drop - best.level.drop) <= 1e-12 && saving > best.saving)) best = { i, level, saving };
+      }
+    });
+    if (!best) break;
+    current[best.i] = { level: best.level.level, bitsPerWeight: best.level.bitsPerWeight, drop: best.level.drop };
+  }
+  const ratio = size() / floatBits;
+  return {
+    targetRatio,
+    layers: current.map((c, i) => ({ layer: layers[i]!.layer, ...c })),
+    ratio,
+    reached: ratio <= targetRatio + 1e-12,
+    estimatedDrop: current.reduce((a, c) => a + c.drop, 0),
+  };
+}
