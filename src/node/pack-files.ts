@@ -3,7 +3,7 @@
  * or TF.js model.json + shards) as a PackInput, and write unpacked files
  * atomically next to the requested output path.
  */
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ModelpressError, fail } from '../core/errors.js';
 import type { UnpackedModel } from '../codec/container/assemble.js';
 import { hasMpzMagic } from '../codec/container/format.js';
@@ -12,20 +12,14 @@ import { onnxExternalRefs } from '../codec/container/layout-onnx.js';
 import { tfjsShardPaths } from '../codec/container/layout-tfjs.js';
 import type { SourceFormat } from '../codec/container/layout.js';
 import type { PackInput } from '../codec/container/pack.js';
+import { detectFormat } from '../formats/detect.js';
 import { readFileChecked, writeFilesAtomic } from './fs.js';
 
-/** Guesses the model format from the extension, then from the first bytes. */
+/** The model format, from the content (the extension only breaks ties), as every command detects it. */
 export function guessFormat(path: string, bytes: Uint8Array): SourceFormat {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.onnx' || ext === '.ort') return 'onnx';
-  if (ext === '.safetensors') return 'safetensors';
-  if (ext === '.json') return 'tfjs';
-  if (bytes.length >= 9) {
-    const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-    if (n <= BigInt(bytes.length - 8) && bytes[8] === 0x7b) return 'safetensors';
-  }
-  if (bytes[0] === 0x7b) return 'tfjs';
-  return 'onnx';
+  const f = detectFormat(bytes, path);
+  if (f === 'mpz') fail('E_ARG', 'is already an .mpz container (unpack it first)', path);
+  return f;
 }
 
 /** Reads a model for packing; TF.js shards are read from the JSON's directory in manifest order. */

@@ -40,25 +40,28 @@ export function numberArg(name: string, check: (n: number) => boolean, what: str
   };
 }
 
-/** --data, --data-dir, --limit, --test-limit, --seed, --batch-size, --lr, --json. */
-export function addDataOptions(cmd: Command, opts: { dataRequired: boolean; lr: string }): Command {
+/**
+ * --data, --data-dir, --test-limit, --json, and for commands that train
+ * (`lr` given): --limit, --seed, --batch-size, --lr.
+ */
+export function addDataOptions(cmd: Command, opts: { dataRequired: boolean; lr?: string }): Command {
   const data = new Option('--data <name>', `dataset: ${DATASETS.join(', ')}`);
   if (opts.dataRequired) data.makeOptionMandatory();
-  return cmd
-    .addOption(data)
-    .option('--data-dir <dir>', 'folder with the four IDX files (default: the system copy under /usr/share/datasets)')
-    .option('--limit <n>', 'use only the first n training examples', intArg('--limit', 1))
-    .option('--test-limit <n>', 'evaluate on only the first n test examples', intArg('--test-limit', 1))
-    .option('--seed <n>', 'seed of shuffling and initialization', intArg('--seed', 0), 0)
-    .option('--batch-size <n>', 'examples per training step', intArg('--batch-size', 1), 64)
-    .option('--lr <rate>', `Adam learning rate (default ${opts.lr})`, numberArg('--lr', (n) => n > 0, 'a number > 0'))
-    .option('--json', 'print a JSON report on stdout');
+  cmd.addOption(data).option('--data-dir <dir>', 'folder with the four IDX files (default: the system copy under /usr/share/datasets)');
+  if (opts.lr !== undefined) {
+    cmd
+      .option('--limit <n>', 'use only the first n training examples', intArg('--limit', 1))
+      .option('--seed <n>', 'seed of shuffling and initialization', intArg('--seed', 0), 0)
+      .option('--batch-size <n>', 'examples per training step', intArg('--batch-size', 1), 64)
+      .option('--lr <rate>', `Adam learning rate (default ${opts.lr})`, numberArg('--lr', (n) => n > 0, 'a number > 0'));
+  }
+  return cmd.option('--test-limit <n>', 'evaluate on only the first n test examples', intArg('--test-limit', 1)).option('--json', 'print a JSON report on stdout');
 }
 
 /** Train and test splits of --data (no hold-out), limited by --limit / --test-limit. */
 export function loadData(opts: DataCliOptions): { train: ClassificationData; test: ClassificationData } {
   if (opts.data === undefined) throw new ModelpressError('E_ARG', '--data is required here');
-  const d = loadTrainingData({ data: opts.data, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), ...(opts.limit === undefined ? {} : { limit: opts.limit }), valSize: 0, seed: opts.seed } as Parameters<typeof loadTrainingData>[0]);
+  const d = loadTrainingData({ data: opts.data, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), ...(opts.limit === undefined ? {} : { limit: opts.limit }), valSize: 0, seed: opts.seed ?? 0 } as Parameters<typeof loadTrainingData>[0]);
   return { train: d.train, test: opts.testLimit === undefined ? d.test : head(d.test, opts.testLimit) };
 }
 

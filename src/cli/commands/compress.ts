@@ -13,6 +13,7 @@ import { readOnnxFile } from '../../node/onnx-external.js';
 import { deepCompression, type StageReport } from '../../recipes/deep-compression.js';
 import { parseLrSchedule } from '../../train/schedules.js';
 import { train as trainModel } from '../../train/trainer.js';
+import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { buildZooModel, ZOO_NAMES } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
 import { formatTable, humanBytes } from '../table.js';
@@ -26,6 +27,7 @@ interface Flags {
   trainEpochs: number;
   sparsity: number;
   pruneEpochs: number;
+  pruneSchedule: ScheduleName;
   bitsFc: number;
   bitsConv: number;
   clusterEpochs: number;
@@ -54,6 +56,10 @@ export function register(program: Command, io: CliIO): void {
     .option('--train-epochs <n>', 'epochs when training the default model', num('--train-epochs', 1, 1000, true), 12)
     .option('--sparsity <s>', 'fraction of Conv/Gemm/MatMul weights pruned, in [0, 1)', num('--sparsity', 0, 0.999999, false), 0.92)
     .option('--prune-epochs <n>', 'fine-tuning epochs while pruning', num('--prune-epochs', 1, 1000, true), 4)
+    .option('--prune-schedule <s>', `how sparsity reaches its target while fine-tuning: ${SCHEDULE_NAMES.join(', ')}`, (v: string) => {
+      if (!(SCHEDULE_NAMES as readonly string[]).includes(v)) throw new ModelpressError('E_ARG', `--prune-schedule must be one of ${SCHEDULE_NAMES.join(', ')}, got "${v}"`);
+      return v as ScheduleName;
+    }, 'polynomial')
     .option('--bits-fc <b>', 'index bits of fully connected layers', num('--bits-fc', 1, 8, true), 5)
     .option('--bits-conv <b>', 'index bits of convolutions', num('--bits-conv', 1, 8, true), 8)
     .option('--cluster-epochs <n>', 'centroid fine-tuning epochs', num('--cluster-epochs', 1, 1000, true), 2)
@@ -87,6 +93,7 @@ export function register(program: Command, io: CliIO): void {
           test: data.test,
           sparsity: f.sparsity,
           pruneEpochs: f.pruneEpochs,
+          pruneSchedule: f.pruneSchedule,
           bitsFc: f.bitsFc,
           bitsConv: f.bitsConv,
           clusterEpochs: f.clusterEpochs,
@@ -110,7 +117,7 @@ export function register(program: Command, io: CliIO): void {
                 schema: 'modelpress.compress/1',
                 source,
                 output: f.output,
-                settings: { sparsity: f.sparsity, pruneEpochs: f.pruneEpochs, bitsFc: f.bitsFc, bitsConv: f.bitsConv, clusterEpochs: f.clusterEpochs, seed: f.seed },
+                settings: { sparsity: f.sparsity, pruneEpochs: f.pruneEpochs, pruneSchedule: f.pruneSchedule, bitsFc: f.bitsFc, bitsConv: f.bitsConv, clusterEpochs: f.clusterEpochs, seed: f.seed },
                 stages: result.stages.map((s) => ({ stage: s.stage, accuracy: s.accuracy, bytes: s.bytes, params: s.params, nonzero: s.nonzero, ratio: base.bytes / s.bytes })),
                 compression_ratio: result.ratio,
                 accuracy_delta: result.stages.at(-1)!.accuracy - base.accuracy,

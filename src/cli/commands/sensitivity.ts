@@ -29,7 +29,7 @@ export function register(program: Command, io: CliIO): void {
     .addOption(new Option('--method <m>', 'what to apply per layer').choices([...SENSITIVITY_METHODS]).default('quant'))
     .option('--target-ratio <r>', 'suggest per-layer settings for this size, as a fraction of the float32 weights (e.g. 0.15)', numberArg('--target-ratio', (n) => n > 0 && n <= 1, 'in (0, 1]'))
     .option('--report <file.html>', 'write an HTML page with the chart');
-  addDataOptions(cmd, { dataRequired: true, lr: 'unused' }).action(async (input: string, opts: SensitivityCliOptions) => {
+  addDataOptions(cmd, { dataRequired: true }).action(async (input: string, opts: SensitivityCliOptions) => {
     if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html')) throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     const model = readModel(input);
     const { test } = loadData(opts);

@@ -208,7 +208,7 @@ export function meanSecondsPerEpoch(result: TrainResult): number {
 }
 
 /** Runs training from the parsed options and reports; shared by train and finetune. */
-export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: ModelProto, data: PreparedData, report: Record<string, unknown>, file?: string): Promise<void> {
+export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: ModelProto, data: PreparedData, report: Record<string, unknown>, file?: string, masks?: ReadonlyMap<string, Uint8Array>): Promise<void> {
   const progress = trainingProgress(io);
   let result: TrainResult;
   try {
@@ -223,6 +223,7 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
       optimizer: optimizerSpec(opts, data.train.count),
       ...(opts.patience === undefined ? {} : { earlyStopping: { patience: opts.patience } }),
       onProgress: progress.onProgress,
+      ...(masks ? { masks } : {}),
       ...(file === undefined ? {} : { file }),
     });
   } finally {
