@@ -1,0 +1,120 @@
+/**
+ * Channel pruning while fine-tuning: the channels to remove are chosen again
+ * as the target fraction rises (one-shot, iterative or polynomial schedule),
+ * held at exactly zero by optimizer masks over every slice the surgery would
+ * cut (so the masked model computes what the cut model computes), and
+ * physically removed by graph surgery at the end. Browser-safe.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../core/errors.js';
+import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { LossSpec } from '../train/autodiff/types.js';
+import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
+import { train, type TrainProgress, type TrainResult } from '../train/trainer.js';
+import type { ClassificationData } from '../train/trainer/data.js';
+import type { BatchFeeds } from '../train/trainer/step-session.js';
+import { planChannelPruning, type SkippedLayer } from './channel-plan.js';
+import { channelMasks, chooseChannelLayers, chooseRemoval, layerScores, prepareForChannelPruning, removeChannels, type ChannelLayerReport, type ChannelPruneOptions } from './channel-surgery.js';
+import { makeSchedule, type ScheduleName } from './schedule.js';
+
+export interface ChannelFinetuneOptions extends ChannelPruneOptions {
+  ort: OrtModuleLike;
+  /** The unpruned model (not modified). */
+  model: ModelProto;
+  /** How the removed fraction reaches `fraction`; default 'polynomial'. */
+  schedule?: ScheduleName;
+  /** Iterative schedule increments; default 4. */
+  stages?: number;
+  /** Fraction of the steps over which the schedule ramps; default 0.75. */
+  rampFraction?: number;
+  /** Recompute the polynomial schedule's channels every this many steps; default 50. */
+  updateEvery?: number;
+  train: ClassificationData;
+  validation?: ClassificationData;
+  epochs: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Default Adam 1e-3. */
+  optimizer?: OptimizerSpec;
+  loss?: LossSpec;
+  batchFeeds?: BatchFeeds;
+  onProgress?: (e: TrainProgress) => void;
+  file?: string;
+}
+
+export interface ChannelFinetuneResult {
+  /** The fine-tuned, physically smaller model. */
+  model: ModelProto;
+  removal: Map<string, number[]>;
+  layers: ChannelLayerReport[];
+  skipped: SkippedLayer[];
+  train: TrainResult;
+  /** The fine-tuned model before the cut (masked channels zero, original shapes). */
+  masked: ModelProto;
+  /** (step, fraction) whenever the channel choice was updated. */
+  updates: { step: number; fraction: number }[];
+}
+
+export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): Promise<ChannelFinetuneResult> {
+  if (!(o.fraction >= 0 && o.fraction < 1)) throw new ModelpressError('E_ARG', `channel fraction must be in [0, 1), got ${o.fraction}`);
+  const prepared = prepareForChannelPruning(o.model);
+  const plan = planChannelPruning(prepared);
+  const chosen = chooseChannelLayers(plan, o.include, o.exclude);
+  const shapes = new Map(prepared.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
+  const batchSize = o.batchSize ?? 64;
+  const totalSteps = Math.ceil(o.train.count / batchSize) * o.epochs;
+  const fractionAt = makeSchedule(o.schedule ?? 'polynomial', o.fraction, { totalSteps, ...(o.stages === undefined ? {} : { stages: o.stages }), ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }) });
+  const every = (o.schedule ?? 'polynomial') === 'polynomial' ? (o.updateEvery ?? 50) : 0;
+  let optimizer: StepOptimizer | undefined;
+  let trainable = new Set<string>();
+  let removal = new Map<string, number[]>();
+  let current = -1;
+  let lastUpdate = -Infinity;
+  const updates: { step: number; fraction: number }[] = [];
+  const update = (weights: ReadonlyMap<string, Float32Array>, step: number, force: boolean): void => {
+    const f = fractionAt(step);
+    if (f === current || (!force && step - lastUpdate < every && f !== o.fraction)) return;
+    const read = (name: string) => ({ values: weights.get(name)!, shape: shapes.get(name)! });
+    // Channels already removed score -1: they stay removed as the fraction grows.
+    const scores = chosen.map((p) => {
+      const s = layerScores(read, p, o.norm ?? 'l1');
+      for (const c of removal.get(p.layer) ?? []) s[c] = -1;
+      return s;
+    });
+    const sets = chooseRemoval(scores, f, o.scope);
+    removal = new Map(chosen.map((p, i) => [p.layer, sets[i]!]));
+    for (const [name, mask] of channelMasks(chosen, removal, (n) => shapes.get(n)!)) if (trainable.has(name)) optimizer!.setMask(name, mask);
+    current = f;
+    lastUpdate = step;
+    updates.push({ step, fraction: f });
+  };
+  const result = await train({
+    ort: o.ort,
+    model: prepared,
+    train: o.train,
+    ...(o.validation ? { validation: o.validation } : {}),
+    epochs: o.epochs,
+    batchSize,
+    seed: o.seed ?? 0,
+    restoreBest: false,
+    ...(o.loss ? { loss: o.loss } : {}),
+    ...(o.batchFeeds ? { batchFeeds: o.batchFeeds } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.file === undefined ? {} : { file: o.file }),
+    optimizer: (params) => {
+      optimizer = createOptimizer(params, o.optimizer ?? { name: 'adam', lr: 1e-3 });
+      trainable = new Set(params.map((p) => p.name));
+      update(new Map(params.map((p) => [p.name, p.data])), 0, true);
+      return optimizer;
+    },
+    afterStep: (weights, step) => update(weights, step, false),
+  });
+  if (current !== o.fraction) throw new ModelpressError('E_ARG', `the schedule did not reach fraction ${o.fraction} (reached ${current}); use more steps`);
+  const layers = chosen.map((p) => {
+    const removed = removal.get(p.layer)!;
+    return { layer: p.layer, op: p.op, weight: p.weight, channelsBefore: p.channels, channelsAfter: p.channels - removed.length, removed, consumers: p.consumers };
+  });
+  return { model: removeChannels(result.model, removal), removal, layers, skipped: plan.skipped, train: result, masked: result.model, updates };
+}
