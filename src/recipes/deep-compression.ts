@@ -27,9 +27,9 @@ export interface DeepCompressionOptions {
   readonly train: ClassificationData;
   readonly validation?: ClassificationData | undefined;
   readonly test: ClassificationData;
-  /** Fraction of Conv/Gemm/MatMul weights set to zero (default 0.92, Deep Compression's LeNet-300-100 figure). */
+  /** Fraction of Conv/Gemm/MatMul weights set to zero, by one global magnitude threshold (default 0.92, Deep Compression's LeNet-300-100 figure). */
   readonly sparsity?: number;
-  /** Fine-tuning epochs while pruning (default 4). */
+  /** Fine-tuning epochs while pruning (default 10). */
   readonly pruneEpochs?: number;
   /** How sparsity reaches its target over those epochs (default 'polynomial', TF-MOT's gradual schedule). */
   readonly pruneSchedule?: ScheduleName;
@@ -96,15 +96,16 @@ export async function deepCompression(o: DeepCompressionOptions): Promise<DeepCo
   o.onStage?.('baseline');
   await measure('baseline', o.model, baselineBytes);
 
-  o.onStage?.(`prune to ${(sparsity * 100).toFixed(0)}% with ${o.pruneEpochs ?? 4} epochs of fine-tuning`);
+  o.onStage?.(`prune to ${(sparsity * 100).toFixed(0)}% (global magnitude, ${o.pruneSchedule ?? 'polynomial'} schedule) with ${o.pruneEpochs ?? 10} epochs of fine-tuning`);
   const pruned = await pruneAndFinetune({
     ort: o.ort,
     model: o.model,
-    method: { kind: 'magnitude', sparsity },
+    // one threshold over all layers: the small last layer keeps more of its weights than a per-layer cut allows
+    method: { kind: 'global', sparsity },
     schedule: o.pruneSchedule ?? 'polynomial',
     train: o.train,
     ...(o.validation ? { validation: o.validation } : {}),
-    epochs: o.pruneEpochs ?? 4,
+    epochs: o.pruneEpochs ?? 10,
     seed: o.seed ?? 0,
     optimizer: { name: 'adam', lr: o.pruneLr ?? 1e-3 },
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

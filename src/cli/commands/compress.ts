@@ -55,7 +55,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--data-dir <dir>', 'where the IDX files are (default: the Debian copy)')
     .option('--train-epochs <n>', 'epochs when training the default model', num('--train-epochs', 1, 1000, true), 12)
     .option('--sparsity <s>', 'fraction of Conv/Gemm/MatMul weights pruned, in [0, 1)', num('--sparsity', 0, 0.999999, false), 0.92)
-    .option('--prune-epochs <n>', 'fine-tuning epochs while pruning', num('--prune-epochs', 1, 1000, true), 4)
+    .option('--prune-epochs <n>', 'fine-tuning epochs while pruning', num('--prune-epochs', 1, 1000, true), 10)
     .option('--prune-schedule <s>', `how sparsity reaches its target while fine-tuning: ${SCHEDULE_NAMES.join(', ')}`, (v: string) => {
       if (!(SCHEDULE_NAMES as readonly string[]).includes(v)) throw new ModelpressError('E_ARG', `--prune-schedule must be one of ${SCHEDULE_NAMES.join(', ')}, got "${v}"`);
       return v as ScheduleName;
