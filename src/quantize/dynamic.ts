@@ -38,7 +38,7 @@ import {
   type QuantizedWeight,
 } from './qdq-helpers.js';
 import { foldBatchNorms } from './static/fold-bn.js';
-import { canUpgradeOpset, upgradeOpset } from './static/opset-upgrade.js';
+import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames, findWeights, sharedRole, type WeightDef, type WeightRole } from './weights.js';
 

@@ -8,7 +8,7 @@ import { ModelpressError } from '../core/errors.js';
 import { getScheme, type SchemeContext } from './schemes.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 
-export { getScheme, listSchemes, registerScheme, type SchemeTraits, type SchemeContext, type ModelRunner } from './schemes.js';
+export { getScheme, listSchemes, type SchemeTraits, type SchemeContext, type ModelRunner } from './schemes.js';
 export type { QuantizeOptions, SchemeResult, TensorReport, CalibrationFeed } from './types.js';
 export { computeQuantParams, intRange, quantizePerTensor, quantizePerChannel, dequantizePerTensor, dequantizePerChannel, errorStats } from './linear.js';
 export { kmeans1d, kmeansOptimal1d, decodeCodebook } from './kmeans.js';

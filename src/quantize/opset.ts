@@ -1,10 +1,9 @@
 /**
- * Raising a model's default-domain opset only where that cannot change what
- * the model computes. Most operator version bumps add types; the ones below
- * change an op's signature or meaning (attributes moved to inputs, new
- * defaults, removed ops). Raising the opset over one of those for an op the
- * model uses would need node rewriting, so we refuse and say which ops stand
- * in the way.
+ * Opset facts: the default-domain version a model imports, and the operator
+ * versions that changed an op's signature or meaning (attributes moved to
+ * inputs, new defaults, removed ops), as opposed to mere type additions.
+ * opset-upgrade.ts raises opsets by rewriting the nodes these name, and
+ * refuses, naming them, where it has no rewrite.
  */
 import { create } from '@bufbuild/protobuf';
 import { OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
@@ -41,36 +40,6 @@ export function opsBlockingUpgrade(model: ModelProto, from: number, to: number):
   };
   walkModel(model, ({ graph }) => check(graph.node), ({ nodes }) => check(nodes));
   return [...blocking].sort();
-}
-
-/**
- * Makes sure the model imports at least `needed` for the default domain,
- * raising the version in place when safe; throws E_UNSUPPORTED naming the
- * blocking ops otherwise. Returns the version before the change.
- */
-export function requireOpset(model: ModelProto, needed: number, why: string, file?: string): number {
-  const current = defaultOpsetOf(model);
-  if (current >= needed) return current;
-  const blocking = opsBlockingUpgrade(model, current, needed);
-  if (blocking.length > 0) {
-    throw new ModelpressError(
-      'E_UNSUPPORTED',
-      `${why} needs opset ${needed}, the model has opset ${current}, and raising it would change ${blocking.join(', ')} (their meaning changed in between); convert the model to opset ${needed} first`,
-      file === undefined ? {} : { file },
-    );
-  }
-  const entry = model.opsetImport.find((x) => x.domain === '' || x.domain === 'ai.onnx');
-  if (entry) entry.version = BigInt(needed);
-  // IR version 7 allows opset 13..; opset 21 needs IR 10 (int4 types)
-  const ir = needed >= 21 ? 10n : needed >= 19 ? 9n : needed >= 15 ? 8n : 7n;
-  if (model.irVersion < ir) model.irVersion = ir;
-  return current;
-}
-
-/** Whether `requireOpset` would succeed, without changing anything. */
-export function canHaveOpset(model: ModelProto, needed: number): boolean {
-  const current = defaultOpsetOf(model);
-  return current >= needed || opsBlockingUpgrade(model, current, needed).length === 0;
 }
 
 /** Adds (or raises) an opset import for a non-default domain such as com.microsoft. */

@@ -6,6 +6,8 @@
  * tensor behind a DequantizeLinear, node selection (include/exclude), and
  * the per-tensor report rows.
  */
+import { dropDefinition } from './rewrite.js';
+import { compilePattern } from './select.js';
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema, type GraphProto, type NodeProto, type TensorProto } from 'onnx-buf';
 import { fromFloat32, makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
@@ -118,13 +120,7 @@ export function makeNode(names: NameGen, opType: string, inputs: readonly string
  * its graph-input entry if an old IR listed it there, or the Constant node).
  */
 export function removeWeightDefinition(def: WeightDef): void {
-  const g = def.graph;
-  if (def.kind === 'initializer') {
-    g.initializer = g.initializer.filter((t) => t !== def.tensor);
-    g.input = g.input.filter((v) => v.name !== def.name);
-  } else if (def.node) {
-    g.node = g.node.filter((n) => n !== def.node);
-  }
+  dropDefinition(def, []);
 }
 
 /**
@@ -143,18 +139,11 @@ export function replaceWithDequantize(def: WeightDef, qw: QuantizedWeight, names
   g.node.unshift(dq);
 }
 
-/** True when `pattern` (exact, or /regex/ with optional flags) matches `value`. */
-export function matchesPattern(pattern: string, value: string): boolean {
-  const m = /^\/(.*)\/([a-z]*)$/.exec(pattern);
-  if (m) return new RegExp(m[1]!, m[2]).test(value);
-  return pattern === value;
-}
-
 /** Whether a node (and optionally a tensor it reads) is selected by opts.include / opts.exclude. */
 export function nodeSelected(opts: QuantizeOptions, node: NodeProto, label: string, tensorName?: string): boolean {
   const keys = [label, node.opType, ...(tensorName ? [tensorName] : [])];
-  if (opts.exclude?.some((p) => keys.some((k) => matchesPattern(p, k)))) return false;
-  if (opts.include && opts.include.length > 0) return opts.include.some((p) => keys.some((k) => matchesPattern(p, k)));
+  if (opts.exclude?.some((p) => compilePattern(p)(keys))) return false;
+  if (opts.include && opts.include.length > 0) return opts.include.some((p) => compilePattern(p)(keys));
   return true;
 }
 

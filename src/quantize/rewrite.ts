@@ -83,7 +83,8 @@ export function dropDefinition(def: WeightDef, initializers: readonly TensorProt
     const inputIdx = g.input.findIndex((v) => v.name === def.name);
     if (inputIdx >= 0) g.input.splice(inputIdx, 1);
   } else {
-    g.node.splice(g.node.indexOf(def.node!), 1);
+    const i = g.node.indexOf(def.node!);
+    if (i >= 0) g.node.splice(i, 1);
   }
   g.initializer.push(...initializers);
 }

@@ -40,7 +40,7 @@ function weightScheme(make: () => { fn: WeightFn; prepare?: (ctx: WeightContext,
   };
 }
 
-const table: SchemeTraits[] = [
+const table: readonly SchemeTraits[] = [
   { id: 'fp16-weights', summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('float16')) },
   { id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('bfloat16')) },
   { id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, true)) },
@@ -51,13 +51,6 @@ const table: SchemeTraits[] = [
   { id: 'int4', summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(false)) },
   { id: 'q4f16', summary: 'int4 MatMulNBits on float16 activations (float16 scales)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(true)) },
 ];
-
-/** Registers a scheme (used for schemes that live in their own modules). */
-export function registerScheme(s: SchemeTraits): void {
-  const i = table.findIndex((t) => t.id === s.id);
-  if (i >= 0) table[i] = s;
-  else table.push(s);
-}
 
 export function listSchemes(): readonly SchemeTraits[] {
   return [...table, { id: 'kmeans:<bits>', summary: 'weight sharing: 2^bits centroids per tensor (1-D k-means), uint8/uint16 indices + codebook behind a Gather', bits: NaN, needsCalibration: false, apply: () => { throw new Error('use kmeans:<bits>'); } }];

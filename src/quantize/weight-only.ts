@@ -17,7 +17,7 @@ import { kmeans1d, kmeansOptimal1d, decodeCodebook, type KmeansResult } from './
 import { quantizeBlocked } from './blockwise.js';
 import { computeQuantParams, dequantizePerChannel, dequantizePerTensor, intRange, quantizePerChannel, quantizePerTensor } from './linear.js';
 import { defaultOpsetOf } from './opset.js';
-import { canUpgradeOpset, upgradeOpset } from './static/opset-upgrade.js';
+import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn, WeightOutcome } from './weight-pass.js';
 import { sharedRole, type WeightDef } from './weights.js';

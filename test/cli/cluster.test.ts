@@ -4,20 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { runInOrt, trainedZoo } from '../compress/helpers.js';
+import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-cluster-cli-'));
 const model = join(dir, 'lenet.onnx');
 beforeAll(async () => writeFileSync(model, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress cluster', () => {
   it('--json clusters, fine-tunes the centroids and writes a Gather-form model onnxruntime runs', async () => {

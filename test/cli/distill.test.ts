@@ -4,21 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { buildStudent } from '../../src/compress/students.js';
 import { runInOrt, trainedZoo } from '../compress/helpers.js';
+import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-distill-cli-'));
 const teacher = join(dir, 'teacher.onnx');
 beforeAll(async () => writeFileSync(teacher, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress distill', () => {
   it('--json distills into an MLP student, with the labels-only run beside it', async () => {

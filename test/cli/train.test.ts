@@ -6,13 +6,13 @@ import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { run } from '../../src/cli/main.js';
-import { memoryIO } from '../../src/cli/io.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { transformerModel } from '../train/trainer-fixtures.js';
 import { makeTensor } from '../../src/core/tensor.js';
 import { encodeNpy } from '../../src/eval/datasets/npy.js';
 import { crc32 } from '../../src/eval/datasets/zip.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
+import { cli } from './cli.js';
 
 /** A stored (uncompressed) zip of .npy members, as numpy.savez writes. */
 function npz(members: Record<string, Uint8Array>): Uint8Array {
@@ -46,11 +46,6 @@ function npz(members: Record<string, Uint8Array>): Uint8Array {
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  const io = memoryIO();
-  const code = await run(argv, io);
-  return { code, out: io.out, err: io.err };
-}
 
 describe('modelpress train / finetune', () => {
   it('train --json trains a zoo model, reports per-epoch figures and writes a model onnxruntime runs', async () => {

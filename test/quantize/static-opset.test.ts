@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cloneSharingBytes, writeOnnx } from '../../src/formats/onnx/index.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { defaultOpsetOf } from '../../src/quantize/opset.js';
-import { canUpgradeOpset, upgradeOpset } from '../../src/quantize/static/opset-upgrade.js';
+import { canUpgradeOpset, upgradeOpset } from '../../src/quantize/opset-upgrade.js';
 import { fidelity, rng, runAll } from './static-fixtures.js';
 
 function oldModel() {

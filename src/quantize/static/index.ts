@@ -38,7 +38,7 @@ import type { CalibrationFeed, QuantizeOptions, SchemeResult, TensorReport } fro
 import { allNames, findWeights, sharedRole, type WeightDef } from '../weights.js';
 import { collectRanges, feedTensors, rangesOf, type RunModel } from './collect.js';
 import { foldBatchNorms } from './fold-bn.js';
-import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
+import { canUpgradeOpset, upgradeOpset } from '../opset-upgrade.js';
 
 /** Ops whose inputs and outputs get quantized (onnxruntime has integer kernels for them). */
 export const STATIC_QUANTIZED_OPS: readonly string[] = ['Conv', 'MatMul', 'Gemm'];

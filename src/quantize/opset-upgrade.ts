@@ -10,13 +10,13 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
-import { ModelpressError } from '../../core/errors.js';
-import { walkModel } from '../../formats/onnx/walk.js';
-import { findAttr, floatAttr, intAttr, intsAttr, makeAttribute } from '../../graph/attributes.js';
-import { NameGen } from '../../graph/names.js';
-import { makeTensorProto } from '../../graph/tensor-proto.js';
-import { defaultOpsetOf, opsBlockingUpgrade } from '../opset.js';
-import { allNames } from '../weights.js';
+import { ModelpressError } from '../core/errors.js';
+import { walkModel } from '../formats/onnx/walk.js';
+import { findAttr, floatAttr, intAttr, intsAttr, makeAttribute } from '../graph/attributes.js';
+import { NameGen } from '../graph/names.js';
+import { makeTensorProto } from '../graph/tensor-proto.js';
+import { defaultOpsetOf, opsBlockingUpgrade } from './opset.js';
+import { allNames } from './weights.js';
 
 type Rewrite = (node: NodeProto, graph: GraphProto, names: NameGen, extra: NodeProto[]) => void;
 
