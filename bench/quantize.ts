@@ -27,7 +27,8 @@ const SPEED_SCHEMES: [string, object][] = [
   ['int4', {}], ['q4f16', {}], ['kmeans:4', {}], ['kmeans:8', {}], ['dynamic', {}],
 ];
 const FIDELITY_SCHEMES: [string, object][] = [
-  ['fp16-weights', {}], ['bf16-weights', {}], ['int8', {}], ['int8', { perChannel: true, symmetric: true }],
+  ['fp16-weights', {}], ['bf16-weights', {}], ['int8', {}], ['int8', { foldBatchNorm: true, compactNames: true }],
+  ['int8', { perChannel: true, symmetric: true }], ['int8', { perChannel: true, symmetric: true, compactNames: true }],
   ['dynamic', {}], ['int4', {}], ['q4f16', {}], ['kmeans:4', {}], ['kmeans:6', {}], ['kmeans:8', {}],
 ];
 

@@ -89,7 +89,7 @@ export function quantizeDynamic(input: ModelProto, opts: DynamicQuantizeOptions 
   const plans = new Map<NodeProto, Plan>();
   const weightOnly: Plan[] = [];
   // inference BatchNormalization after a Conv would stay in float between ConvInteger and its consumers
-  const foldedBn = model.graph ? foldBatchNorms(model.graph, new Map(findWeights(model).filter((d) => d.path === '').map((d) => [d.name, d])), new NameGen(allNames(model)), false) : 0;
+  const foldedBn = model.graph && opts.foldBatchNorm !== false ? foldBatchNorms(model.graph, new Map(findWeights(model).filter((d) => d.path === '').map((d) => [d.name, d])), new NameGen(allNames(model)), false) : 0;
   if (foldedBn > 0) notes.push(`${foldedBn} BatchNormalization node(s) folded into the Conv before them`);
   const defs = findWeights(model);
   for (const def of defs) {

@@ -5,6 +5,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
+import { compactNames } from '../graph/compact-names.js';
 import { getScheme, type SchemeContext } from './schemes.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 
@@ -29,6 +30,10 @@ export async function quantizeModel(model: ModelProto, schemeId: string, opts: Q
       `scheme ${scheme.id} found nothing to quantize${reasons.length ? ` (${reasons.join('; ')})` : ' (no float32 weights feed an op it handles)'}`,
       opts.file === undefined ? {} : { file: opts.file },
     );
+  }
+  if (opts.compactNames) {
+    const c = compactNames(result.model, opts.file);
+    return { ...result, notes: [...result.notes, `${c.tensors} tensor names shortened and ${c.nodes} node names cleared (--compact-names); graph inputs and outputs keep theirs`] };
   }
   return result;
 }

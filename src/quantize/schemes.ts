@@ -33,23 +33,30 @@ export interface SchemeTraits {
   readonly apply: (model: ModelProto, opts: QuantizeOptions, ctx: SchemeContext) => SchemeResult | Promise<SchemeResult>;
 }
 
-function weightScheme(make: () => { fn: WeightFn; prepare?: (ctx: WeightContext, defs: WeightDef[]) => void }): SchemeTraits['apply'] {
+/**
+ * A weight-only scheme. `foldsLosslessly` tells whether folding BatchNormalization into the
+ * Conv before quantizing costs no precision (true when each output channel gets its own
+ * scale or the weights stay floats); it decides the default of opts.foldBatchNorm.
+ */
+function weightScheme(make: () => { fn: WeightFn; prepare?: (ctx: WeightContext, defs: WeightDef[]) => void }, foldsLosslessly: (opts: QuantizeOptions) => boolean): SchemeTraits['apply'] {
   return (model, opts) => {
     const s = make();
-    return runWeightPass(model, opts, s.fn, s.prepare);
+    return runWeightPass(model, { ...opts, foldBatchNorm: opts.foldBatchNorm ?? foldsLosslessly(opts) }, s.fn, s.prepare);
   };
 }
+const always = () => true;
+const perChannel = (opts: QuantizeOptions) => opts.perChannel === true;
 
 const table: readonly SchemeTraits[] = [
-  { id: 'fp16-weights', summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('float16')) },
-  { id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('bfloat16')) },
-  { id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, true)) },
-  { id: 'uint8', summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, false)) },
+  { id: 'fp16-weights', summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('float16'), always) },
+  { id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('bfloat16'), always) },
+  { id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, true), perChannel) },
+  { id: 'uint8', summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, false), perChannel) },
   { id: 'fp16', summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)', bits: 16, needsCalibration: false, apply: (m, o, c) => convertFp16(m, { ...o, ...(c.canLoad ? { canLoad: c.canLoad } : {}) }) },
   { id: 'dynamic', summary: 'int8 weights, activations quantized at run time (MatMulInteger/ConvInteger), like quantize_dynamic', bits: 8, needsCalibration: false, apply: (m, o) => quantizeDynamic(m, o) },
   { id: 'static', summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data', bits: 8, needsCalibration: true, apply: (m, o, c) => quantizeStatic(m, { ...o, ...(c.run ? { run: c.run } : {}) }) },
-  { id: 'int4', summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(false)) },
-  { id: 'q4f16', summary: 'int4 MatMulNBits on float16 activations (float16 scales)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(true)) },
+  { id: 'int4', summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(false), always) },
+  { id: 'q4f16', summary: 'int4 MatMulNBits on float16 activations (float16 scales)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(true), always) },
 ];
 
 export function listSchemes(): readonly SchemeTraits[] {
@@ -62,7 +69,7 @@ export function getScheme(id: string): SchemeTraits {
   if (km) {
     const bits = Number(km[1]);
     kmeansWeights(bits); // validates bits
-    return { id, summary: `k-means weight sharing with ${2 ** bits} centroids`, bits, needsCalibration: false, apply: weightScheme(() => kmeansWeights(bits)) };
+    return { id, summary: `k-means weight sharing with ${2 ** bits} centroids`, bits, needsCalibration: false, apply: weightScheme(() => kmeansWeights(bits), () => false) };
   }
   const s = table.find((t) => t.id === id);
   if (!s) throw new ModelpressError('E_ARG', `unknown scheme '${id}'; known: ${listSchemes().map((t) => t.id).join(', ')}`);

@@ -29,6 +29,21 @@ export interface QuantizeOptions {
   readonly include?: readonly string[];
   /** Never touch weights whose tensor name, consumer node name or op type matches one of these. */
   readonly exclude?: readonly string[];
+  /**
+   * Fold each inference BatchNormalization into the Conv before it first, so
+   * the quantized weight is the one that multiplies and the normalization
+   * parameters leave the file. Default: on where that costs no precision
+   * (per-channel scales, half-precision weights, int4, dynamic, static);
+   * off for per-tensor int8/uint8 and kmeans, where one scale or codebook
+   * would have to cover channels the fold scaled differently.
+   */
+  readonly foldBatchNorm?: boolean;
+  /**
+   * After quantizing, rename every internal tensor to a short name and clear
+   * node names (default false). Graph inputs and outputs keep their names;
+   * the per-tensor report keeps the original ones.
+   */
+  readonly compactNames?: boolean;
   /** fp16: op types kept in float32 (Casts around them). */
   readonly keepOps?: readonly string[];
   /** fp16: constants beyond ±65504 stay float32 with their readers ('keep', default) or are clamped ('clamp'). */

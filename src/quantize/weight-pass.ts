@@ -9,9 +9,11 @@ import { cloneSharingBytes } from '../formats/onnx/clone.js';
 import { tensorFromProto } from '../formats/onnx/tensor-proto.js';
 import { NameGen } from '../graph/names.js';
 import { dedupeSubgraphInitializers } from './dedupe.js';
+import { hoistConstants } from './hoist.js';
 import { errorStats } from './linear.js';
 import { payloadBytes, type Decoder } from './rewrite.js';
 import { makeSelection } from './select.js';
+import { foldBatchNorms } from './static/fold-bn.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames, findWeights, type WeightDef } from './weights.js';
 
@@ -41,6 +43,12 @@ export function runWeightPass(model: ModelProto, opts: QuantizeOptions, fn: Weig
   const dup = dedupeSubgraphInitializers(clone);
   const ctx: WeightContext = { model: clone, names: new NameGen(allNames(clone)), opts, notes: [] };
   if (dup.removed > 0) ctx.notes.push(`${dup.removed} duplicate initializers (${dup.bytes} bytes) merged into one copy each in the main graph`);
+  if (opts.foldBatchNorm === true && clone.graph) {
+    // what onnxruntime's quant_pre_process does: the folded weight is the one that multiplies, and the
+    // BatchNormalization parameters (four float32 vectors per layer) disappear from the file
+    const folded = foldBatchNorms(clone.graph, new Map(findWeights(clone).filter((d) => d.path === '').map((d) => [d.name, d])), ctx.names, false);
+    if (folded > 0) ctx.notes.push(`${folded} BatchNormalization node(s) folded into the Conv before them `);
+  }
   const selection = makeSelection(opts.include, opts.exclude, opts.minSize ?? 256);
   const reports: TensorReport[] = [];
   const candidates: { def: WeightDef; count: number }[] = [];
@@ -72,6 +80,11 @@ export function runWeightPass(model: ModelProto, opts: QuantizeOptions, fn: Weig
     }
     const inits = out.apply();
     reports.push({ ...base, action: out.action, bytesBefore: count * 4, bytesAfter: payloadBytes(inits), error: errorStats(values, out.restored) });
+  }
+  // IR < 4 must list initializers among the graph inputs: leave Constant nodes as they are there
+  if (clone.graph && clone.irVersion >= 4n) {
+    const hoisted = hoistConstants(clone.graph);
+    if (hoisted > 0) ctx.notes.push(`${hoisted} Constant node(s) stored as initializers`);
   }
   return { model: clone, tensors: reports, notes: ctx.notes };
 }

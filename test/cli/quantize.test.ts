@@ -81,6 +81,33 @@ describe('modelpress quantize (ONNX)', () => {
   });
 });
 
+describe('modelpress quantize --fold-bn / --compact-names', () => {
+  it('int8 --fold-bn --compact-names: mobile cls at most 0.27x of its float32 file, running in onnxruntime', async () => {
+    const dir = tmp();
+    const out = join(dir, 'cls.onnx');
+    const r = await cli('quantize', CLS, '-o', out, '--scheme', 'int8', '--fold-bn', '--compact-names', '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.size_ratio).toBeLessThanOrEqual(0.27);
+    expect(report.notes.join('\n')).toMatch(/35 BatchNormalization.*folded[\s\S]*names shortened/);
+    const session = await ort.InferenceSession.create(out);
+    expect(session.inputNames).toEqual(['x']);
+    const y = await session.run({ x: new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.5), [1, 3, 48, 192]) });
+    expect(Object.values(y)[0]!.dims).toEqual([1, 2]);
+  });
+
+  it('refuses the ONNX-only flags on a safetensors file, writing nothing', async () => {
+    const dir = tmp();
+    const src = join(dir, 'w.safetensors');
+    const values = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.3));
+    writeFileSync(src, writeSafetensors([{ name: 'a', tensor: makeTensor('float32', [32, 16], new Uint8Array(values.buffer)) }]));
+    const r = await cli('quantize', src, '-o', join(dir, 'o.safetensors'), '--scheme', 'fp16-weights', '--compact-names');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--compact-names applies to ONNX models only/);
+    expect(readdirSync(dir)).toEqual(['w.safetensors']);
+  });
+});
+
 describe('modelpress quantize (TF.js and safetensors)', () => {
   /** y = (x @ w + b) @ w2 as a tfjs-converter graph model. */
   const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });

@@ -36,6 +36,8 @@ interface Flags {
   include?: string[];
   exclude?: string[];
   minSize?: number;
+  foldBn?: boolean;
+  compactNames?: boolean;
   keepOps?: string[];
   fp16Overflow?: 'keep' | 'clamp';
   kmeansInit?: QuantizeOptions['kmeansInit'];
@@ -103,6 +105,9 @@ export function register(program: Command, io: CliIO): void {
     .option('--include <patterns>', 'only weights whose tensor name, consumer node name or op type matches (exact or /regex/), comma-separated', list)
     .option('--exclude <patterns>', 'never weights matching these (same forms as --include)', list)
     .option('--min-size <n>', 'leave tensors with fewer elements alone (default 256)', int('--min-size', 0))
+    .option('--fold-bn', 'fold BatchNormalization into the Conv before it (default: only where that loses no precision: per-channel, half-precision, int4, dynamic, static)')
+    .option('--no-fold-bn', 'keep every BatchNormalization')
+    .option('--compact-names', 'rename internal tensors to short names and clear node names (inputs and outputs keep theirs)')
     .option('--keep-ops <ops>', 'fp16: op types kept in float32', list)
     .option('--fp16-overflow <mode>', 'fp16: constants beyond ±65504 stay float32 with their readers (keep, default) or are clamped (clamp); counted either way', oneOf('--fp16-overflow', ['keep', 'clamp'] as const))
     .option('--kmeans-init <init>', 'kmeans centroid init: linear|density|random|kmeans++ (default linear)', oneOf('--kmeans-init', ['linear', 'density', 'random', 'kmeans++'] as const))
@@ -121,6 +126,8 @@ export function register(program: Command, io: CliIO): void {
         ...(f.include ? { include: f.include } : {}),
         ...(f.exclude ? { exclude: f.exclude } : {}),
         ...(f.minSize !== undefined ? { minSize: f.minSize } : {}),
+        ...(f.foldBn !== undefined ? { foldBatchNorm: f.foldBn } : {}),
+        ...(f.compactNames ? { compactNames: true } : {}),
         ...(f.keepOps ? { keepOps: f.keepOps } : {}),
         ...(f.fp16Overflow ? { overflow: f.fp16Overflow } : {}),
         ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
@@ -128,6 +135,9 @@ export function register(program: Command, io: CliIO): void {
         ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
         ...(f.percentile !== undefined ? { calibPercentile: f.percentile } : {}),
       };
+      if (model.format !== 'onnx' && (f.compactNames || f.foldBn !== undefined)) {
+        throw new ModelpressError('E_ARG', `${f.compactNames ? '--compact-names' : f.foldBn ? '--fold-bn' : '--no-fold-bn'} applies to ONNX models only; ${input} is ${model.format}`, { file: input });
+      }
       let tensors: readonly TensorReport[];
       let notes: readonly string[] = [];
       let sizeAfter: number;

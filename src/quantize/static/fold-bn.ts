@@ -33,7 +33,7 @@ export function foldBatchNorms(graph: GraphProto, defs: ReadonlyMap<string, Weig
   const removed = new Set<NodeProto>();
   const own = (d: WeightDef | undefined): d is WeightDef => d !== undefined && d.dtype === 'float32' && d.consumers.length === 1 && !d.graphOutput;
   let folded = 0;
-  for (const conv of graph.node) {
+  for (const conv of [...graph.node]) { // a snapshot: removing folded Constant nodes below must not skip Convs
     if (conv.opType !== 'Conv' || (conv.domain !== '' && conv.domain !== 'ai.onnx')) continue;
     const w = defs.get(conv.input[1] ?? '');
     const b = conv.input[2] ? defs.get(conv.input[2]) : undefined;
@@ -42,6 +42,7 @@ export function foldBatchNorms(graph: GraphProto, defs: ReadonlyMap<string, Weig
     const rank = w.shape.length;
     let wv: Float32Array | undefined;
     let bv: Float32Array | undefined;
+    let betaName: string | undefined;
     const used: WeightDef[] = [];
     for (;;) {
       const y = conv.output[0];
@@ -60,6 +61,7 @@ export function foldBatchNorms(graph: GraphProto, defs: ReadonlyMap<string, Weig
         scale = Float64Array.from({ length: channels }, (_, o) => gamma![o]! / Math.sqrt(variance![o]! + eps));
         shift = Float64Array.from({ length: channels }, (_, o) => beta![o]! - mean![o]! * scale![o]!);
         consumed = params;
+        betaName ??= op.input[2];
       } else if (affine && (op.opType === 'Mul' || op.opType === 'Add')) {
         const other = op.input[0] === y ? op.input[1] : op.input[0];
         const c = defs.get(other ?? '');
@@ -85,8 +87,9 @@ export function foldBatchNorms(graph: GraphProto, defs: ReadonlyMap<string, Weig
     }
     if (!wv || !bv) continue;
     for (const d of [w, ...(b ? [b] : []), ...used]) removeWeightDefinition(d);
-    const wName = names.fresh(`${w.name}_folded`);
-    const bName = names.fresh(`${b?.name ?? `${w.name}_bias`}_folded`);
+    // the definitions just removed free their names: the folded tensors take them over
+    const wName = w.name;
+    const bName = b?.name ?? betaName ?? names.fresh(`${w.name}_bias`);
     graph.initializer.push(tensorToProto(wName, fromFloat32(wv, 'float32', w.shape)));
     graph.initializer.push(tensorToProto(bName, fromFloat32(bv, 'float32', [channels])));
     conv.input = [conv.input[0]!, wName, bName];

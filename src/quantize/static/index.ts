@@ -67,7 +67,7 @@ export interface StaticQuantizeOptions extends QuantizeOptions {
  * opts.include / opts.exclude (node name, op type or weight name), opts.file.
  */
 export async function quantizeStatic(input: ModelProto, opts: StaticQuantizeOptions = {}): Promise<SchemeResult> {
-  const fold = opts.fold ?? 'auto';
+  const fold = opts.foldBatchNorm === false ? 'none' : (opts.fold ?? 'auto');
   if (fold !== 'auto') return quantizeStaticWith(input, opts, fold);
   const candidates = [await quantizeStaticWith(input, opts, 'bn'), await quantizeStaticWith(input, opts, 'affine')];
   if (candidates[0]!.notes.join() === candidates[1]!.notes.join()) return candidates[0]!; // nothing more to fold
