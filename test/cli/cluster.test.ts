@@ -20,6 +20,7 @@ describe('modelpress cluster', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
+    expect(report.schema).toBe('modelpress.cluster/1');
     expect(report).toMatchObject({ command: 'cluster', bits: 4, bitsFc: 3, bitsConv: 4, finetuneEpochs: 1, trainExamples: 2000, testExamples: 500, output: out });
     expect(report.layers.map((l: { name: string; bits: number; centroids: number }) => [l.name, l.bits, l.centroids])).toEqual([['fc1.weight', 3, 8], ['fc2.weight', 3, 8], ['fc3.weight', 3, 8]]);
     expect(report.accuracy.input).toBeGreaterThan(0.6);

@@ -21,6 +21,7 @@ describe('modelpress distill', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
+    expect(report.schema).toBe('modelpress.distill/1');
     expect(report).toMatchObject({ command: 'distill', student: 'mlp-32', temperature: 2, alpha: 0.5, trainExamples: 2000, testExamples: 500 });
     expect(report.epochs).toHaveLength(2);
     expect(report.teacherTestAccuracy).toBeGreaterThan(0.6);

@@ -23,7 +23,8 @@ describe('modelpress pack / unpack', () => {
     const r = await cli('pack', SILERO, '-o', mpz, '--json', '--lossless');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as PackReport & { output: string };
+    const report = JSON.parse(r.out) as PackReport & { output: string; schema: string };
+    expect(report.schema).toBe('modelpress.pack/1');
     const original = readFileSync(SILERO);
     expect(report.originalBytes).toBe(original.length);
     expect(report.packedBytes).toBe(readFileSync(mpz).length);
@@ -35,8 +36,9 @@ describe('modelpress pack / unpack', () => {
     expect(report.stages.dedup!.tensors).toBeGreaterThan(5);
 
     const out = join(dir, 'vad.onnx');
-    const u = await cli('unpack', mpz, '-o', out);
+    const u = await cli('unpack', mpz, '-o', out, '--json');
     expect(u.code).toBe(0);
+    expect(JSON.parse(u.out)).toMatchObject({ schema: 'modelpress.unpack/1', format: 'onnx' });
     expect(Buffer.compare(readFileSync(out), original)).toBe(0);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -32,6 +32,7 @@ describe('modelpress prune', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
+    expect(report.schema).toBe('modelpress.prune/1');
     expect(report).toMatchObject({ command: 'prune', method: 'magnitude', sparsityTarget: 0.9, schedule: 'oneshot', prunedParams: 430500, params: { before: 431080, after: 431080 } });
     expect(report.layers.map((l: { name: string }) => l.name)).toEqual(['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight']);
     const w = weightsOf(out);

@@ -20,6 +20,7 @@ describe('modelpress qat', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
+    expect(report.schema).toBe('modelpress.qat/1');
     expect(report).toMatchObject({ command: 'qat', scheme: 'int8', trainExamples: 2000, testExamples: 500, fakeQuantized: ['fc1.weight', 'fc2.weight', 'fc3.weight'] });
     expect(report.activations.map((a: { tensor: string }) => a.tensor)).toEqual(['flatten.out', 'relu1.out', 'relu2.out']);
     expect(report.testAccuracyPtq).toBeGreaterThan(0.6);

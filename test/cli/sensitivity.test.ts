@@ -20,6 +20,7 @@ describe('modelpress sensitivity', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
+    expect(report.schema).toBe('modelpress.sensitivity/1');
     expect(report).toMatchObject({ command: 'sensitivity', method: 'quant', examples: 500, report: html });
     expect(report.layers).toHaveLength(3);
     expect(report.layers[0].levels.map((l: { level: string }) => l.level)).toEqual(['int8', 'int4', 'kmeans-4', 'kmeans-3', 'kmeans-2']);

@@ -79,6 +79,7 @@ describe('modelpress train / finetune', () => {
     expect(b.code).toBe(0);
     const second = JSON.parse(b.out);
     expect(second.command).toBe('finetune');
+    expect(second.schema).toBe('modelpress.finetune/1');
     expect(second.testAccuracyBefore).toBeCloseTo(first.testAccuracy, 6);
     expect(second.testAccuracy).toBeGreaterThanOrEqual(second.testAccuracyBefore - 0.005);
     expect(second.testLoss).toBeLessThan(second.testLossBefore);

@@ -62,6 +62,7 @@ export function register(program: Command, io: CliIO): void {
     }
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
+      schema: 'modelpress.cluster/1',
       command: 'cluster',
       input,
       inputBytes: fileSize(input),

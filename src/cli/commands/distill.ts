@@ -71,6 +71,7 @@ export function register(program: Command, io: CliIO): void {
     }
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
+      schema: 'modelpress.distill/1',
       command: 'distill',
       teacher: opts.teacher,
       student: opts.student,

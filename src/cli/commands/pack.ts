@@ -42,7 +42,7 @@ export function register(program: Command, io: CliIO): void {
       const { bytes, report } = packModel(input, { file: model, verify: true });
       if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
       writeFileAtomic(opts.output, bytes);
-      if (opts.json) io.stdout(`${JSON.stringify({ input: model, output: opts.output, ...report }, null, 2)}\n`);
+      if (opts.json) io.stdout(`${JSON.stringify({ schema: 'modelpress.pack/1', input: model, output: opts.output, ...report }, null, 2)}\n`);
       else io.stdout(summary(model, opts.output, report));
     });
 }

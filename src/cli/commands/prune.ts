@@ -231,6 +231,7 @@ export function register(program: Command, io: CliIO): void {
       const afterStats = paramStats(result);
       writeOnnxFile(o.output, result);
       const summary = {
+        schema: 'modelpress.prune/1',
         command: 'prune',
         input,
         output: o.output,

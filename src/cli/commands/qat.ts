@@ -84,6 +84,7 @@ export function register(program: Command, io: CliIO): void {
     const after = await evaluateModel(ort, r.model, data.test, { file: opts.output });
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
+      schema: 'modelpress.qat/1',
       command: 'qat',
       input,
       inputBytes: fileSize(input),

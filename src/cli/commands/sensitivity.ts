@@ -37,7 +37,7 @@ export function register(program: Command, io: CliIO): void {
     const r = await analyzeSensitivity({ ort, model, data: test, method: opts.method, ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }), file: input });
     if (opts.report !== undefined) writeFileAtomic(opts.report, new TextEncoder().encode(renderSensitivityHtml(r, assets!, { model: input })));
     if (opts.json) {
-      io.stdout(`${JSON.stringify({ command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ schema: 'modelpress.sensitivity/1', command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);
       return;
     }
     const { header, rows } = sensitivityTable(r);

@@ -232,6 +232,7 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
   const test = await evaluateModel(ort, result.model, data.test);
   const bytes = writeTrainedModel(result.model, opts.output);
   const summary = {
+    schema: `modelpress.${String(report['command'])}/1`,
     ...report,
     data: opts.data,
     seed: opts.seed,

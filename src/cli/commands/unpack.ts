@@ -27,7 +27,7 @@ export function register(program: Command, io: CliIO): void {
       }
       const paths = writeUnpacked(opts.output, model);
       const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
-      if (opts.json) io.stdout(`${JSON.stringify({ input, format: model.format, files }, null, 2)}\n`);
+      if (opts.json) io.stdout(`${JSON.stringify({ schema: 'modelpress.unpack/1', input, format: model.format, files }, null, 2)}\n`);
       else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
     });
 }
