@@ -1,26 +1,23 @@
 /**
- * Small TensorProto helpers for graph building: make an initializer from a
- * typed array, read one back as numbers. (The full reader with external data
- * and every dtype lives in src/formats/onnx/.)
+ * TensorProto helpers for graph building: make an initializer from a typed
+ * array or plain numbers, read one back as numbers. Both go through the
+ * full ONNX tensor codec in src/formats/onnx/tensor-proto.ts; this file only
+ * adds the number conversions the builder and the trainer want.
  */
-import { create } from '@bufbuild/protobuf';
-import { TensorProtoSchema, TensorProto_DataType, type TensorProto } from 'onnx-buf';
+import type { TensorProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
+import { dtypeTraits } from '../core/dtypes.js';
+import { makeTensor, toFloat32, typedView } from '../core/tensor.js';
+import { tensorFromProto, tensorToProto } from '../formats/onnx/tensor-proto.js';
 
 /** Element types the graph builder makes constants of. */
 export type GraphDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'int8' | 'uint8';
 
-export const ONNX_DTYPE: Record<GraphDType, number> = {
-  float32: TensorProto_DataType.FLOAT,
-  float64: TensorProto_DataType.DOUBLE,
-  int64: TensorProto_DataType.INT64,
-  int32: TensorProto_DataType.INT32,
-  bool: TensorProto_DataType.BOOL,
-  int8: TensorProto_DataType.INT8,
-  uint8: TensorProto_DataType.UINT8,
-};
+const GRAPH_DTYPES: readonly GraphDType[] = ['float32', 'float64', 'int64', 'int32', 'bool', 'int8', 'uint8'];
 
-const FROM_ONNX = new Map<number, GraphDType>(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as GraphDType]));
+export const ONNX_DTYPE = Object.fromEntries(GRAPH_DTYPES.map((d) => [d, dtypeTraits(d).onnx])) as Record<GraphDType, number>;
+
+const FROM_ONNX = new Map<number, GraphDType>(GRAPH_DTYPES.map((d) => [ONNX_DTYPE[d], d]));
 
 /** The GraphDType of an ONNX elem type, or undefined for types the builder does not make. */
 export function graphDTypeFromOnnx(elemType: number): GraphDType | undefined {
@@ -35,21 +32,20 @@ export function makeTensorProto(name: string, dtype: GraphDType, shape: readonly
   if (values.length !== count) {
     throw new ModelpressError('E_SHAPE', `tensor ${name}: shape [${shape.join(',')}] needs ${count} values, got ${values.length}`);
   }
-  let raw: Uint8Array;
+  const nums = values as ArrayLike<number>;
+  let typed: ArrayBufferView;
   switch (dtype) {
-    case 'float32': raw = bytesOf(values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>)); break;
-    case 'float64': raw = bytesOf(values instanceof Float64Array ? values : Float64Array.from(values as ArrayLike<number>)); break;
-    case 'int64': raw = bytesOf(values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(Math.trunc(Number(v)))))); break;
-    case 'int32': raw = bytesOf(values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>)); break;
-    case 'int8': raw = bytesOf(values instanceof Int8Array ? values : Int8Array.from(values as ArrayLike<number>)); break;
-    case 'uint8':
-    case 'bool': raw = bytesOf(values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>, (v) => (dtype === 'bool' ? (v ? 1 : 0) : v))); break;
+    case 'float32': typed = values instanceof Float32Array ? values : Float32Array.from(nums); break;
+    case 'float64': typed = values instanceof Float64Array ? values : Float64Array.from(nums); break;
+    case 'int64': typed = values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(nums, (v) => BigInt(Math.trunc(Number(v))))); break;
+    case 'int32': typed = values instanceof Int32Array ? values : Int32Array.from(nums); break;
+    case 'int8': typed = values instanceof Int8Array ? values : Int8Array.from(nums); break;
+    case 'uint8': typed = values instanceof Uint8Array ? values : Uint8Array.from(nums); break;
+    case 'bool': typed = Uint8Array.from(nums, (v) => (v ? 1 : 0)); break;
   }
-  return create(TensorProtoSchema, { name, dataType: ONNX_DTYPE[dtype], dims: shape.map((d) => BigInt(d)), rawData: raw as Uint8Array<ArrayBuffer> });
-}
-
-function bytesOf(a: ArrayBufferView): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer);
+  // a copy: the proto must not alias the caller's array
+  const bytes = new Uint8Array(typed.buffer.slice(typed.byteOffset, typed.byteOffset + typed.byteLength));
+  return tensorToProto(name, makeTensor(dtype, shape, bytes));
 }
 
 export function tensorProtoShape(t: TensorProto): number[] {
@@ -57,42 +53,27 @@ export function tensorProtoShape(t: TensorProto): number[] {
 }
 
 /**
- * Values of a float/double/int TensorProto as float64 numbers (int64 converted
- * with Number). Throws E_UNSUPPORTED for external data or other dtypes.
+ * Values of a numeric TensorProto as float64 numbers (int64 converted with
+ * Number), from whichever field holds them. Throws E_UNSUPPORTED for
+ * external data and strings, E_CORRUPT when the payload disagrees with dims.
  */
 export function readTensorProtoNumbers(t: TensorProto): Float64Array {
   if (t.dataLocation === 1 || t.externalData.length > 0) {
     throw new ModelpressError('E_UNSUPPORTED', `tensor ${t.name}: external data must be loaded before graph building`);
   }
-  const count = t.dims.reduce((a, b) => a * Number(b), 1);
-  const dtype = graphDTypeFromOnnx(t.dataType);
-  const out = new Float64Array(count);
-  const raw = t.rawData;
-  if (raw.byteLength > 0) {
-    const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-    let view: ArrayLike<number | bigint>;
-    switch (dtype) {
-      case 'float32': view = new Float32Array(buf); break;
-      case 'float64': view = new Float64Array(buf); break;
-      case 'int64': view = new BigInt64Array(buf); break;
-      case 'int32': view = new Int32Array(buf); break;
-      case 'int8': view = new Int8Array(buf); break;
-      case 'uint8':
-      case 'bool': view = new Uint8Array(buf); break;
-      default: throw new ModelpressError('E_UNSUPPORTED', `tensor ${t.name}: dtype ${t.dataType} not readable here`);
-    }
-    if (view.length !== count) throw new ModelpressError('E_CORRUPT', `tensor ${t.name}: raw data holds ${view.length} elements, dims say ${count}`);
-    for (let i = 0; i < count; i++) out[i] = Number(view[i]);
-    return out;
+  const tensor = tensorFromProto(t);
+  switch (tensor.dtype) {
+    case 'string': throw new ModelpressError('E_UNSUPPORTED', `tensor ${t.name}: string tensors have no numbers`);
+    // bit patterns and packed nibbles: decoded (exactly) through float32
+    case 'float16':
+    case 'bfloat16':
+    case 'int4':
+    case 'uint4': return Float64Array.from(toFloat32(tensor));
+    default: return Float64Array.from(typedView(tensor) as ArrayLike<number | bigint>, Number);
   }
-  const src: ArrayLike<number | bigint> =
-    dtype === 'float32' ? t.floatData : dtype === 'float64' ? t.doubleData : dtype === 'int64' ? t.int64Data : t.int32Data;
-  if (src.length !== count) throw new ModelpressError('E_CORRUPT', `tensor ${t.name}: holds ${src.length} elements, dims say ${count}`);
-  for (let i = 0; i < count; i++) out[i] = Number(src[i]);
-  return out;
 }
 
-/** Float32 values of a float tensor (float64 narrowed). */
+/** Float32 values of a numeric tensor (float64 narrowed). */
 export function readTensorProtoFloat32(t: TensorProto): Float32Array {
   return Float32Array.from(readTensorProtoNumbers(t));
 }
