@@ -14,6 +14,7 @@ import type { CliIO } from '../io.js';
 interface PackCliOptions {
   output: string;
   lossless?: boolean;
+  smallest?: boolean;
   json?: boolean;
 }
 
@@ -36,10 +37,11 @@ export function register(program: Command, io: CliIO): void {
     .argument('<model>', 'model file: .onnx, .safetensors, or a TF.js model.json (shards are read from its directory)')
     .requiredOption('-o, --output <out.mpz>', 'output .mpz path (written atomically)')
     .option('--lossless', 'require per-tensor coding: fail instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)')
+    .option('--smallest', 'keep the smallest coding of every tensor, even the context-mixing coder that decodes ~100x slower (default: on payloads over 16 KiB it must save 5%)')
     .option('--json', 'print sizes per tensor and per stage and the overall ratio as JSON on stdout')
     .action((model: string, opts: PackCliOptions) => {
       const input = loadModelFiles(model);
-      const { bytes, report } = packModel(input, { file: model, verify: true });
+      const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
       if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
       writeFileAtomic(opts.output, bytes);
       if (opts.json) io.stdout(`${JSON.stringify({ schema: 'modelpress.pack/1', input: model, output: opts.output, ...report }, null, 2)}\n`);

@@ -32,6 +32,14 @@ export interface EncodeTensorOptions {
   readonly elementCount?: number;
   /** Restrict candidates to these coder names (CODER_NAMES, e.g. 'cabac', 'sparse+huffman'); raw is always kept as the fallback. Default: all. */
   readonly coders?: readonly string[];
+  /**
+   * The generic byte coder (context mixing) decodes at ~0.5 MB/s where the
+   * others decode at 50-300 MB/s. On payloads over `slowCoderFreeBytes`
+   * (default 16 KiB) it is chosen only when it is at least this fraction
+   * smaller than the best other candidate. Default 0.05; 0 keeps the smallest.
+   */
+  readonly slowCoderMinGain?: number;
+  readonly slowCoderFreeBytes?: number;
 }
 
 /** One encoded candidate: a coder (and codebook, if any) and its chunks. */
@@ -253,10 +261,14 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   }
   const tried: Record<string, number> = {};
   let best = candidates[0]!;
+  let slow: EncodedTensor | undefined;
   for (const c of candidates) {
     if (opts.coders && c.coder !== CODER.raw && !opts.coders.includes(CODER_NAMES[c.coder]!)) continue;
     tried[c.label] = c.size;
-    if (c.size < best.size) best = c;
+    if (c.coder === CODER.bytes) slow = c;
+    else if (c.size < best.size) best = c;
   }
+  const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
+  if (slow && slow.size < best.size * (1 - gain)) best = slow;
   return { best, tried };
 }
