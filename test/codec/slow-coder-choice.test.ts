@@ -26,16 +26,25 @@ function structured(n: number, seed: number): Uint8Array {
 }
 
 describe('choice of the slow generic coder', () => {
-  for (const [name, data] of [['int8 Laplace codes', laplaceInt8(48 * 1024, 7)], ['structured text', structured(48 * 1024, 8)]] as const) {
+  const cases = [
+    ['int8 Laplace codes, 48 KiB', laplaceInt8(48 * 1024, 7)],
+    ['structured text, 48 KiB', structured(48 * 1024, 8)],
+    ['int8 Laplace codes, 160 KiB (sampled first)', laplaceInt8(160 * 1024, 7)],
+    ['structured text, 160 KiB (sampled first)', structured(160 * 1024, 8)],
+  ] as const;
+  for (const [name, data] of cases) {
     it(`${name}: smallest with gain 0; otherwise the slow coder only when 5% smaller than the best other`, () => {
       const smallest = encodeTensor(data, 'int8', { slowCoderMinGain: 0 });
       const sizes = Object.values(smallest.tried);
       expect(smallest.best.size).toBe(Math.min(...sizes));
       const chosen = encodeTensor(data, 'int8');
       const fastBest = Math.min(...Object.entries(chosen.tried).filter(([label]) => label !== SLOW).map(([, s]) => s));
-      const slowSize = chosen.tried[SLOW]!;
-      expect(slowSize).toBeDefined();
-      if (slowSize < 0.95 * fastBest) expect(chosen.best.label).toBe(SLOW);
+      const slowSize = chosen.tried[SLOW];
+      if (slowSize === undefined) {
+        // skipped: a 32 KiB sample showed it could not win by 5%; the full run would not have either
+        expect(smallest.tried[SLOW]).toBeGreaterThanOrEqual(0.95 * fastBest);
+        expect(chosen.best.size).toBe(fastBest);
+      } else if (slowSize < 0.95 * fastBest) expect(chosen.best.label).toBe(SLOW);
       else {
         expect(chosen.best.label).not.toBe(SLOW);
         expect(chosen.best.size).toBe(fastBest);
@@ -44,8 +53,10 @@ describe('choice of the slow generic coder', () => {
   }
 
   it('the two cases exercise both branches', () => {
-    const a = encodeTensor(laplaceInt8(48 * 1024, 7), 'int8');
-    const b = encodeTensor(structured(48 * 1024, 8), 'int8');
+    const a = encodeTensor(laplaceInt8(160 * 1024, 7), 'int8');
+    const b = encodeTensor(structured(160 * 1024, 8), 'int8');
+    expect(a.tried[SLOW]).toBeUndefined(); // the sample ruled it out
+    expect(b.tried[SLOW]).toBeDefined();
     expect(a.best.label).not.toBe(SLOW);
     expect(b.best.label).toBe(SLOW);
   });

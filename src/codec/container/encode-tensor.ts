@@ -229,6 +229,9 @@ function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): En
 }
 
 /** Encodes a tensor payload with every applicable pipeline and keeps the smallest. */
+/** Bytes of a large payload the generic coder first tries on. */
+const SAMPLE_BYTES = 32768;
+
 export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: EncodeTensorOptions = {}): TensorChoice {
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
   const candidates: EncodedTensor[] = [directCandidate(data, CODER.raw, chunkBytes, (b) => b)];
@@ -247,8 +250,6 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
       if (repeats && lz.chunks.every((c) => c.bytes.length > 0)) candidates.push(lz);
     }
   }
-  const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
-  if (data.length <= genericLimit) candidates.push(directCandidate(data, CODER.bytes, chunkBytes, (b) => encodeBytes(b)));
   const bits = dtype === 'bytes' ? 8 : dtypeTraits(dtype).bits;
   const width = bits % 8 === 0 ? bits / 8 : 0;
   if (bits === 4 && data.length >= 4) {
@@ -259,16 +260,26 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
     const cb = buildCodebook(data, dtype, width, Math.min(opts.maxCodebook ?? 65536, Math.max(1, Math.floor(n / 2))));
     if (cb) candidates.push(...codebookCandidates(cb, width, chunkBytes));
   }
+  const allowed = (coder: number) => coder === CODER.raw || !opts.coders || opts.coders.includes(CODER_NAMES[coder]!);
   const tried: Record<string, number> = {};
   let best = candidates[0]!;
-  let slow: EncodedTensor | undefined;
   for (const c of candidates) {
-    if (opts.coders && c.coder !== CODER.raw && !opts.coders.includes(CODER_NAMES[c.coder]!)) continue;
+    if (!allowed(c.coder)) continue;
     tried[c.label] = c.size;
-    if (c.coder === CODER.bytes) slow = c;
-    else if (c.size < best.size) best = c;
+    if (c.size < best.size) best = c;
   }
-  const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
-  if (slow && slow.size < best.size * (1 - gain)) best = slow;
+  // the generic coder last: it is the slow one to run and to decode
+  const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
+  if (data.length <= genericLimit && allowed(CODER.bytes)) {
+    const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
+    // on a large payload, a 32 KiB sample tells whether the full run can win by `gain` at all
+    const sample = data.length > 2 * SAMPLE_BYTES ? data.subarray(0, SAMPLE_BYTES) : undefined;
+    const promising = gain === 0 || !sample || (encodeBytes(sample).length * data.length) / sample.length < best.size * (1 - gain) * 1.02;
+    if (promising) {
+      const slow = directCandidate(data, CODER.bytes, chunkBytes, (b) => encodeBytes(b));
+      tried[slow.label] = slow.size;
+      if (slow.size < best.size * (1 - gain)) best = slow;
+    }
+  }
   return { best, tried };
 }
