@@ -42,8 +42,8 @@ interface Timing {
   cpuMs: number;
 }
 
-/** Best wall and CPU time of repeated runs (at least `minRuns`, until `budgetMs` spent). */
-function time(fn: () => void, minRuns = 2, budgetMs = 1500): Timing {
+/** Best wall and CPU time of repeated runs (at least `minRuns`, until `budgetMs` spent, at most `maxRuns`). */
+function time(fn: () => void, minRuns = 2, budgetMs = 1500, maxRuns = 52): Timing {
   let wallMs = Infinity;
   let cpuMs = Infinity;
   const start = performance.now();
@@ -55,7 +55,7 @@ function time(fn: () => void, minRuns = 2, budgetMs = 1500): Timing {
     const c = process.cpuUsage(c0);
     wallMs = Math.min(wallMs, t1 - t0);
     cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000);
-    if (run > 50) break;
+    if (run + 1 >= maxRuns) break;
   }
   return { wallMs, cpuMs };
 }
@@ -192,8 +192,9 @@ function benchModel(model: string): void {
     { name: 'ours: cabac', size: cEnc.length, enc: cEncT, dec: cDecT },
     ...peerRows(sym, false),
   ]);
-  // The check inside the timed decode costs a pass over the output; time the bare decode too.
-  const hBare = time(() => decodeHuffman(hEnc, sym.length), 5, 2000);
+  // The check inside the timed decode costs a pass over the output; time the bare decode too,
+  // with more runs: a sub-millisecond decode on shared cores needs many samples for a stable best.
+  const hBare = time(() => decodeHuffman(hEnc, sym.length), 5, 2000, 400);
   const wall = sym.length / 1e3 / hBare.wallMs;
   const cpu = sym.length / 1e3 / Math.max(hBare.cpuMs, 0.001);
   console.log(`    huffman decode (bare): ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu — target >= 200 MB/s: ${Math.max(wall, cpu) >= 200 ? 'met' : 'NOT met'}`);

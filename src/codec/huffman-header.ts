@@ -1,7 +1,7 @@
 import { ModelpressError } from '../core/errors.js';
 import { BitReader, BitWriter } from './bits.js';
 import { ByteReader } from './bytes.js';
-import { canonicalCodes, huffmanCodeLengths, MAX_CODE_BITS, reversedCodes } from './huffman-code.js';
+import { huffmanCodeLengths, MAX_CODE_BITS, reversedCodes } from './huffman-code.js';
 
 /** The Huffman stream header: alphabet size, mode, and run-length coded code lengths (see huffman.ts). */
 export const MAX_ALPHABET = 1 << 20;
@@ -73,27 +73,55 @@ export interface ParsedHeader {
   dataStart: number;
 }
 
-/** Table for decoding a small code (the code-length code) with a plain bit loop. */
-function readSymbolSlow(r: BitReader, lengths: Uint8Array, codes: Uint32Array, maxLen: number, what: string): number {
+/** A small canonical code (the code-length code) decoded bit by bit: symbols by length, count per length. */
+interface SmallDecoder {
+  countPerLength: Uint16Array;
+  symbolsByCode: Uint16Array;
+  maxLen: number;
+}
+
+function smallDecoder(lengths: Uint8Array): SmallDecoder {
+  let maxLen = 0;
+  for (let s = 0; s < lengths.length; s++) maxLen = Math.max(maxLen, lengths[s]!);
+  const countPerLength = new Uint16Array(maxLen + 1);
+  for (let s = 0; s < lengths.length; s++) countPerLength[lengths[s]!]!++;
+  // Canonical order: by length, then by symbol.
+  const symbolsByCode = new Uint16Array(lengths.length);
+  let n = 0;
+  for (let len = 1; len <= maxLen; len++) for (let s = 0; s < lengths.length; s++) if (lengths[s] === len) symbolsByCode[n++] = s;
+  return { countPerLength, symbolsByCode, maxLen };
+}
+
+/** Reads one symbol: the codes of each length are consecutive values starting at `first`. */
+function readSmallSymbol(r: BitReader, d: SmallDecoder, what: string): number {
   let code = 0;
-  for (let len = 1; len <= maxLen; len++) {
-    code = (code << 1) | r.readBit();
-    for (let s = 0; s < lengths.length; s++) if (lengths[s] === len && codes[s] === code) return s;
+  let first = 0;
+  let index = 0;
+  for (let len = 1; len <= d.maxLen; len++) {
+    code |= r.readBit();
+    const count = d.countPerLength[len]!;
+    if (code - first < count) return d.symbolsByCode[index + code - first]!;
+    index += count;
+    first = (first + count) << 1;
+    code <<= 1;
   }
   throw new ModelpressError('E_CORRUPT', `${what}: invalid code`);
 }
 
 function checkKraft(lengths: Uint8Array, what: string): number {
+  const complete = 1 << MAX_CODE_BITS;
   let kraft = 0;
   let used = 0;
   for (let s = 0; s < lengths.length; s++) {
     const len = lengths[s]!;
     if (len > 0) {
-      kraft += 2 ** (MAX_CODE_BITS - len);
+      // Integer arithmetic (2 ** x is a float power); stopping once over-subscribed keeps the sum small.
+      kraft += 1 << (MAX_CODE_BITS - len);
       used++;
+      if (kraft > complete) break;
     }
   }
-  if (used >= 2 && kraft !== 2 ** MAX_CODE_BITS) throw new ModelpressError('E_CORRUPT', `${what}: code lengths do not form a complete prefix code`);
+  if (used >= 2 && kraft !== complete) throw new ModelpressError('E_CORRUPT', `${what}: code lengths do not form a complete prefix code`);
   return used;
 }
 
@@ -113,13 +141,11 @@ export function parseHeader(bytes: Uint8Array, what: string): ParsedHeader {
   const clLengths = new Uint8Array(19);
   for (let i = 0; i < 19; i++) clLengths[CL_ORDER[i]!] = r.readBits(3);
   if (checkKraft(clLengths, `${what} (code-length code)`) < 2) throw new ModelpressError('E_CORRUPT', `${what}: code-length code has fewer than two codes`);
-  const clCodes = canonicalCodes(clLengths);
-  let clMax = 0;
-  for (let i = 0; i < 19; i++) clMax = Math.max(clMax, clLengths[i]!);
+  const clDecoder = smallDecoder(clLengths);
   const lengths = new Uint8Array(alphabetSize);
   let i = 0;
   while (i < alphabetSize) {
-    const t = readSymbolSlow(r, clLengths, clCodes, clMax, what);
+    const t = readSmallSymbol(r, clDecoder, what);
     if (t < 16) {
       lengths[i++] = t;
       continue;

@@ -2,7 +2,7 @@ import { ModelpressError } from '../core/errors.js';
 import { BitReader, BitWriter } from './bits.js';
 import { ByteWriter } from './bytes.js';
 import { canonicalCodes, huffmanCodeLengths, MAX_CODE_BITS, reversedCodes } from './huffman-code.js';
-import { buildMultiTable, buildTables, decodeBytesFast, decodeGeneric } from './huffman-fast-decode.js';
+import { buildMultiTable, buildTables, decodeSymbols, MAX_MULTI_BITS } from './huffman-fast-decode.js';
 import { MAX_ALPHABET, MODE_CODED, MODE_EMPTY, MODE_ONE, parseHeader, writeLengths } from './huffman-header.js';
 
 /**
@@ -85,6 +85,14 @@ export function encodeHuffman(symbols: SymbolArray, alphabetSize: number): Uint8
   return out;
 }
 
+/** Below this many byte symbols the multi-symbol table costs more to build than it saves (measured crossover 4-16 K). */
+const FAST_MIN_COUNT = 8192;
+
+/** Multi-symbol table size: bigger tables decode more symbols per lookup but cost more to build. */
+function multiBitsFor(count: number): number {
+  return count >= 1 << 15 ? MAX_MULTI_BITS : 11;
+}
+
 function allocSymbols(alphabetSize: number, count: number): SymbolArray {
   return alphabetSize <= 256 ? new Uint8Array(count) : alphabetSize <= 65536 ? new Uint16Array(count) : new Uint32Array(count);
 }
@@ -111,13 +119,9 @@ export function decodeHuffman(bytes: Uint8Array, count: number): SymbolArray {
     return out;
   }
   const tables = buildTables(h.lengths);
-  // Zero padding lets the hot loop refill without bounds checks; overrun is checked once at the end.
-  const data = new Uint8Array(bytes.length - h.dataStart + 8);
-  data.set(bytes.subarray(h.dataStart));
-  // Bigger multi-symbol tables decode more symbols per lookup but cost more to build.
-  const multiBits = count >= 1 << 18 ? 14 : count >= 1 << 15 ? 12 : 11;
-  const consumedBits =
-    out instanceof Uint8Array && count >= 3 ? decodeBytesFast(data, out, tables, buildMultiTable(tables, multiBits), multiBits) : decodeGeneric(data, out, tables, 0, 0, 0, 0);
+  const multiBits = multiBitsFor(count);
+  const multi = out instanceof Uint8Array && count >= FAST_MIN_COUNT ? buildMultiTable(tables, multiBits) : undefined;
+  const consumedBits = decodeSymbols(bytes, h.dataStart, out, tables, multi, multiBits);
   if (consumedBits > (bytes.length - h.dataStart) * 8)
     throw new ModelpressError('E_TRUNCATED', `${what}: data ends at byte ${bytes.length} before ${count} symbols were decoded`);
   return out;

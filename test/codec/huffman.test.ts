@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHuffman, decodeHuffmanReference, encodeHuffman, huffmanCodeLengths } from '../../src/codec/huffman.js';
+import { buildMultiTable, buildTables, decodeSymbols, MAX_MULTI_BITS } from '../../src/codec/huffman-fast-decode.js';
+import { MODE_CODED, parseHeader } from '../../src/codec/huffman-header.js';
 import { expectModelpressError, fromHex, fuzzDecoder, hex, laplaceInts } from './helpers.js';
 
 function roundTrip(symbols: Uint8Array | Uint16Array | Uint32Array, alphabet: number): void {
@@ -107,5 +109,71 @@ describe('encodeHuffman / decodeHuffman', () => {
     const enc = encodeHuffman(sym, 64);
     fuzzDecoder(enc, (b) => decodeHuffman(b, sym.length), sym.length);
     fuzzDecoder(enc, (b) => decodeHuffmanReference(b, sym.length), sym.length, 7);
+  });
+
+  it('decodes the fast byte path (>= 8192 symbols) like the reference, and rejects its truncations', () => {
+    const q = laplaceInts(9000, 20, 5);
+    const sym = Uint8Array.from(q, (v) => Math.max(0, Math.min(255, v + 128)));
+    roundTrip(sym, 256);
+    const enc = encodeHuffman(sym, 256);
+    // Every cut (a decode is ~50 us here) and every 5th bit flip.
+    fuzzDecoder(enc, (b) => decodeHuffman(b, sym.length), sym.length, 5);
+  });
+});
+
+/** Runs the table decoders directly, with an optional multi-symbol table and span size. */
+function decodeDirect(enc: Uint8Array, count: number, multiBits: number | undefined, spanBytes?: number, dropLastDataByte = false) {
+  const h = parseHeader(enc, 'test stream');
+  const tables = buildTables(h.lengths);
+  const bytes = dropLastDataByte ? enc.subarray(0, enc.length - 1) : enc;
+  const out = new Uint8Array(count);
+  const bits = decodeSymbols(bytes, h.dataStart, out, tables, multiBits === undefined ? undefined : buildMultiTable(tables, multiBits), multiBits ?? 0, spanBytes);
+  return { out, bits, dataBytes: bytes.length - h.dataStart, lengths: h.lengths };
+}
+
+describe('table decoders (decodeSymbols)', () => {
+  it('decode every count with or without multi-symbol tables, across span rebases, consuming exactly the coded bits', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 256 }),
+        fc.array(fc.nat(), { minLength: 2, maxLength: 1500 }),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 1, max: MAX_MULTI_BITS }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
+        (alphabet, raw, skewed, multiBits, spanBytes) => {
+          const sym = Uint8Array.from(raw, (r) => (skewed ? Math.min(alphabet - 1, Math.clz32(r | 1) - 1) : r % alphabet));
+          const enc = encodeHuffman(sym, alphabet);
+          if (parseHeader(enc, 'test stream').mode !== MODE_CODED) return;
+          const { out, bits, dataBytes, lengths } = decodeDirect(enc, sym.length, multiBits, spanBytes);
+          expect(Array.from(out)).toEqual(Array.from(sym));
+          const codedBits = sym.reduce((a, s) => a + lengths[s]!, 0);
+          expect(bits).toBe(codedBits);
+          expect(Math.ceil(bits / 8)).toBe(dataBytes);
+          // Without its last byte the data always runs out (that byte holds at least one code bit).
+          const cut = decodeDirect(enc, sym.length, multiBits, spanBytes, true);
+          expect(cut.bits).toBeGreaterThan(cut.dataBytes * 8);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('rebase spans on a long stream with 15-bit codes', () => {
+    const fibF = [1, 1];
+    while (fibF.length < 25) fibF.push(fibF[fibF.length - 1]! + fibF[fibF.length - 2]!);
+    const sym: number[] = [];
+    fibF.forEach((f, s) => {
+      for (let k = 0; k < Math.min(f, 3000); k++) sym.push(s);
+    });
+    // Interleave so long and short codes alternate.
+    const mixed = Uint8Array.from(sym.map((_, i) => sym[(i * 7919) % sym.length]!));
+    const enc = encodeHuffman(mixed, 25);
+    expect(Math.max(...parseHeader(enc, 'test stream').lengths)).toBe(15);
+    for (const span of [1, 2, 3, 7, 1000]) {
+      for (const multiBits of [undefined, 11, MAX_MULTI_BITS]) {
+        const { out } = decodeDirect(enc, mixed.length, multiBits, span);
+        expect(Array.from(out)).toEqual(Array.from(mixed));
+      }
+    }
   });
 });
