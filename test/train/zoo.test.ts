@@ -56,7 +56,7 @@ describe('model zoo', () => {
     expect(Math.max(...he.map(Math.abs))).toBeGreaterThan(Math.sqrt(6 / (20 * 25)) * 0.99);
   });
 
-  it('exports like PyTorch: Gemm transB=1 with [out,in] weights, depthwise Conv with group', () => {
+  it('exports like PyTorch: Gemm transB=1 with [out,in] weights, depthwise Conv with group, Conv without bias before BN', () => {
     const lenet = buildZooModel('lenet-300-100');
     const gemm = lenet.graph!.node.find((n) => n.name === 'fc1')!;
     expect(gemm.opType).toBe('Gemm');
@@ -65,6 +65,12 @@ describe('model zoo', () => {
     const dw = buildZooModel('dwsep-bn').graph!.node.find((n) => n.name === 'dw2.conv')!;
     expect(dw.attribute.find((a) => a.name === 'group')!.i).toBe(32n);
     expect(buildZooModel('dwsep-bn').graph!.node.filter((n) => n.opType === 'BatchNormalization').length).toBe(5);
+    const cnn = buildZooModel('cnn-bn').graph!;
+    expect(cnn.node.map((n) => n.opType).join(' ')).toBe(
+      'Conv BatchNormalization Relu MaxPool Conv BatchNormalization Relu MaxPool Conv BatchNormalization Relu GlobalAveragePool Flatten Gemm',
+    );
+    expect(cnn.node.filter((n) => n.opType === 'Conv').map((n) => n.input.length)).toEqual([2, 2, 2]); // no conv bias before BN
+    expect(cnn.initializer.find((t) => t.name === 'conv3.conv.weight')!.dims).toEqual([128n, 64n, 3n, 3n]);
   });
 
   it('rejects an unknown architecture by name', () => {

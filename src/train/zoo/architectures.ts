@@ -1,7 +1,8 @@
 /**
  * The zoo's networks for 1x28x28 images and 10 classes: LeNet-300-100 and
- * LeNet-5 in the Caffe variants Deep Compression pruned, and a small CNN with
- * BatchNormalization and depthwise-separable convolutions.
+ * LeNet-5 in the Caffe variants Deep Compression pruned, a small CNN with
+ * BatchNormalization and depthwise-separable convolutions, and a plain
+ * Conv-BN-ReLU CNN of the size users ship for small image tasks.
  */
 import type { ModelProto } from 'onnx-buf';
 import { createRng } from '../random.js';
@@ -82,4 +83,24 @@ export function dwsepBn(opts: ZooBuildOptions = {}): ModelProto {
   x = g.node('Flatten', [x], ['flatten.out'], { axis: 1 }, 'flatten');
   linear(ctx, 'fc', x, 64, 10, ZOO_OUTPUT);
   return finish(ctx, 'dwsep-bn', 'dwsep-bn: Conv+BN+Relu stem, two depthwise-separable blocks with BatchNormalization, GlobalAveragePool, Gemm 64-10');
+}
+
+/**
+ * A VGG-style BatchNorm CNN: three conv 3x3 (pad 1, no bias) + BN + ReLU
+ * blocks with 32, 64 and 128 channels, max-pool 2x2 after the first two,
+ * global average pool, fc 128-10: 94,186 parameters. Every conv is
+ * channel-prunable (Conv -> BN -> Relu -> MaxPool -> Conv, and GAP -> Gemm).
+ */
+export function cnnBn(opts: ZooBuildOptions = {}): ModelProto {
+  const ctx = start(opts);
+  const g = ctx.graph;
+  const block = (name: string, x: string, inChannels: number, outChannels: number): string =>
+    relu(ctx, `${name}.relu`, batchNorm(ctx, `${name}.bn`, conv(ctx, `${name}.conv`, x, { inChannels, outChannels, kernel: 3, pad: 1, bias: false }), outChannels));
+  let x = maxPool2(ctx, 'pool1', block('conv1', ZOO_INPUT, 1, 32)); // 32x14x14
+  x = maxPool2(ctx, 'pool2', block('conv2', x, 32, 64)); // 64x7x7
+  x = block('conv3', x, 64, 128); // 128x7x7
+  x = g.node('GlobalAveragePool', [x], ['gap.out'], {}, 'gap');
+  x = g.node('Flatten', [x], ['flatten.out'], { axis: 1 }, 'flatten');
+  linear(ctx, 'fc', x, 128, 10, ZOO_OUTPUT);
+  return finish(ctx, 'cnn-bn', 'cnn-bn: 3 x (Conv 3x3 + BN + Relu) with 32/64/128 channels, MaxPool after the first two, GlobalAveragePool, Gemm 128-10');
 }
