@@ -28,3 +28,4 @@ export { pruneAndFinetune, type PruneFinetuneOptions, type PruneFinetuneResult }
 export { paramStats, zerosByName, type ParamStats } from './stats.js';
 export { computeTeacherLogits, teacherFeeds } from './teacher.js';
 export { pruneChannelsWhileFinetuning, type ChannelFinetuneOptions, type ChannelFinetuneResult } from './channel-finetune.js';
+export { recalibrateBatchNorm, type BnRecalibrationOptions, type BnRecalibrationResult } from './channel-bn-recalibrate.js';

@@ -95,6 +95,29 @@ describe('modelpress prune', () => {
     expect(readdirSync(dir).length).toBe(before);
   });
 
+  it('--method channel --data: BatchNorm statistics measured again after the cut, unless --no-recalibrate-bn', async () => {
+    const bnStats = (path: string) => {
+      const m = readOnnxFile(path).proto;
+      const names = new Set(m.graph!.node.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.input.slice(3, 5)));
+      return m.graph!.initializer.filter((t) => names.has(t.name)).map((t) => Array.from(new Float32Array(t.rawData.slice().buffer)));
+    };
+    const a = join(dir, 'recal.onnx');
+    const b = join(dir, 'norecal.onnx');
+    const common = ['--sparsity', '0.5', '--method', 'channel', '--data', 'fashion-mnist', '--limit', '500', '--val-size', '0', '--json'];
+    const ra = await cli('prune', dwsep, '-o', a, ...common);
+    const rb = await cli('prune', dwsep, '-o', b, ...common, '--no-recalibrate-bn');
+    expect(ra.code, ra.err).toBe(0);
+    expect(rb.code, rb.err).toBe(0);
+    expect(JSON.parse(ra.out).bnRecalibrated).toEqual(['stem.bn', 'dw1.bn', 'pw1.bn', 'dw2.bn', 'pw2.bn']);
+    expect(JSON.parse(rb.out).bnRecalibrated).toEqual([]);
+    const sa = bnStats(a);
+    const sb = bnStats(b);
+    expect(sa).toHaveLength(10);
+    expect(sa).not.toEqual(sb);
+    // measured variances of real activations: positive, not the fresh model's 1s
+    expect(sa.filter((_, i) => i % 2 === 1).flat().every((v) => v > 0)).toBe(true);
+  });
+
   it('channel pruning of a model where no layer can be cut: E_UNSUPPORTED naming the blocking op, nothing written', async () => {
     const g = new GraphBuilder();
     g.input('x', 'float32', ['N', 4, 8, 8]);

@@ -17,6 +17,7 @@ import { inlineExternalData } from '../../formats/onnx/inline.js';
 import { readOnnxFile, writeOnnxFile } from '../../node/onnx-external.js';
 import { fileSize } from '../../node/fs.js';
 import { pruneChannelsWhileFinetuning } from '../../prune/channel-finetune.js';
+import { recalibrateBatchNorm } from '../../prune/channel-bn-recalibrate.js';
 import { pruneChannels, type ChannelPruneResult } from '../../prune/channel-surgery.js';
 import { pruneAndFinetune } from '../../prune/finetune.js';
 import { computeTeacherLogits, teacherFeeds } from '../../prune/teacher.js';
@@ -43,6 +44,7 @@ interface PruneCliOptions {
   data?: string;
   dataDir?: string;
   finetuneEpochs?: number;
+  recalibrateBn?: boolean;
   lr?: number;
   lrSchedule: string;
   batchSize: number;
@@ -146,6 +148,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--steps <k>', 'iterative schedule: number of equal sparsity increments', intOption('--steps', 1), 4)
     .option('--data <name>', `fine-tuning / evaluation dataset: ${DATASETS.join(', ')}`)
     .option('--data-dir <dir>', 'folder with the IDX files (default: the system copy under /usr/share/datasets)')
+    .option('--no-recalibrate-bn', 'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (default: measure them again on the training data after the cut)')
     .option('--finetune-epochs <n>', 'fine-tune this many epochs after (or while) pruning', intOption('--finetune-epochs', 1))
     .option('--lr <rate>', 'fine-tuning learning rate (default 1e-3 for adam/adamw, 0.01 for sgd)', numberOption('--lr'))
     .option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', 'cosine')
@@ -172,6 +175,7 @@ export function register(program: Command, io: CliIO): void {
       let result: ModelProto;
       let report: Record<string, unknown>;
       let history: EpochRecord[] = [];
+      let recalibrated: string[] = [];
       try {
         if (plan.kind === 'channel') {
           let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
@@ -188,13 +192,19 @@ export function register(program: Command, io: CliIO): void {
           } else {
             pruned = pruneChannels(original, channelOptions);
             result = pruned.model;
+            if (data && o.recalibrateBn !== false) {
+              // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
+              const r = await recalibrateBatchNorm(ort, result, data.train);
+              result = r.model;
+              recalibrated = r.layers;
+            }
             if (data && o.finetuneEpochs !== undefined) {
               const t: TrainResult = await train({ ort, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input });
               result = t.model;
               history = t.history;
             }
           }
-          report = { method: 'channel', norm: o.norm, scope: o.scope, schedule: o.schedule, fraction: plan.fraction, layers: pruned.layers, skipped: pruned.skipped.map(({ layer, op, blockingOp, reason }) => ({ layer, op, blockingOp, reason })) };
+          report = { method: 'channel', norm: o.norm, scope: o.scope, schedule: o.schedule, fraction: plan.fraction, bnRecalibrated: recalibrated, layers: pruned.layers, skipped: pruned.skipped.map(({ layer, op, blockingOp, reason }) => ({ layer, op, blockingOp, reason })) };
         } else {
           let pruned: UnstructuredPruneResult;
           if (data && o.finetuneEpochs !== undefined) {
