@@ -1,6 +1,6 @@
 /** Copying models and reading/writing initializer values by name. */
 import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
+import { ModelProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type TensorProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { makeTensorProto, readTensorProtoNumbers, graphDTypeFromOnnx } from './tensor-proto.js';
 
@@ -45,6 +45,29 @@ export function setInitializerValues(model: ModelProto, values: ReadonlyMap<stri
 }
 
 /**
+ * Moves the `value` tensor of each Constant node of `graph` (not its
+ * subgraphs) that `accept` takes into `graph.initializer` under the node's
+ * output name, removing the node. onnxruntime treats both the same, but a
+ * Constant costs a node around its tensor. `copy` clones the tensor instead
+ * of moving the message. Returns the names moved.
+ */
+export function hoistConstantNodes(graph: GraphProto, accept: (name: string, t: TensorProto) => boolean = () => true, copy = false): string[] {
+  const moved: string[] = [];
+  graph.node = graph.node.filter((n) => {
+    if (n.opType !== 'Constant' || (n.domain !== '' && n.domain !== 'ai.onnx') || n.output.length !== 1) return true;
+    const out = n.output[0]!;
+    const t = n.attribute.find((a) => a.name === 'value')?.t;
+    if (!out || !t || !accept(out, t)) return true;
+    const init = copy ? clone(TensorProtoSchema, t) : t;
+    init.name = out;
+    graph.initializer.push(init);
+    moved.push(out);
+    return false;
+  });
+  return moved;
+}
+
+/**
  * Turns Constant nodes whose `value` is a float tensor into initializers of
  * the same name (in place), so they can be trained, pruned or clustered like
  * ordinary weights. `names` limits it to those outputs; returns the names moved.
@@ -53,20 +76,7 @@ export function constantsToInitializers(model: ModelProto, names?: readonly stri
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
   const wanted = names ? new Set(names) : undefined;
-  const moved: string[] = [];
-  graph.node = graph.node.filter((n) => {
-    if (n.opType !== 'Constant' || n.domain !== '' || n.output.length !== 1) return true;
-    const out = n.output[0]!;
-    if (wanted && !wanted.has(out)) return true;
-    const attr = n.attribute.find((a) => a.name === 'value');
-    const t = attr?.t;
-    if (!t || (t.dataType !== 1 && t.dataType !== 11)) return true;
-    const init = clone(TensorProtoSchema, t);
-    init.name = out;
-    graph.initializer.push(init);
-    moved.push(out);
-    return false;
-  });
+  const moved = hoistConstantNodes(graph, (name, t) => (!wanted || wanted.has(name)) && (t.dataType === 1 || t.dataType === 11), true);
   if (wanted) for (const n of wanted) if (!moved.includes(n) && !graph.initializer.some((t) => t.name === n)) throw new ModelpressError('E_NOT_FOUND', `no float Constant node or initializer named ${n}`);
   return moved;
 }

@@ -7,9 +7,9 @@ import type { ModelProto } from 'onnx-buf';
 import { toFloat32 } from '../core/tensor.js';
 import { cloneSharingBytes } from '../formats/onnx/clone.js';
 import { tensorFromProto } from '../formats/onnx/tensor-proto.js';
+import { hoistConstantNodes } from '../graph/model-edit.js';
 import { NameGen } from '../graph/names.js';
 import { dedupeSubgraphInitializers } from './dedupe.js';
-import { hoistConstants } from './hoist.js';
 import { errorStats } from './linear.js';
 import { payloadBytes, type Decoder } from './rewrite.js';
 import { makeSelection } from './select.js';
@@ -83,7 +83,8 @@ export function runWeightPass(model: ModelProto, opts: QuantizeOptions, fn: Weig
   }
   // IR < 4 must list initializers among the graph inputs: leave Constant nodes as they are there
   if (clone.graph && clone.irVersion >= 4n) {
-    const hoisted = hoistConstants(clone.graph);
+    const outputs = new Set(clone.graph.output.map((o) => o.name));
+    const hoisted = hoistConstantNodes(clone.graph, (name) => !outputs.has(name)).length;
     if (hoisted > 0) ctx.notes.push(`${hoisted} Constant node(s) stored as initializers`);
   }
   return { model: clone, tensors: reports, notes: ctx.notes };
