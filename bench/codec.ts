@@ -35,7 +35,7 @@ import { decodeFloats, encodeFloats } from '../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../src/codec/huffman.js';
 import type { SparseLayout } from '../src/codec/sparse.js';
 import { decodeSparse, encodeSparse } from '../src/codec/sparse.js';
-import { FIXTURES, loadFloatWeights, quantizeSymmetric } from '../test/codec/weights-fixture.js';
+import { FIXTURES, bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from '../test/codec/weights-fixture.js';
 
 interface Timing {
   wallMs: number;
@@ -134,16 +134,6 @@ function stripPayloads(graph: GraphProto): void {
     }
 }
 
-function bytePlaneBound(bytes: Uint8Array): number {
-  let total = 0;
-  const n = bytes.length / 4;
-  for (let p = 0; p < 4; p++) {
-    const hist = new Float64Array(256);
-    for (let i = p; i < bytes.length; i += 4) hist[bytes[i]!]!++;
-    for (const c of hist) if (c > 0) total -= (c * Math.log2(c / n)) / 8;
-  }
-  return total;
-}
 
 function fnv(bytes: Uint8Array): string {
   let h = 0x811c9dc5;
@@ -158,14 +148,7 @@ function benchModel(model: string): void {
   console.log(`\n=== ${model}: ${file.split('/').pop()} (${fileBytes.length} bytes, ${tensors.length} float32 tensors)`);
 
   // float32 weights
-  const total = tensors.reduce((a, t) => a + t.data.length, 0);
-  const all = new Float32Array(total);
-  let offset = 0;
-  for (const t of tensors) {
-    all.set(t.data, offset);
-    offset += t.data.length;
-  }
-  const floats = new Uint8Array(all.buffer);
+  const floats = concatFloatWeights(tensors);
   let fEnc: Uint8Array = new Uint8Array(0);
   const fEncT = time(() => (fEnc = encodeFloats(floats, 'float32')), 2, 0);
   const fDecT = time(() => check(same(decodeFloats(fEnc, 'float32', floats.length), floats), 'floatplanes'), 2, 0);
@@ -174,8 +157,8 @@ function benchModel(model: string): void {
   console.log(`    floatplanes ratio ${(floats.length / fEnc.length).toFixed(4)} vs order-0 byte-plane entropy bound ${(floats.length / bound).toFixed(4)} (${((bound / fEnc.length - 1) * 100).toFixed(2)}% beyond the bound)`);
 
   // 8-bit quantized indices
-  const q = new Int32Array(total);
-  offset = 0;
+  const q = new Int32Array(floats.length / 4);
+  let offset = 0;
   for (const t of tensors) {
     q.set(quantizeSymmetric(t.data, 8), offset);
     offset += t.data.length;

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { ModelpressError } from '../../src/core/errors.js';
+import { createRng } from '../../src/eval/random.js';
 
 export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 export const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -35,17 +36,8 @@ export function fuzzDecoder(encoded: Uint8Array, decode: (b: Uint8Array) => { le
   }
 }
 
-/** Deterministic PRNG (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for test data: the library's mulberry32. */
+export const rng = createRng;
 
 /** Laplacian-ish integers (quantized-weight-like), scale ~ `scale`. */
 export function laplaceInts(n: number, scale: number, seed: number): Int32Array {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeIntsCabac, encodeIntsCabac } from '../../src/codec/cabac.js';
 import { decodeFloats, encodeFloats } from '../../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
-import { loadFloatWeights, quantizeSymmetric } from './weights-fixture.js';
+import { bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from './weights-fixture.js';
 
 const MODELS = ['cls', 'silero', 'det', 'rec'] as const;
 
@@ -13,18 +13,6 @@ function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Order-0 entropy (bytes) of each byte plane of float32 data, summed. */
-function bytePlaneBound(bytes: Uint8Array): number {
-  let total = 0;
-  for (let p = 0; p < 4; p++) {
-    const hist = new Float64Array(256);
-    for (let i = p; i < bytes.length; i += 4) hist[bytes[i]!]!++;
-    const n = bytes.length / 4;
-    for (const c of hist) if (c > 0) total -= (c * Math.log2(c / n)) / 8;
-  }
-  return total;
 }
 
 describe('CABAC vs Huffman on real quantized weights', () => {
@@ -60,14 +48,7 @@ describe('lossless float32 coding on real weights', () => {
   for (const model of MODELS) {
     it(`${model}: bit-exact and better than the order-0 byte-plane entropy bound`, () => {
       const tensors = loadFloatWeights(model);
-      const total = tensors.reduce((a, t) => a + t.data.length, 0);
-      const all = new Float32Array(total);
-      let offset = 0;
-      for (const t of tensors) {
-        all.set(t.data, offset);
-        offset += t.data.length;
-      }
-      const bytes = new Uint8Array(all.buffer);
+      const bytes = concatFloatWeights(tensors);
       const enc = encodeFloats(bytes, 'float32');
       expect(same(decodeFloats(enc, 'float32', bytes.length), bytes)).toBe(true);
       const bound = bytePlaneBound(bytes);

@@ -51,6 +51,29 @@ export function loadFloatWeights(model: keyof typeof FIXTURES | string): FloatTe
   return out;
 }
 
+/** All tensors' values, concatenated in order, as one float32 byte array. */
+export function concatFloatWeights(tensors: readonly FloatTensor[]): Uint8Array {
+  const all = new Float32Array(tensors.reduce((a, t) => a + t.data.length, 0));
+  let offset = 0;
+  for (const t of tensors) {
+    all.set(t.data, offset);
+    offset += t.data.length;
+  }
+  return new Uint8Array(all.buffer);
+}
+
+/** Order-0 entropy (bytes) of each byte plane of float32 data, summed: the bound the float coder is measured against. */
+export function bytePlaneBound(bytes: Uint8Array): number {
+  let total = 0;
+  const n = bytes.length / 4;
+  for (let p = 0; p < 4; p++) {
+    const hist = new Float64Array(256);
+    for (let i = p; i < bytes.length; i += 4) hist[bytes[i]!]!++;
+    for (const c of hist) if (c > 0) total -= (c * Math.log2(c / n)) / 8;
+  }
+  return total;
+}
+
 /** Symmetric uniform quantization to `bits` (per tensor): q = round(w / scale), |q| <= 2^(bits-1) - 1. */
 export function quantizeSymmetric(w: Float32Array, bits: number): Int32Array {
   let maxAbs = 0;

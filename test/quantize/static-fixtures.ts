@@ -11,6 +11,7 @@ import { makeValueInfo } from '../../src/graph/value-info.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import type { RunnerFactory } from '../../src/runtime/runner.js';
+import { createRng } from '../../src/eval/random.js';
 
 export interface Fixture {
   readonly id: string;
@@ -19,17 +20,8 @@ export interface Fixture {
   feed(seed: number): CalibrationFeed;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for test data: the library's mulberry32. */
+export const rng = createRng;
 
 function image(shape: number[], seed: number): CalibrationFeed[string] {
   const r = rng(seed);

@@ -12,20 +12,12 @@ import type { GraphDType } from '../../../src/graph/tensor-proto.js';
 import { buildGradientGraph, initializersToInputs } from '../../../src/train/autodiff/gradient.js';
 import type { RuleRegistry } from '../../../src/train/autodiff/registry.js';
 import { lowerModel, type LowerOptions } from '../../../src/train/autodiff/lower.js';
+import { createRng } from '../../../src/eval/random.js';
 
 export type FloatDType = 'float32' | 'float64';
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for test data: the library's mulberry32. */
+export const rng = createRng;
 
 export function randn(n: number, rand: () => number, scale = 1): number[] {
   return Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
