@@ -273,6 +273,7 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   if (data.length <= genericLimit && allowed(CODER.bytes)) {
     const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
     // on a large payload, a 32 KiB sample tells whether the full run can win by `gain` at all
+    // (2% slack: the adaptive models pay their learning cost within the sample, not over the whole payload)
     const sample = data.length > 2 * SAMPLE_BYTES ? data.subarray(0, SAMPLE_BYTES) : undefined;
     const promising = gain === 0 || !sample || (encodeBytes(sample).length * data.length) / sample.length < best.size * (1 - gain) * 1.02;
     if (promising) {
