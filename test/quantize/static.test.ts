@@ -7,7 +7,7 @@ import { onnxSummary, readOnnx, writeOnnx } from '../../src/formats/onnx/index.j
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { quantizeStatic } from '../../src/quantize/static/index.js';
 import { foldBatchNorms } from '../../src/quantize/static/fold-bn.js';
-import { allNames, findWeights } from '../../src/quantize/weights.js';
+import { allNames, findWeights } from '../../src/graph/weights.js';
 import { NameGen } from '../../src/graph/names.js';
 import { cloneSharingBytes } from '../../src/formats/onnx/clone.js';
 import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from './static-fixtures.js';
