@@ -10,9 +10,10 @@
  * Browser-safe: works on bytes only; src/node/safetensors-file.ts reads one
  * tensor from a file without loading the rest.
  */
-import type { DType } from '../core/dtypes.js';
+import { byteLength, dtypeFromSafetensors, dtypeTraits, elementCount, type DType } from '../core/dtypes.js';
 import { fail } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import type { ByteLayout, PayloadRange } from './layout.js';
 import type { NamedTensor } from './types.js';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
@@ -22,36 +23,27 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
  * safetensors dtype names in the reference's enum order, which is increasing
  * alignment; the writer sorts by this rank (descending) then by name, as the
  * reference does, so each tensor's data starts aligned to its element size.
- * `null` marks dtypes of the spec that modelpress has no DType for.
+ * Which DType each name means, and its bits, come from the dtype table in
+ * core/dtypes.ts; names without a DType there (F6_*) are ones modelpress
+ * cannot represent.
  */
-const SAFETENSORS_DTYPES: readonly (readonly [string, DType | null, number])[] = [
-  // [name, modelpress dtype, bits per element]
-  ['BOOL', 'bool', 8],
-  ['F4', 'float4e2m1', 4],
-  ['F6_E2M3', null, 6],
-  ['F6_E3M2', null, 6],
-  ['U8', 'uint8', 8],
-  ['I8', 'int8', 8],
-  ['F8_E5M2', 'float8e5m2', 8],
-  ['F8_E4M3', 'float8e4m3fn', 8],
-  ['F8_E8M0', 'float8e8m0', 8],
-  ['I16', 'int16', 16],
-  ['U16', 'uint16', 16],
-  ['F16', 'float16', 16],
-  ['BF16', 'bfloat16', 16],
-  ['I32', 'int32', 32],
-  ['U32', 'uint32', 32],
-  ['F32', 'float32', 32],
-  ['C64', 'complex64', 64],
-  ['F64', 'float64', 64],
-  ['I64', 'int64', 64],
-  ['U64', 'uint64', 64],
+const SAFETENSORS_ORDER: readonly string[] = [
+  'BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0',
+  'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
 ];
 
-const byStName = new Map(SAFETENSORS_DTYPES.map(([name, dtype, bits], rank) => [name, { dtype, bits, rank }]));
-const byDType = new Map(
-  SAFETENSORS_DTYPES.flatMap(([name, dtype, bits], rank) => (dtype === null ? [] : [[dtype, { name, bits, rank }] as const])),
+const byStName = new Map(
+  SAFETENSORS_ORDER.map((name, rank) => {
+    const dtype = dtypeFromSafetensors(name) ?? null;
+    return [name, { dtype, bits: dtype === null ? 0 : dtypeTraits(dtype).bits, rank }] as const;
+  }),
 );
+const byDType = new Map(
+  [...byStName].flatMap(([name, { dtype, bits, rank }]) => (dtype === null ? [] : [[dtype, { name, bits, rank }] as const])),
+);
+
+/** The safetensors names in the reference's order (for the test that checks core's table names only these). */
+export const SAFETENSORS_DTYPE_NAMES: readonly string[] = SAFETENSORS_ORDER;
 
 /** The safetensors name of a dtype (e.g. 'BF16'), or undefined when safetensors cannot hold it. */
 export function safetensorsDtypeName(d: DType): string | undefined {
@@ -282,4 +274,40 @@ export function encodeSafetensors(tensors: readonly { readonly name: string; rea
 function stringifySorted(map: Readonly<Record<string, string>>): string {
   const keys = Object.keys(map).sort(compareUtf8);
   return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(map[k])}`).join(',')}}`;
+}
+
+/**
+ * The byte layout of a safetensors file for the container: the 8-byte length
+ * and the JSON header are not payloads; each tensor's data range is one
+ * (typed when dtype, shape and length agree, else 'bytes'). Lenient where
+ * parseSafetensorsHeader is strict (gaps, overlaps, unknown dtypes pack as
+ * they are); fails only where no range can be placed.
+ */
+export function safetensorsByteLayout(bytes: Uint8Array): ByteLayout {
+  if (bytes.length < 8) fail('E_TRUNCATED', `safetensors file of ${bytes.length} bytes has no header length`);
+  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(bytes.length - 8)) fail('E_TRUNCATED', `safetensors header length ${n64} exceeds the file`);
+  const dataStart = 8 + Number(n64);
+  let header: unknown;
+  try {
+    header = JSON.parse(utf8.decode(bytes.subarray(8, dataStart)));
+  } catch (e) {
+    return fail('E_FORMAT', `safetensors header is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isPlainObject(header)) fail('E_FORMAT', 'safetensors header is not a JSON object');
+  const ranges: PayloadRange[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const entry = (isPlainObject(value) ? value : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const offs = entry.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && x >= 0)) fail('E_FORMAT', `safetensors tensor '${name}' has bad data_offsets`);
+    const [a, b] = offs as [number, number];
+    if (b < a || dataStart + b > bytes.length) fail('E_CORRUPT', `safetensors tensor '${name}' data_offsets [${a}, ${b}] outside the data`);
+    const length = b - a;
+    const dtype = typeof entry.dtype === 'string' ? dtypeFromSafetensors(entry.dtype) : undefined;
+    const shape = Array.isArray(entry.shape) && entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (entry.shape as number[]) : undefined;
+    const typed = dtype !== undefined && shape !== undefined && byteLength(dtype, elementCount(shape)) === length;
+    ranges.push({ name, dtype: typed ? dtype : 'bytes', shape: typed ? shape : [length], offset: dataStart + a, length });
+  }
+  return { format: 'safetensors', files: [{ name: '', length: bytes.length }], ranges };
 }
