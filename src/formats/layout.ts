@@ -13,7 +13,7 @@ import type { FormatName } from './types.js';
 
 export interface PayloadRange {
   /** Tensor name ('' when the format gives none); not necessarily unique. */
-  name: string;
+  readonly name: string;
   /** Element type, or 'bytes' for an opaque payload (e.g. a varint-packed protobuf field). */
   readonly dtype: DType | 'bytes';
   readonly shape: readonly number[];

@@ -9,29 +9,16 @@
  * ranges (a ByteLayout, formats/layout.ts) and sourceLayout() picks the
  * slots from them.
  */
-import type { DType } from '../../core/dtypes.js';
-import type { ByteLayout } from '../../formats/layout.js';
+import type { ByteLayout, LayoutFile, PayloadRange } from '../../formats/layout.js';
 
 /** Original format ids as stored in the container (docs/FORMAT.md, "Format id"). */
 export const FORMAT_IDS = { opaque: 0, onnx: 1, safetensors: 2, tfjs: 3 } as const;
 export type SourceFormat = keyof typeof FORMAT_IDS;
 
-export interface PayloadSlot {
-  /** Tensor name, unique within the layout. */
-  readonly name: string;
-  /** Element type, or 'bytes' for an opaque payload (e.g. a varint-packed protobuf field). */
-  readonly dtype: DType | 'bytes';
-  readonly shape: readonly number[];
-  /** Position of the payload in the concatenated original files (bytes). */
-  readonly offset: number;
-  readonly length: number;
-}
-
-export interface SourceFile {
-  /** Relative path ('' for the single file of an ONNX or safetensors model). */
-  readonly name: string;
-  readonly length: number;
-}
+/** A payload range the container keeps as a table entry; its name is unique within the layout. */
+export type PayloadSlot = PayloadRange;
+/** One original file (relative path, '' for the single file of an ONNX or safetensors model) and its length. */
+export type SourceFile = LayoutFile;
 
 export interface SourceLayout {
   readonly format: SourceFormat;
