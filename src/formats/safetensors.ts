@@ -102,16 +102,9 @@ function checkIndex(v: unknown, what: string, file: string | undefined): number 
   return v;
 }
 
-/**
- * Parses and validates a header. `headerBytes` holds at least the first
- * 8 + N bytes of the file; `fileSize` is the whole file's length (the data
- * offsets must end exactly there).
- */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file?: string): SafetensorsHeader {
-  const n = safetensorsHeaderLength(headerBytes, fileSize, file);
-  if (headerBytes.length < 8 + n) fail('E_TRUNCATED', `safetensors header needs ${8 + n} bytes, got ${headerBytes.length}`, file);
-  const raw = headerBytes.subarray(8, 8 + n);
-  if (n === 0 || raw[0] !== 0x7b) fail('E_FORMAT', `safetensors header does not start with '{' (byte 8 is ${n === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`, file);
+/** The JSON header (the N bytes after the length) as an object: '{' first, UTF-8, JSON, an object. */
+function headerObject(raw: Uint8Array, file: string | undefined): Record<string, unknown> {
+  if (raw.length === 0 || raw[0] !== 0x7b) fail('E_FORMAT', `safetensors header does not start with '{' (byte 8 is ${raw.length === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`, file);
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -125,7 +118,18 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     fail('E_CORRUPT', `safetensors header is not valid JSON (${(e as Error).message})`, file);
   }
   if (!isPlainObject(json)) fail('E_CORRUPT', 'safetensors header JSON is not an object', file);
+  return json;
+}
 
+/**
+ * Parses and validates a header. `headerBytes` holds at least the first
+ * 8 + N bytes of the file; `fileSize` is the whole file's length (the data
+ * offsets must end exactly there).
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file?: string): SafetensorsHeader {
+  const n = safetensorsHeaderLength(headerBytes, fileSize, file);
+  if (headerBytes.length < 8 + n) fail('E_TRUNCATED', `safetensors header needs ${8 + n} bytes, got ${headerBytes.length}`, file);
+  const json = headerObject(headerBytes.subarray(8, 8 + n), file);
   let metadata: Record<string, string> = {};
   const entries: SafetensorsHeaderEntry[] = [];
   for (const [name, info] of Object.entries(json)) {
@@ -281,20 +285,12 @@ function stringifySorted(map: Readonly<Record<string, string>>): string {
  * and the JSON header are not payloads; each tensor's data range is one
  * (typed when dtype, shape and length agree, else 'bytes'). Lenient where
  * parseSafetensorsHeader is strict (gaps, overlaps, unknown dtypes pack as
- * they are); fails only where no range can be placed.
+ * they are); the header length and JSON are checked as the reader checks
+ * them, and a tensor fails only where its range cannot be placed.
  */
 export function safetensorsByteLayout(bytes: Uint8Array): ByteLayout {
-  if (bytes.length < 8) fail('E_TRUNCATED', `safetensors file of ${bytes.length} bytes has no header length`);
-  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) fail('E_TRUNCATED', `safetensors header length ${n64} exceeds the file`);
-  const dataStart = 8 + Number(n64);
-  let header: unknown;
-  try {
-    header = JSON.parse(utf8.decode(bytes.subarray(8, dataStart)));
-  } catch (e) {
-    return fail('E_FORMAT', `safetensors header is not JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!isPlainObject(header)) fail('E_FORMAT', 'safetensors header is not a JSON object');
+  const dataStart = 8 + safetensorsHeaderLength(bytes, bytes.length);
+  const header = headerObject(bytes.subarray(8, dataStart), undefined);
   const ranges: PayloadRange[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') continue;

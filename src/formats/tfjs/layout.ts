@@ -5,7 +5,7 @@
 import { DTYPES, type DType } from '../../core/dtypes.js';
 import { fail } from '../../core/errors.js';
 import type { ByteLayout, PayloadRange } from '../layout.js';
-import { TFJS_QUANTIZATION_DTYPES, type TfjsQuantizationDtype } from './manifest.js';
+import { TFJS_QUANTIZATION_DTYPES, parseTfjsJson, type TfjsQuantizationDtype } from './manifest.js';
 
 interface ManifestWeight {
   name?: unknown;
@@ -30,14 +30,9 @@ function storedAs(name: string): { dtype: DType; bytes: number } | undefined {
   return t && { dtype: t.name, bytes: t.bits / 8 };
 }
 
-/** The weights manifest groups of a TF.js model JSON (layers or graph model). */
-export function tfjsManifest(json: Uint8Array): ManifestGroup[] {
-  let model: { weightsManifest?: unknown };
-  try {
-    model = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json)) as { weightsManifest?: unknown };
-  } catch (e) {
-    return fail('E_FORMAT', `TF.js model JSON does not parse: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** The weights manifest groups of a TF.js model JSON (layers or graph model), unvalidated beyond being an array. */
+function tfjsManifest(json: Uint8Array): ManifestGroup[] {
+  const model = parseTfjsJson(json);
   if (!Array.isArray(model.weightsManifest)) fail('E_FORMAT', 'TF.js model JSON has no weightsManifest array');
   return model.weightsManifest as ManifestGroup[];
 }
