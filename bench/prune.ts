@@ -44,7 +44,7 @@ import { paramStats } from '../src/prune/stats.js';
 import { pruneUnstructured, type UnstructuredMethod } from '../src/prune/unstructured.js';
 import type { ScheduleName } from '../src/prune/schedule.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
-import { createRng } from '../src/train/random.js';
+import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
 import { datasetLogits, evaluateModel, train } from '../src/train/trainer.js';
 import { fromUint8Images, splitHoldout, type ClassificationData } from '../src/train/trainer/data.js';

@@ -20,7 +20,7 @@ import { loadFashionMnist } from '../src/node/datasets.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { fromUint8Images, splitHoldout } from '../src/train/trainer/data.js';
-import { createRng } from '../src/train/random.js';
+import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 

@@ -12,7 +12,7 @@ import { ModelpressError } from '../core/errors.js';
 import { toFloat32 } from '../core/tensor.js';
 import type { ArrayDataset } from '../eval/datasets/dataset.js';
 import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
-import { createRng } from '../train/random.js';
+import { createRng } from '../core/random.js';
 import { head, splitHoldout, type ClassificationData } from '../train/trainer/data.js';
 
 /** Datasets `--data` names. */

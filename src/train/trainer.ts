@@ -20,7 +20,7 @@ import type { RunnerFactory } from '../runtime/runner.js';
 import { buildTrainingGraph, updateRunningStats as updateBatchNormStats } from './autodiff/index.js';
 import type { LossSpec, TrainingGraph } from './autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type Param, type StepOptimizer } from './optim/index.js';
-import { createRng, shuffleInPlace } from './random.js';
+import { createRng, shuffleInPlace } from '../core/random.js';
 import { checkData, classCount, type ClassificationData } from './trainer/data.js';
 import { Evaluator, type EvalResult } from './trainer/evaluate.js';
 import { defaultTrainableNames, fitSampleShape, requireGraph, resolveModelIo, runningStatNames, withDynamicBatch } from './trainer/model-io.js';

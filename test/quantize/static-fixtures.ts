@@ -11,7 +11,7 @@ import { makeValueInfo } from '../../src/graph/value-info.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import type { RunnerFactory } from '../../src/runtime/runner.js';
-import { createRng } from '../../src/eval/random.js';
+import { mulberry32 } from '../../src/core/random.js';
 
 export interface Fixture {
   readonly id: string;
@@ -21,7 +21,7 @@ export interface Fixture {
 }
 
 /** Deterministic PRNG for test data: the library's mulberry32. */
-export const rng = createRng;
+export const rng = mulberry32;
 
 function image(shape: number[], seed: number): CalibrationFeed[string] {
   const r = rng(seed);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
-import { createRng } from '../../src/train/random.js';
+import { createRng } from '../../src/core/random.js';
 import { parseLrSchedule } from '../../src/train/schedules.js';
 import { evaluateModel, train } from '../../src/train/trainer.js';
 import { head, splitHoldout } from '../../src/train/trainer/data.js';
