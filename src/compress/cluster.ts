@@ -20,7 +20,7 @@ import { NameGen } from '../graph/names.js';
 import { makeTensorProto, readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, kmeansOptimal1d, type KmeansInit } from '../quantize/kmeans.js';
 import { allNames } from '../graph/weights.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import { evaluateModel, train, type TrainProgress, type EpochRecord, type EvalResult } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
@@ -128,7 +128,7 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
 
 export interface ClusterFinetuneOptions extends ClusterOptions {
   /** onnxruntime-node or -web. */
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   /** Training data for centroid fine-tuning; without it the k-means result is returned as is. */
   train?: ClassificationData;
   /** Data to measure accuracy before and after (test split). */
@@ -155,15 +155,15 @@ export interface ClusterResult extends ClusterWeightsResult {
 export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptions): Promise<ClusterResult> {
   const clustered = clusterWeights(input, opts);
   const where = opts.file === undefined ? {} : { file: opts.file };
-  const inputAcc = opts.test ? await evaluateModel(opts.ort, input, opts.test, where) : undefined;
-  const clusteredAcc = opts.test ? await evaluateModel(opts.ort, clustered.model, opts.test, where) : undefined;
+  const inputAcc = opts.test ? await evaluateModel(opts.openRunner, input, opts.test, where) : undefined;
+  const clusteredAcc = opts.test ? await evaluateModel(opts.openRunner, clustered.model, opts.test, where) : undefined;
   let model = clustered.model;
   let history: EpochRecord[] = [];
   if (opts.train) {
     const codebooks = clustered.layers.map((l) => l.codebook);
     const others = (opts.trainOthers ?? true) ? defaultOthers(model, new Set(codebooks)) : [];
     const r = await train({
-      ort: opts.ort,
+      openRunner: opts.openRunner,
       model,
       train: opts.train,
       epochs: opts.epochs ?? 1,
@@ -179,7 +179,7 @@ export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptio
     model = r.model;
     history = r.history;
   }
-  const finetunedAcc = opts.test && opts.train ? await evaluateModel(opts.ort, model, opts.test, where) : undefined;
+  const finetunedAcc = opts.test && opts.train ? await evaluateModel(opts.openRunner, model, opts.test, where) : undefined;
   return {
     model,
     layers: clustered.layers,
