@@ -5,6 +5,7 @@
  * falls back to run-time Shape ops.
  */
 import type { GraphProto, NodeProto, TensorProto } from 'onnx-buf';
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { findAttr, intAttr, intsAttr } from './attributes.js';
 import { readTensorProtoNumbers } from './tensor-proto.js';
 import { topologicalSort } from './toposort.js';
@@ -17,8 +18,6 @@ export interface TensorInfo {
   shape: Dim[] | undefined;
 }
 
-const BOOL = 9;
-const INT64 = 7;
 
 export class ShapeInfo {
   readonly info = new Map<string, TensorInfo>();
@@ -75,7 +74,7 @@ export function inferShapes(graph: GraphProto): ShapeInfo {
 
 function recordConstant(si: ShapeInfo, t: TensorProto): void {
   const count = t.dims.reduce((a, b) => a * Number(b), 1);
-  if (count <= 64 && (t.dataType === INT64 || t.dataType === 6)) si.constants.set(t.name, Array.from(readTensorProtoNumbers(t)));
+  if (count <= 64 && (t.dataType === ONNX_TYPE.int64 || t.dataType === ONNX_TYPE.int32)) si.constants.set(t.name, Array.from(readTensorProtoNumbers(t)));
 }
 
 export function broadcastDims(a: Dim[], b: Dim[]): Dim[] {
@@ -120,20 +119,20 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
       const copy = { ...a.t, name: out0 } as TensorProto;
       recordConstant(si, copy);
     } else if (findAttr(n, 'value_int')) {
-      si.set(out0, INT64, []);
+      si.set(out0, ONNX_TYPE.int64, []);
       si.constants.set(out0, [intAttr(n, 'value_int', 0)]);
     } else if (findAttr(n, 'value_ints')) {
       const v = intsAttr(n, 'value_ints')!;
-      si.set(out0, INT64, [v.length]);
+      si.set(out0, ONNX_TYPE.int64, [v.length]);
       si.constants.set(out0, v);
-    } else if (findAttr(n, 'value_float')) si.set(out0, 1, []);
-    else if (findAttr(n, 'value_floats')) si.set(out0, 1, [findAttr(n, 'value_floats')!.floats.length]);
+    } else if (findAttr(n, 'value_float')) si.set(out0, ONNX_TYPE.float32, []);
+    else if (findAttr(n, 'value_floats')) si.set(out0, ONNX_TYPE.float32, [findAttr(n, 'value_floats')!.floats.length]);
     return;
   }
   if (SAME_SHAPE.has(op)) {
     let et = x?.elemType ?? 0;
-    if (op === 'QuantizeLinear') et = inp(2)?.elemType ?? 2;
-    if (op === 'DequantizeLinear') et = inp(1)?.elemType ?? 1;
+    if (op === 'QuantizeLinear') et = inp(2)?.elemType ?? ONNX_TYPE.uint8;
+    if (op === 'DequantizeLinear') et = inp(1)?.elemType ?? ONNX_TYPE.float32;
     si.set(out0, et, x?.shape ? [...x.shape] : undefined);
     if (op === 'BatchNormalization' || op === 'LayerNormalization') {
       // Extra outputs (running stats / mean, inv-std) are not used by the rules.
@@ -142,7 +141,7 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
   }
   if (op === 'Dropout') {
     si.set(out0, x?.elemType ?? 0, x?.shape ? [...x.shape] : undefined);
-    if (n.output[1]) si.set(n.output[1], BOOL, x?.shape ? [...x.shape] : undefined);
+    if (n.output[1]) si.set(n.output[1], ONNX_TYPE.bool, x?.shape ? [...x.shape] : undefined);
     return;
   }
   if (op === 'Cast') {
@@ -157,7 +156,7 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
     const ins = n.input.map((s) => si.get(s));
     const shapes = ins.map((t) => t?.shape);
     const shape = shapes.every((s) => s) ? shapes.reduce((a, b) => broadcastDims(a!, b!))! : undefined;
-    const et = COMPARE.has(op) ? BOOL : op === 'Where' ? ins[1]?.elemType ?? 0 : ins[0]?.elemType ?? 0;
+    const et = COMPARE.has(op) ? ONNX_TYPE.bool : op === 'Where' ? ins[1]?.elemType ?? 0 : ins[0]?.elemType ?? 0;
     si.set(out0, et, shape);
     return;
   }
@@ -205,7 +204,7 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
       }
     }
     si.set(out0, x.elemType, dims);
-    if (n.output[1]) si.set(n.output[1], INT64, dims);
+    if (n.output[1]) si.set(n.output[1], ONNX_TYPE.int64, dims);
     return;
   }
   if (op === 'GlobalAveragePool' || op === 'GlobalMaxPool') {
@@ -307,7 +306,7 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
   }
   if (op === 'GatherElements') return si.set(out0, x?.elemType ?? 0, inp(1)?.shape ? [...inp(1)!.shape!] : undefined);
   if (REDUCE.has(op)) {
-    const et = op.startsWith('Arg') ? INT64 : x?.elemType ?? 0;
+    const et = op.startsWith('Arg') ? ONNX_TYPE.int64 : x?.elemType ?? 0;
     if (!x?.shape) return si.set(out0, et, undefined);
     const r = x.shape.length;
     const keep = intAttr(n, 'keepdims', 1);
@@ -321,19 +320,19 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
     return si.set(out0, et, keep ? x.shape.map((d, i) => (set.has(i) ? 1 : d)) : x.shape.filter((_, i) => !set.has(i)));
   }
   if (op === 'Shape') {
-    if (!x?.shape) return si.set(out0, INT64, [null]);
+    if (!x?.shape) return si.set(out0, ONNX_TYPE.int64, [null]);
     const r = x.shape.length;
     const start = norm(intAttr(n, 'start', 0), r), end = findAttr(n, 'end') ? norm(intAttr(n, 'end', r), r) : r;
     const dims = x.shape.slice(Math.max(0, start), Math.min(r, end));
-    si.set(out0, INT64, [dims.length]);
+    si.set(out0, ONNX_TYPE.int64, [dims.length]);
     if (dims.every((d) => typeof d === 'number')) si.constants.set(out0, dims as number[]);
     return;
   }
-  if (op === 'Size') return si.set(out0, INT64, []);
+  if (op === 'Size') return si.set(out0, ONNX_TYPE.int64, []);
   if (op === 'ConstantOfShape') {
     const s = cst(0);
     const v = findAttr(n, 'value')?.t;
-    return si.set(out0, v ? v.dataType : 1, s ? [...s] : inp(0)?.shape?.[0] !== undefined && typeof inp(0)!.shape![0] === 'number' ? Array(inp(0)!.shape![0] as number).fill(null) : undefined);
+    return si.set(out0, v ? v.dataType : ONNX_TYPE.float32, s ? [...s] : inp(0)?.shape?.[0] !== undefined && typeof inp(0)!.shape![0] === 'number' ? Array(inp(0)!.shape![0] as number).fill(null) : undefined);
   }
   if (op === 'Expand') {
     const s = cst(1);

@@ -10,6 +10,7 @@
  * X", keeps X in float32 and tries again, a bounded number of times.
  */
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { float32ToFloat16 } from '../core/float16.js';
 import { makeTensor, toFloat32 } from '../core/tensor.js';
@@ -23,12 +24,6 @@ import { makeNode } from './qdq-helpers.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames } from './weights.js';
 
-const FLOAT = 1;
-const FLOAT16 = 10;
-const INT64 = 7;
-const BOOL = 9;
-const INT32 = 6;
-const UINT8 = 2;
 const F16_MAX = 65504;
 
 /**
@@ -156,7 +151,7 @@ class Converter {
   graph(graph: GraphProto, outerTypes: ReadonlyMap<string, number>, outerDomain: ReadonlyMap<string, Domain>, main: boolean): void {
     const types = inferTypes(graph, outerTypes);
     const domain = new Map(outerDomain);
-    const isFloat = (t: string) => types.get(t) === FLOAT;
+    const isFloat = (t: string) => types.get(t) === ONNX_TYPE.float32;
     const path = main ? '' : graph.name;
     if (this.overflow === 'keep') this.forceOverflowing(graph);
 
@@ -172,7 +167,7 @@ class Converter {
 
     for (const v of graph.input) if (isFloat(v.name)) domain.set(v.name, main ? 'f32' : 'f16');
     for (const tp of graph.initializer) {
-      if (tp.dataType !== FLOAT) continue;
+      if (tp.dataType !== ONNX_TYPE.float32) continue;
       if (wantF16.has(tp.name)) {
         this.toHalf(tp, path, graph.input.some((v) => v.name === tp.name) ? graph.input.find((v) => v.name === tp.name) : undefined);
         domain.set(tp.name, 'f16');
@@ -186,7 +181,7 @@ class Converter {
       const hit = castCache.get(key);
       if (hit) return hit;
       const y = this.names.fresh(`${t}_${to === 'f16' ? 'fp16' : 'fp32'}`);
-      out.push(makeNode(this.names, 'Cast', [t], [y], { to: to === 'f16' ? FLOAT16 : FLOAT }));
+      out.push(makeNode(this.names, 'Cast', [t], [y], { to: to === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32 }));
       this.casts++;
       castCache.set(key, y);
       return y;
@@ -235,23 +230,23 @@ class Converter {
       if (have !== want) {
         const inner = this.names.fresh(`${v.name}_${have === 'f16' ? 'fp16' : 'fp32'}`);
         renameTensor(out, v.name, inner);
-        out.push(makeNode(this.names, 'Cast', [inner], [v.name], { to: want === 'f16' ? FLOAT16 : FLOAT }));
+        out.push(makeNode(this.names, 'Cast', [inner], [v.name], { to: want === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32 }));
         this.casts++;
         domain.set(inner, have);
         domain.set(v.name, want);
       }
-      setElemType(v, want === 'f16' ? FLOAT16 : FLOAT);
+      setElemType(v, want === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32);
     }
     graph.node = out;
-    for (const v of graph.valueInfo) if (isFloat(v.name) && domain.get(v.name) === 'f16') setElemType(v, FLOAT16);
-    if (!main) for (const v of graph.input) if (isFloat(v.name)) setElemType(v, FLOAT16);
+    for (const v of graph.valueInfo) if (isFloat(v.name) && domain.get(v.name) === 'f16') setElemType(v, ONNX_TYPE.float16);
+    if (!main) for (const v of graph.input) if (isFloat(v.name)) setElemType(v, ONNX_TYPE.float16);
   }
 
   /** Marks the readers of float constants beyond the float16 range as kept. */
   private forceOverflowing(graph: GraphProto): void {
     const big = new Set<string>();
     const check = (name: string, tp: TensorProto) => {
-      if (tp.dataType !== FLOAT) return;
+      if (tp.dataType !== ONNX_TYPE.float32) return;
       let count = 0;
       for (const x of toFloat32(tensorFromProto(tp))) if (Math.abs(x) > F16_MAX) count++;
       if (count > 0) {
@@ -289,9 +284,9 @@ class Converter {
   private retypeAttributes(n: NodeProto): void {
     for (const a of n.attribute) {
       if ((n.opType === 'Cast' && a.name === 'to') || (/^(EyeLike|RandomNormal|RandomUniform|RandomNormalLike|RandomUniformLike|Multinomial)$/.test(n.opType) && a.name === 'dtype')) {
-        if (Number(a.i) === FLOAT) a.i = BigInt(FLOAT16);
+        if (Number(a.i) === ONNX_TYPE.float32) a.i = BigInt(ONNX_TYPE.float16);
       }
-      if (n.opType === 'ConstantOfShape' && a.name === 'value' && a.t && a.t.dataType === FLOAT) a.t = this.halfProto(a.t);
+      if (n.opType === 'ConstantOfShape' && a.name === 'value' && a.t && a.t.dataType === ONNX_TYPE.float32) a.t = this.halfProto(a.t);
     }
     if (n.opType === 'ConstantOfShape' && !n.attribute.some((a) => a.name === 'value')) {
       // default value is float32 0: give it an explicit float16 zero
@@ -322,11 +317,11 @@ class Converter {
   private toHalf(tp: TensorProto, path: string, inputEntry: ValueInfoProto | undefined): void {
     const before = tensorFromProto(tp).data.byteLength;
     const half = this.halfProto(tp);
-    tp.dataType = FLOAT16;
+    tp.dataType = ONNX_TYPE.float16;
     tp.rawData = half.rawData;
     tp.floatData = [];
     tp.int32Data = [];
-    if (inputEntry) setElemType(inputEntry, FLOAT16);
+    if (inputEntry) setElemType(inputEntry, ONNX_TYPE.float16);
     this.reports.push({ name: tp.name, graph: path, ops: [], action: 'float16', dtype: 'float32', shape: tp.dims.map(Number), bytesBefore: before, bytesAfter: half.rawData.byteLength });
   }
 
@@ -417,22 +412,22 @@ export function inferTypes(graph: GraphProto, outer: ReadonlyMap<string, number>
     const op = n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}::${n.opType}`;
     if (op === 'Cast') outs = [Number(attr(n, 'to')?.i ?? 0)];
     else if (op === 'CastLike') outs = [typeOf(n.input[1])];
-    else if (INT64_OPS.has(op)) outs = [INT64];
-    else if (BOOL_OPS.has(op)) outs = [BOOL];
-    else if (op === 'ConstantOfShape') outs = [attr(n, 'value')?.t?.dataType ?? FLOAT];
+    else if (INT64_OPS.has(op)) outs = [ONNX_TYPE.int64];
+    else if (BOOL_OPS.has(op)) outs = [ONNX_TYPE.bool];
+    else if (op === 'ConstantOfShape') outs = [attr(n, 'value')?.t?.dataType ?? ONNX_TYPE.float32];
     else if (op === 'Constant') {
       const a = n.attribute[0];
-      outs = [a?.t ? a.t.dataType : a?.name === 'value_float' || a?.name === 'value_floats' ? FLOAT : a?.name === 'value_int' || a?.name === 'value_ints' ? INT64 : 8];
-    } else if (op === 'TopK' || op === 'MaxPool') outs = [first, INT64];
-    else if (op === 'Dropout') outs = [first, BOOL];
-    else if (op === 'Unique') outs = [first, INT64, INT64, INT64];
+      outs = [a?.t ? a.t.dataType : a?.name === 'value_float' || a?.name === 'value_floats' ? ONNX_TYPE.float32 : a?.name === 'value_int' || a?.name === 'value_ints' ? ONNX_TYPE.int64 : 8];
+    } else if (op === 'TopK' || op === 'MaxPool') outs = [first, ONNX_TYPE.int64];
+    else if (op === 'Dropout') outs = [first, ONNX_TYPE.bool];
+    else if (op === 'Unique') outs = [first, ONNX_TYPE.int64, ONNX_TYPE.int64, ONNX_TYPE.int64];
     else if (op === 'Where') outs = [typeOf(n.input[1])];
-    else if (op === 'QuantizeLinear') outs = [n.input[2] ? typeOf(n.input[2]) : Number(attr(n, 'output_dtype')?.i ?? 0) || UINT8];
+    else if (op === 'QuantizeLinear') outs = [n.input[2] ? typeOf(n.input[2]) : Number(attr(n, 'output_dtype')?.i ?? 0) || ONNX_TYPE.uint8];
     else if (op === 'DequantizeLinear') outs = [typeOf(n.input[1])];
-    else if (op === 'DynamicQuantizeLinear') outs = [UINT8, FLOAT, UINT8];
-    else if (op === 'MatMulInteger' || op === 'ConvInteger') outs = [INT32];
+    else if (op === 'DynamicQuantizeLinear') outs = [ONNX_TYPE.uint8, ONNX_TYPE.float32, ONNX_TYPE.uint8];
+    else if (op === 'MatMulInteger' || op === 'ConvInteger') outs = [ONNX_TYPE.int32];
     else if (/^(EyeLike|RandomNormalLike|RandomUniformLike)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? 0) || first];
-    else if (/^(RandomNormal|RandomUniform)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? FLOAT)];
+    else if (/^(RandomNormal|RandomUniform)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? ONNX_TYPE.float32)];
     else if (op === 'OneHot') outs = [typeOf(n.input[2])];
     else if (op === 'If') {
       const g = attr(n, 'then_branch')?.g;
