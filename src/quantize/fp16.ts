@@ -36,8 +36,6 @@ export const DEFAULT_FP32_OPS: readonly string[] = [];
 export interface Fp16Options extends QuantizeOptions {
   /** Opens a model to probe for missing float16 kernels (createNodeRunner in Node). Without it only keepOps + DEFAULT_FP32_OPS are kept. */
   readonly openRunner?: RunnerFactory;
-  /** Alternative to openRunner: returns onnxruntime's load error for a model, or undefined when it loads. */
-  readonly canLoad?: (model: Uint8Array) => Promise<string | undefined>;
   /** Probe rounds before giving up (default 12). */
   readonly maxProbeRounds?: number;
   /** Start from DEFAULT_FP32_OPS (default true). */
@@ -52,7 +50,7 @@ export interface Fp16Options extends QuantizeOptions {
 
 /**
  * float16 conversion of `input` (not mutated). Reads opts.keepOps,
- * opts.openRunner or opts.canLoad (optional probe), opts.overflow, opts.maxProbeRounds, opts.defaultKeepOps,
+ * opts.openRunner (optional probe), opts.overflow, opts.maxProbeRounds, opts.defaultKeepOps,
  * opts.file. Notes say how many values were clamped to ±65504 and which ops
  * stayed float32 and why.
  */
@@ -62,8 +60,8 @@ export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Pr
   const rounds = opts.maxProbeRounds ?? 12;
   for (let round = 0; ; round++) {
     const result = convertFp16Once(input, keep, opts.file, opts.overflow ?? 'keep');
-    if (!opts.openRunner && !opts.canLoad) return result;
-    const missing = await probe(result.model, opts, opts.file);
+    if (!opts.openRunner) return result;
+    const missing = await probe(result.model, opts.openRunner, opts.file);
     if (missing === undefined) {
       const notes = [...result.notes];
       if (found.length) notes.push(`kept in float32 because onnxruntime has no float16 kernel: ${found.join(', ')}`);
@@ -78,19 +76,17 @@ export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Pr
 }
 
 /** The op onnxruntime lacks a kernel for, or undefined when the model loads. Other load errors are thrown. */
-async function probe(model: ModelProto, runtime: Fp16Options, file: string | undefined): Promise<string | undefined> {
+async function probe(model: ModelProto, openRunner: RunnerFactory, file: string | undefined): Promise<string | undefined> {
   const bytes = writeOnnx(model);
   let text: string | undefined;
   let cause: unknown;
-  if (runtime.openRunner) {
-    try {
-      const runner = await runtime.openRunner(bytes, { graphOptimization: 'disabled' });
-      await runner.dispose();
-    } catch (e) {
-      cause = e;
-      text = `${e instanceof Error ? e.message : String(e)} ${e instanceof Error && e.cause instanceof Error ? e.cause.message : ''}`;
-    }
-  } else text = await runtime.canLoad!(bytes);
+  try {
+    const runner = await openRunner(bytes, { graphOptimization: 'disabled' });
+    await runner.dispose();
+  } catch (e) {
+    cause = e;
+    text = `${e instanceof Error ? e.message : String(e)} ${e instanceof Error && e.cause instanceof Error ? e.cause.message : ''}`;
+  }
   if (text === undefined) return undefined;
   const m = /Could not find an implementation for (\w+)\(\d+\)/.exec(text);
   if (m) return m[1]!;

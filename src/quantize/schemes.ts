@@ -14,23 +14,14 @@ import { runWeightPass, type WeightFn, type WeightContext } from './weight-pass.
 import { halfWeights, kmeansWeights, linearWeights } from './weight-only.js';
 import type { WeightDef } from './weights.js';
 
-/** Runs a model once: bytes + feeds -> named outputs. Injected so this module stays free of onnxruntime-node. */
-export type ModelRunner = (model: Uint8Array, feeds: Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>) => Promise<Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>>;
-
-export interface SchemeContext {
-  /** Executes models for schemes that calibrate or probe onnxruntime (static, fp16). */
-  readonly run?: ModelRunner;
-  /** Tells whether onnxruntime can load a model (fp16 probes kernels with it). */
-  readonly canLoad?: (model: Uint8Array) => Promise<string | undefined>;
-}
-
 export interface SchemeTraits {
   readonly id: string;
   readonly summary: string;
   /** Nominal storage bits per quantized weight (excluding scales). */
   readonly bits: number;
   readonly needsCalibration: boolean;
-  readonly apply: (model: ModelProto, opts: QuantizeOptions, ctx: SchemeContext) => SchemeResult | Promise<SchemeResult>;
+  /** Schemes that run models (static calibration, fp16 kernel probes) open them through opts.openRunner. */
+  readonly apply: (model: ModelProto, opts: QuantizeOptions) => SchemeResult | Promise<SchemeResult>;
 }
 
 /**
@@ -52,9 +43,9 @@ const table: readonly SchemeTraits[] = [
   { id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false, apply: weightScheme(() => halfWeights('bfloat16'), always) },
   { id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, true), perChannel) },
   { id: 'uint8', summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false, apply: weightScheme(() => linearWeights(8, false), perChannel) },
-  { id: 'fp16', summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)', bits: 16, needsCalibration: false, apply: (m, o, c) => convertFp16(m, { ...o, ...(c.canLoad ? { canLoad: c.canLoad } : {}) }) },
+  { id: 'fp16', summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)', bits: 16, needsCalibration: false, apply: (m, o) => convertFp16(m, o) },
   { id: 'dynamic', summary: 'int8 weights, activations quantized at run time (MatMulInteger/ConvInteger), like quantize_dynamic', bits: 8, needsCalibration: false, apply: (m, o) => quantizeDynamic(m, o) },
-  { id: 'static', summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data', bits: 8, needsCalibration: true, apply: (m, o, c) => quantizeStatic(m, { ...o, ...(c.run ? { run: c.run } : {}) }) },
+  { id: 'static', summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data', bits: 8, needsCalibration: true, apply: (m, o) => quantizeStatic(m, o) },
   { id: 'int4', summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(false), always) },
   { id: 'q4f16', summary: 'int4 MatMulNBits on float16 activations (float16 scales)', bits: 4, needsCalibration: false, apply: weightScheme(() => nbitsWeights(true), always) },
 ];

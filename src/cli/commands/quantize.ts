@@ -142,8 +142,8 @@ export function register(program: Command, io: CliIO): void {
       let notes: readonly string[] = [];
       let sizeAfter: number;
       if (model.format === 'onnx') {
-        const ctx = await quantizeContext(model, f, io);
-        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options }, ctx.scheme);
+        const ctx = await quantizeContext(model, f, io.isTTY ? (line) => io.stderr(line) : undefined);
+        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
         tensors = result.tensors;
         notes = result.notes;
         const written = writeOnnxFile(f.output, result.model);
