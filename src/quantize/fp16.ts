@@ -18,6 +18,7 @@ import { cloneSharingBytes } from '../formats/onnx/clone.js';
 import { tensorFromProto, tensorToProto } from '../formats/onnx/tensor-proto.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { makeAttribute } from '../graph/attributes.js';
+import { inferElemTypes, opsWhere, opTraits } from '../graph/op-traits.js';
 import { NameGen } from '../graph/names.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { makeNode } from './qdq-helpers.js';
@@ -27,11 +28,13 @@ import { allNames } from './weights.js';
 const F16_MAX = 65504;
 
 /**
- * Ops kept in float32 by default: onnxruntime's CPU provider has no float16
- * kernel for them (found by the probe loop on the PP-OCR and silero models
- * with onnxruntime-node 1.2x on x86-64), so converting them only adds Casts.
+ * Ops kept in float32 by default: those the op-traits table marks as having
+ * no float16 kernel in onnxruntime's CPU provider (float16.noKernel), so
+ * converting them only adds Casts. The probe loop on the PP-OCR and silero
+ * models with onnxruntime-node 1.2x on x86-64 found none; the probe finds
+ * any a model needs.
  */
-export const DEFAULT_FP32_OPS: readonly string[] = [];
+export const DEFAULT_FP32_OPS: readonly string[] = opsWhere((t) => t.float16?.noKernel === true);
 
 export interface Fp16Options extends QuantizeOptions {
   /** Opens a model to probe for missing float16 kernels (createNodeRunner in Node). Without it only keepOps + DEFAULT_FP32_OPS are kept. */
@@ -130,14 +133,14 @@ class Converter {
   ) {}
 
   private kept(n: NodeProto): boolean {
-    return this.forced.has(n) || (n.domain !== '' && n.domain !== 'ai.onnx') || this.keep.has(n.opType) || n.opType === 'Loop' || n.opType === 'Scan';
+    if (this.forced.has(n) || (n.domain !== '' && n.domain !== 'ai.onnx') || this.keep.has(n.opType)) return true;
+    return opTraits(n).float16?.keepFloat32 === true;
   }
 
   /** The domain `n` wants its float input `i` in. */
   private wants(n: NodeProto, i: number): Domain {
     if (this.kept(n)) return 'f32';
-    if ((n.opType === 'Resize' && i === 2) || (n.opType === 'Upsample' && i === 1)) return 'f32'; // scales are tensor(float) by spec
-    return 'f16';
+    return opTraits(n).float16?.float32Inputs?.includes(i) ? 'f32' : 'f16'; // e.g. Resize scales are tensor(float) by spec
   }
 
   /**
@@ -145,7 +148,7 @@ class Converter {
    * visible from enclosing graphs; `main` keeps float32 graph inputs/outputs.
    */
   graph(graph: GraphProto, outerTypes: ReadonlyMap<string, number>, outerDomain: ReadonlyMap<string, Domain>, main: boolean): void {
-    const types = inferTypes(graph, outerTypes);
+    const types = inferElemTypes(graph, outerTypes);
     const domain = new Map(outerDomain);
     const isFloat = (t: string) => types.get(t) === ONNX_TYPE.float32;
     const path = main ? '' : graph.name;
@@ -279,7 +282,7 @@ class Converter {
   /** Attributes that name a float32 output type become float16. */
   private retypeAttributes(n: NodeProto): void {
     for (const a of n.attribute) {
-      if ((n.opType === 'Cast' && a.name === 'to') || (/^(EyeLike|RandomNormal|RandomUniform|RandomNormalLike|RandomUniformLike|Multinomial)$/.test(n.opType) && a.name === 'dtype')) {
+      if (a.name === opTraits(n).float16?.typeAttr) {
         if (Number(a.i) === ONNX_TYPE.float32) a.i = BigInt(ONNX_TYPE.float16);
       }
       if (n.opType === 'ConstantOfShape' && a.name === 'value' && a.t && a.t.dataType === ONNX_TYPE.float32) a.t = this.halfProto(a.t);
@@ -384,61 +387,4 @@ function implicitInputs(n: NodeProto): string[] {
     for (const g of a.graphs) visit(g);
   }
   return out;
-}
-
-const BOOL_OPS = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
-const INT64_OPS = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
-
-/** Element types of every tensor of `graph` (declared where declared, else propagated op by op). */
-export function inferTypes(graph: GraphProto, outer: ReadonlyMap<string, number>): Map<string, number> {
-  const types = new Map(outer);
-  const declare = (v: ValueInfoProto) => {
-    if (v.type?.value.case === 'tensorType' && v.type.value.value.elemType) types.set(v.name, v.type.value.value.elemType);
-  };
-  graph.input.forEach(declare);
-  for (const t of graph.initializer) types.set(t.name, t.dataType);
-  graph.valueInfo.forEach(declare);
-  const declaredOut = new Map<string, number>();
-  for (const v of graph.output) if (v.type?.value.case === 'tensorType' && v.type.value.value.elemType) declaredOut.set(v.name, v.type.value.value.elemType);
-  const typeOf = (t: string | undefined) => (t ? types.get(t) ?? 0 : 0);
-  const attr = (n: NodeProto, name: string) => n.attribute.find((a) => a.name === name);
-  for (const n of graph.node) {
-    const first = typeOf(n.input.find((t) => t));
-    let outs: number[];
-    const op = n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}::${n.opType}`;
-    if (op === 'Cast') outs = [Number(attr(n, 'to')?.i ?? 0)];
-    else if (op === 'CastLike') outs = [typeOf(n.input[1])];
-    else if (INT64_OPS.has(op)) outs = [ONNX_TYPE.int64];
-    else if (BOOL_OPS.has(op)) outs = [ONNX_TYPE.bool];
-    else if (op === 'ConstantOfShape') outs = [attr(n, 'value')?.t?.dataType ?? ONNX_TYPE.float32];
-    else if (op === 'Constant') {
-      const a = n.attribute[0];
-      outs = [a?.t ? a.t.dataType : a?.name === 'value_float' || a?.name === 'value_floats' ? ONNX_TYPE.float32 : a?.name === 'value_int' || a?.name === 'value_ints' ? ONNX_TYPE.int64 : 8];
-    } else if (op === 'TopK' || op === 'MaxPool') outs = [first, ONNX_TYPE.int64];
-    else if (op === 'Dropout') outs = [first, ONNX_TYPE.bool];
-    else if (op === 'Unique') outs = [first, ONNX_TYPE.int64, ONNX_TYPE.int64, ONNX_TYPE.int64];
-    else if (op === 'Where') outs = [typeOf(n.input[1])];
-    else if (op === 'QuantizeLinear') outs = [n.input[2] ? typeOf(n.input[2]) : Number(attr(n, 'output_dtype')?.i ?? 0) || ONNX_TYPE.uint8];
-    else if (op === 'DequantizeLinear') outs = [typeOf(n.input[1])];
-    else if (op === 'DynamicQuantizeLinear') outs = [ONNX_TYPE.uint8, ONNX_TYPE.float32, ONNX_TYPE.uint8];
-    else if (op === 'MatMulInteger' || op === 'ConvInteger') outs = [ONNX_TYPE.int32];
-    else if (/^(EyeLike|RandomNormalLike|RandomUniformLike)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? 0) || first];
-    else if (/^(RandomNormal|RandomUniform)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? ONNX_TYPE.float32)];
-    else if (op === 'OneHot') outs = [typeOf(n.input[2])];
-    else if (op === 'If') {
-      const g = attr(n, 'then_branch')?.g;
-      const inner = g ? inferTypes(g, types) : new Map<string, number>();
-      outs = g ? g.output.map((v) => inner.get(v.name) ?? 0) : [];
-    } else if (op === 'Loop' || op === 'Scan') {
-      const g = attr(n, 'body')?.g;
-      const inner = g ? inferTypes(g, types) : new Map<string, number>();
-      const bodyOuts = g ? g.output.map((v) => inner.get(v.name) ?? 0) : [];
-      outs = op === 'Loop' ? bodyOuts.slice(1) : bodyOuts;
-    } else outs = n.output.map(() => first);
-    n.output.forEach((o, i) => {
-      if (o && !types.has(o)) types.set(o, outs[i] ?? outs[0] ?? 0);
-    });
-  }
-  for (const [k, v] of declaredOut) types.set(k, v);
-  return types;
 }
