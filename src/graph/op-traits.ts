@@ -278,7 +278,9 @@ const slice: ShapeRule = (c) => {
       };
       dims[a] = Math.max(0, Math.ceil((clamp(ends[i]!) - clamp(starts[i]!)) / step));
     });
-  } else if (axes) axes.forEach((a) => (dims[norm(a, r)] = null));
+  } else if (axes) {
+    for (const a of axes) dims[norm(a, r)] = null;
+  }
   else dims.fill(null);
   return [dims];
 };

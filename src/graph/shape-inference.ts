@@ -90,7 +90,9 @@ function inferNode(si: ShapeInfo, n: NodeProto): void {
   const types = outputTypes(n, traits, (t) => si.elemType(t), () => new Map([...si.info].map(([k, v]) => [k, v.elemType])));
   const typeAt = (i: number): number => types[i] ?? types[0] ?? 0;
   if (!traits.shape) {
-    n.output.forEach((o, i) => si.set(o, typeAt(i), undefined));
+    n.output.forEach((o, i) => {
+      si.set(o, typeAt(i), undefined);
+    });
     return;
   }
   const ctx: ShapeCtx = {

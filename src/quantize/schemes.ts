@@ -15,7 +15,7 @@ import { quantizeStatic } from './static/index.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 import { runWeightPass, type WeightFn, type WeightContext } from './weight-pass.js';
 import { halfWeights, kmeansWeights, linearWeights } from './weight-only.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 import type { TfjsScheme } from './weights-file.js';
 
 /** What a scheme writes per model format: ONNX (a rewritten graph), TF.js (a quantized manifest dtype), safetensors (a storage dtype). */
@@ -25,8 +25,8 @@ export interface SchemeFormats {
   readonly safetensors?: 'float16' | 'bfloat16';
 }
 
-/** The real models the fixture budgets are measured on (test/fixtures: PP-OCR det/rec/cls, silero_vad). */
-export type BudgetFixture = 'det' | 'rec' | 'cls' | 'silero_vad';
+/** The real models the fixture budgets are measured on (support/quantize-fixtures.ts: PP-OCR det/rec/cls, Silero VAD). */
+export type BudgetFixture = 'det' | 'rec' | 'cls' | 'silero';
 
 /**
  * Error budgets: figures measured once, then rounded down (up for losses), that
@@ -77,7 +77,7 @@ const perChannel = (opts: QuantizeOptions) => opts.perChannel === true;
 
 const ONNX: SchemeFormats = { onnx: true };
 const FLOAT16_FILES: SchemeFormats = { onnx: true, tfjs: 'float16', safetensors: 'float16' };
-const all = (c: number): Record<BudgetFixture, number> => ({ det: c, rec: c, cls: c, silero_vad: c });
+const all = (c: number): Record<BudgetFixture, number> => ({ det: c, rec: c, cls: c, silero: c });
 const symmetricPerChannel: QuantizeOptions = { perChannel: true, symmetric: true };
 
 const table: readonly SchemeTraits[] = [
@@ -89,20 +89,20 @@ const table: readonly SchemeTraits[] = [
   {
     id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false,
     weightOnly: true, formats: { onnx: true, safetensors: 'bfloat16' }, apply: weightScheme(() => halfWeights('bfloat16'), always),
-    budgets: { fixtures: { minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minWeightSnrDb: 40 } },
+    budgets: { fixtures: { minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero: 0.999 }, minWeightSnrDb: 40 } },
   },
   {
     id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false,
     weightOnly: true, formats: ONNX, apply: weightScheme(() => linearWeights(8, true), perChannel),
     budgets: {
-      fixtures: { opts: symmetricPerChannel, minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minWeightSnrDb: 25 },
+      fixtures: { opts: symmetricPerChannel, minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero: 0.999 }, minWeightSnrDb: 25 },
       mnist: { opts: symmetricPerChannel, maxPointsLost: 0.5 },
     },
   },
   {
     id: 'uint8', summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false,
     weightOnly: true, formats: { onnx: true, tfjs: 'uint8' }, apply: weightScheme(() => linearWeights(8, false), perChannel),
-    budgets: { fixtures: { minCosine: { det: 0.99, rec: 0.97, cls: 0.99, silero_vad: 0.999 }, minWeightSnrDb: 10 } },
+    budgets: { fixtures: { minCosine: { det: 0.99, rec: 0.97, cls: 0.99, silero: 0.999 }, minWeightSnrDb: 10 } },
   },
   {
     id: 'fp16', summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)', bits: 16,
@@ -114,7 +114,7 @@ const table: readonly SchemeTraits[] = [
     id: 'dynamic', summary: 'int8 weights, activations quantized at run time (MatMulInteger/ConvInteger), like quantize_dynamic', bits: 8,
     needsCalibration: false, weightOnly: false, formats: ONNX, apply: (m, o) => quantizeDynamic(m, o),
     // a little under what was measured per-channel (rec 0.989, cls 0.9994, silero 0.999, det logits 0.9998)
-    budgets: { fixtures: { opts: { perChannel: true }, minCosine: { rec: 0.95, cls: 0.998, silero_vad: 0.999, det: 0.995 } } },
+    budgets: { fixtures: { opts: { perChannel: true }, minCosine: { rec: 0.95, cls: 0.998, silero: 0.999, det: 0.995 } } },
   },
   {
     id: 'static', summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data', bits: 8, needsCalibration: true,
@@ -146,7 +146,7 @@ const fileOnly: readonly SchemeTraits[] = [
 const KMEANS_SUMMARY = 'weight sharing: 2^bits centroids per tensor (1-D k-means), uint8/uint16 indices + codebook behind a Gather';
 /** Budgets of k-means weight sharing by bit width (kmeans:<bits> is a family, not one row). */
 const KMEANS_BUDGETS: Readonly<Record<number, ErrorBudgets>> = {
-  8: { fixtures: { minCosine: { det: 0.999, rec: 0.92, cls: 0.999, silero_vad: 0.999 }, minWeightSnrDb: 20 } },
+  8: { fixtures: { minCosine: { det: 0.999, rec: 0.92, cls: 0.999, silero: 0.999 }, minWeightSnrDb: 20 } },
   5: { mnist: { maxPointsLost: 2 } },
 };
 

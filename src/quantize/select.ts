@@ -4,7 +4,7 @@
  * --min-size.
  */
 import { ModelpressError } from '../core/errors.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 export type Matcher = (candidates: readonly string[]) => boolean;
 

@@ -21,7 +21,7 @@ import { defaultOpsetOf } from './opset.js';
 import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn, WeightOutcome } from './weight-pass.js';
-import { sharedRole, type WeightDef } from './weights.js';
+import { sharedRole, type WeightDef } from '../graph/weights.js';
 
 
 function outcome(def: WeightDef, b: DecoderBuilder, action: string, restored: Float32Array): WeightOutcome {

@@ -7,7 +7,7 @@ import { inferElemTypes, opsWhere, opTraits, opTraitsOf, OP_TYPES } from '../../
 import { inferShapes } from '../../src/graph/shape-inference.js';
 import { makeValueInfo } from '../../src/graph/value-info.js';
 import { DEFAULT_FP32_OPS } from '../../src/quantize/fp16.js';
-import { weightRole } from '../../src/quantize/weights.js';
+import { weightRole } from '../../src/graph/weights.js';
 
 describe('op traits', () => {
   it('type rules: comparisons are bool, index ops int64, Cast reads `to`, unknown ops follow their first input', () => {

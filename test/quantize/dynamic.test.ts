@@ -3,7 +3,7 @@ import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { onnxSummary, readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { quantizeDynamic } from '../../src/quantize/dynamic.js';
 import { getScheme } from '../../src/quantize/index.js';
-import { FIXTURES, fidelity, loadFixture, rng, runAll, type Fixture, sameBytes } from './static-fixtures.js';
+import { FIXTURES, fidelity, loadFixture, rng, runAll, type Fixture, sameBytes } from '../../support/quantize-fixtures.js';
 
 async function measure(f: Fixture, perChannel: boolean) {
   const bytes = loadFixture(f);
@@ -19,7 +19,7 @@ async function measure(f: Fixture, perChannel: boolean) {
 describe('quantizeDynamic on the real fixtures', () => {
   // the scheme table's budget sits a little under what was measured per-channel
   const budget = getScheme('dynamic').budgets.fixtures!;
-  const cases = (['rec', 'cls', 'silero', 'det'] as const).map((id) => [id, budget.minCosine[FIXTURES[id].name]!] as const);
+  const cases = (['rec', 'cls', 'silero', 'det'] as const).map((id) => [id, budget.minCosine[id]!] as const);
   for (const [id, minCos] of cases) {
     it(`${id}: loads and runs in onnxruntime-node, cosine >= ${minCos}`, async () => {
       const { r, out, bytes, fi } = await measure(FIXTURES[id], budget.opts?.perChannel === true);

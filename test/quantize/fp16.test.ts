@@ -4,11 +4,11 @@ import { readOnnx, writeOnnx, onnxSummary } from '../../src/formats/onnx/index.j
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { ONNX_TYPE } from '../../src/core/dtypes.js';
 import { inferElemTypes } from '../../src/graph/op-traits.js';
+import { findWeights } from '../../src/graph/weights.js';
 import { convertFp16 } from '../../src/quantize/fp16.js';
 import { getScheme } from '../../src/quantize/index.js';
-import { findWeights } from '../../src/quantize/weights.js';
 import type { RunnerFactory } from '../../src/runtime/runner.js';
-import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from './static-fixtures.js';
+import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from '../../support/quantize-fixtures.js';
 import { accuracy, mnistSetup } from './static-mnist.js';
 
 const FLOAT = ONNX_TYPE.float32;
@@ -17,7 +17,7 @@ const FLOAT16 = ONNX_TYPE.float16;
 describe('convertFp16 on the real fixtures', () => {
   // det's BatchNormalization variance reaches 9.8e7 and stays float32
   const { minCosine } = getScheme('fp16').budgets.fixtures!;
-  const cases = (['rec', 'cls', 'silero', 'det'] as const).map((id) => [id, minCosine[FIXTURES[id].name]!] as const);
+  const cases = (['rec', 'cls', 'silero', 'det'] as const).map((id) => [id, minCosine[id]!] as const);
   for (const [id, minCos] of cases) {
     it(`${id}: float16 weights and compute, float32 at the boundary, cosine >= ${minCos}`, async () => {
       const f = FIXTURES[id];

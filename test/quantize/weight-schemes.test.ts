@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isModelpressError } from '../../src/core/errors.js';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { budgetedSchemes, quantizeModel } from '../../src/quantize/index.js';
-import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from './fixtures.js';
+import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from '../../support/quantize-fixtures.js';
 
 /**
  * Each weight scheme on each real fixture must load and run in onnxruntime,
@@ -18,7 +18,7 @@ it('the scheme table gives fixture budgets to the ONNX weight-only schemes', () 
 });
 
 describe('weight schemes on the real fixtures run in onnxruntime', () => {
-  for (const f of FIXTURES) {
+  for (const f of Object.values(FIXTURES)) {
     describe(f.name, () => {
       const original = readOnnx(fixtureBytes(f), { file: f.path }).proto;
       const probe = f.name === 'det' ? withDetLogits(original) : undefined;
@@ -43,7 +43,7 @@ describe('weight schemes on the real fixtures run in onnxruntime', () => {
           const out = await runModel(bytes, f.feeds());
           const key = probe ?? Object.keys(reference)[0]!;
           const cos = cosine(reference[key]!, out[key]!);
-          expect(cos, `${f.name} ${scheme} cosine`).toBeGreaterThan(minCosine[f.name as keyof typeof minCosine]!);
+          expect(cos, `${f.name} ${scheme} cosine`).toBeGreaterThan(minCosine[f.id]!);
           const done = result.tensors.filter((t) => t.action !== 'skipped');
           expect(done.length).toBeGreaterThan(0);
           for (const t of done) expect(t.error!.snrDb, `${t.name} SNR`).toBeGreaterThan(minSnr!);

@@ -9,7 +9,9 @@ const Transpose: GradientRule = (c) => {
   const perm = c.intsAttr('perm');
   if (!perm) return [c.op('Transpose', [c.gradOut(0)!])]; // reversing twice is the identity
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return [c.op('Transpose', [c.gradOut(0)!], { perm: inv })];
 };
 
