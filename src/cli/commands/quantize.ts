@@ -13,7 +13,7 @@ import { loadModel } from '../../node/load.js';
 import { writeOnnxFile } from '../../node/onnx-external.js';
 import { writeSafetensorsFile } from '../../node/safetensors-file.js';
 import { writeTfjsFiles } from '../../node/tfjs-files.js';
-import { CALIBRATION_METHODS, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type TensorReport } from '../../quantize/index.js';
+import { CALIBRATION_METHODS, fileFormatNames, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type SchemeTraits, type TensorReport } from '../../quantize/index.js';
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
 import type { CliIO } from '../io.js';
@@ -66,7 +66,8 @@ function oneOf<T extends string>(name: string, values: readonly T[]) {
 }
 
 function schemeHelp(): string {
-  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
+  const only = (s: SchemeTraits) => (s.formats.onnx ? '' : `(${fileFormatNames(s).join(', ')} only) `);
+  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${only(s)}${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
 }
 
 /** Totals over the tensors a scheme changed. */
@@ -90,7 +91,7 @@ export function register(program: Command, io: CliIO): void {
     .description('post-training quantization (ONNX -> ONNX that onnxruntime runs; TF.js -> quantized manifest; safetensors -> fp16/bf16)')
     .argument('<in>', 'input model (.onnx, TF.js model JSON, .safetensors; detected from content)')
     .requiredOption('-o, --output <file>', 'output file')
-    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}\n  uint16         (TF.js only) uint16 affine manifest entries`)
+    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}`)
     .option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)')
     .option('--symmetric', 'symmetric ranges, zero point 0')
     .option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)')
@@ -142,8 +143,8 @@ export function register(program: Command, io: CliIO): void {
       let notes: readonly string[] = [];
       let sizeAfter: number;
       if (model.format === 'onnx') {
-        const ctx = await quantizeContext(model, f, io);
-        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options }, ctx.scheme);
+        const ctx = await quantizeContext(model, f, io.isTTY ? (line) => io.stderr(line) : undefined);
+        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
         tensors = result.tensors;
         notes = result.notes;
         const written = writeOnnxFile(f.output, result.model);
