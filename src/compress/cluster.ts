@@ -25,9 +25,9 @@ import { evaluateModel, train, type TrainProgress, type EpochRecord, type EvalRe
 import type { ClassificationData } from '../train/trainer/data.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { requireLayers, type CompressibleLayer } from './layers.js';
+import { ONNX_TYPE } from '../core/dtypes.js';
 
 export const KMEANS_INITS: readonly KmeansInit[] = ['linear', 'density', 'random', 'kmeans++'];
-const INT32 = 6;
 
 export interface ClusterOptions {
   /** Bits per weight index (1..8): 2^bits centroids per layer. */
@@ -108,7 +108,7 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
     graph.initializer.push(makeTensorProto(codebook, 'float32', [r.centroids.length], r.centroids));
     graph.initializer.push(makeTensorProto(indices, 'uint8', layer.shape, Uint8Array.from(r.indices)));
     decoders.push(
-      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Cast`), opType: 'Cast', input: [indices], output: [indices32], attribute: makeAttributes({ to: INT32 }) }),
+      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Cast`), opType: 'Cast', input: [indices], output: [indices32], attribute: makeAttributes({ to: ONNX_TYPE.int32 }) }),
       create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Gather`), opType: 'Gather', input: [codebook, indices32], output: [layer.name], attribute: makeAttributes({ axis: 0 }) }),
     );
     const mask = new Uint8Array(r.centroids.length).fill(1);
@@ -194,7 +194,7 @@ function defaultOthers(model: ModelProto, codebooks: Set<string>): string[] {
   const graph = model.graph!;
   const stats = new Set<string>();
   for (const n of graph.node) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i]) stats.add(n.input[i]!);
-  return graph.initializer.filter((t) => t.dataType === 1 && t.dims.length >= 1 && Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 && !codebooks.has(t.name) && !stats.has(t.name)).map((t) => t.name);
+  return graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1 && Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 && !codebooks.has(t.name) && !stats.has(t.name)).map((t) => t.name);
 }
 
 /** The dense weights of a Gather-form layer: codebook[indices]. */

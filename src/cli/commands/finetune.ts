@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ModelpressError } from '../../core/errors.js';
+import { ONNX_TYPE } from '../../core/dtypes.js';
 import type { ModelProto } from 'onnx-buf';
 import { toFloat32 } from '../../core/tensor.js';
 import { readOnnx } from '../../formats/onnx/read.js';
@@ -21,7 +22,7 @@ import { addTrainingOptions, runTraining, type TrainingCliOptions } from './trai
 function zeroMasks(model: ModelProto): Map<string, Uint8Array> {
   const masks = new Map<string, Uint8Array>();
   for (const tp of model.graph?.initializer ?? []) {
-    if (tp.dataType !== 1) continue;
+    if (tp.dataType !== ONNX_TYPE.float32) continue;
     const v = toFloat32(tensorFromProto(tp));
     if (!v.includes(0)) continue;
     masks.set(tp.name, Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)));
