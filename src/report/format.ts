@@ -31,18 +31,18 @@ export function summaryRows(records: readonly EvalRecord[]): { header: string[];
   const header = ['model', 'size', 'params', 'ratio', 'accuracy', 'F1 macro', 'cosine', 'SNR', 'top-1 agree', 'p50 (b=1)', 'p95 (b=1)', 'throughput', 'peak RSS'];
   const rows = records.map((r) => [
     r.model,
-    bytes(r.size_bytes),
+    bytes(r.sizeBytes),
     integer(r.params),
-    r.compression_ratio === null ? '-' : `${r.compression_ratio.toFixed(2)}x`,
+    r.compressionRatio === null ? '-' : `${r.compressionRatio.toFixed(2)}x`,
     percent(r.accuracy),
-    fixed(r.f1_macro, 4),
+    fixed(r.f1Macro, 4),
     r.fidelity ? r.fidelity.cosine.toFixed(6) : '-',
-    formatSnr(r.fidelity?.snr_db ?? null),
-    r.fidelity ? percent(r.fidelity.top1_agreement) : '-',
-    ms(r.latency_ms?.p50),
-    ms(r.latency_ms?.p95),
-    `${Math.round(r.throughput_samples_per_s).toLocaleString('en-US')}/s`,
-    bytes(r.peak_rss_bytes),
+    formatSnr(r.fidelity?.snrDb ?? null),
+    r.fidelity ? percent(r.fidelity.top1Agreement) : '-',
+    ms(r.latencyMs?.p50),
+    ms(r.latencyMs?.p95),
+    `${Math.round(r.throughputSamplesPerS).toLocaleString('en-US')}/s`,
+    bytes(r.peakRssBytes),
   ]);
   return { header, rows };
 }
