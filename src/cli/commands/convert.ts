@@ -22,7 +22,7 @@ export function register(program: Command, io: CliIO): void {
     .command('convert')
     .description('convert a model between ONNX, safetensors and TF.js (ONNX -> ONNX is a faithful rewrite; other pairs carry the weights)')
     .argument('<in>', 'input model: .onnx, .safetensors, or a TF.js model JSON (format detected from content)')
-    .addOption(option('--to <format>', 'output format', { parse: oneOf(TARGETS), choices: TARGETS, defaultText: 'from the output extension' }));
+    .addOption(option('--to <format>', 'output format', { parse: oneOf(TARGETS), choices: TARGETS, defaultText: 'from the extension of -o: .onnx, .safetensors, .json' }));
   addOutputOptions(cmd, {
     output: 'output file (.onnx, .safetensors, or .json for TF.js; shards/external data go next to it)',
     json: `print the written files and the notes as JSON (schema ${CONVERT_SCHEMA}, docs/CLI.md)`,

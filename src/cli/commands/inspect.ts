@@ -247,9 +247,9 @@ export function register(program: Command, io: CliIO): void {
   program
     .command('inspect')
     .description('show what a model holds: tensors, dtypes, sizes, locations, value statistics, entropy, duplicates; ONNX graph facts')
-    .argument('<file>', 'model file: .onnx, .safetensors, or a TF.js model JSON (format detected from content)')
+    .argument('<file>', 'model file: .onnx (external data next to it is read), .safetensors, or a TF.js model JSON (shards next to it are read)')
     .addOption(option('--json', `print a JSON object (schema ${INSPECT_SCHEMA}, docs/CLI.md) instead of tables`))
-    .addOption(topOption())
+    .addOption(topOption('tensors in the terminal table, largest (bytes) first; 0 hides the table (the JSON lists all)'))
     .action((file: string, opts: { json?: boolean; top: number }) => {
       const model = loadModel(file);
       const progress = startProgress(opts.json ? { ...io, isTTY: false } : io, 'inspecting', model.tensors.length);

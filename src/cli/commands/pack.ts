@@ -37,14 +37,13 @@ export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('pack')
     .description('encode a model losslessly into an .mpz container (docs/FORMAT.md)')
-    .argument('<model>', 'model file: .onnx, .safetensors, or a TF.js model.json (shards are read from its directory)')
+    .argument('<model>', 'model file: .onnx (external data files it names are read and packed too), .safetensors, or a TF.js model.json (shards are read from its directory)')
     .addOption(
-      option('--lossless', 'require per-tensor coding: fail instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)'),
+      option('--lossless', 'require per-tensor coding: fail (E_UNSUPPORTED) instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)'),
     )
     .addOption(
-      option('--smallest', 'keep the smallest coding of every tensor, even the context-mixing coder that decodes ~100x slower', {
-        defaultText: 'on payloads over 16 KiB the slow coder must save 5%',
-      }),
+      option('--smallest', 'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
+      ),
     );
   addOutputOptions(cmd, { output: 'output .mpz path (written atomically)', json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})` });
   cmd.action((model: string, opts: PackCliOptions) => {
