@@ -10,6 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 import { ModelpressError } from '../core/errors.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optim/index.js';
 
 /** Parses one option value; `flag` is the long flag ('--top') for the message. */
 export type Parse<T> = (value: string, flag: string) => T;
@@ -205,4 +206,53 @@ export function limitOption(what: string): Option {
 /** --top: rows of a terminal table, largest first (the JSON always lists all). */
 export function topOption(what = 'tensors listed in the terminal table, largest first (the JSON lists all)'): Option {
   return option('--top <n>', what, { parse: int({ min: 0 }), default: 20 });
+}
+
+/** What the training group parses to (commander's camelCase of the flags). */
+export interface TrainingCliOptions {
+  epochs: number;
+  lr?: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  weightDecay?: number;
+  momentum?: number;
+  lrSchedule: string;
+  maxGradNorm?: number;
+  seed: number;
+  valSize: number;
+  patience?: number;
+  limit?: number;
+}
+
+export interface TrainingDefaults {
+  readonly epochs: number;
+  /** Shown as the --lr default; without it the optimizer's own (1e-3 for adam/adamw, 0.01 for sgd). */
+  readonly lr?: string;
+  readonly lrSchedule: string;
+  /** What "training" is called in the help of a command that trains as a step (e.g. 'fine-tuning'). */
+  readonly what?: string;
+}
+
+/**
+ * The training group: epochs, learning rate and its schedule, batch size,
+ * optimizer, weight decay, momentum, gradient clipping, seed, the
+ * validation hold-out with early stopping, and --limit.
+ */
+export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
+  const what = d.what ?? 'training';
+  return addOptions(
+    cmd,
+    option('--epochs <n>', `passes over the training data`, { parse: int({ min: 1 }), default: d.epochs }),
+    option('--lr <rate>', `${what} learning rate`, { parse: number({ above: 0 }), defaultText: d.lr ?? '1e-3 for adam/adamw, 0.01 for sgd' }),
+    option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', { default: d.lrSchedule }),
+    option('--batch-size <n>', `${what} examples per step`, { parse: int({ min: 1 }), default: 64 }),
+    option('--optimizer <name>', `${what} optimizer`, { parse: oneOf(OPTIMIZER_NAMES), choices: OPTIMIZER_NAMES, default: 'adam' }),
+    option('--weight-decay <wd>', 'weight decay (L2 for sgd/adam, decoupled for adamw)', { parse: number({ min: 0 }), defaultText: '0; adamw 0.01' }),
+    option('--momentum <m>', 'SGD momentum', { parse: number({ min: 0 }), defaultText: '0.9' }),
+    option('--max-grad-norm <n>', 'clip gradients to this global L2 norm', { parse: number({ min: 0 }) }),
+    seedOption('initialization, hold-out split and shuffling'),
+    option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', { parse: int({ min: 0 }), default: 5000 }),
+    option('--patience <n>', 'early stopping: stop after this many epochs without validation gain', { parse: int({ min: 1 }) }),
+    limitOption(`${what} on only the first n training examples (quick runs)`),
+  );
 }

@@ -1,7 +1,7 @@
 /** The options vocabulary: one parser per kind of value, one error style (E_ARG naming option and value), one help style. */
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addSelectionOptions, commaList, fraction, int, number, oneOf, option, pair } from '../../src/cli/options.js';
+import { addSelectionOptions, addTrainingOptions, commaList, fraction, int, number, oneOf, option, pair } from '../../src/cli/options.js';
 import { cli } from './cli.js';
 
 const argError = (flag: string, value: string) => expect.objectContaining({ code: 'E_ARG', message: expect.stringMatching(new RegExp(`^${flag} must be .*, got "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"$`)) });
@@ -60,6 +60,28 @@ describe('option()', () => {
     expect(help).toMatch(/--top <n>\s+rows \(default: 20\)/);
     expect(help).toMatch(/--to <format>\s+format \(default: from the extension\) \(choices: "onnx", "tfjs"\)/);
     expect(() => parse(cmd, '--to', 'pdf')).toThrow(argError('--to', 'pdf'));
+  });
+});
+
+describe('the training group', () => {
+  const cmd = () => addTrainingOptions(new Command('t').exitOverride(), { epochs: 3, lrSchedule: 'cosine', what: 'fine-tuning' });
+
+  it('parses to numbers with the documented defaults', () => {
+    expect(cmd().parse([], { from: 'user' }).opts()).toEqual({ epochs: 3, lrSchedule: 'cosine', batchSize: 64, optimizer: 'adam', seed: 0, valSize: 5000 });
+    const o = cmd().parse(['--lr', '3e-4', '--optimizer', 'adamw', '--patience', '2', '--limit', '100', '--weight-decay', '0.05'], { from: 'user' }).opts();
+    expect(o).toMatchObject({ lr: 3e-4, optimizer: 'adamw', patience: 2, limit: 100, weightDecay: 0.05 });
+  });
+
+  it('refuses bad values in the one error style', () => {
+    expect(() => cmd().parse(['--epochs', '0'], { from: 'user' })).toThrow(argError('--epochs', '0'));
+    expect(() => cmd().parse(['--optimizer', 'lion'], { from: 'user' })).toThrow(argError('--optimizer', 'lion'));
+    expect(() => cmd().parse(['--lr', '0'], { from: 'user' })).toThrow(argError('--lr', '0'));
+  });
+
+  it('help says which optimizer-dependent defaults apply', () => {
+    const lr = cmd().options.find((o) => o.long === '--lr')!;
+    expect(lr.description).toBe('fine-tuning learning rate (default: 1e-3 for adam/adamw, 0.01 for sgd)');
+    expect(cmd().helpInformation().replace(/\s+/g, ' ')).toContain('fine-tuning learning rate (default: 1e-3 for adam/adamw, 0.01 for sgd)');
   });
 });
 
