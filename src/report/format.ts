@@ -1,13 +1,19 @@
 /** Number formats shared by the Markdown and HTML reports (and the terminal table). */
 import { formatSnr, type EvalRecord } from './record.js';
 
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Byte counts in binary units: 512 B, 4.50 KiB, 10.3 MiB; null prints as '-'. The one byte format of reports and the terminal. */
 export function bytes(n: number | null): string {
   if (n === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+  while (Math.abs(v) >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u === 0) return `${n} B`;
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[u]}`;
 }
 
 export function percent(x: number | null): string {
