@@ -58,8 +58,8 @@ export interface EvalCliOptions {
   shape?: [string, number[]][];
   fill?: [string, number][];
   state?: [string, string][];
-  input?: string;
-  output?: string;
+  dataInput?: string;
+  classOutput?: string;
   limit?: number;
   seed: number;
   scale?: number;
@@ -96,8 +96,8 @@ export function addEvalOptions(cmd: Command): Command {
     }),
     option('--fill <input=value>', 'feed a constant to an input, e.g. --fill sr=16000; repeatable', { parse: pair(number()), repeatable: true }),
     option('--state <input=output>', 'carry an output into an input between runs; repeatable', { parse: pair(), repeatable: true, defaultText: 'pairs found by name, h=hn' }),
-    option('--input <name>', 'model input the data goes into', { defaultText: 'the first' }),
-    option('--output <name>', 'model output holding class scores [batch, classes]', { defaultText: 'the first' }),
+    option('--data-input <name>', 'model input the data goes into', { defaultText: 'the first' }),
+    option('--class-output <name>', 'model output holding class scores [batch, classes]', { defaultText: 'the first' }),
     option('--limit <n>', 'evaluate the first n samples (random data: number of runs)', { parse: int({ min: 1 }), defaultText: 'all samples; 10 random runs' }),
     seedOption('random inputs and data splits'),
     option('--scale <x>', 'multiply data by x first (a number or a ratio like 1/255)', { parse: number(), defaultText: '1/255 for uint8 data into a float input, else 1' }),
@@ -163,7 +163,7 @@ function makeSource(runner: Runner, data: ArrayDataset | null, s: EvalSettings, 
     shapes: s.shapes,
     fill: s.fill,
     state,
-    ...(o.input === undefined ? {} : { dataInput: o.input }),
+    ...(o.dataInput === undefined ? {} : { dataInput: o.dataInput }),
     preprocess: {
       ...(o.scale === undefined ? {} : { scale: o.scale }),
       ...(o.mean === undefined ? {} : { mean: o.mean }),
@@ -210,7 +210,7 @@ export async function evaluateOpened(
   try {
     result = await evaluate(model.runner, source, {
       ...(s.batchSize === undefined ? {} : { batchSize: s.batchSize }),
-      ...(o.output === undefined ? {} : { classOutput: o.output }),
+      ...(o.classOutput === undefined ? {} : { classOutput: o.classOutput }),
       topK: o.topK,
       ...(reference ? { reference: reference.runner } : {}),
       state,

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { addSelectionOptions, addTrainingOptions, commaList, fraction, int, number, oneOf, option, pair } from '../../src/cli/options.js';
+import { cliCommands } from '../../src/cli/reference.js';
 import { cli } from './cli.js';
 
 const argError = (flag: string, value: string) => expect.objectContaining({ code: 'E_ARG', message: expect.stringMatching(new RegExp(`^${flag} must be .*, got "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"$`)) });
@@ -115,5 +116,14 @@ describe('every converted command speaks the vocabulary', () => {
       expect(help, name).toContain('--json');
       expect(help, name).not.toMatch(/\(default [^:]/);
     }
+  });
+
+  it('--output always means the file written (-o), never a model output name', () => {
+    for (const cmd of cliCommands()) {
+      const o = cmd.options.find((x) => x.long === '--output');
+      if (o) expect(o.short, cmd.name()).toBe('-o');
+    }
+    const evalCmd = cliCommands().find((c) => c.name() === 'eval')!;
+    expect(evalCmd.options.map((o) => o.long)).toEqual(expect.arrayContaining(['--data-input', '--class-output']));
   });
 });
