@@ -35,7 +35,7 @@ import { decodeFloats, encodeFloats } from '../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../src/codec/huffman.js';
 import type { SparseLayout } from '../src/codec/sparse.js';
 import { decodeSparse, encodeSparse } from '../src/codec/sparse.js';
-import { FIXTURES, bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from '../test/codec/weights-fixture.js';
+import { FIXTURES, bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from '../support/weights-fixture.js';
 
 interface Timing {
   wallMs: number;

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { packModel, unpackModel } from '../src/codec/container/index.js';
-import { onnxLayout } from '../src/codec/container/layout-onnx.js';
+import { sourceLayout } from '../src/codec/container/layout.js';
+import { onnxByteLayout } from '../src/formats/onnx/layout.js';
 import { splitSkeleton } from '../src/codec/container/layout.js';
 import { readOnnx, writeOnnx } from '../src/formats/onnx/index.js';
 import { quantizeModel } from '../src/quantize/index.js';
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
         `${pad(`${((best / bytes.length - 1) * 100).toFixed(1)}%`, 9)}${pad((mb / ((t1 - t0) / 1000)).toFixed(1), 10)}${pad((mb / ((t2 - t1) / 1000)).toFixed(1), 12)}`,
     );
     // entropy bound over the distinct float32 weights (duplicates are stored once by us, so they are counted once here too)
-    const layout = onnxLayout(original);
+    const layout = sourceLayout(onnxByteLayout(original));
     const { payloads } = splitSkeleton(original, layout.slots);
     const planes = new PlaneHistogram();
     let ours = 0;

@@ -20,7 +20,7 @@ import { readOnnx, writeOnnx } from '../src/formats/onnx/index.js';
 import { quantizeDynamic } from '../src/quantize/dynamic.js';
 import { convertFp16 } from '../src/quantize/fp16.js';
 import { quantizeStatic } from '../src/quantize/static/index.js';
-import { FIXTURES, loadFixture, nodeRunner } from '../test/quantize/static-fixtures.js';
+import { FIXTURES, loadFixture, nodeRunner } from '../support/quantize-fixtures.js';
 
 const rounds = Number(process.argv[2] ?? 7);
 const runsPerRound = Number(process.argv[3] ?? 5);

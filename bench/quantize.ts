@@ -20,7 +20,7 @@
 import { readOnnx, writeOnnx } from '../src/formats/onnx/index.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import { quantizeModel } from '../src/quantize/index.js';
-import { FIXTURES, fixtureBytes, runModel, withDetLogits } from '../test/quantize/fixtures.js';
+import { FIXTURES, fixtureBytes, runModel, withDetLogits } from '../support/quantize-fixtures.js';
 
 const SPEED_SCHEMES: [string, object][] = [
   ['fp16-weights', {}], ['bf16-weights', {}], ['int8', {}], ['int8', { perChannel: true }], ['uint8', {}],
@@ -37,7 +37,7 @@ function label(scheme: string, opts: object): string {
 }
 
 async function speed(): Promise<void> {
-  const f = FIXTURES.find((x) => x.name === 'rec')!;
+  const f = FIXTURES.rec;
   const proto = readOnnx(fixtureBytes(f)).proto;
   console.log('\n## Weight quantization speed on PP-OCRv4 rec (best of 3)\n');
   console.log('| scheme | weights MB | MB/s | vs Float32Array copy |');
@@ -102,7 +102,7 @@ async function fidelity(): Promise<void> {
   console.log('\n## Fidelity per scheme and model (4 seeded inputs each)\n');
   console.log('| model | scheme | size ratio | cosine | SNR dB | top-1 agreement |');
   console.log('|---|---|---:|---:|---:|---:|');
-  for (const f of FIXTURES) {
+  for (const f of Object.values(FIXTURES)) {
     const original = readOnnx(fixtureBytes(f)).proto;
     const probe = f.name === 'det' ? withDetLogits(original) : undefined;
     const originalBytes = writeOnnx(original);
@@ -139,7 +139,7 @@ async function fidelity(): Promise<void> {
  * do to its logit map.
  */
 async function detOutliers(): Promise<void> {
-  const f = FIXTURES.find((x) => x.name === 'det')!;
+  const f = FIXTURES.det;
   const original = readOnnx(fixtureBytes(f)).proto;
   const key = withDetLogits(original)!;
   const originalBytes = writeOnnx(original);

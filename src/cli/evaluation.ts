@@ -206,7 +206,7 @@ export async function evaluateOpened(
   const o = s.options;
   const progress = startProgress(io, `eval ${model.path}`, source.count);
   const memory = startRssMonitor();
-  let result;
+  let result: Awaited<ReturnType<typeof evaluate>>;
   try {
     result = await evaluate(model.runner, source, {
       ...(s.batchSize === undefined ? {} : { batchSize: s.batchSize }),

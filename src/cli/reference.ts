@@ -11,7 +11,7 @@ import { ModelpressError } from '../core/errors.js';
 import { memoryIO } from './io.js';
 import { buildProgram } from './main.js';
 
-const DEFAULT_NOTE = / \(default: ([^]*)\)$/;
+const DEFAULT_NOTE = / \(default: ([\s\S]*)\)$/;
 
 /** Markdown-safe table cell text: pipes, stars and tag openers escaped, line breaks as <br>. */
 function cell(text: string): string {

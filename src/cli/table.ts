@@ -22,7 +22,7 @@ export function formatTable(columns: readonly (Column | string)[], rows: readonl
   const line = (cells: readonly string[]) =>
     cells.map((s, i) => (aligns[i] === 'right' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [line(cols.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function cellText(c: Cell): string {

@@ -1,4 +1,7 @@
 import { ModelpressError } from '../core/errors.js';
+import { readVarint, VARINT_TOO_LONG, VARINT_TRUNCATED, type VarintOut } from '../core/varint.js';
+
+const varint: VarintOut = { value: 0 };
 
 /**
  * Growable byte buffer for codec headers: unsigned LEB128 varints, raw bytes.
@@ -74,21 +77,15 @@ export class ByteReader {
     return this.bytes[this.pos++]!;
   }
 
-  /** Unsigned LEB128 up to 2^53 - 1; longer or overflowing encodings throw E_CORRUPT. */
+  /** Unsigned LEB128 up to 2^53 - 1 in at most 8 bytes; longer or overflowing encodings throw E_CORRUPT. */
   varuint(): number {
-    let result = 0;
-    let scale = 1;
     const start = this.pos;
-    for (let i = 0; i < 8; i++) {
-      const b = this.u8();
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) {
-        if (!Number.isSafeInteger(result)) break;
-        return result;
-      }
-      scale *= 0x80;
-    }
-    throw new ModelpressError('E_CORRUPT', `${this.what}: varint at byte ${start} is too long`);
+    const next = readVarint(this.bytes, start, this.end, 8, varint);
+    if (next === VARINT_TRUNCATED) throw new ModelpressError('E_TRUNCATED', `${this.what}: ends at byte ${this.end} while reading a byte`);
+    if (next === VARINT_TOO_LONG || !Number.isSafeInteger(varint.value))
+      throw new ModelpressError('E_CORRUPT', `${this.what}: varint at byte ${start} is too long`);
+    this.pos = next;
+    return varint.value;
   }
 
   /** A view (no copy) of the next `n` bytes. */

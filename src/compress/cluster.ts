@@ -19,7 +19,7 @@ import { cloneModel, getInitializerValues } from '../graph/model-edit.js';
 import { NameGen } from '../graph/names.js';
 import { makeTensorProto, readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, kmeansOptimal1d, type KmeansInit } from '../quantize/kmeans.js';
-import { allNames } from '../quantize/weights.js';
+import { allNames } from '../graph/weights.js';
 import type { OrtModuleLike } from '../runtime/ort-session.js';
 import { evaluateModel, train, type TrainProgress, type EpochRecord, type EvalResult } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';

@@ -5,7 +5,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import { findWeights, sharedRole, type WeightDef, type WeightRole } from '../quantize/weights.js';
+import { findWeights, sharedRole, type WeightDef, type WeightRole } from '../graph/weights.js';
 
 export interface CompressibleLayer {
   /** Initializer name of the weight. */

@@ -4,15 +4,8 @@
  * no files, as src/report/html.ts does), a line chart of the accuracy drop
  * per layer across levels, the table, and the suggested per-layer setting.
  */
+import { escapeHtml, scriptSafe } from '../core/html.js';
 import type { SensitivityResult } from './sensitivity.js';
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function scriptSafe(js: string): string {
-  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
 
 const pts = (x: number): string => (x * 100).toFixed(2);
 

@@ -70,7 +70,7 @@ const table: readonly DTypeTraits[] = [
   { name: 'float8e5m2fnuz', onnx: 20, bits: 8, isFloat: true, isSigned: true },
   { name: 'uint4', onnx: 21, bits: 4, isFloat: false, isSigned: false },
   { name: 'int4', onnx: 22, bits: 4, isFloat: false, isSigned: true },
-  { name: 'float4e2m1', onnx: 23, bits: 4, isFloat: true, isSigned: true },
+  { name: 'float4e2m1', onnx: 23, bits: 4, isFloat: true, isSigned: true, safetensors: 'F4' },
   { name: 'float8e8m0', onnx: 24, bits: 8, isFloat: true, isSigned: false, safetensors: 'F8_E8M0' },
   { name: 'uint2', onnx: 25, bits: 2, isFloat: false, isSigned: false },
   { name: 'int2', onnx: 26, bits: 2, isFloat: false, isSigned: true },

@@ -2,30 +2,26 @@
  * Which format a file holds, judged from its content; the extension only
  * breaks ties. Each probe is cheap and tolerant of truncation (a truncated
  * file is still recognized, so its reader can say what is missing):
- * - modelpress container: its 8 magic bytes (\x89MPZ\r\n\x1a\n, from src/codec/container);
+ * - modelpress container: its 8 magic bytes (\x89MPZ\r\n\x1a\n, formats/mpz-magic.ts);
  * - safetensors: a little-endian u64 header length <= 100 MB, then '{';
  * - TF.js: a JSON object with modelTopology / weightsManifest / format;
  * - ONNX: the leading protobuf fields parse as a ModelProto (known field
  *   numbers with their wire types, a plausible ir_version, or a graph /
  *   opset_import submessage), whatever order the fields come in.
  */
-import { MPZ_MAGIC, hasMpzMagic } from '../codec/container/format.js';
 import { fail } from '../core/errors.js';
+import { readVarint as decodeVarint, type VarintOut } from '../core/varint.js';
+import { MPZ_MAGIC, hasMpzMagic } from './mpz-magic.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from './safetensors.js';
 import type { FormatName } from './types.js';
 
-/** Magic bytes opening a modelpress container (.mpz); defined with the container format (docs/FORMAT.md). */
-export { MPZ_MAGIC };
+/** Magic bytes opening a modelpress container (.mpz; docs/FORMAT.md). */
+export { MPZ_MAGIC, hasMpzMagic };
 
 /** A format modelpress reads: a model format, or its own container. */
 export type DetectedFormat = FormatName | 'mpz';
 
 const EXTENSIONS: Record<string, DetectedFormat> = { onnx: 'onnx', safetensors: 'safetensors', json: 'tfjs', mpz: 'mpz' };
-
-/** True when `bytes` opens with the container magic. */
-export function looksLikeMpz(bytes: Uint8Array): boolean {
-  return hasMpzMagic(bytes);
-}
 
 /** True for a safetensors prefix: sane header length, '{' at byte 8, and (when all there) a header ending in '}'. */
 export function looksLikeSafetensors(bytes: Uint8Array): boolean {
@@ -59,18 +55,12 @@ export function looksLikeTfjsJson(bytes: Uint8Array): boolean {
   }
 }
 
+const varint: VarintOut = { value: 0 };
+
 /** A protobuf varint at `pos`: [value, next position], or undefined if it runs off the end or past 10 bytes. */
 function readVarint(bytes: Uint8Array, pos: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos + i >= bytes.length) return undefined;
-    const b = bytes[pos + i]!;
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value, pos + i + 1];
-  }
-  return undefined;
+  const next = decodeVarint(bytes, pos, bytes.length, 10, varint);
+  return next < 0 ? undefined : [varint.value, next];
 }
 
 /** ModelProto field number -> wire type (0 varint, 2 length-delimited). */
@@ -162,7 +152,7 @@ function preview(bytes: Uint8Array): string {
 export function detectFormat(bytes: Uint8Array, file?: string): DetectedFormat {
   if (bytes.length === 0) fail('E_FORMAT', 'empty file: not an ONNX, safetensors or TF.js model', file);
   const candidates: DetectedFormat[] = [];
-  if (looksLikeMpz(bytes)) candidates.push('mpz');
+  if (hasMpzMagic(bytes)) candidates.push('mpz');
   if (looksLikeSafetensors(bytes)) candidates.push('safetensors');
   if (looksLikeTfjsJson(bytes)) candidates.push('tfjs');
   if (looksLikeOnnx(bytes)) candidates.push('onnx');

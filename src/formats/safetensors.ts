@@ -10,9 +10,10 @@
  * Browser-safe: works on bytes only; src/node/safetensors-file.ts reads one
  * tensor from a file without loading the rest.
  */
-import type { DType } from '../core/dtypes.js';
+import { byteLength, dtypeFromSafetensors, dtypeTraits, elementCount, type DType } from '../core/dtypes.js';
 import { fail } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import type { ByteLayout, PayloadRange } from './layout.js';
 import type { NamedTensor } from './types.js';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
@@ -22,36 +23,27 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
  * safetensors dtype names in the reference's enum order, which is increasing
  * alignment; the writer sorts by this rank (descending) then by name, as the
  * reference does, so each tensor's data starts aligned to its element size.
- * `null` marks dtypes of the spec that modelpress has no DType for.
+ * Which DType each name means, and its bits, come from the dtype table in
+ * core/dtypes.ts; names without a DType there (F6_*) are ones modelpress
+ * cannot represent.
  */
-const SAFETENSORS_DTYPES: readonly (readonly [string, DType | null, number])[] = [
-  // [name, modelpress dtype, bits per element]
-  ['BOOL', 'bool', 8],
-  ['F4', 'float4e2m1', 4],
-  ['F6_E2M3', null, 6],
-  ['F6_E3M2', null, 6],
-  ['U8', 'uint8', 8],
-  ['I8', 'int8', 8],
-  ['F8_E5M2', 'float8e5m2', 8],
-  ['F8_E4M3', 'float8e4m3fn', 8],
-  ['F8_E8M0', 'float8e8m0', 8],
-  ['I16', 'int16', 16],
-  ['U16', 'uint16', 16],
-  ['F16', 'float16', 16],
-  ['BF16', 'bfloat16', 16],
-  ['I32', 'int32', 32],
-  ['U32', 'uint32', 32],
-  ['F32', 'float32', 32],
-  ['C64', 'complex64', 64],
-  ['F64', 'float64', 64],
-  ['I64', 'int64', 64],
-  ['U64', 'uint64', 64],
+const SAFETENSORS_ORDER: readonly string[] = [
+  'BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0',
+  'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
 ];
 
-const byStName = new Map(SAFETENSORS_DTYPES.map(([name, dtype, bits], rank) => [name, { dtype, bits, rank }]));
-const byDType = new Map(
-  SAFETENSORS_DTYPES.flatMap(([name, dtype, bits], rank) => (dtype === null ? [] : [[dtype, { name, bits, rank }] as const])),
+const byStName = new Map(
+  SAFETENSORS_ORDER.map((name, rank) => {
+    const dtype = dtypeFromSafetensors(name) ?? null;
+    return [name, { dtype, bits: dtype === null ? 0 : dtypeTraits(dtype).bits, rank }] as const;
+  }),
 );
+const byDType = new Map(
+  [...byStName].flatMap(([name, { dtype, bits, rank }]) => (dtype === null ? [] : [[dtype, { name, bits, rank }] as const])),
+);
+
+/** The safetensors names in the reference's order (for the test that checks core's table names only these). */
+export const SAFETENSORS_DTYPE_NAMES: readonly string[] = SAFETENSORS_ORDER;
 
 /** The safetensors name of a dtype (e.g. 'BF16'), or undefined when safetensors cannot hold it. */
 export function safetensorsDtypeName(d: DType): string | undefined {
@@ -110,16 +102,9 @@ function checkIndex(v: unknown, what: string, file: string | undefined): number 
   return v;
 }
 
-/**
- * Parses and validates a header. `headerBytes` holds at least the first
- * 8 + N bytes of the file; `fileSize` is the whole file's length (the data
- * offsets must end exactly there).
- */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file?: string): SafetensorsHeader {
-  const n = safetensorsHeaderLength(headerBytes, fileSize, file);
-  if (headerBytes.length < 8 + n) fail('E_TRUNCATED', `safetensors header needs ${8 + n} bytes, got ${headerBytes.length}`, file);
-  const raw = headerBytes.subarray(8, 8 + n);
-  if (n === 0 || raw[0] !== 0x7b) fail('E_FORMAT', `safetensors header does not start with '{' (byte 8 is ${n === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`, file);
+/** The JSON header (the N bytes after the length) as an object: '{' first, UTF-8, JSON, an object. */
+function headerObject(raw: Uint8Array, file: string | undefined): Record<string, unknown> {
+  if (raw.length === 0 || raw[0] !== 0x7b) fail('E_FORMAT', `safetensors header does not start with '{' (byte 8 is ${raw.length === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`, file);
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -133,7 +118,18 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     fail('E_CORRUPT', `safetensors header is not valid JSON (${(e as Error).message})`, file);
   }
   if (!isPlainObject(json)) fail('E_CORRUPT', 'safetensors header JSON is not an object', file);
+  return json;
+}
 
+/**
+ * Parses and validates a header. `headerBytes` holds at least the first
+ * 8 + N bytes of the file; `fileSize` is the whole file's length (the data
+ * offsets must end exactly there).
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file?: string): SafetensorsHeader {
+  const n = safetensorsHeaderLength(headerBytes, fileSize, file);
+  if (headerBytes.length < 8 + n) fail('E_TRUNCATED', `safetensors header needs ${8 + n} bytes, got ${headerBytes.length}`, file);
+  const json = headerObject(headerBytes.subarray(8, 8 + n), file);
   let metadata: Record<string, string> = {};
   const entries: SafetensorsHeaderEntry[] = [];
   for (const [name, info] of Object.entries(json)) {
@@ -282,4 +278,32 @@ export function encodeSafetensors(tensors: readonly { readonly name: string; rea
 function stringifySorted(map: Readonly<Record<string, string>>): string {
   const keys = Object.keys(map).sort(compareUtf8);
   return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(map[k])}`).join(',')}}`;
+}
+
+/**
+ * The byte layout of a safetensors file for the container: the 8-byte length
+ * and the JSON header are not payloads; each tensor's data range is one
+ * (typed when dtype, shape and length agree, else 'bytes'). Lenient where
+ * parseSafetensorsHeader is strict (gaps, overlaps, unknown dtypes pack as
+ * they are); the header length and JSON are checked as the reader checks
+ * them, and a tensor fails only where its range cannot be placed.
+ */
+export function safetensorsByteLayout(bytes: Uint8Array): ByteLayout {
+  const dataStart = 8 + safetensorsHeaderLength(bytes, bytes.length);
+  const header = headerObject(bytes.subarray(8, dataStart), undefined);
+  const ranges: PayloadRange[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const entry = (isPlainObject(value) ? value : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const offs = entry.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && x >= 0)) fail('E_FORMAT', `safetensors tensor '${name}' has bad data_offsets`);
+    const [a, b] = offs as [number, number];
+    if (b < a || dataStart + b > bytes.length) fail('E_CORRUPT', `safetensors tensor '${name}' data_offsets [${a}, ${b}] outside the data`);
+    const length = b - a;
+    const dtype = typeof entry.dtype === 'string' ? dtypeFromSafetensors(entry.dtype) : undefined;
+    const shape = Array.isArray(entry.shape) && entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (entry.shape as number[]) : undefined;
+    const typed = dtype !== undefined && shape !== undefined && byteLength(dtype, elementCount(shape)) === length;
+    ranges.push({ name, dtype: typed ? dtype : 'bytes', shape: typed ? shape : [length], offset: dataStart + a, length });
+  }
+  return { format: 'safetensors', files: [{ name: '', length: bytes.length }], ranges };
 }

@@ -8,11 +8,11 @@ import { ModelpressError, fail } from '../core/errors.js';
 import type { UnpackedModel } from '../codec/container/assemble.js';
 import { hasMpzMagic } from '../codec/container/format.js';
 import { checkRelativePath } from '../codec/container/index-codec.js';
-import { onnxExternalRefs } from '../codec/container/layout-onnx.js';
-import { tfjsShardPaths } from '../codec/container/layout-tfjs.js';
 import type { SourceFormat } from '../codec/container/layout.js';
 import type { PackInput } from '../codec/container/pack.js';
 import { detectFormat } from '../formats/detect.js';
+import { onnxExternalRefs } from '../formats/onnx/layout.js';
+import { tfjsShardPaths } from '../formats/tfjs/layout.js';
 import { readFileChecked, writeFilesAtomic } from './fs.js';
 
 /** The model format, from the content (the extension only breaks ties), as every command detects it. */

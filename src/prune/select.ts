@@ -11,7 +11,7 @@ import type { DType } from '../core/dtypes.js';
 import { tensorFromProto } from '../formats/onnx/tensor-proto.js';
 import { toFloat32 } from '../core/tensor.js';
 import { compileFilter, patternRegExp, selectionKeys } from '../graph/select.js';
-import { findWeights, sharedRole, type WeightRole } from '../quantize/weights.js';
+import { findWeights, sharedRole, type WeightRole } from '../graph/weights.js';
 
 const PRUNABLE_ROLES: ReadonlySet<WeightRole['role']> = new Set(['conv', 'conv-transpose', 'gemm', 'matmul']);
 const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);

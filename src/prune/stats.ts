@@ -2,7 +2,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { toFloat32 } from '../core/tensor.js';
 import { tensorFromProto } from '../formats/onnx/tensor-proto.js';
-import { findWeights } from '../quantize/weights.js';
+import { findWeights } from '../graph/weights.js';
 import { countZeros } from './mask.js';
 
 export interface ParamStats {

@@ -40,7 +40,7 @@ import {
 import { foldBatchNorms } from './static/fold-bn.js';
 import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
-import { allNames, findWeights, sharedRole, type WeightDef, type WeightRole } from './weights.js';
+import { allNames, findWeights, sharedRole, type WeightDef, type WeightRole } from '../graph/weights.js';
 
 const FLOAT = 1;
 

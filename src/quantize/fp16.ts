@@ -21,7 +21,7 @@ import { NameGen } from '../graph/names.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { makeNode } from './qdq-helpers.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
-import { allNames } from './weights.js';
+import { allNames } from '../graph/weights.js';
 
 const FLOAT = 1;
 const FLOAT16 = 10;

@@ -13,7 +13,7 @@ import { ensureDomainOpset } from './opset.js';
 import { bytesOf, DecoderBuilder, dropDefinition, replaceNode } from './rewrite.js';
 import type { WeightContext, WeightFn } from './weight-pass.js';
 import { linearWeights } from './weight-only.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 const FLOAT = 1;
 const FLOAT16 = 10;

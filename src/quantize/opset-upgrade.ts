@@ -16,7 +16,7 @@ import { findAttr, floatAttr, intAttr, intsAttr, makeAttribute } from '../graph/
 import { NameGen } from '../graph/names.js';
 import { makeTensorProto } from '../graph/tensor-proto.js';
 import { defaultOpsetOf, opsBlockingUpgrade } from './opset.js';
-import { allNames } from './weights.js';
+import { allNames } from '../graph/weights.js';
 
 type Rewrite = (node: NodeProto, graph: GraphProto, names: NameGen, extra: NodeProto[]) => void;
 

@@ -25,7 +25,7 @@ import {
   type ErrorStats,
 } from './linear.js';
 import type { QuantizeOptions, TensorReport } from './types.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 /** The float32 values of a weight (float16/bfloat16/float64 converted). */
 export function weightValues(def: WeightDef, file?: string): Float32Array {

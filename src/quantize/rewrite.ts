@@ -11,7 +11,7 @@ import { makeTensor, type Tensor } from '../core/tensor.js';
 import { tensorToProto } from '../formats/onnx/tensor-proto.js';
 import { makeAttributes, type Attrs } from '../graph/attributes.js';
 import { NameGen } from '../graph/names.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 /** New tensors and nodes that produce a weight's value under its old name. */
 export interface Decoder {

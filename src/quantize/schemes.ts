@@ -12,7 +12,7 @@ import { quantizeStatic } from './static/index.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 import { runWeightPass, type WeightFn, type WeightContext } from './weight-pass.js';
 import { halfWeights, kmeansWeights, linearWeights } from './weight-only.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 /** Runs a model once: bytes + feeds -> named outputs. Injected so this module stays free of onnxruntime-node. */
 export type ModelRunner = (model: Uint8Array, feeds: Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>) => Promise<Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>>;

@@ -4,7 +4,7 @@
  * name, consumer node names and op types) and --min-size.
  */
 import { compileFilter, compilePattern, selectionKeys, type Matcher } from '../graph/select.js';
-import type { WeightDef } from './weights.js';
+import type { WeightDef } from '../graph/weights.js';
 
 export { compilePattern, selectionKeys, type Matcher };
 

@@ -20,7 +20,7 @@ import { defaultOpsetOf } from './opset.js';
 import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn, WeightOutcome } from './weight-pass.js';
-import { sharedRole, type WeightDef } from './weights.js';
+import { sharedRole, type WeightDef } from '../graph/weights.js';
 
 const FLOAT = 1;
 const INT32 = 6;

@@ -15,7 +15,7 @@ import { payloadBytes, type Decoder } from './rewrite.js';
 import { makeSelection } from './select.js';
 import { foldBatchNorms } from './static/fold-bn.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
-import { allNames, findWeights, type WeightDef } from './weights.js';
+import { allNames, findWeights, type WeightDef } from '../graph/weights.js';
 
 export interface WeightContext {
   readonly model: ModelProto;

@@ -4,6 +4,7 @@
  * module reads no files), four charts: size vs accuracy with the Pareto front,
  * latency bars, per-class F1 and confusion-matrix heat maps. Opens offline.
  */
+import { escapeHtml, scriptSafe } from '../core/html.js';
 import { summaryRows } from './format.js';
 import type { EvalRecord } from './record.js';
 
@@ -12,16 +13,6 @@ export interface ChartAssets {
   readonly chartJs: string;
   /** Source of chartjs-chart-matrix/dist/chartjs-chart-matrix.min.js (UMD, after Chart). */
   readonly chartMatrixJs: string;
-}
-
-/** Escapes text for HTML element content and attribute values. */
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/** Makes script text safe inside <script> (no early </script>, no <!-- parsing quirks). */
-function scriptSafe(js: string): string {
-  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
 export function renderHtml(records: readonly EvalRecord[], assets: ChartAssets, options: { title?: string } = {}): string {

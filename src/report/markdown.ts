@@ -6,7 +6,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   // First column names the row; the rest are figures.
   const align = header.map((_, i) => (i === 0 ? '---' : '---:'));
-  return [`| ${header.map(esc).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n') + '\n';
+  return `${[`| ${header.map(esc).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n')}\n`;
 }
 
 export function renderMarkdown(records: readonly EvalRecord[], options: { title?: string } = {}): string {

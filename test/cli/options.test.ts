@@ -103,7 +103,7 @@ describe('every converted command speaks the vocabulary', () => {
   it('inspect and quantize list 20 tensors by default, the same --top', async () => {
     for (const name of ['inspect', 'quantize']) {
       const r = await cli(name, '--help');
-      expect(r.out, name).toMatch(/--top <n>[^]*?\(default: 20\)/);
+      expect(r.out, name).toMatch(/--top <n>[\s\S]*?\(default: 20\)/);
     }
   });
 

@@ -3,7 +3,8 @@ import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { listMpzTensors, openMpzRanged, packModel, readTensor, unpackModel, unpackStream, type PackInput } from '../../src/codec/container/index.js';
-import { onnxLayout } from '../../src/codec/container/layout-onnx.js';
+import { sourceLayout } from '../../src/codec/container/layout.js';
+import { onnxByteLayout } from '../../src/formats/onnx/layout.js';
 import { decodeMpz, decodeMpzFiles } from '../../src/browser/decode.js';
 import { REAL_FIXTURES, bytesOf, makeSafetensors, makeTfjs, pieceStream, readBytes, rng } from './container-helpers.js';
 
@@ -86,7 +87,7 @@ describe('.mpz random access', () => {
   it('readTensor returns exactly the payload bytes of one tensor of the cls model', () => {
     const original = readBytes(REAL_FIXTURES[0]!);
     const { bytes } = packModel(onnxInput(original));
-    const slots = onnxLayout(original).slots;
+    const slots = sourceLayout(onnxByteLayout(original)).slots;
     const listed = listMpzTensors(bytes);
     expect(listed.map((t) => t.name)).toEqual(slots.map((s) => s.name));
     for (const slot of [slots[0]!, slots[Math.floor(slots.length / 2)]!, slots[slots.length - 1]!]) {
@@ -106,7 +107,7 @@ describe('.mpz random access', () => {
       read += length;
       return bytes.subarray(offset, offset + length);
     });
-    const slots = onnxLayout(original).slots;
+    const slots = sourceLayout(onnxByteLayout(original)).slots;
     const dedup = mpz.index.tensors.find((t) => t.encoding.kind === 'dedup')!;
     for (const name of [slots[3]!.name, dedup.name]) {
       const slot = slots.find((s) => s.name === name)!;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeIntsCabac, encodeIntsCabac } from '../../src/codec/cabac.js';
 import { decodeFloats, encodeFloats } from '../../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
-import { bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from './weights-fixture.js';
+import { bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from '../../support/weights-fixture.js';
 
 const MODELS = ['cls', 'silero', 'det', 'rec'] as const;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { onnxSummary, readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { quantizeDynamic } from '../../src/quantize/dynamic.js';
-import { FIXTURES, fidelity, loadFixture, rng, runAll, type Fixture, sameBytes } from './static-fixtures.js';
+import { FIXTURES, fidelity, loadFixture, rng, runAll, type Fixture, sameBytes } from '../../support/quantize-fixtures.js';
 
 async function measure(f: Fixture, perChannel: boolean) {
   const bytes = loadFixture(f);

@@ -6,10 +6,10 @@ import { isModelpressError } from '../../src/core/errors.js';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { compactNames } from '../../src/graph/compact-names.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { cosine, FIXTURES, fixtureBytes, runModel } from './fixtures.js';
+import { cosine, FIXTURES, fixtureBytes, runModel } from '../../support/quantize-fixtures.js';
 
-const cls = FIXTURES.find((f) => f.name === 'cls')!;
-const silero = FIXTURES.find((f) => f.name === 'silero_vad')!;
+const cls = FIXTURES.cls;
+const silero = FIXTURES.silero;
 const count = (m: ModelProto, op: string) => m.graph!.node.filter((n) => n.opType === op).length;
 
 describe('BatchNormalization folding, Constant hoisting and short names (mobile cls)', () => {

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { readOnnx, writeOnnx, onnxSummary } from '../../src/formats/onnx/index.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { convertFp16, inferTypes } from '../../src/quantize/fp16.js';
-import { findWeights } from '../../src/quantize/weights.js';
+import { findWeights } from '../../src/graph/weights.js';
 import type { RunnerFactory } from '../../src/runtime/runner.js';
-import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from './static-fixtures.js';
+import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from '../../support/quantize-fixtures.js';
 import { accuracy, mnistSetup } from './static-mnist.js';
 
 const FLOAT = 1;

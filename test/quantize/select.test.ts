@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileFilter, compilePattern, patternRegExp, selectionKeys } from '../../src/graph/select.js';
 import { makeSelection } from '../../src/quantize/select.js';
-import type { WeightDef } from '../../src/quantize/weights.js';
+import type { WeightDef } from '../../src/graph/weights.js';
 
 const node = (name: string, opType: string) => ({ name, opType });
 

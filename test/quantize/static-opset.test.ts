@@ -3,7 +3,7 @@ import { cloneSharingBytes, writeOnnx } from '../../src/formats/onnx/index.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { defaultOpsetOf } from '../../src/quantize/opset.js';
 import { canUpgradeOpset, upgradeOpset } from '../../src/quantize/opset-upgrade.js';
-import { fidelity, rng, runAll } from './static-fixtures.js';
+import { fidelity, rng, runAll } from '../../support/quantize-fixtures.js';
 
 function oldModel() {
   const b = new GraphBuilder();

@@ -7,10 +7,10 @@ import { onnxSummary, readOnnx, writeOnnx } from '../../src/formats/onnx/index.j
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { quantizeStatic } from '../../src/quantize/static/index.js';
 import { foldBatchNorms } from '../../src/quantize/static/fold-bn.js';
-import { allNames, findWeights } from '../../src/quantize/weights.js';
+import { allNames, findWeights } from '../../src/graph/weights.js';
 import { NameGen } from '../../src/graph/names.js';
 import { cloneSharingBytes } from '../../src/formats/onnx/clone.js';
-import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from './static-fixtures.js';
+import { FIXTURES, fidelity, loadFixture, nodeRunner, rng, runAll, sameBytes } from '../../support/quantize-fixtures.js';
 import { accuracy, mnistSetup, type MnistSetup } from './static-mnist.js';
 
 /** Op histogram of the model onnxruntime actually runs (after its QDQ fusions). */

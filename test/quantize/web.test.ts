@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { cosine, FIXTURES, fixtureBytes } from './fixtures.js';
+import { cosine, FIXTURES, fixtureBytes } from '../../support/quantize-fixtures.js';
 
 const CASES: [fixture: string, scheme: string, opts: object][] = [
   ['cls', 'int8', { perChannel: true, symmetric: true }],
@@ -27,7 +27,7 @@ const CASES: [fixture: string, scheme: string, opts: object][] = [
 
 /** Four seeded inputs of the fixture as calibration batches. */
 function calibration(name: string): object {
-  const f = FIXTURES.find((x) => x.name === name)!;
+  const f = Object.values(FIXTURES).find((x) => x.name === name)!;
   return { calibration: [10, 11, 12, 13].map((s) => Object.fromEntries(Object.entries(f.feeds(s)).map(([k, t]) => [k, { dtype: t.type, shape: t.dims, data: t.data }]))) };
 }
 
@@ -38,7 +38,7 @@ beforeAll(() => {
 describe('quantized models run in onnxruntime-web (wasm)', () => {
   for (const [name, scheme, opts] of CASES) {
     it(`${name} ${scheme}`, async () => {
-      const f = FIXTURES.find((x) => x.name === name)!;
+      const f = Object.values(FIXTURES).find((x) => x.name === name)!;
       const proto = readOnnx(fixtureBytes(f)).proto;
       const calib = scheme === 'static' ? calibration(name) : {};
       const bytes = writeOnnx((await quantizeModel(proto, scheme, { ...opts, ...calib, openRunner: createNodeRunner })).model);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isModelpressError } from '../../src/core/errors.js';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from './fixtures.js';
+import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from '../../support/quantize-fixtures.js';
 
 /**
  * Each weight scheme on each real fixture must load and run in onnxruntime,
@@ -20,7 +20,7 @@ const SCHEMES: Record<string, { opts?: object; minCosine: Record<string, number>
 };
 
 describe('weight schemes on the real fixtures run in onnxruntime', () => {
-  for (const f of FIXTURES) {
+  for (const f of Object.values(FIXTURES)) {
     describe(f.name, () => {
       const original = readOnnx(fixtureBytes(f), { file: f.path }).proto;
       const probe = f.name === 'det' ? withDetLogits(original) : undefined;

@@ -240,7 +240,7 @@ export function renderInspectText(r: InspectReport, top: number): string {
       out.push(`  ${g.copies} x ${g.dtype}[${g.shape.join(',')}] (${humanBytes(g.bytes)}): ${names.join(', ')}`);
     }
   } else out.push('', 'no duplicated tensors');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function register(program: Command, io: CliIO): void {

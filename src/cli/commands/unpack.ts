@@ -24,7 +24,7 @@ export function register(program: Command, io: CliIO): void {
   });
   cmd.action((input: string, opts: { output: string; json?: boolean }) => {
       const bytes = readFileChecked(input);
-      let model;
+      let model: ReturnType<typeof unpackModel>;
       try {
         model = unpackModel(bytes, { file: input });
       } catch (e) {

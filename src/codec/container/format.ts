@@ -4,10 +4,11 @@
  * file and index-codec.ts are its reference implementation.
  */
 import { fail } from '../../core/errors.js';
+import { MPZ_MAGIC, hasMpzMagic } from '../../formats/mpz-magic.js';
 import { crc32c } from '../checksum.js';
 
-/** First 8 bytes of every .mpz file: "\x89MPZ\r\n\x1A\n" (PNG-style: catches text-mode and 7-bit damage). */
-export const MPZ_MAGIC: Uint8Array = Uint8Array.of(0x89, 0x4d, 0x50, 0x5a, 0x0d, 0x0a, 0x1a, 0x0a);
+/** The magic (first 8 bytes) is defined in formats/mpz-magic.ts, so format detection needs no container import. */
+export { MPZ_MAGIC, hasMpzMagic };
 /** Last 8 bytes start with this end magic "MPZE", followed by the header's CRC32C. */
 export const MPZ_END_MAGIC: Uint8Array = Uint8Array.of(0x4d, 0x50, 0x5a, 0x45);
 
@@ -67,13 +68,6 @@ export function writeTrailer(header: Uint8Array): Uint8Array {
   t.set(MPZ_END_MAGIC, 0);
   new DataView(t.buffer).setUint32(4, crc32c(header), true);
   return t;
-}
-
-/** True when `bytes` starts with the .mpz magic. */
-export function hasMpzMagic(bytes: Uint8Array): boolean {
-  if (bytes.length < MPZ_MAGIC.length) return false;
-  for (let i = 0; i < MPZ_MAGIC.length; i++) if (bytes[i] !== MPZ_MAGIC[i]) return false;
-  return true;
 }
 
 /**

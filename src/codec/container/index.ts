@@ -13,4 +13,3 @@ export { openMpzRanged } from './ranged.js';
 export type { UnpackedFile, UnpackedModel } from './assemble.js';
 export type { MpzIndex, TensorEntry } from './index-codec.js';
 export type { SourceFormat, SourceLayout, PayloadSlot } from './layout.js';
-export { tfjsShardPaths } from './layout-tfjs.js';

@@ -4,29 +4,21 @@
  * that is not a payload is the skeleton. Packing codes the skeleton and the
  * payloads separately; unpacking interleaves them again, so the original
  * bytes come back exactly by construction.
+ *
+ * The container does not parse model formats: formats/ finds the payload
+ * ranges (a ByteLayout, formats/layout.ts) and sourceLayout() picks the
+ * slots from them.
  */
-import type { DType } from '../../core/dtypes.js';
+import type { ByteLayout, LayoutFile, PayloadRange } from '../../formats/layout.js';
 
 /** Original format ids as stored in the container (docs/FORMAT.md, "Format id"). */
 export const FORMAT_IDS = { opaque: 0, onnx: 1, safetensors: 2, tfjs: 3 } as const;
 export type SourceFormat = keyof typeof FORMAT_IDS;
 
-export interface PayloadSlot {
-  /** Tensor name, unique within the layout. */
-  readonly name: string;
-  /** Element type, or 'bytes' for an opaque payload (e.g. a varint-packed protobuf field). */
-  readonly dtype: DType | 'bytes';
-  readonly shape: readonly number[];
-  /** Position of the payload in the concatenated original files (bytes). */
-  readonly offset: number;
-  readonly length: number;
-}
-
-export interface SourceFile {
-  /** Relative path ('' for the single file of an ONNX or safetensors model). */
-  readonly name: string;
-  readonly length: number;
-}
+/** A payload range the container keeps as a table entry; its name is unique within the layout. */
+export type PayloadSlot = PayloadRange;
+/** One original file (relative path, '' for the single file of an ONNX or safetensors model) and its length. */
+export type SourceFile = LayoutFile;
 
 export interface SourceLayout {
   readonly format: SourceFormat;
@@ -37,6 +29,23 @@ export interface SourceLayout {
 
 /** Payloads shorter than this stay in the skeleton: a table entry would cost more than it saves. */
 export const MIN_SLOT_BYTES = 64;
+
+/**
+ * The container's slots from a format's payload ranges: ranges of at least
+ * MIN_SLOT_BYTES, by offset (ties keep walk order); a range overlapping an
+ * earlier one (aliased or shared bytes) stays in the skeleton; names made unique.
+ */
+export function sourceLayout(layout: ByteLayout): SourceLayout {
+  const ranges = layout.ranges.filter((r) => r.length >= MIN_SLOT_BYTES).sort((a, b) => a.offset - b.offset);
+  const kept: PayloadSlot[] = [];
+  let end = 0;
+  for (const r of ranges) {
+    if (r.offset < end) continue;
+    kept.push(r);
+    end = r.offset + r.length;
+  }
+  return { format: layout.format, files: layout.files, slots: uniqueNames(kept.map((s) => ({ ...s }))) };
+}
 
 /** Makes names unique by suffixing '#2', '#3', ... to repeats; empty names become 'tensor@<offset>'. */
 export function uniqueNames<T extends { name: string; offset: number }>(items: T[]): T[] {

@@ -1,6 +1,7 @@
 /**
  * packModel: original model files -> .mpz bytes. The model is split into a
- * skeleton and tensor payloads (layout-*.ts), identical payloads are stored
+ * skeleton and tensor payloads (a format's ByteLayout from formats/, made
+ * into slots by layout.ts), identical payloads are stored
  * once, each other payload gets its smallest candidate pipeline
  * (encode-tensor.ts), and the restore is verified before anything is written.
  */
@@ -10,10 +11,10 @@ import { encodeBytes } from '../bytecoder.js';
 import { crc32c } from '../checksum.js';
 import { CHUNK_BYTES, CODER, CODER_NAMES, HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from './format.js';
 import { encodeIndexSection, writeIndex, type ChunkRef, type Encoding, type StreamDesc, type TensorEntry } from './index-codec.js';
-import { onnxLayout } from './layout-onnx.js';
-import { safetensorsLayout } from './layout-safetensors.js';
-import { tfjsLayout } from './layout-tfjs.js';
-import { MIN_SLOT_BYTES, splitSkeleton, type SourceFormat, type SourceLayout } from './layout.js';
+import { onnxByteLayout } from '../../formats/onnx/layout.js';
+import { safetensorsByteLayout } from '../../formats/safetensors.js';
+import { tfjsByteLayout } from '../../formats/tfjs/layout.js';
+import { MIN_SLOT_BYTES, sourceLayout, splitSkeleton, type SourceFormat, type SourceLayout } from './layout.js';
 import { encodeTensor, type EncodeTensorOptions } from './encode-tensor.js';
 import { unpackModel } from './reader.js';
 
@@ -82,12 +83,12 @@ function layoutOf(input: PackInput, whole: Uint8Array): SourceLayout {
   switch (input.format) {
     case 'onnx':
       // files[1..] are external data files named by their `location`
-      return onnxLayout(input.files[0]!.bytes, input.files.slice(1).map((f) => ({ name: f.name, length: f.bytes.length })), input.files[0]!.name);
+      return sourceLayout(onnxByteLayout(input.files[0]!.bytes, input.files.slice(1).map((f) => ({ name: f.name, length: f.bytes.length })), input.files[0]!.name));
     case 'safetensors':
       if (input.files.length !== 1) fail('E_ARG', 'a safetensors model is packed from one file');
-      return safetensorsLayout(whole);
+      return sourceLayout(safetensorsByteLayout(whole));
     case 'tfjs':
-      return tfjsLayout(input.files);
+      return sourceLayout(tfjsByteLayout(input.files));
     case 'opaque':
       return opaqueLayout(input);
   }

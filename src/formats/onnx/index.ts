@@ -23,3 +23,4 @@ export type { StrippedModel, StrippedPayload, StrippedField, StripOptions } from
 export { walkGraph, walkModel, subgraphsOf, nodeLabel, tensorSlots, allTensorProtos, describeSlot } from './walk.js';
 export type { GraphVisit, FunctionVisit, TensorSlot } from './walk.js';
 export { cloneSharingBytes } from './clone.js';
+export { onnxByteLayout, onnxExternalRefs, type ExternalRef } from './layout.js';

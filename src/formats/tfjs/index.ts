@@ -22,6 +22,7 @@ export {
   type TfjsAffineDtype,
   type TfjsAffineQuantized,
 } from './quantization.js';
+export { tfjsByteLayout, tfjsShardPaths } from './layout.js';
 export { decodeTfjsWeight, readTfjs, tfjsStoredWeight, type TfjsModel, type TfjsShardLoader, type TfjsStoredWeight } from './read.js';
 export {
   TFJS_DEFAULT_SHARD_BYTES,

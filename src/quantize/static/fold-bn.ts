@@ -15,7 +15,7 @@ import { tensorToProto } from '../../formats/onnx/tensor-proto.js';
 import { floatAttr, intAttr } from '../../graph/attributes.js';
 import type { NameGen } from '../../graph/names.js';
 import { removeWeightDefinition, weightValues } from '../qdq-helpers.js';
-import type { WeightDef } from '../weights.js';
+import type { WeightDef } from '../../graph/weights.js';
 
 /**
  * Folds into each Conv of `graph` the chain of per-channel affine ops that

