@@ -24,7 +24,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import * as ortNode from 'onnxruntime-node';
 import { ptqBaseline } from '../src/cli/commands/qat.js';
 import { clusterModel } from '../src/compress/cluster.js';
 import { distill } from '../src/compress/distill.js';
@@ -34,12 +33,12 @@ import { magnitudePrune } from '../src/compress/sensitivity.js';
 import { buildStudent } from '../src/compress/students.js';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../src/graph/model-edit.js';
 import { loadFashionMnist } from '../src/node/datasets.js';
-import type { OrtModuleLike } from '../src/runtime/ort-session.js';
+import { createNodeRunner } from '../src/node/ort-runner.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { fromUint8Images, head } from '../src/train/trainer/data.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -58,7 +57,7 @@ const te = loadFashionMnist({ split: 'test' });
 const trainSet = fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols);
 const testSet = fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols);
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-const acc = async (m: ModelProto): Promise<number> => (await evaluateModel(ort, m, testSet)).accuracy;
+const acc = async (m: ModelProto): Promise<number> => (await evaluateModel(openRunner, m, testSet)).accuracy;
 
 /** A zoo model trained from scratch (Adam 1e-3, batch 64, seed 0), cached on disk by arch and epochs. */
 async function floatModel(arch: string, epochs: number): Promise<ModelProto> {
@@ -66,7 +65,7 @@ async function floatModel(arch: string, epochs: number): Promise<ModelProto> {
   const path = join(cacheDir, `${arch}-e${epochs}-s0.onnx`);
   if (existsSync(path)) return fromBinary(ModelProtoSchema, readFileSync(path));
   const t0 = Date.now();
-  const r = await train({ ort, model: buildZooModel(arch, { seed: 0 }), train: trainSet, epochs, seed: 0, restoreBest: false });
+  const r = await train({ openRunner, model: buildZooModel(arch, { seed: 0 }), train: trainSet, epochs, seed: 0, restoreBest: false });
   writeFileSync(path, toBinary(ModelProtoSchema, r.model));
   console.error(`  trained ${arch} for ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(0)} s -> ${path}`);
   return r.model;
@@ -79,14 +78,14 @@ async function benchQat(arch: string): Promise<void> {
   const base = await acc(model);
   console.log(`\nqat: ${arch} trained ${epochs} epochs (seed 0): float test accuracy ${pct(base)}; QAT ${qatEpochs} epoch(s), Adam lr 1e-4, batch 64, seed 0, EMA decay 0.99; int4 blocks of ${blockSize}`);
   // control: the same extra epochs in float, then PTQ
-  const tuned = (await train({ ort, model, train: trainSet, epochs: qatEpochs, seed: 0, optimizer: { name: 'adam', lr: 1e-4 }, restoreBest: false })).model;
+  const tuned = (await train({ openRunner, model, train: trainSet, epochs: qatEpochs, seed: 0, optimizer: { name: 'adam', lr: 1e-4 }, restoreBest: false })).model;
   console.log(`  float fine-tuned ${qatEpochs} epoch(s) (control): ${pct(await acc(tuned))}`);
   console.log('  scheme  PTQ       PTQ after float fine-tune  QAT       QAT - PTQ');
   for (const scheme of ['int8', 'int4'] as const) {
     const ptq = await acc(await ptqBaseline(model, scheme, trainSet, { blockSize, calibSize: 512 }));
     const ptqTuned = await acc(await ptqBaseline(tuned, scheme, trainSet, { blockSize, calibSize: 512 }));
     const t0 = Date.now();
-    const q = await quantizationAwareTraining({ ort, model, train: trainSet, scheme, epochs: qatEpochs, seed: 0, blockSize });
+    const q = await quantizationAwareTraining({ openRunner, model, train: trainSet, scheme, epochs: qatEpochs, seed: 0, blockSize });
     const qat = await acc(q.model);
     console.log(`  ${scheme.padEnd(6)}  ${pct(ptq).padEnd(8)}  ${pct(ptqTuned).padEnd(25)}  ${pct(qat).padEnd(8)}  ${((qat - ptq) * 100 >= 0 ? '+' : '') + ((qat - ptq) * 100).toFixed(2)} pts   (QAT ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
@@ -105,8 +104,8 @@ async function benchDistill(): Promise<void> {
   console.log('  seed  labels only  distilled  gain');
   let sumGain = 0;
   for (const seed of seeds) {
-    const labels = await acc((await train({ ort, model: buildStudent(student, seed), train: data, epochs, seed, restoreBest: false })).model);
-    const kd = await distill({ ort, teacher, student: buildStudent(student, seed), train: data, epochs, seed, temperature: T, alpha });
+    const labels = await acc((await train({ openRunner, model: buildStudent(student, seed), train: data, epochs, seed, restoreBest: false })).model);
+    const kd = await distill({ openRunner, teacher, student: buildStudent(student, seed), train: data, epochs, seed, temperature: T, alpha });
     const distilled = await acc(kd.model);
     sumGain += distilled - labels;
     console.log(`  ${String(seed).padEnd(4)}  ${pct(labels).padEnd(11)}  ${pct(distilled).padEnd(9)}  ${((distilled - labels) * 100 >= 0 ? '+' : '') + ((distilled - labels) * 100).toFixed(2)} pts`);
@@ -138,9 +137,9 @@ async function benchCluster(arch: string): Promise<void> {
   for (const [n, v] of prunedValues) masks.set(n, Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)));
   setInitializerValues(pruned, prunedValues);
   const prunedAcc = await acc(pruned);
-  const tuned = (await train({ ort, model: pruned, train: trainSet, epochs: pruneEpochs, seed: 0, masks, optimizer: { name: 'adam', lr: 5e-4 }, restoreBest: false })).model;
+  const tuned = (await train({ openRunner, model: pruned, train: trainSet, epochs: pruneEpochs, seed: 0, masks, optimizer: { name: 'adam', lr: 5e-4 }, restoreBest: false })).model;
   const tunedAcc = await acc(tuned);
-  const c = await clusterModel(tuned, { ort, bits: 5, bitsConv: 8, bitsFc: 5, train: trainSet, test: testSet, epochs: clusterEpochs, optimizer: { name: 'adam', lr: 1e-4 } });
+  const c = await clusterModel(tuned, { openRunner, bits: 5, bitsConv: 8, bitsFc: 5, train: trainSet, test: testSet, epochs: clusterEpochs, optimizer: { name: 'adam', lr: 1e-4 } });
   const zerosKept = c.layers.every((l) => l.zeros === prunedValues.get(l.name)!.filter((x) => x === 0).length);
   console.log(`\ncluster: ${arch} (${epochs} epochs, seed 0) float ${pct(base)}; per-layer magnitude pruning (${rates.map((r) => `${r * 100}%`).join('/')}; ${((zeros / total) * 100).toFixed(1)}% of all weights) -> ${pct(prunedAcc)}, masked fine-tune ${pruneEpochs} epochs (Adam 5e-4) -> ${pct(tunedAcc)}`);
   console.log(`  k-means 8 bits conv / 5 bits fc (linear init, zeros kept: ${zerosKept}) -> ${pct(c.accuracy!.clustered.accuracy)}, centroid fine-tune ${clusterEpochs} epoch(s) (Adam 1e-4) -> ${pct(c.accuracy!.finetuned!.accuracy)}; vs unpruned ${((c.accuracy!.finetuned!.accuracy - base) * 100).toFixed(2)} pts`);

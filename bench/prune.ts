@@ -30,7 +30,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ortNode from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { readOnnx } from '../src/formats/onnx/read.js';
 import { writeOnnx } from '../src/formats/onnx/write.js';
@@ -40,18 +39,18 @@ import { recalibrateBatchNorm } from '../src/prune/channel-bn-recalibrate.js';
 import { pruneChannelsWhileFinetuning } from '../src/prune/channel-finetune.js';
 import { pruneChannels } from '../src/prune/channel-surgery.js';
 import { pruneAndFinetune } from '../src/prune/finetune.js';
-import { computeTeacherLogits, teacherFeeds } from '../src/prune/teacher.js';
+import { teacherFeeds } from '../src/train/teacher.js';
 import { paramStats } from '../src/prune/stats.js';
 import { pruneUnstructured, type UnstructuredMethod } from '../src/prune/unstructured.js';
 import type { ScheduleName } from '../src/prune/schedule.js';
-import type { OrtModuleLike } from '../src/runtime/ort-session.js';
-import { createRng } from '../src/train/random.js';
+import { createNodeRunner } from '../src/node/ort-runner.js';
+import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
-import { evaluateModel, train } from '../src/train/trainer.js';
+import { datasetLogits, evaluateModel, train } from '../src/train/trainer.js';
 import { fromUint8Images, splitHoldout, type ClassificationData } from '../src/train/trainer/data.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 const SEED = 0;
 const BATCH = 64;
 
@@ -84,13 +83,13 @@ async function baseline(arch: string, d: ReturnType<typeof data>, epochs: number
     note = `loaded from ${cached}`;
   } else {
     const steps = Math.ceil(d.train.count / BATCH);
-    const r = await train({ ort, model: buildZooModel(arch, { seed: SEED }), train: d.train, validation: d.validation, epochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr: baseLr, schedule: parseLrSchedule('cosine', steps, epochs) } });
+    const r = await train({ openRunner, model: buildZooModel(arch, { seed: SEED }), train: d.train, validation: d.validation, epochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr: baseLr, schedule: parseLrSchedule('cosine', steps, epochs) } });
     model = r.model;
     // The validation curve shows whether the baseline converged (the best epoch is kept).
     note = `best epoch ${r.bestEpoch}, validation by epoch ${r.history.map((h) => (h.validation ? (h.validation.accuracy * 100).toFixed(2) : '-')).join(' ')}`;
     if (cached) writeFileSync(cached, writeOnnx(model));
   }
-  const acc = (await evaluateModel(ort, model, d.test)).accuracy;
+  const acc = (await evaluateModel(openRunner, model, d.test)).accuracy;
   console.log(`[${arch}] baseline: ${epochs} epochs (Adam ${baseLr} cosine), ${note}, test ${pct(acc)} (${secs(t0)})`);
   return { model, accuracy: acc };
 }
@@ -98,13 +97,13 @@ async function baseline(arch: string, d: ReturnType<typeof data>, epochs: number
 async function unstructured(arch: string, d: ReturnType<typeof data>, base: { model: ModelProto; accuracy: number }, method: UnstructuredMethod, schedule: ScheduleName, ftEpochs: number, lr: number): Promise<void> {
   const t0 = performance.now();
   const oneshot = pruneUnstructured(base.model, method);
-  const accNoFt = (await evaluateModel(ort, oneshot.model, d.test)).accuracy;
+  const accNoFt = (await evaluateModel(openRunner, oneshot.model, d.test)).accuracy;
   const steps = Math.ceil(d.train.count / BATCH);
   const r = await pruneAndFinetune({
-    ort, model: base.model, method, schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED,
+    openRunner, model: base.model, method, schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED,
     optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) },
   });
-  const acc = (await evaluateModel(ort, r.model, d.test)).accuracy;
+  const acc = (await evaluateModel(openRunner, r.model, d.test)).accuracy;
   const before = paramStats(base.model);
   const after = paramStats(r.model);
   const prunedParams = oneshot.layers.reduce((a, l) => a + l.params, 0);
@@ -146,23 +145,23 @@ interface ChannelRun {
 async function channels(arch: string, d: ReturnType<typeof data>, base: { model: ModelProto; accuracy: number }, run: ChannelRun, ftEpochs: number, lr: number): Promise<void> {
   const t0 = performance.now();
   const p = pruneChannels(base.model, { fraction: run.fraction, norm: run.norm, scope: run.scope });
-  const accNoFt = (await evaluateModel(ort, p.model, d.test)).accuracy;
+  const accNoFt = (await evaluateModel(openRunner, p.model, d.test)).accuracy;
   // The cut alone leaves the BatchNorm statistics of the uncut network; recomputed on 2,000 training images (no training):
-  const accRecal = (await evaluateModel(ort, (await recalibrateBatchNorm(ort, p.model, d.train, { examples: 2000 })).model, d.test)).accuracy;
+  const accRecal = (await evaluateModel(openRunner, (await recalibrateBatchNorm(openRunner, p.model, d.train, { examples: 2000 })).model, d.test)).accuracy;
   const steps = Math.ceil(d.train.count / BATCH);
-  const kd = run.distill ? { loss: { kind: 'distillation' as const, ...run.distill }, batchFeeds: teacherFeeds(await computeTeacherLogits(ort, base.model, d.train)) } : {};
+  const kd = run.distill ? { loss: { kind: 'distillation' as const, ...run.distill }, batchFeeds: teacherFeeds(await datasetLogits(openRunner, base.model, d.train)) } : {};
   const optimizer = { name: 'adam' as const, lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) };
   const r =
     run.schedule === 'oneshot'
-      ? await train({ ort, model: p.model, ...kd, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer })
-      : await pruneChannelsWhileFinetuning({ ort, model: base.model, ...kd, fraction: run.fraction, norm: run.norm, scope: run.scope, schedule: run.schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer });
-  const acc = (await evaluateModel(ort, r.model, d.test)).accuracy;
+      ? await train({ openRunner, model: p.model, ...kd, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer })
+      : await pruneChannelsWhileFinetuning({ openRunner, model: base.model, ...kd, fraction: run.fraction, norm: run.norm, scope: run.scope, schedule: run.schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer });
+  const acc = (await evaluateModel(openRunner, r.model, d.test)).accuracy;
   const before = paramStats(base.model);
   const after = paramStats(r.model);
   if (process.argv.includes('--control')) {
     // The same extra training for the unpruned model: separates the pruning loss from the extra epochs.
-    const c = await train({ ort, model: base.model, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) } });
-    const cAcc = (await evaluateModel(ort, c.model, d.test)).accuracy;
+    const c = await train({ openRunner, model: base.model, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) } });
+    const cAcc = (await evaluateModel(openRunner, c.model, d.test)).accuracy;
     console.log(`[${arch}] control: the unpruned model trained the same ${ftEpochs} extra epochs (Adam ${lr} cosine): test ${pct(cAcc)}; pruned model vs it: ${((cAcc - acc) * 100).toFixed(2)} points`);
   }
   console.log(

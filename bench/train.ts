@@ -17,14 +17,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
 import { loadFashionMnist } from '../src/node/datasets.js';
-import type { OrtModuleLike } from '../src/runtime/ort-session.js';
+import { createNodeRunner } from '../src/node/ort-runner.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { fromUint8Images, splitHoldout } from '../src/train/trainer/data.js';
-import { createRng } from '../src/train/random.js';
+import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH = 64;
 const BATCHES_PER_EPOCH = Math.ceil(60000 / BATCH);
@@ -49,7 +49,7 @@ async function worker(job: WorkerJob): Promise<WorkerResult> {
   let result: { secondsPerBatch: number; lastLoss: number; note?: string };
   if (job.engine === 'modelpress' || job.engine === 'modelpress-1t') {
     // Epoch 1 is the warm-up (session creation excluded by the trainer's timer, first-run costs included); epoch 2 is timed.
-    const r = await train({ ort, model: buildZooModel(job.arch, { seed: 0 }), train: data, epochs: 2, batchSize: BATCH, seed: 0, maxStepsPerEpoch: job.batches, restoreBest: false, ...(job.engine === 'modelpress-1t' ? { sessionOptions: { intraOpNumThreads: 1 } } : {}) });
+    const r = await train({ openRunner, model: buildZooModel(job.arch, { seed: 0 }), train: data, epochs: 2, batchSize: BATCH, seed: 0, maxStepsPerEpoch: job.batches, restoreBest: false, ...(job.engine === 'modelpress-1t' ? { sessionOptions: { intraOpNumThreads: 1 } } : {}) });
     const timed = r.history[1]!;
     result = { secondsPerBatch: timed.seconds / job.batches, lastLoss: timed.trainLoss };
   } else {
@@ -136,11 +136,11 @@ async function accuracy(): Promise<void> {
   const { train: trainSplit, holdout } = splitHoldout(all, 5000, createRng(seed ^ 0x6a09e667));
   for (const run of runs.filter((x) => only.includes(x.arch))) {
     const r = await train({
-      ort, model: buildZooModel(run.arch, { seed }), train: trainSplit, validation: holdout, epochs: run.epochs, batchSize: run.batchSize, seed,
+      openRunner, model: buildZooModel(run.arch, { seed }), train: trainSplit, validation: holdout, epochs: run.epochs, batchSize: run.batchSize, seed,
       optimizer: { name: 'adam', lr: run.lr, schedule: parseLrSchedule(schedule, Math.ceil(trainSplit.count / run.batchSize), run.epochs) },
       onProgress: (e) => { if (e.kind === 'epoch') console.error(`  ${run.arch} epoch ${e.record.epoch}: loss ${e.record.trainLoss.toFixed(4)} val ${(e.record.validation!.accuracy * 100).toFixed(2)}% ${e.record.seconds.toFixed(1)} s`); },
     });
-    const t = await evaluateModel(ort, r.model, test);
+    const t = await evaluateModel(openRunner, r.model, test);
     const sPerEpoch = r.history.reduce((a, h) => a + h.seconds, 0) / r.history.length;
     console.log(`${run.arch}: test accuracy ${(t.accuracy * 100).toFixed(2)}% after ${run.epochs} epochs (best epoch ${r.bestEpoch} by validation), seed ${seed}, Adam lr ${run.lr} ${schedule}, batch ${run.batchSize}, 55k train / 5k validation; ${sPerEpoch.toFixed(2)} s/epoch; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   }

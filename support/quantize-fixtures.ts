@@ -18,7 +18,7 @@ import { makeValueInfo } from '../src/graph/value-info.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import type { RunnerFactory } from '../src/runtime/runner.js';
-import { createRng } from '../src/eval/random.js';
+import { mulberry32 } from '../src/core/random.js';
 
 export type FixtureId = 'det' | 'rec' | 'cls' | 'silero';
 
@@ -34,7 +34,7 @@ export interface Fixture {
 }
 
 /** Deterministic PRNG for test data: the library's mulberry32. */
-export const rng = createRng;
+export const rng = mulberry32;
 
 /** The LCG the onnxruntime feeds were generated with (kept: bench figures depend on it). */
 function lcg(seed: number): () => number {

@@ -20,14 +20,14 @@ import { NameGen } from '../graph/names.js';
 import { makeTensorProto, readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, kmeansOptimal1d, type KmeansInit } from '../quantize/kmeans.js';
 import { allNames } from '../graph/weights.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import { evaluateModel, train, type TrainProgress, type EpochRecord, type EvalResult } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { requireLayers, type CompressibleLayer } from './layers.js';
+import { ONNX_TYPE } from '../core/dtypes.js';
 
 export const KMEANS_INITS: readonly KmeansInit[] = ['linear', 'density', 'random', 'kmeans++'];
-const INT32 = 6;
 
 export interface ClusterOptions {
   /** Bits per weight index (1..8): 2^bits centroids per layer. */
@@ -108,7 +108,7 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
     graph.initializer.push(makeTensorProto(codebook, 'float32', [r.centroids.length], r.centroids));
     graph.initializer.push(makeTensorProto(indices, 'uint8', layer.shape, Uint8Array.from(r.indices)));
     decoders.push(
-      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Cast`), opType: 'Cast', input: [indices], output: [indices32], attribute: makeAttributes({ to: INT32 }) }),
+      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Cast`), opType: 'Cast', input: [indices], output: [indices32], attribute: makeAttributes({ to: ONNX_TYPE.int32 }) }),
       create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Gather`), opType: 'Gather', input: [codebook, indices32], output: [layer.name], attribute: makeAttributes({ axis: 0 }) }),
     );
     const mask = new Uint8Array(r.centroids.length).fill(1);
@@ -128,7 +128,7 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
 
 export interface ClusterFinetuneOptions extends ClusterOptions {
   /** onnxruntime-node or -web. */
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   /** Training data for centroid fine-tuning; without it the k-means result is returned as is. */
   train?: ClassificationData;
   /** Data to measure accuracy before and after (test split). */
@@ -155,15 +155,15 @@ export interface ClusterResult extends ClusterWeightsResult {
 export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptions): Promise<ClusterResult> {
   const clustered = clusterWeights(input, opts);
   const where = opts.file === undefined ? {} : { file: opts.file };
-  const inputAcc = opts.test ? await evaluateModel(opts.ort, input, opts.test, where) : undefined;
-  const clusteredAcc = opts.test ? await evaluateModel(opts.ort, clustered.model, opts.test, where) : undefined;
+  const inputAcc = opts.test ? await evaluateModel(opts.openRunner, input, opts.test, where) : undefined;
+  const clusteredAcc = opts.test ? await evaluateModel(opts.openRunner, clustered.model, opts.test, where) : undefined;
   let model = clustered.model;
   let history: EpochRecord[] = [];
   if (opts.train) {
     const codebooks = clustered.layers.map((l) => l.codebook);
     const others = (opts.trainOthers ?? true) ? defaultOthers(model, new Set(codebooks)) : [];
     const r = await train({
-      ort: opts.ort,
+      openRunner: opts.openRunner,
       model,
       train: opts.train,
       epochs: opts.epochs ?? 1,
@@ -179,7 +179,7 @@ export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptio
     model = r.model;
     history = r.history;
   }
-  const finetunedAcc = opts.test && opts.train ? await evaluateModel(opts.ort, model, opts.test, where) : undefined;
+  const finetunedAcc = opts.test && opts.train ? await evaluateModel(opts.openRunner, model, opts.test, where) : undefined;
   return {
     model,
     layers: clustered.layers,
@@ -194,7 +194,7 @@ function defaultOthers(model: ModelProto, codebooks: Set<string>): string[] {
   const graph = model.graph!;
   const stats = new Set<string>();
   for (const n of graph.node) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i]) stats.add(n.input[i]!);
-  return graph.initializer.filter((t) => t.dataType === 1 && t.dims.length >= 1 && Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 && !codebooks.has(t.name) && !stats.has(t.name)).map((t) => t.name);
+  return graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1 && Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 && !codebooks.has(t.name) && !stats.has(t.name)).map((t) => t.name);
 }
 
 /** The dense weights of a Gather-form layer: codebook[indices]. */

@@ -8,15 +8,15 @@
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { readValueInfo } from '../graph/value-info.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import { teacherFeeds } from '../train/teacher.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
-import { evaluateModel, train, type EpochRecord, type EvalResult, type TrainProgress } from '../train/trainer.js';
+import { datasetLogits, evaluateModel, train, type EpochRecord, type EvalResult, type TrainProgress } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
 import { resolveModelIo } from '../train/trainer/model-io.js';
-import { datasetLogits } from './logits.js';
 
 export interface DistillOptions {
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   teacher: ModelProto;
   /** The student to train (its initial weights). */
   student: ModelProto;
@@ -68,16 +68,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   if (teacherClasses !== undefined && studentClasses !== undefined && teacherClasses !== studentClasses) {
     throw new ModelpressError('E_SHAPE', `teacher has ${teacherClasses} output classes, student ${studentClasses}; distillation needs the same classes`, opts.studentFile === undefined ? {} : { file: opts.studentFile });
   }
-  const cached = await datasetLogits(opts.ort, opts.teacher, opts.train, opts.teacherFile === undefined ? {} : { file: opts.teacherFile });
+  const cached = await datasetLogits(opts.openRunner, opts.teacher, opts.train, opts.teacherFile === undefined ? {} : { file: opts.teacherFile });
   const classes = cached.classes;
   if (studentClasses !== undefined && classes !== studentClasses) throw new ModelpressError('E_SHAPE', `teacher produced ${classes} logits per example, the student has ${studentClasses} classes`);
-  const batchFeeds = (indices: Uint32Array, size: number) => {
-    const data = new Float32Array(size * classes);
-    for (let k = 0; k < size; k++) data.set(cached.logits.subarray(indices[k]! * classes, (indices[k]! + 1) * classes), k * classes);
-    return { teacher_logits: { data, dims: [size, classes] } };
-  };
+  const batchFeeds = teacherFeeds(cached, 'teacher_logits');
   const r = await train({
-    ort: opts.ort,
+    openRunner: opts.openRunner,
     model: opts.student,
     train: opts.train,
     ...(opts.validation ? { validation: opts.validation } : {}),
@@ -92,8 +88,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   });
   const result: DistillResult = { model: r.model, history: r.history, bestEpoch: r.bestEpoch, teacherTrainAccuracy: cached.accuracy };
   if (opts.test) {
-    result.teacherTest = await evaluateModel(opts.ort, opts.teacher, opts.test);
-    result.studentTest = await evaluateModel(opts.ort, r.model, opts.test);
+    result.teacherTest = await evaluateModel(opts.openRunner, opts.teacher, opts.test);
+    result.studentTest = await evaluateModel(opts.openRunner, r.model, opts.test);
   }
   return result;
 }

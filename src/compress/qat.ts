@@ -10,34 +10,39 @@
  * ranges in place of calibration (int8: QDQ that onnxruntime fuses into
  * QGemm/QLinearConv), or `quantizeModel(.., 'int4')` (MatMulNBits / int4
  * DequantizeLinear blocks): the exported weights are exactly the q(w) the
- * last step trained with.
+ * last step trained with. The training itself is train()'s loop with hooks
+ * (substitute graph, q(w) weight views, scale feeds, range outputs), so QAT
+ * gets validation, the best checkpoint and early stopping like any training.
  */
-import { create, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, NodeProtoSchema, type ModelProto } from 'onnx-buf';
+import { create } from '@bufbuild/protobuf';
+import { NodeProtoSchema, type ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
+import { writeOnnx } from '../formats/onnx/write.js';
 import { makeAttributes } from '../graph/attributes.js';
-import { cloneModel, getInitializerValues, setInitializerValues } from '../graph/model-edit.js';
+import { cloneModel } from '../graph/model-edit.js';
 import { makeValueInfo } from '../graph/value-info.js';
 import { quantizeModel } from '../quantize/index.js';
 import { quantizeStatic } from '../quantize/static/index.js';
 import type { CalibrationFeed, SchemeResult } from '../quantize/types.js';
-import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../runtime/ort-session.js';
 import type { Runner, RunnerFactory } from '../runtime/runner.js';
-import { buildTrainingGraph, insertFakeQuant, updateRunningStats, type FakeQuantSpec } from '../train/autodiff/index.js';
-import { createOptimizer, type OptimizerSpec } from '../train/optim/index.js';
-import { createRng, shuffleInPlace } from '../train/random.js';
-import { DEFAULT_SESSION_OPTIONS, type EpochRecord, type TrainProgress } from '../train/trainer.js';
+import { floatTensor, floatValues } from '../runtime/tensors.js';
+import { insertFakeQuant, type FakeQuantSpec } from '../train/autodiff/index.js';
+import type { OptimizerSpec } from '../train/optim/index.js';
+import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress } from '../train/trainer.js';
 import { checkData, sampleSize, type ClassificationData } from '../train/trainer/data.js';
-import { defaultTrainableNames, fitSampleShape, resolveModelIo, runningStatNames } from '../train/trainer/model-io.js';
+import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
 import { QAT_SCHEMES, weightFakeQuant, type QatScheme, type WeightFakeQuant } from './weight-fake-quant.js';
 
 export interface QatOptions {
-  ort: OrtModuleLike;
+  /** Opens the training graph, the validation model and the range probe (createNodeRunner, createWebRunner). */
+  openRunner: RunnerFactory;
   /** The trained float model (not mutated). */
   model: ModelProto;
   train: ClassificationData;
+  /** Held-out data evaluated (fake-quantized) after each epoch: drives the best checkpoint and early stopping. */
+  validation?: ClassificationData;
   scheme: QatScheme;
   /** Passes over `train` (>= 1). */
   epochs: number;
@@ -53,6 +58,10 @@ export interface QatOptions {
   blockSize?: number;
   /** Cap on steps per epoch (quick runs); default the whole training set. */
   maxStepsPerEpoch?: number;
+  /** Stop after this many epochs without validation gain. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Export the best validation epoch (weights and activation ranges) instead of the last; default true with validation. */
+  restoreBest?: boolean;
   onProgress?: (e: TrainProgress) => void;
   file?: string;
 }
@@ -73,6 +82,9 @@ export interface QatResult {
   /** The float model holding the trained shadow weights (before the export's quantization). */
   floatModel: ModelProto;
   history: EpochRecord[];
+  /** 1-based epoch whose weights and ranges were exported. */
+  bestEpoch: number;
+  stoppedEarly: boolean;
   /** int8: learned activation ranges (empty for int4, which is weight-only). */
   activations: ActivationRange[];
   /** Weights trained with fake quantization. */
@@ -81,9 +93,11 @@ export interface QatResult {
   exportReport: SchemeResult;
 }
 
+type Ranges = Map<string, { min: number; max: number }>;
+
 /** Runs QAT and exports the quantized model. */
 export async function quantizationAwareTraining(opts: QatOptions): Promise<QatResult> {
-  const { ort, model, scheme, file } = opts;
+  const { openRunner, model, scheme, file } = opts;
   const where = file === undefined ? {} : { file };
   if (!QAT_SCHEMES.includes(scheme)) throw new ModelpressError('E_ARG', `QAT scheme must be one of ${QAT_SCHEMES.join(', ')}, got '${scheme}'`);
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${opts.epochs}`);
@@ -111,13 +125,8 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
   const acts = scheme === 'int8' ? await staticActivationTensors(model, dummyFeed, file) : [];
   const consumed = new Set(model.graph!.node.flatMap((n) => n.input));
   const specs: FakeQuantSpec[] = acts.filter((t) => consumed.has(t)).map((t) => ({ tensor: t, bits: 8, signed: false, scaleInput: `${t}_qat_scale`, zeroPointInput: `${t}_qat_zero_point` }));
-  let graphModel = specs.length ? insertFakeQuant(model, specs).model : cloneModel(model);
-  graphModel = withRangeOutputs(graphModel, acts);
-  const trainable = defaultTrainableNames(model);
-  const tg = buildTrainingGraph(graphModel, { loss: { kind: 'cross-entropy' }, trainable, output: io.outputName });
-  const labels = tg.dataInputs.find((d) => d.role === 'labels')!.name;
 
-  const ranges = await initialRanges(ort, model, acts, opts.train, io.inputName, feedShape, file);
+  const ranges = await initialRanges(openRunner, model, acts, opts.train, io.inputName, feedShape, file);
   const scaleFeeds = new Map(specs.map((s) => [s.tensor, { scale: new Float32Array(1), zeroPoint: new Float32Array(1) }]));
   const refreshActivationFeeds = (): void => {
     for (const [t, f] of scaleFeeds) {
@@ -127,111 +136,74 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
       f.zeroPoint[0] = p.zeroPoint;
     }
   };
-
-  // Shadow weights (optimizer) and the values fed to the graph (q(shadow) for fake-quantized weights).
-  const shadow = new Map<string, Float32Array>();
-  const fed = new Map<string, Float32Array>();
-  for (const p of tg.params) {
-    const w = Float32Array.from(p.initial);
-    shadow.set(p.name, w);
-    const q = quantizers.get(p.name);
-    fed.set(p.name, q ? q(w) : w);
-  }
-  const refreshWeights = (): void => {
-    for (const [name, q] of quantizers) fed.get(name)!.set(q(shadow.get(name)!));
-  };
-  const statNames = runningStatNames(model);
-  const running = getInitializerValues(model, statNames);
-  const optimizer = createOptimizer(tg.params.map((p) => ({ name: p.name, data: shadow.get(p.name)! })), opts.optimizer ?? { name: 'adam', lr: 1e-4 });
-
-  let session: OrtSessionLike;
-  try {
-    session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, tg.model), { graphOptimizationLevel: 'all', ...DEFAULT_SESSION_OPTIONS });
-  } catch (e) {
-    throw new ModelpressError('E_GRAPH', `onnxruntime cannot load the QAT training graph: ${String((e as Error).message ?? e).split('\n')[0]}`, { cause: e, ...where });
-  }
-  const baseFeeds: Record<string, OrtTensorLike> = {};
-  for (const p of tg.params) baseFeeds[p.name] = new ort.Tensor('float32', fed.get(p.name)!, p.shape);
+  refreshActivationFeeds();
+  const extraFeeds: Record<string, ReturnType<typeof floatTensor>> = {};
   for (const s of specs) {
     const f = scaleFeeds.get(s.tensor)!;
-    baseFeeds[s.scaleInput!] = new ort.Tensor('float32', f.scale, [1]);
-    baseFeeds[s.zeroPointInput!] = new ort.Tensor('float32', f.zeroPoint, [1]);
+    extraFeeds[s.scaleInput!] = floatTensor(f.scale, [1]);
+    extraFeeds[s.zeroPointInput!] = floatTensor(f.zeroPoint, [1]);
   }
-  const rangeOutputs = acts.flatMap((t) => [minName(t), maxName(t)]);
-  const fetches = [tg.lossOutput, io.outputName, ...tg.params.map((p) => p.grad), ...rangeOutputs, ...tg.batchNorm.flatMap((b) => [b.batchMean, b.batchVar])];
 
-  const data = opts.train;
-  const exampleSize = sampleSize(data);
-  const order = new Uint32Array(data.count);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  const rng = createRng(opts.seed ?? 0);
-  const steps = Math.min(Math.ceil(data.count / batchSize), opts.maxStepsPerEpoch ?? Infinity);
-  const history: EpochRecord[] = [];
-  try {
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-      shuffleInPlace(order, rng);
-      const started = Date.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let lrFactor = 1;
-      for (let s = 0; s < steps; s++) {
-        const start = s * batchSize;
-        const size = Math.min(batchSize, data.count - start);
-        const x = new Float32Array(size * exampleSize);
-        const y = new BigInt64Array(size);
-        for (let k = 0; k < size; k++) {
-          const i = order[start + k]!;
-          x.set(data.inputs.subarray(i * exampleSize, (i + 1) * exampleSize), k * exampleSize);
-          y[k] = BigInt(data.labels[i]!);
-        }
-        refreshActivationFeeds();
-        const feeds = { ...baseFeeds, [io.inputName]: new ort.Tensor('float32', x, [size, ...feedShape]), [labels]: new ort.Tensor('int64', y, [size]) };
-        let out: Record<string, OrtTensorLike>;
-        try {
-          out = await session.run(feeds, fetches);
-        } catch (e) {
-          throw new ModelpressError('E_SHAPE', `onnxruntime failed on a QAT batch of ${size} examples: ${String((e as Error).message ?? e).split('\n')[0]}`, { cause: e, ...where });
-        }
-        const loss = Number((out[tg.lossOutput]!.data as Float32Array)[0]);
-        if (!Number.isFinite(loss)) throw new ModelpressError('E_ARG', `QAT diverged: loss is ${loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`, where);
-        for (const t of acts) {
-          const r = ranges.get(t)!;
-          r.min = decay * r.min + (1 - decay) * Number((out[minName(t)]!.data as Float32Array)[0]);
-          r.max = decay * r.max + (1 - decay) * Number((out[maxName(t)]!.data as Float32Array)[0]);
-        }
-        const grads = new Map(tg.params.map((p) => [p.name, out[p.grad]!.data as Float32Array]));
-        lrFactor = optimizer.step(grads).lrFactor;
-        refreshWeights();
-        for (const b of tg.batchNorm) {
-          updateRunningStats(running.get(b.runningMean)!, out[b.batchMean]!.data as Float32Array, b.momentum);
-          updateRunningStats(running.get(b.runningVar)!, out[b.batchVar]!.data as Float32Array, b.momentum);
-        }
-        correct += countCorrect(out[io.outputName]!.data as Float32Array, y);
-        lossSum += loss * size;
-        seen += size;
-        opts.onProgress?.({ kind: 'step', epoch, epochs: opts.epochs, step: s + 1, steps, loss: lossSum / seen, accuracy: correct / seen });
+  // The optimizer updates the float shadow weights; the graph is fed q(shadow) for fake-quantized weights.
+  const views = new Map<string, { shadow: Float32Array; fed: Float32Array; q: WeightFakeQuant }>();
+  const snapshots = new Map<number, Ranges>();
+  const r = await train({
+    openRunner,
+    model,
+    train: opts.train,
+    ...(opts.validation ? { validation: opts.validation } : {}),
+    epochs: opts.epochs,
+    batchSize,
+    seed: opts.seed ?? 0,
+    optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-4 },
+    ...(opts.maxStepsPerEpoch === undefined ? {} : { maxStepsPerEpoch: opts.maxStepsPerEpoch }),
+    ...(opts.earlyStopping ? { earlyStopping: opts.earlyStopping } : {}),
+    ...(opts.restoreBest === undefined ? {} : { restoreBest: opts.restoreBest }),
+    trainingModel: (m) => withRangeOutputs(specs.length ? insertFakeQuant(m, specs).model : cloneModel(m), acts),
+    weightViews: (live) => {
+      for (const [name, q] of quantizers) {
+        const shadow = live.get(name);
+        if (shadow) views.set(name, { shadow, fed: q(shadow), q });
       }
-      const record: EpochRecord = { epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen, validation: undefined, seconds: (Date.now() - started) / 1000, evalSeconds: 0, lrFactor };
-      history.push(record);
-      opts.onProgress?.({ kind: 'epoch', record, epochs: opts.epochs });
-    }
-  } finally {
-    await session.release();
-  }
+      return new Map([...views].map(([name, v]) => [name, v.fed]));
+    },
+    afterStep: () => {
+      for (const v of views.values()) v.fed.set(v.q(v.shadow));
+    },
+    extraFeeds,
+    extraOutputs: acts.flatMap((t) => [minName(t), maxName(t)]),
+    onStepOutputs: (out) => {
+      for (const t of acts) {
+        const range = ranges.get(t)!;
+        range.min = decay * range.min + (1 - decay) * floatValues(out[minName(t)]!)[0]!;
+        range.max = decay * range.max + (1 - decay) * floatValues(out[maxName(t)]!)[0]!;
+      }
+      refreshActivationFeeds();
+    },
+    onProgress: (e) => {
+      if (e.kind === 'epoch') snapshots.set(e.record.epoch, copyRanges(ranges));
+      opts.onProgress?.(e);
+    },
+    ...where,
+  });
 
-  const floatModel = cloneModel(model);
-  setInitializerValues(floatModel, new Map([...shadow, ...running]));
+  const floatModel = r.model;
+  const exported = snapshots.get(r.bestEpoch) ?? ranges;
   const activations: ActivationRange[] = acts.map((t) => {
-    const r = ranges.get(t)!;
-    const p = activationParams(r.min, r.max);
-    return { tensor: t, min: r.min, max: r.max, scale: p.scale, zeroPoint: p.zeroPoint };
+    const range = exported.get(t)!;
+    const p = activationParams(range.min, range.max);
+    return { tensor: t, min: range.min, max: range.max, scale: p.scale, zeroPoint: p.zeroPoint };
   });
   const exportReport =
     scheme === 'int8'
-      ? await quantizeStatic(floatModel, { ...STATIC_EXPORT, calibration: [dummyFeed], ...where, openRunner: rangeRunner((t) => ranges.get(t), file) })
+      ? await quantizeStatic(floatModel, { ...STATIC_EXPORT, calibration: [dummyFeed], ...where, openRunner: rangeRunner((t) => exported.get(t), file) })
       : await quantizeModel(floatModel, 'int4', { blockSize, ...where });
-  return { model: exportReport.model, floatModel, history, activations, fakeQuantized: [...quantizers.keys()], exportReport };
+  const fakeQuantized = [...quantizers.keys()];
+  return { model: exportReport.model, floatModel, history: r.history, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, activations, fakeQuantized, exportReport };
+}
+
+function copyRanges(ranges: Ranges): Ranges {
+  return new Map([...ranges].map(([t, r]) => [t, { ...r }]));
 }
 
 const minName = (t: string): string => `${t}_qat_batch_min`;
@@ -250,20 +222,18 @@ function withRangeOutputs(model: ModelProto, acts: readonly string[]): ModelProt
 }
 
 /** Starting ranges: min/max of each activation over the first (up to) 512 training examples, float model. */
-async function initialRanges(ort: OrtModuleLike, model: ModelProto, acts: readonly string[], data: ClassificationData, inputName: string, feedShape: readonly number[], file?: string): Promise<Map<string, { min: number; max: number }>> {
-  const ranges = new Map<string, { min: number; max: number }>();
+async function initialRanges(openRunner: RunnerFactory, model: ModelProto, acts: readonly string[], data: ClassificationData, inputName: string, feedShape: readonly number[], file?: string): Promise<Ranges> {
+  const ranges: Ranges = new Map();
   if (acts.length === 0) return ranges;
   const probe = withRangeOutputs(cloneModel(model), acts);
-  const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, probe), DEFAULT_SESSION_OPTIONS);
+  const runner = await openRunner(writeOnnx(probe), { generated: 'the QAT activation-range probe', ...(file === undefined ? {} : { file }) });
   try {
     const n = Math.min(512, data.count);
-    const x = new ort.Tensor('float32', data.inputs.subarray(0, n * sampleSize(data)), [n, ...feedShape]);
-    const out = await session.run({ [inputName]: x }, acts.flatMap((t) => [minName(t), maxName(t)]));
-    for (const t of acts) ranges.set(t, { min: Number((out[minName(t)]!.data as Float32Array)[0]), max: Number((out[maxName(t)]!.data as Float32Array)[0]) });
-  } catch (e) {
-    throw new ModelpressError('E_GRAPH', `onnxruntime failed measuring activation ranges: ${String((e as Error).message ?? e).split('\n')[0]}`, { cause: e, ...(file === undefined ? {} : { file }) });
+    const x = floatTensor(data.inputs.subarray(0, n * sampleSize(data)), [n, ...feedShape]);
+    const out = await runner.run({ [inputName]: x }, acts.flatMap((t) => [minName(t), maxName(t)]));
+    for (const t of acts) ranges.set(t, { min: floatValues(out[minName(t)]!)[0]!, max: floatValues(out[maxName(t)]!)[0]! });
   } finally {
-    await session.release();
+    await runner.dispose();
   }
   return ranges;
 }
@@ -315,16 +285,4 @@ function rangeRunner(range: (tensor: string) => { min: number; max: number } | u
     };
     return runner;
   };
-}
-
-function countCorrect(logits: Float32Array, labels: BigInt64Array): number {
-  const n = labels.length;
-  const classes = logits.length / n;
-  let correct = 0;
-  for (let k = 0; k < n; k++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[k * classes + c]! > logits[k * classes + best]!) best = c;
-    if (BigInt(best) === labels[k]) correct++;
-  }
-  return correct;
 }

@@ -22,7 +22,7 @@ import { readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, decodeCodebook } from '../quantize/kmeans.js';
 import { dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/linear.js';
 import { quantizeWeight } from '../quantize/qdq-helpers.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import { evaluateModel } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
 import { requireLayers, type CompressibleLayer } from './layers.js';
@@ -135,7 +135,7 @@ export interface SensitivityResult {
 }
 
 export interface SensitivityOptions {
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   model: ModelProto;
   data: ClassificationData;
   method: SensitivityMethod;
@@ -147,19 +147,19 @@ export interface SensitivityOptions {
 }
 
 export async function analyzeSensitivity(opts: SensitivityOptions): Promise<SensitivityResult> {
-  const { ort, model, data, method, file } = opts;
+  const { openRunner, model, data, method, file } = opts;
   const where = file === undefined ? {} : { file };
   const levels = sensitivityLevels(method);
   if (opts.targetRatio !== undefined && !(opts.targetRatio > 0 && opts.targetRatio <= 1)) throw new ModelpressError('E_ARG', `target ratio must be in (0, 1] (compressed size / float32 size), got ${opts.targetRatio}`);
   const layers = requireLayers(model, 'sensitivity', file);
   const values = new Map(layers.map((l) => [l.name, readTensorProtoFloat32(l.def.tensor)]));
-  const baseline = (await evaluateModel(ort, model, data, where)).accuracy;
+  const baseline = (await evaluateModel(openRunner, model, data, where)).accuracy;
   const total = layers.length * levels.length + (opts.targetRatio === undefined ? 0 : 1);
   let done = 0;
   const evalWith = async (replaced: Map<string, Float32Array>): Promise<number> => {
     const m = cloneModel(model);
     setInitializerValues(m, replaced);
-    const acc = (await evaluateModel(ort, m, data, where)).accuracy;
+    const acc = (await evaluateModel(openRunner, m, data, where)).accuracy;
     opts.onEvaluated?.(++done, total);
     return acc;
   };

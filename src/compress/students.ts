@@ -5,7 +5,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import { createRng } from '../train/random.js';
+import { createRng } from '../core/random.js';
 import { ZOO_INPUT, ZOO_OUTPUT, ZOO_NAMES, buildZooModel } from '../train/zoo/index.js';
 import { linear, relu, type LayerContext } from '../train/zoo/layers.js';
 import { ZooGraph, floatValueInfo } from '../train/zoo/onnx-proto.js';

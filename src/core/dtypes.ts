@@ -82,6 +82,15 @@ const bySafetensors = new Map<string, DTypeTraits>(table.filter((t) => t.safeten
 
 export const DTYPES: readonly DTypeTraits[] = table;
 
+/**
+ * ONNX TensorProto.DataType values by dtype name (`ONNX_TYPE.float32 === 1`),
+ * read off the table above: code that builds or inspects ONNX element types
+ * names them through this instead of writing the numbers.
+ */
+export const ONNX_TYPE: { readonly [K in DType]: number } = Object.freeze(
+  Object.fromEntries(table.map((t) => [t.name, t.onnx])) as { [K in DType]: number },
+);
+
 export function dtypeTraits(d: DType): DTypeTraits {
   const t = byName.get(d);
   if (!t) throw new Error(`unknown dtype ${String(d)}`);

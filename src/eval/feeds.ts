@@ -10,7 +10,7 @@ import type { IoInfo } from '../runtime/runner.js';
 import { sampleCount, sampleShape, type ArrayDataset } from './datasets/dataset.js';
 import { createBatcher, fitSamples, type InputFit, type PreprocessOptions } from './fit.js';
 import { constantTensor, randomTensor, resolveInputShape, type ShapeBindings, type StatePair } from './inputs.js';
-import { deriveSeed } from './random.js';
+import { deriveSeed } from '../core/random.js';
 
 export interface FeedSource {
   /** 'fashion-mnist:test', 'random', 'data.npz' ... */

@@ -7,7 +7,7 @@ import { isNumeric, fromFloat32, makeTensor, type Tensor } from '../core/tensor.
 import { byteLength, elementCount, type DType } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { formatShape, type IoInfo } from '../runtime/runner.js';
-import { createRng } from './random.js';
+import { mulberry32 } from '../core/random.js';
 
 export interface ShapeBindings {
   /** Values of symbolic dimensions by name (`--dim batch=1`). */
@@ -57,7 +57,7 @@ export function constantTensor(dtype: DType, shape: readonly number[], value: nu
  */
 export function randomTensor(dtype: DType, shape: readonly number[], seed: number): Tensor {
   const n = elementCount(shape);
-  const rng = createRng(seed);
+  const rng = mulberry32(seed);
   if (dtype === 'int64' || dtype === 'uint64') {
     const a = dtype === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n);
     for (let i = 0; i < n; i++) a[i] = BigInt(Math.floor(rng() * 16));

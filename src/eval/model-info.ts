@@ -4,6 +4,7 @@
  */
 import { readOnnx } from '../formats/onnx/read.js';
 import { tensorSlots } from '../formats/onnx/walk.js';
+import { ONNX_TYPE } from '../core/dtypes.js';
 
 export interface ModelInfo {
   readonly sizeBytes: number;
@@ -25,7 +26,7 @@ export function onnxModelInfo(bytes: Uint8Array, file?: string): ModelInfo {
   for (const slot of tensorSlots(model.proto)) {
     if ((slot.kind === 'attribute' || slot.kind === 'sparse_attribute') && slot.node.opType !== 'Constant') continue;
     const t = slot.kind === 'initializer' || slot.kind === 'attribute' ? slot.tensor : slot.sparse.values;
-    if (!t || t.dataType === 8) continue;
+    if (!t || t.dataType === ONNX_TYPE.string) continue;
     tensors++;
     params += t.dims.reduce((a, d) => a * Number(d), 1);
   }

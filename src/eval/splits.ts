@@ -4,7 +4,7 @@
  * on `test` never sees a test sample.
  */
 import { ModelpressError } from '../core/errors.js';
-import { permutation } from './random.js';
+import { mulberry32, permutation } from '../core/random.js';
 
 export type SplitName = 'train' | 'test' | 'calibration' | 'all';
 
@@ -26,7 +26,7 @@ export function splitIndices(count: number, split: SplitName, options: SplitOpti
   if (split === 'all') return Uint32Array.from({ length: count }, (_, i) => i);
   const testFraction = options.testFraction ?? 0.2;
   if (!(testFraction >= 0 && testFraction <= 1)) throw new ModelpressError('E_ARG', `test fraction must be in [0, 1], got ${testFraction}`);
-  const perm = permutation(count, options.seed ?? 0);
+  const perm = permutation(count, mulberry32(options.seed ?? 0));
   const testCount = Math.round(count * testFraction);
   const trainCount = count - testCount;
   let picked: Uint32Array;

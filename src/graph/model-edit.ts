@@ -3,6 +3,7 @@ import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type TensorProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { makeTensorProto, readTensorProtoNumbers, graphDTypeFromOnnx } from './tensor-proto.js';
+import { ONNX_TYPE } from '../core/dtypes.js';
 
 /** A deep copy of `model`. */
 export function cloneModel(model: ModelProto): ModelProto {
@@ -76,7 +77,7 @@ export function constantsToInitializers(model: ModelProto, names?: readonly stri
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
   const wanted = names ? new Set(names) : undefined;
-  const moved = hoistConstantNodes(graph, (name, t) => (!wanted || wanted.has(name)) && (t.dataType === 1 || t.dataType === 11), true);
+  const moved = hoistConstantNodes(graph, (name, t) => (!wanted || wanted.has(name)) && (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64), true);
   if (wanted) for (const n of wanted) if (!moved.includes(n) && !graph.initializer.some((t) => t.name === n)) throw new ModelpressError('E_NOT_FOUND', `no float Constant node or initializer named ${n}`);
   return moved;
 }

@@ -2,7 +2,7 @@
  * Runner over onnxruntime-node (native CPU). Kept out of src/runtime because
  * onnxruntime-node is a native addon that browsers cannot load.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ModelpressError } from '../core/errors.js';
 import { createOrtRunner, type OrtModuleLike } from '../runtime/ort-session.js';
@@ -28,15 +28,4 @@ function assertModelFile(path: string): void {
     throw new ModelpressError('E_NOT_FOUND', 'model file does not exist', { file: path, cause: e });
   }
   if (!isFile) throw new ModelpressError('E_IO', 'model path is not a file', { file: path });
-}
-
-/** Reads a model file, mapping a missing file to E_NOT_FOUND and other failures to E_IO. */
-export function readModelFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') throw new ModelpressError('E_NOT_FOUND', 'model file does not exist', { file: path, cause: e });
-    throw new ModelpressError('E_IO', `cannot read model: ${(e as Error).message}`, { file: path, cause: e });
-  }
 }

@@ -7,9 +7,8 @@
 import { ModelpressError } from '../core/errors.js';
 import { typedView } from '../core/tensor.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
-import type { CalibrationFeed, QuantizeOptions, SchemeContext } from '../quantize/index.js';
+import type { CalibrationFeed, QuantizeOptions } from '../quantize/index.js';
 import type { RunnerFactory } from '../runtime/runner.js';
-import type { CliIO } from '../cli/io.js';
 import { isRandomSpec, loadDataSpec, parseDataSpec } from './datasets.js';
 import type { LoadedModel } from './load.js';
 import { createNodeRunner } from './ort-runner.js';
@@ -50,10 +49,14 @@ function batchesOf(source: FeedSource, limit: number): CalibrationFeed[] {
   return out;
 }
 
-export async function quantizeContext(model: LoadedModel, flags: QuantizeContextFlags, io: CliIO): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory }; scheme: SchemeContext }> {
+/**
+ * The options `quantizeModel` needs to run models for `flags`: the onnxruntime-node runner factory and, with
+ * --calib, the calibration batches. `log`, when given, hears one progress line (the caller decides whether to show it).
+ */
+export async function quantizeContext(model: LoadedModel, flags: QuantizeContextFlags, log?: (line: string) => void): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } }> {
   const openRunner: RunnerFactory = (m, o) => createNodeRunner(m, o);
   const options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } = { openRunner };
-  if (flags.calib === undefined) return { options, scheme: {} };
+  if (flags.calib === undefined) return { options };
   const dims = parseDims(flags.dim);
   const size = flags.calibSize ?? 256;
   const runner = await createNodeRunner(model.onnx!.bytes, { file: model.path });
@@ -71,6 +74,6 @@ export async function quantizeContext(model: LoadedModel, flags: QuantizeContext
     await runner.dispose();
   }
   const calibration = batchesOf(source, size);
-  if (io.isTTY) io.stderr(`calibrating on ${Math.min(size, source.count)} samples of ${source.name}\n`);
-  return { options: { ...options, calibration }, scheme: {} };
+  log?.(`calibrating on ${Math.min(size, source.count)} samples of ${source.name}\n`);
+  return { options: { ...options, calibration } };
 }

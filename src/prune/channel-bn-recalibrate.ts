@@ -6,7 +6,7 @@
  * BatchNormalization at a time in graph order, each measured with the ones
  * before it already refreshed: the exact mean and (biased) variance over the
  * examples and spatial positions, as a training-mode pass would see them.
- * Browser-safe: the onnxruntime module is passed in.
+ * Browser-safe: the runtime is passed in as a RunnerFactory.
  */
 import type { ModelProto, NodeProto } from 'onnx-buf';
 import { TensorProto_DataType } from 'onnx-buf';
@@ -15,7 +15,8 @@ import { writeOnnx } from '../formats/onnx/write.js';
 import { cloneModel, setInitializerValues } from '../graph/model-edit.js';
 import { topologicalSort } from '../graph/toposort.js';
 import { makeValueInfo } from '../graph/value-info.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
+import { floatTensor, floatValues } from '../runtime/tensors.js';
 import type { ClassificationData } from '../train/trainer/data.js';
 
 export interface BnRecalibrationOptions {
@@ -73,7 +74,7 @@ function isRecalibratable(node: NodeProto, inits: ReadonlySet<string>): boolean 
 }
 
 /** Recomputes the running statistics of every BatchNormalization (constant mean/variance) of the main graph on `data`. */
-export async function recalibrateBatchNorm(ort: OrtModuleLike, model: ModelProto, data: ClassificationData, opts: BnRecalibrationOptions = {}): Promise<BnRecalibrationResult> {
+export async function recalibrateBatchNorm(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: BnRecalibrationOptions = {}): Promise<BnRecalibrationResult> {
   const examples = Math.min(opts.examples ?? 2000, data.count);
   const batchSize = opts.batchSize ?? 256;
   if (!(examples >= 1)) throw new ModelpressError('E_ARG', `BatchNormalization recalibration needs at least one example, got ${data.count}`);
@@ -92,21 +93,21 @@ export async function recalibrateBatchNorm(ort: OrtModuleLike, model: ModelProto
     const x = bn.input[0]!;
     probe.graph!.output = [makeValueInfo(x, TensorProto_DataType.FLOAT)];
     probe.graph!.valueInfo = probe.graph!.valueInfo.filter((v) => v.name !== x);
-    const session = await ort.InferenceSession.create(writeOnnx(probe));
+    const runner = await openRunner(writeOnnx(probe), { generated: `the BatchNormalization probe of '${bn.name || x}'` });
     try {
       const channels = graph.initializer.find((t) => t.name === bn.input[3])!.dims.reduce((a, d) => a * Number(d), 1);
       const moments = new ChannelMoments(channels);
       for (let start = 0; start < examples; start += batchSize) {
         const n = Math.min(batchSize, examples - start);
-        const feed = new ort.Tensor('float32', data.inputs.subarray(start * size, (start + n) * size), [n, ...data.sampleShape]);
-        const y = (await session.run({ [input.name]: feed }))[x]!;
-        moments.add(y.data as Float32Array, y.dims);
+        const feed = floatTensor(data.inputs.subarray(start * size, (start + n) * size), [n, ...data.sampleShape]);
+        const y = (await runner.run({ [input.name]: feed }, [x]))[x]!;
+        moments.add(floatValues(y), y.shape);
       }
       const { mean, variance } = moments.result();
       setInitializerValues(out, { [bn.input[3]!]: mean, [bn.input[4]!]: variance });
       layers.push(bn.name || x);
     } finally {
-      await session.release();
+      await runner.dispose();
     }
   }
   return { model: out, layers };

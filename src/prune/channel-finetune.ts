@@ -7,7 +7,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import type { LossSpec } from '../train/autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
 import { train, type TrainProgress, type TrainResult } from '../train/trainer.js';
@@ -18,7 +18,7 @@ import { channelMasks, chooseChannelLayers, chooseRemoval, layerScores, prepareF
 import { makeSchedule, type ScheduleName } from './schedule.js';
 
 export interface ChannelFinetuneOptions extends ChannelPruneOptions {
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   /** The unpruned model (not modified). */
   model: ModelProto;
   /** How the removed fraction reaches `fraction`; default 'polynomial'. */
@@ -91,7 +91,7 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
     updates.push({ step, fraction: f });
   };
   const result = await train({
-    ort: o.ort,
+    openRunner: o.openRunner,
     model: prepared,
     train: o.train,
     ...(o.validation ? { validation: o.validation } : {}),

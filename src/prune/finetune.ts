@@ -8,7 +8,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { constantsToInitializers, cloneModel } from '../graph/model-edit.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
 import { train, type EarlyStoppingOptions, type TrainProgress, type TrainResult } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
@@ -19,7 +19,7 @@ import { chooseMasks, eligibleWeights, pruneUnstructured, type UnstructuredMetho
 import type { WeightFilter } from './select.js';
 
 export interface PruneFinetuneOptions {
-  ort: OrtModuleLike;
+  openRunner: RunnerFactory;
   /** The unpruned model (not modified). Constant-node weights are moved to initializers. */
   model: ModelProto;
   method: UnstructuredMethod;
@@ -80,7 +80,7 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
   const spec: OptimizerSpec = o.optimizer ?? { name: 'adam', lr: 1e-3 };
   const maskUpdates: { step: number; sparsity: number }[] = [];
   const common = {
-    ort: o.ort,
+    openRunner: o.openRunner,
     train: o.train,
     ...(o.validation ? { validation: o.validation } : {}),
     epochs: o.epochs,

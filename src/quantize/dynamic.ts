@@ -18,6 +18,7 @@
  * ConvInteger; asymmetric weights are per tensor.
  */
 import type { GraphProto, ModelProto, NodeProto } from 'onnx-buf';
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { fromFloat32 } from '../core/tensor.js';
 import { cloneSharingBytes } from '../formats/onnx/clone.js';
@@ -42,7 +43,6 @@ import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames, findWeights, sharedRole, type WeightDef, type WeightRole } from '../graph/weights.js';
 
-const FLOAT = 1;
 
 interface Plan {
   readonly def: WeightDef;
@@ -256,7 +256,7 @@ class Rewriter {
   /** y = float(yi) * (activation scale * weight scale). */
   private rescale(yi: string, as: string, ws: string, y: string, nodes: NodeProto[]): void {
     const yf = this.names.fresh(`${yi}_float`);
-    nodes.push(makeNode(this.names, 'Cast', [yi], [yf], { to: FLOAT }));
+    nodes.push(makeNode(this.names, 'Cast', [yi], [yf], { to: ONNX_TYPE.float32 }));
     const s = this.names.fresh(`${y}_scale`);
     nodes.push(makeNode(this.names, 'Mul', [as, ws], [s]));
     nodes.push(makeNode(this.names, 'Mul', [yf, s], [y]));

@@ -10,6 +10,7 @@
  * X", keeps X in float32 and tries again, a bounded number of times.
  */
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { float32ToFloat16 } from '../core/float16.js';
 import { makeTensor, toFloat32 } from '../core/tensor.js';
@@ -17,32 +18,27 @@ import { cloneSharingBytes } from '../formats/onnx/clone.js';
 import { tensorFromProto, tensorToProto } from '../formats/onnx/tensor-proto.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { makeAttribute } from '../graph/attributes.js';
+import { inferElemTypes, opsWhere, opTraits } from '../graph/op-traits.js';
 import { NameGen } from '../graph/names.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { makeNode } from './qdq-helpers.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames } from '../graph/weights.js';
 
-const FLOAT = 1;
-const FLOAT16 = 10;
-const INT64 = 7;
-const BOOL = 9;
-const INT32 = 6;
-const UINT8 = 2;
 const F16_MAX = 65504;
 
 /**
- * Ops kept in float32 by default: onnxruntime's CPU provider has no float16
- * kernel for them (found by the probe loop on the PP-OCR and silero models
- * with onnxruntime-node 1.2x on x86-64), so converting them only adds Casts.
+ * Ops kept in float32 by default: those the op-traits table marks as having
+ * no float16 kernel in onnxruntime's CPU provider (float16.noKernel), so
+ * converting them only adds Casts. The probe loop on the PP-OCR and silero
+ * models with onnxruntime-node 1.2x on x86-64 found none; the probe finds
+ * any a model needs.
  */
-export const DEFAULT_FP32_OPS: readonly string[] = [];
+export const DEFAULT_FP32_OPS: readonly string[] = opsWhere((t) => t.float16?.noKernel === true);
 
 export interface Fp16Options extends QuantizeOptions {
   /** Opens a model to probe for missing float16 kernels (createNodeRunner in Node). Without it only keepOps + DEFAULT_FP32_OPS are kept. */
   readonly openRunner?: RunnerFactory;
-  /** Alternative to openRunner: returns onnxruntime's load error for a model, or undefined when it loads. */
-  readonly canLoad?: (model: Uint8Array) => Promise<string | undefined>;
   /** Probe rounds before giving up (default 12). */
   readonly maxProbeRounds?: number;
   /** Start from DEFAULT_FP32_OPS (default true). */
@@ -57,7 +53,7 @@ export interface Fp16Options extends QuantizeOptions {
 
 /**
  * float16 conversion of `input` (not mutated). Reads opts.keepOps,
- * opts.openRunner or opts.canLoad (optional probe), opts.overflow, opts.maxProbeRounds, opts.defaultKeepOps,
+ * opts.openRunner (optional probe), opts.overflow, opts.maxProbeRounds, opts.defaultKeepOps,
  * opts.file. Notes say how many values were clamped to ±65504 and which ops
  * stayed float32 and why.
  */
@@ -67,8 +63,8 @@ export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Pr
   const rounds = opts.maxProbeRounds ?? 12;
   for (let round = 0; ; round++) {
     const result = convertFp16Once(input, keep, opts.file, opts.overflow ?? 'keep');
-    if (!opts.openRunner && !opts.canLoad) return result;
-    const missing = await probe(result.model, opts, opts.file);
+    if (!opts.openRunner) return result;
+    const missing = await probe(result.model, opts.openRunner, opts.file);
     if (missing === undefined) {
       const notes = [...result.notes];
       if (found.length) notes.push(`kept in float32 because onnxruntime has no float16 kernel: ${found.join(', ')}`);
@@ -83,19 +79,17 @@ export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Pr
 }
 
 /** The op onnxruntime lacks a kernel for, or undefined when the model loads. Other load errors are thrown. */
-async function probe(model: ModelProto, runtime: Fp16Options, file: string | undefined): Promise<string | undefined> {
+async function probe(model: ModelProto, openRunner: RunnerFactory, file: string | undefined): Promise<string | undefined> {
   const bytes = writeOnnx(model);
   let text: string | undefined;
   let cause: unknown;
-  if (runtime.openRunner) {
-    try {
-      const runner = await runtime.openRunner(bytes, { graphOptimization: 'disabled' });
-      await runner.dispose();
-    } catch (e) {
-      cause = e;
-      text = `${e instanceof Error ? e.message : String(e)} ${e instanceof Error && e.cause instanceof Error ? e.cause.message : ''}`;
-    }
-  } else text = await runtime.canLoad!(bytes);
+  try {
+    const runner = await openRunner(bytes, { graphOptimization: 'disabled' });
+    await runner.dispose();
+  } catch (e) {
+    cause = e;
+    text = `${e instanceof Error ? e.message : String(e)} ${e instanceof Error && e.cause instanceof Error ? e.cause.message : ''}`;
+  }
   if (text === undefined) return undefined;
   const m = /Could not find an implementation for (\w+)\(\d+\)/.exec(text);
   if (m) return m[1]!;
@@ -139,14 +133,14 @@ class Converter {
   ) {}
 
   private kept(n: NodeProto): boolean {
-    return this.forced.has(n) || (n.domain !== '' && n.domain !== 'ai.onnx') || this.keep.has(n.opType) || n.opType === 'Loop' || n.opType === 'Scan';
+    if (this.forced.has(n) || (n.domain !== '' && n.domain !== 'ai.onnx') || this.keep.has(n.opType)) return true;
+    return opTraits(n).float16?.keepFloat32 === true;
   }
 
   /** The domain `n` wants its float input `i` in. */
   private wants(n: NodeProto, i: number): Domain {
     if (this.kept(n)) return 'f32';
-    if ((n.opType === 'Resize' && i === 2) || (n.opType === 'Upsample' && i === 1)) return 'f32'; // scales are tensor(float) by spec
-    return 'f16';
+    return opTraits(n).float16?.float32Inputs?.includes(i) ? 'f32' : 'f16'; // e.g. Resize scales are tensor(float) by spec
   }
 
   /**
@@ -154,9 +148,9 @@ class Converter {
    * visible from enclosing graphs; `main` keeps float32 graph inputs/outputs.
    */
   graph(graph: GraphProto, outerTypes: ReadonlyMap<string, number>, outerDomain: ReadonlyMap<string, Domain>, main: boolean): void {
-    const types = inferTypes(graph, outerTypes);
+    const types = inferElemTypes(graph, outerTypes);
     const domain = new Map(outerDomain);
-    const isFloat = (t: string) => types.get(t) === FLOAT;
+    const isFloat = (t: string) => types.get(t) === ONNX_TYPE.float32;
     const path = main ? '' : graph.name;
     if (this.overflow === 'keep') this.forceOverflowing(graph);
 
@@ -172,7 +166,7 @@ class Converter {
 
     for (const v of graph.input) if (isFloat(v.name)) domain.set(v.name, main ? 'f32' : 'f16');
     for (const tp of graph.initializer) {
-      if (tp.dataType !== FLOAT) continue;
+      if (tp.dataType !== ONNX_TYPE.float32) continue;
       if (wantF16.has(tp.name)) {
         this.toHalf(tp, path, graph.input.some((v) => v.name === tp.name) ? graph.input.find((v) => v.name === tp.name) : undefined);
         domain.set(tp.name, 'f16');
@@ -186,7 +180,7 @@ class Converter {
       const hit = castCache.get(key);
       if (hit) return hit;
       const y = this.names.fresh(`${t}_${to === 'f16' ? 'fp16' : 'fp32'}`);
-      out.push(makeNode(this.names, 'Cast', [t], [y], { to: to === 'f16' ? FLOAT16 : FLOAT }));
+      out.push(makeNode(this.names, 'Cast', [t], [y], { to: to === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32 }));
       this.casts++;
       castCache.set(key, y);
       return y;
@@ -235,23 +229,23 @@ class Converter {
       if (have !== want) {
         const inner = this.names.fresh(`${v.name}_${have === 'f16' ? 'fp16' : 'fp32'}`);
         renameTensor(out, v.name, inner);
-        out.push(makeNode(this.names, 'Cast', [inner], [v.name], { to: want === 'f16' ? FLOAT16 : FLOAT }));
+        out.push(makeNode(this.names, 'Cast', [inner], [v.name], { to: want === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32 }));
         this.casts++;
         domain.set(inner, have);
         domain.set(v.name, want);
       }
-      setElemType(v, want === 'f16' ? FLOAT16 : FLOAT);
+      setElemType(v, want === 'f16' ? ONNX_TYPE.float16 : ONNX_TYPE.float32);
     }
     graph.node = out;
-    for (const v of graph.valueInfo) if (isFloat(v.name) && domain.get(v.name) === 'f16') setElemType(v, FLOAT16);
-    if (!main) for (const v of graph.input) if (isFloat(v.name)) setElemType(v, FLOAT16);
+    for (const v of graph.valueInfo) if (isFloat(v.name) && domain.get(v.name) === 'f16') setElemType(v, ONNX_TYPE.float16);
+    if (!main) for (const v of graph.input) if (isFloat(v.name)) setElemType(v, ONNX_TYPE.float16);
   }
 
   /** Marks the readers of float constants beyond the float16 range as kept. */
   private forceOverflowing(graph: GraphProto): void {
     const big = new Set<string>();
     const check = (name: string, tp: TensorProto) => {
-      if (tp.dataType !== FLOAT) return;
+      if (tp.dataType !== ONNX_TYPE.float32) return;
       let count = 0;
       for (const x of toFloat32(tensorFromProto(tp))) if (Math.abs(x) > F16_MAX) count++;
       if (count > 0) {
@@ -288,10 +282,10 @@ class Converter {
   /** Attributes that name a float32 output type become float16. */
   private retypeAttributes(n: NodeProto): void {
     for (const a of n.attribute) {
-      if ((n.opType === 'Cast' && a.name === 'to') || (/^(EyeLike|RandomNormal|RandomUniform|RandomNormalLike|RandomUniformLike|Multinomial)$/.test(n.opType) && a.name === 'dtype')) {
-        if (Number(a.i) === FLOAT) a.i = BigInt(FLOAT16);
+      if (a.name === opTraits(n).float16?.typeAttr) {
+        if (Number(a.i) === ONNX_TYPE.float32) a.i = BigInt(ONNX_TYPE.float16);
       }
-      if (n.opType === 'ConstantOfShape' && a.name === 'value' && a.t && a.t.dataType === FLOAT) a.t = this.halfProto(a.t);
+      if (n.opType === 'ConstantOfShape' && a.name === 'value' && a.t && a.t.dataType === ONNX_TYPE.float32) a.t = this.halfProto(a.t);
     }
     if (n.opType === 'ConstantOfShape' && !n.attribute.some((a) => a.name === 'value')) {
       // default value is float32 0: give it an explicit float16 zero
@@ -322,11 +316,11 @@ class Converter {
   private toHalf(tp: TensorProto, path: string, inputEntry: ValueInfoProto | undefined): void {
     const before = tensorFromProto(tp).data.byteLength;
     const half = this.halfProto(tp);
-    tp.dataType = FLOAT16;
+    tp.dataType = ONNX_TYPE.float16;
     tp.rawData = half.rawData;
     tp.floatData = [];
     tp.int32Data = [];
-    if (inputEntry) setElemType(inputEntry, FLOAT16);
+    if (inputEntry) setElemType(inputEntry, ONNX_TYPE.float16);
     this.reports.push({ name: tp.name, graph: path, ops: [], action: 'float16', dtype: 'float32', shape: tp.dims.map(Number), bytesBefore: before, bytesAfter: half.rawData.byteLength });
   }
 
@@ -393,61 +387,4 @@ function implicitInputs(n: NodeProto): string[] {
     for (const g of a.graphs) visit(g);
   }
   return out;
-}
-
-const BOOL_OPS = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
-const INT64_OPS = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
-
-/** Element types of every tensor of `graph` (declared where declared, else propagated op by op). */
-export function inferTypes(graph: GraphProto, outer: ReadonlyMap<string, number>): Map<string, number> {
-  const types = new Map(outer);
-  const declare = (v: ValueInfoProto) => {
-    if (v.type?.value.case === 'tensorType' && v.type.value.value.elemType) types.set(v.name, v.type.value.value.elemType);
-  };
-  graph.input.forEach(declare);
-  for (const t of graph.initializer) types.set(t.name, t.dataType);
-  graph.valueInfo.forEach(declare);
-  const declaredOut = new Map<string, number>();
-  for (const v of graph.output) if (v.type?.value.case === 'tensorType' && v.type.value.value.elemType) declaredOut.set(v.name, v.type.value.value.elemType);
-  const typeOf = (t: string | undefined) => (t ? types.get(t) ?? 0 : 0);
-  const attr = (n: NodeProto, name: string) => n.attribute.find((a) => a.name === name);
-  for (const n of graph.node) {
-    const first = typeOf(n.input.find((t) => t));
-    let outs: number[];
-    const op = n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}::${n.opType}`;
-    if (op === 'Cast') outs = [Number(attr(n, 'to')?.i ?? 0)];
-    else if (op === 'CastLike') outs = [typeOf(n.input[1])];
-    else if (INT64_OPS.has(op)) outs = [INT64];
-    else if (BOOL_OPS.has(op)) outs = [BOOL];
-    else if (op === 'ConstantOfShape') outs = [attr(n, 'value')?.t?.dataType ?? FLOAT];
-    else if (op === 'Constant') {
-      const a = n.attribute[0];
-      outs = [a?.t ? a.t.dataType : a?.name === 'value_float' || a?.name === 'value_floats' ? FLOAT : a?.name === 'value_int' || a?.name === 'value_ints' ? INT64 : 8];
-    } else if (op === 'TopK' || op === 'MaxPool') outs = [first, INT64];
-    else if (op === 'Dropout') outs = [first, BOOL];
-    else if (op === 'Unique') outs = [first, INT64, INT64, INT64];
-    else if (op === 'Where') outs = [typeOf(n.input[1])];
-    else if (op === 'QuantizeLinear') outs = [n.input[2] ? typeOf(n.input[2]) : Number(attr(n, 'output_dtype')?.i ?? 0) || UINT8];
-    else if (op === 'DequantizeLinear') outs = [typeOf(n.input[1])];
-    else if (op === 'DynamicQuantizeLinear') outs = [UINT8, FLOAT, UINT8];
-    else if (op === 'MatMulInteger' || op === 'ConvInteger') outs = [INT32];
-    else if (/^(EyeLike|RandomNormalLike|RandomUniformLike)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? 0) || first];
-    else if (/^(RandomNormal|RandomUniform)$/.test(op)) outs = [Number(attr(n, 'dtype')?.i ?? FLOAT)];
-    else if (op === 'OneHot') outs = [typeOf(n.input[2])];
-    else if (op === 'If') {
-      const g = attr(n, 'then_branch')?.g;
-      const inner = g ? inferTypes(g, types) : new Map<string, number>();
-      outs = g ? g.output.map((v) => inner.get(v.name) ?? 0) : [];
-    } else if (op === 'Loop' || op === 'Scan') {
-      const g = attr(n, 'body')?.g;
-      const inner = g ? inferTypes(g, types) : new Map<string, number>();
-      const bodyOuts = g ? g.output.map((v) => inner.get(v.name) ?? 0) : [];
-      outs = op === 'Loop' ? bodyOuts.slice(1) : bodyOuts;
-    } else outs = n.output.map(() => first);
-    n.output.forEach((o, i) => {
-      if (o && !types.has(o)) types.set(o, outs[i] ?? outs[0] ?? 0);
-    });
-  }
-  for (const [k, v] of declaredOut) types.set(k, v);
-  return types;
 }

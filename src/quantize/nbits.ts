@@ -6,6 +6,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema } from 'onnx-buf';
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { float16ToFloat32, float32ToFloat16 } from '../core/float16.js';
 import { makeAttributes } from '../graph/attributes.js';
 import { dequantizeMatMulNBits, quantizeMatMulNBits } from './blockwise.js';
@@ -15,8 +16,6 @@ import type { WeightContext, WeightFn } from './weight-pass.js';
 import { linearWeights } from './weight-only.js';
 import type { WeightDef } from '../graph/weights.js';
 
-const FLOAT = 1;
-const FLOAT16 = 10;
 
 function isPlainMatMulB(def: WeightDef): boolean {
   return def.shape.length === 2 && !def.graphOutput && def.consumers.length > 0 && def.consumers.every((c) => c.node.opType === 'MatMul' && (c.node.domain === '' || c.node.domain === 'ai.onnx') && c.inputIndex === 1);
@@ -72,9 +71,9 @@ export function nbitsWeights(f16: boolean): { fn: WeightFn; prepare: (ctx: Weigh
           const a16 = ctx.names.fresh(`${a}_fp16`);
           const y16 = ctx.names.fresh(`${y}_fp16`);
           replaceNode(c.graph, c.node, [
-            mk('Cast', [a!], [a16], { to: FLOAT16 }),
+            mk('Cast', [a!], [a16], { to: ONNX_TYPE.float16 }),
             mk('MatMulNBits', [a16, ...inputs.slice(1)], [y16], attrs, 'com.microsoft'),
-            mk('Cast', [y16], [y!], { to: FLOAT }),
+            mk('Cast', [y16], [y!], { to: ONNX_TYPE.float32 }),
           ]);
         }
         return inits;

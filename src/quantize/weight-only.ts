@@ -10,6 +10,7 @@
  *   with values beyond float16's range stays float32).
  * - kmeans: uint8/uint16 indices + a float32 codebook, decoded by Gather.
  */
+import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../core/float16.js';
 import { packInt4 } from '../core/tensor.js';
@@ -22,8 +23,6 @@ import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn, WeightOutcome } from './weight-pass.js';
 import { sharedRole, type WeightDef } from '../graph/weights.js';
 
-const FLOAT = 1;
-const INT32 = 6;
 
 function outcome(def: WeightDef, b: DecoderBuilder, action: string, restored: Float32Array): WeightOutcome {
   return {
@@ -124,7 +123,7 @@ export function linearWeights(bits: 8 | 4, signed: boolean): { fn: WeightFn; pre
         return outcome(def, b, `${qtype} per-channel axis ${axis} (DequantizeLinear)`, restored);
       }
       const shape = broadcastShape(pc.scales.length, axis, rank);
-      let v = b.node('Cast', [q], { to: FLOAT });
+      let v = b.node('Cast', [q], { to: ONNX_TYPE.float32 });
       if (pc.zeroPoints.some((z) => z !== 0)) v = b.node('Sub', [v, b.tensor('zp', 'float32', shape, bytesOf(Float32Array.from(pc.zeroPoints)))]);
       b.node('Mul', [v, b.tensor('s', 'float32', shape, bytesOf(pc.scales))], undefined, def.name);
       return outcome(def, b, `${qtype} per-channel axis ${axis} (Cast/Mul)`, restored);
@@ -140,7 +139,7 @@ export function linearWeights(bits: 8 | 4, signed: boolean): { fn: WeightFn; pre
       b.node('DequantizeLinear', [q, s, ...z], undefined, def.name);
       return outcome(def, b, `${qtype} per-tensor (DequantizeLinear)`, restored);
     }
-    let v = b.node('Cast', [q], { to: FLOAT });
+    let v = b.node('Cast', [q], { to: ONNX_TYPE.float32 });
     if (p.zeroPoint !== 0) v = b.node('Sub', [v, b.tensor('zp', 'float32', [], bytesOf(new Float32Array([p.zeroPoint])))]);
     b.node('Mul', [v, b.tensor('s', 'float32', [], bytesOf(new Float32Array([p.scale])))], undefined, def.name);
     return outcome(def, b, `${qtype} per-tensor (Cast/Mul)`, restored);
@@ -180,7 +179,7 @@ export function halfWeights(kind: 'float16' | 'bfloat16'): { fn: WeightFn; prepa
     }
     const b = new DecoderBuilder(ctx.names, def.name);
     const h = b.tensor(kind === 'float16' ? 'fp16' : 'bf16', kind, def.shape, bytesOf(bits));
-    b.node('Cast', [h], { to: FLOAT }, def.name);
+    b.node('Cast', [h], { to: ONNX_TYPE.float32 }, def.name);
     return outcome(def, b, `${kind} storage + Cast`, restored);
   };
   return { fn, prepare };
@@ -212,7 +211,7 @@ export function kmeansWeights(bits: number): { fn: WeightFn } {
     const b = new DecoderBuilder(ctx.names, def.name);
     const idx = b.tensor('indices', r.indices instanceof Uint8Array ? 'uint8' : 'uint16', def.shape, bytesOf(r.indices));
     const book = b.tensor('codebook', 'float32', [r.centroids.length], bytesOf(r.centroids));
-    const idx32 = b.node('Cast', [idx], { to: INT32 });
+    const idx32 = b.node('Cast', [idx], { to: ONNX_TYPE.int32 });
     b.node('Gather', [book, idx32], { axis: 0 }, def.name);
     return outcome(def, b, `kmeans ${r.centroids.length} centroids (${how}${zeroCentroid ? ', zeros kept' : ''}) + Gather`, decodeCodebook(r.centroids, r.indices));
   };

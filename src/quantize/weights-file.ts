@@ -9,27 +9,38 @@ import { toFloat32, type Tensor } from '../core/tensor.js';
 import { dequantizeTfjsAffine, quantizeTfjsAffine } from '../formats/tfjs/quantization.js';
 import type { NamedTensor } from '../formats/types.js';
 import { errorStats } from './linear.js';
+import { getScheme, schemesForFileFormat, type SchemeFormats } from './schemes.js';
 import { compilePattern } from './select.js';
 import type { QuantizeOptions, TensorReport } from './types.js';
 
 export type TfjsScheme = 'uint8' | 'uint16' | 'float16';
 
-/** Scheme id -> TF.js quantization dtype. */
+/** Scheme id -> TF.js quantization dtype (the scheme table's formats.tfjs). */
 export function tfjsSchemeFor(scheme: string): TfjsScheme {
-  switch (scheme) {
-    case 'uint8': return 'uint8';
-    case 'uint16': return 'uint16';
-    case 'fp16-weights':
-    case 'fp16': return 'float16';
-  }
-  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to TF.js models; use uint8, uint16 or fp16-weights (the quantized manifest dtypes TF.js reads)`);
+  const d = fileFormatOf(scheme, 'tfjs');
+  if (d) return d;
+  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to TF.js models; use ${idList('tfjs')} (the quantized manifest dtypes TF.js reads)`);
 }
 
-/** Scheme id -> safetensors storage dtype. */
+/** Scheme id -> safetensors storage dtype (the scheme table's formats.safetensors). */
 export function safetensorsSchemeFor(scheme: string): 'float16' | 'bfloat16' {
-  if (scheme === 'fp16-weights' || scheme === 'fp16') return 'float16';
-  if (scheme === 'bf16-weights') return 'bfloat16';
-  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to safetensors files (they hold no graph to decode quantized weights); use fp16-weights or bf16-weights`);
+  const d = fileFormatOf(scheme, 'safetensors');
+  if (d) return d;
+  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to safetensors files (they hold no graph to decode quantized weights); use ${idList('safetensors')}`);
+}
+
+function fileFormatOf<F extends 'tfjs' | 'safetensors'>(scheme: string, format: F): SchemeFormats[F] | undefined {
+  try {
+    return getScheme(scheme).formats[format];
+  } catch {
+    return undefined; // unknown or invalid id: the caller names the schemes that apply
+  }
+}
+
+/** "a, b or c" of the scheme ids that write `format`. */
+function idList(format: 'tfjs' | 'safetensors'): string {
+  const ids = schemesForFileFormat(format).map((s) => s.id);
+  return ids.length > 1 ? `${ids.slice(0, -1).join(', ')} or ${ids[ids.length - 1]}` : ids.join('');
 }
 
 function selected(name: string, count: number, opts: QuantizeOptions): string | undefined {

@@ -17,11 +17,11 @@ import { pruneAndFinetune } from '../prune/finetune.js';
 import type { ScheduleName } from '../prune/schedule.js';
 import { evaluateModel, type TrainProgress } from '../train/trainer.js';
 import type { ClassificationData } from '../train/trainer/data.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
+import type { RunnerFactory } from '../runtime/runner.js';
 
 export interface DeepCompressionOptions {
   /** onnxruntime-node or -web. */
-  readonly ort: OrtModuleLike;
+  readonly openRunner: RunnerFactory;
   /** The trained float32 model. */
   readonly model: ModelProto;
   readonly train: ClassificationData;
@@ -89,7 +89,7 @@ export async function deepCompression(o: DeepCompressionOptions): Promise<DeepCo
   const where = o.file === undefined ? {} : { file: o.file };
   const stages: StageReport[] = [];
   const measure = async (stage: StageReport['stage'], model: ModelProto, bytes: number, counts = countWeights(model)) => {
-    const acc = await evaluateModel(o.ort, model, o.test, where);
+    const acc = await evaluateModel(o.openRunner, model, o.test, where);
     stages.push({ stage, accuracy: acc.accuracy, bytes, ...counts });
   };
   const baselineBytes = writeOnnx(o.model).byteLength;
@@ -98,7 +98,7 @@ export async function deepCompression(o: DeepCompressionOptions): Promise<DeepCo
 
   o.onStage?.(`prune to ${(sparsity * 100).toFixed(0)}% (global magnitude, ${o.pruneSchedule ?? 'polynomial'} schedule) with ${o.pruneEpochs ?? 10} epochs of fine-tuning`);
   const pruned = await pruneAndFinetune({
-    ort: o.ort,
+    openRunner: o.openRunner,
     model: o.model,
     // one threshold over all layers: the small last layer keeps more of its weights than a per-layer cut allows
     method: { kind: 'global', sparsity },
@@ -116,7 +116,7 @@ export async function deepCompression(o: DeepCompressionOptions): Promise<DeepCo
 
   o.onStage?.(`cluster: ${o.bitsFc ?? 5}-bit fc, ${o.bitsConv ?? 8}-bit conv, ${o.clusterEpochs ?? 2} epochs of centroid fine-tuning`);
   const clustered = await clusterModel(pruned.model, {
-    ort: o.ort,
+    openRunner: o.openRunner,
     bits: o.bitsFc ?? 5,
     bitsFc: o.bitsFc ?? 5,
     bitsConv: o.bitsConv ?? 8,

@@ -41,10 +41,14 @@ export async function createOrtRunner(ort: OrtModuleLike, model: Uint8Array | st
   };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;
+  if (!options.allowSpinning) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
   let session: OrtSessionLike;
   try {
     session = await ort.InferenceSession.create(model, sessionOptions);
   } catch (e) {
+    if (options.generated !== undefined) {
+      throw new ModelpressError('E_GRAPH', `onnxruntime cannot load ${options.generated}: ${firstLine(e)}`, { file: options.file, cause: e });
+    }
     throw new ModelpressError('E_FORMAT', `onnxruntime cannot load the model: ${firstLine(e)}`, { file: options.file, cause: e });
   }
   return new OrtRunner(ort, session, options.file);

@@ -1,9 +1,12 @@
 /**
  * The execution contract every part of modelpress runs models through.
- * Implemented over onnxruntime (node: src/node/ort-runner.ts, browser:
- * ./ort-web.ts); both share the adapter in ./ort-session.ts. Tensors cross the
- * boundary as modelpress Tensors (raw little-endian bytes), viewed without
- * copies where alignment allows.
+ * Every use goes through it: inference, calibration, teacher logits and
+ * training steps (whose weights are fed as Tensors viewing the optimizer's
+ * live Float32Arrays, see ./tensors.ts). Implemented over onnxruntime (node:
+ * src/node/ort-runner.ts, browser: ./ort-web.ts); both share the adapter in
+ * ./ort-session.ts, the one place session options and load errors are
+ * decided. Tensors cross the boundary as modelpress Tensors (raw
+ * little-endian bytes), viewed without copies where alignment allows.
  */
 import type { DType } from '../core/dtypes.js';
 import type { Tensor } from '../core/tensor.js';
@@ -29,6 +32,18 @@ export interface RunnerOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Operator scheduling; default 'sequential'. */
   executionMode?: 'sequential' | 'parallel';
+  /**
+   * Let idle intra-op threads spin; default false. onnxruntime spins by
+   * default, and on a busy machine (CI, shared cores) that made training
+   * steps 3x slower, measured.
+   */
+  allowSpinning?: boolean;
+  /**
+   * Set when the model is a graph modelpress generated (a training graph, a
+   * probe): a load failure is then E_GRAPH naming it (a bug in the generator),
+   * not E_FORMAT (a model the user gave that onnxruntime rejects).
+   */
+  generated?: string;
   /** Names the model in error messages (a path, for instance). */
   file?: string;
 }

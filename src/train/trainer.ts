@@ -3,18 +3,24 @@
  * onnxruntime training-graph steps followed by TypeScript optimizer updates,
  * evaluation on held-out data each epoch, best checkpoint, early stopping,
  * BatchNormalization running statistics, and the trained weights written back
- * into the original graph. Browser-safe: the onnxruntime module is passed in
- * (onnxruntime-node or onnxruntime-web).
+ * into the original graph. Browser-safe: the runtime is passed in as a
+ * RunnerFactory (createNodeRunner, createWebRunner). Hooks let QAT,
+ * distillation, pruning and clustering run on this one loop: a substitute
+ * training graph, views of the weights to feed (q(w) for fake quantization),
+ * extra feeds and extra outputs with a per-step callback.
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../graph/model-edit.js';
+import { writeOnnx } from '../formats/onnx/write.js';
 import { readValueInfo } from '../graph/value-info.js';
-import type { OrtModuleLike } from '../runtime/ort-session.js';
-import { buildTrainingGraph } from './autodiff/index.js';
+import { classifierLogits, type ClassifierPass, type ClassifierPassOptions } from '../runtime/classifier.js';
+import type { Tensor } from '../core/tensor.js';
+import type { RunnerFactory } from '../runtime/runner.js';
+import { buildTrainingGraph, updateRunningStats as updateBatchNormStats } from './autodiff/index.js';
 import type { LossSpec, TrainingGraph } from './autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type Param, type StepOptimizer } from './optim/index.js';
-import { createRng, shuffleInPlace } from './random.js';
+import { createRng, shuffleInPlace } from '../core/random.js';
 import { checkData, classCount, type ClassificationData } from './trainer/data.js';
 import { Evaluator, type EvalResult } from './trainer/evaluate.js';
 import { defaultTrainableNames, fitSampleShape, requireGraph, resolveModelIo, runningStatNames, withDynamicBatch } from './trainer/model-io.js';
@@ -22,12 +28,6 @@ import { StepSession, type BatchFeeds } from './trainer/step-session.js';
 
 export type { ClassificationData } from './trainer/data.js';
 export type { EvalResult } from './trainer/evaluate.js';
-
-/**
- * onnxruntime's intra-op threads spin while waiting by default; on a busy
- * machine (CI, shared cores) that made training steps 3x slower, measured.
- */
-export const DEFAULT_SESSION_OPTIONS: Readonly<Record<string, unknown>> = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 
 export interface EarlyStoppingOptions {
   /** Epochs without a validation-accuracy gain of more than minDelta before stopping. */
@@ -58,8 +58,8 @@ export interface EpochRecord {
 }
 
 export interface TrainOptions {
-  /** onnxruntime-node or onnxruntime-web (structurally typed). */
-  ort: OrtModuleLike;
+  /** Opens the training graph and the validation model (createNodeRunner, createWebRunner). */
+  openRunner: RunnerFactory;
   /** The forward model (never mutated). */
   model: ModelProto;
   train: ClassificationData;
@@ -95,8 +95,24 @@ export interface TrainOptions {
   /** Called after each optimizer update with the live weights. */
   afterStep?: (weights: ReadonlyMap<string, Float32Array>, step: number) => void;
   onProgress?: (event: TrainProgress) => void;
-  /** Extra onnxruntime session options (e.g. intraOpNumThreads). */
-  sessionOptions?: Record<string, unknown>;
+  /**
+   * The graph to differentiate and validate instead of `model` (given the
+   * batch-relaxed model; same initializers): QAT inserts fake quantization
+   * and range outputs here. The trained weights still go back into `model`.
+   */
+  trainingModel?: (model: ModelProto) => ModelProto;
+  /**
+   * Arrays to feed in place of some live weights (given the live ones, called
+   * once): QAT feeds q(w) while the optimizer updates the float shadow w. The
+   * caller refreshes them (afterStep); checkpoints keep the live weights.
+   */
+  weightViews?: (live: ReadonlyMap<string, Float32Array>) => ReadonlyMap<string, Float32Array>;
+  /** Inputs fed as they are with every training step and validation batch (read at run time). */
+  extraFeeds?: Readonly<Record<string, Tensor>>;
+  /** Outputs of the training graph fetched with every step and handed to onStepOutputs. */
+  extraOutputs?: readonly string[];
+  /** Called after each step's run, before the gradient hook and the optimizer, with the extra outputs. */
+  onStepOutputs?: (outputs: Readonly<Record<string, Tensor>>, step: number) => void;
   /** Names the model in error messages. */
   file?: string;
 }
@@ -116,7 +132,7 @@ export interface TrainResult {
 
 /** Trains `options.model`; see TrainOptions. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { ort, file } = options;
+  const { openRunner, file } = options;
   const epochs = options.epochs;
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${epochs}`);
@@ -135,9 +151,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const trainable = options.trainable ?? defaultTrainableNames(model);
   if (trainable.length === 0) throw new ModelpressError('E_GRAPH', 'model has no trainable float initializers', { file });
+  const graphModel = options.trainingModel ? options.trainingModel(model) : model;
   let graph: TrainingGraph;
   try {
-    graph = buildTrainingGraph(model, { loss, trainable, output: io.outputName });
+    graph = buildTrainingGraph(graphModel, { loss, trainable, output: io.outputName });
   } catch (e) {
     if (e instanceof ModelpressError && file !== undefined) throw e.withFile(file);
     throw e;
@@ -165,13 +182,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer.setMask(name, mask);
   }
 
-  const sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
   const logitsForAccuracy = graph.forwardOutputs.includes(io.outputName) && graph.dataInputs.some((d) => d.role === 'labels') ? io.outputName : undefined;
-  const step = await StepSession.create(ort, graph, weights, { feedShape, batchSize, logits: logitsForAccuracy, batchFeeds: options.batchFeeds, sessionOptions });
-  const evalWeights = new Map([...weights].map(([name, data]) => [name, { data, dims: dims.get(name)! }]));
+  const views = options.weightViews?.(weights);
+  const fed = new Map([...weights].map(([name, data]) => [name, views?.get(name) ?? data]));
+  const where = file === undefined ? {} : { file };
+  const step = await StepSession.create(openRunner, graph, fed, {
+    inputName: io.inputName, feedShape, batchSize, logits: logitsForAccuracy, ...where,
+    ...(options.batchFeeds ? { batchFeeds: options.batchFeeds } : {}),
+    ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}),
+    ...(options.extraOutputs ? { extraOutputs: options.extraOutputs } : {}),
+  });
+  const evalWeights = new Map([...fed].map(([name, data]) => [name, { data, dims: dims.get(name)! }]));
   let evaluator: Evaluator | undefined;
   try {
-    evaluator = options.validation ? await Evaluator.create(ort, model, evalWeights, { inputName: io.inputName, outputName: io.outputName, feedShape }, { sessionOptions }) : undefined;
+    const evalIo = { inputName: io.inputName, outputName: io.outputName, feedShape };
+    evaluator = options.validation ? await Evaluator.create(openRunner, graphModel, evalWeights, evalIo, { ...where, ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}) }) : undefined;
   } catch (e) {
     await step.dispose();
     throw e;
@@ -201,6 +226,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const size = Math.min(batchSize, order.length - start);
         const out = await step.run(options.train, order.subarray(start, start + size), size);
         if (!Number.isFinite(out.loss)) throw new ModelpressError('E_ARG', `training diverged: loss is ${out.loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`, { file });
+        options.onStepOutputs?.(out.extra, globalStep);
         options.gradientHook?.(out.grads, globalStep);
         lrFactor = optimizer.step(out.grads).lrFactor;
         updateRunningStats(graph, weights, out.stats);
@@ -248,22 +274,46 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 /** Evaluates `model` (its own initializers) on `data`: accuracy and mean cross-entropy. */
-export async function evaluateModel(ort: OrtModuleLike, model: ModelProto, data: ClassificationData, opts: { inputName?: string; outputName?: string; batchSize?: number; sessionOptions?: Record<string, unknown>; file?: string } = {}): Promise<EvalResult> {
+export async function evaluateModel(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions = {}): Promise<EvalResult> {
   checkData(data, 'evaluation data');
+  const r = await runClassifier(openRunner, model, data, opts, { strictLabels: true });
+  return { accuracy: r.accuracy, loss: r.loss, count: r.count };
+}
+
+export interface DatasetLogits {
+  /** count x classes values, example after example. */
+  logits: Float32Array;
+  classes: number;
+  /** Fraction of examples whose arg-max logit is the label. */
+  accuracy: number;
+}
+
+/** Logits of `model` on every example of `data`, in order (teacher logits for distillation); batches of 1000 unless given. */
+export async function datasetLogits(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions = {}): Promise<DatasetLogits> {
+  checkData(data, 'data');
+  const r = await runClassifier(openRunner, model, data, opts, { keepLogits: true });
+  return { logits: r.logits!, classes: r.classes, accuracy: r.accuracy };
+}
+
+export interface ClassifierOptions {
+  inputName?: string;
+  outputName?: string;
+  batchSize?: number;
+  file?: string;
+}
+
+async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions, pass: ClassifierPassOptions): Promise<ClassifierPass> {
+  const where = opts.file === undefined ? {} : { file: opts.file };
   const io = resolveModelIo(model, opts, opts.file);
   const feedShape = fitSampleShape(io, data.sampleShape, opts.file);
-  checkLabelsFitOutput(model, io.outputName, data, opts.file);
-  model = withDynamicBatch(model, io.inputName);
-  const named = (e: unknown): unknown => (e instanceof ModelpressError && opts.file !== undefined ? e.withFile(opts.file) : e);
-  const evaluator = await Evaluator.create(ort, model, new Map(), { inputName: io.inputName, outputName: io.outputName, feedShape }, { batchSize: opts.batchSize, sessionOptions: { ...DEFAULT_SESSION_OPTIONS, ...opts.sessionOptions } }).catch((e: unknown) => {
-    throw named(e);
-  });
+  if (pass.strictLabels) checkLabelsFitOutput(model, io.outputName, data, opts.file);
+  const runner = await openRunner(writeOnnx(withDynamicBatch(model, io.inputName)), where);
   try {
-    return await evaluator.evaluate(data);
+    return await classifierLogits(runner, data, { inputName: io.inputName, outputName: io.outputName, feedShape }, { ...pass, ...where, ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }) });
   } catch (e) {
-    throw named(e);
+    throw e instanceof ModelpressError && opts.file !== undefined ? e.withFile(opts.file) : e;
   } finally {
-    await evaluator.dispose();
+    await runner.dispose();
   }
 }
 
@@ -274,8 +324,7 @@ function updateRunningStats(graph: TrainingGraph, weights: Map<string, Float32Ar
       const running = weights.get(runningName);
       const batch = stats.get(batchName);
       if (!running || !batch) continue;
-      const m = b.momentum;
-      for (let c = 0; c < running.length; c++) running[c] = running[c]! * m + batch[c]! * (1 - m);
+      updateBatchNormStats(running, batch, b.momentum);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { ModelpressError } from '../../src/core/errors.js';
-import { createRng } from '../../src/eval/random.js';
+import { mulberry32 } from '../../src/core/random.js';
 
 export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 export const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -37,7 +37,7 @@ export function fuzzDecoder(encoded: Uint8Array, decode: (b: Uint8Array) => { le
 }
 
 /** Deterministic PRNG for test data: the library's mulberry32. */
-export const rng = createRng;
+export const rng = mulberry32;
 
 /** Laplacian-ish integers (quantized-weight-like), scale ~ `scale`. */
 export function laplaceInts(n: number, scale: number, seed: number): Int32Array {

@@ -9,7 +9,7 @@ import { ModelpressError } from '../../src/core/errors.js';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../../src/graph/model-edit.js';
 import { buildTrainingGraph } from '../../src/train/autodiff/index.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
-import { fashion, ort, runInOrt, trainedZoo } from './helpers.js';
+import { fashion, openRunner, runInOrt, trainedZoo } from './helpers.js';
 
 describe('cluster: k-means weight sharing with centroid fine-tuning', () => {
   it('rewrites each Conv/Gemm weight as Gather(codebook, indices) with at most 2^bits values, conv and fc bits apart', async () => {
@@ -71,7 +71,7 @@ describe('cluster: k-means weight sharing with centroid fine-tuning', () => {
     const values = getInitializerValues(trained, names);
     setInitializerValues(pruned, new Map(names.map((n) => [n, magnitudePrune(values.get(n)!, 0.8)])));
     const { train, test } = fashion(4000, 1000);
-    const r = await clusterModel(pruned, { ort, bits: 2, train, test, epochs: 1, optimizer: { name: 'adam', lr: 1e-3 } });
+    const r = await clusterModel(pruned, { openRunner, bits: 2, train, test, epochs: 1, optimizer: { name: 'adam', lr: 1e-3 } });
     for (const l of r.layers) {
       const before = values.get(l.name)!;
       const zeros = magnitudePrune(before, 0.8).filter((v) => v === 0).length;

@@ -3,12 +3,12 @@ import * as ortNode from 'onnxruntime-node';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { loadFashionMnist } from '../../src/node/datasets.js';
-import type { OrtModuleLike } from '../../src/runtime/ort-session.js';
+import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { train } from '../../src/train/trainer.js';
 import { fromUint8Images, head, type ClassificationData } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 
-export const ort = ortNode as unknown as OrtModuleLike;
+export const openRunner = createNodeRunner;
 
 let cached: { train: ClassificationData; test: ClassificationData } | undefined;
 
@@ -25,7 +25,7 @@ export function fashion(trainCount = 6000, testCount = 2000): { train: Classific
 /** A zoo network trained for `epochs` on the first `trainCount` images (seed 0). */
 export async function trainedZoo(arch: string, epochs = 1, trainCount = 6000): Promise<ModelProto> {
   const { train: data } = fashion(trainCount);
-  const r = await train({ ort, model: buildZooModel(arch, { seed: 0 }), train: data, epochs, batchSize: 64, seed: 0, restoreBest: false });
+  const r = await train({ openRunner, model: buildZooModel(arch, { seed: 0 }), train: data, epochs, batchSize: 64, seed: 0, restoreBest: false });
   return r.model;
 }
 

@@ -3,7 +3,7 @@ import { renderSensitivityHtml } from '../../src/compress/sensitivity-html.js';
 import { analyzeSensitivity, greedyPlan, magnitudePrune, sensitivityLevels, type LayerSensitivity } from '../../src/compress/sensitivity.js';
 import { compressibleLayers } from '../../src/compress/layers.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
-import { fashion, ort, trainedZoo } from './helpers.js';
+import { fashion, openRunner, trainedZoo } from './helpers.js';
 
 describe('sensitivity analysis', () => {
   it('magnitude pruning zeroes exactly the smallest fraction', () => {
@@ -48,7 +48,7 @@ describe('sensitivity analysis', () => {
   it('measures per-layer drops on a trained model, suggests settings and renders an HTML chart', async () => {
     const model = await trainedZoo('lenet-300-100', 1, 3000);
     const { test } = fashion(10, 1000);
-    const r = await analyzeSensitivity({ ort, model, data: test, method: 'prune', targetRatio: 0.3 });
+    const r = await analyzeSensitivity({ openRunner, model, data: test, method: 'prune', targetRatio: 0.3 });
     expect(r.layers.map((l) => l.layer)).toEqual(['fc1.weight', 'fc2.weight', 'fc3.weight']);
     expect(r.baseline).toBeGreaterThan(0.6);
     for (const l of r.layers) {
@@ -68,6 +68,6 @@ describe('sensitivity analysis', () => {
     expect(html).toContain('window.Chart = function');
     expect(html).toContain('fc1.weight');
     expect(html).toContain('prune-90 drop (pts)');
-    await expect(analyzeSensitivity({ ort, model, data: test, method: 'quant', targetRatio: 1.5 })).rejects.toThrow(/target ratio must be in \(0, 1\]/);
+    await expect(analyzeSensitivity({ openRunner, model, data: test, method: 'quant', targetRatio: 1.5 })).rejects.toThrow(/target ratio must be in \(0, 1\]/);
   });
 });

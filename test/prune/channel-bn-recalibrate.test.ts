@@ -1,17 +1,16 @@
 /** BatchNormalization statistics recomputed after a channel cut (cnn-bn, checked in onnxruntime). */
 import { describe, expect, it } from 'vitest';
-import * as ortNode from 'onnxruntime-node';
 import { TensorProto_DataType, type ModelProto } from 'onnx-buf';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../../src/graph/model-edit.js';
 import { makeValueInfo } from '../../src/graph/value-info.js';
 import { recalibrateBatchNorm } from '../../src/prune/channel-bn-recalibrate.js';
 import { pruneChannels } from '../../src/prune/channel-surgery.js';
-import type { OrtModuleLike } from '../../src/runtime/ort-session.js';
+import { createNodeRunner } from '../../src/node/ort-runner.js';
 import type { ClassificationData } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { randomValues, runModel } from './helpers.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 const BNS = ['conv1.bn', 'conv2.bn', 'conv3.bn'];
 
 /** cnn-bn with non-trivial gamma/beta and deliberately wrong running statistics. */
@@ -55,7 +54,7 @@ describe('recalibrateBatchNorm', () => {
     const n = 96;
     const x = randomValues(n * 784, 7);
     const data: ClassificationData = { inputs: x, labels: new Int32Array(n), count: n, sampleShape: [1, 28, 28] };
-    const r = await recalibrateBatchNorm(ort, cut, data, { batchSize: 40 }); // 40 + 40 + 16: moments accumulate across batches
+    const r = await recalibrateBatchNorm(openRunner, cut, data, { batchSize: 40 }); // 40 + 40 + 16: moments accumulate across batches
     expect(r.layers).toEqual(BNS);
     for (const bn of BNS) {
       const p = getInitializerValues(r.model, [`${bn}.weight`, `${bn}.bias`, `${bn}.running_var`]);
@@ -78,6 +77,6 @@ describe('recalibrateBatchNorm', () => {
 
   it('rejects data with no examples', async () => {
     const data = { inputs: new Float32Array(0), labels: new Int32Array(0), count: 0, sampleShape: [1, 28, 28] };
-    await expect(recalibrateBatchNorm(ort, buildZooModel('cnn-bn'), data)).rejects.toThrow(/at least one example/);
+    await expect(recalibrateBatchNorm(openRunner, buildZooModel('cnn-bn'), data)).rejects.toThrow(/at least one example/);
   });
 });

@@ -1,21 +1,20 @@
 /** Gradual channel pruning while fine-tuning (dwsep-bn on a small Fashion-MNIST subset). */
 import { describe, expect, it } from 'vitest';
-import * as ortNode from 'onnxruntime-node';
 import { findAttr } from '../../src/graph/index.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { pruneChannelsWhileFinetuning } from '../../src/prune/channel-finetune.js';
-import type { OrtModuleLike } from '../../src/runtime/ort-session.js';
+import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { fromUint8Images, head } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { maxAbs, maxAbsDiff, runModel } from './helpers.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 
 describe('pruneChannelsWhileFinetuning', () => {
   it('polynomial: the removed fraction rises, masks hold the channels at zero, and the cut model computes what the masked one does', async () => {
     const tr = loadFashionMnist({ split: 'train' });
     const data = head(fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols), 1280);
-    const r = await pruneChannelsWhileFinetuning({ ort, model: buildZooModel('dwsep-bn', { seed: 0 }), fraction: 0.5, schedule: 'polynomial', updateEvery: 5, train: data, epochs: 2, seed: 0 });
+    const r = await pruneChannelsWhileFinetuning({ openRunner, model: buildZooModel('dwsep-bn', { seed: 0 }), fraction: 0.5, schedule: 'polynomial', updateEvery: 5, train: data, epochs: 2, seed: 0 });
     const f = r.updates.map((u) => u.fraction);
     expect(f[0]).toBe(0);
     expect(f.at(-1)).toBe(0.5);

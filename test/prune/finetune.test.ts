@@ -6,19 +6,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as ortNode from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { getInitializerValues } from '../../src/graph/model-edit.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { readOnnxFile, writeOnnxFile } from '../../src/node/onnx-external.js';
 import { pruneAndFinetune } from '../../src/prune/finetune.js';
 import { pruneUnstructured } from '../../src/prune/unstructured.js';
-import type { OrtModuleLike } from '../../src/runtime/ort-session.js';
+import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { evaluateModel, train } from '../../src/train/trainer.js';
 import { fromUint8Images, head, type ClassificationData } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 const dir = mkdtempSync(join(tmpdir(), 'prune-ft-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,7 +30,7 @@ beforeAll(async () => {
   const te = loadFashionMnist({ split: 'test' });
   trainSet = head(fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols), 8000);
   testSet = head(fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols), 2000);
-  trained = (await train({ ort, model: buildZooModel('lenet-300-100', { seed: 0 }), train: trainSet, epochs: 2, seed: 0 })).model;
+  trained = (await train({ openRunner, model: buildZooModel('lenet-300-100', { seed: 0 }), train: trainSet, epochs: 2, seed: 0 })).model;
 }, 300_000);
 
 const NAMES = ['fc1.weight', 'fc2.weight', 'fc3.weight'];
@@ -44,7 +43,7 @@ function sparsity(model: ModelProto): number {
 
 describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', () => {
   it('one-shot 90%: masks held by the optimizer keep pruned weights exactly zero in the written file, and fine-tuning recovers accuracy', async () => {
-    const r = await pruneAndFinetune({ ort, model: trained, method: { kind: 'magnitude', sparsity: 0.9 }, train: trainSet, epochs: 2, seed: 0, optimizer: { name: 'adam', lr: 5e-4 } });
+    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'magnitude', sparsity: 0.9 }, train: trainSet, epochs: 2, seed: 0, optimizer: { name: 'adam', lr: 5e-4 } });
     const path = join(dir, 'ft.onnx');
     writeOnnxFile(path, r.model);
     const back = readOnnxFile(path).proto;
@@ -66,13 +65,13 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
     }
     expect(violations).toBe(0);
     expect(changed).toBeGreaterThan(10000); // the kept weights did train
-    const accPruned = (await evaluateModel(ort, r.initial.model, testSet)).accuracy;
-    const accAfter = (await evaluateModel(ort, back, testSet)).accuracy;
+    const accPruned = (await evaluateModel(openRunner, r.initial.model, testSet)).accuracy;
+    const accAfter = (await evaluateModel(openRunner, back, testSet)).accuracy;
     expect(accAfter).toBeGreaterThan(accPruned);
   });
 
   it('polynomial schedule: the sparsity rises over the steps and ends exactly at the target', async () => {
-    const r = await pruneAndFinetune({ ort, model: trained, method: { kind: 'global', sparsity: 0.8 }, schedule: 'polynomial', maskUpdateEvery: 20, train: trainSet, epochs: 1, seed: 0 });
+    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'global', sparsity: 0.8 }, schedule: 'polynomial', maskUpdateEvery: 20, train: trainSet, epochs: 1, seed: 0 });
     const s = r.maskUpdates.map((u) => u.sparsity);
     expect(s.length).toBeGreaterThan(3);
     for (let i = 1; i < s.length; i++) expect(s[i]!).toBeGreaterThan(s[i - 1]!);
@@ -82,7 +81,7 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
   });
 
   it('iterative schedule: k equal increments', async () => {
-    const r = await pruneAndFinetune({ ort, model: trained, method: { kind: 'magnitude', sparsity: 0.6 }, schedule: 'iterative', stages: 3, train: trainSet, epochs: 1, seed: 0 });
+    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'magnitude', sparsity: 0.6 }, schedule: 'iterative', stages: 3, train: trainSet, epochs: 1, seed: 0 });
     expect(r.maskUpdates.map((u) => Number(u.sparsity.toFixed(6)))).toEqual([0.2, 0.4, 0.6]);
     // 125 steps, ramp over the first 75% (93 steps): stages start at steps 0, 31, 62.
     expect(r.maskUpdates.map((u) => u.step)).toEqual([0, 31, 62]);
@@ -90,7 +89,7 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
   });
 
   it('a gradual schedule needs a target sparsity (not N:M or quality)', async () => {
-    await expect(pruneAndFinetune({ ort, model: trained, method: { kind: 'nm', pattern: { n: 2, m: 4 } }, schedule: 'polynomial', train: trainSet, epochs: 1 })).rejects.toThrow(/target sparsity/);
+    await expect(pruneAndFinetune({ openRunner, model: trained, method: { kind: 'nm', pattern: { n: 2, m: 4 } }, schedule: 'polynomial', train: trainSet, epochs: 1 })).rejects.toThrow(/target sparsity/);
     expect(pruneUnstructured(trained, { kind: 'nm', pattern: { n: 2, m: 4 } }).layers).toHaveLength(3);
   });
 });

@@ -2,7 +2,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { writeOnnx } from '../../src/formats/onnx/write.js';
-import { createRng } from '../../src/train/random.js';
+import { createRng } from '../../src/core/random.js';
 
 /** Runs `model` on one float input; returns the first output's values. */
 export async function runModel(model: ModelProto, input: Float32Array, dims: readonly number[]): Promise<Float32Array> {

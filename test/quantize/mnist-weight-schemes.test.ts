@@ -4,7 +4,7 @@
  * src/eval/class-mean.ts), on the 10k test images.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quantizeModel } from '../../src/quantize/index.js';
+import { budgetedSchemes, quantizeModel } from '../../src/quantize/index.js';
 import { accuracy, mnistSetup, type MnistSetup } from './static-mnist.js';
 
 let setup: MnistSetup;
@@ -16,12 +16,11 @@ beforeAll(async () => {
 });
 
 describe('weight schemes keep a Fashion-MNIST classifier accurate', () => {
-  const budgets: [string, object, number][] = [
-    ['fp16-weights', {}, 0.1],
-    ['int8', { perChannel: true, symmetric: true }, 0.5],
-    ['int4', { blockSize: 32 }, 2],
-    ['kmeans:5', {}, 2],
-  ];
+  // the Fashion-MNIST budgets of the scheme table's weight-only schemes (static has its own test: it calibrates)
+  const budgets = budgetedSchemes('mnist').filter((s) => s.scheme.weightOnly).map((s) => [s.id, s.budget.opts ?? {}, s.budget.maxPointsLost] as const);
+  it('covers fp16-weights, int8, int4 and kmeans:5', () => {
+    expect(budgets.map((b) => b[0])).toEqual(['fp16-weights', 'int8', 'int4', 'kmeans:5']);
+  });
   for (const [scheme, opts, budget] of budgets) {
     it(`${scheme} loses at most ${budget} points`, async () => {
       const r = await quantizeModel(setup.model, scheme, opts);

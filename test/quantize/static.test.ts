@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onnxSummary, readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
+import { getScheme } from '../../src/quantize/index.js';
 import { quantizeStatic } from '../../src/quantize/static/index.js';
 import { foldBatchNorms } from '../../src/quantize/static/fold-bn.js';
 import { allNames, findWeights } from '../../src/graph/weights.js';
@@ -26,12 +27,11 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
   }
 }
 
+const budgets = getScheme('static').budgets;
+
 describe('quantizeStatic on the real fixtures', () => {
-  const cases = [
-    { id: 'cls', method: 'minmax', minCos: 0.99 },
-    { id: 'rec', method: 'minmax', minCos: 0.97 },
-    { id: 'det', method: 'minmax', minCos: 0.99 },
-  ] as const;
+  const fx = budgets.fixtures!;
+  const cases = (['cls', 'rec', 'det'] as const).map((id) => ({ id, method: fx.opts!.calibMethod!, minCos: fx.minCosine[id]! }));
   for (const c of cases) {
     it(`${c.id} (${c.method}): onnxruntime fuses QLinear ops and the output keeps cosine >= ${c.minCos}`, async () => {
       const f = FIXTURES[c.id];
@@ -51,7 +51,7 @@ describe('quantizeStatic on the real fixtures', () => {
       if (c.id === 'rec') expect(ops.QLinearMatMul).toBeGreaterThan(5);
       const weights = r.tensors.filter((t) => t.action.startsWith('int8 per-channel'));
       expect(weights.length).toBeGreaterThan(30);
-      for (const w of weights) expect(w.error!.snrDb).toBeGreaterThan(20);
+      for (const w of weights) expect(w.error!.snrDb).toBeGreaterThan(fx.minWeightSnrDb!);
     }, 300_000);
   }
 
@@ -136,14 +136,14 @@ describe('static int8 on a real Fashion-MNIST classifier', () => {
   beforeAll(() => {
     setup = mnistSetup();
   });
-  it('loses at most 0.5 points of accuracy (per-channel, 256 calibration images)', async () => {
+  it(`loses at most ${budgets.mnist!.maxPointsLost} points of accuracy (per-channel, 256 calibration images)`, async () => {
     const before = await accuracy(setup.model, setup.test);
     expect(before).toBeGreaterThan(65); // nearest class mean scores ~68% on Fashion-MNIST
     for (const calibMethod of ['minmax', 'entropy'] as const) {
       const r = await quantizeStatic(setup.model, { calibration: setup.calibration(256), calibMethod, openRunner: nodeRunner });
       expect(r.model.graph!.node.some((n) => n.opType === 'Gemm')).toBe(true);
       const after = await accuracy(r.model, setup.test);
-      expect(before - after).toBeLessThanOrEqual(0.5);
+      expect(before - after).toBeLessThanOrEqual(budgets.mnist!.maxPointsLost);
     }
   }, 300_000);
 });

@@ -1,23 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { isModelpressError } from '../../src/core/errors.js';
 import { readOnnx, writeOnnx } from '../../src/formats/onnx/index.js';
-import { quantizeModel } from '../../src/quantize/index.js';
+import { budgetedSchemes, quantizeModel } from '../../src/quantize/index.js';
 import { cosine, FIXTURES, fixtureBytes, runModel, withDetLogits } from '../../support/quantize-fixtures.js';
 
 /**
  * Each weight scheme on each real fixture must load and run in onnxruntime,
- * with output cosine at least the floor given here (measured, then rounded
- * down; rec's CTC softmax on synthetic inputs is the most sensitive output)
- * and every quantized tensor's weight SNR above `minSnr`.
+ * with output cosine at least the floor of its fixture budget in the scheme
+ * table (measured, then rounded down; rec's CTC softmax on synthetic inputs
+ * is the most sensitive output) and every quantized tensor's weight SNR
+ * above the budget's minWeightSnrDb.
  */
-const SCHEMES: Record<string, { opts?: object; minCosine: Record<string, number>; minSnr: number }> = {
-  'fp16-weights': { minCosine: { det: 0.9999, rec: 0.9999, cls: 0.9999, silero_vad: 0.9999 }, minSnr: 60 },
-  'bf16-weights': { minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minSnr: 40 },
-  int8: { opts: { perChannel: true, symmetric: true }, minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero_vad: 0.999 }, minSnr: 25 },
-  uint8: { minCosine: { det: 0.99, rec: 0.97, cls: 0.99, silero_vad: 0.999 }, minSnr: 10 },
-  'kmeans:8': { minCosine: { det: 0.999, rec: 0.92, cls: 0.999, silero_vad: 0.999 }, minSnr: 20 },
-  int4: { minCosine: { det: 0.9, rec: 0.999, cls: 0.6 }, minSnr: 5 },
-};
+const SCHEMES = budgetedSchemes('fixtures').filter((s) => s.scheme.weightOnly && s.scheme.formats.onnx);
+
+it('the scheme table gives fixture budgets to the ONNX weight-only schemes', () => {
+  expect(SCHEMES.map((s) => s.id)).toEqual(['fp16-weights', 'bf16-weights', 'int8', 'uint8', 'int4', 'kmeans:8']);
+});
 
 describe('weight schemes on the real fixtures run in onnxruntime', () => {
   for (const f of Object.values(FIXTURES)) {
@@ -26,7 +24,7 @@ describe('weight schemes on the real fixtures run in onnxruntime', () => {
       const probe = f.name === 'det' ? withDetLogits(original) : undefined;
       const originalBytes = writeOnnx(original);
       let reference: Record<string, Float32Array>;
-      for (const [scheme, { opts, minCosine, minSnr }] of Object.entries(SCHEMES)) {
+      for (const { id: scheme, budget: { opts, minCosine, minWeightSnrDb: minSnr } } of SCHEMES) {
         it(scheme, async () => {
           reference ??= await runModel(originalBytes, f.feeds());
           let result;
@@ -45,10 +43,10 @@ describe('weight schemes on the real fixtures run in onnxruntime', () => {
           const out = await runModel(bytes, f.feeds());
           const key = probe ?? Object.keys(reference)[0]!;
           const cos = cosine(reference[key]!, out[key]!);
-          expect(cos, `${f.name} ${scheme} cosine`).toBeGreaterThan(minCosine[f.name]!);
+          expect(cos, `${f.name} ${scheme} cosine`).toBeGreaterThan(minCosine[f.id]!);
           const done = result.tensors.filter((t) => t.action !== 'skipped');
           expect(done.length).toBeGreaterThan(0);
-          for (const t of done) expect(t.error!.snrDb, `${t.name} SNR`).toBeGreaterThan(minSnr);
+          for (const t of done) expect(t.error!.snrDb, `${t.name} SNR`).toBeGreaterThan(minSnr!);
           if (scheme === 'int8' && f.name !== 'cls') {
             // the whole file, graph structure included (cls is ~10% structure: see docs/QUANTIZATION.md)
             expect(bytes.length / fixtureBytes(f).length).toBeLessThan(0.28);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW, Sgd, clipByGlobalNorm, createOptimizer, globalNorm } from '../../src/train/optim/index.js';
 import { constantLr, cosineLr, linearWarmup, parseLrSchedule, stepLr } from '../../src/train/schedules.js';
-import { createRng } from '../../src/train/random.js';
+import { createRng } from '../../src/core/random.js';
 import { ModelpressError } from '../../src/core/errors.js';
 
 /** Plain scalar Adam as written in the paper / torch docs, for one element. */

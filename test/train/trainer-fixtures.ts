@@ -7,7 +7,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
-import { createRng, type Rng } from '../../src/train/random.js';
+import { createRng, type Rng } from '../../src/core/random.js';
 import { fromUint8Images, subset, type ClassificationData } from '../../src/train/trainer/data.js';
 
 function uniform(rng: Rng, n: number, fanIn: number): Float32Array {

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import * as ortNode from 'onnxruntime-node';
 import { ModelpressError } from '../../src/core/errors.js';
 import { GraphBuilder, makeModel, getInitializerValues } from '../../src/graph/index.js';
-import type { OrtModuleLike } from '../../src/runtime/ort-session.js';
+import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { evaluateModel, train } from '../../src/train/trainer.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { Sgd } from '../../src/train/optim/index.js';
 import { convBnModel, fashionSubsets, transformerModel } from './trainer-fixtures.js';
 
-const ort = ortNode as unknown as OrtModuleLike;
+const openRunner = createNodeRunner;
 
 function structure(m: ModelProto): string {
   const g = m.graph!;
@@ -26,9 +25,9 @@ describe('trainer on Fashion-MNIST subsets', () => {
   it('trains LeNet-300-100: loss falls, accuracy rises, weights written back into the same graph', async () => {
     const { train: data, test } = fashionSubsets(0, 6000, 2000);
     const model = buildZooModel('lenet-300-100', { seed: 1 });
-    const before = await evaluateModel(ort, model, test);
+    const before = await evaluateModel(openRunner, model, test);
     const steps: number[] = [];
-    const r = await train({ ort, model, train: data, validation: test, epochs: 3, batchSize: 64, seed: 1, optimizer: { name: 'adam', lr: 1e-3 }, onProgress: (e) => { if (e.kind === 'step') steps.push(e.step); } });
+    const r = await train({ openRunner, model, train: data, validation: test, epochs: 3, batchSize: 64, seed: 1, optimizer: { name: 'adam', lr: 1e-3 }, onProgress: (e) => { if (e.kind === 'step') steps.push(e.step); } });
     expect(r.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     expect(steps.length).toBe(3 * Math.ceil(6000 / 64));
     expect(r.history[2]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
@@ -41,17 +40,17 @@ describe('trainer on Fashion-MNIST subsets', () => {
     expect(structure(r.model)).toBe(structure(model));
     expect(getInitializerValues(r.model, ['fc1.weight']).get('fc1.weight')).not.toEqual(getInitializerValues(model, ['fc1.weight']).get('fc1.weight'));
     const reread = fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, r.model));
-    const after = await evaluateModel(ort, reread, test);
+    const after = await evaluateModel(openRunner, reread, test);
     expect(after.accuracy).toBeCloseTo(best, 6);
     // the input model is untouched
-    expect(await evaluateModel(ort, model, test)).toEqual(before);
+    expect(await evaluateModel(openRunner, model, test)).toEqual(before);
   });
 
   it('keeps masked weights exactly zero in the written model (90% of fc1 pruned)', async () => {
     const { train: data } = fashionSubsets(6000, 2000, 10);
     const model = buildZooModel('lenet-300-100', { seed: 2 });
     const mask = new Uint8Array(300 * 784).map((_, i) => (i % 10 === 0 ? 1 : 0));
-    const r = await train({ ort, model, train: data, epochs: 1, masks: { 'fc1.weight': mask } });
+    const r = await train({ openRunner, model, train: data, epochs: 1, masks: { 'fc1.weight': mask } });
     const w = getInitializerValues(r.model, ['fc1.weight']).get('fc1.weight')!;
     let zeros = 0;
     for (let i = 0; i < w.length; i++) {
@@ -59,13 +58,13 @@ describe('trainer on Fashion-MNIST subsets', () => {
       else if (w[i] === 0) zeros++;
     }
     expect(zeros).toBe(0);
-    await expect(train({ ort, model, train: data, epochs: 1, masks: { 'fc9.weight': mask } })).rejects.toThrow(/mask given for 'fc9.weight'/);
+    await expect(train({ openRunner, model, train: data, epochs: 1, masks: { 'fc9.weight': mask } })).rejects.toThrow(/mask given for 'fc9.weight'/);
   });
 
   it('updates BatchNormalization running statistics from the training graph (dwsep-bn)', async () => {
     const { train: data, test } = fashionSubsets(8000, 3000, 1000);
     const model = buildZooModel('dwsep-bn', { seed: 3 });
-    const r = await train({ ort, model, train: data, validation: test, epochs: 2, batchSize: 64, optimizer: { name: 'adam', lr: 3e-3 } });
+    const r = await train({ openRunner, model, train: data, validation: test, epochs: 2, batchSize: 64, optimizer: { name: 'adam', lr: 3e-3 } });
     const mean = r.weights.get('stem.bn.running_mean')!;
     const variance = r.weights.get('stem.bn.running_var')!;
     expect(mean.some((v) => Math.abs(v) > 1e-3)).toBe(true);
@@ -73,18 +72,18 @@ describe('trainer on Fashion-MNIST subsets', () => {
     // the written model holds them, and inference with them is accurate
     const stored = getInitializerValues(r.model, ['stem.bn.running_mean']).get('stem.bn.running_mean')!;
     expect(stored).toEqual(mean);
-    expect((await evaluateModel(ort, r.model, test)).accuracy).toBeGreaterThan(0.6);
+    expect((await evaluateModel(openRunner, r.model, test)).accuracy).toBeGreaterThan(0.6);
   });
 
   it('stops early and restores the best epoch', async () => {
     const { train: data, test } = fashionSubsets(12000, 256, 200);
-    const r = await train({ ort, model: buildZooModel('lenet-300-100', { seed: 4 }), train: data, validation: test, epochs: 40, batchSize: 32, optimizer: { name: 'adam', lr: 3e-3 }, earlyStopping: { patience: 2 } });
+    const r = await train({ openRunner, model: buildZooModel('lenet-300-100', { seed: 4 }), train: data, validation: test, epochs: 40, batchSize: 32, optimizer: { name: 'adam', lr: 3e-3 }, earlyStopping: { patience: 2 } });
     expect(r.stoppedEarly).toBe(true);
     expect(r.history.length).toBeLessThan(40);
     const accs = r.history.map((h) => h.validation!.accuracy);
     expect(r.bestEpoch).toBe(accs.indexOf(Math.max(...accs)) + 1);
     expect(r.history.length - r.bestEpoch).toBe(2);
-    expect((await evaluateModel(ort, r.model, test)).accuracy).toBeCloseTo(Math.max(...accs), 6);
+    expect((await evaluateModel(openRunner, r.model, test)).accuracy).toBeCloseTo(Math.max(...accs), 6);
   });
 
   it('takes an optimizer factory with parameter groups and calls the step hooks', async () => {
@@ -93,7 +92,7 @@ describe('trainer on Fashion-MNIST subsets', () => {
     let hooks = 0;
     let afters = 0;
     const r = await train({
-      ort, model, train: data, epochs: 1, batchSize: 64,
+      openRunner, model, train: data, epochs: 1, batchSize: 64,
       optimizer: (params) => new Sgd([{ params: params.filter((p) => p.name.startsWith('fc1.')), lr: 0 }, { params: params.filter((p) => !p.name.startsWith('fc1.')) }], { lr: 0.05, momentum: 0.9 }),
       gradientHook: (grads, step) => { expect(grads.get('fc2.weight')!.length).toBe(300 * 100); expect(step).toBe(hooks); hooks++; },
       afterStep: (weights) => { expect(weights.get('fc3.bias')!.length).toBe(10); afters++; },
@@ -113,17 +112,17 @@ describe('trainer on Fashion-MNIST subsets', () => {
     g.output('y', 'float32', [1, 10]);
     const model = makeModel(g.graph);
     const { train: data, test } = fashionSubsets(16000, 1280, 300);
-    const before = await evaluateModel(ort, model, test);
-    const r = await train({ ort, model, train: data, epochs: 2, batchSize: 64 });
+    const before = await evaluateModel(openRunner, model, test);
+    const r = await train({ openRunner, model, train: data, epochs: 2, batchSize: 64 });
     expect(r.history[1]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
-    expect((await evaluateModel(ort, r.model, test)).accuracy).toBeGreaterThan(before.accuracy + 0.3);
+    expect((await evaluateModel(openRunner, r.model, test)).accuracy).toBeGreaterThan(before.accuracy + 0.3);
     expect(structure(r.model)).toBe(structure(model));
     expect(r.model.graph!.input[0]!.type!.value.value).toEqual(model.graph!.input[0]!.type!.value.value);
   });
 
   it('is reproducible for a seed', async () => {
     const { train: data } = fashionSubsets(14000, 640, 10);
-    const run = async (seed: number) => (await train({ ort, model: buildZooModel('lenet-300-100', { seed: 5 }), train: data, epochs: 1, seed, sessionOptions: { intraOpNumThreads: 1 } })).history[0]!.trainLoss;
+    const run = async (seed: number) => (await train({ model: buildZooModel('lenet-300-100', { seed: 5 }), train: data, epochs: 1, seed, openRunner: (m, o) => createNodeRunner(m, { ...o, intraOpThreads: 1 }) })).history[0]!.trainLoss;
     const a = await run(7);
     expect(await run(7)).toBe(a);
     expect(await run(8)).not.toBe(a);
@@ -139,12 +138,12 @@ describe('fine-tuning models built like PyTorch exports', () => {
     it(name, async () => {
       const pre = fashionSubsets(20000, 3000, 1000);
       // "made elsewhere": a briefly trained model, serialized and read back
-      const pretrained = await train({ ort, model: make(), train: pre.train, epochs: 1, batchSize: 32, optimizer: { name: 'adam', lr } });
+      const pretrained = await train({ openRunner, model: make(), train: pre.train, epochs: 1, batchSize: 32, optimizer: { name: 'adam', lr } });
       const model = fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, pretrained.model));
-      const before = await evaluateModel(ort, model, pre.test);
+      const before = await evaluateModel(openRunner, model, pre.test);
       const { train: more } = fashionSubsets(23000, 4000, 10);
-      const r = await train({ ort, model, train: more, epochs: 2, batchSize: 32, optimizer: { name: 'adam', lr: lr / 3 }, restoreBest: false });
-      const after = await evaluateModel(ort, r.model, pre.test);
+      const r = await train({ openRunner, model, train: more, epochs: 2, batchSize: 32, optimizer: { name: 'adam', lr: lr / 3 }, restoreBest: false });
+      const after = await evaluateModel(openRunner, r.model, pre.test);
       expect(r.history[1]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
       expect(after.loss).toBeLessThan(before.loss);
       expect(after.accuracy).toBeGreaterThanOrEqual(before.accuracy - 0.005);
@@ -157,7 +156,7 @@ describe('bad input', () => {
   it('rejects data that does not fit the model input', async () => {
     const model = buildZooModel('lenet-5');
     const data = { inputs: new Float32Array(4 * 400), labels: new Uint8Array(4), count: 4, sampleShape: [1, 20, 20] };
-    const err = await train({ ort, model, train: data, epochs: 1 }).catch((e: unknown) => e);
+    const err = await train({ openRunner, model, train: data, epochs: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelpressError);
     expect((err as ModelpressError).code).toBe('E_SHAPE');
     expect((err as Error).message).toMatch(/examples have shape \[1, 20, 20\].*input 'input' takes \[N, 1, 28, 28\]/);
@@ -171,8 +170,8 @@ describe('bad input', () => {
     g.output('logits', 'float32', ['N', 5]);
     const model = makeModel(g.graph);
     const { train: data } = fashionSubsets(0, 100, 1);
-    await expect(train({ ort, model, train: data, epochs: 1 })).rejects.toThrow(/labels go up to 9, but output 'logits' has only 5 classes/);
-    await expect(train({ ort, model, train: { ...data, count: 99 }, epochs: 1 })).rejects.toThrow(/inputs hold 78400 values, expected 99 examples/);
+    await expect(train({ openRunner, model, train: data, epochs: 1 })).rejects.toThrow(/labels go up to 9, but output 'logits' has only 5 classes/);
+    await expect(train({ openRunner, model, train: { ...data, count: 99 }, epochs: 1 })).rejects.toThrow(/inputs hold 78400 values, expected 99 examples/);
   });
 
   it('names an op without a gradient rule', async () => {
@@ -183,7 +182,7 @@ describe('bad input', () => {
     g.node('Sin', [h], { outputs: ['logits'], name: 'weird_sin' });
     g.output('logits', 'float32', ['N', 10]);
     const { train: data } = fashionSubsets(0, 64, 1);
-    const err = await train({ ort, model: makeModel(g.graph), train: data, epochs: 1 }).catch((e: unknown) => e);
+    const err = await train({ openRunner, model: makeModel(g.graph), train: data, epochs: 1 }).catch((e: unknown) => e);
     expect((err as ModelpressError).code).toBe('E_GRAPH');
     expect((err as Error).message).toMatch(/Sin/);
   });

@@ -11,7 +11,8 @@ import { fileSize } from '../../node/fs.js';
 import type { KmeansInit } from '../../quantize/kmeans.js';
 import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { epochJson, epochLine, ort, trainingProgress, writeTrainedModel } from './train.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
+import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
 
 interface ClusterCliOptions extends DataCliOptions {
   output: string;
@@ -37,13 +38,13 @@ export function register(program: Command, io: CliIO): void {
     checkOutput(opts.output, input);
     if (opts.finetuneEpochs !== undefined && opts.finetuneEpochs > 0 && opts.data === undefined) throw new ModelpressError('E_ARG', '--finetune-epochs needs --data (the images to fine-tune the centroids on)');
     const model = readModel(input);
-    const data = opts.data === undefined ? undefined : loadData(opts);
+    const data = opts.data === undefined ? undefined : await loadData(opts);
     const epochs = data ? (opts.finetuneEpochs ?? 1) : 0;
     const progress = trainingProgress(io);
     let r;
     try {
       r = await clusterModel(model, {
-        ort,
+        openRunner: createNodeRunner,
         bits: opts.bits,
         ...(opts.bitsConv === undefined ? {} : { bitsConv: opts.bitsConv }),
         ...(opts.bitsFc === undefined ? {} : { bitsFc: opts.bitsFc }),

@@ -10,14 +10,15 @@ import { ModelpressError } from '../../core/errors.js';
 import { readOnnx } from '../../formats/onnx/read.js';
 import { readFileChecked } from '../../node/fs.js';
 import type { OptimizerSpec } from '../../train/optim/index.js';
-import { head, type ClassificationData } from '../../train/trainer/data.js';
-import { DATASETS, loadTrainingData } from './train.js';
+import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
 
 export interface DataCliOptions {
   data?: string;
   dataDir?: string;
   limit?: number;
   testLimit?: number;
+  /** Training examples held out for validation; default 0 (commands that declare --val-size). */
+  valSize?: number;
   seed: number;
   batchSize: number;
   lr?: number;
@@ -58,11 +59,17 @@ export function addDataOptions(cmd: Command, opts: { dataRequired: boolean; lr?:
   return cmd.option('--test-limit <n>', 'evaluate on only the first n test examples', intArg('--test-limit', 1)).option('--json', 'print a JSON report on stdout');
 }
 
-/** Train and test splits of --data (no hold-out), limited by --limit / --test-limit. */
-export function loadData(opts: DataCliOptions): { train: ClassificationData; test: ClassificationData } {
+/** Train, validation (--val-size, default none) and test splits of --data, limited by --limit / --test-limit. */
+export function loadData(opts: DataCliOptions): Promise<PreparedData> {
   if (opts.data === undefined) throw new ModelpressError('E_ARG', '--data is required here');
-  const d = loadTrainingData({ data: opts.data, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), ...(opts.limit === undefined ? {} : { limit: opts.limit }), valSize: 0, seed: opts.seed ?? 0 } as Parameters<typeof loadTrainingData>[0]);
-  return { train: d.train, test: opts.testLimit === undefined ? d.test : head(d.test, opts.testLimit) };
+  return loadTrainingData({
+    data: opts.data,
+    seed: opts.seed ?? 0,
+    valSize: opts.valSize ?? 0,
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+    ...(opts.testLimit === undefined ? {} : { testLimit: opts.testLimit }),
+  });
 }
 
 export function adam(opts: DataCliOptions, defaultLr: number): OptimizerSpec {

@@ -17,7 +17,9 @@ import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { buildZooModel, ZOO_NAMES } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
 import { formatTable, humanBytes } from '../table.js';
-import { loadTrainingData, ort, trainingProgress } from './train.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
+import { loadTrainingData } from '../data.js';
+import { trainingProgress } from './train.js';
 
 interface Flags {
   output: string;
@@ -68,7 +70,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print a JSON report on stdout')
     .action(async (modelPath: string | undefined, f: Flags) => {
       if (!f.output.endsWith('.mpz')) throw new ModelpressError('E_ARG', `-o ${f.output}: the output is an .mpz container; name it *.mpz`);
-      const data = loadTrainingData({ data: f.data, ...(f.dataDir ? { dataDir: f.dataDir } : {}), seed: f.seed, valSize: 5000 } as Parameters<typeof loadTrainingData>[0]);
+      const data = await loadTrainingData({ data: f.data, ...(f.dataDir ? { dataDir: f.dataDir } : {}), seed: f.seed, valSize: 5000 });
       const say = (s: string) => {
         if (!f.json) io.stderr(`modelpress: ${s}\n`);
       };
@@ -81,12 +83,12 @@ export function register(program: Command, io: CliIO): void {
           source = modelPath;
         } else {
           say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);
-          const trained = await trainModel({ ort, model: buildZooModel(f.arch, { seed: f.seed }), train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: f.trainEpochs, seed: f.seed, optimizer: { name: 'adam', lr: 1e-3, schedule: parseLrSchedule('cosine', Math.ceil(data.train.count / 64), f.trainEpochs) }, onProgress: progress.onProgress });
+          const trained = await trainModel({ openRunner: createNodeRunner, model: buildZooModel(f.arch, { seed: f.seed }), train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: f.trainEpochs, seed: f.seed, optimizer: { name: 'adam', lr: 1e-3, schedule: parseLrSchedule('cosine', Math.ceil(data.train.count / 64), f.trainEpochs) }, onProgress: progress.onProgress });
           model = trained.model;
           source = `${f.arch} trained on ${f.data} (${f.trainEpochs} epochs, seed ${f.seed})`;
         }
         const result = await deepCompression({
-          ort,
+          openRunner: createNodeRunner,
           model,
           train: data.train,
           validation: data.validation,

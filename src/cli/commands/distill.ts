@@ -11,7 +11,8 @@ import { ModelpressError } from '../../core/errors.js';
 import { evaluateModel, train } from '../../train/trainer.js';
 import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { epochJson, epochLine, ort, trainingProgress, writeTrainedModel } from './train.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
+import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
 
 interface DistillCliOptions extends DataCliOptions {
   teacher: string;
@@ -41,12 +42,12 @@ export function register(program: Command, io: CliIO): void {
     if (isStudentArch(opts.student)) student = buildStudent(opts.student, opts.seed);
     else if (existsSync(opts.student)) student = readModel(opts.student);
     else throw new ModelpressError('E_ARG', `--student '${opts.student}' is neither a known architecture (zoo names, mlp-<hidden>...) nor an existing file`);
-    const data = loadData(opts);
+    const data = await loadData(opts);
     const progress = trainingProgress(io);
     let r;
     try {
       r = await distill({
-        ort,
+        openRunner: createNodeRunner,
         teacher,
         student,
         train: data.train,
@@ -66,8 +67,8 @@ export function register(program: Command, io: CliIO): void {
     }
     let labelsOnly;
     if (opts.compareLabels) {
-      const b = await train({ ort, model: student, train: data.train, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, optimizer: adam(opts, 1e-3), restoreBest: false });
-      labelsOnly = await evaluateModel(ort, b.model, data.test);
+      const b = await train({ openRunner: createNodeRunner, model: student, train: data.train, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, optimizer: adam(opts, 1e-3), restoreBest: false });
+      labelsOnly = await evaluateModel(createNodeRunner, b.model, data.test);
     }
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {

@@ -20,7 +20,7 @@ import { pruneChannelsWhileFinetuning } from '../../prune/channel-finetune.js';
 import { recalibrateBatchNorm } from '../../prune/channel-bn-recalibrate.js';
 import { pruneChannels, type ChannelPruneResult } from '../../prune/channel-surgery.js';
 import { pruneAndFinetune } from '../../prune/finetune.js';
-import { computeTeacherLogits, teacherFeeds } from '../../prune/teacher.js';
+import { teacherFeeds } from '../../train/teacher.js';
 import { parseNmPattern } from '../../prune/nm.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { paramStats, zerosByName } from '../../prune/stats.js';
@@ -28,9 +28,11 @@ import { pruneUnstructured, type UnstructuredMethod, type UnstructuredPruneResul
 import type { WeightFilter } from '../../prune/select.js';
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from '../../train/optim/index.js';
 import { parseLrSchedule } from '../../train/schedules.js';
-import { evaluateModel, train, type EpochRecord, type TrainResult } from '../../train/trainer.js';
+import { datasetLogits, evaluateModel, train, type EpochRecord, type TrainResult } from '../../train/trainer.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 import type { CliIO } from '../io.js';
-import { DATASETS, epochJson, epochLine, loadTrainingData, ort, trainingProgress, type PreparedData, type TrainingCliOptions } from './train.js';
+import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
+import { epochJson, epochLine, trainingProgress } from './train.js';
 
 interface PruneCliOptions {
   output: string;
@@ -122,13 +124,8 @@ function distillLoss(o: PruneCliOptions): { kind: 'distillation'; temperature: n
   return { kind: 'distillation', temperature, alpha };
 }
 
-function trainingData(o: PruneCliOptions): PreparedData {
-  const t: TrainingCliOptions = {
-    data: o.data!, epochs: o.finetuneEpochs ?? 1, output: o.output, batchSize: o.batchSize, optimizer: o.optimizer, lrSchedule: o.lrSchedule, seed: o.seed, valSize: o.valSize,
-    ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
-    ...(o.limit === undefined ? {} : { limit: o.limit }),
-  };
-  return loadTrainingData(t);
+function trainingData(o: PruneCliOptions): Promise<PreparedData> {
+  return loadTrainingData({ data: o.data!, seed: o.seed, valSize: o.valSize, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }), ...(o.limit === undefined ? {} : { limit: o.limit }) });
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -167,10 +164,10 @@ export function register(program: Command, io: CliIO): void {
       if (resolve(input) === resolve(o.output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: o.output });
       const file = readOnnxFile(input);
       const original = inlineExternalData(file.proto, file, input);
-      const data = o.data !== undefined ? trainingData(o) : undefined;
+      const data = o.data !== undefined ? await trainingData(o) : undefined;
       const filter: WeightFilter = { include: o.include, exclude: o.exclude };
-      const accuracyBefore = data ? (await evaluateModel(ort, original, data.test, { file: input })).accuracy : undefined;
-      const kd = distill && data ? { loss: distill, batchFeeds: teacherFeeds(await computeTeacherLogits(ort, original, data.train)) } : {};
+      const accuracyBefore = data ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
+      const kd = distill && data ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) } : {};
       const progress = trainingProgress(io);
       let result: ModelProto;
       let report: Record<string, unknown>;
@@ -183,7 +180,7 @@ export function register(program: Command, io: CliIO): void {
           if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
             // Gradual: channels masked to zero as the fraction rises, cut at the end.
             const r = await pruneChannelsWhileFinetuning({
-              ort, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.steps, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
+              openRunner: createNodeRunner, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.steps, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
               epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input,
             });
             pruned = r;
@@ -194,12 +191,12 @@ export function register(program: Command, io: CliIO): void {
             result = pruned.model;
             if (data && o.recalibrateBn !== false) {
               // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
-              const r = await recalibrateBatchNorm(ort, result, data.train);
+              const r = await recalibrateBatchNorm(createNodeRunner, result, data.train);
               result = r.model;
               recalibrated = r.layers;
             }
             if (data && o.finetuneEpochs !== undefined) {
-              const t: TrainResult = await train({ ort, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input });
+              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input });
               result = t.model;
               history = t.history;
             }
@@ -209,7 +206,7 @@ export function register(program: Command, io: CliIO): void {
           let pruned: UnstructuredPruneResult;
           if (data && o.finetuneEpochs !== undefined) {
             const r = await pruneAndFinetune({
-              ort, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.steps, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
+              openRunner: createNodeRunner, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.steps, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
               epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input,
             });
             pruned = r.initial;
@@ -236,7 +233,7 @@ export function register(program: Command, io: CliIO): void {
       } finally {
         progress.stop();
       }
-      const accuracyAfter = data ? (await evaluateModel(ort, result, data.test, { file: o.output })).accuracy : undefined;
+      const accuracyAfter = data ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
       const before = paramStats(original);
       const afterStats = paramStats(result);
       writeOnnxFile(o.output, result);

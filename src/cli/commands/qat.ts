@@ -3,7 +3,9 @@
  * quantization-aware training, exported as a model onnxruntime runs (int8:
  * static QDQ with the learned activation ranges; int4: int4 blocks /
  * MatMulNBits). With --compare-ptq it also measures post-training
- * quantization of the input model with the same scheme.
+ * quantization of the input model with the same scheme. --val-size training
+ * examples are held out: each epoch is validated fake-quantized, and the best
+ * epoch's weights and activation ranges are exported.
  */
 import { Option, type Command } from 'commander';
 import { quantizationAwareTraining } from '../../compress/qat.js';
@@ -17,7 +19,7 @@ import type { ClassificationData } from '../../train/trainer/data.js';
 import type { ModelProto } from 'onnx-buf';
 import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { epochJson, epochLine, ort, trainingProgress, writeTrainedModel } from './train.js';
+import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
 
 interface QatCliOptions extends DataCliOptions {
   output: string;
@@ -26,6 +28,8 @@ interface QatCliOptions extends DataCliOptions {
   blockSize: number;
   emaDecay: number;
   calibSize: number;
+  valSize: number;
+  patience?: number;
   comparePtq?: boolean;
 }
 
@@ -54,20 +58,24 @@ export function register(program: Command, io: CliIO): void {
     .option('--block-size <n>', 'int4 block size along the reduction axis', intArg('--block-size', 16, 256), 32)
     .option('--ema-decay <d>', 'decay of the activation-range moving averages', numberArg('--ema-decay', (n) => n >= 0 && n < 1, 'in [0, 1)'), 0.99)
     .option('--calib-size <n>', 'training examples calibrating the PTQ baseline (int8)', intArg('--calib-size', 1), 512)
+    .option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', intArg('--val-size', 0), 5000)
+    .option('--patience <n>', 'stop after this many epochs without validation gain', intArg('--patience', 1))
     .option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies');
   addDataOptions(cmd, { dataRequired: true, lr: '1e-4' }).action(async (input: string, opts: QatCliOptions) => {
     checkOutput(opts.output, input);
     const model = readModel(input);
-    const data = loadData(opts);
-    const before = await evaluateModel(ort, model, data.test, { file: input });
-    const ptq = opts.comparePtq ? await evaluateModel(ort, await ptqBaseline(model, opts.scheme, data.train, { blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
+    const data = await loadData(opts);
+    const before = await evaluateModel(createNodeRunner, model, data.test, { file: input });
+    const ptq = opts.comparePtq ? await evaluateModel(createNodeRunner, await ptqBaseline(model, opts.scheme, data.train, { blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
     const progress = trainingProgress(io);
     let r;
     try {
       r = await quantizationAwareTraining({
-        ort,
+        openRunner: createNodeRunner,
         model,
         train: data.train,
+        ...(data.validation ? { validation: data.validation } : {}),
+        ...(opts.patience === undefined ? {} : { earlyStopping: { patience: opts.patience } }),
         scheme: opts.scheme,
         epochs: opts.epochs,
         batchSize: opts.batchSize,
@@ -81,7 +89,7 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
-    const after = await evaluateModel(ort, r.model, data.test, { file: opts.output });
+    const after = await evaluateModel(createNodeRunner, r.model, data.test, { file: opts.output });
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
       schema: 'modelpress.qat/1',
@@ -97,8 +105,12 @@ export function register(program: Command, io: CliIO): void {
       batchSize: opts.batchSize,
       emaDecay: opts.emaDecay,
       trainExamples: data.train.count,
+      validationExamples: data.validation?.count ?? 0,
       testExamples: data.test.count,
       epochs: r.history.map(epochJson),
+      bestEpoch: r.bestEpoch,
+      stoppedEarly: r.stoppedEarly,
+      validationAccuracy: r.history[r.bestEpoch - 1]?.validation?.accuracy ?? null,
       fakeQuantized: r.fakeQuantized,
       activations: r.activations,
       testAccuracyFloat: before.accuracy,
@@ -111,6 +123,8 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
+    const best = r.history[r.bestEpoch - 1]?.validation;
+    if (best) io.stdout(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`);
     io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${data.test.count} examples)\n`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });

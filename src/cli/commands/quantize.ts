@@ -13,7 +13,7 @@ import { loadModel } from '../../node/load.js';
 import { writeOnnxFile } from '../../node/onnx-external.js';
 import { writeSafetensorsFile } from '../../node/safetensors-file.js';
 import { writeTfjsFiles } from '../../node/tfjs-files.js';
-import { CALIBRATION_METHODS, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type TensorReport } from '../../quantize/index.js';
+import { CALIBRATION_METHODS, fileFormatNames, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type SchemeTraits, type TensorReport } from '../../quantize/index.js';
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
 import type { CliIO } from '../io.js';
@@ -48,7 +48,8 @@ interface Flags {
 }
 
 function schemeHelp(): string {
-  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
+  const only = (s: SchemeTraits) => (s.formats.onnx ? '' : `(${fileFormatNames(s).join(', ')} only) `);
+  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${only(s)}${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
 }
 
 /** Totals over the tensors a scheme changed. */
@@ -76,7 +77,7 @@ export function register(program: Command, io: CliIO): void {
     .command('quantize')
     .description('post-training quantization (ONNX -> ONNX that onnxruntime runs; TF.js -> quantized manifest; safetensors -> fp16/bf16)')
     .argument('<in>', 'input model (.onnx, TF.js model JSON, .safetensors; detected from content)')
-    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}\n  uint16         (TF.js only) uint16 affine manifest entries`);
+    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}`);
   addOptions(
     cmd,
     option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)'),
@@ -138,8 +139,9 @@ export function register(program: Command, io: CliIO): void {
       let notes: readonly string[] = [];
       let sizeAfter: number;
       if (model.format === 'onnx') {
-        const ctx = await quantizeContext(model, { ...f, dim: f.dim?.map(([name, value]) => `${name}=${value}`) }, io);
-        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options }, ctx.scheme);
+        const dim = f.dim?.map(([name, value]) => `${name}=${value}`);
+        const ctx = await quantizeContext(model, { ...f, dim }, io.isTTY ? (line) => io.stderr(line) : undefined);
+        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
         tensors = result.tensors;
         notes = result.notes;
         const written = writeOnnxFile(f.output, result.model);

@@ -13,7 +13,7 @@ import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
 import { addDataOptions, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
 import { loadChartAssets } from '../evaluation.js';
-import { ort } from './train.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 
 interface SensitivityCliOptions extends DataCliOptions {
   method: SensitivityMethod;
@@ -32,9 +32,9 @@ export function register(program: Command, io: CliIO): void {
   addDataOptions(cmd, { dataRequired: true }).action(async (input: string, opts: SensitivityCliOptions) => {
     if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html')) throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     const model = readModel(input);
-    const { test } = loadData(opts);
+    const { test } = await loadData(opts);
     const assets = opts.report === undefined ? undefined : loadChartAssets();
-    const r = await analyzeSensitivity({ ort, model, data: test, method: opts.method, ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }), file: input });
+    const r = await analyzeSensitivity({ openRunner: createNodeRunner, model, data: test, method: opts.method, ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }), file: input });
     if (opts.report !== undefined) writeFileAtomic(opts.report, new TextEncoder().encode(renderSensitivityHtml(r, assets!, { model: input })));
     if (opts.json) {
       io.stdout(`${JSON.stringify({ schema: 'modelpress.sensitivity/1', command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);

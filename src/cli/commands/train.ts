@@ -7,27 +7,17 @@
  */
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import * as ortNode from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { writeOnnx } from '../../formats/onnx/write.js';
-import { loadDataSpec, loadFashionMnist, loadMnist, parseDataSpec } from '../../node/datasets.js';
-import type { ArrayDataset } from '../../eval/datasets/dataset.js';
-import { toFloat32 } from '../../core/tensor.js';
 import { writeFileAtomic } from '../../node/fs.js';
-import type { OrtModuleLike } from '../../runtime/ort-session.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from '../../train/optim/index.js';
-import { createRng } from '../../train/random.js';
 import { parseLrSchedule } from '../../train/schedules.js';
 import { evaluateModel, train, type EpochRecord, type TrainProgress, type TrainResult } from '../../train/trainer.js';
-import { fromUint8Images, head, splitHoldout, type ClassificationData } from '../../train/trainer/data.js';
 import { ZOO_NAMES, buildZooModel } from '../../train/zoo/index.js';
+import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
 import type { CliIO } from '../io.js';
-
-export const ort = ortNode as unknown as OrtModuleLike;
-
-/** Datasets `--data` names. */
-export const DATASETS = ['fashion-mnist', 'mnist'] as const;
 
 /** Options train and finetune share. */
 export interface TrainingCliOptions {
@@ -84,60 +74,6 @@ export function addTrainingOptions(cmd: Command, defaults: { epochs: number; lr?
     .option('--patience <n>', 'stop after this many epochs without validation gain', intOption('--patience', 1))
     .option('--limit <n>', 'train on only the first n training examples (quick runs)', intOption('--limit', 1))
     .option('--json', 'print a JSON report on stdout');
-}
-
-export interface PreparedData {
-  train: ClassificationData;
-  validation: ClassificationData | undefined;
-  test: ClassificationData;
-}
-
-/**
- * Loads `--data`: a named dataset (official train and test splits) or a .npz
- * file with arrays `x` (samples on axis 0) and `y` (labels), split by a seeded
- * permutation (80% train, 20% test). uint8 samples are scaled to [0, 1].
- * Then holds out the validation split from train.
- */
-export async function loadTrainingDataSpec(opts: TrainingCliOptions): Promise<PreparedData> {
-  const spec = parseDataSpec(opts.data);
-  if (spec.split !== undefined) throw new ModelpressError('E_ARG', `--data ${opts.data}: give the dataset without a split; train and test are taken from it`);
-  const named = DATASETS.includes(spec.source.toLowerCase() as (typeof DATASETS)[number]);
-  if (!named && !spec.source.toLowerCase().endsWith('.npz')) throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`);
-  const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
-  const all = classificationData(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
-  const test = classificationData(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
-  return holdOut(opts, all, test);
-}
-
-/** Loads a named dataset (`fashion-mnist`, `mnist`) synchronously, scales pixels to [0,1] and holds out the validation split. */
-export function loadTrainingData(opts: TrainingCliOptions): PreparedData {
-  const load = opts.data === 'fashion-mnist' ? loadFashionMnist : opts.data === 'mnist' ? loadMnist : undefined;
-  if (!load) throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')})`);
-  const trainSet = load({ split: 'train', ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) });
-  const testSet = load({ split: 'test', ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) });
-  const all = fromUint8Images(trainSet.images, trainSet.labels, trainSet.count, trainSet.rows, trainSet.cols);
-  return holdOut(opts, all, fromUint8Images(testSet.images, testSet.labels, testSet.count, testSet.rows, testSet.cols));
-}
-
-function holdOut(opts: TrainingCliOptions, data: ClassificationData, test: ClassificationData): PreparedData {
-  const all = opts.limit !== undefined ? head(data, opts.limit) : data;
-  if (opts.valSize === 0) return { train: all, validation: undefined, test };
-  if (opts.valSize >= all.count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${all.count} examples)`);
-  const split = splitHoldout(all, opts.valSize, createRng(opts.seed ^ 0x6a09e667));
-  return { train: split.train, validation: split.holdout, test };
-}
-
-/** An ArrayDataset with labels as trainer data: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
-function classificationData(ds: ArrayDataset, greyImages: boolean): ClassificationData {
-  if (!ds.y) throw new ModelpressError('E_ARG', `${ds.name}: the data has no labels (array 'y'); training needs them`);
-  const shape = ds.x.shape;
-  const count = shape[0] ?? 0;
-  const inputs = toFloat32(ds.x);
-  if (ds.x.dtype === 'uint8') for (let i = 0; i < inputs.length; i++) inputs[i] = inputs[i]! / 255;
-  for (let i = 0; i < count; i++) {
-    if (ds.y[i]! < 0) throw new ModelpressError('E_ARG', `${ds.name}: label ${ds.y[i]} of sample ${i} is negative`);
-  }
-  return { inputs, labels: ds.y, count, sampleShape: greyImages && shape.length === 3 ? [1, ...shape.slice(1)] : shape.slice(1) };
 }
 
 export function optimizerSpec(opts: TrainingCliOptions, trainCount: number): OptimizerSpec {
@@ -213,7 +149,7 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
   let result: TrainResult;
   try {
     result = await train({
-      ort,
+      openRunner: createNodeRunner,
       model,
       train: data.train,
       ...(data.validation ? { validation: data.validation } : {}),
@@ -229,7 +165,7 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
   } finally {
     progress.stop();
   }
-  const test = await evaluateModel(ort, result.model, data.test);
+  const test = await evaluateModel(createNodeRunner, result.model, data.test);
   const bytes = writeTrainedModel(result.model, opts.output);
   const summary = {
     schema: `modelpress.${String(report['command'])}/1`,
@@ -266,7 +202,7 @@ export function register(program: Command, io: CliIO): void {
     .description('train a model-zoo network from scratch on an image dataset and write it as ONNX')
     .addOption(new Option('--arch <name>', 'network from the model zoo').choices(ZOO_NAMES).makeOptionMandatory());
   addTrainingOptions(cmd, { epochs: 12, lrSchedule: 'cosine' }).action(async (opts: TrainingCliOptions & { arch: string }) => {
-    const data = await loadTrainingDataSpec(opts);
+    const data = await loadTrainingData(opts);
     const model = buildZooModel(opts.arch, { seed: opts.seed });
     await runTraining(io, opts, model, data, { command: 'train', arch: opts.arch });
   });

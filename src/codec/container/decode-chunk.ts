@@ -4,42 +4,15 @@
  * The chunk's CRC32C has been verified before any decoder sees its bytes.
  */
 import { ModelpressError, fail } from '../../core/errors.js';
-import { decodeBytes } from '../bytecoder.js';
-import { decodeIntsCabac } from '../cabac.js';
-import { decodeFloats } from '../floatplanes.js';
-import { decodeHuffman } from '../huffman.js';
-import { decodeSparse, sparseValueCount } from '../sparse.js';
-import { ByteReader } from '../bytes.js';
-import { CODER, CODER_NAMES } from './format.js';
-import { decodeSignLz } from './signlz.js';
+import { CODER_NAMES, coderTraits, type IndexArray } from './coders.js';
 import type { Encoding } from './index-codec.js';
 
-/** Decodes a byte-producing chunk (raw, generic bytes, floatplanes) of `count` bytes. */
+/** Decodes a byte-producing chunk (raw, generic bytes, floatplanes, signlz) of `count` bytes. */
 export function decodeByteChunk(coder: number, encoded: Uint8Array, count: number): Uint8Array {
-  let out: Uint8Array;
-  switch (coder) {
-    case CODER.raw:
-      if (encoded.length !== count) fail('E_CORRUPT', `raw chunk holds ${encoded.length} bytes, expected ${count}`);
-      return encoded;
-    case CODER.bytes:
-      out = decodeBytes(encoded, count);
-      break;
-    case CODER.floatF32:
-      out = decodeFloats(encoded, 'float32', count);
-      break;
-    case CODER.floatF16:
-      out = decodeFloats(encoded, 'float16', count);
-      break;
-    case CODER.floatBF16:
-      out = decodeFloats(encoded, 'bfloat16', count);
-      break;
-    case CODER.signlzF32:
-      out = decodeSignLz(encoded, count);
-      break;
-    default:
-      return fail('E_CORRUPT', `coder ${CODER_NAMES[coder] ?? coder} does not produce bytes`);
-  }
-  if (out.length !== count) fail('E_CORRUPT', `${CODER_NAMES[coder]} chunk decoded to ${out.length} bytes, expected ${count}`);
+  const c = coderTraits(coder);
+  if (c?.output !== 'bytes') return fail('E_CORRUPT', `coder ${CODER_NAMES[coder] ?? coder} does not produce bytes`);
+  const out = c.decode(encoded, count);
+  if (out.length !== count) fail('E_CORRUPT', `${c.name} chunk decoded to ${out.length} bytes, expected ${count}`);
   return out;
 }
 
@@ -47,40 +20,11 @@ export function decodeByteChunk(coder: number, encoded: Uint8Array, count: numbe
  * Decodes `count` codebook indices. Signed coders (cabac, sparse) carry
  * `index - center`; the result is validated against the codebook size.
  */
-export function decodeIndexChunk(coder: number, encoded: Uint8Array, count: number, size: number, center: number): Int32Array | Uint8Array | Uint16Array | Uint32Array {
-  let idx: Int32Array | Uint8Array | Uint16Array | Uint32Array;
-  switch (coder) {
-    case CODER.huffman:
-      idx = decodeHuffman(encoded, count);
-      break;
-    case CODER.cabac: {
-      const v = decodeIntsCabac(encoded, count);
-      for (let i = 0; i < v.length; i++) v[i] = v[i]! + center;
-      idx = v;
-      break;
-    }
-    case CODER.sparseHuffman:
-    case CODER.sparseCabac: {
-      const r = new ByteReader(encoded, 'sparse chunk');
-      const positions = r.bytesView(r.varuint());
-      const valueBytes = r.bytesView(r.remaining);
-      const nValues = sparseValueCount(positions, count);
-      let values: Int32Array;
-      if (coder === CODER.sparseCabac) values = decodeIntsCabac(valueBytes, nValues);
-      else {
-        const sym = decodeHuffman(valueBytes, nValues);
-        values = new Int32Array(nValues);
-        for (let i = 0; i < nValues; i++) values[i] = sym[i]! - center;
-      }
-      const dense = decodeSparse(positions, values, count) as Int32Array;
-      for (let i = 0; i < dense.length; i++) dense[i] = dense[i]! + center;
-      idx = dense;
-      break;
-    }
-    default:
-      return fail('E_CORRUPT', `coder ${CODER_NAMES[coder] ?? coder} does not produce indices`);
-  }
-  if (idx.length !== count) fail('E_CORRUPT', `${CODER_NAMES[coder]} chunk decoded to ${idx.length} indices, expected ${count}`);
+export function decodeIndexChunk(coder: number, encoded: Uint8Array, count: number, size: number, center: number): IndexArray {
+  const c = coderTraits(coder);
+  if (c?.output !== 'indices') return fail('E_CORRUPT', `coder ${CODER_NAMES[coder] ?? coder} does not produce indices`);
+  const idx = c.decode(encoded, count, center);
+  if (idx.length !== count) fail('E_CORRUPT', `${c.name} chunk decoded to ${idx.length} indices, expected ${count}`);
   for (let i = 0; i < idx.length; i++) {
     const k = idx[i]!;
     if (k < 0 || k >= size) fail('E_CORRUPT', `codebook index ${k} at element ${i} outside 0..${size - 1}`);

@@ -9,15 +9,9 @@
 import type { DType } from '../../core/dtypes.js';
 import { dtypeTraits } from '../../core/dtypes.js';
 import { fromBfloat16Bits, fromFloat16Bits } from '../../core/float16.js';
-import { ByteWriter } from '../bytes.js';
 import { encodeBytes } from '../bytecoder.js';
-import { encodeIntsCabac } from '../cabac.js';
-import { encodeFloats } from '../floatplanes.js';
-import { encodeHuffman } from '../huffman.js';
-import { encodeSparse } from '../sparse.js';
-import { CHUNK_BYTES, CODER, CODER_NAMES } from './format.js';
-import { floatCoderFor } from './index-codec.js';
-import { encodeSignLz } from './signlz.js';
+import { CODER, CODERS, CODER_NAMES, floatCoderFor, type ByteCoderTraits, type IndexCoderTraits } from './coders.js';
+import { CHUNK_BYTES } from './format.js';
 
 export interface EncodeTensorOptions {
   /** Raw bytes per chunk. Default 256 KiB (CHUNK_BYTES). */
@@ -75,9 +69,11 @@ function chunked(n: number, per: number, enc: (start: number, end: number) => Ui
   return out;
 }
 
-function directCandidate(data: Uint8Array, coder: number, chunkBytes: number, encode: (b: Uint8Array) => Uint8Array): EncodedTensor {
-  const chunks = chunked(data.length, chunkBytes, (s, e) => encode(data.subarray(s, e)));
-  return { label: CODER_NAMES[coder]!, coder, chunks, size: sizeOf(chunks) };
+/** `data` chunked and encoded by byte coder `coder`; a chunk the coder declines becomes empty (the caller drops the candidate). */
+function directCandidate(data: Uint8Array, coder: number, chunkBytes: number): EncodedTensor {
+  const c = CODERS[coder] as ByteCoderTraits;
+  const chunks = chunked(data.length, chunkBytes, (s, e) => c.encode(data.subarray(s, e)) ?? new Uint8Array(0));
+  return { label: c.name, coder, chunks, size: sizeOf(chunks) };
 }
 
 /** Numeric value of one element's raw bytes, for ordering a codebook (NaNs sort last). */
@@ -186,44 +182,19 @@ function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): En
   const per = width === 0.5 ? chunkBytes * 2 : Math.max(1, Math.floor(chunkBytes / width));
   const book = { entries: cb.entries, size, center };
   const extra = cb.entries.length + 8;
-  const signedChunk = (s: number, e: number): Int32Array => {
-    const v = new Int32Array(e - s);
-    for (let i = s; i < e; i++) v[i - s] = indices[i]! - center;
-    return v;
-  };
-  const symbolChunk = (s: number, e: number): Uint8Array | Uint16Array | Uint32Array => {
-    const v = size <= 256 ? new Uint8Array(e - s) : new Uint16Array(e - s);
-    for (let i = s; i < e; i++) v[i - s] = indices[i]!;
-    return v;
-  };
   const out: EncodedTensor[] = [];
-  const add = (coder: number, enc: (s: number, e: number) => Uint8Array): void => {
-    const chunks = chunked(n, per, enc);
-    out.push({ label: `codebook(${size})+${CODER_NAMES[coder]}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
+  const add = (coder: number): void => {
+    const c = CODERS[coder] as IndexCoderTraits;
+    const chunks = chunked(n, per, (s, e) => c.encode(indices.subarray(s, e), size, center));
+    out.push({ label: `codebook(${size})+${c.name}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
   };
-  add(CODER.huffman, (s, e) => encodeHuffman(symbolChunk(s, e), size));
-  add(CODER.cabac, (s, e) => encodeIntsCabac(signedChunk(s, e)));
+  add(CODER.huffman);
+  add(CODER.cabac);
   let zeros = 0;
   for (let i = 0; i < n; i++) if (indices[i] === center) zeros++;
   if (zeros >= n * 0.3) {
-    const sparse = (s: number, e: number, cabac: boolean): Uint8Array => {
-      const enc = encodeSparse(signedChunk(s, e));
-      const values = enc.values as Int32Array;
-      let valueBytes: Uint8Array;
-      if (cabac) valueBytes = encodeIntsCabac(values);
-      else {
-        const sym = size <= 256 ? new Uint8Array(values.length) : new Uint16Array(values.length);
-        for (let i = 0; i < values.length; i++) sym[i] = values[i]! + center;
-        valueBytes = encodeHuffman(sym, size);
-      }
-      const w = new ByteWriter(enc.positions.length + valueBytes.length + 8);
-      w.varuint(enc.positions.length);
-      w.bytes(enc.positions);
-      w.bytes(valueBytes);
-      return w.finish();
-    };
-    add(CODER.sparseHuffman, (s, e) => sparse(s, e, false));
-    add(CODER.sparseCabac, (s, e) => sparse(s, e, true));
+    add(CODER.sparseHuffman);
+    add(CODER.sparseCabac);
   }
   return out;
 }
@@ -234,20 +205,14 @@ const SAMPLE_BYTES = 32768;
 
 export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: EncodeTensorOptions = {}): TensorChoice {
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
-  const candidates: EncodedTensor[] = [directCandidate(data, CODER.raw, chunkBytes, (b) => b)];
+  const candidates: EncodedTensor[] = [directCandidate(data, CODER.raw, chunkBytes)];
   const floatCoder = floatCoderFor(dtype);
   if (floatCoder !== undefined) {
-    const fd = dtype as 'float32' | 'float16' | 'bfloat16';
-    candidates.push(directCandidate(data, floatCoder, chunkBytes, (b) => encodeFloats(b, fd)));
+    candidates.push(directCandidate(data, floatCoder, chunkBytes));
     if (dtype === 'float32') {
-      // signlz only where magnitudes repeat: a chunk without enough matches falls back to floatplanes inside this candidate
-      let repeats = false;
-      const lz = directCandidate(data, CODER.signlzF32, chunkBytes, (b) => {
-        const enc = encodeSignLz(b);
-        if (enc) repeats = true;
-        return enc ?? new Uint8Array(0);
-      });
-      if (repeats && lz.chunks.every((c) => c.bytes.length > 0)) candidates.push(lz);
+      // signlz only where magnitudes repeat: it declines (empty chunk) a chunk without enough matches
+      const lz = directCandidate(data, CODER.signlzF32, chunkBytes);
+      if (lz.chunks.length > 0 && lz.chunks.every((c) => c.bytes.length > 0)) candidates.push(lz);
     }
   }
   const bits = dtype === 'bytes' ? 8 : dtypeTraits(dtype).bits;
@@ -277,7 +242,7 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
     const sample = data.length > 2 * SAMPLE_BYTES ? data.subarray(0, SAMPLE_BYTES) : undefined;
     const promising = gain === 0 || !sample || (encodeBytes(sample).length * data.length) / sample.length < best.size * (1 - gain) * 1.02;
     if (promising) {
-      const slow = directCandidate(data, CODER.bytes, chunkBytes, (b) => encodeBytes(b));
+      const slow = directCandidate(data, CODER.bytes, chunkBytes);
       tried[slow.label] = slow.size;
       if (slow.size < best.size * (1 - gain)) best = slow;
     }

@@ -1,6 +1,6 @@
 /**
  * The `.mpz` container's fixed parts: magic, version, header, trailer, and
- * the ids stored in the index. docs/FORMAT.md is the specification; this
+ * the encoding ids stored in the index (coder ids: coders.ts). docs/FORMAT.md is the specification; this
  * file and index-codec.ts are its reference implementation.
  */
 import { fail } from '../../core/errors.js';
@@ -20,22 +20,6 @@ export const TRAILER_BYTES = 8;
 export const CHUNK_BYTES = 256 * 1024;
 /** Largest output a reader accepts (4 GiB - 1): typed arrays beyond that are not portable. */
 export const MAX_OUTPUT_BYTES = 0xffffffff;
-
-/** Coder ids of a chunk stream (docs/FORMAT.md, "Coders"). */
-export const CODER = {
-  raw: 0,
-  bytes: 1,
-  floatF32: 2,
-  floatF16: 3,
-  floatBF16: 4,
-  huffman: 5,
-  cabac: 6,
-  sparseHuffman: 7,
-  sparseCabac: 8,
-  signlzF32: 9,
-} as const;
-export type CoderId = (typeof CODER)[keyof typeof CODER];
-export const CODER_NAMES: readonly string[] = ['raw', 'bytes', 'floatplanes-f32', 'floatplanes-f16', 'floatplanes-bf16', 'huffman', 'cabac', 'sparse+huffman', 'sparse+cabac', 'signlz-f32'];
 
 /** Encoding kinds of a tensor entry. */
 export const ENCODING = { dedup: 0, direct: 1, codebook: 2 } as const;

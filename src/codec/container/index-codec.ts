@@ -8,7 +8,8 @@ import { byteLength, dtypeFromOnnx, dtypeTraits, elementCount, type DType } from
 import { ModelpressError, fail } from '../../core/errors.js';
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { decodeBytes, encodeBytes } from '../bytecoder.js';
-import { CODER, CODER_NAMES, ENCODING, MAX_OUTPUT_BYTES, TRAILER_BYTES } from './format.js';
+import { CODER, CODER_NAMES, floatCoderFor } from './coders.js';
+import { ENCODING, MAX_OUTPUT_BYTES, TRAILER_BYTES } from './format.js';
 import { FORMAT_IDS, type SourceFormat } from './layout.js';
 
 export interface ChunkRef {
@@ -186,10 +187,6 @@ export function elementWidth(dtypeId: number): number {
   return bits === 4 ? 0.5 : bits % 8 === 0 ? bits / 8 : 0;
 }
 
-/** The float coder that fits a dtype, if any. */
-export function floatCoderFor(dtype: DType | 'bytes'): number | undefined {
-  return dtype === 'float32' ? CODER.floatF32 : dtype === 'float16' ? CODER.floatF16 : dtype === 'bfloat16' ? CODER.floatBF16 : undefined;
-}
 
 export interface ParseIndexOptions {
   readonly file?: string;

@@ -2,7 +2,8 @@
  * The `.mpz` container (docs/FORMAT.md): pack a model losslessly, unpack it
  * byte-identically (whole buffer or streaming), read one tensor.
  */
-export { MPZ_MAGIC, VERSION_MAJOR, VERSION_MINOR, CODER_NAMES, hasMpzMagic } from './format.js';
+export { MPZ_MAGIC, VERSION_MAJOR, VERSION_MINOR, hasMpzMagic } from './format.js';
+export { CODER_NAMES } from './coders.js';
 export type { PackInput, PackOptions, PackReport, PackResult, TensorPackReport } from './pack.js';
 export { packModel } from './pack.js';
 export type { ReadOptions } from './reader.js';

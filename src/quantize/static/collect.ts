@@ -35,27 +35,12 @@ export function augmentWithOutputs(model: ModelProto, tensors: readonly string[]
   return copy;
 }
 
-/** Runs a model once: bytes + feeds -> every output by name (the same bytes object is passed for every batch, so a runner may cache its session). */
-export type RunModel = (model: Uint8Array, feeds: Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>) => Promise<Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>>;
-
-/** Histograms of `tensors` over every calibration batch, run through `openRunner` (a session kept open) or `run` (one call per batch). */
-export async function collectRanges(model: ModelProto, tensors: readonly string[], batches: readonly CalibrationFeed[], runtime: { openRunner?: RunnerFactory; run?: RunModel }, file?: string): Promise<Map<string, RangeCollector>> {
+/** Histograms of `tensors` over every calibration batch, run through one session opened with `runtime.openRunner`. */
+export async function collectRanges(model: ModelProto, tensors: readonly string[], batches: readonly CalibrationFeed[], runtime: { openRunner?: RunnerFactory | undefined }, file?: string): Promise<Map<string, RangeCollector>> {
   const collectors = new Map(tensors.map((t) => [t, new RangeCollector()] as const));
   if (tensors.length === 0) return collectors;
   const bytes = writeOnnx(augmentWithOutputs(model, tensors));
-  if (!runtime.openRunner && runtime.run) {
-    for (const batch of batches) {
-      const out = await runtime.run(bytes, batch as Parameters<RunModel>[1]);
-      for (const t of tensors) {
-        const v = out[t];
-        if (!v) throw new ModelpressError('E_GRAPH', `calibration: the runtime returned no value for tensor '${t}'`, file === undefined ? {} : { file });
-        const d = v.data;
-        collectors.get(t)!.add(toFloat32({ dtype: v.dtype as Tensor['dtype'], shape: [...v.shape], data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) }));
-      }
-    }
-    return collectors;
-  }
-  if (!runtime.openRunner) throw new ModelpressError('E_ARG', 'calibration needs a runtime (openRunner or run)', file === undefined ? {} : { file });
+  if (!runtime.openRunner) throw new ModelpressError('E_ARG', 'calibration needs a runtime (openRunner)', file === undefined ? {} : { file });
   const runner = await runtime.openRunner(bytes, file === undefined ? {} : { file });
   try {
     for (const batch of batches) {

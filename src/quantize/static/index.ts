@@ -36,7 +36,7 @@ import {
 } from '../qdq-helpers.js';
 import type { CalibrationFeed, QuantizeOptions, SchemeResult, TensorReport } from '../types.js';
 import { allNames, findWeights, sharedRole, type WeightDef } from '../../graph/weights.js';
-import { collectRanges, feedTensors, rangesOf, type RunModel } from './collect.js';
+import { collectRanges, feedTensors, rangesOf } from './collect.js';
 import { foldBatchNorms } from './fold-bn.js';
 import { canUpgradeOpset, upgradeOpset } from '../opset-upgrade.js';
 
@@ -46,8 +46,6 @@ export const STATIC_QUANTIZED_OPS: readonly string[] = ['Conv', 'MatMul', 'Gemm'
 export interface StaticQuantizeOptions extends QuantizeOptions {
   /** Opens a model for calibration runs (onnxruntime-node's createNodeRunner in Node). Required. */
   readonly openRunner?: RunnerFactory;
-  /** Alternative to openRunner: runs the (augmented) model once per calibration batch and returns every output. */
-  readonly run?: RunModel;
   /**
    * What to fold into the preceding Conv before quantizing: 'bn' inference
    * BatchNormalization; 'affine' also per-channel constant Mul/Add; 'none';
@@ -60,7 +58,7 @@ export interface StaticQuantizeOptions extends QuantizeOptions {
 /**
  * Static QDQ quantization of `input` (not mutated), calibrated on
  * opts.calibration. Reads opts.calibration (required, >= 1 batch),
- * opts.openRunner or opts.run (one is required), opts.calibMethod (default 'minmax'),
+ * opts.openRunner (required), opts.calibMethod (default 'minmax'),
  * opts.calibPercentile, opts.perChannel (default TRUE here), opts.symmetric
  * (weights; default true), opts.reduceRange, opts.minSize (weights smaller
  * stay float, default 0 here since activations are quantized anyway),
@@ -95,14 +93,12 @@ async function runOutputs(model: ModelProto, batches: readonly CalibrationFeed[]
     }
     out.push(all);
   };
-  if (opts.openRunner) {
-    const runner = await opts.openRunner(bytes, opts.file === undefined ? {} : { file: opts.file });
-    try {
-      for (const b of batches) collect(await runner.run(feedTensors(b)));
-    } finally {
-      await runner.dispose();
-    }
-  } else for (const b of batches) collect(await opts.run!(bytes, b as Parameters<RunModel>[1]));
+  const runner = await opts.openRunner!(bytes, opts.file === undefined ? {} : { file: opts.file });
+  try {
+    for (const b of batches) collect(await runner.run(feedTensors(b)));
+  } finally {
+    await runner.dispose();
+  }
   return out;
 }
 
@@ -124,7 +120,7 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
   const where = file === undefined ? {} : { file };
   const batches = opts.calibration ?? [];
   if (batches.length === 0) throw new ModelpressError('E_ARG', 'static quantization needs calibration data (--calib <data> --calib-size N): no batches given', where);
-  if (!opts.openRunner && !opts.run) throw new ModelpressError('E_ARG', 'static quantization needs a runtime to run calibration batches (openRunner or run)', where);
+  if (!opts.openRunner) throw new ModelpressError('E_ARG', 'static quantization needs a runtime to run calibration batches (openRunner)', where);
   const model = cloneSharingBytes(input);
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph', where);

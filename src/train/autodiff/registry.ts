@@ -1,4 +1,8 @@
-/** The gradient-rule registry: op type -> rule. Built from the rule tables under src/train/rules/. */
+/**
+ * The gradient-rule registry: op type -> rule. Built from the rule tables under src/train/rules/; which ops
+ * have a rule, none, or are lowered first is the op-traits table's `gradient` (a test keeps the two in step).
+ */
+import { opsWhere } from '../../graph/op-traits.js';
 import type { GradientRule } from './context.js';
 import { BUILTIN_RULES } from '../rules/index.js';
 
@@ -19,9 +23,5 @@ export function differentiableOps(): string[] {
   return Object.keys(BUILTIN_RULES).sort();
 }
 
-/** Ops whose outputs never carry a gradient (shapes, indices, comparisons, rounding). */
-export const NON_DIFFERENTIABLE_OPS = new Set([
-  'Shape', 'Size', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor',
-  'ArgMax', 'ArgMin', 'NonZero', 'ConstantOfShape', 'Constant', 'Range', 'OneHot', 'Floor', 'Ceil', 'Sign',
-  'IsNaN', 'IsInf', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'EyeLike',
-]);
+/** Ops whose outputs never carry a gradient (shapes, indices, comparisons, rounding): `gradient: 'none'` in the op-traits table. */
+export const NON_DIFFERENTIABLE_OPS: ReadonlySet<string> = new Set(opsWhere((t) => t.gradient === 'none'));

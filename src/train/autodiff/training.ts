@@ -15,6 +15,7 @@ import { differentiateGraph, initializersToInputs } from './gradient.js';
 import { lowerComposites } from './lower.js';
 import { createRuleRegistry, type RuleRegistry } from './registry.js';
 import type { DataInput, TrainableParam, TrainingGraph, TrainingGraphOptions } from './types.js';
+import { ONNX_TYPE } from '../../core/dtypes.js';
 
 /** Lowest default-domain opset accepted; older models change op semantics when raised. */
 export const MIN_OPSET = 13;
@@ -91,7 +92,7 @@ function defaultTrainable(model: ModelProto, loss: string, exclude: Set<string>)
     if (n.output.some((o) => ancestors.has(o))) for (const inp of nodeInputs(n)) ancestors.add(inp);
   }
   return graph.initializer
-    .filter((t) => (t.dataType === 1 || t.dataType === 11) && t.dims.reduce((a, d) => a * Number(d), 1) > 1 && ancestors.has(t.name) && !exclude.has(t.name))
+    .filter((t) => (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64) && t.dims.reduce((a, d) => a * Number(d), 1) > 1 && ancestors.has(t.name) && !exclude.has(t.name))
     .map((t) => t.name);
 }
 

@@ -1,4 +1,4 @@
-/** Gradient rules of activations and (log-)softmax. */
+/** Gradient rules of activations (Relu family, sigmoids, Gelu, Softplus, Elu) and (log-)softmax. */
 import type { GradientRule, RuleContext } from '../autodiff/context.js';
 
 /** g where `cond` holds, 0 elsewhere. */
@@ -68,4 +68,31 @@ const LogSoftmax: GradientRule = (c) => {
   return [c.sub(g, c.mul(c.op('Exp', [y]), c.reduceSum(g, [axis], true)))];
 };
 
-export const ACTIVATION_RULES: Record<string, GradientRule> = { Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Softmax, LogSoftmax };
+/** Gelu (opset 20), exact (erf) or tanh approximation. */
+const Gelu: GradientRule = (c) => {
+  const x = c.input(0), g = c.gradOut(0)!;
+  const k = (v: number): string => c.scalarLike(v, x);
+  if (c.stringAttr('approximate', 'none') === 'tanh') {
+    const s = Math.sqrt(2 / Math.PI);
+    const x2 = c.mul(x, x);
+    const t = c.op('Tanh', [c.mul(c.mul(x, k(s)), c.add(k(1), c.mul(x2, k(0.044715))))]);
+    const dInner = c.mul(k(s), c.add(k(1), c.mul(x2, k(3 * 0.044715))));
+    const d = c.add(c.mul(k(0.5), c.add(k(1), t)), c.mul(c.mul(c.mul(k(0.5), x), c.sub(k(1), c.mul(t, t))), dInner));
+    return [c.mul(g, d)];
+  }
+  const cdf = c.mul(k(0.5), c.add(k(1), c.op('Erf', [c.mul(x, k(Math.SQRT1_2))])));
+  const pdf = c.mul(c.op('Exp', [c.mul(c.mul(x, x), k(-0.5))]), k(1 / Math.sqrt(2 * Math.PI)));
+  return [c.mul(g, c.add(cdf, c.mul(x, pdf)))];
+};
+
+const Softplus: GradientRule = (c) => [c.mul(c.gradOut(0)!, c.op('Sigmoid', [c.input(0)]))];
+
+const Elu: GradientRule = (c) => {
+  const x = c.input(0), y = c.output(0), g = c.gradOut(0)!;
+  const alpha = c.floatAttr('alpha', 1);
+  return [c.op('Where', [c.op('Greater', [x, c.scalarLike(0, x)]), g, c.mul(g, c.add(y, c.scalarLike(alpha, x)))])];
+};
+
+export const ACTIVATION_RULES: Record<string, GradientRule> = {
+  Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Softmax, LogSoftmax, Gelu, Softplus, Elu,
+};

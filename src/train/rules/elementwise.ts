@@ -1,4 +1,4 @@
-/** Gradient rules of elementwise arithmetic (with broadcasting) and unary math. */
+/** Gradient rules of elementwise arithmetic (with broadcasting), unary math, variadic Sum/Mean/Max/Min and Where. */
 import type { GradientRule } from '../autodiff/context.js';
 
 const Add: GradientRule = (c) => {
@@ -60,4 +60,32 @@ const Abs: GradientRule = (c) => [c.mul(c.gradOut(0)!, c.op('Sign', [c.input(0)]
 /** Variadic Sum: every input receives the (unbroadcast) output gradient. */
 const Sum: GradientRule = (c) => c.node.input.map((inp, i) => (c.needs(i) ? c.unbroadcast(c.gradOut(0)!, inp, c.output(0)) : null));
 
-export const ELEMENTWISE_RULES: Record<string, GradientRule> = { Add, Sub, Mul, Div, Neg, Pow, Sqrt, Exp, Log, Reciprocal, Erf, Abs, Sum };
+/** Where(cond, a, b): g flows to a where cond holds, to b elsewhere; none into cond. */
+const Where: GradientRule = (c) => {
+  const g = c.gradOut(0)!, y = c.output(0);
+  const zero = c.scalarLike(0, y);
+  return [
+    null,
+    c.needs(1) ? c.unbroadcast(c.op('Where', [c.input(0), g, zero]), c.input(1), y) : null,
+    c.needs(2) ? c.unbroadcast(c.op('Where', [c.input(0), zero, g]), c.input(2), y) : null,
+  ];
+};
+
+/** Max/Min (variadic, broadcasting): g goes to the inputs equal to the result, split evenly among ties. */
+const extremum: GradientRule = (c) => {
+  const y = c.output(0), g = c.gradOut(0)!;
+  const hits = c.node.input.map((x) => c.castLike(c.op('Equal', [x, y]), y));
+  const count = hits.length === 1 ? hits[0]! : c.op('Sum', hits);
+  const share = c.div(g, count);
+  return c.node.input.map((x, i) => (c.needs(i) ? c.unbroadcast(c.mul(share, hits[i]!), x, y) : null));
+};
+
+/** Mean (variadic): like Sum, divided by the input count. */
+const Mean: GradientRule = (c) => {
+  const share = c.mul(c.gradOut(0)!, c.scalarLike(1 / c.node.input.length, c.output(0)));
+  return c.node.input.map((x, i) => (c.needs(i) ? c.unbroadcast(share, x, c.output(0)) : null));
+};
+
+export const ELEMENTWISE_RULES: Record<string, GradientRule> = {
+  Add, Sub, Mul, Div, Neg, Pow, Sqrt, Exp, Log, Reciprocal, Erf, Abs, Sum, Mean, Max: extremum, Min: extremum, Where,
+};

@@ -5,7 +5,6 @@ import { CONV_RULES } from './conv.js';
 import { ELEMENTWISE_RULES } from './elementwise.js';
 import { MATMUL_RULES } from './matmul.js';
 import { MISC_RULES } from './misc.js';
-import { MORE_RULES } from './more.js';
 import { POOL_RULES } from './pool.js';
 import { QUANT_RULES } from './quant.js';
 import { REDUCE_RULES } from './reduce.js';
@@ -21,7 +20,6 @@ export const BUILTIN_RULES: Readonly<Record<string, GradientRule>> = {
   ...CONV_RULES,
   ...POOL_RULES,
   ...QUANT_RULES,
-  ...MORE_RULES,
 };
 
 export { STE_MARKER } from './misc.js';

@@ -1,5 +1,9 @@
 /** Gradient rules of Identity, Cast, Dropout and the straight-through Round used by fake quantization. */
+import { ONNX_TYPE } from '../../core/dtypes.js';
 import type { GradientRule } from '../autodiff/context.js';
+
+/** Element types a gradient can flow through (real floats). */
+const FLOAT_TYPES: ReadonlySet<number> = new Set([ONNX_TYPE.float32, ONNX_TYPE.float16, ONNX_TYPE.float64, ONNX_TYPE.bfloat16]);
 
 /** Marker in a node's doc_string: its gradient is the straight-through estimator (identity). */
 export const STE_MARKER = 'modelpress:straight-through';
@@ -9,8 +13,8 @@ const Identity: GradientRule = (c) => [c.gradOut(0)!];
 /** Cast between float types: cast the gradient back; none into integer inputs. */
 const Cast: GradientRule = (c) => {
   const et = c.shapes.elemType(c.input(0));
-  if (et !== 0 && et !== 1 && et !== 10 && et !== 11 && et !== 16) return [null];
-  return [c.op('Cast', [c.gradOut(0)!], { to: et || 1 })];
+  if (et !== 0 && !FLOAT_TYPES.has(et)) return [null];
+  return [c.op('Cast', [c.gradOut(0)!], { to: et || ONNX_TYPE.float32 })];
 };
 
 /**

@@ -6,16 +6,17 @@
  * outside. Scales and zero points get no gradient here (use insertFakeQuant
  * with a trainable scale for LSQ-style learning).
  */
+import { ONNX_TYPE } from '../../core/dtypes.js';
 import type { GradientRule, RuleContext } from '../autodiff/context.js';
 
 /** [qmin, qmax] of an ONNX integer elem type. */
 const GRID: Record<number, [number, number]> = {
-  2: [0, 255], // uint8
-  3: [-128, 127], // int8
-  4: [0, 65535], // uint16
-  5: [-32768, 32767], // int16
-  21: [0, 15], // uint4
-  22: [-8, 7], // int4
+  [ONNX_TYPE.uint8]: [0, 255],
+  [ONNX_TYPE.int8]: [-128, 127],
+  [ONNX_TYPE.uint16]: [0, 65535],
+  [ONNX_TYPE.int16]: [-32768, 32767],
+  [ONNX_TYPE.uint4]: [0, 15],
+  [ONNX_TYPE.int4]: [-8, 7],
 };
 
 /** Scale (or zero point) reshaped to broadcast against `x` along the op's axis. */
@@ -39,7 +40,7 @@ const DequantizeLinear: GradientRule = (c) => {
 const QuantizeLinear: GradientRule = (c) => {
   const x = c.input(0);
   const zp = c.input(2);
-  const et = zp ? c.shapes.elemType(zp) : c.intAttr('output_dtype', 2) || 2;
+  const et = zp ? c.shapes.elemType(zp) : c.intAttr('output_dtype', ONNX_TYPE.uint8) || ONNX_TYPE.uint8;
   const grid = GRID[et];
   if (!grid) return c.unsupported(`zero-point elem type ${et} (straight-through needs an integer grid)`);
   const scale = c.op('CastLike', [alongAxis(c, c.input(1), x), x]);

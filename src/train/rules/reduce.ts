@@ -1,4 +1,4 @@
-/** Gradient rules of ReduceSum and ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes). */
+/** Gradient rules of ReduceSum, ReduceMean, ReduceMax and ReduceMin (axes as attribute or input, keepdims, noop_with_empty_axes). */
 import type { GradientRule, RuleContext } from '../autodiff/context.js';
 
 /** `t` (output-shaped, default the output gradient) broadcast back to the input's shape. */
@@ -24,4 +24,20 @@ const ReduceMean: GradientRule = (c) => {
   return [c.div(expandBack(c), count), null];
 };
 
-export const REDUCE_RULES: Record<string, GradientRule> = { ReduceSum, ReduceMean };
+/** ReduceMax/ReduceMin: g goes to the elements equal to the result, split evenly among ties. */
+function reduceExtremum(c: RuleContext): (string | null)[] {
+  const x = c.input(0);
+  const hits = c.castLike(c.op('Equal', [x, expandBack(c, c.output(0))]), x);
+  const count = expandBack(c, reduceLike(c, hits));
+  return [c.div(c.mul(hits, expandBack(c, c.gradOut(0)!)), count), null];
+}
+
+/** ReduceSum of `t` with the node's own axes/keepdims (either opset form). */
+function reduceLike(c: RuleContext, t: string): string {
+  const attrs: Record<string, number | number[]> = { keepdims: c.intAttr('keepdims', 1), noop_with_empty_axes: c.intAttr('noop_with_empty_axes', 0) };
+  const axesAttr = c.intsAttr('axes');
+  if (axesAttr) return c.op('ReduceSum', [t, c.int64s(axesAttr)], attrs);
+  return c.op('ReduceSum', c.input(1) ? [t, c.input(1)] : [t], attrs);
+}
+
+export const REDUCE_RULES: Record<string, GradientRule> = { ReduceSum, ReduceMean, ReduceMax: reduceExtremum, ReduceMin: reduceExtremum };

@@ -1,4 +1,4 @@
-/** Gradient rules of data-movement ops: reshapes, transposes, concat/split, slicing, gathering. */
+/** Gradient rules of data-movement ops: reshapes, transposes, concat/split, slicing, gathering, padding. */
 import { makeTensorProto } from '../../graph/tensor-proto.js';
 import type { GradientRule, RuleContext } from '../autodiff/context.js';
 
@@ -9,7 +9,9 @@ const Transpose: GradientRule = (c) => {
   const perm = c.intsAttr('perm');
   if (!perm) return [c.op('Transpose', [c.gradOut(0)!])]; // reversing twice is the identity
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return [c.op('Transpose', [c.gradOut(0)!], { perm: inv })];
 };
 
@@ -81,6 +83,29 @@ const GatherElements: GradientRule = (c) => {
   return [c.op('ScatterElements', [zeros, c.input(1), c.gradOut(0)!], { axis: c.intAttr('axis', 0), reduction: 'add' }), null];
 };
 
+/** Pad (constant mode, non-negative pads): the gradient is the unpadded slice. */
+const Pad: GradientRule = (c) => {
+  const mode = c.stringAttr('mode', 'constant');
+  if (mode !== 'constant') c.unsupported(`mode=${mode}`);
+  const x = c.input(0), g = c.gradOut(0)!;
+  const pads = c.constInts(c.input(1));
+  const axesIn = c.input(3);
+  const axes = axesIn ? c.constInts(axesIn) : undefined;
+  if (axesIn && !axes) c.unsupported('axes must be a constant');
+  if (pads) {
+    if (pads.some((p) => p < 0)) c.unsupported('negative pads (cropping)');
+    const n = pads.length / 2;
+    const axisList = axes ?? Array.from({ length: n }, (_, i) => i);
+    const begins = pads.slice(0, n);
+    const ends = c.add(c.int64s(begins), c.op('Gather', [c.shapeOf(x), c.int64s(axisList)]));
+    return [c.op('Slice', [g, c.int64s(begins), ends, c.int64s(axisList)]), null, null, null];
+  }
+  if (axesIn) c.unsupported('run-time pads with axes');
+  const r = c.rank(x);
+  const begins = c.op('Slice', [c.input(1), c.int64s([0]), c.int64s([r])]);
+  return [c.op('Slice', [g, begins, c.add(begins, c.shapeOf(x))]), null, null, null];
+};
+
 export const SHAPE_RULES: Record<string, GradientRule> = {
   Reshape: reshapeBack,
   Flatten: reshapeBack,
@@ -93,4 +118,5 @@ export const SHAPE_RULES: Record<string, GradientRule> = {
   Slice,
   Gather,
   GatherElements,
+  Pad,
 };

@@ -3,8 +3,7 @@
  * array, integer labels, and helpers to split, subset and batch them.
  */
 import { ModelpressError } from '../../core/errors.js';
-import type { Rng } from '../random.js';
-import { permutation } from '../random.js';
+import { permutation, type Rng } from '../../core/random.js';
 
 export interface ClassificationData {
   /** `count * prod(sampleShape)` float32 values, example after example. */

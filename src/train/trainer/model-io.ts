@@ -8,8 +8,8 @@ import type { ModelProto, ValueInfoProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { cloneModel } from '../../graph/model-edit.js';
 import { makeValueInfo, readValueInfo, type Dim } from '../../graph/value-info.js';
+import { ONNX_TYPE } from '../../core/dtypes.js';
 
-const FLOAT = 1;
 
 /** Graph inputs that are not initializers (the data the model consumes). */
 export function dataInputs(model: ModelProto): ValueInfoProto[] {
@@ -45,7 +45,7 @@ export function resolveModelIo(model: ModelProto, opts: { inputName?: string; ou
   const outputName = opts.outputName ?? graph.output[0]?.name;
   if (!outputName || !graph.output.some((o) => o.name === outputName)) throw new ModelpressError('E_NOT_FOUND', `model has no output '${opts.outputName ?? ''}'`, { file });
   const info = readValueInfo(input);
-  if (info && info.elemType !== FLOAT) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' has ONNX element type ${info.elemType}, the trainer feeds float32 (type 1)`, { file });
+  if (info && info.elemType !== ONNX_TYPE.float32) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' has ONNX element type ${info.elemType}, the trainer feeds float32 (type 1)`, { file });
   return { inputName: input.name, outputName, inputShape: info?.shape };
 }
 
@@ -95,7 +95,7 @@ export function runningStatNames(model: ModelProto): string[] {
  */
 export function defaultTrainableNames(model: ModelProto): string[] {
   const graph = requireGraph(model);
-  const candidates = new Map(graph.initializer.filter((t) => t.dataType === FLOAT && t.dims.length >= 1).map((t) => [t.name, false]));
+  const candidates = new Map(graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1).map((t) => [t.name, false]));
   for (const n of graph.node) {
     const excluded = NON_TRAINABLE_SLOTS[n.opType] ?? [];
     n.input.forEach((name, slot) => {

@@ -4,10 +4,12 @@
  * updates in place), a reusable batch buffer and int64 labels. One `run`
  * returns the loss, the gradients and the batch statistics of BatchNormalization.
  */
-import { toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
-import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../../runtime/ort-session.js';
+import type { Tensor } from '../../core/tensor.js';
+import { writeOnnx } from '../../formats/onnx/write.js';
+import { argmax } from '../../runtime/classifier.js';
+import type { Runner, RunnerFactory } from '../../runtime/runner.js';
+import { floatTensor, floatValues, int64Tensor } from '../../runtime/tensors.js';
 import type { TrainingGraph } from '../autodiff/types.js';
 import { sampleSize, type ClassificationData } from './data.js';
 
@@ -22,68 +24,74 @@ export interface StepOutput {
   correct: number | undefined;
   /** Batch mean / variance per BatchNormalization node (output name -> values). */
   stats: Map<string, Float32Array>;
+  /** The extra outputs asked for at creation, by name. */
+  extra: Record<string, Tensor>;
+}
+
+export interface StepSessionOptions {
+  /** The data input the batches go to. */
+  inputName: string;
+  feedShape: readonly number[];
+  batchSize: number;
+  logits: string | undefined;
+  batchFeeds?: BatchFeeds;
+  /** Inputs fed with every step as they are (read at run time: fake-quantization scales, for instance). */
+  extraFeeds?: Readonly<Record<string, Tensor>>;
+  /** Graph outputs fetched with every step besides loss, gradients and statistics. */
+  extraOutputs?: readonly string[];
+  file?: string;
 }
 
 export class StepSession {
   private readonly fullInputs: Float32Array;
   private readonly fullLabels: BigInt64Array;
-  private readonly fullInputTensor: OrtTensorLike;
-  private readonly fullLabelTensor: OrtTensorLike | undefined;
+  private readonly fullInputTensor: Tensor;
+  private readonly fullLabelTensor: Tensor | undefined;
   private readonly fetches: string[];
 
   private constructor(
-    private readonly ort: OrtModuleLike,
-    private readonly session: OrtSessionLike,
+    private readonly runner: Runner,
     private readonly graph: TrainingGraph,
     private readonly names: { input: string; labels: string | undefined; logits: string | undefined },
-    private readonly feedShape: readonly number[],
-    private readonly batchSize: number,
-    private readonly weightFeeds: Record<string, OrtTensorLike>,
-    private readonly batchFeeds: BatchFeeds | undefined,
+    private readonly opts: StepSessionOptions,
+    private readonly baseFeeds: Record<string, Tensor>,
   ) {
+    const { feedShape, batchSize } = opts;
     const size = feedShape.reduce((a, b) => a * b, 1);
     this.fullInputs = new Float32Array(batchSize * size);
     this.fullLabels = new BigInt64Array(batchSize);
-    this.fullInputTensor = new ort.Tensor('float32', this.fullInputs, [batchSize, ...feedShape]);
-    this.fullLabelTensor = names.labels === undefined ? undefined : new ort.Tensor('int64', this.fullLabels, [batchSize]);
+    this.fullInputTensor = floatTensor(this.fullInputs, [batchSize, ...feedShape]);
+    this.fullLabelTensor = names.labels === undefined ? undefined : int64Tensor(this.fullLabels, [batchSize]);
     this.fetches = [graph.lossOutput, ...graph.params.map((p) => p.grad), ...graph.batchNorm.flatMap((b) => [b.batchMean, b.batchVar])];
     if (names.logits !== undefined) this.fetches.push(names.logits);
+    for (const o of opts.extraOutputs ?? []) if (!this.fetches.includes(o)) this.fetches.push(o);
   }
 
   /**
-   * `weights`: live arrays by trainable name (fed every step, read at run
-   * time, so in-place optimizer updates are seen without new tensors).
+   * `weights`: the arrays fed per trainable name (tensors viewing them, no
+   * copies, read at run time, so in-place optimizer updates are seen).
    */
-  static async create(
-    ort: OrtModuleLike,
-    graph: TrainingGraph,
-    weights: ReadonlyMap<string, Float32Array>,
-    opts: { feedShape: readonly number[]; batchSize: number; logits: string | undefined; batchFeeds?: BatchFeeds; sessionOptions?: Record<string, unknown> },
-  ): Promise<StepSession> {
-    const modelInputs = graph.dataInputs.filter((d) => d.role === 'model');
-    if (modelInputs.length !== 1) throw new ModelpressError('E_UNSUPPORTED', `training graph has ${modelInputs.length} model data inputs; the trainer feeds exactly one`);
+  static async create(openRunner: RunnerFactory, graph: TrainingGraph, weights: ReadonlyMap<string, Float32Array>, opts: StepSessionOptions): Promise<StepSession> {
+    const where = opts.file === undefined ? {} : { file: opts.file };
+    const unfed = graph.dataInputs.filter((d) => d.role === 'model' && d.name !== opts.inputName && !(d.name in (opts.extraFeeds ?? {})));
+    if (unfed.length) throw new ModelpressError('E_UNSUPPORTED', `training graph has model data inputs the trainer does not feed: ${unfed.map((d) => d.name).join(', ')}`, where);
     const labels = graph.dataInputs.find((d) => d.role === 'labels');
-    if (labels && labels.elemType !== 7) throw new ModelpressError('E_UNSUPPORTED', `labels input '${labels.name}' has ONNX element type ${labels.elemType}; expected int64 (7)`);
-    const weightFeeds: Record<string, OrtTensorLike> = {};
+    if (labels && labels.elemType !== 7) throw new ModelpressError('E_UNSUPPORTED', `labels input '${labels.name}' has ONNX element type ${labels.elemType}; expected int64 (7)`, where);
+    const baseFeeds: Record<string, Tensor> = { ...opts.extraFeeds };
     for (const p of graph.params) {
       const data = weights.get(p.name);
-      if (!data) throw new ModelpressError('E_NOT_FOUND', `no weights for trainable parameter '${p.name}'`);
-      if (p.dtype !== 'float32') throw new ModelpressError('E_UNSUPPORTED', `parameter '${p.name}' is ${p.dtype}; the trainer updates float32 weights`);
-      weightFeeds[p.name] = new ort.Tensor('float32', data, p.shape);
+      if (!data) throw new ModelpressError('E_NOT_FOUND', `no weights for trainable parameter '${p.name}'`, where);
+      if (p.dtype !== 'float32') throw new ModelpressError('E_UNSUPPORTED', `parameter '${p.name}' is ${p.dtype}; the trainer updates float32 weights`, where);
+      baseFeeds[p.name] = floatTensor(data, p.shape);
     }
-    let session: OrtSessionLike;
-    try {
-      session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, graph.model), { graphOptimizationLevel: 'all', ...opts.sessionOptions });
-    } catch (e) {
-      throw new ModelpressError('E_GRAPH', `onnxruntime cannot load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`, { cause: e });
-    }
-    return new StepSession(ort, session, graph, { input: modelInputs[0]!.name, labels: labels?.name, logits: opts.logits }, opts.feedShape, opts.batchSize, weightFeeds, opts.batchFeeds);
+    const runner = await openRunner(writeOnnx(graph.model), { generated: 'the training graph', ...where });
+    return new StepSession(runner, graph, { input: opts.inputName, labels: labels?.name, logits: opts.logits }, opts, baseFeeds);
   }
 
   /** Runs forward + backward on the examples `indices[0..size)` of `data`. */
   async run(data: ClassificationData, indices: Uint32Array, size: number): Promise<StepOutput> {
     const exampleSize = sampleSize(data);
-    const full = size === this.batchSize;
+    const full = size === this.opts.batchSize;
     const inputs = full ? this.fullInputs : new Float32Array(size * exampleSize);
     const labels = full ? this.fullLabels : new BigInt64Array(size);
     for (let k = 0; k < size; k++) {
@@ -91,43 +99,34 @@ export class StepSession {
       inputs.set(data.inputs.subarray(i * exampleSize, (i + 1) * exampleSize), k * exampleSize);
       labels[k] = BigInt(data.labels[i]!);
     }
-    const feeds: Record<string, OrtTensorLike> = { ...this.weightFeeds };
-    feeds[this.names.input] = full ? this.fullInputTensor : new this.ort.Tensor('float32', inputs, [size, ...this.feedShape]);
-    if (this.names.labels !== undefined) feeds[this.names.labels] = full ? this.fullLabelTensor! : new this.ort.Tensor('int64', labels, [size]);
-    if (this.batchFeeds) {
-      for (const [name, v] of Object.entries(this.batchFeeds(indices, size))) feeds[name] = new this.ort.Tensor('float32', v.data, v.dims);
+    const feeds: Record<string, Tensor> = { ...this.baseFeeds };
+    feeds[this.names.input] = full ? this.fullInputTensor : floatTensor(inputs, [size, ...this.opts.feedShape]);
+    if (this.names.labels !== undefined) feeds[this.names.labels] = full ? this.fullLabelTensor! : int64Tensor(labels, [size]);
+    if (this.opts.batchFeeds) {
+      for (const [name, v] of Object.entries(this.opts.batchFeeds(indices, size))) feeds[name] = floatTensor(v.data, v.dims);
     }
-    let out: Record<string, OrtTensorLike>;
-    try {
-      out = await this.session.run(feeds, this.fetches);
-    } catch (e) {
-      throw new ModelpressError('E_SHAPE', `onnxruntime failed on a training batch of ${size} examples: ${String((e as Error).message ?? e).split('\n')[0]}`, { cause: e });
-    }
-    const loss = Number((out[this.graph.lossOutput]!.data as Float32Array)[0]);
+    const out = await this.runner.run(feeds, this.fetches);
+    const loss = Number(floatValues(out[this.graph.lossOutput]!)[0]);
     const grads = new Map<string, Float32Array>();
-    for (const p of this.graph.params) grads.set(p.name, out[p.grad]!.data as Float32Array);
+    for (const p of this.graph.params) grads.set(p.name, floatValues(out[p.grad]!));
     const stats = new Map<string, Float32Array>();
     for (const b of this.graph.batchNorm) {
-      stats.set(b.batchMean, out[b.batchMean]!.data as Float32Array);
-      stats.set(b.batchVar, out[b.batchVar]!.data as Float32Array);
+      stats.set(b.batchMean, floatValues(out[b.batchMean]!));
+      stats.set(b.batchVar, floatValues(out[b.batchVar]!));
     }
     let correct: number | undefined;
     if (this.names.logits !== undefined && this.names.labels !== undefined) {
-      const logits = out[this.names.logits]!;
-      const values = logits.data as Float32Array;
+      const values = floatValues(out[this.names.logits]!);
       const classes = values.length / size;
       correct = 0;
-      for (let k = 0; k < size; k++) {
-        const row = k * classes;
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (values[row + c]! > values[row + best]!) best = c;
-        if (BigInt(best) === labels[k]) correct++;
-      }
+      for (let k = 0; k < size; k++) if (BigInt(argmax(values, k * classes, classes)) === labels[k]) correct++;
     }
-    return { loss, grads, correct, stats };
+    const extra: Record<string, Tensor> = {};
+    for (const o of this.opts.extraOutputs ?? []) extra[o] = out[o]!;
+    return { loss, grads, correct, stats, extra };
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.runner.dispose();
   }
 }

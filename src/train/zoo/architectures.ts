@@ -5,7 +5,7 @@
  * Conv-BN-ReLU CNN of the size users ship for small image tasks.
  */
 import type { ModelProto } from 'onnx-buf';
-import { createRng } from '../random.js';
+import { createRng } from '../../core/random.js';
 import type { InitScheme } from './init.js';
 import { batchNorm, conv, linear, maxPool2, relu, type LayerContext } from './layers.js';
 import { ZooGraph, floatValueInfo } from './onnx-proto.js';

@@ -4,7 +4,7 @@
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias; or He
  * uniform (gain sqrt(2), bound sqrt(6/fan_in)) with zero bias.
  */
-import type { Rng } from '../random.js';
+import type { Rng } from '../../core/random.js';
 
 /** `pytorch`: torch defaults (bound 1/sqrt(fan_in)); `he`: He/Kaiming uniform for ReLU (bound sqrt(6/fan_in), zero bias). */
 export type InitScheme = 'pytorch' | 'he';

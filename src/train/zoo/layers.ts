@@ -1,5 +1,5 @@
 /** Layer helpers shared by the zoo architectures (PyTorch-export naming: `<layer>.weight`, `<layer>.bias`). */
-import type { Rng } from '../random.js';
+import type { Rng } from '../../core/random.js';
 import { initLayer, type InitScheme } from './init.js';
 import type { ZooGraph } from './onnx-proto.js';
 

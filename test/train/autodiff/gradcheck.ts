@@ -12,12 +12,12 @@ import type { GraphDType } from '../../../src/graph/tensor-proto.js';
 import { buildGradientGraph, initializersToInputs } from '../../../src/train/autodiff/gradient.js';
 import type { RuleRegistry } from '../../../src/train/autodiff/registry.js';
 import { lowerModel, type LowerOptions } from '../../../src/train/autodiff/lower.js';
-import { createRng } from '../../../src/eval/random.js';
+import { mulberry32 } from '../../../src/core/random.js';
 
 export type FloatDType = 'float32' | 'float64';
 
 /** Deterministic PRNG for test data: the library's mulberry32. */
-export const rng = createRng;
+export const rng = mulberry32;
 
 export function randn(n: number, rand: () => number, scale = 1): number[] {
   return Array.from({ length: n }, () => (rand() * 2 - 1) * scale);

@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest';
-import { gradCheck } from '../autodiff/gradcheck.js';
+import { gradCheck, type GradCheckOptions } from '../autodiff/gradcheck.js';
 
 // Values kept away from kinks (0 for Relu, +-3 for HardSwish, clip bounds) so central differences are valid.
+const f32: Partial<GradCheckOptions> = { dtype: 'float32', eps: 1e-2, atol: 3e-3, rtol: 1e-2 };
 const awayFromKinks = [-1.7, -0.9, -0.4, 0.35, 0.8, 1.3, -2.2, 2.6, -0.6, 0.55, 1.9, -1.2];
 
 describe('activation gradient rules (finite differences)', () => {
@@ -42,5 +43,20 @@ describe('activation gradient rules (finite differences)', () => {
   });
   it('LogSoftmax', async () => {
     await gradCheck({ params: { x: { shape: [3, 5] } }, forward: (b) => b.op('LogSoftmax', ['x'], { axis: -1 }) });
+  });
+  it('Gelu exact and tanh (opset 20, float32)', async () => {
+    await gradCheck({
+      ...f32,
+      opset: 20,
+      params: { x: { shape: [3, 4] } },
+      forward: (b) => b.op('Add', [b.op('Gelu', ['x']), b.op('Gelu', ['x'], { approximate: 'tanh' })]),
+    });
+  });
+  it('Softplus, Elu (float32)', async () => {
+    await gradCheck({
+      ...f32,
+      params: { x: { shape: [3, 4], values: awayFromKinks } },
+      forward: (b) => b.op('Add', [b.op('Softplus', ['x']), b.op('Elu', ['x'], { alpha: { float: 0.7 } })]),
+    });
   });
 });

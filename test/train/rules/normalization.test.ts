@@ -109,3 +109,13 @@ describe('LayerNormalization (lowered to primitives)', () => {
     for (let i = 0; i < ref.length; i++) expect(low[i]).toBeCloseTo(ref[i]!, 4);
   });
 });
+
+describe('InstanceNormalization (lowered to primitives)', () => {
+  it('gradient by finite differences', async () => {
+    await gradCheck({
+      lower: {},
+      params: { x: { shape: [2, 3, 2, 3] }, scale: { shape: [3] }, bias: { shape: [3] } },
+      forward: (b) => b.op('InstanceNormalization', ['x', 'scale', 'bias'], { epsilon: { float: 1e-3 } }),
+    });
+  });
+});

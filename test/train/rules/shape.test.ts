@@ -106,4 +106,21 @@ describe('reduction gradient rules (finite differences, float64)', () => {
       forward: (b) => b.op('Mul', [b.op('ReduceMean', ['x', b.int64s([-1])], { keepdims: 0 }), b.op('ReduceMean', ['x'], { keepdims: 0 })]),
     });
   });
+  it('Pad constant mode, constant pads, and pads with axes (opset 18)', async () => {
+    await gradCheck({
+      opset: 18,
+      params: { x: { shape: [2, 3, 4] } },
+      forward: (b) =>
+        b.op('Mul', [
+          b.op('Pad', ['x', b.int64s([0, 1, 2, 0, 2, 1])]),
+          b.op('Pad', ['x', b.int64s([1, 2, 2, 1]), '', b.int64s([1, 2])]),
+        ]),
+    });
+  });
+  it('ReduceMax / ReduceMin (axes attribute at opset 17, keepdims 0 and 1)', async () => {
+    await gradCheck({
+      params: { x: { shape: [3, 4], values: [-1.7, -0.9, -0.4, 0.35, 0.8, 1.3, -2.2, 2.6, -0.6, 0.55, 1.9, -1.2] } },
+      forward: (b) => b.op('Add', [b.op('ReduceMax', ['x'], { axes: [1], keepdims: 0 }), b.op('Reshape', [b.op('ReduceMin', ['x'], { axes: [1] }), b.int64s([-1])])]),
+    });
+  });
 });
