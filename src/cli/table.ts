@@ -3,6 +3,7 @@
  * numbers right-aligned, text left-aligned; plus the number and size formats
  * every command prints with.
  */
+import { bytes } from '../report/format.js';
 
 export interface Column {
   readonly header: string;
@@ -21,7 +22,7 @@ export function formatTable(columns: readonly (Column | string)[], rows: readonl
   const line = (cells: readonly string[]) =>
     cells.map((s, i) => (aligns[i] === 'right' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [line(cols.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function cellText(c: Cell): string {
@@ -48,18 +49,9 @@ function groupThousands(n: number): string {
   return n < 0 ? `-${out}` : out;
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** Byte counts in binary units: 512 B, 4.50 KiB, 10.3 MiB. */
+/** Byte counts in binary units: 512 B, 4.50 KiB, 10.3 MiB (the reports' format). */
 export function humanBytes(n: number): string {
-  let v = n;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  if (u === 0) return `${n} B`;
-  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[u]}`;
+  return bytes(n);
 }
 
 /** A fraction as a percentage with one decimal: 0.1234 -> '12.3%'. */

@@ -2,22 +2,24 @@
  * Which weights pruning touches: the weight inputs of Conv, ConvTranspose,
  * Gemm and MatMul (found with the quantizer's findWeights + sharedRole), not
  * biases, BatchNormalization parameters or shape constants. `include` /
- * `exclude` globs (`*` any run, `?` one character) match the weight name or
- * the name of a node that consumes it.
+ * `exclude` patterns are the one selection language of src/graph/select.ts
+ * (glob with `*` / `?`, or /regex/) over the weight name and its consumers'
+ * node names and op types.
  */
 import type { ModelProto } from 'onnx-buf';
 import type { DType } from '../core/dtypes.js';
 import { tensorFromProto } from '../formats/onnx/tensor-proto.js';
 import { toFloat32 } from '../core/tensor.js';
-import { findWeights, sharedRole, type WeightDef, type WeightRole } from '../graph/weights.js';
+import { compileFilter, patternRegExp, selectionKeys } from '../graph/select.js';
+import { findWeights, sharedRole, type WeightRole } from '../graph/weights.js';
 
 const PRUNABLE_ROLES: ReadonlySet<WeightRole['role']> = new Set(['conv', 'conv-transpose', 'gemm', 'matmul']);
 const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
 export interface WeightFilter {
-  /** Only weights whose name or consumer node name matches one of these globs. */
+  /** Only weights matched by one of these patterns (src/graph/select.ts). */
   include?: readonly string[];
-  /** Never weights whose name or consumer node name matches one of these globs. */
+  /** Never weights matched by one of these patterns. */
   exclude?: readonly string[];
 }
 
@@ -42,19 +44,12 @@ export interface SkippedWeight {
   readonly reason: string;
 }
 
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
-function matchesAny(def: WeightDef, globs: readonly RegExp[]): boolean {
-  return globs.some((g) => g.test(def.name) || def.consumers.some((c) => g.test(c.node.name) || g.test(c.label)));
-}
+/** A selection pattern as a RegExp (kept under its old name for the channel planner). */
+export const globToRegExp = patternRegExp;
 
 /** The prunable weights of `model` (after the filter), and weight-like tensors left out with the reason. */
 export function selectPrunableWeights(model: ModelProto, filter: WeightFilter = {}): { weights: PrunableWeight[]; skipped: SkippedWeight[] } {
-  const include = (filter.include ?? []).map(globToRegExp);
-  const exclude = (filter.exclude ?? []).map(globToRegExp);
+  const selection = compileFilter(filter.include, filter.exclude);
   const weights: PrunableWeight[] = [];
   const skipped: SkippedWeight[] = [];
   for (const def of findWeights(model)) {
@@ -66,8 +61,7 @@ export function selectPrunableWeights(model: ModelProto, filter: WeightFilter = 
       }
       continue;
     }
-    if (include.length > 0 && !matchesAny(def, include)) continue;
-    if (exclude.length > 0 && matchesAny(def, exclude)) continue;
+    if (selection.reasonSkipped(selectionKeys(def)) !== undefined) continue;
     if (!def.dtype || !FLOAT_DTYPES.has(def.dtype)) {
       skipped.push({ name: def.name, reason: `dtype ${def.dtype ?? 'unknown'} is not a float type` });
       continue;

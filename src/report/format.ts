@@ -1,13 +1,19 @@
 /** Number formats shared by the Markdown and HTML reports (and the terminal table). */
 import { formatSnr, type EvalRecord } from './record.js';
 
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Byte counts in binary units: 512 B, 4.50 KiB, 10.3 MiB; null prints as '-'. The one byte format of reports and the terminal. */
 export function bytes(n: number | null): string {
   if (n === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+  while (Math.abs(v) >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u === 0) return `${n} B`;
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[u]}`;
 }
 
 export function percent(x: number | null): string {
@@ -31,18 +37,18 @@ export function summaryRows(records: readonly EvalRecord[]): { header: string[];
   const header = ['model', 'size', 'params', 'ratio', 'accuracy', 'F1 macro', 'cosine', 'SNR', 'top-1 agree', 'p50 (b=1)', 'p95 (b=1)', 'throughput', 'peak RSS'];
   const rows = records.map((r) => [
     r.model,
-    bytes(r.size_bytes),
+    bytes(r.sizeBytes),
     integer(r.params),
-    r.compression_ratio === null ? '-' : `${r.compression_ratio.toFixed(2)}x`,
+    r.compressionRatio === null ? '-' : `${r.compressionRatio.toFixed(2)}x`,
     percent(r.accuracy),
-    fixed(r.f1_macro, 4),
+    fixed(r.f1Macro, 4),
     r.fidelity ? r.fidelity.cosine.toFixed(6) : '-',
-    formatSnr(r.fidelity?.snr_db ?? null),
-    r.fidelity ? percent(r.fidelity.top1_agreement) : '-',
-    ms(r.latency_ms?.p50),
-    ms(r.latency_ms?.p95),
-    `${Math.round(r.throughput_samples_per_s).toLocaleString('en-US')}/s`,
-    bytes(r.peak_rss_bytes),
+    formatSnr(r.fidelity?.snrDb ?? null),
+    r.fidelity ? percent(r.fidelity.top1Agreement) : '-',
+    ms(r.latencyMs?.p50),
+    ms(r.latencyMs?.p95),
+    `${Math.round(r.throughputSamplesPerS).toLocaleString('en-US')}/s`,
+    bytes(r.peakRssBytes),
   ]);
   return { header, rows };
 }

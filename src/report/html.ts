@@ -23,10 +23,10 @@ export function renderHtml(records: readonly EvalRecord[], assets: ChartAssets, 
     .join('')}</tbody></table>`;
   const data = JSON.stringify(records).replace(/</g, '\\u003c');
   const confusionCanvases = records
-    .map((r, i) => (r.confusion_matrix ? `<figure class="cm"><figcaption>Confusion matrix: ${escapeHtml(r.model)}</figcaption><div class="box square"><canvas id="cm-${i}"></canvas></div></figure>` : ''))
+    .map((r, i) => (r.confusionMatrix ? `<figure class="cm"><figcaption>Confusion matrix: ${escapeHtml(r.model)}</figcaption><div class="box square"><canvas id="cm-${i}"></canvas></div></figure>` : ''))
     .join('');
   const first = records[0];
-  const dataLine = first ? `Data: <code>${escapeHtml(first.data.source)}</code>, ${first.data.samples} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batch_size}.` : '';
+  const dataLine = first ? `Data: <code>${escapeHtml(first.data.source)}</code>, ${first.data.samples} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.` : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -82,13 +82,13 @@ const REPORT_SCRIPT = `
 
   function quality(r) {
     if (r.accuracy !== null) return r.accuracy;
-    if (r.fidelity && r.fidelity.top1_agreement !== null) return r.fidelity.top1_agreement;
+    if (r.fidelity && r.fidelity.top1Agreement !== null) return r.fidelity.top1Agreement;
     return r.fidelity ? r.fidelity.cosine : null;
   }
   var qualityLabel = records.some(function (r) { return r.accuracy !== null; }) ? 'accuracy' : 'agreement / cosine vs reference';
 
   // Pareto front: points not beaten by a smaller-or-equal model with higher-or-equal quality.
-  var points = records.map(function (r, i) { return { x: r.size_bytes / MiB, y: quality(r), label: r.model, i: i }; })
+  var points = records.map(function (r, i) { return { x: r.sizeBytes / MiB, y: quality(r), label: r.model, i: i }; })
     .filter(function (p) { return p.y !== null; });
   var front = points.filter(function (p) {
     return !points.some(function (q) { return q !== p && q.x <= p.x && q.y >= p.y && (q.x < p.x || q.y > p.y); });
@@ -113,24 +113,24 @@ const REPORT_SCRIPT = `
   charts.push(new Chart(document.getElementById('latency'), {
     type: 'bar',
     data: { labels: names, datasets: ['p50', 'p95', 'p99'].map(function (k, j) {
-      return { label: k, backgroundColor: palette[j], data: records.map(function (r) { return r.latency_ms ? r.latency_ms[k] : null; }) };
+      return { label: k, backgroundColor: palette[j], data: records.map(function (r) { return r.latencyMs ? r.latencyMs[k] : null; }) };
     }) },
     options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } } }
   }));
 
-  var withClasses = records.filter(function (r) { return r.per_class; });
-  var classLabels = withClasses.length ? withClasses[0].per_class.map(function (c) { return String(c.class); }) : [];
+  var withClasses = records.filter(function (r) { return r.perClass; });
+  var classLabels = withClasses.length ? withClasses[0].perClass.map(function (c) { return String(c.class); }) : [];
   charts.push(new Chart(document.getElementById('f1'), {
     type: 'bar',
     data: { labels: classLabels, datasets: withClasses.map(function (r, j) {
-      return { label: r.model.split('/').pop(), backgroundColor: palette[j % palette.length], data: r.per_class.map(function (c) { return c.f1; }) };
+      return { label: r.model.split('/').pop(), backgroundColor: palette[j % palette.length], data: r.perClass.map(function (c) { return c.f1; }) };
     }) },
     options: { scales: { y: { min: 0, max: 1, title: { display: true, text: 'F1' } }, x: { title: { display: true, text: 'class' } } } }
   }));
 
   records.forEach(function (r, i) {
-    if (!r.confusion_matrix) return;
-    var m = r.confusion_matrix, n = m.length, max = 1, cells = [];
+    if (!r.confusionMatrix) return;
+    var m = r.confusionMatrix, n = m.length, max = 1, cells = [];
     // One tick per class index, at the cell centres.
     var classTicks = function (scale) { scale.ticks = m.map(function (_, k) { return { value: k }; }); };
     for (var t = 0; t < n; t++) for (var p = 0; p < n; p++) { max = Math.max(max, m[t][p]); cells.push({ x: p, y: t, v: m[t][p] }); }

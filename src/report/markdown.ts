@@ -6,34 +6,34 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   // First column names the row; the rest are figures.
   const align = header.map((_, i) => (i === 0 ? '---' : '---:'));
-  return [`| ${header.map(esc).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n') + '\n';
+  return `${[`| ${header.map(esc).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n')}\n`;
 }
 
 export function renderMarkdown(records: readonly EvalRecord[], options: { title?: string } = {}): string {
   const out: string[] = [`# ${options.title ?? 'modelpress evaluation'}`, ''];
   const first = records[0];
-  if (first) out.push(`Data: \`${first.data.source}\`, ${first.data.samples.toLocaleString('en-US')} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batch_size}.`, '');
+  if (first) out.push(`Data: \`${first.data.source}\`, ${first.data.samples.toLocaleString('en-US')} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.`, '');
   const { header, rows } = summaryRows(records);
   out.push(table(header, rows));
-  const batched = records.filter((r) => r.latency_batch_ms);
+  const batched = records.filter((r) => r.latencyBatchMs);
   if (batched.length) {
     out.push('## Latency at batch size', '');
     out.push(table(['model', 'batch', 'p50', 'p95', 'p99', 'per sample (p50)'], batched.map((r) => {
-      const l = r.latency_batch_ms!;
-      return [r.model, String(l.batch_size), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.p50 / l.batch_size)];
+      const l = r.latencyBatchMs!;
+      return [r.model, String(l.batchSize), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.p50 / l.batchSize)];
     })));
   }
-  const classified = records.filter((r) => r.per_class);
+  const classified = records.filter((r) => r.perClass);
   if (classified.length) {
     out.push('## F1 per class', '');
-    const classes = classified[0]!.per_class!.map((c) => String(c.class));
-    out.push(table(['model', ...classes], classified.map((r) => [r.model, ...r.per_class!.map((c) => fixed(c.f1, 3))])));
+    const classes = classified[0]!.perClass!.map((c) => String(c.class));
+    out.push(table(['model', ...classes], classified.map((r) => [r.model, ...r.perClass!.map((c) => fixed(c.f1, 3))])));
   }
   const withRef = records.filter((r) => r.fidelity && r.fidelity.outputs.length > 1);
   if (withRef.length) {
     out.push('## Fidelity per output', '');
     out.push(table(['model', 'output', 'cosine', 'SNR', 'max |err|', 'mean |err|'], withRef.flatMap((r) => r.fidelity!.outputs.map((o) => [
-      r.model, o.output, o.cosine.toFixed(6), typeof o.snr_db === 'string' ? o.snr_db : `${o.snr_db.toFixed(1)} dB`, o.max_abs_error.toExponential(2), o.mean_abs_error.toExponential(2),
+      r.model, o.output, o.cosine.toFixed(6), typeof o.snrDb === 'string' ? o.snrDb : `${o.snrDb.toFixed(1)} dB`, o.maxAbsError.toExponential(2), o.meanAbsError.toExponential(2),
     ]))));
   }
   return out.join('\n');

@@ -1,8 +1,8 @@
 /**
  * The canonical evaluation record: a stable JSON object (schema
- * 'modelpress.eval/1', snake_case keys) that `eval --json` prints, `compare
+ * 'modelpress.eval/2', camelCase keys as every modelpress JSON report) that `eval --json` prints, `compare
  * --json` lists, and the Markdown and HTML reports are rendered from.
- * Numbers are finite or null, except `snr_db`, which is the string "inf" when
+ * Numbers are finite or null, except `snrDb`, which is the string "inf" when
  * the outputs are identical (zero error) and "-inf" when the reference is
  * all zeros but the model's output is not.
  */
@@ -11,13 +11,13 @@ import type { FidelityStats } from '../eval/fidelity.js';
 import type { LatencyStats } from '../eval/metrics.js';
 import type { ModelInfo } from '../eval/model-info.js';
 
-export const EVAL_SCHEMA = 'modelpress.eval/1';
-export const COMPARE_SCHEMA = 'modelpress.compare/1';
+export const EVAL_SCHEMA = 'modelpress.eval/2';
+export const COMPARE_SCHEMA = 'modelpress.compare/2';
 
 export type SnrDb = number | 'inf' | '-inf';
 
 export interface LatencyRecord {
-  readonly batch_size: number;
+  readonly batchSize: number;
   readonly runs: number;
   readonly p50: number;
   readonly p95: number;
@@ -28,10 +28,10 @@ export interface LatencyRecord {
 export interface OutputFidelityRecord {
   readonly output: string;
   readonly cosine: number;
-  readonly snr_db: SnrDb;
-  readonly max_abs_error: number;
-  readonly mean_abs_error: number;
-  readonly top1_agreement: number | null;
+  readonly snrDb: SnrDb;
+  readonly maxAbsError: number;
+  readonly meanAbsError: number;
+  readonly top1Agreement: number | null;
   readonly identical: boolean;
 }
 
@@ -46,37 +46,37 @@ export interface FidelityRecord extends Omit<OutputFidelityRecord, 'output'> {
 export interface EvalRecord {
   readonly schema: typeof EVAL_SCHEMA;
   readonly model: string;
-  readonly size_bytes: number;
+  readonly sizeBytes: number;
   readonly params: number;
   /** Reference size / model size; null without a reference. */
-  readonly compression_ratio: number | null;
+  readonly compressionRatio: number | null;
   readonly data: {
     readonly source: string;
     readonly samples: number;
     readonly labeled: boolean;
-    readonly batch_size: number;
+    readonly batchSize: number;
     readonly inputs: readonly { name: string; dtype: string; shape: readonly number[] }[];
   };
   /** Top-1 accuracy in [0, 1]; null without labels or class scores. */
   readonly accuracy: number | null;
-  readonly top_k_accuracy: { readonly k: number; readonly value: number } | null;
-  readonly f1_macro: number | null;
-  readonly f1_weighted: number | null;
-  readonly precision_macro: number | null;
-  readonly recall_macro: number | null;
-  readonly per_class: readonly { class: number; precision: number; recall: number; f1: number; support: number }[] | null;
+  readonly topKAccuracy: { readonly k: number; readonly value: number } | null;
+  readonly f1Macro: number | null;
+  readonly f1Weighted: number | null;
+  readonly precisionMacro: number | null;
+  readonly recallMacro: number | null;
+  readonly perClass: readonly { class: number; precision: number; recall: number; f1: number; support: number }[] | null;
   /** Rows = true class, columns = predicted class. */
-  readonly confusion_matrix: readonly (readonly number[])[] | null;
+  readonly confusionMatrix: readonly (readonly number[])[] | null;
   /** Latency at batch 1, milliseconds, after warm-up. */
-  readonly latency_ms: LatencyRecord | null;
+  readonly latencyMs: LatencyRecord | null;
   /** Latency at the evaluation batch size (null when that is 1). */
-  readonly latency_batch_ms: LatencyRecord | null;
+  readonly latencyBatchMs: LatencyRecord | null;
   /** Samples per second of model run time over the evaluation pass. */
-  readonly throughput_samples_per_s: number;
+  readonly throughputSamplesPerS: number;
   /** Peak resident memory while the model ran; null where it cannot be measured (browsers). */
-  readonly peak_rss_bytes: number | null;
+  readonly peakRssBytes: number | null;
   readonly fidelity: FidelityRecord | null;
-  readonly reference: { readonly model: string; readonly size_bytes: number; readonly params: number } | null;
+  readonly reference: { readonly model: string; readonly sizeBytes: number; readonly params: number } | null;
 }
 
 export interface CompareRecord {
@@ -108,17 +108,17 @@ export function formatSnr(snr: SnrDb | null): string {
 
 function latencyRecord(stats: LatencyStats | undefined, batchSize: number): LatencyRecord | null {
   if (!stats) return null;
-  return { batch_size: batchSize, runs: stats.runs, p50: stats.p50, p95: stats.p95, p99: stats.p99, mean: stats.mean };
+  return { batchSize: batchSize, runs: stats.runs, p50: stats.p50, p95: stats.p95, p99: stats.p99, mean: stats.mean };
 }
 
 function outputFidelity(f: FidelityStats): OutputFidelityRecord {
   return {
     output: f.name,
     cosine: f.cosine,
-    snr_db: snrForJson(f.snrDb),
-    max_abs_error: f.maxAbsError,
-    mean_abs_error: f.meanAbsError,
-    top1_agreement: f.top1Agreement ?? null,
+    snrDb: snrForJson(f.snrDb),
+    maxAbsError: f.maxAbsError,
+    meanAbsError: f.meanAbsError,
+    top1Agreement: f.top1Agreement ?? null,
     identical: f.identical,
   };
 }
@@ -136,29 +136,29 @@ export function buildEvalRecord(inputs: RecordInputs): EvalRecord {
   return {
     schema: EVAL_SCHEMA,
     model: inputs.model,
-    size_bytes: info.sizeBytes,
+    sizeBytes: info.sizeBytes,
     params: info.params,
-    compression_ratio: reference && info.sizeBytes > 0 ? reference.info.sizeBytes / info.sizeBytes : null,
+    compressionRatio: reference && info.sizeBytes > 0 ? reference.info.sizeBytes / info.sizeBytes : null,
     data: {
       source: result.source,
       samples: result.samples,
       labeled: report !== undefined,
-      batch_size: result.batchSize,
+      batchSize: result.batchSize,
       inputs: result.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape })),
     },
     accuracy: report?.accuracy ?? null,
-    top_k_accuracy: result.classification?.topK ? { k: result.classification.topK.k, value: result.classification.topK.accuracy } : null,
-    f1_macro: report?.f1Macro ?? null,
-    f1_weighted: report?.f1Weighted ?? null,
-    precision_macro: report?.precisionMacro ?? null,
-    recall_macro: report?.recallMacro ?? null,
-    per_class: report ? report.perClass.map((c) => ({ class: c.class, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })) : null,
-    confusion_matrix: result.classification?.confusion ?? null,
-    latency_ms: latencyRecord(result.latency, 1),
-    latency_batch_ms: result.latencyBatch ? latencyRecord(result.latencyBatch, result.latencyBatch.batchSize) : null,
-    throughput_samples_per_s: result.throughput,
-    peak_rss_bytes: inputs.peakRssBytes ?? null,
+    topKAccuracy: result.classification?.topK ? { k: result.classification.topK.k, value: result.classification.topK.accuracy } : null,
+    f1Macro: report?.f1Macro ?? null,
+    f1Weighted: report?.f1Weighted ?? null,
+    precisionMacro: report?.precisionMacro ?? null,
+    recallMacro: report?.recallMacro ?? null,
+    perClass: report ? report.perClass.map((c) => ({ class: c.class, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })) : null,
+    confusionMatrix: result.classification?.confusion ?? null,
+    latencyMs: latencyRecord(result.latency, 1),
+    latencyBatchMs: result.latencyBatch ? latencyRecord(result.latencyBatch, result.latencyBatch.batchSize) : null,
+    throughputSamplesPerS: result.throughput,
+    peakRssBytes: inputs.peakRssBytes ?? null,
     fidelity,
-    reference: reference ? { model: reference.model, size_bytes: reference.info.sizeBytes, params: reference.info.params } : null,
+    reference: reference ? { model: reference.model, sizeBytes: reference.info.sizeBytes, params: reference.info.params } : null,
   };
 }

@@ -20,15 +20,15 @@ describe('compare', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const rec = JSON.parse(r.out) as CompareRecord;
-    expect(rec.schema).toBe('modelpress.compare/1');
+    expect(rec.schema).toBe('modelpress.compare/2');
     expect(rec.models.map((m) => m.model)).toEqual([fx.model, fx.biasOnly, fx.perturbed]);
     const [ref, biasOnly, noisy] = rec.models as [CompareRecord['models'][0], CompareRecord['models'][0], CompareRecord['models'][0]];
     expect(ref.fidelity).toBeNull();
-    expect(ref.compression_ratio).toBe(1);
+    expect(ref.compressionRatio).toBe(1);
     // Every sample's class-0 logit moves by exactly 0.5, the other nine not at all.
     const f = biasOnly.fidelity!;
-    expect(f.max_abs_error).toBeCloseTo(fx.biasShift, 4);
-    expect(f.mean_abs_error).toBeCloseTo(fx.biasShift / 10, 4);
+    expect(f.maxAbsError).toBeCloseTo(fx.biasShift, 4);
+    expect(f.meanAbsError).toBeCloseTo(fx.biasShift / 10, 4);
     // SNR from the reference logits computed directly with onnxruntime.
     const test = loadFashionMnist({ split: 'test' });
     const session = await ort.InferenceSession.create(fx.model);
@@ -36,16 +36,16 @@ describe('compare', () => {
     const logits = (await session.run({ image: new ort.Tensor('float32', x, [limit, 28, 28]) })).logits!.data as Float32Array;
     await session.release();
     const energy = logits.reduce((a, v) => a + v * v, 0);
-    expect(f.snr_db as number).toBeCloseTo(10 * Math.log10(energy / (limit * fx.biasShift ** 2)), 2);
+    expect(f.snrDb as number).toBeCloseTo(10 * Math.log10(energy / (limit * fx.biasShift ** 2)), 2);
     expect(f.cosine).toBeLessThan(1);
     expect(f.cosine).toBeGreaterThan(0.999);
     expect(f.identical).toBe(false);
-    expect(f.top1_agreement).toBeGreaterThan(0.9);
-    expect(f.top1_agreement).toBeLessThan(1);
+    expect(f.top1Agreement).toBeGreaterThan(0.9);
+    expect(f.top1Agreement).toBeLessThan(1);
     // The noisy copy differs more than the bias-only copy.
-    expect(noisy.fidelity!.mean_abs_error).toBeGreaterThan(f.mean_abs_error);
-    expect(noisy.fidelity!.snr_db as number).toBeLessThan(f.snr_db as number);
-    expect(noisy.compression_ratio).toBeCloseTo(ref.size_bytes / noisy.size_bytes, 12);
+    expect(noisy.fidelity!.meanAbsError).toBeGreaterThan(f.meanAbsError);
+    expect(noisy.fidelity!.snrDb as number).toBeLessThan(f.snrDb as number);
+    expect(noisy.compressionRatio).toBeCloseTo(ref.sizeBytes / noisy.sizeBytes, 12);
   });
 
   it('prints a table with one row per model and writes an HTML report', async () => {
@@ -67,11 +67,11 @@ describe('compare', () => {
     const r = await cli('compare', fx.model, mpz, '--data', 'fashion-mnist', '--limit', '300', '--no-latency', '--json');
     expect(r.code).toBe(0);
     const [ref, packed] = (JSON.parse(r.out) as CompareRecord).models;
-    expect(packed!.size_bytes).toBe(statSync(mpz).size);
-    expect(packed!.compression_ratio).toBeCloseTo(ref!.size_bytes / packed!.size_bytes, 12);
-    expect(packed!.compression_ratio!).toBeGreaterThan(1);
+    expect(packed!.sizeBytes).toBe(statSync(mpz).size);
+    expect(packed!.compressionRatio).toBeCloseTo(ref!.sizeBytes / packed!.sizeBytes, 12);
+    expect(packed!.compressionRatio!).toBeGreaterThan(1);
     expect(packed!.params).toBe(ref!.params);
-    expect(packed!.fidelity).toMatchObject({ identical: true, snr_db: 'inf', cosine: 1 });
+    expect(packed!.fidelity).toMatchObject({ identical: true, snrDb: 'inf', cosine: 1 });
     expect(packed!.accuracy).toBe(ref!.accuracy);
   });
 

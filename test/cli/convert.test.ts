@@ -162,6 +162,22 @@ describe('convert round trips', () => {
   });
 });
 
+describe('convert --json', () => {
+  it('prints one JSON object naming the written files and the notes (which also go to stderr)', async () => {
+    const dir = tempDir();
+    expect((await cli('convert', FIXTURES.cls, '-o', join(dir, 'w.safetensors'))).code).toBe(0);
+    const r = await cli('convert', join(dir, 'w.safetensors'), '-o', join(dir, 'w.onnx'), '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    const bytes = readFileSync(join(dir, 'w.onnx')).byteLength;
+    expect(report).toMatchObject({ schema: 'modelpress.convert/1', input: join(dir, 'w.safetensors'), format: 'safetensors', to: 'onnx', bytes });
+    expect(report.files).toEqual([{ path: join(dir, 'w.onnx'), bytes }]);
+    expect(report.tensors).toBe(loadModel(join(dir, 'w.safetensors')).tensors.length);
+    expect(report.notes.join('\n')).toContain('weights-only ONNX');
+    expect(r.err).toContain('weights-only ONNX');
+  });
+});
+
 describe('convert refuses bad input and leaves nothing behind', () => {
   /** Runs convert from `input` into an empty directory and checks: non-zero exit, message names the file, directory still empty. */
   async function expectFailure(input: string, code: RegExp, outName = 'out.safetensors', ...extra: string[]): Promise<string> {

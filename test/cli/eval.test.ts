@@ -48,7 +48,7 @@ describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
       const p = tp[c] / predicted[c], r = tp[c] / support[c];
       f1Sum += (2 * p * r) / (p + r);
     }
-    expect(rec.f1_macro).toBeCloseTo(f1Sum / 10, 12);
+    expect(rec.f1Macro).toBeCloseTo(f1Sum / 10, 12);
     // Nearest class mean on Fashion-MNIST lands near 68%.
     expect(rec.accuracy).toBeGreaterThan(0.67);
     expect(rec.accuracy).toBeLessThan(0.69);
@@ -62,24 +62,24 @@ describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
     }
     expect(Math.abs(jsCorrect - correct)).toBeLessThanOrEqual(2);
     // The rest of the record.
-    expect(rec.schema).toBe('modelpress.eval/1');
-    expect(rec.size_bytes).toBe(statSync(fx.model).size);
+    expect(rec.schema).toBe('modelpress.eval/2');
+    expect(rec.sizeBytes).toBe(statSync(fx.model).size);
     expect(rec.params).toBe(7850); // 10x784 weights + 10 biases
-    expect(rec.data).toMatchObject({ source: 'fashion-mnist:test', samples: 10000, labeled: true, batch_size: 100 });
-    expect(rec.per_class!.map((c) => c.support)).toEqual(new Array(10).fill(1000));
-    expect(rec.confusion_matrix!.flat().reduce((a, b) => a + b, 0)).toBe(10000);
-    expect(rec.latency_ms!.p50).toBeGreaterThan(0);
-    expect(rec.latency_batch_ms!.batch_size).toBe(100);
-    expect(rec.peak_rss_bytes!).toBeGreaterThan(10 * 1024 * 1024);
-    expect(rec.compression_ratio).toBeNull();
+    expect(rec.data).toMatchObject({ source: 'fashion-mnist:test', samples: 10000, labeled: true, batchSize: 100 });
+    expect(rec.perClass!.map((c) => c.support)).toEqual(new Array(10).fill(1000));
+    expect(rec.confusionMatrix!.flat().reduce((a, b) => a + b, 0)).toBe(10000);
+    expect(rec.latencyMs!.p50).toBeGreaterThan(0);
+    expect(rec.latencyBatchMs!.batchSize).toBe(100);
+    expect(rec.peakRssBytes!).toBeGreaterThan(10 * 1024 * 1024);
+    expect(rec.compressionRatio).toBeNull();
     expect(rec.fidelity).toBeNull();
   });
 
   it('compares the model with itself: cosine 1, agreement 1, SNR "inf" (never NaN)', async () => {
     const rec = await evalJson(fx.model, '--data', 'fashion-mnist', '--limit', '500', '--ref', fx.model, '--no-latency');
-    expect(rec.fidelity).toMatchObject({ cosine: 1, top1_agreement: 1, snr_db: 'inf', max_abs_error: 0, mean_abs_error: 0, identical: true });
-    expect(rec.compression_ratio).toBe(1);
-    expect(rec.latency_ms).toBeNull();
+    expect(rec.fidelity).toMatchObject({ cosine: 1, top1Agreement: 1, snrDb: 'inf', maxAbsError: 0, meanAbsError: 0, identical: true });
+    expect(rec.compressionRatio).toBe(1);
+    expect(rec.latencyMs).toBeNull();
     const text = await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '500', '--ref', fx.model, '--no-latency');
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/1\.000000\s+inf\s+100\.00%/);
@@ -111,12 +111,12 @@ describe('eval on the real fixtures with random inputs', () => {
   for (const [model, flags, shape] of cases) {
     it(`runs ${model.split('/').pop()} at ${shape.join('x')}`, async () => {
       const rec = await evalJson(model, ...flags, '--limit', '2', '--warmup', '1', '--runs', '2', '--ref', model);
-      expect(rec.data).toMatchObject({ source: 'random', samples: 2, labeled: false, batch_size: 1 });
+      expect(rec.data).toMatchObject({ source: 'random', samples: 2, labeled: false, batchSize: 1 });
       expect(rec.data.inputs).toEqual([{ name: 'x', dtype: 'float32', shape }]);
-      expect(rec.size_bytes).toBe(statSync(model).size);
+      expect(rec.sizeBytes).toBe(statSync(model).size);
       expect(rec.params).toBeGreaterThan(100000);
-      expect(rec.latency_ms!.runs).toBe(2);
-      expect(rec.fidelity!.snr_db).toBe('inf');
+      expect(rec.latencyMs!.runs).toBe(2);
+      expect(rec.fidelity!.snrDb).toBe('inf');
       expect(rec.accuracy).toBeNull();
     }, 60000);
   }
@@ -127,7 +127,7 @@ describe('eval on the real fixtures with random inputs', () => {
       ['input', 'float32', [1, 512]], ['sr', 'int64', []], ['h', 'float32', [2, 1, 64]], ['c', 'float32', [2, 1, 64]],
     ]);
     expect(rec.fidelity!.outputs.map((o) => o.output)).toEqual(['output', 'hn', 'cn']);
-    expect(rec.fidelity!.outputs.every((o) => o.snr_db === 'inf' && o.cosine === 1)).toBe(true);
+    expect(rec.fidelity!.outputs.every((o) => o.snrDb === 'inf' && o.cosine === 1)).toBe(true);
     const fixed = await evalJson(VAD, '--dim', 'batch=1', '--dim', 'sequence=512', '--fill', 'sr=16000', '--limit', '3', '--no-latency');
     expect(fixed.data.samples).toBe(3);
     expect(fixed.params).toBe(445117); // as inspect counts: initializers + Constant nodes, subgraphs included

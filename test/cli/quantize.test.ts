@@ -31,12 +31,12 @@ describe('modelpress quantize (ONNX)', () => {
     const r = await cli('quantize', CLS, '-o', out, '--scheme', 'int8', '--per-channel', '--symmetric', '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
-    expect(report.schema).toBe('modelpress.quantize/1');
-    expect(report.tensors_quantized).toBeGreaterThan(40);
-    expect(report.size_bytes_after).toBe(readFileSync(out).length);
-    expect(report.size_ratio).toBeLessThan(0.45);
+    expect(report.schema).toBe('modelpress.quantize/2');
+    expect(report.tensorsQuantized).toBeGreaterThan(40);
+    expect(report.sizeBytesAfter).toBe(readFileSync(out).length);
+    expect(report.sizeRatio).toBeLessThan(0.45);
     const q = report.tensors.find((t: { action: string }) => t.action.startsWith('int8 per-channel'));
-    expect(q.snr_db).toBeGreaterThan(25);
+    expect(q.snrDb).toBeGreaterThan(25);
     const session = await ort.InferenceSession.create(out);
     const res = await session.run({ x: new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.1), [1, 3, 48, 192]) });
     expect(Array.from(res['softmax_0.tmp_0']!.data as Float32Array).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
@@ -75,7 +75,7 @@ describe('modelpress quantize (ONNX)', () => {
   it('--include/--exclude select weights by op type, node or tensor name', async () => {
     const dir = tmp();
     const only = JSON.parse((await cli('quantize', CLS, '-o', join(dir, 'a.onnx'), '--scheme', 'int8', '--include', 'MatMul', '--json')).out);
-    expect(only.tensors_quantized).toBe(1);
+    expect(only.tensorsQuantized).toBe(1);
     const none = JSON.parse((await cli('quantize', CLS, '-o', join(dir, 'b.onnx'), '--scheme', 'int8', '--exclude', '/^conv/', '--json')).out);
     expect(none.tensors.filter((t: { action: string; name: string }) => t.action !== 'skipped' && t.name.startsWith('conv'))).toEqual([]);
   });
@@ -88,7 +88,7 @@ describe('modelpress quantize --fold-bn / --compact-names', () => {
     const r = await cli('quantize', CLS, '-o', out, '--scheme', 'int8', '--fold-bn', '--compact-names', '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
-    expect(report.size_ratio).toBeLessThanOrEqual(0.27);
+    expect(report.sizeRatio).toBeLessThanOrEqual(0.27);
     expect(report.notes.join('\n')).toMatch(/35 BatchNormalization.*folded[\s\S]*names shortened/);
     const session = await ort.InferenceSession.create(out);
     expect(session.inputNames).toEqual(['x']);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { loadChartAssets } from '../../src/cli/commands/eval.js';
+import { loadChartAssets } from '../../src/cli/evaluation.js';
 import { renderSensitivityHtml } from '../../src/compress/sensitivity-html.js';
 import { greedyPlan, type SensitivityResult } from '../../src/compress/sensitivity.js';
 

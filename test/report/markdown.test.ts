@@ -33,10 +33,10 @@ describe('canonical record and Markdown', () => {
     const info = { sizeBytes: 1000, params: 250, tensors: 2 };
     const rec = buildEvalRecord({ model: 'small.onnx', info, result: result(), peakRssBytes: 123, reference: { model: 'big.onnx', info: { sizeBytes: 4000, params: 1000, tensors: 2 } } });
     expect(rec).toMatchObject({
-      schema: 'modelpress.eval/1', size_bytes: 1000, params: 250, compression_ratio: 4, accuracy: 0.75, peak_rss_bytes: 123,
-      latency_ms: { batch_size: 1, p50: 0.5, p95: 0.9 }, latency_batch_ms: { batch_size: 2, p50: 0.8 },
-      fidelity: { reference: 'big.onnx', output: 'logits', cosine: 1, snr_db: 'inf', top1_agreement: 1 },
-      reference: { model: 'big.onnx', size_bytes: 4000, params: 1000 },
+      schema: 'modelpress.eval/2', sizeBytes: 1000, params: 250, compressionRatio: 4, accuracy: 0.75, peakRssBytes: 123,
+      latencyMs: { batchSize: 1, p50: 0.5, p95: 0.9 }, latencyBatchMs: { batchSize: 2, p50: 0.8 },
+      fidelity: { reference: 'big.onnx', output: 'logits', cosine: 1, snrDb: 'inf', top1Agreement: 1 },
+      reference: { model: 'big.onnx', sizeBytes: 4000, params: 1000 },
     });
     expect(JSON.parse(JSON.stringify(rec))).toEqual(rec);
     expect([snrForJson(Infinity), snrForJson(-Infinity), snrForJson(12.5)]).toEqual(['inf', '-inf', 12.5]);
@@ -46,7 +46,7 @@ describe('canonical record and Markdown', () => {
   it('renders unlabeled records with dashes, never "null" or "NaN"', () => {
     const info = { sizeBytes: 2048, params: 10, tensors: 1 };
     const rec = buildEvalRecord({ model: 'm.onnx', info, result: result({ classification: undefined, fidelity: undefined, latencyBatch: undefined }) });
-    expect(rec).toMatchObject({ accuracy: null, f1_macro: null, per_class: null, confusion_matrix: null, fidelity: null, compression_ratio: null, peak_rss_bytes: null });
+    expect(rec).toMatchObject({ accuracy: null, f1Macro: null, perClass: null, confusionMatrix: null, fidelity: null, compressionRatio: null, peakRssBytes: null });
     const md = renderMarkdown([rec]);
     expect(md).toContain('| m.onnx | 2.00 KiB | 10 | - | - | - | - | - | - | 0.500 ms | 0.900 ms | 1,000/s | - |');
     expect(md).not.toMatch(/null|NaN|undefined/);

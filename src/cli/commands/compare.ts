@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { COMPARE_SCHEMA, type CompareRecord, type EvalRecord } from '../../report/record.js';
 import type { CliIO } from '../io.js';
-import { addEvalOptions, evaluateOpened, formatRecords, loadSettingsData, openModel, parseEvalSettings, writeReport, type EvalCliOptions } from './eval.js';
+import { addEvalOptions, evaluateOpened, formatRecords, loadSettingsData, openModel, parseEvalSettings, writeReport, type EvalCliOptions } from '../evaluation.js';
 
 export function register(program: Command, io: CliIO): void {
   addEvalOptions(
@@ -34,7 +34,7 @@ export function register(program: Command, io: CliIO): void {
       await reference.runner.dispose();
     }
     // The reference's own ratio is 1 by definition.
-    records[0] = { ...records[0]!, compression_ratio: 1 };
+    records[0] = { ...records[0]!, compressionRatio: 1 };
     const json: CompareRecord = { schema: COMPARE_SCHEMA, reference: refPath, models: records };
     if (opts.report) writeReport(opts.report, records, json, `modelpress compare: ${refPath}`);
     io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : formatRecords(records));

@@ -6,12 +6,12 @@
  * The --json object is documented in docs/CLI.md (schema modelpress.inspect/1).
  */
 import type { Command } from 'commander';
-import { ModelpressError } from '../../core/errors.js';
 import { findDuplicateGroups, tensorStats, type DuplicateGroup } from '../../core/stats.js';
 import { onnxSummary, type OnnxValueSummary } from '../../formats/onnx/index.js';
 import { describeLocation, type NamedTensor, type TensorLocation } from '../../formats/types.js';
 import { loadModel, type LoadedModel } from '../../node/load.js';
 import type { CliIO } from '../io.js';
+import { option, topOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { formatNumber, formatPercent, formatTable, humanBytes } from '../table.js';
 
@@ -240,22 +240,16 @@ export function renderInspectText(r: InspectReport, top: number): string {
       out.push(`  ${g.copies} x ${g.dtype}[${g.shape.join(',')}] (${humanBytes(g.bytes)}): ${names.join(', ')}`);
     }
   } else out.push('', 'no duplicated tensors');
-  return out.join('\n') + '\n';
-}
-
-function parseTop(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ModelpressError('E_ARG', `--top must be a whole number >= 0, got "${v}"`);
-  return n;
+  return `${out.join('\n')}\n`;
 }
 
 export function register(program: Command, io: CliIO): void {
   program
     .command('inspect')
     .description('show what a model holds: tensors, dtypes, sizes, locations, value statistics, entropy, duplicates; ONNX graph facts')
-    .argument('<file>', 'model file: .onnx, .safetensors, or a TF.js model JSON (format detected from content)')
-    .option('--json', 'print a JSON object (schema modelpress.inspect/1, see docs/CLI.md) instead of tables')
-    .option('--top <n>', 'tensors listed in the table, largest first (the JSON always lists all)', parseTop, 20)
+    .argument('<file>', 'model file: .onnx (external data next to it is read), .safetensors, or a TF.js model JSON (shards next to it are read)')
+    .addOption(option('--json', `print a JSON object (schema ${INSPECT_SCHEMA}, docs/CLI.md) instead of tables`))
+    .addOption(topOption('tensors in the terminal table, largest (bytes) first; 0 hides the table (the JSON lists all)'))
     .action((file: string, opts: { json?: boolean; top: number }) => {
       const model = loadModel(file);
       const progress = startProgress(opts.json ? { ...io, isTTY: false } : io, 'inspecting', model.tensors.length);

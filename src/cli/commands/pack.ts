@@ -10,6 +10,7 @@ import { packModel, type PackReport } from '../../codec/container/pack.js';
 import { writeFileAtomic } from '../../node/fs.js';
 import { loadModelFiles } from '../../node/pack-files.js';
 import type { CliIO } from '../io.js';
+import { addOutputOptions, option } from '../options.js';
 
 interface PackCliOptions {
   output: string;
@@ -30,21 +31,27 @@ function summary(model: string, out: string, r: PackReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+export const PACK_SCHEMA = 'modelpress.pack/1';
+
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('pack')
     .description('encode a model losslessly into an .mpz container (docs/FORMAT.md)')
-    .argument('<model>', 'model file: .onnx, .safetensors, or a TF.js model.json (shards are read from its directory)')
-    .requiredOption('-o, --output <out.mpz>', 'output .mpz path (written atomically)')
-    .option('--lossless', 'require per-tensor coding: fail instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)')
-    .option('--smallest', 'keep the smallest coding of every tensor, even the context-mixing coder that decodes ~100x slower (default: on payloads over 16 KiB it must save 5%)')
-    .option('--json', 'print sizes per tensor and per stage and the overall ratio as JSON on stdout')
-    .action((model: string, opts: PackCliOptions) => {
+    .argument('<model>', 'model file: .onnx (external data files it names are read and packed too), .safetensors, or a TF.js model.json (shards are read from its directory)')
+    .addOption(
+      option('--lossless', 'require per-tensor coding: fail (E_UNSUPPORTED) instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)'),
+    )
+    .addOption(
+      option('--smallest', 'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
+      ),
+    );
+  addOutputOptions(cmd, { output: 'output .mpz path (written atomically)', json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})` });
+  cmd.action((model: string, opts: PackCliOptions) => {
       const input = loadModelFiles(model);
       const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
       if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
       writeFileAtomic(opts.output, bytes);
-      if (opts.json) io.stdout(`${JSON.stringify({ schema: 'modelpress.pack/1', input: model, output: opts.output, ...report }, null, 2)}\n`);
+      if (opts.json) io.stdout(`${JSON.stringify({ schema: PACK_SCHEMA, input: model, output: opts.output, ...report }, null, 2)}\n`);
       else io.stdout(summary(model, opts.output, report));
     });
 }

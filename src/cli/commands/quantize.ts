@@ -17,6 +17,7 @@ import { CALIBRATION_METHODS, fileFormatNames, listSchemes, quantizeModel, type 
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
 import type { CliIO } from '../io.js';
+import { addOptions, addOutputOptions, addSelectionOptions, calibSizeOption, dataDirOption, dimOption, int, number, oneOf, option, topOption } from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
 
 interface Flags {
@@ -29,13 +30,13 @@ interface Flags {
   accuracyLevel?: number;
   calib?: string;
   calibMethod?: CalibrationMethod;
-  calibSize?: number;
+  calibSize: number;
   percentile?: number;
   dataDir?: string;
-  dim?: string[];
+  dim?: [string, number][];
   include?: string[];
   exclude?: string[];
-  minSize?: number;
+  minSize: number;
   foldBn?: boolean;
   compactNames?: boolean;
   keepOps?: string[];
@@ -44,25 +45,6 @@ interface Flags {
   kmeansSolver?: QuantizeOptions['kmeansSolver'];
   json?: boolean;
   top: number;
-}
-
-function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ModelpressError('E_ARG', `${name} must be an integer in [${min}, ${max}], got "${v}"`);
-    return n;
-  };
-}
-
-function list(v: string, prev: string[] = []): string[] {
-  return [...prev, ...v.split(',').filter(Boolean)];
-}
-
-function oneOf<T extends string>(name: string, values: readonly T[]) {
-  return (v: string): T => {
-    if (!(values as readonly string[]).includes(v)) throw new ModelpressError('E_ARG', `${name} must be one of ${values.join(', ')}, got "${v}"`);
-    return v as T;
-  };
 }
 
 function schemeHelp(): string {
@@ -85,36 +67,50 @@ function jsonNumber(x: number): number | string {
   return Number.isFinite(x) ? x : x > 0 ? 'inf' : x < 0 ? '-inf' : 'nan';
 }
 
+export const QUANTIZE_SCHEMA = 'modelpress.quantize/2';
+
+const KMEANS_INITS = ['linear', 'density', 'random', 'kmeans++'] as const;
+const KMEANS_SOLVERS = ['auto', 'exact', 'lloyd'] as const;
+
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('quantize')
     .description('post-training quantization (ONNX -> ONNX that onnxruntime runs; TF.js -> quantized manifest; safetensors -> fp16/bf16)')
     .argument('<in>', 'input model (.onnx, TF.js model JSON, .safetensors; detected from content)')
-    .requiredOption('-o, --output <file>', 'output file')
-    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}`)
-    .option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)')
-    .option('--symmetric', 'symmetric ranges, zero point 0')
-    .option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)')
-    .option('--block-size <n>', 'block size along K for 4-bit schemes (16-256, power of two)', int('--block-size', 16, 256))
-    .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', int('--accuracy-level', 0, 4))
-    .option('--calib <spec>', 'calibration data for static: fashion-mnist[:train|:test], file.npy|.npz, random')
-    .option('--calib-method <m>', `calibration method: ${CALIBRATION_METHODS.join('|')}`, oneOf('--calib-method', CALIBRATION_METHODS))
-    .option('--calib-size <n>', 'calibration samples (default 256)', int('--calib-size', 1))
-    .option('--percentile <p>', 'percentile kept by --calib-method percentile (default 99.999)', Number)
-    .option('--data-dir <dir>', 'where fashion-mnist/mnist IDX files are (default: the Debian copy)')
-    .option('--dim <name=value>', 'value for a symbolic input dim (calibration inputs)', list)
-    .option('--include <patterns>', 'only weights whose tensor name, consumer node name or op type matches (exact or /regex/), comma-separated', list)
-    .option('--exclude <patterns>', 'never weights matching these (same forms as --include)', list)
-    .option('--min-size <n>', 'leave tensors with fewer elements alone (default 256)', int('--min-size', 0))
-    .option('--fold-bn', 'fold BatchNormalization into the Conv before it (default: only where that loses no precision: per-channel, half-precision, int4, dynamic, static)')
-    .option('--no-fold-bn', 'keep every BatchNormalization')
-    .option('--compact-names', 'rename internal tensors to short names and clear node names (inputs and outputs keep theirs)')
-    .option('--keep-ops <ops>', 'fp16: op types kept in float32', list)
-    .option('--fp16-overflow <mode>', 'fp16: constants beyond ±65504 stay float32 with their readers (keep, default) or are clamped (clamp); counted either way', oneOf('--fp16-overflow', ['keep', 'clamp'] as const))
-    .option('--kmeans-init <init>', 'kmeans centroid init: linear|density|random|kmeans++ (default linear)', oneOf('--kmeans-init', ['linear', 'density', 'random', 'kmeans++'] as const))
-    .option('--kmeans-solver <s>', 'kmeans: auto (exact when cheap) | exact | lloyd', oneOf('--kmeans-solver', ['auto', 'exact', 'lloyd'] as const))
-    .option('--top <n>', 'tensors listed in the terminal table', int('--top', 0), 15)
-    .option('--json', 'print a JSON report on stdout')
+    .requiredOption('--scheme <scheme>', `quantization scheme:\n${schemeHelp()}`);
+  addOptions(
+    cmd,
+    option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)'),
+    option('--symmetric', 'symmetric ranges, zero point 0'),
+    option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)'),
+    option('--block-size <n>', 'block size along K for 4-bit schemes (16-256, power of two)', { parse: int({ min: 16, max: 256 }), defaultText: '32' }),
+    option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', { parse: int({ min: 0, max: 4 }) }),
+    option('--calib <spec>', 'calibration data for static: fashion-mnist[:train|:test], file.npy|.npz, random'),
+    option('--calib-method <m>', 'calibration method', { parse: oneOf(CALIBRATION_METHODS), choices: CALIBRATION_METHODS, defaultText: 'minmax' }),
+    calibSizeOption(256),
+    option('--percentile <p>', 'percentile kept by --calib-method percentile', { parse: number({ above: 0, max: 100 }), defaultText: '99.999' }),
+    dataDirOption(),
+    dimOption('value of a symbolic input dim of the calibration inputs, e.g. --dim batch=1'),
+  );
+  addSelectionOptions(cmd);
+  addOptions(
+    cmd,
+    option('--min-size <n>', 'leave tensors with fewer elements alone', { parse: int({ min: 0 }), default: 256 }),
+    option('--fold-bn', 'fold BatchNormalization into the Conv before it (default: only where that loses no precision: per-channel, half-precision, int4, dynamic, static)'),
+    option('--no-fold-bn', 'keep every BatchNormalization'),
+    option('--compact-names', 'rename internal tensors to short names and clear node names (inputs and outputs keep theirs)'),
+    option('--keep-ops <ops>', 'fp16: op types kept in float32; comma-separated, repeatable', { repeatable: true, commas: true }),
+    option('--fp16-overflow <mode>', 'fp16: constants beyond ±65504 stay float32 with their readers (keep) or are clamped (clamp); counted either way', {
+      parse: oneOf(['keep', 'clamp'] as const),
+      choices: ['keep', 'clamp'],
+      defaultText: 'keep',
+    }),
+    option('--kmeans-init <init>', 'kmeans centroid init', { parse: oneOf(KMEANS_INITS), choices: KMEANS_INITS, defaultText: 'linear' }),
+    option('--kmeans-solver <s>', 'kmeans solver: auto (exact when cheap), exact or lloyd', { parse: oneOf(KMEANS_SOLVERS), choices: KMEANS_SOLVERS, defaultText: 'auto' }),
+    topOption(),
+  );
+  addOutputOptions(cmd, { output: 'output file', json: `print a JSON report on stdout (schema ${QUANTIZE_SCHEMA}, docs/CLI.md)` });
+  cmd
     .action(async (input: string, f: Flags) => {
       const model = loadModel(input);
       const opts: QuantizeOptions = {
@@ -126,7 +122,7 @@ export function register(program: Command, io: CliIO): void {
         ...(f.accuracyLevel !== undefined ? { accuracyLevel: f.accuracyLevel } : {}),
         ...(f.include ? { include: f.include } : {}),
         ...(f.exclude ? { exclude: f.exclude } : {}),
-        ...(f.minSize !== undefined ? { minSize: f.minSize } : {}),
+        minSize: f.minSize,
         ...(f.foldBn !== undefined ? { foldBatchNorm: f.foldBn } : {}),
         ...(f.compactNames ? { compactNames: true } : {}),
         ...(f.keepOps ? { keepOps: f.keepOps } : {}),
@@ -143,7 +139,8 @@ export function register(program: Command, io: CliIO): void {
       let notes: readonly string[] = [];
       let sizeAfter: number;
       if (model.format === 'onnx') {
-        const ctx = await quantizeContext(model, f, io.isTTY ? (line) => io.stderr(line) : undefined);
+        const dim = f.dim?.map(([name, value]) => `${name}=${value}`);
+        const ctx = await quantizeContext(model, { ...f, dim }, io.isTTY ? (line) => io.stderr(line) : undefined);
         const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
         tensors = result.tensors;
         notes = result.notes;
@@ -164,18 +161,18 @@ export function register(program: Command, io: CliIO): void {
       }
       const t = totals(tensors);
       const report = {
-        schema: 'modelpress.quantize/1',
+        schema: QUANTIZE_SCHEMA,
         input,
         output: f.output,
         format: model.format,
         scheme: f.scheme,
-        size_bytes_before: model.sizeBytes,
-        size_bytes_after: sizeAfter,
-        size_ratio: sizeAfter / model.sizeBytes,
-        weights_bytes_before: t.bytesBefore,
-        weights_bytes_after: t.bytesAfter,
-        tensors_quantized: t.quantized,
-        tensors_skipped: t.skipped,
+        sizeBytesBefore: model.sizeBytes,
+        sizeBytesAfter: sizeAfter,
+        sizeRatio: sizeAfter / model.sizeBytes,
+        weightsBytesBefore: t.bytesBefore,
+        weightsBytesAfter: t.bytesAfter,
+        tensorsQuantized: t.quantized,
+        tensorsSkipped: t.skipped,
         notes,
         tensors: tensors.map((x) => ({
           name: x.name,
@@ -185,9 +182,9 @@ export function register(program: Command, io: CliIO): void {
           ...(x.reason ? { reason: x.reason } : {}),
           dtype: x.dtype,
           shape: x.shape,
-          bytes_before: x.bytesBefore,
-          bytes_after: x.bytesAfter,
-          ...(x.error ? { mse: x.error.mse, snr_db: jsonNumber(x.error.snrDb), max_abs: x.error.maxAbs } : {}),
+          bytesBefore: x.bytesBefore,
+          bytesAfter: x.bytesAfter,
+          ...(x.error ? { mse: x.error.mse, snrDb: jsonNumber(x.error.snrDb), maxAbs: x.error.maxAbs } : {}),
         })),
       };
       if (f.json) {

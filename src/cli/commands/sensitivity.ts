@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../node/fs.js';
 import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
 import { addDataOptions, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { loadChartAssets } from './eval.js';
+import { loadChartAssets } from '../evaluation.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 
 interface SensitivityCliOptions extends DataCliOptions {

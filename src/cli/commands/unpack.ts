@@ -9,17 +9,22 @@ import { unpackModel } from '../../codec/container/reader.js';
 import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
 import type { CliIO } from '../io.js';
+import { addOutputOptions } from '../options.js';
+
+export const UNPACK_SCHEMA = 'modelpress.unpack/1';
 
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('unpack')
     .description('decode an .mpz container back to the original model files (byte-identical)')
-    .argument('<in.mpz>', '.mpz file written by pack')
-    .requiredOption('-o, --output <model>', 'output model path (TF.js: the model JSON; shards are written next to it)')
-    .option('--json', 'print the written files and sizes as JSON')
-    .action((input: string, opts: { output: string; json?: boolean }) => {
+    .argument('<in.mpz>', '.mpz file written by pack');
+  addOutputOptions(cmd, {
+    output: 'output model path (TF.js: the model JSON; shards are written next to it)',
+    json: `print the written files and sizes as JSON (schema ${UNPACK_SCHEMA})`,
+  });
+  cmd.action((input: string, opts: { output: string; json?: boolean }) => {
       const bytes = readFileChecked(input);
-      let model;
+      let model: ReturnType<typeof unpackModel>;
       try {
         model = unpackModel(bytes, { file: input });
       } catch (e) {
@@ -27,7 +32,7 @@ export function register(program: Command, io: CliIO): void {
       }
       const paths = writeUnpacked(opts.output, model);
       const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
-      if (opts.json) io.stdout(`${JSON.stringify({ schema: 'modelpress.unpack/1', input, format: model.format, files }, null, 2)}\n`);
+      if (opts.json) io.stdout(`${JSON.stringify({ schema: UNPACK_SCHEMA, input, format: model.format, files }, null, 2)}\n`);
       else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
     });
 }

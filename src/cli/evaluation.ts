@@ -1,0 +1,277 @@
+/**
+ * What `eval` and `compare` share: their flags, opening models (ONNX or an
+ * .mpz holding one) with onnxruntime, running a model over a dataset (or
+ * seeded random inputs) into the canonical record, the terminal rendering
+ * and the --report writers. `loadChartAssets` also serves sensitivity's page.
+ */
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { hasMpzMagic } from '../codec/container/format.js';
+import { unpackModel } from '../codec/container/reader.js';
+import { ModelpressError } from '../core/errors.js';
+import type { ArrayDataset } from '../eval/datasets/dataset.js';
+import { limitSamples } from '../eval/datasets/dataset.js';
+import { evaluate } from '../eval/evaluate.js';
+import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
+import type { Layout } from '../eval/fit.js';
+import { findStatePairs, type StatePair } from '../eval/inputs.js';
+import { onnxModelInfo, type ModelInfo } from '../eval/model-info.js';
+import { isRandomSpec, loadDataSpec } from '../node/datasets.js';
+import { readFileChecked, writeFileAtomic } from '../node/fs.js';
+import { startRssMonitor } from '../node/memory.js';
+import { createNodeRunner } from '../node/ort-runner.js';
+import { formatSnr, buildEvalRecord, EVAL_SCHEMA, type EvalRecord } from '../report/record.js';
+import { renderHtml, type ChartAssets } from '../report/html.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { fixed, summaryRows } from '../report/format.js';
+import type { Runner } from '../runtime/runner.js';
+import type { CliIO } from './io.js';
+import {
+  addOptions,
+  calibSizeOption,
+  commaList,
+  dataDirOption,
+  dimOption,
+  dimsRecord,
+  int,
+  number,
+  oneOf,
+  option,
+  pair,
+  seedOption,
+  testFractionOption,
+  type Parse,
+} from './options.js';
+import { startProgress } from './progress.js';
+import { formatTable } from './table.js';
+
+/** Options shared by eval and compare, as parsed by the vocabulary (commander's camelCase of the flags). */
+export interface EvalCliOptions {
+  data: string;
+  dataDir?: string;
+  json?: boolean;
+  report?: string;
+  batchSize?: number;
+  dim?: [string, number][];
+  shape?: [string, number[]][];
+  fill?: [string, number][];
+  state?: [string, string][];
+  dataInput?: string;
+  classOutput?: string;
+  limit?: number;
+  seed: number;
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  dataLayout?: Layout;
+  layout?: Layout;
+  topK: number;
+  warmup: number;
+  runs: number;
+  latency?: boolean;
+  threads?: number;
+  calibSize: number;
+  testFraction: number;
+}
+
+const LAYOUTS: readonly Layout[] = ['nchw', 'nhwc'];
+const layoutWord: Parse<Layout> = (v, flag) => oneOf(LAYOUTS)(v.toLowerCase(), flag);
+
+/** Adds the flags eval and compare share. */
+export function addEvalOptions(cmd: Command): Command {
+  const dataHelp = "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (x, optional y) or .npy file [:train|test|calibration|all], or 'random'";
+  return addOptions(
+    cmd,
+    option('--data <spec>', dataHelp, { default: 'random' }),
+    dataDirOption(),
+    option('--json', `print the canonical JSON record on stdout (schema ${EVAL_SCHEMA}, docs/CLI.md)`),
+    option('--report <file>', 'write a report: .html (self-contained, charts), .md (Markdown) or .json'),
+    option('--batch-size <n>', 'samples per run', { parse: int({ min: 1 }), defaultText: '64; 1 for random inputs, which take their batch from --dim/--shape' }),
+    dimOption(),
+    option('--shape <input=d0,d1,...>', 'full shape of an input for random data, e.g. --shape x=1,3,64,64; repeatable', {
+      parse: pair((v, f) => v.split(/[,x]/).map((d) => int({ min: 1 })(d.trim(), f))),
+      repeatable: true,
+    }),
+    option('--fill <input=value>', 'feed a constant to an input, e.g. --fill sr=16000; repeatable', { parse: pair(number()), repeatable: true }),
+    option('--state <input=output>', 'carry an output into an input between runs; repeatable', { parse: pair(), repeatable: true, defaultText: 'pairs found by name, h=hn' }),
+    option('--data-input <name>', 'model input the data goes into', { defaultText: 'the first' }),
+    option('--class-output <name>', 'model output holding class scores [batch, classes]', { defaultText: 'the first' }),
+    option('--limit <n>', 'evaluate the first n samples (random data: number of runs)', { parse: int({ min: 1 }), defaultText: 'all samples; 10 random runs' }),
+    seedOption('random inputs and data splits'),
+    option('--scale <x>', 'multiply data by x first (a number or a ratio like 1/255)', { parse: number(), defaultText: '1/255 for uint8 data into a float input, else 1' }),
+    option('--mean <m[,m...]>', 'subtract after scaling: one value or one per channel', { parse: commaList(number()) }),
+    option('--std <s[,s...]>', 'divide after the mean: one value or one per channel', { parse: commaList(number()) }),
+    option('--data-layout <nchw|nhwc>', 'layout of image samples in the data', { parse: layoutWord }),
+    option('--layout <nchw|nhwc>', 'layout the model input expects (transposes when it differs from --data-layout)', { parse: layoutWord }),
+    option('--top-k <k>', 'k of top-k accuracy', { parse: int({ min: 1 }), default: 5 }),
+    option('--warmup <n>', 'latency warm-up runs', { parse: int({ min: 0 }), default: 3 }),
+    option('--runs <n>', 'timed latency runs per batch size', { parse: int({ min: 1 }), default: 20 }),
+    option('--no-latency', 'skip the latency measurement'),
+    option('--threads <n>', 'onnxruntime intra-op threads', { parse: int({ min: 1 }), defaultText: 'all cores' }),
+    calibSizeOption(512),
+    testFractionOption(),
+  );
+}
+
+/** Everything parsed from the flags, independent of the model. */
+export interface EvalSettings {
+  readonly dataSpec: string;
+  readonly batchSize: number | undefined;
+  readonly dims: Record<string, number>;
+  readonly shapes: Record<string, number[]>;
+  readonly fill: Record<string, number>;
+  readonly state: StatePair[] | undefined;
+  readonly limit: number | undefined;
+  readonly seed: number;
+  readonly options: EvalCliOptions;
+}
+
+export function parseEvalSettings(opts: EvalCliOptions): EvalSettings {
+  return {
+    dataSpec: opts.data,
+    batchSize: opts.batchSize,
+    dims: dimsRecord(opts.dim),
+    shapes: Object.fromEntries(opts.shape ?? []),
+    fill: Object.fromEntries(opts.fill ?? []),
+    state: opts.state ? opts.state.map(([input, output]) => ({ input, output })) : undefined,
+    limit: opts.limit,
+    seed: opts.seed,
+    options: opts,
+  };
+}
+
+/** Loads the dataset of a spec once (null for random inputs). */
+export async function loadSettingsData(s: EvalSettings): Promise<ArrayDataset | null> {
+  if (isRandomSpec(s.dataSpec)) return null;
+  const o = s.options;
+  const ds = await loadDataSpec(s.dataSpec, {
+    ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
+    seed: s.seed,
+    calibrationSize: o.calibSize,
+    testFraction: o.testFraction,
+  });
+  return s.limit !== undefined ? limitSamples(ds, s.limit) : ds;
+}
+
+function makeSource(runner: Runner, data: ArrayDataset | null, s: EvalSettings, state: StatePair[]): FeedSource {
+  const o = s.options;
+  if (!data) return randomSource(runner.inputs, s.limit ?? 10, { dims: s.dims, shapes: s.shapes, fill: s.fill, state, seed: s.seed });
+  return datasetSource(data, runner.inputs, {
+    dims: s.dims,
+    shapes: s.shapes,
+    fill: s.fill,
+    state,
+    ...(o.dataInput === undefined ? {} : { dataInput: o.dataInput }),
+    preprocess: {
+      ...(o.scale === undefined ? {} : { scale: o.scale }),
+      ...(o.mean === undefined ? {} : { mean: o.mean }),
+      ...(o.std === undefined ? {} : { std: o.std }),
+      ...(o.dataLayout === undefined ? {} : { dataLayout: o.dataLayout }),
+      ...(o.layout === undefined ? {} : { modelLayout: o.layout }),
+    },
+  });
+}
+
+/**
+ * Opens a model file with onnxruntime and reads its size and parameter count.
+ * An .mpz container (see `pack`) is decoded to its ONNX model to run; its
+ * size is the .mpz file's, so compression ratios show what packing saved.
+ */
+export async function openModel(path: string, s: EvalSettings): Promise<{ runner: Runner; info: ModelInfo }> {
+  const stored = readFileChecked(path);
+  let bytes = stored;
+  if (hasMpzMagic(stored)) {
+    const unpacked = unpackModel(stored, { file: path });
+    if (unpacked.format !== 'onnx' || unpacked.files.length !== 1) throw new ModelpressError('E_UNSUPPORTED', `the .mpz holds a ${unpacked.format} model; eval runs ONNX models`, { file: path });
+    bytes = unpacked.files[0]!.bytes;
+  }
+  const info = { ...onnxModelInfo(bytes, path), sizeBytes: stored.byteLength };
+  const threads = s.options.threads;
+  const runner = await createNodeRunner(bytes, { file: path, ...(threads === undefined ? {} : { intraOpThreads: threads }) });
+  return { runner, info };
+}
+
+/** Evaluates one opened model (with an optional opened reference) and builds its record. */
+export async function evaluateOpened(
+  model: { path: string; runner: Runner; info: ModelInfo },
+  reference: { path: string; runner: Runner; info: ModelInfo } | undefined,
+  data: ArrayDataset | null,
+  s: EvalSettings,
+  io: CliIO,
+): Promise<EvalRecord> {
+  const state = s.state ?? findStatePairs(model.runner.inputs, model.runner.outputs);
+  const source = makeSource(model.runner, data, s, state);
+  const o = s.options;
+  const progress = startProgress(io, `eval ${model.path}`, source.count);
+  const memory = startRssMonitor();
+  let result: Awaited<ReturnType<typeof evaluate>>;
+  try {
+    result = await evaluate(model.runner, source, {
+      ...(s.batchSize === undefined ? {} : { batchSize: s.batchSize }),
+      ...(o.classOutput === undefined ? {} : { classOutput: o.classOutput }),
+      topK: o.topK,
+      ...(reference ? { reference: reference.runner } : {}),
+      state,
+      latency: o.latency === false ? false : { warmup: o.warmup, runs: o.runs },
+      onProgress: (done) => progress.update(done),
+      afterRun: memory.sample,
+    });
+  } finally {
+    progress.stop();
+  }
+  const peak = memory.stop();
+  return buildEvalRecord({
+    model: model.path,
+    info: model.info,
+    result,
+    peakRssBytes: peak,
+    reference: reference ? { model: reference.path, info: reference.info } : undefined,
+  });
+}
+
+/** Reads Chart.js and chartjs-chart-matrix (UMD builds) from node_modules for inlining. */
+export function loadChartAssets(): ChartAssets {
+  const require = createRequire(import.meta.url);
+  const read = (pkg: string, file: string) => {
+    const dir = dirname(require.resolve(pkg));
+    try {
+      return readFileSync(join(dir, file), 'utf8');
+    } catch (e) {
+      throw new ModelpressError('E_NOT_FOUND', `cannot read ${pkg}'s ${file} for the HTML report (is ${pkg} installed?)`, { file: join(dir, file), cause: e });
+    }
+  };
+  return { chartJs: read('chart.js', 'chart.umd.min.js'), chartMatrixJs: read('chartjs-chart-matrix', 'chartjs-chart-matrix.min.js') };
+}
+
+/** Writes a report whose kind follows the extension (.html, .md, .json). */
+export function writeReport(path: string, records: readonly EvalRecord[], json: unknown, title: string): void {
+  const ext = extname(path).toLowerCase();
+  let text: string;
+  if (ext === '.html' || ext === '.htm') text = renderHtml(records, loadChartAssets(), { title });
+  else if (ext === '.md' || ext === '.markdown') text = renderMarkdown(records, { title });
+  else if (ext === '.json') text = `${JSON.stringify(json, null, 2)}\n`;
+  else throw new ModelpressError('E_ARG', `--report ${path}: use a .html, .md or .json file name`);
+  writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** The terminal rendering: summary table, then per-class and per-output detail. */
+export function formatRecords(records: readonly EvalRecord[]): string {
+  const { header, rows } = summaryRows(records);
+  let out = formatTable(header.map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), rows);
+  for (const r of records) {
+    const detail: string[] = [];
+    if (r.perClass) {
+      detail.push(`\n${r.model}: per class (accuracy ${(r.accuracy! * 100).toFixed(2)}%${r.topKAccuracy ? `, top-${r.topKAccuracy.k} ${(r.topKAccuracy.value * 100).toFixed(2)}%` : ''}, F1 macro ${fixed(r.f1Macro, 4)}, weighted ${fixed(r.f1Weighted, 4)})\n`);
+      detail.push(formatTable(['class', 'precision', 'recall', 'F1', 'support'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), r.perClass.map((c) => [String(c.class), fixed(c.precision, 4), fixed(c.recall, 4), fixed(c.f1, 4), String(c.support)])));
+    }
+    if (r.fidelity && r.fidelity.outputs.length > 1) {
+      detail.push(`\n${r.model}: fidelity per output vs ${r.fidelity.reference}\n`);
+      detail.push(formatTable(['output', 'cosine', 'SNR', 'max |err|', 'mean |err|'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), r.fidelity.outputs.map((f) => [f.output, f.cosine.toFixed(6), formatSnr(f.snrDb), f.maxAbsError.toExponential(3), f.meanAbsError.toExponential(3)])));
+    }
+    if (r.latencyBatchMs) detail.push(`\n${r.model}: batch ${r.latencyBatchMs.batchSize} latency p50 ${r.latencyBatchMs.p50.toFixed(3)} ms, p95 ${r.latencyBatchMs.p95.toFixed(3)} ms, p99 ${r.latencyBatchMs.p99.toFixed(3)} ms\n`);
+    out += detail.join('');
+  }
+  return out;
+}
