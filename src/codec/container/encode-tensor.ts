@@ -10,7 +10,8 @@ import type { DType } from '../../core/dtypes.js';
 import { dtypeTraits } from '../../core/dtypes.js';
 import { fromBfloat16Bits, fromFloat16Bits } from '../../core/float16.js';
 import { encodeBytes } from '../bytecoder.js';
-import { CODER, CODERS, CODER_NAMES, floatCoderFor, type ByteCoderTraits, type IndexCoderTraits } from './coders.js';
+import { byteEncoder, indexEncoder } from './coder-encoders.js';
+import { CODER, CODER_NAMES, floatCoderFor } from './coders.js';
 import { CHUNK_BYTES } from './format.js';
 
 export interface EncodeTensorOptions {
@@ -71,9 +72,9 @@ function chunked(n: number, per: number, enc: (start: number, end: number) => Ui
 
 /** `data` chunked and encoded by byte coder `coder`; a chunk the coder declines becomes empty (the caller drops the candidate). */
 function directCandidate(data: Uint8Array, coder: number, chunkBytes: number): EncodedTensor {
-  const c = CODERS[coder] as ByteCoderTraits;
-  const chunks = chunked(data.length, chunkBytes, (s, e) => c.encode(data.subarray(s, e)) ?? new Uint8Array(0));
-  return { label: c.name, coder, chunks, size: sizeOf(chunks) };
+  const encode = byteEncoder(coder);
+  const chunks = chunked(data.length, chunkBytes, (s, e) => encode(data.subarray(s, e)) ?? new Uint8Array(0));
+  return { label: CODER_NAMES[coder]!, coder, chunks, size: sizeOf(chunks) };
 }
 
 /** Numeric value of one element's raw bytes, for ordering a codebook (NaNs sort last). */
@@ -184,9 +185,9 @@ function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): En
   const extra = cb.entries.length + 8;
   const out: EncodedTensor[] = [];
   const add = (coder: number): void => {
-    const c = CODERS[coder] as IndexCoderTraits;
-    const chunks = chunked(n, per, (s, e) => c.encode(indices.subarray(s, e), size, center));
-    out.push({ label: `codebook(${size})+${c.name}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
+    const encode = indexEncoder(coder);
+    const chunks = chunked(n, per, (s, e) => encode(indices.subarray(s, e), size, center));
+    out.push({ label: `codebook(${size})+${CODER_NAMES[coder]}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
   };
   add(CODER.huffman);
   add(CODER.cabac);

@@ -1,0 +1,71 @@
+/**
+ * The encoder of every coder in coders.ts, keyed by the same keys: the writer
+ * (encode-tensor.ts) looks a chunk's encoder up here. Kept out of coders.ts so
+ * the browser decoder, which reads only that table, bundles no encoder; the
+ * mapped type makes a coder without an encoder a compile error.
+ */
+import { ByteWriter } from '../bytes.js';
+import { encodeBytes } from '../bytecoder.js';
+import { encodeIntsCabac } from '../cabac.js';
+import { encodeFloats } from '../floatplanes.js';
+import { encodeHuffman } from '../huffman.js';
+import { encodeSparse } from '../sparse.js';
+import { CODERS, type CoderKey } from './coders.js';
+import { encodeSignLz } from './signlz.js';
+
+/** Encodes one chunk of payload bytes; undefined when the coder declines it (signlz without repeats). */
+export type ByteEncoder = (bytes: Uint8Array) => Uint8Array | undefined;
+/** Encodes `indices` (0..size-1) of one chunk; signed coders store `index - center`. */
+export type IndexEncoder = (indices: Int32Array, size: number, center: number) => Uint8Array;
+
+function signed(indices: Int32Array, center: number): Int32Array {
+  const v = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) v[i] = indices[i]! - center;
+  return v;
+}
+
+/** Huffman symbols (the index itself, or signed value + center) in the narrowest array the codebook size allows. */
+function symbols(values: ArrayLike<number>, size: number, offset: number): Uint8Array | Uint16Array {
+  const v = size <= 256 ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) v[i] = values[i]! + offset;
+  return v;
+}
+
+/** Sparse layout: varuint position-stream length, positions, then the nonzero values (signed) by `cabac` or Huffman. */
+function encodeSparseChunk(indices: Int32Array, size: number, center: number, cabac: boolean): Uint8Array {
+  const enc = encodeSparse(signed(indices, center));
+  const values = enc.values as Int32Array;
+  const valueBytes = cabac ? encodeIntsCabac(values) : encodeHuffman(symbols(values, size, center), size);
+  const w = new ByteWriter(enc.positions.length + valueBytes.length + 8);
+  w.varuint(enc.positions.length);
+  w.bytes(enc.positions);
+  w.bytes(valueBytes);
+  return w.finish();
+}
+
+const encoders = {
+  raw: ((b) => b) as ByteEncoder,
+  bytes: ((b) => encodeBytes(b)) as ByteEncoder,
+  floatF32: ((b) => encodeFloats(b, 'float32')) as ByteEncoder,
+  floatF16: ((b) => encodeFloats(b, 'float16')) as ByteEncoder,
+  floatBF16: ((b) => encodeFloats(b, 'bfloat16')) as ByteEncoder,
+  huffman: ((idx, size) => encodeHuffman(symbols(idx, size, 0), size)) as IndexEncoder,
+  cabac: ((idx, _size, center) => encodeIntsCabac(signed(idx, center))) as IndexEncoder,
+  sparseHuffman: ((idx, size, center) => encodeSparseChunk(idx, size, center, false)) as IndexEncoder,
+  sparseCabac: ((idx, size, center) => encodeSparseChunk(idx, size, center, true)) as IndexEncoder,
+  signlzF32: ((b) => encodeSignLz(b)) as ByteEncoder,
+} satisfies { readonly [K in CoderKey]: ByteEncoder | IndexEncoder };
+
+/** The encoder of byte coder `id` (a payload-bytes coder of coders.ts). */
+export function byteEncoder(id: number): ByteEncoder {
+  const c = CODERS[id];
+  if (c?.output !== 'bytes') throw new Error(`coder ${id} does not encode bytes`);
+  return encoders[c.key as CoderKey] as ByteEncoder;
+}
+
+/** The encoder of index coder `id` (a codebook-indices coder of coders.ts). */
+export function indexEncoder(id: number): IndexEncoder {
+  const c = CODERS[id];
+  if (c?.output !== 'indices') throw new Error(`coder ${id} does not encode indices`);
+  return encoders[c.key as CoderKey] as IndexEncoder;
+}
