@@ -77,7 +77,12 @@ export class BinaryEncoder {
     this.low = (this.low & 0x00ffffff) * 256;
   }
 
-  /** Codes `bit` with context `ctx` of `probs` and adapts it. */
+  /**
+   * Codes `bit` with context `ctx` of `probs` and adapts it. Mirrored on
+   * purpose by RangeDecoder.decodeBit (the same state read, bound and update):
+   * both are the innermost loop of every coder, kept inline rather than
+   * sharing a helper call per bit.
+   */
   encodeBit(probs: Uint16Array, ctx: number, bit: number): void {
     const i = ctx * CONTEXT_STRIDE;
     const fast = probs[i]!;

@@ -8,6 +8,7 @@ import { dtypeTraits, elementCount } from './dtypes.js';
 import type { DType } from './dtypes.js';
 import { isNumeric, toFloat32, typedView } from './tensor.js';
 import type { Tensor } from './tensor.js';
+import { concatBytes } from './bytes.js';
 
 export interface TensorStats {
   /** Number of elements. */
@@ -74,23 +75,13 @@ function sortedRunEntropy(sorted: Uint32Array): number {
 }
 
 function rawByteEntropy(t: Tensor): number {
-  const bytes = t.dtype === 'string' ? concatStrings(t.strings ?? []) : t.data;
+  const bytes = t.dtype === 'string' ? concatBytes(t.strings ?? []) : t.data;
   const hist = new Uint32Array(256);
   for (let i = 0; i < bytes.length; i++) hist[bytes[i]!]!++;
   const perByte = histogramEntropy(hist, bytes.length);
   const count = t.dtype === 'string' ? (t.strings?.length ?? 0) : elementCount(t.shape);
   if (count === 0) return 0;
   return (perByte * bytes.length) / count;
-}
-
-function concatStrings(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function valueEntropy(t: Tensor, count: number): number | null {

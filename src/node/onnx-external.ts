@@ -30,17 +30,21 @@ function externalError(code: 'E_NOT_FOUND' | 'E_IO', modelPath: string, location
   return new ModelpressError(code, `external data file "${location}" (${full}) ${why}`, { file: modelPath, cause: e });
 }
 
+/** Opens external file `full` for reading: E_NOT_FOUND when it is missing, E_IO otherwise. */
+function openExternal(modelPath: string, location: string, full: string): number {
+  try {
+    return openSync(full, 'r');
+  } catch (e) {
+    throw externalError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', modelPath, location, full, e);
+  }
+}
+
 /** A ranged reader for external files next to `modelPath`. */
 export function externalReaderFor(modelPath: string): ExternalRangeReader {
   const dir = dirname(modelPath);
   return (location, offset, length) => {
     const full = join(dir, location);
-    let fd: number;
-    try {
-      fd = openSync(full, 'r');
-    } catch (e) {
-      throw externalError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', modelPath, location, full, e);
-    }
+    const fd = openExternal(modelPath, location, full);
     try {
       const size = fstatSync(fd).size;
       const n = Math.max(0, Math.min(length, size - offset));
@@ -65,12 +69,7 @@ function externalFileSize(modelPath: string, location: string, cache: Map<string
   const cached = cache.get(location);
   if (cached !== undefined) return cached;
   const full = join(dirname(modelPath), location);
-  let fd: number;
-  try {
-    fd = openSync(full, 'r');
-  } catch (e) {
-    throw externalError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', modelPath, location, full, e);
-  }
+  const fd = openExternal(modelPath, location, full);
   try {
     const size = fstatSync(fd).size;
     cache.set(location, size);

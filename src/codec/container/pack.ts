@@ -18,6 +18,7 @@ import { tfjsByteLayout } from '../../formats/tfjs/layout.js';
 import { MIN_SLOT_BYTES, sourceLayout, splitSkeleton, type SourceFormat, type SourceLayout } from './layout.js';
 import { encodeTensor, type EncodeTensorOptions } from './encode-tensor.js';
 import { unpackModel } from './reader.js';
+import { concatBytes } from '../../core/bytes.js';
 
 export interface PackInput {
   readonly format: SourceFormat;
@@ -65,19 +66,6 @@ export interface PackReport {
 export interface PackResult {
   readonly bytes: Uint8Array;
   readonly report: PackReport;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function layoutOf(input: PackInput, whole: Uint8Array): SourceLayout {
@@ -140,7 +128,7 @@ function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number): { stream: Str
 /** Packs a model into .mpz bytes; lossless: unpacking gives the input files byte for byte. */
 export function packModel(input: PackInput, opts: PackOptions = {}): PackResult {
   if (input.files.length === 0) fail('E_ARG', 'packModel: no files given', opts.file);
-  const whole = concat(input.files.map((f) => f.bytes));
+  const whole = concatBytes(input.files.map((f) => f.bytes));
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0) fail('E_ARG', `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64`);
 

@@ -10,6 +10,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { NamedTensor } from '../types.js';
 import { checkWeightsManifest, parseTfjsJson, tfjsModelKind, type TfjsDtype, type TfjsModelJson, type TfjsModelKind, type TfjsWeightEntry } from './manifest.js';
 import { dequantizeTfjsAffine, dequantizeTfjsAffineInt32, dequantizeTfjsFloat16 } from './quantization.js';
+import { concatBytes } from '../../core/bytes.js';
 
 /** A weight exactly as the shards store it. */
 export interface TfjsStoredWeight {
@@ -66,16 +67,7 @@ function loadGroup(paths: readonly string[], group: number, loadShard: TfjsShard
     }
     return bytes;
   });
-  if (shards.length === 1) return shards[0]!;
-  let total = 0;
-  for (const s of shards) total += s.length;
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const s of shards) {
-    all.set(s, at);
-    at += s.length;
-  }
-  return all;
+  return concatBytes(shards);
 }
 
 /** Bytes an entry takes in the stream at `offset` (strings: walk their length prefixes). */
