@@ -39,7 +39,7 @@ import { recalibrateBatchNorm } from '../src/prune/channel-bn-recalibrate.js';
 import { pruneChannelsWhileFinetuning } from '../src/prune/channel-finetune.js';
 import { pruneChannels } from '../src/prune/channel-surgery.js';
 import { pruneAndFinetune } from '../src/prune/finetune.js';
-import { teacherFeeds } from '../src/prune/teacher.js';
+import { teacherFeeds } from '../src/train/trainer/teacher.js';
 import { paramStats } from '../src/prune/stats.js';
 import { pruneUnstructured, type UnstructuredMethod } from '../src/prune/unstructured.js';
 import type { ScheduleName } from '../src/prune/schedule.js';

@@ -8,7 +8,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { readValueInfo } from '../graph/value-info.js';
-import { teacherFeeds } from '../prune/teacher.js';
+import { teacherFeeds } from '../train/trainer/teacher.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { datasetLogits, evaluateModel, train, type EpochRecord, type EvalResult, type TrainProgress } from '../train/trainer.js';

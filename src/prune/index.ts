@@ -26,6 +26,6 @@ export {
 } from './channel-surgery.js';
 export { pruneAndFinetune, type PruneFinetuneOptions, type PruneFinetuneResult } from './finetune.js';
 export { paramStats, zerosByName, type ParamStats } from './stats.js';
-export { teacherFeeds } from './teacher.js';
+export { teacherFeeds } from '../train/trainer/teacher.js';
 export { pruneChannelsWhileFinetuning, type ChannelFinetuneOptions, type ChannelFinetuneResult } from './channel-finetune.js';
 export { recalibrateBatchNorm, type BnRecalibrationOptions, type BnRecalibrationResult } from './channel-bn-recalibrate.js';

@@ -20,7 +20,7 @@ import { pruneChannelsWhileFinetuning } from '../../prune/channel-finetune.js';
 import { recalibrateBatchNorm } from '../../prune/channel-bn-recalibrate.js';
 import { pruneChannels, type ChannelPruneResult } from '../../prune/channel-surgery.js';
 import { pruneAndFinetune } from '../../prune/finetune.js';
-import { teacherFeeds } from '../../prune/teacher.js';
+import { teacherFeeds } from '../../train/trainer/teacher.js';
 import { parseNmPattern } from '../../prune/nm.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { paramStats, zerosByName } from '../../prune/stats.js';

@@ -1,10 +1,10 @@
 /**
- * Teacher logits for fine-tuning a pruned model by distillation from the
- * unpruned one (Hinton et al. 2015): the original model is run once over the
- * training data (train/trainer's datasetLogits), and each batch's rows are
- * fed to the distillation loss.
+ * Teacher logits for training by distillation (Hinton et al. 2015): a
+ * pruned model from the unpruned one, a student from its teacher. The
+ * teacher is run once over the training data (train/trainer's
+ * datasetLogits), and each batch's rows are fed to the distillation loss.
  */
-import type { BatchFeeds } from '../train/trainer/step-session.js';
+import type { BatchFeeds } from './step-session.js';
 
 /** Batch feeds that hand the distillation loss the teacher's logits of the batch's examples. */
 export function teacherFeeds(teacher: { logits: Float32Array; classes: number }, inputName = 'teacher_logits'): BatchFeeds {
