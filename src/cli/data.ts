@@ -45,8 +45,8 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
     throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`);
   }
   const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
-  const trainSplit = classificationData(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
-  const testSplit = classificationData(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
+  const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
+  const testSplit = trainingInput(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
   const test = opts.testLimit === undefined ? testSplit : limitSamples(testSplit, opts.testLimit);
   const all = opts.limit !== undefined ? limitSamples(trainSplit, opts.limit) : trainSplit;
   if (opts.valSize === 0) return { train: all, validation: undefined, test };
@@ -57,7 +57,7 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
 }
 
 /** Labelled examples as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
-function classificationData(ds: Dataset, greyImages: boolean): Dataset {
+function trainingInput(ds: Dataset, greyImages: boolean): Dataset {
   checkDataset(ds, ds.name, { labels: true });
   return unitScaled(ds, { channelDim: greyImages });
 }

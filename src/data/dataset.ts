@@ -46,7 +46,10 @@ export function sampleSize(ds: Dataset): number {
 export function floatDataset(values: Float32Array, shape: readonly number[], labels: ArrayLike<number> | undefined, name: string): Dataset {
   const size = elementCount(shape);
   const count = size === 0 ? 0 : values.length / size;
-  if (!Number.isInteger(count)) throw new ModelpressError('E_SHAPE', `${name}: ${values.length} values are not a whole number of examples of shape [${shape.join(', ')}]`);
+  if (!Number.isInteger(count)) {
+    const what = `${values.length} values are not a whole number of examples of shape [${shape.join(', ')}]`;
+    throw new ModelpressError('E_SHAPE', `${name}: ${what}`);
+  }
   const x = makeTensor('float32', [count, ...shape], new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   return { x, y: labels === undefined || labels instanceof Int32Array ? labels : Int32Array.from(labels), name };
 }
@@ -61,7 +64,8 @@ export function selectSamples(ds: Dataset, indices: ArrayLike<number>, name = ds
     data.set(ds.x.data.subarray(s * bytes, (s + 1) * bytes), i * bytes);
   }
   const y = ds.y;
-  return { x: makeTensor(ds.x.dtype, [indices.length, ...shape], data), y: y ? Int32Array.from({ length: indices.length }, (_, i) => y[indices[i]!]!) : undefined, name };
+  const labels = y ? Int32Array.from({ length: indices.length }, (_, i) => y[indices[i]!]!) : undefined;
+  return { x: makeTensor(ds.x.dtype, [indices.length, ...shape], data), y: labels, name };
 }
 
 /** The first `limit` examples (a view of the same bytes, no copy); the dataset itself when it has no more. */
@@ -102,7 +106,8 @@ export function checkDataset(ds: Dataset, what = 'dataset', opts: { labels?: boo
   const size = sampleSize(ds);
   const want = byteLength(x.dtype, count * size);
   if (x.data.byteLength !== want) {
-    throw new ModelpressError('E_SHAPE', `${what}: x holds ${x.data.byteLength} bytes, expected ${count} examples x ${size} ${x.dtype} values (${want} bytes; shape [${x.shape.join(', ')}])`);
+    const expected = `${count} examples x ${size} ${x.dtype} values (${want} bytes; shape [${x.shape.join(', ')}])`;
+    throw new ModelpressError('E_SHAPE', `${what}: x holds ${x.data.byteLength} bytes, expected ${expected}`);
   }
   if (y && y.length !== count) throw new ModelpressError('E_SHAPE', `${what}: ${y.length} labels for ${count} examples`);
   if (!opts.labels) return;

@@ -96,11 +96,13 @@ describe('Dataset', () => {
       throw new Error('did not throw');
     };
     const shape = err(() => checkDataset({ ...ds, x: { ...ds.x, shape: [5, 2, 3] } }, 'training data'));
-    expect([shape.code, shape.message]).toEqual(['E_SHAPE', 'training data: x holds 24 bytes, expected 5 examples x 6 uint8 values (30 bytes; shape [5, 2, 3])']);
+    expect(shape.code).toBe('E_SHAPE');
+    expect(shape.message).toBe('training data: x holds 24 bytes, expected 5 examples x 6 uint8 values (30 bytes; shape [5, 2, 3])');
     expect(err(() => checkDataset({ ...ds, y: Int32Array.of(1) })).message).toBe('dataset: 1 labels for 4 examples');
     expect(() => checkDataset({ ...ds, y: undefined })).not.toThrow();
     const none = err(() => checkDataset({ ...ds, y: undefined }, 'd', { labels: true }));
     expect([none.code, none.message]).toEqual(['E_ARG', "d: the data has no labels (array 'y'); training needs them"]);
-    expect(err(() => checkDataset({ ...ds, y: Int32Array.of(0, 1, -1, 2) }, 'd', { labels: true })).message).toBe('d: label -1 of sample 2 is negative');
+    const negative = err(() => checkDataset({ ...ds, y: Int32Array.of(0, 1, -1, 2) }, 'd', { labels: true }));
+    expect(negative.message).toBe('d: label -1 of sample 2 is negative');
   });
 });
