@@ -87,22 +87,24 @@ describe('Dataset', () => {
   it('checks shapes, labels and, for training, that labels exist and are not negative', () => {
     const ds = bytes(4);
     expect(() => checkDataset(ds, 'training data', { labels: true })).not.toThrow();
-    const err = (f: () => void): ModelpressError => {
+    /** The code and message `f` throws with. */
+    const thrown = (f: () => void): [string, string] | undefined => {
       try {
         f();
+        return undefined;
       } catch (e) {
-        return e as ModelpressError;
+        return e instanceof ModelpressError ? [e.code, e.message] : ['not a ModelpressError', String(e)];
       }
-      throw new Error('did not throw');
     };
-    const shape = err(() => checkDataset({ ...ds, x: { ...ds.x, shape: [5, 2, 3] } }, 'training data'));
-    expect(shape.code).toBe('E_SHAPE');
-    expect(shape.message).toBe('training data: x holds 24 bytes, expected 5 examples x 6 uint8 values (30 bytes; shape [5, 2, 3])');
-    expect(err(() => checkDataset({ ...ds, y: Int32Array.of(1) })).message).toBe('dataset: 1 labels for 4 examples');
-    expect(() => checkDataset({ ...ds, y: undefined })).not.toThrow();
-    const none = err(() => checkDataset({ ...ds, y: undefined }, 'd', { labels: true }));
-    expect([none.code, none.message]).toEqual(['E_ARG', "d: the data has no labels (array 'y'); training needs them"]);
-    const negative = err(() => checkDataset({ ...ds, y: Int32Array.of(0, 1, -1, 2) }, 'd', { labels: true }));
-    expect(negative.message).toBe('d: label -1 of sample 2 is negative');
+    expect(thrown(() => checkDataset({ ...ds, x: { ...ds.x, shape: [5, 2, 3] } }, 'training data'))).toEqual([
+      'E_SHAPE',
+      'training data: x holds 24 bytes, expected 5 examples x 6 uint8 values (30 bytes; shape [5, 2, 3])',
+    ]);
+    expect(thrown(() => checkDataset({ ...ds, y: Int32Array.of(1) }))).toEqual(['E_SHAPE', 'dataset: 1 labels for 4 examples']);
+    expect(thrown(() => checkDataset({ ...ds, y: undefined }))).toBeUndefined();
+    const none = thrown(() => checkDataset({ ...ds, y: undefined }, 'd', { labels: true }));
+    expect(none).toEqual(['E_ARG', "d: the data has no labels (array 'y'); training needs them"]);
+    const negative = thrown(() => checkDataset({ ...ds, y: Int32Array.of(0, 1, -1, 2) }, 'd', { labels: true }));
+    expect(negative).toEqual(['E_ARG', 'd: label -1 of sample 2 is negative']);
   });
 });
