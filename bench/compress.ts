@@ -35,7 +35,8 @@ import { cloneModel, getInitializerValues, setInitializerValues } from '../src/g
 import { loadFashionMnist } from '../src/node/datasets.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
-import { fromUint8Images, head } from '../src/train/trainer/data.js';
+import { limitSamples } from '../src/data/dataset.js';
+import { trainingImages } from '../src/eval/datasets/dataset.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 
 const openRunner = createNodeRunner;
@@ -52,10 +53,8 @@ const qatEpochs = Number(arg('--qat-epochs', '2'));
 const seeds = arg('--seeds', '0,1,2').split(',').map(Number);
 const archs = arg('--arch', 'lenet-300-100').split(',');
 
-const tr = loadFashionMnist({ split: 'train' });
-const te = loadFashionMnist({ split: 'test' });
-const trainSet = fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols);
-const testSet = fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols);
+const trainSet = trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train');
+const testSet = trainingImages(loadFashionMnist({ split: 'test' }), 'fashion-mnist:test');
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const acc = async (m: ModelProto): Promise<number> => (await evaluateModel(openRunner, m, testSet)).accuracy;
 
@@ -99,7 +98,7 @@ async function benchDistill(): Promise<void> {
   const epochs = Number(arg('--kd-epochs', '20'));
   const T = Number(arg('--temperature', '2'));
   const alpha = Number(arg('--alpha', '0.5'));
-  const data = head(trainSet, count);
+  const data = limitSamples(trainSet, count);
   console.log(`\ndistill: teacher lenet-5 (${teacherEpochs} epochs on 60k, seed 0) test accuracy ${pct(await acc(teacher))}; student ${student} on the first ${count} training images, ${epochs} epochs, Adam lr 1e-3, batch 64, T ${T}, alpha ${alpha}`);
   console.log('  seed  labels only  distilled  gain');
   let sumGain = 0;

@@ -47,7 +47,8 @@ import { createNodeRunner } from '../src/node/ort-runner.js';
 import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
 import { datasetLogits, evaluateModel, train } from '../src/train/trainer.js';
-import { fromUint8Images, splitHoldout, type ClassificationData } from '../src/train/trainer/data.js';
+import { sampleCount, splitHoldout, type Dataset } from '../src/data/dataset.js';
+import { trainingImages } from '../src/eval/datasets/dataset.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
 
 const openRunner = createNodeRunner;
@@ -59,12 +60,10 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function data(): { train: ClassificationData; validation: ClassificationData; test: ClassificationData } {
-  const tr = loadFashionMnist({ split: 'train' });
-  const te = loadFashionMnist({ split: 'test' });
-  const all = fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols);
+function data(): { train: Dataset; validation: Dataset; test: Dataset } {
+  const all = trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train');
   const split = splitHoldout(all, 5000, createRng(SEED ^ 0x6a09e667));
-  return { train: split.train, validation: split.holdout, test: fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols) };
+  return { train: split.train, validation: split.holdout, test: trainingImages(loadFashionMnist({ split: 'test' }), 'fashion-mnist:test') };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -82,7 +81,7 @@ async function baseline(arch: string, d: ReturnType<typeof data>, epochs: number
     model = readOnnx(readFileSync(cached)).proto;
     note = `loaded from ${cached}`;
   } else {
-    const steps = Math.ceil(d.train.count / BATCH);
+    const steps = Math.ceil(sampleCount(d.train) / BATCH);
     const r = await train({ openRunner, model: buildZooModel(arch, { seed: SEED }), train: d.train, validation: d.validation, epochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr: baseLr, schedule: parseLrSchedule('cosine', steps, epochs) } });
     model = r.model;
     // The validation curve shows whether the baseline converged (the best epoch is kept).
@@ -98,7 +97,7 @@ async function unstructured(arch: string, d: ReturnType<typeof data>, base: { mo
   const t0 = performance.now();
   const oneshot = pruneUnstructured(base.model, method);
   const accNoFt = (await evaluateModel(openRunner, oneshot.model, d.test)).accuracy;
-  const steps = Math.ceil(d.train.count / BATCH);
+  const steps = Math.ceil(sampleCount(d.train) / BATCH);
   const r = await pruneAndFinetune({
     openRunner, model: base.model, method, schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED,
     optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) },
@@ -148,7 +147,7 @@ async function channels(arch: string, d: ReturnType<typeof data>, base: { model:
   const accNoFt = (await evaluateModel(openRunner, p.model, d.test)).accuracy;
   // The cut alone leaves the BatchNorm statistics of the uncut network; recomputed on 2,000 training images (no training):
   const accRecal = (await evaluateModel(openRunner, (await recalibrateBatchNorm(openRunner, p.model, d.train, { examples: 2000 })).model, d.test)).accuracy;
-  const steps = Math.ceil(d.train.count / BATCH);
+  const steps = Math.ceil(sampleCount(d.train) / BATCH);
   const kd = run.distill ? { loss: { kind: 'distillation' as const, ...run.distill }, batchFeeds: teacherFeeds(await datasetLogits(openRunner, base.model, d.train)) } : {};
   const optimizer = { name: 'adam' as const, lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) };
   const r =

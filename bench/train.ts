@@ -19,7 +19,8 @@ import * as ortNode from 'onnxruntime-node';
 import { loadFashionMnist } from '../src/node/datasets.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
-import { fromUint8Images, splitHoldout } from '../src/train/trainer/data.js';
+import { floatView, sampleCount, splitHoldout } from '../src/data/dataset.js';
+import { trainingImages } from '../src/eval/datasets/dataset.js';
 import { createRng } from '../src/core/random.js';
 import { parseLrSchedule } from '../src/train/schedules.js';
 import { buildZooModel } from '../src/train/zoo/index.js';
@@ -40,8 +41,7 @@ function arg(name: string, fallback: string): string {
 }
 
 function trainData() {
-  const ds = loadFashionMnist({ split: 'train' });
-  return fromUint8Images(ds.images, ds.labels, ds.count, ds.rows, ds.cols);
+  return trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train');
 }
 
 async function worker(job: WorkerJob): Promise<WorkerResult> {
@@ -60,8 +60,8 @@ async function worker(job: WorkerJob): Promise<WorkerResult> {
       batches: job.batches,
       warmup: job.warmup,
       batchSize: BATCH,
-      images: data.inputs,
-      labels: data.labels,
+      images: floatView(data).inputs,
+      labels: data.y!,
       seed: 0,
       wasmDir: join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/'),
     });
@@ -131,13 +131,12 @@ async function accuracy(): Promise<void> {
   const schedule = arg('--lr-schedule', 'cosine');
   const only = arg('--arch', 'lenet-300-100,lenet-5').split(',');
   const all = trainData();
-  const testSet = loadFashionMnist({ split: 'test' });
-  const test = fromUint8Images(testSet.images, testSet.labels, testSet.count, testSet.rows, testSet.cols);
+  const test = trainingImages(loadFashionMnist({ split: 'test' }), 'fashion-mnist:test');
   const { train: trainSplit, holdout } = splitHoldout(all, 5000, createRng(seed ^ 0x6a09e667));
   for (const run of runs.filter((x) => only.includes(x.arch))) {
     const r = await train({
       openRunner, model: buildZooModel(run.arch, { seed }), train: trainSplit, validation: holdout, epochs: run.epochs, batchSize: run.batchSize, seed,
-      optimizer: { name: 'adam', lr: run.lr, schedule: parseLrSchedule(schedule, Math.ceil(trainSplit.count / run.batchSize), run.epochs) },
+      optimizer: { name: 'adam', lr: run.lr, schedule: parseLrSchedule(schedule, Math.ceil(sampleCount(trainSplit) / run.batchSize), run.epochs) },
       onProgress: (e) => { if (e.kind === 'epoch') console.error(`  ${run.arch} epoch ${e.record.epoch}: loss ${e.record.trainLoss.toFixed(4)} val ${(e.record.validation!.accuracy * 100).toFixed(2)}% ${e.record.seconds.toFixed(1)} s`); },
     });
     const t = await evaluateModel(openRunner, r.model, test);

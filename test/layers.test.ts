@@ -17,6 +17,7 @@ const LAYERS: Record<string, number> = {
   codec: 1,
   formats: 1,
   'codec/container': 2,
+  data: 2,
   graph: 2,
   runtime: 3,
   eval: 4,

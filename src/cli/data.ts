@@ -9,11 +9,9 @@
  * --test-limit.
  */
 import { ModelpressError } from '../core/errors.js';
-import { toFloat32 } from '../core/tensor.js';
-import type { ArrayDataset } from '../eval/datasets/dataset.js';
-import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
 import { createRng } from '../core/random.js';
-import { head, splitHoldout, type ClassificationData } from '../train/trainer/data.js';
+import { checkDataset, limitSamples, sampleCount, splitHoldout, unitScaled, type Dataset } from '../data/dataset.js';
+import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
 
 /** Datasets `--data` names. */
 export const DATASETS = ['fashion-mnist', 'mnist'] as const;
@@ -33,9 +31,9 @@ export interface DataLoadOptions {
 }
 
 export interface PreparedData {
-  train: ClassificationData;
-  validation: ClassificationData | undefined;
-  test: ClassificationData;
+  train: Dataset;
+  validation: Dataset | undefined;
+  test: Dataset;
 }
 
 /** Loads `--data` as train / validation / test; see the file comment. */
@@ -47,25 +45,19 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
     throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`);
   }
   const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
-  const trainSplit = classificationData(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
-  const testSplit = classificationData(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
-  const test = opts.testLimit === undefined ? testSplit : head(testSplit, opts.testLimit);
-  const all = opts.limit !== undefined ? head(trainSplit, opts.limit) : trainSplit;
+  const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
+  const testSplit = trainingInput(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
+  const test = opts.testLimit === undefined ? testSplit : limitSamples(testSplit, opts.testLimit);
+  const all = opts.limit !== undefined ? limitSamples(trainSplit, opts.limit) : trainSplit;
   if (opts.valSize === 0) return { train: all, validation: undefined, test };
-  if (opts.valSize >= all.count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${all.count} examples)`);
+  const count = sampleCount(all);
+  if (opts.valSize >= count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${count} examples)`);
   const split = splitHoldout(all, opts.valSize, createRng(opts.seed ^ 0x6a09e667));
   return { train: split.train, validation: split.holdout, test };
 }
 
-/** An ArrayDataset with labels as trainer data: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
-function classificationData(ds: ArrayDataset, greyImages: boolean): ClassificationData {
-  if (!ds.y) throw new ModelpressError('E_ARG', `${ds.name}: the data has no labels (array 'y'); training needs them`);
-  const shape = ds.x.shape;
-  const count = shape[0] ?? 0;
-  const inputs = toFloat32(ds.x);
-  if (ds.x.dtype === 'uint8') for (let i = 0; i < inputs.length; i++) inputs[i] = inputs[i]! / 255;
-  for (let i = 0; i < count; i++) {
-    if (ds.y[i]! < 0) throw new ModelpressError('E_ARG', `${ds.name}: label ${ds.y[i]} of sample ${i} is negative`);
-  }
-  return { inputs, labels: ds.y, count, sampleShape: greyImages && shape.length === 3 ? [1, ...shape.slice(1)] : shape.slice(1) };
+/** Labelled examples as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
+function trainingInput(ds: Dataset, greyImages: boolean): Dataset {
+  checkDataset(ds, ds.name, { labels: true });
+  return unitScaled(ds, { channelDim: greyImages });
 }

@@ -11,8 +11,7 @@ import type { Command } from 'commander';
 import { hasMpzMagic } from '../codec/container/format.js';
 import { unpackModel } from '../codec/container/reader.js';
 import { ModelpressError } from '../core/errors.js';
-import type { ArrayDataset } from '../eval/datasets/dataset.js';
-import { limitSamples } from '../eval/datasets/dataset.js';
+import { limitSamples, type Dataset } from '../data/dataset.js';
 import { evaluate } from '../eval/evaluate.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
 import type { Layout } from '../eval/fit.js';
@@ -143,7 +142,7 @@ export function parseEvalSettings(opts: EvalCliOptions): EvalSettings {
 }
 
 /** Loads the dataset of a spec once (null for random inputs). */
-export async function loadSettingsData(s: EvalSettings): Promise<ArrayDataset | null> {
+export async function loadSettingsData(s: EvalSettings): Promise<Dataset | null> {
   if (isRandomSpec(s.dataSpec)) return null;
   const o = s.options;
   const ds = await loadDataSpec(s.dataSpec, {
@@ -155,7 +154,7 @@ export async function loadSettingsData(s: EvalSettings): Promise<ArrayDataset | 
   return s.limit !== undefined ? limitSamples(ds, s.limit) : ds;
 }
 
-function makeSource(runner: Runner, data: ArrayDataset | null, s: EvalSettings, state: StatePair[]): FeedSource {
+function makeSource(runner: Runner, data: Dataset | null, s: EvalSettings, state: StatePair[]): FeedSource {
   const o = s.options;
   if (!data) return randomSource(runner.inputs, s.limit ?? 10, { dims: s.dims, shapes: s.shapes, fill: s.fill, state, seed: s.seed });
   return datasetSource(data, runner.inputs, {
@@ -197,7 +196,7 @@ export async function openModel(path: string, s: EvalSettings): Promise<{ runner
 export async function evaluateOpened(
   model: { path: string; runner: Runner; info: ModelInfo },
   reference: { path: string; runner: Runner; info: ModelInfo } | undefined,
-  data: ArrayDataset | null,
+  data: Dataset | null,
   s: EvalSettings,
   io: CliIO,
 ): Promise<EvalRecord> {

@@ -22,7 +22,7 @@ import { kmeans1d, kmeansOptimal1d, type KmeansInit } from '../quantize/kmeans.j
 import { allNames } from '../graph/weights.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { evaluateModel, train, type TrainProgress, type EpochRecord, type EvalResult } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import type { Dataset } from '../data/dataset.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { requireLayers, type CompressibleLayer } from './layers.js';
 import { ONNX_TYPE } from '../core/dtypes.js';
@@ -130,9 +130,9 @@ export interface ClusterFinetuneOptions extends ClusterOptions {
   /** onnxruntime-node or -web. */
   openRunner: RunnerFactory;
   /** Training data for centroid fine-tuning; without it the k-means result is returned as is. */
-  train?: ClassificationData;
+  train?: Dataset;
   /** Data to measure accuracy before and after (test split). */
-  test?: ClassificationData;
+  test?: Dataset;
   /** Fine-tuning epochs (default 1 when `train` is given). */
   epochs?: number;
   batchSize?: number;

@@ -12,7 +12,7 @@ import { teacherFeeds } from '../train/teacher.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { datasetLogits, evaluateModel, train, type EpochRecord, type EvalResult, type TrainProgress } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import type { Dataset } from '../data/dataset.js';
 import { resolveModelIo } from '../train/trainer/model-io.js';
 
 export interface DistillOptions {
@@ -20,11 +20,11 @@ export interface DistillOptions {
   teacher: ModelProto;
   /** The student to train (its initial weights). */
   student: ModelProto;
-  train: ClassificationData;
+  train: Dataset;
   /** Held-out data evaluated each epoch (best epoch kept when given). */
-  validation?: ClassificationData;
+  validation?: Dataset;
   /** Test data for the final report. */
-  test?: ClassificationData;
+  test?: Dataset;
   /** Softmax temperature T > 0; default 2 (small students did better at 1-2 than at 4-8 here, bench/compress). */
   temperature?: number;
   /** Weight of the soft (teacher) term in [0, 1]; default 0.5. */

@@ -17,6 +17,7 @@
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema, type ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
+import { checkDataset, floatView, limitSamples, sampleCount, sampleShape, type Dataset } from '../data/dataset.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { makeAttributes } from '../graph/attributes.js';
 import { cloneModel } from '../graph/model-edit.js';
@@ -29,7 +30,6 @@ import { floatTensor, floatValues } from '../runtime/tensors.js';
 import { insertFakeQuant, type FakeQuantSpec } from '../train/autodiff/index.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
 import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress } from '../train/trainer.js';
-import { checkData, sampleSize, type ClassificationData } from '../train/trainer/data.js';
 import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
@@ -40,9 +40,9 @@ export interface QatOptions {
   openRunner: RunnerFactory;
   /** The trained float model (not mutated). */
   model: ModelProto;
-  train: ClassificationData;
+  train: Dataset;
   /** Held-out data evaluated (fake-quantized) after each epoch: drives the best checkpoint and early stopping. */
-  validation?: ClassificationData;
+  validation?: Dataset;
   scheme: QatScheme;
   /** Passes over `train` (>= 1). */
   epochs: number;
@@ -107,11 +107,11 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
   if (!(Number.isInteger(blockSize) && blockSize >= 16 && blockSize <= 256 && (blockSize & (blockSize - 1)) === 0)) throw new ModelpressError('E_ARG', `block size must be a power of two in 16..256, got ${blockSize}`);
   const decay = opts.emaDecay ?? 0.99;
   if (!(decay >= 0 && decay < 1)) throw new ModelpressError('E_ARG', `EMA decay must be in [0, 1), got ${decay}`);
-  checkData(opts.train, 'training data');
-  if (opts.train.count === 0) throw new ModelpressError('E_ARG', 'training data is empty');
+  checkDataset(opts.train, 'training data', { labels: true });
+  if (sampleCount(opts.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
 
   const io = resolveModelIo(model, {}, file);
-  const feedShape = fitSampleShape(io, opts.train.sampleShape, file);
+  const feedShape = fitSampleShape(io, sampleShape(opts.train), file);
   const layers = requireLayers(model, 'qat', file);
   const quantizers = new Map<string, WeightFakeQuant>();
   for (const l of layers) {
@@ -222,14 +222,14 @@ function withRangeOutputs(model: ModelProto, acts: readonly string[]): ModelProt
 }
 
 /** Starting ranges: min/max of each activation over the first (up to) 512 training examples, float model. */
-async function initialRanges(openRunner: RunnerFactory, model: ModelProto, acts: readonly string[], data: ClassificationData, inputName: string, feedShape: readonly number[], file?: string): Promise<Ranges> {
+async function initialRanges(openRunner: RunnerFactory, model: ModelProto, acts: readonly string[], data: Dataset, inputName: string, feedShape: readonly number[], file?: string): Promise<Ranges> {
   const ranges: Ranges = new Map();
   if (acts.length === 0) return ranges;
   const probe = withRangeOutputs(cloneModel(model), acts);
   const runner = await openRunner(writeOnnx(probe), { generated: 'the QAT activation-range probe', ...(file === undefined ? {} : { file }) });
   try {
-    const n = Math.min(512, data.count);
-    const x = floatTensor(data.inputs.subarray(0, n * sampleSize(data)), [n, ...feedShape]);
+    const first = floatView(limitSamples(data, 512));
+    const x = floatTensor(first.inputs, [first.count, ...feedShape]);
     const out = await runner.run({ [inputName]: x }, acts.flatMap((t) => [minName(t), maxName(t)]));
     for (const t of acts) ranges.set(t, { min: floatValues(out[minName(t)]!)[0]!, max: floatValues(out[maxName(t)]!)[0]! });
   } finally {

@@ -24,7 +24,7 @@ import { dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/
 import { quantizeWeight } from '../quantize/qdq-helpers.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { evaluateModel } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import { sampleCount, type Dataset } from '../data/dataset.js';
 import { requireLayers, type CompressibleLayer } from './layers.js';
 import { weightFakeQuant } from './weight-fake-quant.js';
 
@@ -137,7 +137,7 @@ export interface SensitivityResult {
 export interface SensitivityOptions {
   openRunner: RunnerFactory;
   model: ModelProto;
-  data: ClassificationData;
+  data: Dataset;
   method: SensitivityMethod;
   /** Suggest per-layer settings for this size (fraction of float32, in (0, 1]). */
   targetRatio?: number;
@@ -172,7 +172,7 @@ export async function analyzeSensitivity(opts: SensitivityOptions): Promise<Sens
     }
     out.push(row);
   }
-  const result: SensitivityResult = { method, baseline, examples: data.count, layers: out };
+  const result: SensitivityResult = { method, baseline, examples: sampleCount(data), layers: out };
   if (opts.targetRatio !== undefined) {
     const plan = greedyPlan(out, opts.targetRatio);
     const replaced = new Map<string, Float32Array>();

@@ -7,7 +7,7 @@ import type { DType } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { IoInfo } from '../runtime/runner.js';
-import { sampleCount, sampleShape, type ArrayDataset } from './datasets/dataset.js';
+import { sampleCount, sampleShape, type Dataset } from '../data/dataset.js';
 import { createBatcher, fitSamples, type InputFit, type PreprocessOptions } from './fit.js';
 import { constantTensor, randomTensor, resolveInputShape, type ShapeBindings, type StatePair } from './inputs.js';
 import { deriveSeed } from '../core/random.js';
@@ -35,7 +35,7 @@ export interface SourceOptions extends ShapeBindings {
 }
 
 /** Feeds from a dataset: the data goes into `dataInput` (default: the first input). */
-export function datasetSource(ds: ArrayDataset, inputs: readonly IoInfo[], options: SourceOptions & { dataInput?: string; preprocess?: PreprocessOptions } = {}): FeedSource {
+export function datasetSource(ds: Dataset, inputs: readonly IoInfo[], options: SourceOptions & { dataInput?: string; preprocess?: PreprocessOptions } = {}): FeedSource {
   const target = options.dataInput ? inputs.find((i) => i.name === options.dataInput) : inputs[0];
   if (!target) throw new ModelpressError('E_ARG', `model has no input named '${options.dataInput}'; inputs: ${inputs.map((i) => i.name).join(', ')}`);
   const fit: InputFit = fitSamples(sampleShape(ds), target, options.preprocess, options.dims);

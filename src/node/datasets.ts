@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
-import { datasetFromArrays, datasetFromImages, sampleCount, selectSamples, type ArrayDataset } from '../eval/datasets/dataset.js';
+import { sampleCount, selectSamples, type Dataset } from '../data/dataset.js';
+import { datasetFromArrays, datasetFromImages } from '../eval/datasets/dataset.js';
 import { imageDatasetFromIdx, isGzip, type ImageDataset } from '../eval/datasets/idx.js';
 import { parseNpy } from '../eval/datasets/npy.js';
 import { parseNpz } from '../eval/datasets/npz.js';
@@ -121,7 +122,7 @@ export function isRandomSpec(spec: string): boolean {
  * seeded subset of train. Files (.npz with arrays `x` and optional `y`, .npy
  * with samples only) default to all samples; a split selects a seeded part.
  */
-export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<ArrayDataset> {
+export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<Dataset> {
   const { source, split } = parseDataSpec(spec);
   const named = { 'fashion-mnist': loadFashionMnist, mnist: loadMnist }[source.toLowerCase()];
   if (named) {
@@ -133,7 +134,7 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
   }
   if (source === 'random') throw new ModelpressError('E_ARG', `--data random makes inputs from the model and loads no dataset`);
   const lower = source.toLowerCase();
-  let ds: ArrayDataset;
+  let ds: Dataset;
   if (lower.endsWith('.npz')) {
     const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: (b) => inflateRawSync(b) });
     const x = arrays.get('x') ?? (arrays.size === 1 ? [...arrays.values()][0] : undefined);

@@ -17,7 +17,7 @@ import { topologicalSort } from '../graph/toposort.js';
 import { makeValueInfo } from '../graph/value-info.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { floatTensor, floatValues } from '../runtime/tensors.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import { floatView, limitSamples, sampleCount, type Dataset } from '../data/dataset.js';
 
 export interface BnRecalibrationOptions {
   /** Examples (the first ones of the data) the statistics are measured on; default 2000. */
@@ -74,10 +74,10 @@ function isRecalibratable(node: NodeProto, inits: ReadonlySet<string>): boolean 
 }
 
 /** Recomputes the running statistics of every BatchNormalization (constant mean/variance) of the main graph on `data`. */
-export async function recalibrateBatchNorm(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: BnRecalibrationOptions = {}): Promise<BnRecalibrationResult> {
-  const examples = Math.min(opts.examples ?? 2000, data.count);
+export async function recalibrateBatchNorm(openRunner: RunnerFactory, model: ModelProto, dataset: Dataset, opts: BnRecalibrationOptions = {}): Promise<BnRecalibrationResult> {
+  const examples = Math.min(opts.examples ?? 2000, sampleCount(dataset));
   const batchSize = opts.batchSize ?? 256;
-  if (!(examples >= 1)) throw new ModelpressError('E_ARG', `BatchNormalization recalibration needs at least one example, got ${data.count}`);
+  if (!(examples >= 1)) throw new ModelpressError('E_ARG', `BatchNormalization recalibration needs at least one example, got ${sampleCount(dataset)}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new ModelpressError('E_ARG', `batchSize must be a positive integer, got ${batchSize}`);
   const out = cloneModel(model);
   const graph = out.graph;
@@ -85,6 +85,7 @@ export async function recalibrateBatchNorm(openRunner: RunnerFactory, model: Mod
   const inits = new Set(graph.initializer.map((t) => t.name));
   const input = graph.input.find((i) => !inits.has(i.name));
   if (!input) throw new ModelpressError('E_GRAPH', 'model has no non-initializer input');
+  const data = floatView(limitSamples(dataset, examples));
   const size = data.sampleShape.reduce((a, b) => a * b, 1);
   const layers: string[] = [];
   for (const bn of topologicalSort(graph).filter((n) => isRecalibratable(n, inits))) {

@@ -11,7 +11,7 @@ import type { RunnerFactory } from '../runtime/runner.js';
 import type { LossSpec } from '../train/autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
 import { train, type TrainProgress, type TrainResult } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import { sampleCount, type Dataset } from '../data/dataset.js';
 import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { planChannelPruning, type SkippedLayer } from './channel-plan.js';
 import { channelMasks, chooseChannelLayers, chooseRemoval, layerScores, prepareForChannelPruning, removeChannels, type ChannelLayerReport, type ChannelPruneOptions } from './channel-surgery.js';
@@ -29,8 +29,8 @@ export interface ChannelFinetuneOptions extends ChannelPruneOptions {
   rampFraction?: number;
   /** Recompute the polynomial schedule's channels every this many steps; default 50. */
   updateEvery?: number;
-  train: ClassificationData;
-  validation?: ClassificationData;
+  train: Dataset;
+  validation?: Dataset;
   epochs: number;
   /** Default 64. */
   batchSize?: number;
@@ -64,7 +64,7 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
   const chosen = chooseChannelLayers(plan, o.include, o.exclude);
   const shapes = new Map(prepared.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
   const batchSize = o.batchSize ?? 64;
-  const totalSteps = Math.ceil(o.train.count / batchSize) * o.epochs;
+  const totalSteps = Math.ceil(sampleCount(o.train) / batchSize) * o.epochs;
   const fractionAt = makeSchedule(o.schedule ?? 'polynomial', o.fraction, { totalSteps, ...(o.stages === undefined ? {} : { stages: o.stages }), ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }) });
   const every = (o.schedule ?? 'polynomial') === 'polynomial' ? (o.updateEvery ?? 50) : 0;
   let optimizer: StepOptimizer | undefined;

@@ -11,7 +11,7 @@ import { constantsToInitializers, cloneModel } from '../graph/model-edit.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
 import { train, type EarlyStoppingOptions, type TrainProgress, type TrainResult } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import { sampleCount, type Dataset } from '../data/dataset.js';
 import type { BatchFeeds } from '../train/trainer/step-session.js';
 import type { LossSpec } from '../train/autodiff/types.js';
 import { makeSchedule, type ScheduleName } from './schedule.js';
@@ -32,8 +32,8 @@ export interface PruneFinetuneOptions {
   /** Polynomial schedule: recompute the masks every this many steps; default 50. */
   maskUpdateEvery?: number;
   filter?: WeightFilter;
-  train: ClassificationData;
-  validation?: ClassificationData;
+  train: Dataset;
+  validation?: Dataset;
   epochs: number;
   /** Default 64. */
   batchSize?: number;
@@ -75,7 +75,7 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
   constantsToInitializers(start);
   const initial = pruneUnstructured(start, o.method, o.filter);
   const batchSize = o.batchSize ?? 64;
-  const stepsPerEpoch = Math.min(Math.ceil(o.train.count / batchSize), o.maxStepsPerEpoch ?? Infinity);
+  const stepsPerEpoch = Math.min(Math.ceil(sampleCount(o.train) / batchSize), o.maxStepsPerEpoch ?? Infinity);
   const totalSteps = stepsPerEpoch * o.epochs;
   const spec: OptimizerSpec = o.optimizer ?? { name: 'adam', lr: 1e-3 };
   const maskUpdates: { step: number; sparsity: number }[] = [];

@@ -16,7 +16,7 @@ import { clusterModel } from '../compress/cluster.js';
 import { pruneAndFinetune } from '../prune/finetune.js';
 import type { ScheduleName } from '../prune/schedule.js';
 import { evaluateModel, type TrainProgress } from '../train/trainer.js';
-import type { ClassificationData } from '../train/trainer/data.js';
+import type { Dataset } from '../data/dataset.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 
 export interface DeepCompressionOptions {
@@ -24,9 +24,9 @@ export interface DeepCompressionOptions {
   readonly openRunner: RunnerFactory;
   /** The trained float32 model. */
   readonly model: ModelProto;
-  readonly train: ClassificationData;
-  readonly validation?: ClassificationData | undefined;
-  readonly test: ClassificationData;
+  readonly train: Dataset;
+  readonly validation?: Dataset | undefined;
+  readonly test: Dataset;
   /** Fraction of Conv/Gemm/MatMul weights set to zero, by one global magnitude threshold (default 0.92, Deep Compression's LeNet-300-100 figure). */
   readonly sparsity?: number;
   /** Fine-tuning epochs while pruning (default 10). */

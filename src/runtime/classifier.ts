@@ -5,16 +5,9 @@
  */
 import { ModelpressError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import type { FloatView } from '../data/dataset.js';
 import type { Runner } from './runner.js';
 import { floatTensor, floatValues } from './tensors.js';
-
-/** Examples a classifier runs on: float32 values example after example, optional class labels. */
-export interface ClassifierData {
-  readonly inputs: Float32Array;
-  readonly labels?: ArrayLike<number>;
-  readonly count: number;
-  readonly sampleShape: readonly number[];
-}
 
 export interface ClassifierIo {
   inputName: string;
@@ -54,7 +47,7 @@ export function argmax(values: Float32Array, offset: number, classes: number): n
 }
 
 /** Runs `runner` over `data` in order; see ClassifierPassOptions. */
-export async function classifierLogits(runner: Runner, data: ClassifierData, io: ClassifierIo, opts: ClassifierPassOptions = {}): Promise<ClassifierPass> {
+export async function classifierLogits(runner: Runner, data: FloatView, io: ClassifierIo, opts: ClassifierPassOptions = {}): Promise<ClassifierPass> {
   const where = opts.file === undefined ? {} : { file: opts.file };
   const batchSize = opts.batchSize ?? 1000;
   const size = data.sampleShape.reduce((a, b) => a * b, 1);

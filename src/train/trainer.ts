@@ -16,17 +16,16 @@ import { writeOnnx } from '../formats/onnx/write.js';
 import { readValueInfo } from '../graph/value-info.js';
 import { classifierLogits, type ClassifierPass, type ClassifierPassOptions } from '../runtime/classifier.js';
 import type { Tensor } from '../core/tensor.js';
+import { checkDataset, classCount, floatView, sampleCount, type Dataset } from '../data/dataset.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { buildTrainingGraph, updateRunningStats as updateBatchNormStats } from './autodiff/index.js';
 import type { LossSpec, TrainingGraph } from './autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type Param, type StepOptimizer } from './optim/index.js';
 import { createRng, shuffleInPlace } from '../core/random.js';
-import { checkData, classCount, type ClassificationData } from './trainer/data.js';
 import { Evaluator, type EvalResult } from './trainer/evaluate.js';
 import { defaultTrainableNames, fitSampleShape, requireGraph, resolveModelIo, runningStatNames, withDynamicBatch } from './trainer/model-io.js';
 import { StepSession, type BatchFeeds } from './trainer/step-session.js';
 
-export type { ClassificationData } from './trainer/data.js';
 export type { EvalResult } from './trainer/evaluate.js';
 
 export interface EarlyStoppingOptions {
@@ -62,9 +61,10 @@ export interface TrainOptions {
   openRunner: RunnerFactory;
   /** The forward model (never mutated). */
   model: ModelProto;
-  train: ClassificationData;
+  /** Labelled examples (any numeric dtype; read as float32, so scale images before). */
+  train: Dataset;
   /** Held-out data evaluated after each epoch (drives the best checkpoint and early stopping). */
-  validation?: ClassificationData;
+  validation?: Dataset;
   /** Number of passes over `train` (>= 1). */
   epochs: number;
   /** Examples per step; default 64. The last batch of an epoch may be smaller. */
@@ -137,15 +137,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
-  checkData(options.train, 'training data');
-  if (options.train.count === 0) throw new ModelpressError('E_ARG', 'training data is empty');
-  if (options.validation) checkData(options.validation, 'validation data');
+  checkDataset(options.train, 'training data', { labels: true });
+  if (sampleCount(options.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
+  if (options.validation) checkDataset(options.validation, 'validation data', { labels: true });
+  // The float32 examples the steps and the validation passes batch from, taken once per call.
+  const trainSet = floatView(options.train);
+  const validationSet = options.validation ? floatView(options.validation) : undefined;
 
   const io = resolveModelIo(options.model, { inputName: options.inputName, outputName: options.outputName }, file);
-  const feedShape = fitSampleShape(io, options.train.sampleShape, file);
+  const feedShape = fitSampleShape(io, trainSet.sampleShape, file);
   // Trains and evaluates a batch-relaxed copy; the weights go back into the original.
   const model = withDynamicBatch(options.model, io.inputName);
-  if (options.validation) fitSampleShape(io, options.validation.sampleShape, file);
+  if (validationSet) fitSampleShape(io, validationSet.sampleShape, file);
   const loss: LossSpec = options.loss ?? { kind: 'cross-entropy' };
   if (loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1)) checkLabelsFitOutput(model, io.outputName, options.train, file);
 
@@ -196,14 +199,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let evaluator: Evaluator | undefined;
   try {
     const evalIo = { inputName: io.inputName, outputName: io.outputName, feedShape };
-    evaluator = options.validation ? await Evaluator.create(openRunner, graphModel, evalWeights, evalIo, { ...where, ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}) }) : undefined;
+    evaluator = validationSet ? await Evaluator.create(openRunner, graphModel, evalWeights, evalIo, { ...where, ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}) }) : undefined;
   } catch (e) {
     await step.dispose();
     throw e;
   }
 
   const rng = createRng(options.seed ?? 0);
-  const order = new Uint32Array(options.train.count);
+  const order = new Uint32Array(trainSet.count);
   for (let i = 0; i < order.length; i++) order[i] = i;
   const stepsPerEpoch = Math.min(Math.ceil(order.length / batchSize), options.maxStepsPerEpoch ?? Infinity);
   const history: EpochRecord[] = [];
@@ -224,7 +227,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let s = 0; s < stepsPerEpoch; s++) {
         const start = s * batchSize;
         const size = Math.min(batchSize, order.length - start);
-        const out = await step.run(options.train, order.subarray(start, start + size), size);
+        const out = await step.run(trainSet, order.subarray(start, start + size), size);
         if (!Number.isFinite(out.loss)) throw new ModelpressError('E_ARG', `training diverged: loss is ${out.loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`, { file });
         options.onStepOutputs?.(out.extra, globalStep);
         options.gradientHook?.(out.grads, globalStep);
@@ -239,7 +242,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       const seconds = (now() - started) / 1000;
       const evalStarted = now();
-      const validation = evaluator ? await evaluator.evaluate(options.validation!) : undefined;
+      const validation = evaluator ? await evaluator.evaluate(validationSet!) : undefined;
       const record: EpochRecord = {
         epoch,
         trainLoss: lossSum / seen,
@@ -274,8 +277,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 /** Evaluates `model` (its own initializers) on `data`: accuracy and mean cross-entropy. */
-export async function evaluateModel(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions = {}): Promise<EvalResult> {
-  checkData(data, 'evaluation data');
+export async function evaluateModel(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions = {}): Promise<EvalResult> {
+  checkDataset(data, 'evaluation data', { labels: true });
   const r = await runClassifier(openRunner, model, data, opts, { strictLabels: true });
   return { accuracy: r.accuracy, loss: r.loss, count: r.count };
 }
@@ -289,8 +292,8 @@ export interface DatasetLogits {
 }
 
 /** Logits of `model` on every example of `data`, in order (teacher logits for distillation); batches of 1000 unless given. */
-export async function datasetLogits(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions = {}): Promise<DatasetLogits> {
-  checkData(data, 'data');
+export async function datasetLogits(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions = {}): Promise<DatasetLogits> {
+  checkDataset(data, 'data');
   const r = await runClassifier(openRunner, model, data, opts, { keepLogits: true });
   return { logits: r.logits!, classes: r.classes, accuracy: r.accuracy };
 }
@@ -302,14 +305,15 @@ export interface ClassifierOptions {
   file?: string;
 }
 
-async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data: ClassificationData, opts: ClassifierOptions, pass: ClassifierPassOptions): Promise<ClassifierPass> {
+async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions, pass: ClassifierPassOptions): Promise<ClassifierPass> {
   const where = opts.file === undefined ? {} : { file: opts.file };
   const io = resolveModelIo(model, opts, opts.file);
-  const feedShape = fitSampleShape(io, data.sampleShape, opts.file);
+  const view = floatView(data);
+  const feedShape = fitSampleShape(io, view.sampleShape, opts.file);
   if (pass.strictLabels) checkLabelsFitOutput(model, io.outputName, data, opts.file);
   const runner = await openRunner(writeOnnx(withDynamicBatch(model, io.inputName)), where);
   try {
-    return await classifierLogits(runner, data, { inputName: io.inputName, outputName: io.outputName, feedShape }, { ...pass, ...where, ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }) });
+    return await classifierLogits(runner, view, { inputName: io.inputName, outputName: io.outputName, feedShape }, { ...pass, ...where, ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }) });
   } catch (e) {
     throw e instanceof ModelpressError && opts.file !== undefined ? e.withFile(opts.file) : e;
   } finally {
@@ -330,7 +334,7 @@ function updateRunningStats(graph: TrainingGraph, weights: Map<string, Float32Ar
 }
 
 /** Labels must index the model's output classes: E_SHAPE when the output is not [N, C] or a label is >= C. */
-function checkLabelsFitOutput(model: ModelProto, outputName: string, data: ClassificationData, file: string | undefined): void {
+function checkLabelsFitOutput(model: ModelProto, outputName: string, data: Dataset, file: string | undefined): void {
   const out = requireGraph(model).output.find((o) => o.name === outputName);
   const shape = out ? readValueInfo(out)?.shape : undefined;
   if (!shape) return;

@@ -9,6 +9,7 @@ import { ModelpressError } from '../../src/core/errors.js';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../../src/graph/model-edit.js';
 import { buildTrainingGraph } from '../../src/train/autodiff/index.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
+import { floatView } from '../../src/data/dataset.js';
 import { fashion, openRunner, runInOrt, trainedZoo } from './helpers.js';
 
 describe('cluster: k-means weight sharing with centroid fine-tuning', () => {
@@ -41,8 +42,8 @@ describe('cluster: k-means weight sharing with centroid fine-tuning', () => {
     const dense = cloneModel(model);
     setInitializerValues(dense, new Map(c.layers.map((l) => [l.name, denseClusteredWeights(c.model, l)])));
     const { train } = fashion(64, 10);
-    const x = new ortNode.Tensor('float32', train.inputs.slice(0, 32 * 784), [32, 1, 28, 28]);
-    const y = new ortNode.Tensor('int64', BigInt64Array.from(Array.from(train.labels.slice(0, 32), BigInt)), [32]);
+    const x = new ortNode.Tensor('float32', floatView(train).inputs.slice(0, 32 * 784), [32, 1, 28, 28]);
+    const y = new ortNode.Tensor('int64', BigInt64Array.from(Array.from(train.y!.slice(0, 32), BigInt)), [32]);
     const grads = async (m: typeof model, names: string[]) => {
       const tg = buildTrainingGraph(m, { loss: { kind: 'cross-entropy' }, trainable: names });
       const s = await ortNode.InferenceSession.create(toBinary(ModelProtoSchema, tg.model));

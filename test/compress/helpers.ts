@@ -2,24 +2,24 @@
 import * as ortNode from 'onnxruntime-node';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { floatView, limitSamples, type Dataset } from '../../src/data/dataset.js';
+import { trainingImages } from '../../src/eval/datasets/dataset.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { train } from '../../src/train/trainer.js';
-import { fromUint8Images, head, type ClassificationData } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 
 export const openRunner = createNodeRunner;
 
-let cached: { train: ClassificationData; test: ClassificationData } | undefined;
+let cached: { train: Dataset; test: Dataset } | undefined;
 
 /** Fashion-MNIST: the first `trainCount` training and `testCount` test images, pixels in [0, 1]. */
-export function fashion(trainCount = 6000, testCount = 2000): { train: ClassificationData; test: ClassificationData } {
+export function fashion(trainCount = 6000, testCount = 2000): { train: Dataset; test: Dataset } {
   if (!cached) {
-    const tr = loadFashionMnist({ split: 'train' });
-    const te = loadFashionMnist({ split: 'test' });
-    cached = { train: fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols), test: fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols) };
+    const split = (s: 'train' | 'test'): Dataset => trainingImages(loadFashionMnist({ split: s }), `fashion-mnist:${s}`);
+    cached = { train: split('train'), test: split('test') };
   }
-  return { train: head(cached.train, trainCount), test: head(cached.test, testCount) };
+  return { train: limitSamples(cached.train, trainCount), test: limitSamples(cached.test, testCount) };
 }
 
 /** A zoo network trained for `epochs` on the first `trainCount` images (seed 0). */
@@ -34,7 +34,7 @@ export async function runInOrt(model: ModelProto | Uint8Array, n = 8): Promise<F
   const bytes = model instanceof Uint8Array ? model : toBinary(ModelProtoSchema, model);
   const session = await ortNode.InferenceSession.create(bytes);
   const { test } = fashion();
-  const x = new ortNode.Tensor('float32', test.inputs.slice(0, n * 784), [n, 1, 28, 28]);
+  const x = new ortNode.Tensor('float32', floatView(test).inputs.slice(0, n * 784), [n, 1, 28, 28]);
   const out = await session.run({ [session.inputNames[0]!]: x });
   const logits = out[session.outputNames[0]!]!.data as Float32Array;
   await session.release();

@@ -8,6 +8,7 @@ import { cloneModel, getInitializerValues, setInitializerValues } from '../../sr
 import { readTensorProtoNumbers } from '../../src/graph/tensor-proto.js';
 import { evaluateModel } from '../../src/train/trainer.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
+import { floatDataset } from '../../src/data/dataset.js';
 import { fashion, openRunner, runInOrt, trainedZoo } from './helpers.js';
 
 /** Dequantized value of a DequantizeLinear-defined weight of `model` (per-axis int8). */
@@ -114,7 +115,7 @@ describe('qat: quantization-aware training', () => {
     await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int2' as 'int8', epochs: 1 })).rejects.toThrow(/scheme must be one of int8, int4/);
     await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int4', epochs: 1, blockSize: 48 })).rejects.toThrow(/block size must be a power of two/);
     await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int8', epochs: 0 })).rejects.toThrow(/epochs must be an integer >= 1/);
-    const colour = { ...train, sampleShape: [3, 28, 28], inputs: new Float32Array(100 * 3 * 784) };
+    const colour = floatDataset(new Float32Array(100 * 3 * 784), [3, 28, 28], train.y, 'colour');
     await expect(quantizationAwareTraining({ openRunner, model, train: colour, scheme: 'int8', epochs: 1 })).rejects.toThrow();
   });
 });

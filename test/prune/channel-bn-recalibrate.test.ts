@@ -6,7 +6,7 @@ import { makeValueInfo } from '../../src/graph/value-info.js';
 import { recalibrateBatchNorm } from '../../src/prune/channel-bn-recalibrate.js';
 import { pruneChannels } from '../../src/prune/channel-surgery.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
-import type { ClassificationData } from '../../src/train/trainer/data.js';
+import { floatDataset } from '../../src/data/dataset.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { randomValues, runModel } from './helpers.js';
 
@@ -53,7 +53,7 @@ describe('recalibrateBatchNorm', () => {
     const cut = pruneChannels(cnnWithStaleStats(), { fraction: 0.5, norm: 'bn' }).model;
     const n = 96;
     const x = randomValues(n * 784, 7);
-    const data: ClassificationData = { inputs: x, labels: new Int32Array(n), count: n, sampleShape: [1, 28, 28] };
+    const data = floatDataset(x, [1, 28, 28], new Int32Array(n), 'random');
     const r = await recalibrateBatchNorm(openRunner, cut, data, { batchSize: 40 }); // 40 + 40 + 16: moments accumulate across batches
     expect(r.layers).toEqual(BNS);
     for (const bn of BNS) {
@@ -76,7 +76,7 @@ describe('recalibrateBatchNorm', () => {
   });
 
   it('rejects data with no examples', async () => {
-    const data = { inputs: new Float32Array(0), labels: new Int32Array(0), count: 0, sampleShape: [1, 28, 28] };
+    const data = floatDataset(new Float32Array(0), [1, 28, 28], new Int32Array(0), 'empty');
     await expect(recalibrateBatchNorm(openRunner, buildZooModel('cnn-bn'), data)).rejects.toThrow(/at least one example/);
   });
 });

@@ -1,10 +1,11 @@
 /** Gradual channel pruning while fine-tuning (dwsep-bn on a small Fashion-MNIST subset). */
 import { describe, expect, it } from 'vitest';
+import { floatView, limitSamples } from '../../src/data/dataset.js';
+import { trainingImages } from '../../src/eval/datasets/dataset.js';
 import { findAttr } from '../../src/graph/index.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { pruneChannelsWhileFinetuning } from '../../src/prune/channel-finetune.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
-import { fromUint8Images, head } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { maxAbs, maxAbsDiff, runModel } from './helpers.js';
 
@@ -12,8 +13,7 @@ const openRunner = createNodeRunner;
 
 describe('pruneChannelsWhileFinetuning', () => {
   it('polynomial: the removed fraction rises, masks hold the channels at zero, and the cut model computes what the masked one does', async () => {
-    const tr = loadFashionMnist({ split: 'train' });
-    const data = head(fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols), 1280);
+    const data = limitSamples(trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train'), 1280);
     const r = await pruneChannelsWhileFinetuning({ openRunner, model: buildZooModel('dwsep-bn', { seed: 0 }), fraction: 0.5, schedule: 'polynomial', updateEvery: 5, train: data, epochs: 2, seed: 0 });
     const f = r.updates.map((u) => u.fraction);
     expect(f[0]).toBe(0);
@@ -26,7 +26,7 @@ describe('pruneChannelsWhileFinetuning', () => {
     const w = new Float32Array(pw2.rawData.slice().buffer);
     for (const c of r.removal.get('pw2.conv')!) expect(w.subarray(c * 32, (c + 1) * 32).every((v) => v === 0)).toBe(true);
     // ...and cutting them changes nothing.
-    const x = data.inputs.subarray(0, 4 * 784);
+    const x = floatView(data).inputs.subarray(0, 4 * 784);
     const masked = await runModel(r.masked, x, [4, 1, 28, 28]);
     const cut = await runModel(r.model, x, [4, 1, 28, 28]);
     expect(maxAbsDiff(masked, cut)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(masked)));

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelProto } from 'onnx-buf';
+import { limitSamples, type Dataset } from '../../src/data/dataset.js';
+import { trainingImages } from '../../src/eval/datasets/dataset.js';
 import { getInitializerValues } from '../../src/graph/model-edit.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { readOnnxFile, writeOnnxFile } from '../../src/node/onnx-external.js';
@@ -14,22 +16,19 @@ import { pruneAndFinetune } from '../../src/prune/finetune.js';
 import { pruneUnstructured } from '../../src/prune/unstructured.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { evaluateModel, train } from '../../src/train/trainer.js';
-import { fromUint8Images, head, type ClassificationData } from '../../src/train/trainer/data.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 
 const openRunner = createNodeRunner;
 const dir = mkdtempSync(join(tmpdir(), 'prune-ft-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let trainSet: ClassificationData;
-let testSet: ClassificationData;
+let trainSet: Dataset;
+let testSet: Dataset;
 let trained: ModelProto;
 
 beforeAll(async () => {
-  const tr = loadFashionMnist({ split: 'train' });
-  const te = loadFashionMnist({ split: 'test' });
-  trainSet = head(fromUint8Images(tr.images, tr.labels, tr.count, tr.rows, tr.cols), 8000);
-  testSet = head(fromUint8Images(te.images, te.labels, te.count, te.rows, te.cols), 2000);
+  trainSet = limitSamples(trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train'), 8000);
+  testSet = limitSamples(trainingImages(loadFashionMnist({ split: 'test' }), 'fashion-mnist:test'), 2000);
   trained = (await train({ openRunner, model: buildZooModel('lenet-300-100', { seed: 0 }), train: trainSet, epochs: 2, seed: 0 })).model;
 }, 300_000);
 

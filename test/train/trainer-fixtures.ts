@@ -8,7 +8,8 @@ import type { ModelProto } from 'onnx-buf';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import { createRng, type Rng } from '../../src/core/random.js';
-import { fromUint8Images, subset, type ClassificationData } from '../../src/train/trainer/data.js';
+import { selectSamples, type Dataset } from '../../src/data/dataset.js';
+import { trainingImages } from '../../src/eval/datasets/dataset.js';
 
 function uniform(rng: Rng, n: number, fanIn: number): Float32Array {
   const b = 1 / Math.sqrt(fanIn);
@@ -99,23 +100,21 @@ export function transformerModel(seed = 0, d = 32): ModelProto {
   return makeModel(g.graph, { producerName: 'pytorch', opset: 17 });
 }
 
-let cachedTrain: ClassificationData | undefined;
-let cachedTest: ClassificationData | undefined;
+let cachedTrain: Dataset | undefined;
+let cachedTest: Dataset | undefined;
 
 /** Fashion-MNIST train examples [from, from + count) and the first `testCount` test examples. */
-export function fashionSubsets(from: number, count: number, testCount: number): { train: ClassificationData; test: ClassificationData } {
+export function fashionSubsets(from: number, count: number, testCount: number): { train: Dataset; test: Dataset } {
   if (!cachedTrain) {
-    const t = loadFashionMnist({ split: 'train' });
-    cachedTrain = fromUint8Images(t.images, t.labels, t.count, t.rows, t.cols);
-    const e = loadFashionMnist({ split: 'test' });
-    cachedTest = fromUint8Images(e.images, e.labels, e.count, e.rows, e.cols);
+    cachedTrain = trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train');
+    cachedTest = trainingImages(loadFashionMnist({ split: 'test' }), 'fashion-mnist:test');
   }
   const range = (a: number, n: number): Uint32Array => Uint32Array.from({ length: n }, (_, i) => a + i);
-  return { train: subset(cachedTrain, range(from, count)), test: subset(cachedTest!, range(0, testCount)) };
+  return { train: selectSamples(cachedTrain, range(from, count)), test: selectSamples(cachedTest!, range(0, testCount)) };
 }
 
 /** The full splits (60k / 10k). */
-export function fashionFull(): { train: ClassificationData; test: ClassificationData } {
+export function fashionFull(): { train: Dataset; test: Dataset } {
   fashionSubsets(0, 1, 1);
   return { train: cachedTrain!, test: cachedTest! };
 }

@@ -7,6 +7,7 @@ import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { evaluateModel, train } from '../../src/train/trainer.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { Sgd } from '../../src/train/optim/index.js';
+import { floatDataset } from '../../src/data/dataset.js';
 import { convBnModel, fashionSubsets, transformerModel } from './trainer-fixtures.js';
 
 const openRunner = createNodeRunner;
@@ -155,7 +156,7 @@ describe('fine-tuning models built like PyTorch exports', () => {
 describe('bad input', () => {
   it('rejects data that does not fit the model input', async () => {
     const model = buildZooModel('lenet-5');
-    const data = { inputs: new Float32Array(4 * 400), labels: new Uint8Array(4), count: 4, sampleShape: [1, 20, 20] };
+    const data = floatDataset(new Float32Array(4 * 400), [1, 20, 20], new Int32Array(4), 'small');
     const err = await train({ openRunner, model, train: data, epochs: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelpressError);
     expect((err as ModelpressError).code).toBe('E_SHAPE');
@@ -171,7 +172,9 @@ describe('bad input', () => {
     const model = makeModel(g.graph);
     const { train: data } = fashionSubsets(0, 100, 1);
     await expect(train({ openRunner, model, train: data, epochs: 1 })).rejects.toThrow(/labels go up to 9, but output 'logits' has only 5 classes/);
-    await expect(train({ openRunner, model, train: { ...data, count: 99 }, epochs: 1 })).rejects.toThrow(/inputs hold 78400 values, expected 99 examples/);
+    await expect(train({ openRunner, model, train: { ...data, x: { ...data.x, shape: [99, 1, 28, 28] } }, epochs: 1 })).rejects.toThrow(/x holds 313600 bytes, expected 99 examples x 784 float32 values/);
+    await expect(train({ openRunner, model, train: { ...data, y: data.y!.subarray(0, 99) }, epochs: 1 })).rejects.toThrow(/99 labels for 100 examples/);
+    await expect(train({ openRunner, model, train: { ...data, y: undefined }, epochs: 1 })).rejects.toThrow(/training data: the data has no labels/);
   });
 
   it('names an op without a gradient rule', async () => {

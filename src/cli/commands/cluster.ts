@@ -13,6 +13,7 @@ import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, pct, readModel, type DataCliOptions } from './compress-common.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
+import { sampleCount } from '../../data/dataset.js';
 
 interface ClusterCliOptions extends DataCliOptions {
   output: string;
@@ -78,8 +79,8 @@ export function register(program: Command, io: CliIO): void {
       data: opts.data ?? null,
       seed: opts.seed,
       finetuneEpochs: epochs,
-      trainExamples: epochs > 0 ? data!.train.count : 0,
-      testExamples: data?.test.count ?? 0,
+      trainExamples: epochs > 0 ? sampleCount(data!.train) : 0,
+      testExamples: data ? sampleCount(data.test) : 0,
       accuracy: r.accuracy ? { input: r.accuracy.input.accuracy, clustered: r.accuracy.clustered.accuracy, finetuned: r.accuracy.finetuned?.accuracy ?? null } : null,
       epochs: r.history.map(epochJson),
     };

@@ -20,6 +20,7 @@ import { formatTable, humanBytes } from '../table.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { loadTrainingData } from '../data.js';
 import { trainingProgress } from './train.js';
+import { sampleCount } from '../../data/dataset.js';
 
 interface Flags {
   output: string;
@@ -83,7 +84,7 @@ export function register(program: Command, io: CliIO): void {
           source = modelPath;
         } else {
           say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);
-          const trained = await trainModel({ openRunner: createNodeRunner, model: buildZooModel(f.arch, { seed: f.seed }), train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: f.trainEpochs, seed: f.seed, optimizer: { name: 'adam', lr: 1e-3, schedule: parseLrSchedule('cosine', Math.ceil(data.train.count / 64), f.trainEpochs) }, onProgress: progress.onProgress });
+          const trained = await trainModel({ openRunner: createNodeRunner, model: buildZooModel(f.arch, { seed: f.seed }), train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: f.trainEpochs, seed: f.seed, optimizer: { name: 'adam', lr: 1e-3, schedule: parseLrSchedule('cosine', Math.ceil(sampleCount(data.train) / 64), f.trainEpochs) }, onProgress: progress.onProgress });
           model = trained.model;
           source = `${f.arch} trained on ${f.data} (${f.trainEpochs} epochs, seed ${f.seed})`;
         }

@@ -13,6 +13,7 @@ import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
+import { sampleCount } from '../../data/dataset.js';
 
 interface DistillCliOptions extends DataCliOptions {
   teacher: string;
@@ -84,8 +85,8 @@ export function register(program: Command, io: CliIO): void {
       alpha: opts.alpha,
       lr: opts.lr ?? 1e-3,
       batchSize: opts.batchSize,
-      trainExamples: data.train.count,
-      testExamples: data.test.count,
+      trainExamples: sampleCount(data.train),
+      testExamples: sampleCount(data.test),
       epochs: r.history.map(epochJson),
       teacherTrainAccuracy: r.teacherTrainAccuracy,
       teacherTestAccuracy: r.teacherTest!.accuracy,
@@ -97,7 +98,7 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
-    io.stdout(`test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${data.test.count} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`);
+    io.stdout(`test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });
 }

@@ -33,6 +33,7 @@ import { createNodeRunner } from '../../node/ort-runner.js';
 import type { CliIO } from '../io.js';
 import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
 import { epochJson, epochLine, trainingProgress } from './train.js';
+import { sampleCount } from '../../data/dataset.js';
 
 interface PruneCliOptions {
   output: string;
@@ -181,7 +182,7 @@ export function register(program: Command, io: CliIO): void {
             // Gradual: channels masked to zero as the fraction rises, cut at the end.
             const r = await pruneChannelsWhileFinetuning({
               openRunner: createNodeRunner, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.steps, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input,
+              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input,
             });
             pruned = r;
             result = r.model;
@@ -196,7 +197,7 @@ export function register(program: Command, io: CliIO): void {
               recalibrated = r.layers;
             }
             if (data && o.finetuneEpochs !== undefined) {
-              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input });
+              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input });
               result = t.model;
               history = t.history;
             }
@@ -207,7 +208,7 @@ export function register(program: Command, io: CliIO): void {
           if (data && o.finetuneEpochs !== undefined) {
             const r = await pruneAndFinetune({
               openRunner: createNodeRunner, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.steps, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, data.train.count), onProgress: progress.onProgress, file: input,
+              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input,
             });
             pruned = r.initial;
             result = r.model;
@@ -247,7 +248,7 @@ export function register(program: Command, io: CliIO): void {
         nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
         bytes: { before: fileSize(input), after: fileSize(o.output) },
         ...(data
-          ? { data: o.data, seed: o.seed, finetuneEpochs: o.finetuneEpochs ?? 0, optimizer: o.optimizer, lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), lrSchedule: o.lrSchedule, distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null, accuracyBefore, accuracyAfter, testExamples: data.test.count, epochs: history.map(epochJson) }
+          ? { data: o.data, seed: o.seed, finetuneEpochs: o.finetuneEpochs ?? 0, optimizer: o.optimizer, lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), lrSchedule: o.lrSchedule, distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null, accuracyBefore, accuracyAfter, testExamples: sampleCount(data.test), epochs: history.map(epochJson) }
           : {}),
       };
       if (o.json) {
@@ -263,7 +264,7 @@ export function register(program: Command, io: CliIO): void {
       const skipped = (report.skipped as { name?: string; layer?: string; reason: string }[] | undefined) ?? [];
       for (const s of skipped) io.stdout(`skipped ${s.name ?? s.layer}: ${s.reason}\n`);
       io.stdout(`params ${before.params} -> ${afterStats.params}, nonzeros ${before.nonzeros} -> ${afterStats.nonzeros}; ${summary.bytes.before} -> ${summary.bytes.after} bytes\n`);
-      if (accuracyBefore !== undefined && accuracyAfter !== undefined) io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${data!.test.count} examples\n`);
+      if (accuracyBefore !== undefined && accuracyAfter !== undefined) io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${sampleCount(data!.test)} examples\n`);
       io.stdout(`wrote ${o.output}\n`);
     });
 }

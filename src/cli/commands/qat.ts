@@ -15,7 +15,7 @@ import { createNodeRunner } from '../../node/ort-runner.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { quantizeStatic } from '../../quantize/static/index.js';
 import { evaluateModel } from '../../train/trainer.js';
-import type { ClassificationData } from '../../train/trainer/data.js';
+import { floatView, sampleCount, type Dataset } from '../../data/dataset.js';
 import type { ModelProto } from 'onnx-buf';
 import type { CliIO } from '../io.js';
 import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
@@ -34,8 +34,9 @@ interface QatCliOptions extends DataCliOptions {
 }
 
 /** Post-training quantization with the scheme QAT exports to: static QDQ calibrated on `calibSize` training examples, or int4. */
-export async function ptqBaseline(model: ModelProto, scheme: QatScheme, train: ClassificationData, opts: { blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
+export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Dataset, opts: { blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
   if (scheme === 'int4') return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+  const train = floatView(data);
   const n = Math.min(opts.calibSize, train.count);
   const size = train.sampleShape.reduce((a, b) => a * b, 1);
   const input = model.graph!.input.find((v) => !model.graph!.initializer.some((t) => t.name === v.name))!.name;
@@ -104,9 +105,9 @@ export function register(program: Command, io: CliIO): void {
       lr: opts.lr ?? 1e-4,
       batchSize: opts.batchSize,
       emaDecay: opts.emaDecay,
-      trainExamples: data.train.count,
-      validationExamples: data.validation?.count ?? 0,
-      testExamples: data.test.count,
+      trainExamples: sampleCount(data.train),
+      validationExamples: data.validation ? sampleCount(data.validation) : 0,
+      testExamples: sampleCount(data.test),
       epochs: r.history.map(epochJson),
       bestEpoch: r.bestEpoch,
       stoppedEarly: r.stoppedEarly,
@@ -125,7 +126,7 @@ export function register(program: Command, io: CliIO): void {
     if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
     const best = r.history[r.bestEpoch - 1]?.validation;
     if (best) io.stdout(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`);
-    io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${data.test.count} examples)\n`);
+    io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${sampleCount(data.test)} examples)\n`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });
 }

@@ -18,6 +18,7 @@ import { evaluateModel, train, type EpochRecord, type TrainProgress, type TrainR
 import { ZOO_NAMES, buildZooModel } from '../../train/zoo/index.js';
 import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
 import type { CliIO } from '../io.js';
+import { sampleCount } from '../../data/dataset.js';
 
 /** Options train and finetune share. */
 export interface TrainingCliOptions {
@@ -156,7 +157,7 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
       epochs: opts.epochs,
       batchSize: opts.batchSize,
       seed: opts.seed,
-      optimizer: optimizerSpec(opts, data.train.count),
+      optimizer: optimizerSpec(opts, sampleCount(data.train)),
       ...(opts.patience === undefined ? {} : { earlyStopping: { patience: opts.patience } }),
       onProgress: progress.onProgress,
       ...(masks ? { masks } : {}),
@@ -176,8 +177,8 @@ export async function runTraining(io: CliIO, opts: TrainingCliOptions, model: Mo
     lr: opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 1e-3),
     lrSchedule: opts.lrSchedule,
     batchSize: opts.batchSize,
-    trainExamples: data.train.count,
-    validationExamples: data.validation?.count ?? 0,
+    trainExamples: sampleCount(data.train),
+    validationExamples: data.validation ? sampleCount(data.validation) : 0,
     epochs: result.history.map(epochJson),
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,

@@ -1,36 +1,24 @@
 /**
- * An in-memory dataset: samples stacked along axis 0 of `x`, optional integer
- * labels `y`. Built from IDX, .npy or .npz; split deterministically.
+ * Readers' adapters to the one dataset type (data/dataset.ts): IDX images
+ * with their labels, and .npy/.npz arrays `x` with optional labels `y`.
  */
 import { fail } from '../../core/errors.js';
 import { makeTensor, typedView, type Tensor } from '../../core/tensor.js';
-import { byteLength, elementCount } from '../../core/dtypes.js';
+import { unitScaled, type Dataset } from '../../data/dataset.js';
 import type { ImageDataset } from './idx.js';
 
-export interface ArrayDataset {
-  /** Samples along axis 0: [count, ...sampleShape]. */
-  readonly x: Tensor;
-  /** One integer class label per sample, if the dataset has labels. */
-  readonly y: Int32Array | undefined;
-  /** Short description for reports: 'fashion-mnist:test', 'data.npz'. */
-  readonly name: string;
-}
-
-export function sampleCount(ds: ArrayDataset): number {
-  return ds.x.shape[0] ?? 0;
-}
-
-export function sampleShape(ds: ArrayDataset): number[] {
-  return ds.x.shape.slice(1);
-}
-
 /** Fashion-MNIST/MNIST images [count, rows, cols] uint8 with their labels. */
-export function datasetFromImages(images: ImageDataset, name: string): ArrayDataset {
+export function datasetFromImages(images: ImageDataset, name: string): Dataset {
   return { x: makeTensor('uint8', [images.count, images.rows, images.cols], images.images), y: Int32Array.from(images.labels), name };
 }
 
+/** The images as trainer input, as `--data fashion-mnist` trains on them: [count, 1, rows, cols] float32 pixels in [0, 1]. */
+export function trainingImages(images: ImageDataset, name: string): Dataset {
+  return unitScaled(datasetFromImages(images, name), { channelDim: true });
+}
+
 /** A dataset from arrays `x` and optional `y` (labels: any integer dtype, one per sample, or one-hot rows). */
-export function datasetFromArrays(x: Tensor, y: Tensor | undefined, name: string, file?: string): ArrayDataset {
+export function datasetFromArrays(x: Tensor, y: Tensor | undefined, name: string, file?: string): Dataset {
   if (x.shape.length < 1) fail('E_SHAPE', `array 'x' is a scalar; samples must lie along axis 0`, file);
   if (x.dtype === 'string') fail('E_UNSUPPORTED', `array 'x' holds strings`, file);
   const n = x.shape[0]!;
@@ -52,27 +40,4 @@ export function datasetFromArrays(x: Tensor, y: Tensor | undefined, name: string
     for (let i = 0; i < n; i++) if (!(labels[i]! >= 0)) fail('E_CORRUPT', `label ${labels[i]} of sample ${i} is negative`, file);
   }
   return { x, y: labels, name };
-}
-
-/** The samples at `indices` (in that order), as a new dataset. */
-export function selectSamples(ds: ArrayDataset, indices: ArrayLike<number>, name = ds.name): ArrayDataset {
-  const shape = sampleShape(ds);
-  const sampleBytes = byteLength(ds.x.dtype, elementCount(shape));
-  const data = new Uint8Array(indices.length * sampleBytes);
-  for (let i = 0; i < indices.length; i++) {
-    const s = indices[i]!;
-    data.set(ds.x.data.subarray(s * sampleBytes, (s + 1) * sampleBytes), i * sampleBytes);
-  }
-  return {
-    x: makeTensor(ds.x.dtype, [indices.length, ...shape], data),
-    y: ds.y ? Int32Array.from({ length: indices.length }, (_, i) => ds.y![indices[i]!]!) : undefined,
-    name,
-  };
-}
-
-/** The first `limit` samples. */
-export function limitSamples(ds: ArrayDataset, limit: number): ArrayDataset {
-  const n = sampleCount(ds);
-  if (limit >= n) return ds;
-  return selectSamples(ds, Uint32Array.from({ length: limit }, (_, i) => i));
 }

@@ -8,7 +8,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { classifierLogits, type ClassifierIo } from '../../runtime/classifier.js';
 import type { Runner, RunnerFactory } from '../../runtime/runner.js';
 import { floatTensor } from '../../runtime/tensors.js';
-import type { ClassificationData } from './data.js';
+import type { FloatView } from '../../data/dataset.js';
 import { withInitializersAsInputs } from './model-io.js';
 
 export interface EvalResult {
@@ -46,7 +46,7 @@ export class Evaluator {
     return new Evaluator(runner, io, feeds, opts.batchSize ?? 1000, opts.file);
   }
 
-  async evaluate(data: ClassificationData): Promise<EvalResult> {
+  async evaluate(data: FloatView): Promise<EvalResult> {
     const r = await classifierLogits(this.runner, data, this.io, { batchSize: this.batchSize, extraFeeds: this.weightFeeds, strictLabels: true, ...(this.file === undefined ? {} : { file: this.file }) });
     return { accuracy: r.accuracy, loss: r.loss, count: r.count };
   }

@@ -10,8 +10,8 @@ import { writeOnnx } from '../../formats/onnx/write.js';
 import { argmax } from '../../runtime/classifier.js';
 import type { Runner, RunnerFactory } from '../../runtime/runner.js';
 import { floatTensor, floatValues, int64Tensor } from '../../runtime/tensors.js';
+import type { FloatView } from '../../data/dataset.js';
 import type { TrainingGraph } from '../autodiff/types.js';
-import { sampleSize, type ClassificationData } from './data.js';
 
 /** Extra per-batch inputs (teacher logits, targets): name -> values for the examples at `indices`. */
 export type BatchFeeds = (indices: Uint32Array, size: number) => Record<string, { data: Float32Array; dims: readonly number[] }>;
@@ -88,16 +88,17 @@ export class StepSession {
     return new StepSession(runner, graph, { input: opts.inputName, labels: labels?.name, logits: opts.logits }, opts, baseFeeds);
   }
 
-  /** Runs forward + backward on the examples `indices[0..size)` of `data`. */
-  async run(data: ClassificationData, indices: Uint32Array, size: number): Promise<StepOutput> {
-    const exampleSize = sampleSize(data);
+  /** Runs forward + backward on the examples `indices[0..size)` of `data` (labelled: the trainer checked). */
+  async run(data: FloatView, indices: Uint32Array, size: number): Promise<StepOutput> {
+    const exampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
+    const dataLabels = data.labels!;
     const full = size === this.opts.batchSize;
     const inputs = full ? this.fullInputs : new Float32Array(size * exampleSize);
     const labels = full ? this.fullLabels : new BigInt64Array(size);
     for (let k = 0; k < size; k++) {
       const i = indices[k]!;
       inputs.set(data.inputs.subarray(i * exampleSize, (i + 1) * exampleSize), k * exampleSize);
-      labels[k] = BigInt(data.labels[i]!);
+      labels[k] = BigInt(dataLabels[i]!);
     }
     const feeds: Record<string, Tensor> = { ...this.baseFeeds };
     feeds[this.names.input] = full ? this.fullInputTensor : floatTensor(inputs, [size, ...this.opts.feedShape]);
