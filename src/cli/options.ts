@@ -11,6 +11,7 @@
 import { Option, type Command } from 'commander';
 import { ModelpressError } from '../core/errors.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optim/index.js';
+import { DATASETS } from './data.js';
 
 /** Parses one option value; `flag` is the long flag ('--top') for the message. */
 export type Parse<T> = (value: string, flag: string) => T;
@@ -189,8 +190,8 @@ export function seedOption(what: string, defaultSeed = 0): Option {
 }
 
 /** --calib-size: samples in the calibration split (the seeded subset of train a dataset spec's :calibration names). */
-export function calibSizeOption(defaultSize: number): Option {
-  return option('--calib-size <n>', 'calibration samples (a seeded subset of the training split)', { parse: int({ min: 1 }), default: defaultSize });
+export function calibSizeOption(defaultSize: number, what = 'calibration samples (a seeded subset of the training split)'): Option {
+  return option('--calib-size <n>', what, { parse: int({ min: 1 }), default: defaultSize });
 }
 
 /** --test-fraction: the held-out share of a file without an official split. */
@@ -206,6 +207,43 @@ export function limitOption(what: string): Option {
 /** --top: rows of a terminal table, largest first (the JSON always lists all). */
 export function topOption(what = 'tensors listed in the terminal table, largest first (the JSON lists all)'): Option {
   return option('--top <n>', what, { parse: int({ min: 0 }), default: 20 });
+}
+
+/** --block-size: elements per quantization block along the reduction axis (int4 schemes). */
+export function blockSizeOption(spec: { readonly default?: number; readonly defaultText?: string } = {}): Option {
+  return option('--block-size <n>', 'int4 block size along the reduction axis (16-256, power of two)', { parse: int({ min: 16, max: 256 }), ...spec });
+}
+
+/** What --data accepts (src/cli/data.ts loads it). */
+export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, from --data-dir), or a .npz file with arrays x (samples on axis 0) and y (labels), split 80/20 by a seeded permutation`;
+
+export interface DataGroup {
+  /** What the data is for, e.g. 'training data'. */
+  readonly what: string;
+  /** --data must be given. */
+  readonly required?: boolean;
+  /** The dataset used when --data is not given. */
+  readonly default?: string;
+}
+
+/** What the data group parses to. */
+export interface DataCliOptions {
+  data: string;
+  dataDir?: string;
+  testLimit?: number;
+}
+
+/** The data group: --data (a named dataset or a .npz), --data-dir and --test-limit. */
+export function addDataOptions(cmd: Command, g: DataGroup): Command {
+  return addOptions(
+    cmd,
+    option('--data <spec>', `${g.what}: ${DATA_HELP}; no :split suffix`, {
+      ...(g.required ? { required: true } : {}),
+      ...(g.default === undefined ? {} : { default: g.default }),
+    }),
+    dataDirOption(),
+    option('--test-limit <n>', 'evaluate on only the first n test examples', { parse: int({ min: 1 }), defaultText: 'the whole test split' }),
+  );
 }
 
 /** What the training group parses to (commander's camelCase of the flags). */
@@ -224,13 +262,32 @@ export interface TrainingCliOptions {
   limit?: number;
 }
 
+/** Flags of the training group a command may leave out, where its engine has no validation pass. */
+export type OptionalTrainingFlag = 'valSize' | 'patience';
+
 export interface TrainingDefaults {
-  readonly epochs: number;
+  /** Default of the epochs flag; omitted: none (the command trains only when the flag is given, or decides itself). */
+  readonly epochs?: number;
+  /**
+   * The epochs flag: `--epochs` where training is what the command does, `--finetune-epochs` where it is an optional
+   * step after the command's own work (prune, cluster); parsed as `epochs` or `finetuneEpochs`.
+   */
+  readonly epochsFlag?: '--epochs' | '--finetune-epochs';
+  /** Smallest epochs value (default 1; 0 where zero means "measure without training"). */
+  readonly epochsMin?: number;
+  /** Help of the epochs flag; default "passes over the training data". */
+  readonly epochsHelp?: string;
   /** Shown as the --lr default; without it the optimizer's own (1e-3 for adam/adamw, 0.01 for sgd). */
   readonly lr?: string;
   readonly lrSchedule: string;
+  /** Default of --val-size (5000). */
+  readonly valSize?: number;
   /** What "training" is called in the help of a command that trains as a step (e.g. 'fine-tuning'). */
   readonly what?: string;
+  /** What --seed seeds (default: initialization, the hold-out split and shuffling). */
+  readonly seeds?: string;
+  /** Flags this command does not take. */
+  readonly without?: readonly OptionalTrainingFlag[];
 }
 
 /**
@@ -240,9 +297,11 @@ export interface TrainingDefaults {
  */
 export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
   const what = d.what ?? 'training';
+  const without = new Set(d.without ?? []);
+  const epochsSpec = { parse: int({ min: d.epochsMin ?? 1 }), ...(d.epochs === undefined ? {} : { default: d.epochs }) };
   return addOptions(
     cmd,
-    option('--epochs <n>', `passes over the training data`, { parse: int({ min: 1 }), default: d.epochs }),
+    option(`${d.epochsFlag ?? '--epochs'} <n>`, d.epochsHelp ?? 'passes over the training data', epochsSpec),
     option('--lr <rate>', `${what} learning rate`, { parse: number({ above: 0 }), defaultText: d.lr ?? '1e-3 for adam/adamw, 0.01 for sgd' }),
     option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', { default: d.lrSchedule }),
     option('--batch-size <n>', `${what} examples per step`, { parse: int({ min: 1 }), default: 64 }),
@@ -250,9 +309,16 @@ export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
     option('--weight-decay <wd>', 'weight decay (L2 for sgd/adam, decoupled for adamw)', { parse: number({ min: 0 }), defaultText: '0; adamw 0.01' }),
     option('--momentum <m>', 'SGD momentum', { parse: number({ min: 0 }), defaultText: '0.9' }),
     option('--max-grad-norm <n>', 'clip gradients to this global L2 norm', { parse: number({ min: 0 }) }),
-    seedOption('initialization, hold-out split and shuffling'),
-    option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', { parse: int({ min: 0 }), default: 5000 }),
-    option('--patience <n>', 'early stopping: stop after this many epochs without validation gain', { parse: int({ min: 1 }) }),
-    limitOption(`${what} on only the first n training examples (quick runs)`),
+    seedOption(d.seeds ?? 'initialization, the hold-out split and shuffling'),
+    ...(without.has('valSize')
+      ? []
+      : [
+          option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', {
+            parse: int({ min: 0 }),
+            default: d.valSize ?? 5000,
+          }),
+        ]),
+    ...(without.has('patience') ? [] : [option('--patience <n>', 'early stopping: stop after this many epochs without validation gain', { parse: int({ min: 1 }) })]),
+    limitOption(`use only the first n training examples for ${what} (quick runs)`),
   );
 }

@@ -4,7 +4,6 @@
  * onnxruntime-node runner factory. Lives in src/node because it reads files
  * and opens native sessions; the schemes themselves stay browser-safe.
  */
-import { ModelpressError } from '../core/errors.js';
 import { typedView } from '../core/tensor.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
 import type { CalibrationFeed, QuantizeOptions } from '../quantize/index.js';
@@ -14,22 +13,11 @@ import type { LoadedModel } from './load.js';
 import { createNodeRunner } from './ort-runner.js';
 
 export interface QuantizeContextFlags {
-  readonly scheme: string;
   readonly calib?: string | undefined;
   readonly calibSize?: number | undefined;
   readonly dataDir?: string | undefined;
-  readonly dim?: readonly string[] | undefined;
-}
-
-/** Parses `--dim name=value` entries. */
-export function parseDims(entries: readonly string[] = []): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const e of entries) {
-    const m = /^([^=]+)=(\d+)$/.exec(e);
-    if (!m) throw new ModelpressError('E_ARG', `--dim wants name=value with a positive integer, got "${e}"`);
-    dims[m[1]!] = Number(m[2]);
-  }
-  return dims;
+  /** Values of symbolic input dims (`--dim name=value`, parsed by the CLI). */
+  readonly dims?: Readonly<Record<string, number>> | undefined;
 }
 
 function toFeed(feeds: Record<string, import('../core/tensor.js').Tensor>): CalibrationFeed {
@@ -57,7 +45,7 @@ export async function quantizeContext(model: LoadedModel, flags: QuantizeContext
   const openRunner: RunnerFactory = (m, o) => createNodeRunner(m, o);
   const options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } = { openRunner };
   if (flags.calib === undefined) return { options };
-  const dims = parseDims(flags.dim);
+  const dims = { ...flags.dims };
   const size = flags.calibSize ?? 256;
   const runner = await createNodeRunner(model.onnx!.bytes, { file: model.path });
   let source: FeedSource;

@@ -28,7 +28,7 @@ export interface ChannelFinetuneOptions extends ChannelPruneOptions {
   /** Fraction of the steps over which the schedule ramps; default 0.75. */
   rampFraction?: number;
   /** Recompute the polynomial schedule's channels every this many steps; default 50. */
-  updateEvery?: number;
+  maskUpdateEvery?: number;
   train: Dataset;
   validation?: Dataset;
   epochs: number;
@@ -66,7 +66,7 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
   const batchSize = o.batchSize ?? 64;
   const totalSteps = Math.ceil(sampleCount(o.train) / batchSize) * o.epochs;
   const fractionAt = makeSchedule(o.schedule ?? 'polynomial', o.fraction, { totalSteps, ...(o.stages === undefined ? {} : { stages: o.stages }), ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }) });
-  const every = (o.schedule ?? 'polynomial') === 'polynomial' ? (o.updateEvery ?? 50) : 0;
+  const every = (o.schedule ?? 'polynomial') === 'polynomial' ? (o.maskUpdateEvery ?? 50) : 0;
   let optimizer: StepOptimizer | undefined;
   let trainable = new Set<string>();
   let removal = new Map<string, number[]>();

@@ -54,7 +54,7 @@ describe('modelpress cluster', () => {
       expect(r.err.length).toBeGreaterThan(0);
     }
     const bits = await cli('cluster', model, '-o', out, '--bits', '9');
-    expect(bits.err).toMatch(/--bits must be an integer in 1\.\.8/);
+    expect(bits.err).toMatch(/--bits must be an integer in \[1, 8\], got "9"/);
     const same = await cli('cluster', model, '-o', model, '--bits', '4');
     expect(same.err).toMatch(/--output must differ/);
     const noData = await cli('cluster', model, '-o', out, '--bits', '4', '--finetune-epochs', '2');

@@ -46,8 +46,8 @@ describe('modelpress distill', () => {
     const out = join(dir, 'bad.onnx');
     const base = ['--teacher', teacher, '--data', 'fashion-mnist', '-o', out];
     const cases: [string[], RegExp][] = [
-      [[...base, '--student', 'mlp-32', '--temperature', '0'], /--temperature must be a number > 0/],
-      [[...base, '--student', 'mlp-32', '--alpha', '2'], /--alpha must be in \[0, 1\]/],
+      [[...base, '--student', 'mlp-32', '--temperature', '0'], /--temperature must be a number > 0, got "0"/],
+      [[...base, '--student', 'mlp-32', '--alpha', '2'], /--alpha must be a fraction in \[0, 1\]/],
       [[...base, '--student', 'vgg'], /neither a known architecture/],
       [['--teacher', teacher, '--student', 'mlp-32', '--data', 'fashion-mnist', '-o', teacher], /--output must differ/],
       [['--teacher', join(dir, 'missing.onnx'), '--student', 'mlp-32', '--data', 'fashion-mnist', '-o', out], /missing\.onnx|does not exist|no such/i],

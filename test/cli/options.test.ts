@@ -93,6 +93,14 @@ describe('every converted command speaks the vocabulary', () => {
       ['quantize', 'x.onnx', '-o', 'y.onnx', '--scheme', 'int8', '--min-size', 'many'],
       ['eval', 'x.onnx', '--runs', '0'],
       ['convert', 'x.onnx', '-o', 'y.onnx', '--to', 'pdf'],
+      ['train', '--arch', 'lenet-5', '-o', 'y.onnx', '--epochs', '0'],
+      ['finetune', 'x.onnx', '-o', 'y.onnx', '--lr', 'fast'],
+      ['prune', 'x.onnx', '-o', 'y.onnx', '--sparsity', '1'],
+      ['cluster', 'x.onnx', '-o', 'y.onnx', '--bits', '9'],
+      ['qat', 'x.onnx', '-o', 'y.onnx', '--scheme', 'int8', '--data', 'mnist', '--ema-decay', '1'],
+      ['distill', '--teacher', 't.onnx', '--student', 'mlp-32', '-o', 'y.onnx', '--data', 'mnist', '--alpha', '2'],
+      ['sensitivity', 'x.onnx', '--data', 'mnist', '--target-ratio', '0'],
+      ['compress', '-o', 'y.mpz', '--bits-fc', '0'],
     ]) {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
@@ -111,10 +119,28 @@ describe('every converted command speaks the vocabulary', () => {
     const top = await cli('--help');
     const names = [...top.out.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((n) => n !== 'help');
     expect(names.length).toBeGreaterThanOrEqual(15);
-    for (const name of ['inspect', 'convert', 'pack', 'unpack', 'eval', 'compare', 'quantize']) {
+    for (const name of names) {
       const help = (await cli(name, '--help')).out;
       expect(help, name).toContain('--json');
+      expect(help.replace(/\s+/g, ' '), name).toMatch(/\(schema modelpress\.[a-z]+\/\d+/);
       expect(help, name).not.toMatch(/\(default [^:]/);
+    }
+  });
+
+  it('the training commands take the data and training groups: one spelling, one help text per flag', () => {
+    const group = ['--data', '--data-dir', '--test-limit', '--lr', '--lr-schedule', '--batch-size', '--optimizer', '--weight-decay', '--momentum', '--max-grad-norm', '--seed', '--limit', '--json'];
+    const help = new Map<string, string>();
+    for (const name of ['train', 'finetune', 'prune', 'cluster', 'qat', 'distill']) {
+      const cmd = cliCommands().find((c) => c.name() === name)!;
+      expect(cmd.options.map((o) => o.long), name).toEqual(expect.arrayContaining(group));
+      expect(cmd.options.map((o) => o.long), name).not.toContain('--steps');
+      for (const flag of ['--weight-decay', '--momentum', '--max-grad-norm', '--data-dir', '--test-limit']) {
+        const d = cmd.options.find((o) => o.long === flag)!.description;
+        expect(d, `${name} ${flag}`).toBe(help.get(flag) ?? d);
+        help.set(flag, d);
+      }
+      const data = cmd.options.find((o) => o.long === '--data')!.description;
+      expect(data, name).toContain('.npz file with arrays x');
     }
   });
 

@@ -74,9 +74,9 @@ describe('modelpress prune', () => {
   it('bad input: clear errors, nothing written', async () => {
     const before = readdirSync(dir).length;
     const cases: [string[], string, RegExp][] = [
-      [['--sparsity', '1'], 'E_ARG', /--sparsity must be in \[0, 1\), got 1/],
-      [['--sparsity', '-0.1'], 'E_ARG', /--sparsity must be in \[0, 1\)/],
-      [['--sparsity', 'abc'], 'E_ARG', /--sparsity must be a number/],
+      [['--sparsity', '1'], 'E_ARG', /--sparsity must be a fraction in \[0, 1\) \(or a percentage like 25%\), got "1"/],
+      [['--sparsity', '-0.1'], 'E_ARG', /--sparsity must be a fraction in \[0, 1\)/],
+      [['--sparsity', 'abc'], 'E_ARG', /--sparsity must be a fraction in \[0, 1\).*, got "abc"/],
       [['--method', 'magnitude'], 'E_ARG', /needs --sparsity/],
       [['--method', 'nm:4:2'], 'E_ARG', /0 < N < M/],
       [['--method', 'bogus', '--sparsity', '0.5'], 'E_ARG', /--method must be/],
@@ -178,7 +178,7 @@ describe('modelpress prune', () => {
 
   it('--method channel --schedule iterative: channels masked as the fraction rises, cut at the end', async () => {
     const out = join(dir, 'ch-iter.onnx');
-    const r = await cli('prune', dwsep, '-o', out, '--sparsity', '0.5', '--method', 'channel', '--schedule', 'iterative', '--steps', '2', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--limit', '640', '--val-size', '0', '--json');
+    const r = await cli('prune', dwsep, '-o', out, '--sparsity', '0.5', '--method', 'channel', '--schedule', 'iterative', '--stages', '2', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--limit', '640', '--val-size', '0', '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);

@@ -47,9 +47,9 @@ describe('modelpress qat', () => {
     const cases: [string[], RegExp][] = [
       [['--scheme', 'int3', '--data', 'fashion-mnist'], /int3/],
       [['--scheme', 'int8'], /--data/],
-      [['--scheme', 'int4', '--data', 'fashion-mnist', '--block-size', '8'], /--block-size must be an integer in 16\.\.256/],
+      [['--scheme', 'int4', '--data', 'fashion-mnist', '--block-size', '8'], /--block-size must be an integer in \[16, 256\], got "8"/],
       [['--scheme', 'int4', '--data', 'fashion-mnist', '--block-size', '48', '--limit', '100', '--val-size', '0'], /block size must be a power of two/],
-      [['--scheme', 'int8', '--data', 'fashion-mnist', '--ema-decay', '1'], /--ema-decay must be in \[0, 1\)/],
+      [['--scheme', 'int8', '--data', 'fashion-mnist', '--ema-decay', '1'], /--ema-decay must be a fraction in \[0, 1\)/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli('qat', model, '-o', out, ...argv);

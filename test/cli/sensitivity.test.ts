@@ -43,7 +43,7 @@ describe('modelpress sensitivity', () => {
   it('bad input: clear errors, nothing written', async () => {
     const before = readdirSync(dir).sort();
     const cases: [string[], RegExp][] = [
-      [['--data', 'fashion-mnist', '--target-ratio', '0'], /--target-ratio must be in \(0, 1\]/],
+      [['--data', 'fashion-mnist', '--target-ratio', '0'], /--target-ratio must be a fraction in \(0, 1\]/],
       [['--data', 'fashion-mnist', '--method', 'svd'], /svd/],
       [['--data', 'fashion-mnist', '--report', join(dir, 'r.txt')], /--report must name an \.html file/],
       [['--method', 'prune'], /--data/],

@@ -4,42 +4,65 @@
  * per-layer k-means weight sharing with centroid fine-tuning. The output
  * holds each weight as uint8 indices + float32 codebook behind Cast + Gather.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { clusterModel, KMEANS_INITS } from '../../compress/cluster.js';
 import { ModelpressError } from '../../core/errors.js';
 import { fileSize } from '../../node/fs.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 import type { KmeansInit } from '../../quantize/kmeans.js';
 import type { CliIO } from '../io.js';
-import { adam, addDataOptions, checkOutput, intArg, loadData, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { createNodeRunner } from '../../node/ort-runner.js';
-import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
+import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, int, oneOf, option, type DataCliOptions, type TrainingCliOptions } from '../options.js';
+import { checkOutput, epochJson, loadData, optimizerSpec, pct, printEpochs, readModel, trainingProgress, writeTrainedModel } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
-interface ClusterCliOptions extends DataCliOptions {
+interface ClusterCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs' | 'valSize' | 'patience'> {
   output: string;
   bits: number;
   bitsConv?: number;
   bitsFc?: number;
   init: KmeansInit | 'exact';
   finetuneEpochs?: number;
+  json?: boolean;
 }
+
+/** Centroids move little: a smaller learning rate than training from scratch. */
+const CLUSTER_LR = 1e-4;
+const INITS = [...KMEANS_INITS, 'exact'] as const;
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('cluster')
     .description('weight sharing: per-layer k-means (2^bits centroids, pruned zeros kept) with centroid fine-tuning; output: uint8 indices + codebook behind a Gather')
-    .argument('<model>', 'ONNX classifier')
-    .requiredOption('-o, --output <file>', 'where to write the clustered model')
-    .requiredOption('--bits <n>', 'index bits per weight, 1..8', intArg('--bits', 1, 8))
-    .option('--bits-conv <n>', 'bits for Conv weights (default --bits)', intArg('--bits-conv', 1, 8))
-    .option('--bits-fc <n>', 'bits for Gemm/MatMul weights (default --bits)', intArg('--bits-fc', 1, 8))
-    .addOption(new Option('--init <how>', 'centroid initialization (exact = optimal 1-D clustering)').choices([...KMEANS_INITS, 'exact']).default('linear'))
-    .option('--finetune-epochs <n>', 'epochs of centroid fine-tuning on --data (default 1 with --data)', intArg('--finetune-epochs', 0));
-  addDataOptions(cmd, { dataRequired: false, lr: '1e-4' }).action(async (input: string, opts: ClusterCliOptions) => {
+    .argument('<model>', 'ONNX classifier');
+  const bits = int({ min: 1, max: 8 });
+  addOptions(
+    cmd,
+    option('--bits <n>', 'index bits per weight, 1..8 (2^bits centroids)', { parse: bits, required: true }),
+    option('--bits-conv <n>', 'bits for Conv weights', { parse: bits, defaultText: '--bits' }),
+    option('--bits-fc <n>', 'bits for Gemm/MatMul weights', { parse: bits, defaultText: '--bits' }),
+    option('--init <how>', 'centroid initialization: linear (evenly over [min, max]; Deep Compression\'s best), density, random, kmeans++, or exact (optimal 1-D clustering)', {
+      parse: oneOf(INITS),
+      choices: INITS,
+      default: 'linear',
+    }),
+  );
+  addDataOptions(cmd, { what: 'data for accuracy before/after and centroid fine-tuning (without it: k-means only)' });
+  addTrainingOptions(cmd, {
+    epochsFlag: '--finetune-epochs',
+    epochsMin: 0,
+    epochsHelp: 'centroid fine-tuning epochs on --data; 0 measures without fine-tuning (default: 1 with --data)',
+    lr: '1e-4 for adam/adamw, 0.01 for sgd',
+    lrSchedule: 'constant',
+    what: 'centroid fine-tuning',
+    seeds: 'shuffling; random/kmeans++ initialization uses seed + 1',
+    without: ['valSize', 'patience'],
+  });
+  addOutputOptions(cmd, { output: 'where to write the clustered model (must differ from the input)', json: 'print a JSON report on stdout (schema modelpress.cluster/1, docs/CLI.md)' });
+  cmd.action(async (input: string, opts: ClusterCliOptions) => {
     checkOutput(opts.output, input);
     if (opts.finetuneEpochs !== undefined && opts.finetuneEpochs > 0 && opts.data === undefined) throw new ModelpressError('E_ARG', '--finetune-epochs needs --data (the images to fine-tune the centroids on)');
     const model = readModel(input);
-    const data = opts.data === undefined ? undefined : await loadData(opts);
+    const data = opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data });
     const epochs = data ? (opts.finetuneEpochs ?? 1) : 0;
     const progress = trainingProgress(io);
     let r;
@@ -52,10 +75,9 @@ export function register(program: Command, io: CliIO): void {
         init: opts.init,
         seed: opts.seed + 1,
         ...(data ? { test: data.test } : {}),
-        ...(data && epochs > 0 ? { train: data.train, epochs } : {}),
+        ...(data && epochs > 0 ? { train: data.train, epochs, optimizer: optimizerSpec(opts, sampleCount(data.train), epochs, CLUSTER_LR) } : {}),
         batchSize: opts.batchSize,
         trainSeed: opts.seed,
-        optimizer: adam(opts, 1e-4),
         onProgress: progress.onProgress,
         file: input,
       });
@@ -89,7 +111,7 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     for (const l of r.layers) io.stdout(`${l.name.padEnd(24)} ${l.kind.padEnd(4)} ${l.bits} bits  ${String(l.centroids).padStart(3)} centroids  ${l.zeros} zeros kept  k-means MSE ${l.mse.toExponential(3)}\n`);
-    if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, epochs)}\n`);
+    printEpochs(io, r.history, epochs);
     if (r.accuracy) io.stdout(`test accuracy: input ${pct(r.accuracy.input.accuracy)}, clustered ${pct(r.accuracy.clustered.accuracy)}${r.accuracy.finetuned ? `, after ${epochs} epoch(s) of centroid fine-tuning ${pct(r.accuracy.finetuned.accuracy)}` : ''} (${r.accuracy.input.count} examples)\n`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });

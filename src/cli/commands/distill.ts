@@ -8,35 +8,41 @@ import type { Command } from 'commander';
 import { distill } from '../../compress/distill.js';
 import { buildStudent, isStudentArch } from '../../compress/students.js';
 import { ModelpressError } from '../../core/errors.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 import { evaluateModel, train } from '../../train/trainer.js';
 import type { CliIO } from '../io.js';
-import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { createNodeRunner } from '../../node/ort-runner.js';
-import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
+import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, fraction, number, option, type DataCliOptions, type TrainingCliOptions } from '../options.js';
+import { checkOutput, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, readModel, trainingProgress, writeTrainedModel } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
-interface DistillCliOptions extends DataCliOptions {
+interface DistillCliOptions extends DataCliOptions, Omit<TrainingCliOptions, 'patience'> {
   teacher: string;
   student: string;
   output: string;
   temperature: number;
   alpha: number;
-  epochs: number;
   compareLabels?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('distill')
-    .description('knowledge distillation: train a student on the teacher\'s temperature-softened logits (computed by onnxruntime) mixed with the labels')
-    .requiredOption('--teacher <file>', 'trained teacher ONNX classifier')
-    .requiredOption('--student <arch|file>', 'student: a zoo architecture, mlp-<hidden>[-<hidden>...] (e.g. mlp-32 = 784-32-10), or an ONNX file')
-    .requiredOption('-o, --output <file>', 'where to write the trained student')
-    .option('--temperature <T>', 'softmax temperature', numberArg('--temperature', (n) => n > 0, 'a number > 0'), 2)
-    .option('--alpha <a>', 'weight of the teacher term in [0, 1] (1 - alpha on the labels)', numberArg('--alpha', (n) => n >= 0 && n <= 1, 'in [0, 1]'), 0.5)
-    .option('--epochs <n>', 'training epochs', intArg('--epochs', 1), 5)
-    .option('--compare-labels', 'also train the same student on the labels alone (same epochs and seed) and report both');
-  addDataOptions(cmd, { dataRequired: true, lr: '1e-3' }).action(async (opts: DistillCliOptions) => {
+    .description('knowledge distillation: train a student on the teacher\'s temperature-softened logits (computed by onnxruntime) mixed with the labels');
+  addOptions(
+    cmd,
+    option('--teacher <file>', 'trained teacher ONNX classifier (logits [N, classes])', { required: true }),
+    option('--student <arch|file>', 'student: a zoo architecture (see train), mlp-<hidden>[-<hidden>...] (e.g. mlp-32 = 784-32-10, hidden sizes 1..65536), both initialized with --seed, or an ONNX file to continue from', {
+      required: true,
+    }),
+    option('--temperature <T>', 'softmax temperature', { parse: number({ above: 0 }), default: 2 }),
+    option('--alpha <a>', 'weight of the teacher term (1 - alpha on the labels)', { parse: fraction(), default: 0.5 }),
+    option('--compare-labels', 'also train the same student on the labels alone (same epochs, seed and hold-out) and report both'),
+  );
+  addDataOptions(cmd, { what: 'training and test data', required: true });
+  addTrainingOptions(cmd, { epochs: 5, lrSchedule: 'constant', valSize: 0, seeds: "the student's initialization, the hold-out split and shuffling", without: ['patience'] });
+  addOutputOptions(cmd, { output: 'where to write the trained student (must differ from the teacher and a student file)', json: 'print a JSON report on stdout (schema modelpress.distill/1, docs/CLI.md)' });
+  cmd.action(async (opts: DistillCliOptions) => {
     checkOutput(opts.output, opts.teacher, ...(isStudentArch(opts.student) ? [] : [opts.student]));
     const teacher = readModel(opts.teacher);
     let student;
@@ -52,13 +58,14 @@ export function register(program: Command, io: CliIO): void {
         teacher,
         student,
         train: data.train,
+        ...(data.validation ? { validation: data.validation } : {}),
         test: data.test,
         temperature: opts.temperature,
         alpha: opts.alpha,
         epochs: opts.epochs,
         batchSize: opts.batchSize,
         seed: opts.seed,
-        optimizer: adam(opts, 1e-3),
+        optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs),
         onProgress: progress.onProgress,
         teacherFile: opts.teacher,
         studentFile: opts.student,
@@ -68,7 +75,9 @@ export function register(program: Command, io: CliIO): void {
     }
     let labelsOnly;
     if (opts.compareLabels) {
-      const b = await train({ openRunner: createNodeRunner, model: student, train: data.train, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, optimizer: adam(opts, 1e-3), restoreBest: false });
+      const held = data.validation ? { validation: data.validation } : { restoreBest: false };
+      const optimizer = optimizerSpec(opts, sampleCount(data.train), opts.epochs);
+      const b = await train({ openRunner: createNodeRunner, model: student, train: data.train, ...held, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, optimizer });
       labelsOnly = await evaluateModel(createNodeRunner, b.model, data.test);
     }
     const bytes = writeTrainedModel(r.model, opts.output);
@@ -83,7 +92,7 @@ export function register(program: Command, io: CliIO): void {
       seed: opts.seed,
       temperature: opts.temperature,
       alpha: opts.alpha,
-      lr: opts.lr ?? 1e-3,
+      lr: learningRate(opts),
       batchSize: opts.batchSize,
       trainExamples: sampleCount(data.train),
       testExamples: sampleCount(data.test),
@@ -97,7 +106,7 @@ export function register(program: Command, io: CliIO): void {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       return;
     }
-    if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
+    printEpochs(io, r.history, opts.epochs);
     io.stdout(`test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });

@@ -3,20 +3,16 @@
  * continues training a model made elsewhere (a PyTorch export, a pruned model)
  * and writes it back with the same graph and new weights.
  */
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ModelpressError } from '../../core/errors.js';
-import { ONNX_TYPE } from '../../core/dtypes.js';
 import type { ModelProto } from 'onnx-buf';
+import { ONNX_TYPE } from '../../core/dtypes.js';
 import { toFloat32 } from '../../core/tensor.js';
-import { readOnnx } from '../../formats/onnx/read.js';
 import { tensorFromProto } from '../../formats/onnx/tensor-proto.js';
-import { readFileChecked } from '../../node/fs.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
 import { evaluateModel } from '../../train/trainer.js';
 import type { CliIO } from '../io.js';
-import { createNodeRunner } from '../../node/ort-runner.js';
-import { loadTrainingData } from '../data.js';
-import { addTrainingOptions, runTraining, type TrainingCliOptions } from './train.js';
+import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, option } from '../options.js';
+import { checkOutput, loadData, pct, readModel, runTraining, type TrainCommandOptions } from '../training.js';
 
 /** Masks (0 = hold at zero) for every float32 initializer that has exact zeros. */
 function zeroMasks(model: ModelProto): Map<string, Uint8Array> {
@@ -30,21 +26,26 @@ function zeroMasks(model: ModelProto): Map<string, Uint8Array> {
   return masks;
 }
 
+const FINETUNE_LR = 1e-4;
+
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('finetune')
     .description('continue training an ONNX classifier on an image dataset; same graph, new weights')
     .argument('<model>', 'ONNX model: one float input taking the images, logits [N, classes] as first output');
-  cmd.option('--keep-zeros', 'hold every weight that is exactly zero at zero (a pruned model stays pruned)');
-  addTrainingOptions(cmd, { epochs: 1, lr: '1e-4 for adam/adamw, 0.01 for sgd', lrSchedule: 'constant' }).action(async (modelPath: string, opts: TrainingCliOptions & { keepZeros?: boolean }) => {
-    if (resolve(modelPath) === resolve(opts.output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: opts.output });
-    const bytes = readFileChecked(modelPath);
-    const model = readOnnx(bytes, { file: modelPath, loadExternal: (loc) => readFileChecked(resolve(dirname(modelPath), loc)) }).proto;
-    const data = await loadTrainingData(opts);
-    if (opts.lr === undefined && opts.optimizer !== 'sgd') opts.lr = 1e-4;
+  addOptions(cmd, option('--keep-zeros', 'hold every weight that is exactly zero at zero (a pruned model stays pruned)'));
+  addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
+  addTrainingOptions(cmd, { epochs: 1, lr: '1e-4 for adam/adamw, 0.01 for sgd', lrSchedule: 'constant', seeds: 'the hold-out split and shuffling' });
+  addOutputOptions(cmd, { output: 'where to write the trained ONNX model', json: 'print a JSON report on stdout (schema modelpress.finetune/1, docs/CLI.md)' });
+  cmd.action(async (modelPath: string, opts: TrainCommandOptions & { keepZeros?: boolean }) => {
+    checkOutput(opts.output, modelPath);
+    const model = readModel(modelPath);
+    const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: modelPath });
-    if (!opts.json) io.stdout(`before: test accuracy ${(before.accuracy * 100).toFixed(2)}% (loss ${before.loss.toFixed(4)}) on ${before.count} examples\n`);
+    if (!opts.json) io.stdout(`before: test accuracy ${pct(before.accuracy)} (loss ${before.loss.toFixed(4)}) on ${before.count} examples\n`);
     const masks = opts.keepZeros ? zeroMasks(model) : undefined;
-    await runTraining(io, opts, model, data, { command: 'finetune', input: modelPath, testAccuracyBefore: before.accuracy, testLossBefore: before.loss, ...(masks ? { heldZeros: [...masks.values()].reduce((a, m) => a + m.length - m.reduce((x, y) => x + y, 0), 0) } : {}) }, modelPath, masks);
+    const heldZeros = masks ? { heldZeros: [...masks.values()].reduce((a, m) => a + m.length - m.reduce((x, y) => x + y, 0), 0) } : {};
+    const report = { command: 'finetune', input: modelPath, testAccuracyBefore: before.accuracy, testLossBefore: before.loss, ...heldZeros };
+    await runTraining(io, opts, { model, data, report, adamLr: FINETUNE_LR, file: modelPath, ...(masks ? { masks } : {}) });
   });
 }

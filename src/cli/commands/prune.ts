@@ -9,8 +9,7 @@
  * `--distill` fine-tunes against the unpruned model's logits. Nothing is
  * written until everything has succeeded.
  */
-import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { inlineExternalData } from '../../formats/onnx/inline.js';
@@ -26,70 +25,55 @@ import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { paramStats, zerosByName } from '../../prune/stats.js';
 import { pruneUnstructured, type UnstructuredMethod, type UnstructuredPruneResult } from '../../prune/unstructured.js';
 import type { WeightFilter } from '../../prune/select.js';
-import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from '../../train/optim/index.js';
-import { parseLrSchedule } from '../../train/schedules.js';
 import { datasetLogits, evaluateModel, train, type EpochRecord, type TrainResult } from '../../train/trainer.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import type { CliIO } from '../io.js';
-import { DATASETS, loadTrainingData, type PreparedData } from '../data.js';
-import { epochJson, epochLine, trainingProgress } from './train.js';
+import {
+  addDataOptions,
+  addOptions,
+  addOutputOptions,
+  addSelectionOptions,
+  addTrainingOptions,
+  fraction,
+  int,
+  number,
+  oneOf,
+  option,
+  type DataCliOptions,
+  type TrainingCliOptions,
+} from '../options.js';
+import { checkOutput, earlyStopping, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, trainingProgress } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
-interface PruneCliOptions {
+const NORMS = ['l1', 'l2', 'bn'] as const;
+const SCOPES = ['layer', 'global'] as const;
+
+interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'> {
   output: string;
   sparsity?: number;
   method: string;
   quality?: number;
-  norm: 'l1' | 'l2' | 'bn';
-  scope: 'layer' | 'global';
+  norm: (typeof NORMS)[number];
+  scope: (typeof SCOPES)[number];
   schedule: ScheduleName;
-  steps: number;
-  data?: string;
-  dataDir?: string;
+  stages: number;
   finetuneEpochs?: number;
   recalibrateBn?: boolean;
-  lr?: number;
-  lrSchedule: string;
-  batchSize: number;
-  optimizer: OptimizerName;
-  seed: number;
-  valSize: number;
-  limit?: number;
-  include: string[];
-  exclude: string[];
+  include?: string[];
+  exclude?: string[];
   distill?: string | true;
   json?: boolean;
-}
-
-function numberOption(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new ModelpressError('E_ARG', `${name} must be a number, got '${v}'`);
-    return n;
-  };
-}
-
-function intOption(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ModelpressError('E_ARG', `${name} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, ...v.split(',').map((s) => s.trim()).filter((s) => s)];
 }
 
 type Plan = { kind: 'unstructured'; method: UnstructuredMethod } | { kind: 'channel'; fraction: number };
 
 /** Checks the options before anything is read or written; E_ARG naming the option. */
 function planFromOptions(o: PruneCliOptions): Plan {
-  if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) throw new ModelpressError('E_ARG', `--sparsity must be in [0, 1), got ${o.sparsity}`);
-  if (o.quality !== undefined && !(o.quality >= 0)) throw new ModelpressError('E_ARG', `--quality must be >= 0, got ${o.quality}`);
   const finetune = o.data !== undefined && o.finetuneEpochs !== undefined;
   if (o.finetuneEpochs !== undefined && o.data === undefined) throw new ModelpressError('E_ARG', '--finetune-epochs needs --data');
   if (o.schedule !== 'oneshot' && !finetune) throw new ModelpressError('E_ARG', `--schedule ${o.schedule} raises the sparsity over fine-tuning steps: give --data and --finetune-epochs`);
+  if (o.patience !== undefined && o.schedule !== 'oneshot') throw new ModelpressError('E_ARG', `--patience needs --schedule oneshot: --schedule ${o.schedule} trains to the end to reach its target`);
+  if (o.patience !== undefined && !finetune) throw new ModelpressError('E_ARG', '--patience needs --data and --finetune-epochs');
   const method = o.method.trim();
   if (method.startsWith('nm:')) {
     if (o.sparsity !== undefined || o.quality !== undefined) throw new ModelpressError('E_ARG', `--method ${method} fixes the sparsity; drop --sparsity/--quality`);
@@ -108,11 +92,6 @@ function planFromOptions(o: PruneCliOptions): Plan {
   throw new ModelpressError('E_ARG', `--method must be magnitude, global, nm:N:M or channel, got '${o.method}'`);
 }
 
-function optimizerSpec(o: PruneCliOptions, trainCount: number): OptimizerSpec {
-  const epochs = o.finetuneEpochs ?? 1;
-  return { name: o.optimizer, lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), schedule: parseLrSchedule(o.lrSchedule, Math.ceil(trainCount / o.batchSize), epochs) };
-}
-
 /** The distillation loss `--distill [T:alpha]` asks for, or undefined. */
 function distillLoss(o: PruneCliOptions): { kind: 'distillation'; temperature: number; alpha: number } | undefined {
   if (o.distill === undefined) return undefined;
@@ -120,53 +99,60 @@ function distillLoss(o: PruneCliOptions): { kind: 'distillation'; temperature: n
   const m = /^([0-9.]+):([0-9.]+)$/.exec(text);
   const temperature = m ? Number(m[1]) : NaN;
   const alpha = m ? Number(m[2]) : NaN;
-  if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1)) throw new ModelpressError('E_ARG', `--distill must be T:alpha with T > 0 and alpha in [0, 1], got '${text}'`);
+  if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1)) throw new ModelpressError('E_ARG', `--distill must be T:alpha with T > 0 and alpha in [0, 1], got "${text}"`);
   if (o.finetuneEpochs === undefined) throw new ModelpressError('E_ARG', '--distill needs --data and --finetune-epochs');
   return { kind: 'distillation', temperature, alpha };
 }
 
-function trainingData(o: PruneCliOptions): Promise<PreparedData> {
-  return loadTrainingData({ data: o.data!, seed: o.seed, valSize: o.valSize, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }), ...(o.limit === undefined ? {} : { limit: o.limit }) });
-}
-
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('prune')
     .description('prune Conv/Gemm/MatMul weights (magnitude, global, N:M) or remove channels (graph surgery); optionally fine-tune with masks held')
-    .argument('<model>', 'ONNX model')
-    .requiredOption('-o, --output <file>', 'where to write the pruned ONNX model')
-    .option('--sparsity <s>', 'fraction of weights (channel: of output channels per layer) to prune, in [0, 1)', numberOption('--sparsity'))
-    .option('--method <m>', 'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model)', 'magnitude')
-    .option('--quality <q>', 'magnitude: prune |w| < q x std of each layer (Deep Compression) instead of a target sparsity', numberOption('--quality'))
-    .addOption(new Option('--norm <n>', 'channel score: l1/l2 norm of each output filter, or bn: |gamma| of the BatchNormalization after it').choices(['l1', 'l2', 'bn']).default('l1'))
-    .addOption(new Option('--scope <s>', 'channel: --sparsity per layer, or of all channels under one ranking (use with --norm bn)').choices(['layer', 'global']).default('layer'))
-    .addOption(new Option('--schedule <s>', 'how the sparsity reaches its target during fine-tuning').choices([...SCHEDULE_NAMES]).default('oneshot'))
-    .option('--steps <k>', 'iterative schedule: number of equal sparsity increments', intOption('--steps', 1), 4)
-    .option('--data <name>', `fine-tuning / evaluation dataset: ${DATASETS.join(', ')}`)
-    .option('--data-dir <dir>', 'folder with the IDX files (default: the system copy under /usr/share/datasets)')
-    .option('--no-recalibrate-bn', 'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (default: measure them again on the training data after the cut)')
-    .option('--finetune-epochs <n>', 'fine-tune this many epochs after (or while) pruning', intOption('--finetune-epochs', 1))
-    .option('--lr <rate>', 'fine-tuning learning rate (default 1e-3 for adam/adamw, 0.01 for sgd)', numberOption('--lr'))
-    .option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', 'cosine')
-    .option('--batch-size <n>', 'fine-tuning examples per step', intOption('--batch-size', 1), 64)
-    .addOption(new Option('--optimizer <name>', 'fine-tuning optimizer').choices([...OPTIMIZER_NAMES]).default('adam'))
-    .option('--seed <n>', 'seed of the hold-out split and shuffling', intOption('--seed', 0), 0)
-    .option('--val-size <n>', 'training examples held out to pick the best epoch (0: none)', intOption('--val-size', 0), 5000)
-    .option('--limit <n>', 'fine-tune on only the first n training examples', intOption('--limit', 1))
-    .option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha (default 4:0.7)')
-    .option('--include <glob>', 'only weights/layers whose name or node name matches (repeatable, comma-separated)', collect, [])
-    .option('--exclude <glob>', 'never weights/layers whose name or node name matches (repeatable, comma-separated)', collect, [])
-    .option('--json', 'print a JSON report on stdout')
+    .argument('<model>', 'ONNX model (external data is read and inlined)');
+  addOptions(
+    cmd,
+    option('--sparsity <s>', 'share of the weights to prune (per layer for magnitude, of all selected weights for global), or of each layer\'s output channels for channel (of all channels with --scope global); needed except with --quality and nm:N:M', {
+      parse: fraction({ below1: true }),
+    }),
+    option('--method <m>', 'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model)', { default: 'magnitude' }),
+    option('--quality <q>', 'magnitude: prune |w| < q x std of each layer (Deep Compression) instead of a target sparsity', { parse: number({ min: 0 }) }),
+    option('--norm <n>', 'channel score: l1/l2 norm of each output filter, or bn: |gamma| of the BatchNormalization after it (L1 where there is none)', {
+      parse: oneOf(NORMS),
+      choices: NORMS,
+      default: 'l1',
+    }),
+    option('--scope <s>', 'channel: each layer loses --sparsity of its channels, or the lowest --sparsity of all channels under one ranking (use with --norm bn, whose scores compare across layers)', {
+      parse: oneOf(SCOPES),
+      choices: SCOPES,
+      default: 'layer',
+    }),
+    option('--schedule <s>', 'how the sparsity reaches its target while fine-tuning: oneshot (prune, then fine-tune), iterative (--stages equal increments) or polynomial (TF-MOT\'s cubic ramp)', { parse: oneOf(SCHEDULE_NAMES), choices: SCHEDULE_NAMES, default: 'oneshot' }),
+    option('--stages <k>', 'iterative schedule: number of equal sparsity increments', { parse: int({ min: 1 }), default: 4 }),
+  );
+  addSelectionOptions(cmd, 'weights (layers, for --method channel)');
+  addDataOptions(cmd, { what: 'fine-tuning and evaluation data (test accuracy before and after)' });
+  addOptions(
+    cmd,
+    option('--no-recalibrate-bn', 'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (by default they are measured again on the training data after the cut)'),
+    option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha', { defaultText: '4:0.7 when given without a value' }),
+  );
+  addTrainingOptions(cmd, {
+    epochsFlag: '--finetune-epochs',
+    epochsHelp: 'fine-tune this many epochs after (or while) pruning, with the masks held (needs --data)',
+    lrSchedule: 'cosine',
+    what: 'fine-tuning',
+    seeds: 'the hold-out split and shuffling',
+  });
+  addOutputOptions(cmd, { output: 'where to write the pruned ONNX model (must differ from the input)', json: 'print a JSON report on stdout (schema modelpress.prune/1, docs/CLI.md)' });
+  cmd
     .action(async (input: string, o: PruneCliOptions) => {
       const plan = planFromOptions(o);
       const distill = distillLoss(o);
-      if (resolve(input) === resolve(o.output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: o.output });
+      checkOutput(o.output, input);
       const file = readOnnxFile(input);
       const original = inlineExternalData(file.proto, file, input);
-      const data = o.data !== undefined ? await trainingData(o) : undefined;
-      const filter: WeightFilter = { include: o.include, exclude: o.exclude };
+      const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
+      const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
       const accuracyBefore = data ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
       const kd = distill && data ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) } : {};
       const progress = trainingProgress(io);
@@ -177,12 +163,12 @@ export function register(program: Command, io: CliIO): void {
       try {
         if (plan.kind === 'channel') {
           let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
-          const channelOptions = { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: o.include, exclude: o.exclude };
+          const channelOptions = { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude };
           if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
             // Gradual: channels masked to zero as the fraction rises, cut at the end.
             const r = await pruneChannelsWhileFinetuning({
-              openRunner: createNodeRunner, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.steps, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input,
+              openRunner: createNodeRunner, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.stages, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
+              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), onProgress: progress.onProgress, file: input,
             });
             pruned = r;
             result = r.model;
@@ -197,7 +183,7 @@ export function register(program: Command, io: CliIO): void {
               recalibrated = r.layers;
             }
             if (data && o.finetuneEpochs !== undefined) {
-              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input });
+              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), ...earlyStopping(o), onProgress: progress.onProgress, file: input });
               result = t.model;
               history = t.history;
             }
@@ -207,8 +193,8 @@ export function register(program: Command, io: CliIO): void {
           let pruned: UnstructuredPruneResult;
           if (data && o.finetuneEpochs !== undefined) {
             const r = await pruneAndFinetune({
-              openRunner: createNodeRunner, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.steps, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train)), onProgress: progress.onProgress, file: input,
+              openRunner: createNodeRunner, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.stages, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
+              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), ...earlyStopping(o), onProgress: progress.onProgress, file: input,
             });
             pruned = r.initial;
             result = r.model;
@@ -248,14 +234,14 @@ export function register(program: Command, io: CliIO): void {
         nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
         bytes: { before: fileSize(input), after: fileSize(o.output) },
         ...(data
-          ? { data: o.data, seed: o.seed, finetuneEpochs: o.finetuneEpochs ?? 0, optimizer: o.optimizer, lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), lrSchedule: o.lrSchedule, distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null, accuracyBefore, accuracyAfter, testExamples: sampleCount(data.test), epochs: history.map(epochJson) }
+          ? { data: o.data, seed: o.seed, finetuneEpochs: o.finetuneEpochs ?? 0, optimizer: o.optimizer, lr: learningRate(o), lrSchedule: o.lrSchedule, distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null, accuracyBefore, accuracyAfter, testExamples: sampleCount(data.test), epochs: history.map(epochJson) }
           : {}),
       };
       if (o.json) {
         io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
         return;
       }
-      for (const r of history) io.stdout(`${epochLine(r, o.finetuneEpochs ?? history.length)}\n`);
+      printEpochs(io, history, o.finetuneEpochs ?? history.length);
       const rows = (summary as { layers?: Record<string, unknown>[] }).layers ?? [];
       for (const l of rows) {
         if ('channelsBefore' in l) io.stdout(`${l.layer}: ${l.channelsBefore} -> ${l.channelsAfter} channels (consumers ${(l.consumers as string[]).join(', ')})\n`);

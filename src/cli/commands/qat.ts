@@ -7,7 +7,7 @@
  * examples are held out: each epoch is validated fake-quantized, and the best
  * epoch's weights and activation ranges are exported.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { quantizationAwareTraining } from '../../compress/qat.js';
 import { QAT_SCHEMES, type QatScheme } from '../../compress/weight-fake-quant.js';
 import { fileSize } from '../../node/fs.js';
@@ -18,20 +18,21 @@ import { evaluateModel } from '../../train/trainer.js';
 import { floatView, sampleCount, type Dataset } from '../../data/dataset.js';
 import type { ModelProto } from 'onnx-buf';
 import type { CliIO } from '../io.js';
-import { adam, addDataOptions, checkOutput, intArg, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
-import { epochJson, epochLine, trainingProgress, writeTrainedModel } from './train.js';
+import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, blockSizeOption, calibSizeOption, fraction, oneOf, option, type DataCliOptions, type TrainingCliOptions } from '../options.js';
+import { checkOutput, earlyStopping, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, readModel, trainingProgress, writeTrainedModel } from '../training.js';
 
-interface QatCliOptions extends DataCliOptions {
+interface QatCliOptions extends DataCliOptions, TrainingCliOptions {
   output: string;
   scheme: QatScheme;
-  epochs: number;
   blockSize: number;
   emaDecay: number;
   calibSize: number;
-  valSize: number;
-  patience?: number;
   comparePtq?: boolean;
+  json?: boolean;
 }
+
+/** QAT starts from a trained model: a small learning rate. */
+const QAT_LR = 1e-4;
 
 /** Post-training quantization with the scheme QAT exports to: static QDQ calibrated on `calibSize` training examples, or int4. */
 export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Dataset, opts: { blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
@@ -52,17 +53,23 @@ export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('qat')
     .description('quantization-aware training (fake-quantized weights per channel/block, int8 activations with EMA ranges, straight-through estimator), exported as a quantized ONNX model')
-    .argument('<model>', 'trained float ONNX classifier')
-    .requiredOption('-o, --output <file>', 'where to write the quantized model')
-    .addOption(new Option('--scheme <scheme>', 'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits').choices([...QAT_SCHEMES]).makeOptionMandatory())
-    .option('--epochs <n>', 'QAT epochs', intArg('--epochs', 1), 1)
-    .option('--block-size <n>', 'int4 block size along the reduction axis', intArg('--block-size', 16, 256), 32)
-    .option('--ema-decay <d>', 'decay of the activation-range moving averages', numberArg('--ema-decay', (n) => n >= 0 && n < 1, 'in [0, 1)'), 0.99)
-    .option('--calib-size <n>', 'training examples calibrating the PTQ baseline (int8)', intArg('--calib-size', 1), 512)
-    .option('--val-size <n>', 'training examples held out to pick the best epoch (0: none, keep the last epoch)', intArg('--val-size', 0), 5000)
-    .option('--patience <n>', 'stop after this many epochs without validation gain', intArg('--patience', 1))
-    .option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies');
-  addDataOptions(cmd, { dataRequired: true, lr: '1e-4' }).action(async (input: string, opts: QatCliOptions) => {
+    .argument('<model>', 'trained float ONNX classifier');
+  addOptions(
+    cmd,
+    option('--scheme <scheme>', 'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits', {
+      parse: oneOf(QAT_SCHEMES),
+      choices: QAT_SCHEMES,
+      required: true,
+    }),
+    blockSizeOption({ default: 32 }),
+    option('--ema-decay <d>', 'decay of the activation-range moving averages', { parse: fraction({ below1: true }), default: 0.99 }),
+    calibSizeOption(512, 'training examples (the first n) calibrating the PTQ baseline of --compare-ptq (int8)'),
+    option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies'),
+  );
+  addDataOptions(cmd, { what: 'training and test data', required: true });
+  addTrainingOptions(cmd, { epochs: 1, lr: '1e-4 for adam/adamw, 0.01 for sgd', lrSchedule: 'constant', what: 'QAT', seeds: 'the hold-out split and shuffling' });
+  addOutputOptions(cmd, { output: 'where to write the quantized model (must differ from the input)', json: 'print a JSON report on stdout (schema modelpress.qat/1, docs/CLI.md)' });
+  cmd.action(async (input: string, opts: QatCliOptions) => {
     checkOutput(opts.output, input);
     const model = readModel(input);
     const data = await loadData(opts);
@@ -76,12 +83,12 @@ export function register(program: Command, io: CliIO): void {
         model,
         train: data.train,
         ...(data.validation ? { validation: data.validation } : {}),
-        ...(opts.patience === undefined ? {} : { earlyStopping: { patience: opts.patience } }),
+        ...earlyStopping(opts),
         scheme: opts.scheme,
         epochs: opts.epochs,
         batchSize: opts.batchSize,
         seed: opts.seed,
-        optimizer: adam(opts, 1e-4),
+        optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs, QAT_LR),
         emaDecay: opts.emaDecay,
         blockSize: opts.blockSize,
         onProgress: progress.onProgress,
@@ -102,7 +109,7 @@ export function register(program: Command, io: CliIO): void {
       scheme: opts.scheme,
       data: opts.data,
       seed: opts.seed,
-      lr: opts.lr ?? 1e-4,
+      lr: learningRate(opts, QAT_LR),
       batchSize: opts.batchSize,
       emaDecay: opts.emaDecay,
       trainExamples: sampleCount(data.train),
@@ -123,7 +130,7 @@ export function register(program: Command, io: CliIO): void {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       return;
     }
-    if (!io.isTTY) for (const h of r.history) io.stdout(`${epochLine(h, opts.epochs)}\n`);
+    printEpochs(io, r.history, opts.epochs);
     const best = r.history[r.bestEpoch - 1]?.validation;
     if (best) io.stdout(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`);
     io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${sampleCount(data.test)} examples)\n`);

@@ -17,7 +17,7 @@ import { CALIBRATION_METHODS, fileFormatNames, listSchemes, quantizeModel, type 
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
 import type { CliIO } from '../io.js';
-import { addOptions, addOutputOptions, addSelectionOptions, calibSizeOption, dataDirOption, dimOption, int, number, oneOf, option, topOption } from '../options.js';
+import { addOptions, addOutputOptions, addSelectionOptions, blockSizeOption, calibSizeOption, dataDirOption, dimOption, dimsRecord, int, number, oneOf, option, topOption } from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
 
 interface Flags {
@@ -83,7 +83,7 @@ export function register(program: Command, io: CliIO): void {
     option('--per-channel', 'one scale per output channel (Conv axis 0, ConvTranspose 1, Gemm by transB, MatMul last axis)'),
     option('--symmetric', 'symmetric ranges, zero point 0'),
     option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)'),
-    option('--block-size <n>', 'block size along K for 4-bit schemes (16-256, power of two)', { parse: int({ min: 16, max: 256 }), defaultText: '32' }),
+    blockSizeOption({ defaultText: '32' }),
     option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', { parse: int({ min: 0, max: 4 }) }),
     option('--calib <spec>', 'calibration data for static: fashion-mnist[:train|:test], file.npy|.npz, random'),
     option('--calib-method <m>', 'calibration method', { parse: oneOf(CALIBRATION_METHODS), choices: CALIBRATION_METHODS, defaultText: 'minmax' }),
@@ -139,8 +139,8 @@ export function register(program: Command, io: CliIO): void {
       let notes: readonly string[] = [];
       let sizeAfter: number;
       if (model.format === 'onnx') {
-        const dim = f.dim?.map(([name, value]) => `${name}=${value}`);
-        const ctx = await quantizeContext(model, { ...f, dim }, io.isTTY ? (line) => io.stderr(line) : undefined);
+        const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
+        const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
         const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
         tensors = result.tensors;
         notes = result.notes;

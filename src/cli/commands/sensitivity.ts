@@ -4,14 +4,15 @@
  * at several compression levels, one layer at a time; table, JSON, an HTML
  * page with a Chart.js chart, and a suggested per-layer setting for a size.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { renderSensitivityHtml, sensitivityTable } from '../../compress/sensitivity-html.js';
 import { analyzeSensitivity, SENSITIVITY_METHODS, type SensitivityMethod } from '../../compress/sensitivity.js';
 import { ModelpressError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../node/fs.js';
 import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
-import { addDataOptions, loadData, numberArg, pct, readModel, type DataCliOptions } from './compress-common.js';
+import { addDataOptions, addOptions, addOutputOptions, fraction, oneOf, option, type DataCliOptions } from '../options.js';
+import { loadData, pct, readModel } from '../training.js';
 import { loadChartAssets } from '../evaluation.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 
@@ -19,17 +20,29 @@ interface SensitivityCliOptions extends DataCliOptions {
   method: SensitivityMethod;
   targetRatio?: number;
   report?: string;
+  json?: boolean;
 }
+
+const SENSITIVITY_SCHEMA = 'modelpress.sensitivity/1';
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('sensitivity')
     .description('per-layer sensitivity: accuracy drop when one layer alone is pruned (50/70/90%) or quantized (int8, int4, k-means 4/3/2 bits), with a suggested per-layer setting for a target size')
-    .argument('<model>', 'ONNX classifier')
-    .addOption(new Option('--method <m>', 'what to apply per layer').choices([...SENSITIVITY_METHODS]).default('quant'))
-    .option('--target-ratio <r>', 'suggest per-layer settings for this size, as a fraction of the float32 weights (e.g. 0.15)', numberArg('--target-ratio', (n) => n > 0 && n <= 1, 'in (0, 1]'))
-    .option('--report <file.html>', 'write an HTML page with the chart');
-  addDataOptions(cmd, { dataRequired: true }).action(async (input: string, opts: SensitivityCliOptions) => {
+    .argument('<model>', 'ONNX classifier');
+  addOptions(
+    cmd,
+    option('--method <m>', 'what to apply per layer: quant (int8, int4, k-means 4/3/2 bits) or prune (50/70/90%)', {
+      parse: oneOf(SENSITIVITY_METHODS),
+      choices: SENSITIVITY_METHODS,
+      default: 'quant',
+    }),
+    option('--target-ratio <r>', 'suggest per-layer settings for this size, as a fraction of the float32 weights (e.g. 0.15)', { parse: fraction({ above0: true }), defaultText: 'no suggestion' }),
+    option('--report <file.html>', 'write a self-contained HTML page (Chart.js inlined): accuracy drop per layer across levels, the table and the suggestion'),
+  );
+  addDataOptions(cmd, { what: 'data whose test split is evaluated', required: true });
+  addOutputOptions(cmd, { json: `print a JSON report on stdout (schema ${SENSITIVITY_SCHEMA}, docs/CLI.md)` });
+  cmd.action(async (input: string, opts: SensitivityCliOptions) => {
     if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html')) throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     const model = readModel(input);
     const { test } = await loadData(opts);
@@ -37,7 +50,7 @@ export function register(program: Command, io: CliIO): void {
     const r = await analyzeSensitivity({ openRunner: createNodeRunner, model, data: test, method: opts.method, ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }), file: input });
     if (opts.report !== undefined) writeFileAtomic(opts.report, new TextEncoder().encode(renderSensitivityHtml(r, assets!, { model: input })));
     if (opts.json) {
-      io.stdout(`${JSON.stringify({ schema: 'modelpress.sensitivity/1', command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ schema: SENSITIVITY_SCHEMA, command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);
       return;
     }
     const { header, rows } = sensitivityTable(r);

@@ -1,0 +1,197 @@
+/**
+ * What the commands that train share (train, finetune, prune, cluster, qat,
+ * distill, compress; sensitivity reads data and models the same way): the
+ * --data splits, the optimizer and early stopping from the training group,
+ * the progress bar and epoch lines, the epoch JSON, reading the input model,
+ * and writing the output atomically only after everything succeeded.
+ */
+import { dirname, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../core/errors.js';
+import { readOnnx } from '../formats/onnx/read.js';
+import { writeOnnx } from '../formats/onnx/write.js';
+import { readFileChecked, writeFileAtomic } from '../node/fs.js';
+import { createNodeRunner } from '../node/ort-runner.js';
+import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
+import { parseLrSchedule } from '../train/schedules.js';
+import { evaluateModel, train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress, type TrainResult } from '../train/trainer.js';
+import { loadTrainingData, type PreparedData } from './data.js';
+import type { CliIO } from './io.js';
+import type { DataCliOptions, TrainingCliOptions } from './options.js';
+import { sampleCount } from '../data/dataset.js';
+
+/** A fraction as a percentage with two decimals; '-' when there is none. */
+export const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+
+/** The optimizer settings of the training group (what the optimizer step reads). */
+export type OptimizerFlags = Pick<TrainingCliOptions, 'optimizer' | 'lr' | 'weightDecay' | 'momentum' | 'maxGradNorm' | 'lrSchedule' | 'batchSize'>;
+
+/** The learning rate used: --lr, else `adamLr` for adam/adamw (the command's default) and 0.01 for sgd. */
+export function learningRate(o: Pick<TrainingCliOptions, 'optimizer' | 'lr'>, adamLr = 1e-3): number {
+  return o.lr ?? (o.optimizer === 'sgd' ? 0.01 : adamLr);
+}
+
+/** The optimizer the training group describes, its schedule over `epochs` epochs of `trainCount` examples. */
+export function optimizerSpec(o: OptimizerFlags, trainCount: number, epochs: number, adamLr = 1e-3): OptimizerSpec {
+  const name: OptimizerName = o.optimizer;
+  return {
+    name,
+    lr: learningRate(o, adamLr),
+    ...(o.weightDecay === undefined ? {} : { weightDecay: o.weightDecay }),
+    ...(o.momentum === undefined ? {} : { momentum: o.momentum }),
+    ...(o.maxGradNorm === undefined ? {} : { maxGradNorm: o.maxGradNorm }),
+    schedule: parseLrSchedule(o.lrSchedule, Math.ceil(trainCount / o.batchSize), epochs),
+  };
+}
+
+/** `earlyStopping` of train() from --patience (nothing without it). */
+export function earlyStopping(o: { patience?: number | undefined }): { earlyStopping?: EarlyStoppingOptions } {
+  return o.patience === undefined ? {} : { earlyStopping: { patience: o.patience } };
+}
+
+/** Train, validation (--val-size; none when the command has no hold-out) and test splits of --data. */
+export function loadData(o: DataCliOptions & { seed?: number; valSize?: number; limit?: number | undefined }): Promise<PreparedData> {
+  return loadTrainingData({
+    data: o.data,
+    seed: o.seed ?? 0,
+    valSize: o.valSize ?? 0,
+    ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
+    ...(o.limit === undefined ? {} : { limit: o.limit }),
+    ...(o.testLimit === undefined ? {} : { testLimit: o.testLimit }),
+  });
+}
+
+/** Reads an ONNX model file (external data beside it). */
+export function readModel(path: string): ModelProto {
+  const bytes = readFileChecked(path);
+  return readOnnx(bytes, { file: path, loadExternal: (loc) => readFileChecked(resolve(dirname(path), loc)) }).proto;
+}
+
+/** E_ARG when the output would overwrite an input. */
+export function checkOutput(output: string, ...inputs: string[]): void {
+  for (const i of inputs) if (resolve(i) === resolve(output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: output });
+}
+
+/** A progress bar with loss and accuracy on stderr, only when stderr is a TTY; per-epoch lines otherwise go nowhere. */
+export function trainingProgress(io: CliIO): { onProgress: (e: TrainProgress) => void; stop: () => void } {
+  if (!io.isTTY) return { onProgress: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onProgress = (e: TrainProgress): void => {
+    if (e.kind === 'step') {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          { format: `epoch ${e.epoch}/${e.epochs} [{bar}] {value}/{total} loss {loss} acc {acc}`, stream: process.stderr, clearOnComplete: true, hideCursor: null, fps: 10 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(e.steps, 0, { loss: '-', acc: '-' });
+      }
+      bar.update(e.step, { loss: e.loss.toFixed(4), acc: pct(e.accuracy) });
+    } else {
+      stop();
+      io.stderr(`${epochLine(e.record, e.epochs)}\n`);
+    }
+  };
+  return { onProgress, stop };
+}
+
+export function epochLine(r: EpochRecord, epochs: number): string {
+  const val = r.validation ? `  val loss ${r.validation.loss.toFixed(4)} acc ${pct(r.validation.accuracy)}` : '';
+  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAccuracy)}${val}  ${r.seconds.toFixed(1)} s`;
+}
+
+/** The per-epoch lines on stdout when there was no progress bar to show them (stdout not a terminal). */
+export function printEpochs(io: CliIO, history: readonly EpochRecord[], epochs: number): void {
+  if (!io.isTTY) for (const r of history) io.stdout(`${epochLine(r, epochs)}\n`);
+}
+
+export function epochJson(r: EpochRecord): Record<string, unknown> {
+  return {
+    epoch: r.epoch,
+    trainLoss: r.trainLoss,
+    trainAccuracy: r.trainAccuracy ?? null,
+    validationLoss: r.validation?.loss ?? null,
+    validationAccuracy: r.validation?.accuracy ?? null,
+    seconds: r.seconds,
+    evalSeconds: r.evalSeconds,
+  };
+}
+
+/** Serializes the trained model and writes it atomically. */
+export function writeTrainedModel(model: ModelProto, path: string): number {
+  const bytes = writeOnnx(model, { file: path });
+  writeFileAtomic(path, bytes);
+  return bytes.byteLength;
+}
+
+export function meanSecondsPerEpoch(result: TrainResult): number {
+  return result.history.reduce((a, r) => a + r.seconds, 0) / result.history.length;
+}
+
+/** What train and finetune parse: the data and training groups, -o and --json. */
+export interface TrainCommandOptions extends DataCliOptions, TrainingCliOptions {
+  output: string;
+  json?: boolean;
+}
+
+/** Runs training from the parsed options and reports; shared by train and finetune. */
+export async function runTraining(
+  io: CliIO,
+  opts: TrainCommandOptions,
+  run: { model: ModelProto; data: PreparedData; report: Record<string, unknown>; adamLr?: number; file?: string; masks?: ReadonlyMap<string, Uint8Array> },
+): Promise<void> {
+  const { model, data, report, file, masks } = run;
+  const progress = trainingProgress(io);
+  let result: TrainResult;
+  try {
+    result = await train({
+      openRunner: createNodeRunner,
+      model,
+      train: data.train,
+      ...(data.validation ? { validation: data.validation } : {}),
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      seed: opts.seed,
+      optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs, run.adamLr),
+      ...earlyStopping(opts),
+      onProgress: progress.onProgress,
+      ...(masks ? { masks } : {}),
+      ...(file === undefined ? {} : { file }),
+    });
+  } finally {
+    progress.stop();
+  }
+  const test = await evaluateModel(createNodeRunner, result.model, data.test);
+  const bytes = writeTrainedModel(result.model, opts.output);
+  const summary = {
+    schema: `modelpress.${String(report['command'])}/1`,
+    ...report,
+    data: opts.data,
+    seed: opts.seed,
+    optimizer: opts.optimizer,
+    lr: learningRate(opts, run.adamLr),
+    lrSchedule: opts.lrSchedule,
+    batchSize: opts.batchSize,
+    trainExamples: sampleCount(data.train),
+    validationExamples: data.validation ? sampleCount(data.validation) : 0,
+    epochs: result.history.map(epochJson),
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    secondsPerEpoch: meanSecondsPerEpoch(result),
+    output: opts.output,
+    outputBytes: bytes,
+  };
+  if (opts.json) {
+    io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    printEpochs(io, result.history, opts.epochs);
+    io.stdout(`best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}; test accuracy ${pct(test.accuracy)} (loss ${test.loss.toFixed(4)}) on ${test.count} examples; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`);
+    io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
+  }
+}
