@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import { ptqBaseline } from '../src/cli/commands/qat.js';
+import { ptqBaseline } from '../src/compress/qat.js';
 import { clusterModel } from '../src/compress/cluster.js';
 import { distill } from '../src/compress/distill.js';
 import { compressibleLayers } from '../src/compress/layers.js';
@@ -81,8 +81,8 @@ async function benchQat(arch: string): Promise<void> {
   console.log(`  float fine-tuned ${qatEpochs} epoch(s) (control): ${pct(await acc(tuned))}`);
   console.log('  scheme  PTQ       PTQ after float fine-tune  QAT       QAT - PTQ');
   for (const scheme of ['int8', 'int4'] as const) {
-    const ptq = await acc(await ptqBaseline(model, scheme, trainSet, { blockSize, calibSize: 512 }));
-    const ptqTuned = await acc(await ptqBaseline(tuned, scheme, trainSet, { blockSize, calibSize: 512 }));
+    const ptq = await acc(await ptqBaseline(model, scheme, trainSet, { openRunner: createNodeRunner, blockSize, calibSize: 512 }));
+    const ptqTuned = await acc(await ptqBaseline(tuned, scheme, trainSet, { openRunner: createNodeRunner, blockSize, calibSize: 512 }));
     const t0 = Date.now();
     const q = await quantizationAwareTraining({ openRunner, model, train: trainSet, scheme, epochs: qatEpochs, seed: 0, blockSize });
     const qat = await acc(q.model);

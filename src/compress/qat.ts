@@ -286,3 +286,18 @@ function rangeRunner(range: (tensor: string) => { min: number; max: number } | u
     return runner;
   };
 }
+
+/** Post-training quantization with the scheme QAT exports to (the baseline QAT is measured against): static QDQ calibrated on `calibSize` training examples, or int4. */
+export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Dataset, opts: { openRunner: RunnerFactory; blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
+  if (scheme === 'int4') return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+  const train = floatView(data);
+  const n = Math.min(opts.calibSize, train.count);
+  const size = train.sampleShape.reduce((a, b) => a * b, 1);
+  const input = model.graph!.input.find((v) => !model.graph!.initializer.some((t) => t.name === v.name))!.name;
+  const calibration = [];
+  for (let s = 0; s < n; s += 128) {
+    const m = Math.min(128, n - s);
+    calibration.push({ [input]: { dtype: 'float32', shape: [m, ...train.sampleShape], data: train.inputs.slice(s * size, (s + m) * size) } });
+  }
+  return (await quantizeStatic(model, { calibration, calibMethod: 'minmax', perChannel: true, symmetric: true, openRunner: opts.openRunner, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+}

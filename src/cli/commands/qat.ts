@@ -8,12 +8,10 @@
  * epoch's weights and activation ranges are exported.
  */
 import type { Command } from 'commander';
-import { quantizationAwareTraining } from '../../compress/qat.js';
+import { ptqBaseline, quantizationAwareTraining } from '../../compress/qat.js';
 import { QAT_SCHEMES, type QatScheme } from '../../compress/weight-fake-quant.js';
 import { fileSize } from '../../node/fs.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
-import { quantizeModel } from '../../quantize/index.js';
-import { quantizeStatic } from '../../quantize/static/index.js';
 import { evaluateModel } from '../../train/trainer.js';
 import { floatView, sampleCount, type Dataset } from '../../data/dataset.js';
 import type { ModelProto } from 'onnx-buf';
@@ -33,21 +31,6 @@ interface QatCliOptions extends DataCliOptions, TrainingCliOptions {
 
 /** QAT starts from a trained model: a small learning rate. */
 const QAT_LR = 1e-4;
-
-/** Post-training quantization with the scheme QAT exports to: static QDQ calibrated on `calibSize` training examples, or int4. */
-export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Dataset, opts: { blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
-  if (scheme === 'int4') return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
-  const train = floatView(data);
-  const n = Math.min(opts.calibSize, train.count);
-  const size = train.sampleShape.reduce((a, b) => a * b, 1);
-  const input = model.graph!.input.find((v) => !model.graph!.initializer.some((t) => t.name === v.name))!.name;
-  const calibration = [];
-  for (let s = 0; s < n; s += 128) {
-    const m = Math.min(128, n - s);
-    calibration.push({ [input]: { dtype: 'float32', shape: [m, ...train.sampleShape], data: train.inputs.slice(s * size, (s + m) * size) } });
-  }
-  return (await quantizeStatic(model, { calibration, calibMethod: 'minmax', perChannel: true, symmetric: true, openRunner: (b, o) => createNodeRunner(b, o), ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
-}
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
@@ -74,7 +57,7 @@ export function register(program: Command, io: CliIO): void {
     const model = readModel(input);
     const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: input });
-    const ptq = opts.comparePtq ? await evaluateModel(createNodeRunner, await ptqBaseline(model, opts.scheme, data.train, { blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
+    const ptq = opts.comparePtq ? await evaluateModel(createNodeRunner, await ptqBaseline(model, opts.scheme, data.train, { openRunner: createNodeRunner, blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
     const progress = trainingProgress(io);
     let r;
     try {
