@@ -102,7 +102,14 @@ function peerRows(data: Uint8Array, slow: boolean): Row[] {
   for (const q of slow ? [11, 5] : [5]) {
     let br = new Uint8Array(0);
     const enc = time(
-      () => (br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: q, [constants.BROTLI_PARAM_LGWIN]: 24, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } })),
+      () =>
+        (br = brotliCompressSync(data, {
+          params: {
+            [constants.BROTLI_PARAM_QUALITY]: q,
+            [constants.BROTLI_PARAM_LGWIN]: 24,
+            [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+          },
+        })),
       1,
       q >= 11 ? 0 : 500,
     );
@@ -115,9 +122,13 @@ function peerRows(data: Uint8Array, slow: boolean): Row[] {
 
 function printTable(title: string, rawBytes: number, rows: Row[]): void {
   console.log(`\n  ${title}: ${rawBytes} bytes`);
-  console.log(`    ${'coder'.padEnd(26)} ${'bytes'.padStart(10)} ${'ratio'.padStart(7)}   ${'encode MB/s'.padStart(24)}   ${'decode MB/s'.padStart(24)}`);
+  console.log(
+    `    ${'coder'.padEnd(26)} ${'bytes'.padStart(10)} ${'ratio'.padStart(7)}   ${'encode MB/s'.padStart(24)}   ${'decode MB/s'.padStart(24)}`,
+  );
   for (const r of rows)
-    console.log(`    ${r.name.padEnd(26)} ${String(r.size).padStart(10)} ${(rawBytes / r.size).toFixed(4).padStart(7)}   ${mbps(rawBytes, r.enc).padStart(24)}   ${mbps(rawBytes, r.dec).padStart(24)}`);
+    console.log(
+      `    ${r.name.padEnd(26)} ${String(r.size).padStart(10)} ${(rawBytes / r.size).toFixed(4).padStart(7)}   ${mbps(rawBytes, r.enc).padStart(24)}   ${mbps(rawBytes, r.dec).padStart(24)}`,
+    );
 }
 
 function stripPayloads(graph: GraphProto): void {
@@ -133,7 +144,6 @@ function stripPayloads(graph: GraphProto): void {
       for (const g of attr.graphs) stripPayloads(g);
     }
 }
-
 
 function fnv(bytes: Uint8Array): string {
   let h = 0x811c9dc5;
@@ -153,8 +163,13 @@ function benchModel(model: string): void {
   const fEncT = time(() => (fEnc = encodeFloats(floats, 'float32')), 2, 0);
   const fDecT = time(() => check(same(decodeFloats(fEnc, 'float32', floats.length), floats), 'floatplanes'), 2, 0);
   const bound = bytePlaneBound(floats);
-  printTable('float32 weights', floats.length, [{ name: 'ours: floatplanes', size: fEnc.length, enc: fEncT, dec: fDecT }, ...peerRows(floats, true)]);
-  console.log(`    floatplanes ratio ${(floats.length / fEnc.length).toFixed(4)} vs order-0 byte-plane entropy bound ${(floats.length / bound).toFixed(4)} (${((bound / fEnc.length - 1) * 100).toFixed(2)}% beyond the bound)`);
+  printTable('float32 weights', floats.length, [
+    { name: 'ours: floatplanes', size: fEnc.length, enc: fEncT, dec: fDecT },
+    ...peerRows(floats, true),
+  ]);
+  console.log(
+    `    floatplanes ratio ${(floats.length / fEnc.length).toFixed(4)} vs order-0 byte-plane entropy bound ${(floats.length / bound).toFixed(4)} (${((bound / fEnc.length - 1) * 100).toFixed(2)}% beyond the bound)`,
+  );
 
   // 8-bit quantized indices
   const q = new Int32Array(floats.length / 4);
@@ -180,7 +195,9 @@ function benchModel(model: string): void {
   const hBare = time(() => decodeHuffman(hEnc, sym.length), 5, 2000, 400);
   const wall = sym.length / 1e3 / hBare.wallMs;
   const cpu = sym.length / 1e3 / Math.max(hBare.cpuMs, 0.001);
-  console.log(`    huffman decode (bare): ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu — target >= 200 MB/s: ${Math.max(wall, cpu) >= 200 ? 'met' : 'NOT met'}`);
+  console.log(
+    `    huffman decode (bare): ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu — target >= 200 MB/s: ${Math.max(wall, cpu) >= 200 ? 'met' : 'NOT met'}`,
+  );
   console.log(`    cabac vs huffman: ${((1 - cEnc.length / hEnc.length) * 100).toFixed(2)}% smaller (whole model as one stream)`);
 
   // sparse positions after magnitude pruning (per tensor), Deep Compression's fixed gap widths vs automatic choice
@@ -231,7 +248,10 @@ function benchModel(model: string): void {
   let sEnc: Uint8Array = new Uint8Array(0);
   const sEncT = time(() => (sEnc = encodeBytes(skeleton)), 2, 500);
   const sDecT = time(() => check(same(decodeBytes(sEnc, skeleton.length), skeleton), 'bytecoder'), 2, 500);
-  printTable('skeleton (model without tensor payloads)', skeleton.length, [{ name: 'ours: bytecoder', size: sEnc.length, enc: sEncT, dec: sDecT }, ...peerRows(skeleton, true)]);
+  printTable('skeleton (model without tensor payloads)', skeleton.length, [
+    { name: 'ours: bytecoder', size: sEnc.length, enc: sEncT, dec: sDecT },
+    ...peerRows(skeleton, true),
+  ]);
 
   // whole-file estimate: skeleton + unique float tensors, each coded alone
   const seen = new Set<string>();
@@ -249,9 +269,15 @@ function benchModel(model: string): void {
   }
   const estimate = sEnc.length + uniqueCoded;
   const whole = peerRows(fileBytes, true).filter((r) => r.name.startsWith('zstd -19') || r.name.startsWith('brotli -q 11'));
-  console.log(`\n  whole file, lossless: skeleton ${sEnc.length} + ${seen.size} unique float32 tensors coded one by one ${uniqueCoded} (${duplicates} duplicates stored once) = ${estimate} bytes (container overhead excluded)`);
-  console.log(`    ours (estimate) ratio ${(fileBytes.length / estimate).toFixed(4)}; ${whole.map((r) => `${r.name} ${r.size} bytes ratio ${(fileBytes.length / r.size).toFixed(4)}`).join('; ')}`);
-  console.log('    (byte planes only: repeats inside tensors, e.g. the STFT basis rows of silero_vad, are left to the container\'s sign+LZ coder; `modelpress pack --json` gives the real figure)');
+  console.log(
+    `\n  whole file, lossless: skeleton ${sEnc.length} + ${seen.size} unique float32 tensors coded one by one ${uniqueCoded} (${duplicates} duplicates stored once) = ${estimate} bytes (container overhead excluded)`,
+  );
+  console.log(
+    `    ours (estimate) ratio ${(fileBytes.length / estimate).toFixed(4)}; ${whole.map((r) => `${r.name} ${r.size} bytes ratio ${(fileBytes.length / r.size).toFixed(4)}`).join('; ')}`,
+  );
+  console.log(
+    "    (byte planes only: repeats inside tensors, e.g. the STFT basis rows of silero_vad, are left to the container's sign+LZ coder; `modelpress pack --json` gives the real figure)",
+  );
 }
 
 const models = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['cls', 'silero', 'det', 'rec'];

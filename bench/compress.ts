@@ -75,9 +75,21 @@ async function benchQat(arch: string): Promise<void> {
   const blockSize = Number(arg('--block-size', '32'));
   const model = await floatModel(arch, epochs);
   const base = await acc(model);
-  console.log(`\nqat: ${arch} trained ${epochs} epochs (seed 0): float test accuracy ${pct(base)}; QAT ${qatEpochs} epoch(s), Adam lr 1e-4, batch 64, seed 0, EMA decay 0.99; int4 blocks of ${blockSize}`);
+  console.log(
+    `\nqat: ${arch} trained ${epochs} epochs (seed 0): float test accuracy ${pct(base)}; QAT ${qatEpochs} epoch(s), Adam lr 1e-4, batch 64, seed 0, EMA decay 0.99; int4 blocks of ${blockSize}`,
+  );
   // control: the same extra epochs in float, then PTQ
-  const tuned = (await train({ openRunner, model, train: trainSet, epochs: qatEpochs, seed: 0, optimizer: { name: 'adam', lr: 1e-4 }, restoreBest: false })).model;
+  const tuned = (
+    await train({
+      openRunner,
+      model,
+      train: trainSet,
+      epochs: qatEpochs,
+      seed: 0,
+      optimizer: { name: 'adam', lr: 1e-4 },
+      restoreBest: false,
+    })
+  ).model;
   console.log(`  float fine-tuned ${qatEpochs} epoch(s) (control): ${pct(await acc(tuned))}`);
   console.log('  scheme  PTQ       PTQ after float fine-tune  QAT       QAT - PTQ');
   for (const scheme of ['int8', 'int4'] as const) {
@@ -86,7 +98,9 @@ async function benchQat(arch: string): Promise<void> {
     const t0 = Date.now();
     const q = await quantizationAwareTraining({ openRunner, model, train: trainSet, scheme, epochs: qatEpochs, seed: 0, blockSize });
     const qat = await acc(q.model);
-    console.log(`  ${scheme.padEnd(6)}  ${pct(ptq).padEnd(8)}  ${pct(ptqTuned).padEnd(25)}  ${pct(qat).padEnd(8)}  ${((qat - ptq) * 100 >= 0 ? '+' : '') + ((qat - ptq) * 100).toFixed(2)} pts   (QAT ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `  ${scheme.padEnd(6)}  ${pct(ptq).padEnd(8)}  ${pct(ptqTuned).padEnd(25)}  ${pct(qat).padEnd(8)}  ${((qat - ptq) * 100 >= 0 ? '+' : '') + ((qat - ptq) * 100).toFixed(2)} pts   (QAT ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
 }
 
@@ -99,15 +113,30 @@ async function benchDistill(): Promise<void> {
   const T = Number(arg('--temperature', '2'));
   const alpha = Number(arg('--alpha', '0.5'));
   const data = limitSamples(trainSet, count);
-  console.log(`\ndistill: teacher lenet-5 (${teacherEpochs} epochs on 60k, seed 0) test accuracy ${pct(await acc(teacher))}; student ${student} on the first ${count} training images, ${epochs} epochs, Adam lr 1e-3, batch 64, T ${T}, alpha ${alpha}`);
+  console.log(
+    `\ndistill: teacher lenet-5 (${teacherEpochs} epochs on 60k, seed 0) test accuracy ${pct(await acc(teacher))}; student ${student} on the first ${count} training images, ${epochs} epochs, Adam lr 1e-3, batch 64, T ${T}, alpha ${alpha}`,
+  );
   console.log('  seed  labels only  distilled  gain');
   let sumGain = 0;
   for (const seed of seeds) {
-    const labels = await acc((await train({ openRunner, model: buildStudent(student, seed), train: data, epochs, seed, restoreBest: false })).model);
-    const kd = await distill({ openRunner, teacher, student: buildStudent(student, seed), train: data, epochs, seed, temperature: T, alpha });
+    const labels = await acc(
+      (await train({ openRunner, model: buildStudent(student, seed), train: data, epochs, seed, restoreBest: false })).model,
+    );
+    const kd = await distill({
+      openRunner,
+      teacher,
+      student: buildStudent(student, seed),
+      train: data,
+      epochs,
+      seed,
+      temperature: T,
+      alpha,
+    });
     const distilled = await acc(kd.model);
     sumGain += distilled - labels;
-    console.log(`  ${String(seed).padEnd(4)}  ${pct(labels).padEnd(11)}  ${pct(distilled).padEnd(9)}  ${((distilled - labels) * 100 >= 0 ? '+' : '') + ((distilled - labels) * 100).toFixed(2)} pts`);
+    console.log(
+      `  ${String(seed).padEnd(4)}  ${pct(labels).padEnd(11)}  ${pct(distilled).padEnd(9)}  ${((distilled - labels) * 100 >= 0 ? '+' : '') + ((distilled - labels) * 100).toFixed(2)} pts`,
+    );
   }
   console.log(`  mean gain over ${seeds.length} seeds: ${((sumGain / seeds.length) * 100).toFixed(2)} pts`);
 }
@@ -119,7 +148,9 @@ async function benchCluster(arch: string): Promise<void> {
   const epochs = arch === 'lenet-5' ? Number(arg('--teacher-epochs', '3')) : floatEpochs;
   const model = await floatModel(arch, epochs);
   const base = await acc(model);
-  const rates = arg('--rates', DEEP_COMPRESSION_RATES[arch] ?? '0.9').split(',').map(Number);
+  const rates = arg('--rates', DEEP_COMPRESSION_RATES[arch] ?? '0.9')
+    .split(',')
+    .map(Number);
   const pruneEpochs = Number(arg('--prune-epochs', '6'));
   const clusterEpochs = Number(arg('--cluster-epochs', '2'));
   const names = compressibleLayers(model).map((l) => l.name);
@@ -133,15 +164,43 @@ async function benchCluster(arch: string): Promise<void> {
     total += v.length;
     zeros += v.filter((x) => x === 0).length;
   }
-  for (const [n, v] of prunedValues) masks.set(n, Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)));
+  for (const [n, v] of prunedValues)
+    masks.set(
+      n,
+      Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)),
+    );
   setInitializerValues(pruned, prunedValues);
   const prunedAcc = await acc(pruned);
-  const tuned = (await train({ openRunner, model: pruned, train: trainSet, epochs: pruneEpochs, seed: 0, masks, optimizer: { name: 'adam', lr: 5e-4 }, restoreBest: false })).model;
+  const tuned = (
+    await train({
+      openRunner,
+      model: pruned,
+      train: trainSet,
+      epochs: pruneEpochs,
+      seed: 0,
+      masks,
+      optimizer: { name: 'adam', lr: 5e-4 },
+      restoreBest: false,
+    })
+  ).model;
   const tunedAcc = await acc(tuned);
-  const c = await clusterModel(tuned, { openRunner, bits: 5, bitsConv: 8, bitsFc: 5, train: trainSet, test: testSet, epochs: clusterEpochs, optimizer: { name: 'adam', lr: 1e-4 } });
+  const c = await clusterModel(tuned, {
+    openRunner,
+    bits: 5,
+    bitsConv: 8,
+    bitsFc: 5,
+    train: trainSet,
+    test: testSet,
+    epochs: clusterEpochs,
+    optimizer: { name: 'adam', lr: 1e-4 },
+  });
   const zerosKept = c.layers.every((l) => l.zeros === prunedValues.get(l.name)!.filter((x) => x === 0).length);
-  console.log(`\ncluster: ${arch} (${epochs} epochs, seed 0) float ${pct(base)}; per-layer magnitude pruning (${rates.map((r) => `${r * 100}%`).join('/')}; ${((zeros / total) * 100).toFixed(1)}% of all weights) -> ${pct(prunedAcc)}, masked fine-tune ${pruneEpochs} epochs (Adam 5e-4) -> ${pct(tunedAcc)}`);
-  console.log(`  k-means 8 bits conv / 5 bits fc (linear init, zeros kept: ${zerosKept}) -> ${pct(c.accuracy!.clustered.accuracy)}, centroid fine-tune ${clusterEpochs} epoch(s) (Adam 1e-4) -> ${pct(c.accuracy!.finetuned!.accuracy)}; vs unpruned ${((c.accuracy!.finetuned!.accuracy - base) * 100).toFixed(2)} pts`);
+  console.log(
+    `\ncluster: ${arch} (${epochs} epochs, seed 0) float ${pct(base)}; per-layer magnitude pruning (${rates.map((r) => `${r * 100}%`).join('/')}; ${((zeros / total) * 100).toFixed(1)}% of all weights) -> ${pct(prunedAcc)}, masked fine-tune ${pruneEpochs} epochs (Adam 5e-4) -> ${pct(tunedAcc)}`,
+  );
+  console.log(
+    `  k-means 8 bits conv / 5 bits fc (linear init, zeros kept: ${zerosKept}) -> ${pct(c.accuracy!.clustered.accuracy)}, centroid fine-tune ${clusterEpochs} epoch(s) (Adam 1e-4) -> ${pct(c.accuracy!.finetuned!.accuracy)}; vs unpruned ${((c.accuracy!.finetuned!.accuracy - base) * 100).toFixed(2)} pts`,
+  );
 }
 
 console.log(`bench/compress: Fashion-MNIST 60k/10k; node ${process.version}`);

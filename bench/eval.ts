@@ -94,8 +94,13 @@ async function measure(batchSize: number): Promise<void> {
     // Alternate which path goes first, so neither always inherits the other's garbage.
     let b: Timing;
     let o: Timing;
-    if (r % 2 === 0) { b = await timed(bareLoop); o = await timed(modelpressEval); }
-    else { o = await timed(modelpressEval); b = await timed(bareLoop); }
+    if (r % 2 === 0) {
+      b = await timed(bareLoop);
+      o = await timed(modelpressEval);
+    } else {
+      o = await timed(modelpressEval);
+      b = await timed(bareLoop);
+    }
     bare.push(b.ms);
     ours.push(o.ms);
     bareCpu.push(b.cpuMs);
@@ -105,11 +110,19 @@ async function measure(batchSize: number): Promise<void> {
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
   const min = (a: number[]) => Math.min(...a);
   const perSecond = (ms: number) => (test.count / ms) * 1000;
-  console.log(`bench/eval: Fashion-MNIST test (${test.count} images), ${zoo ? `${modelName} (zoo, untrained)` : 'nearest-class-mean Gemm'} model, batch ${batchSize}, ${rounds} alternating rounds`);
+  console.log(
+    `bench/eval: Fashion-MNIST test (${test.count} images), ${zoo ? `${modelName} (zoo, untrained)` : 'nearest-class-mean Gemm'} model, batch ${batchSize}, ${rounds} alternating rounds`,
+  );
   console.log(`  ${''.padEnd(27)}  ${'median'.padStart(15)}  ${'best'.padStart(15)}`);
-  console.log(`  bare onnxruntime-node loop : ${perSecond(median(bare)).toFixed(0).padStart(9)} img/s  ${perSecond(min(bare)).toFixed(0).padStart(9)} img/s   (accuracy ${(accuracies.bare * 100).toFixed(2)}%)`);
-  console.log(`  modelpress evaluate()      : ${perSecond(median(ours)).toFixed(0).padStart(9)} img/s  ${perSecond(min(ours)).toFixed(0).padStart(9)} img/s   (accuracy ${(accuracies.ours * 100).toFixed(2)}%)`);
-  console.log(`  overhead: ${((median(ours) / median(bare) - 1) * 100).toFixed(1)}% by median wall time, ${((min(ours) / min(bare) - 1) * 100).toFixed(1)}% by best rounds, ${((median(oursCpu) / median(bareCpu) - 1) * 100).toFixed(1)}% by median process CPU time (${median(oursCpu).toFixed(0)} vs ${median(bareCpu).toFixed(0)} ms) (target: within 10%)`);
+  console.log(
+    `  bare onnxruntime-node loop : ${perSecond(median(bare)).toFixed(0).padStart(9)} img/s  ${perSecond(min(bare)).toFixed(0).padStart(9)} img/s   (accuracy ${(accuracies.bare * 100).toFixed(2)}%)`,
+  );
+  console.log(
+    `  modelpress evaluate()      : ${perSecond(median(ours)).toFixed(0).padStart(9)} img/s  ${perSecond(min(ours)).toFixed(0).padStart(9)} img/s   (accuracy ${(accuracies.ours * 100).toFixed(2)}%)`,
+  );
+  console.log(
+    `  overhead: ${((median(ours) / median(bare) - 1) * 100).toFixed(1)}% by median wall time, ${((min(ours) / min(bare) - 1) * 100).toFixed(1)}% by best rounds, ${((median(oursCpu) / median(bareCpu) - 1) * 100).toFixed(1)}% by median process CPU time (${median(oursCpu).toFixed(0)} vs ${median(bareCpu).toFixed(0)} ms) (target: within 10%)`,
+  );
 }
 
 for (const b of batchSizes) await measure(b);

@@ -16,7 +16,7 @@ const src = new Float32Array(n);
 let seed = 12345;
 for (let i = 0; i < n; i++) {
   seed = (seed * 1103515245 + 12345) >>> 0;
-  src[i] = ((seed / 2 ** 32) - 0.5) * 2 ** ((seed & 31) - 12); // weights-like: many magnitudes, both signs
+  src[i] = (seed / 2 ** 32 - 0.5) * 2 ** ((seed & 31) - 12); // weights-like: many magnitudes, both signs
 }
 const half = float32ToFloat16(src);
 const bf = float32ToBfloat16(src);
@@ -33,7 +33,8 @@ function naiveToF16(input: Float32Array): Uint16Array {
     let h: number;
     if (Number.isNaN(v)) h = 0x7e00;
     else if (v >= 65520) h = 0x7c00;
-    else if (v < 2 ** -14) h = Math.round(v / 2 ** -24); // subnormal (ties away: the naive way)
+    else if (v < 2 ** -14)
+      h = Math.round(v / 2 ** -24); // subnormal (ties away: the naive way)
     else {
       const e = Math.floor(Math.log2(v));
       const m = Math.round((v / 2 ** e - 1) * 1024);
@@ -97,9 +98,13 @@ const rows: [string, number, number][] = [
   ['bf16 -> f32', mbps(() => bfloat16ToFloat32(bf, copyDst), bytes), mbps(() => naiveFromBf16(bf), bytes)],
 ];
 
-console.log(`bench/float16: ${n.toLocaleString('en-US')} elements (${(bytes / 1e6).toFixed(1)} MB of float32), best of 5, Node ${process.version}`);
+console.log(
+  `bench/float16: ${n.toLocaleString('en-US')} elements (${(bytes / 1e6).toFixed(1)} MB of float32), best of 5, Node ${process.version}`,
+);
 console.log(`peer "copy" Float32Array.set: ${copy.toFixed(0)} MB/s`);
 console.log('conversion     modelpress MB/s   naive DataView MB/s   vs naive   vs copy');
 for (const [name, ours, naive] of rows) {
-  console.log(`${name.padEnd(14)} ${ours.toFixed(0).padStart(15)} ${naive.toFixed(0).padStart(21)} ${(ours / naive).toFixed(2).padStart(9)}x ${(ours / copy).toFixed(3).padStart(8)}x`);
+  console.log(
+    `${name.padEnd(14)} ${ours.toFixed(0).padStart(15)} ${naive.toFixed(0).padStart(21)} ${(ours / naive).toFixed(2).padStart(9)}x ${(ours / copy).toFixed(3).padStart(8)}x`,
+  );
 }

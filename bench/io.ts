@@ -60,15 +60,22 @@ const WEIGHTS_ONLY_TFJS: TfjsModelJson = { format: 'graph-model', modelTopology:
 /** TF.js holds float32/int32/bool; weights outside int32's range (silero's int64 slice ends) cannot go there. */
 function tfjsCompatible(tensors: NamedTensor[]): boolean {
   try {
-    writeTfjs(WEIGHTS_ONLY_TFJS, tensors.map((t) => ({ name: t.name, tensor: t.tensor })));
+    writeTfjs(
+      WEIGHTS_ONLY_TFJS,
+      tensors.map((t) => ({ name: t.name, tensor: t.tensor })),
+    );
     return true;
   } catch {
     return false;
   }
 }
 
-console.log(`bench/io: MB/s of the encoded model, in memory, best of ${RUNS}; Node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''}`);
-console.log('model          size MB | onnx read  write | protobuf-es  ort session | st read  write | tfjs read  write | onnx read vs protobuf-es, vs ort | inspect ms/10MB');
+console.log(
+  `bench/io: MB/s of the encoded model, in memory, best of ${RUNS}; Node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''}`,
+);
+console.log(
+  'model          size MB | onnx read  write | protobuf-es  ort session | st read  write | tfjs read  write | onnx read vs protobuf-es, vs ort | inspect ms/10MB',
+);
 for (const [label, file] of FIXTURES) {
   const bytes = new Uint8Array(readFileSync(file));
   const size = bytes.byteLength;
@@ -107,4 +114,6 @@ for (const [label, file] of FIXTURES) {
     `${label.padEnd(14)} ${(size / 1e6).toFixed(2).padStart(6)} | ${fmt(or)} ${fmt(mbps(size, onnxWrite))} | ${fmt(mbps(size, pbDecode))}      ${fmt(mbps(size, ortCreate))} | ${fmt(mbps(st.byteLength, stRead))} ${fmt(mbps(st.byteLength, stWrite))} | ${fmt(mbps(tfSize, tfRead))} ${fmt(mbps(tfSize, tfWrite))} | ${(or / mbps(size, pbDecode)).toFixed(2)}x, ${(or / mbps(size, ortCreate)).toFixed(1)}x | ${((inspectMs * 10e6) / size).toFixed(0)}`,
   );
 }
-console.log('n/a: the weights do not fit TF.js dtypes (int64 values beyond int32). safetensors/TF.js figures are MB/s of their own encoded size.');
+console.log(
+  'n/a: the weights do not fit TF.js dtypes (int64 values beyond int32). safetensors/TF.js figures are MB/s of their own encoded size.',
+);

@@ -55,7 +55,15 @@ function pad(s: string | number, n: number): string {
 }
 
 async function browserSize(): Promise<{ min: number; gz: number }> {
-  const r = await build({ entryPoints: ['src/browser/decode.ts'], bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, target: 'es2022' });
+  const r = await build({
+    entryPoints: ['src/browser/decode.ts'],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    target: 'es2022',
+  });
   const js = r.outputFiles[0]!.contents;
   return { min: js.length, gz: gzipSync(js, { level: 9 }).length };
 }
@@ -63,7 +71,9 @@ async function browserSize(): Promise<{ min: number; gz: number }> {
 async function main(): Promise<void> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : FIXTURES;
   console.log('bench/pack: lossless .mpz vs zstd -19 and brotli -q 11 (ratio = original / compressed; higher is better)\n');
-  console.log(`${'model'.padEnd(38)}${pad('bytes', 10)}${pad('mpz', 10)}${pad('zstd-19', 10)}${pad('brotli11', 10)}${pad('mpz x', 8)}${pad('zstd x', 8)}${pad('brotli x', 9)}${pad('vs best', 9)}${pad('pack MB/s', 10)}${pad('unpack MB/s', 12)}`);
+  console.log(
+    `${'model'.padEnd(38)}${pad('bytes', 10)}${pad('mpz', 10)}${pad('zstd-19', 10)}${pad('brotli11', 10)}${pad('mpz x', 8)}${pad('zstd x', 8)}${pad('brotli x', 9)}${pad('vs best', 9)}${pad('pack MB/s', 10)}${pad('unpack MB/s', 12)}`,
+  );
   const allPlanes = new PlaneHistogram();
   let allOurs = 0;
   let allWins = true;
@@ -75,7 +85,8 @@ async function main(): Promise<void> {
     const t1 = performance.now();
     const back = unpackModel(bytes);
     const t2 = performance.now();
-    if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(original)) !== 0) throw new Error(`${path}: unpack is not byte-identical`);
+    if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(original)) !== 0)
+      throw new Error(`${path}: unpack is not byte-identical`);
     const zstd = cliSize('zstd', ['-19', '-c', '-q'], original);
     const brotli = cliSize('brotli', ['-q', '11', '-c'], original);
     const best = Math.min(zstd, brotli);
@@ -105,7 +116,9 @@ async function main(): Promise<void> {
   }
   console.log(`\nour ratio beats both zstd -19 and brotli -q 11 on every file: ${allWins ? 'yes' : 'NO'}`);
   console.log('\nfloat32 weights (distinct tensors): order-0 byte-plane entropy bound vs our stored size');
-  console.log(`${'model'.padEnd(38)}${pad('raw', 10)}${pad('bound', 10)}${pad('bound x', 9)}${pad('ours', 10)}${pad('ours x', 9)}${pad('of bound', 9)}`);
+  console.log(
+    `${'model'.padEnd(38)}${pad('raw', 10)}${pad('bound', 10)}${pad('bound x', 9)}${pad('ours', 10)}${pad('ours x', 9)}${pad('of bound', 9)}`,
+  );
   for (const r of boundRows) console.log(r);
   const allBound = allPlanes.boundBytes();
   console.log(
@@ -115,18 +128,26 @@ async function main(): Promise<void> {
   console.log(`${'model'.padEnd(38)}${pad('choice', 10)}${pad('bytes', 10)}${pad('pack s', 8)}${pad('unpack s', 10)}`);
   for (const path of FIXTURES.slice(0, 2)) {
     const int8 = writeOnnx((await quantizeModel(readOnnx(new Uint8Array(readFileSync(path))).proto, 'int8')).model);
-    for (const [choice, opts] of [['default', {}], ['smallest', { slowCoderMinGain: 0 }]] as const) {
+    for (const [choice, opts] of [
+      ['default', {}],
+      ['smallest', { slowCoderMinGain: 0 }],
+    ] as const) {
       const t0 = performance.now();
       const { bytes } = packModel({ format: 'onnx', files: [{ name: '', bytes: int8 }] }, { verify: false, ...opts });
       const t1 = performance.now();
       const back = unpackModel(bytes);
       const t2 = performance.now();
-      if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(int8)) !== 0) throw new Error(`${path} int8: unpack is not byte-identical`);
-      console.log(`${`${path.split('/').pop()!} int8`.padEnd(38)}${pad(choice, 10)}${pad(bytes.length, 10)}${pad(((t1 - t0) / 1000).toFixed(2), 8)}${pad(((t2 - t1) / 1000).toFixed(2), 10)}`);
+      if (Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(int8)) !== 0)
+        throw new Error(`${path} int8: unpack is not byte-identical`);
+      console.log(
+        `${`${path.split('/').pop()!} int8`.padEnd(38)}${pad(choice, 10)}${pad(bytes.length, 10)}${pad(((t1 - t0) / 1000).toFixed(2), 8)}${pad(((t2 - t1) / 1000).toFixed(2), 10)}`,
+      );
     }
   }
   const size = await browserSize();
-  console.log(`\nbrowser decoder (src/browser/decode.ts, esbuild bundle+minify, gzip -9): ${size.min} bytes min, ${size.gz} bytes min+gz (budget ${BROWSER_BUDGET}): ${size.gz <= BROWSER_BUDGET ? 'within' : 'OVER'}`);
+  console.log(
+    `\nbrowser decoder (src/browser/decode.ts, esbuild bundle+minify, gzip -9): ${size.min} bytes min, ${size.gz} bytes min+gz (budget ${BROWSER_BUDGET}): ${size.gz <= BROWSER_BUDGET ? 'within' : 'OVER'}`,
+  );
 }
 
 await main();

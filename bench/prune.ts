@@ -82,7 +82,16 @@ async function baseline(arch: string, d: ReturnType<typeof data>, epochs: number
     note = `loaded from ${cached}`;
   } else {
     const steps = Math.ceil(sampleCount(d.train) / BATCH);
-    const r = await train({ openRunner, model: buildZooModel(arch, { seed: SEED }), train: d.train, validation: d.validation, epochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr: baseLr, schedule: parseLrSchedule('cosine', steps, epochs) } });
+    const r = await train({
+      openRunner,
+      model: buildZooModel(arch, { seed: SEED }),
+      train: d.train,
+      validation: d.validation,
+      epochs,
+      batchSize: BATCH,
+      seed: SEED,
+      optimizer: { name: 'adam', lr: baseLr, schedule: parseLrSchedule('cosine', steps, epochs) },
+    });
     model = r.model;
     // The validation curve shows whether the baseline converged (the best epoch is kept).
     note = `best epoch ${r.bestEpoch}, validation by epoch ${r.history.map((h) => (h.validation ? (h.validation.accuracy * 100).toFixed(2) : '-')).join(' ')}`;
@@ -93,13 +102,29 @@ async function baseline(arch: string, d: ReturnType<typeof data>, epochs: number
   return { model, accuracy: acc };
 }
 
-async function unstructured(arch: string, d: ReturnType<typeof data>, base: { model: ModelProto; accuracy: number }, method: UnstructuredMethod, schedule: ScheduleName, ftEpochs: number, lr: number): Promise<void> {
+async function unstructured(
+  arch: string,
+  d: ReturnType<typeof data>,
+  base: { model: ModelProto; accuracy: number },
+  method: UnstructuredMethod,
+  schedule: ScheduleName,
+  ftEpochs: number,
+  lr: number,
+): Promise<void> {
   const t0 = performance.now();
   const oneshot = pruneUnstructured(base.model, method);
   const accNoFt = (await evaluateModel(openRunner, oneshot.model, d.test)).accuracy;
   const steps = Math.ceil(sampleCount(d.train) / BATCH);
   const r = await pruneAndFinetune({
-    openRunner, model: base.model, method, schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED,
+    openRunner,
+    model: base.model,
+    method,
+    schedule,
+    train: d.train,
+    validation: d.validation,
+    epochs: ftEpochs,
+    batchSize: BATCH,
+    seed: SEED,
     optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) },
   });
   const acc = (await evaluateModel(openRunner, r.model, d.test)).accuracy;
@@ -113,11 +138,16 @@ async function unstructured(arch: string, d: ReturnType<typeof data>, base: { mo
   let maskedNonzero = 0;
   for (const [name, m] of r.masks) {
     const v = back.get(name)!;
-    for (let i = 0; i < m.length; i++) if (m[i] === 0) { masked++; if (v[i] !== 0) maskedNonzero++; }
+    for (let i = 0; i < m.length; i++)
+      if (m[i] === 0) {
+        masked++;
+        if (v[i] !== 0) maskedNonzero++;
+      }
   }
   let layerZeros = 0;
   for (const l of oneshot.layers) layerZeros += back.get(l.name)!.filter((x) => x === 0).length;
-  const desc = method.kind === 'nm' ? `${method.pattern.n}:${method.pattern.m}` : `${method.kind} ${'sparsity' in method ? method.sparsity : ''}`;
+  const desc =
+    method.kind === 'nm' ? `${method.pattern.n}:${method.pattern.m}` : `${method.kind} ${'sparsity' in method ? method.sparsity : ''}`;
   console.log(
     `[${arch}] ${desc} ${schedule}: accuracy ${pct(base.accuracy)} -> ${pct(accNoFt)} (pruned, no fine-tuning) -> ${pct(acc)} after ${ftEpochs} epochs (Adam ${lr} cosine); ` +
       `drop ${((base.accuracy - acc) * 100).toFixed(2)} points; sparsity of Conv/Gemm weights ${pct(layerZeros / prunedParams)} (${layerZeros}/${prunedParams}) ` +
@@ -128,7 +158,9 @@ async function unstructured(arch: string, d: ReturnType<typeof data>, base: { mo
 
 /** Parameters a zoo table counts: every initializer but BatchNormalization running statistics. */
 function trainableParams(model: ModelProto): number {
-  return model.graph!.initializer.filter((t) => !/running_(mean|var)$/.test(t.name)).reduce((a, t) => a + t.dims.reduce((p, x) => p * Number(x), 1), 0);
+  return model
+    .graph!.initializer.filter((t) => !/running_(mean|var)$/.test(t.name))
+    .reduce((a, t) => a + t.dims.reduce((p, x) => p * Number(x), 1), 0);
 }
 
 interface ChannelRun {
@@ -141,27 +173,76 @@ interface ChannelRun {
   distill: { temperature: number; alpha: number } | undefined;
 }
 
-async function channels(arch: string, d: ReturnType<typeof data>, base: { model: ModelProto; accuracy: number }, run: ChannelRun, ftEpochs: number, lr: number): Promise<void> {
+async function channels(
+  arch: string,
+  d: ReturnType<typeof data>,
+  base: { model: ModelProto; accuracy: number },
+  run: ChannelRun,
+  ftEpochs: number,
+  lr: number,
+): Promise<void> {
   const t0 = performance.now();
   const p = pruneChannels(base.model, { fraction: run.fraction, norm: run.norm, scope: run.scope });
   const accNoFt = (await evaluateModel(openRunner, p.model, d.test)).accuracy;
   // The cut alone leaves the BatchNorm statistics of the uncut network; recomputed on 2,000 training images (no training):
-  const accRecal = (await evaluateModel(openRunner, (await recalibrateBatchNorm(openRunner, p.model, d.train, { examples: 2000 })).model, d.test)).accuracy;
+  const accRecal = (
+    await evaluateModel(openRunner, (await recalibrateBatchNorm(openRunner, p.model, d.train, { examples: 2000 })).model, d.test)
+  ).accuracy;
   const steps = Math.ceil(sampleCount(d.train) / BATCH);
-  const kd = run.distill ? { loss: { kind: 'distillation' as const, ...run.distill }, batchFeeds: teacherFeeds(await datasetLogits(openRunner, base.model, d.train)) } : {};
+  const kd = run.distill
+    ? {
+        loss: { kind: 'distillation' as const, ...run.distill },
+        batchFeeds: teacherFeeds(await datasetLogits(openRunner, base.model, d.train)),
+      }
+    : {};
   const optimizer = { name: 'adam' as const, lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) };
   const r =
     run.schedule === 'oneshot'
-      ? await train({ openRunner, model: p.model, ...kd, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer })
-      : await pruneChannelsWhileFinetuning({ openRunner, model: base.model, ...kd, fraction: run.fraction, norm: run.norm, scope: run.scope, schedule: run.schedule, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer });
+      ? await train({
+          openRunner,
+          model: p.model,
+          ...kd,
+          train: d.train,
+          validation: d.validation,
+          epochs: ftEpochs,
+          batchSize: BATCH,
+          seed: SEED,
+          optimizer,
+        })
+      : await pruneChannelsWhileFinetuning({
+          openRunner,
+          model: base.model,
+          ...kd,
+          fraction: run.fraction,
+          norm: run.norm,
+          scope: run.scope,
+          schedule: run.schedule,
+          train: d.train,
+          validation: d.validation,
+          epochs: ftEpochs,
+          batchSize: BATCH,
+          seed: SEED,
+          optimizer,
+        });
   const acc = (await evaluateModel(openRunner, r.model, d.test)).accuracy;
   const before = paramStats(base.model);
   const after = paramStats(r.model);
   if (process.argv.includes('--control')) {
     // The same extra training for the unpruned model: separates the pruning loss from the extra epochs.
-    const c = await train({ openRunner, model: base.model, train: d.train, validation: d.validation, epochs: ftEpochs, batchSize: BATCH, seed: SEED, optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) } });
+    const c = await train({
+      openRunner,
+      model: base.model,
+      train: d.train,
+      validation: d.validation,
+      epochs: ftEpochs,
+      batchSize: BATCH,
+      seed: SEED,
+      optimizer: { name: 'adam', lr, schedule: parseLrSchedule('cosine', steps, ftEpochs) },
+    });
     const cAcc = (await evaluateModel(openRunner, c.model, d.test)).accuracy;
-    console.log(`[${arch}] control: the unpruned model trained the same ${ftEpochs} extra epochs (Adam ${lr} cosine): test ${pct(cAcc)}; pruned model vs it: ${((cAcc - acc) * 100).toFixed(2)} points`);
+    console.log(
+      `[${arch}] control: the unpruned model trained the same ${ftEpochs} extra epochs (Adam ${lr} cosine): test ${pct(cAcc)}; pruned model vs it: ${((cAcc - acc) * 100).toFixed(2)} points`,
+    );
   }
   console.log(
     `[${arch}] channel ${run.fraction} (${run.norm}, ${run.scope}, ${run.schedule}${run.distill ? `, distilled from the unpruned model T=${run.distill.temperature} alpha=${run.distill.alpha}` : ''}): ${p.layers.map((l) => `${l.layer} ${l.channelsBefore}->${l.channelsAfter}`).join(', ')}; ` +
@@ -176,7 +257,8 @@ if (only.includes('lenet-300-100')) {
   const base = await baseline('lenet-300-100', d, Number(arg('--base-epochs') ?? 10));
   const ft = Number(arg('--ft-epochs') ?? 10);
   await unstructured('lenet-300-100', d, base, { kind: 'global', sparsity: 0.92 }, 'polynomial', ft, 1e-3);
-  if (process.argv.includes('--oneshot')) await unstructured('lenet-300-100', d, base, { kind: 'global', sparsity: 0.92 }, 'oneshot', ft, 1e-3);
+  if (process.argv.includes('--oneshot'))
+    await unstructured('lenet-300-100', d, base, { kind: 'global', sparsity: 0.92 }, 'oneshot', ft, 1e-3);
 }
 if (only.includes('lenet-5')) {
   const base = await baseline('lenet-5', d, Number(arg('--base-epochs') ?? 6));
@@ -191,6 +273,12 @@ for (const [arch, def] of Object.entries(CHANNEL_DEFAULTS)) {
   if (!only.includes(arch)) continue;
   const base = await baseline(arch, d, Number(arg('--base-epochs') ?? def.baseEpochs));
   const distill = process.argv.includes('--distill') ? { temperature: 4, alpha: 0.7 } : undefined;
-  const run: ChannelRun = { fraction: 0.5, norm: (arg('--norm') ?? def.norm) as ChannelRun['norm'], scope: (arg('--scope') ?? 'layer') as ChannelRun['scope'], schedule: (arg('--schedule') ?? 'oneshot') as ScheduleName, distill };
+  const run: ChannelRun = {
+    fraction: 0.5,
+    norm: (arg('--norm') ?? def.norm) as ChannelRun['norm'],
+    scope: (arg('--scope') ?? 'layer') as ChannelRun['scope'],
+    schedule: (arg('--schedule') ?? 'oneshot') as ScheduleName,
+    distill,
+  };
   await channels(arch, d, base, run, Number(arg('--ft-epochs') ?? def.ftEpochs), Number(arg('--lr') ?? def.lr));
 }

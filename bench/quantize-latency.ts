@@ -30,7 +30,8 @@ function recInput(seed: number): Float32Array {
   // widen the 48x96 fixture input to 48x320 by tiling
   const src = f.data as Float32Array;
   const out = new Float32Array(3 * 48 * 320);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < 48; y++) for (let x = 0; x < 320; x++) out[(c * 48 + y) * 320 + x] = src[(c * 48 + y) * 96 + (x % 96)]!;
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 320; x++) out[(c * 48 + y) * 320 + x] = src[(c * 48 + y) * 96 + (x % 96)]!;
   return out;
 }
 
@@ -42,7 +43,10 @@ async function main(): Promise<void> {
   variants.push({ name: 'int8 dynamic per-channel', bytes: writeOnnx(quantizeDynamic(model, { perChannel: true }).model) });
   variants.push({ name: 'int8 dynamic MatMul only', bytes: writeOnnx(quantizeDynamic(model, { ops: ['MatMul', 'Gemm'] }).model) });
   const calibration = [0, 1, 2, 3, 4, 5, 6, 7].map((s) => FIXTURES.rec.feed(s));
-  variants.push({ name: 'int8 static (QDQ)', bytes: writeOnnx((await quantizeStatic(model, { calibration, openRunner: nodeRunner })).model) });
+  variants.push({
+    name: 'int8 static (QDQ)',
+    bytes: writeOnnx((await quantizeStatic(model, { calibration, openRunner: nodeRunner })).model),
+  });
   variants.push({ name: 'fp16', bytes: writeOnnx((await convertFp16(model, { openRunner: nodeRunner })).model) });
   try {
     const { quantizeModel } = await import('../src/quantize/index.js');
@@ -51,7 +55,11 @@ async function main(): Promise<void> {
     console.log(`int4 left out: ${(e as Error).message.split('\n')[0]}`);
   }
 
-  const sessions = await Promise.all(variants.map((v) => ort.InferenceSession.create(v.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' })));
+  const sessions = await Promise.all(
+    variants.map((v) =>
+      ort.InferenceSession.create(v.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' }),
+    ),
+  );
   const feeds = { x: new ort.Tensor('float32', recInput(1), [1, 3, 48, 320]) };
   for (const s of sessions) for (let i = 0; i < 2; i++) await s.run(feeds); // warm-up
   const wall: number[][] = variants.map(() => []);
@@ -75,7 +83,9 @@ async function main(): Promise<void> {
   variants.forEach((v, i) => {
     const w = median(wall[i]!);
     const c = median(cpu[i]!);
-    console.log(`${v.name.padEnd(26)} ${(v.bytes.length / 1e6).toFixed(2).padStart(7)} ${w.toFixed(2).padStart(9)} ${(w / w0).toFixed(2).padStart(10)} ${c.toFixed(2).padStart(8)} ${(c / c0).toFixed(2).padStart(10)}`);
+    console.log(
+      `${v.name.padEnd(26)} ${(v.bytes.length / 1e6).toFixed(2).padStart(7)} ${w.toFixed(2).padStart(9)} ${(w / w0).toFixed(2).padStart(10)} ${c.toFixed(2).padStart(8)} ${(c / c0).toFixed(2).padStart(10)}`,
+    );
   });
   for (const s of sessions) await s.release();
 }

@@ -23,13 +23,30 @@ import { quantizeModel } from '../src/quantize/index.js';
 import { FIXTURES, fixtureBytes, runModel, withDetLogits } from '../support/quantize-fixtures.js';
 
 const SPEED_SCHEMES: [string, object][] = [
-  ['fp16-weights', {}], ['bf16-weights', {}], ['int8', {}], ['int8', { perChannel: true }], ['uint8', {}],
-  ['int4', {}], ['q4f16', {}], ['kmeans:4', {}], ['kmeans:8', {}], ['dynamic', {}],
+  ['fp16-weights', {}],
+  ['bf16-weights', {}],
+  ['int8', {}],
+  ['int8', { perChannel: true }],
+  ['uint8', {}],
+  ['int4', {}],
+  ['q4f16', {}],
+  ['kmeans:4', {}],
+  ['kmeans:8', {}],
+  ['dynamic', {}],
 ];
 const FIDELITY_SCHEMES: [string, object][] = [
-  ['fp16-weights', {}], ['bf16-weights', {}], ['int8', {}], ['int8', { foldBatchNorm: true, compactNames: true }],
-  ['int8', { perChannel: true, symmetric: true }], ['int8', { perChannel: true, symmetric: true, compactNames: true }],
-  ['dynamic', {}], ['int4', {}], ['q4f16', {}], ['kmeans:4', {}], ['kmeans:6', {}], ['kmeans:8', {}],
+  ['fp16-weights', {}],
+  ['bf16-weights', {}],
+  ['int8', {}],
+  ['int8', { foldBatchNorm: true, compactNames: true }],
+  ['int8', { perChannel: true, symmetric: true }],
+  ['int8', { perChannel: true, symmetric: true, compactNames: true }],
+  ['dynamic', {}],
+  ['int4', {}],
+  ['q4f16', {}],
+  ['kmeans:4', {}],
+  ['kmeans:6', {}],
+  ['kmeans:8', {}],
 ];
 
 function label(scheme: string, opts: object): string {
@@ -95,7 +112,11 @@ function compare(name: string, ref: Float32Array, out: Float32Array, cols: numbe
       if (ia === ib) agree++;
     }
   }
-  return { cos: aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb), snr: se === 0 ? Infinity : 10 * Math.log10(aa / se), agree: agree / rows };
+  return {
+    cos: aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb),
+    snr: se === 0 ? Infinity : 10 * Math.log10(aa / se),
+    agree: agree / rows,
+  };
 }
 
 async function fidelity(): Promise<void> {
@@ -114,7 +135,9 @@ async function fidelity(): Promise<void> {
       try {
         bytes = writeOnnx((await quantizeModel(original, scheme, opts)).model);
       } catch (e) {
-        console.log(`| ${f.name} | ${label(scheme, opts)} | refused: ${(e as Error).message.split(': ').slice(-1)[0]!.slice(0, 90)} | | | |`);
+        console.log(
+          `| ${f.name} | ${label(scheme, opts)} | refused: ${(e as Error).message.split(': ').slice(-1)[0]!.slice(0, 90)} | | | |`,
+        );
         continue;
       }
       const acc: Stats = { cos: 0, snr: 0, agree: 0 };
@@ -127,7 +150,9 @@ async function fidelity(): Promise<void> {
         acc.snr += st.snr / 4;
         acc.agree += st.agree / 4;
       }
-      console.log(`| ${f.name} | ${label(scheme, opts)} | ${(bytes.length / fixtureBytes(f).length).toFixed(3)} | ${acc.cos.toFixed(5)} | ${Number.isFinite(acc.snr) ? acc.snr.toFixed(1) : 'inf'} | ${(acc.agree * 100).toFixed(2)}% |`);
+      console.log(
+        `| ${f.name} | ${label(scheme, opts)} | ${(bytes.length / fixtureBytes(f).length).toFixed(3)} | ${acc.cos.toFixed(5)} | ${Number.isFinite(acc.snr) ? acc.snr.toFixed(1) : 'inf'} | ${(acc.agree * 100).toFixed(2)}% |`,
+      );
     }
   }
 }
@@ -153,7 +178,11 @@ async function detOutliers(): Promise<void> {
     ['int8 weight-only, per-tensor', 'int8', {}],
     ['int8 weight-only, per-channel', 'int8', { perChannel: true, symmetric: true }],
     ['static, minmax ranges', 'static', { calibration, calibMethod: 'minmax', openRunner: createNodeRunner }],
-    ['static, percentile 99.99 (clips activations)', 'static', { calibration, calibMethod: 'percentile', calibPercentile: 99.99, openRunner: createNodeRunner }],
+    [
+      'static, percentile 99.99 (clips activations)',
+      'static',
+      { calibration, calibMethod: 'percentile', calibPercentile: 99.99, openRunner: createNodeRunner },
+    ],
     ['static, mse (clips activations)', 'static', { calibration, calibMethod: 'mse', openRunner: createNodeRunner }],
     ['fp16, out-of-range constants kept float32', 'fp16', { overflow: 'keep' }],
     ['fp16, out-of-range constants clamped to ±65504', 'fp16', { overflow: 'clamp' }],
@@ -171,7 +200,9 @@ async function detOutliers(): Promise<void> {
       acc.snr += st.snr / 4;
       acc.agree += st.agree / 4;
     }
-    console.log(`| ${name} | ${(bytes.length / fixtureBytes(f).length).toFixed(3)} | ${acc.cos.toFixed(5)} | ${acc.snr.toFixed(1)} | ${(acc.agree * 100).toFixed(2)}% |`);
+    console.log(
+      `| ${name} | ${(bytes.length / fixtureBytes(f).length).toFixed(3)} | ${acc.cos.toFixed(5)} | ${acc.snr.toFixed(1)} | ${(acc.agree * 100).toFixed(2)}% |`,
+    );
   }
 }
 

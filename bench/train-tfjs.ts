@@ -62,9 +62,22 @@ export function conv2dComposedGrad(x: tf.Tensor4D, w: tf.Tensor4D, needInputGrad
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const g = dy as tf.Tensor4D;
         const k = ws.shape[0];
-        const dw = tf.transpose(tf.conv2d(tf.transpose(xs, [3, 1, 2, 0]) as tf.Tensor4D, tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid'), [1, 2, 0, 3]);
+        const dw = tf.transpose(
+          tf.conv2d(tf.transpose(xs, [3, 1, 2, 0]) as tf.Tensor4D, tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid'),
+          [1, 2, 0, 3],
+        );
         const dx = needInputGrad
-          ? tf.conv2d(tf.pad(g, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]) as tf.Tensor4D, tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid')
+          ? tf.conv2d(
+              tf.pad(g, [
+                [0, 0],
+                [k - 1, k - 1],
+                [k - 1, k - 1],
+                [0, 0],
+              ]) as tf.Tensor4D,
+              tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
+              1,
+              'valid',
+            )
           : tf.zerosLike(xs);
         return [dx, dw];
       },
@@ -90,11 +103,28 @@ export async function runTfjs(o: TfjsRunOptions): Promise<TfjsRunResult> {
   };
   let forward: (x: tf.Tensor2D) => tf.Tensor2D;
   if (o.arch === 'lenet-300-100') {
-    const [w1, b1, w2, b2, w3, b3] = [v([784, 300], 784), v([300], 784), v([300, 100], 300), v([100], 300), v([100, 10], 100), v([10], 100)];
+    const [w1, b1, w2, b2, w3, b3] = [
+      v([784, 300], 784),
+      v([300], 784),
+      v([300, 100], 300),
+      v([100], 300),
+      v([100, 10], 100),
+      v([10], 100),
+    ];
     forward = (x) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1!), b1!)), w2!), b2!)), w3!), b3!);
   } else {
-    const [c1, cb1, c2, cb2, w1, b1, w2, b2] = [v([5, 5, 1, 20], 25), v([20], 25), v([5, 5, 20, 50], 500), v([50], 500), v([800, 500], 800), v([500], 800), v([500, 10], 500), v([10], 500)];
-    const conv = (x: tf.Tensor4D, w: tf.Tensor4D, first: boolean): tf.Tensor4D => (composed ? conv2dComposedGrad(x, w, !first) : tf.conv2d(x, w, 1, 'valid'));
+    const [c1, cb1, c2, cb2, w1, b1, w2, b2] = [
+      v([5, 5, 1, 20], 25),
+      v([20], 25),
+      v([5, 5, 20, 50], 500),
+      v([50], 500),
+      v([800, 500], 800),
+      v([500], 800),
+      v([500, 10], 500),
+      v([10], 500),
+    ];
+    const conv = (x: tf.Tensor4D, w: tf.Tensor4D, first: boolean): tf.Tensor4D =>
+      composed ? conv2dComposedGrad(x, w, !first) : tf.conv2d(x, w, 1, 'valid');
     forward = (x) => {
       let h: tf.Tensor4D = tf.reshape(x, [-1, 28, 28, 1]);
       h = tf.maxPool(tf.add(conv(h, c1 as unknown as tf.Tensor4D, true), cb1!), 2, 2, 'valid');

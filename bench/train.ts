@@ -32,8 +32,19 @@ const BATCHES_PER_EPOCH = Math.ceil(60000 / BATCH);
 
 type Arch = 'lenet-300-100' | 'lenet-5';
 type Engine = 'modelpress' | 'modelpress-1t' | 'tfjs-wasm' | 'tfjs-cpu';
-interface WorkerJob { engine: Engine; arch: Arch; batches: number; warmup: number; bundle?: string }
-interface WorkerResult { secondsPerBatch: number; lastLoss: number; maxRssMB: number; note?: string }
+interface WorkerJob {
+  engine: Engine;
+  arch: Arch;
+  batches: number;
+  warmup: number;
+  bundle?: string;
+}
+interface WorkerResult {
+  secondsPerBatch: number;
+  lastLoss: number;
+  maxRssMB: number;
+  note?: string;
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -49,7 +60,17 @@ async function worker(job: WorkerJob): Promise<WorkerResult> {
   let result: { secondsPerBatch: number; lastLoss: number; note?: string };
   if (job.engine === 'modelpress' || job.engine === 'modelpress-1t') {
     // Epoch 1 is the warm-up (session creation excluded by the trainer's timer, first-run costs included); epoch 2 is timed.
-    const r = await train({ openRunner, model: buildZooModel(job.arch, { seed: 0 }), train: data, epochs: 2, batchSize: BATCH, seed: 0, maxStepsPerEpoch: job.batches, restoreBest: false, ...(job.engine === 'modelpress-1t' ? { sessionOptions: { intraOpNumThreads: 1 } } : {}) });
+    const r = await train({
+      openRunner,
+      model: buildZooModel(job.arch, { seed: 0 }),
+      train: data,
+      epochs: 2,
+      batchSize: BATCH,
+      seed: 0,
+      maxStepsPerEpoch: job.batches,
+      restoreBest: false,
+      ...(job.engine === 'modelpress-1t' ? { sessionOptions: { intraOpNumThreads: 1 } } : {}),
+    });
     const timed = r.history[1]!;
     result = { secondsPerBatch: timed.seconds / job.batches, lastLoss: timed.trainLoss };
   } else {
@@ -65,13 +86,21 @@ async function worker(job: WorkerJob): Promise<WorkerResult> {
       seed: 0,
       wasmDir: join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/'),
     });
-    result = { secondsPerBatch: r.secondsPerBatch, lastLoss: r.lastLoss, ...(r.composedConvFilterGrad ? { note: 'tfjs conv gradients via forward Conv2D' } : {}) };
+    result = {
+      secondsPerBatch: r.secondsPerBatch,
+      lastLoss: r.lastLoss,
+      ...(r.composedConvFilterGrad ? { note: 'tfjs conv gradients via forward Conv2D' } : {}),
+    };
   }
   return { ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
 function runChild(job: WorkerJob): WorkerResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', JSON.stringify(job)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', JSON.stringify(job)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`${job.engine} ${job.arch} failed (exit ${child.status}):\n${child.stderr.slice(-3000)}`);
   return JSON.parse(line.slice(7)) as WorkerResult;
@@ -88,7 +117,9 @@ async function bundleTfjs(dir: string): Promise<string> {
     outfile: out,
     ignoreAnnotations: true, // tfjs backends register themselves as a side effect their package.json hides
     logLevel: 'error',
-    banner: { js: "import { createRequire } from 'node:module'; import { fileURLToPath as __toPath } from 'node:url'; import { dirname as __dirOf } from 'node:path'; const require = createRequire(import.meta.url); const __filename = __toPath(import.meta.url); const __dirname = __dirOf(__filename);" },
+    banner: {
+      js: "import { createRequire } from 'node:module'; import { fileURLToPath as __toPath } from 'node:url'; import { dirname as __dirOf } from 'node:path'; const require = createRequire(import.meta.url); const __filename = __toPath(import.meta.url); const __dirname = __dirOf(__filename);",
+    },
   });
   return out;
 }
@@ -100,15 +131,27 @@ async function speed(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelpress-bench-'));
   try {
     const bundle = await bundleTfjs(dir);
-    console.log(`bench/train: Fashion-MNIST, batch ${BATCH}, Adam lr 1e-3; s/epoch = s/batch x ${BATCHES_PER_EPOCH}; node ${process.version}, onnxruntime-node ${(ortNode as unknown as { env: { versions: { node?: string } } }).env.versions.node ?? '?'}`);
+    console.log(
+      `bench/train: Fashion-MNIST, batch ${BATCH}, Adam lr 1e-3; s/epoch = s/batch x ${BATCHES_PER_EPOCH}; node ${process.version}, onnxruntime-node ${(ortNode as unknown as { env: { versions: { node?: string } } }).env.versions.node ?? '?'}`,
+    );
     console.log('arch            engine        batches  s/batch   s/epoch  vs modelpress  peak RSS MB  last loss');
     const rows: Record<string, unknown>[] = [];
     for (const arch of archs) {
       const ours = runChild({ engine: 'modelpress', arch, batches, warmup: 0 });
       const print = (engine: Engine, n: number, r: WorkerResult): void => {
         const ratio = r.secondsPerBatch / ours.secondsPerBatch;
-        console.log(`${arch.padEnd(15)} ${engine.padEnd(13)} ${String(n).padStart(7)} ${r.secondsPerBatch.toFixed(4).padStart(8)} ${(r.secondsPerBatch * BATCHES_PER_EPOCH).toFixed(1).padStart(9)} ${(engine === 'modelpress' ? '1.00x' : `${ratio.toFixed(2)}x ${ratio >= 1 ? 'slower' : 'faster'}`).padStart(14)} ${r.maxRssMB.toFixed(0).padStart(12)} ${r.lastLoss.toFixed(3).padStart(10)}${r.note ? `  (${r.note})` : ''}`);
-        rows.push({ arch, engine, batches: n, secondsPerBatch: r.secondsPerBatch, secondsPerEpoch: r.secondsPerBatch * BATCHES_PER_EPOCH, ratioVsModelpress: ratio, peakRssMB: r.maxRssMB });
+        console.log(
+          `${arch.padEnd(15)} ${engine.padEnd(13)} ${String(n).padStart(7)} ${r.secondsPerBatch.toFixed(4).padStart(8)} ${(r.secondsPerBatch * BATCHES_PER_EPOCH).toFixed(1).padStart(9)} ${(engine === 'modelpress' ? '1.00x' : `${ratio.toFixed(2)}x ${ratio >= 1 ? 'slower' : 'faster'}`).padStart(14)} ${r.maxRssMB.toFixed(0).padStart(12)} ${r.lastLoss.toFixed(3).padStart(10)}${r.note ? `  (${r.note})` : ''}`,
+        );
+        rows.push({
+          arch,
+          engine,
+          batches: n,
+          secondsPerBatch: r.secondsPerBatch,
+          secondsPerEpoch: r.secondsPerBatch * BATCHES_PER_EPOCH,
+          ratioVsModelpress: ratio,
+          peakRssMB: r.maxRssMB,
+        });
       };
       print('modelpress', batches, ours);
       print('modelpress-1t', batches, runChild({ engine: 'modelpress-1t', arch, batches, warmup: 0 }));
@@ -135,13 +178,30 @@ async function accuracy(): Promise<void> {
   const { train: trainSplit, holdout } = splitHoldout(all, 5000, createRng(seed ^ 0x6a09e667));
   for (const run of runs.filter((x) => only.includes(x.arch))) {
     const r = await train({
-      openRunner, model: buildZooModel(run.arch, { seed }), train: trainSplit, validation: holdout, epochs: run.epochs, batchSize: run.batchSize, seed,
-      optimizer: { name: 'adam', lr: run.lr, schedule: parseLrSchedule(schedule, Math.ceil(sampleCount(trainSplit) / run.batchSize), run.epochs) },
-      onProgress: (e) => { if (e.kind === 'epoch') console.error(`  ${run.arch} epoch ${e.record.epoch}: loss ${e.record.trainLoss.toFixed(4)} val ${(e.record.validation!.accuracy * 100).toFixed(2)}% ${e.record.seconds.toFixed(1)} s`); },
+      openRunner,
+      model: buildZooModel(run.arch, { seed }),
+      train: trainSplit,
+      validation: holdout,
+      epochs: run.epochs,
+      batchSize: run.batchSize,
+      seed,
+      optimizer: {
+        name: 'adam',
+        lr: run.lr,
+        schedule: parseLrSchedule(schedule, Math.ceil(sampleCount(trainSplit) / run.batchSize), run.epochs),
+      },
+      onProgress: (e) => {
+        if (e.kind === 'epoch')
+          console.error(
+            `  ${run.arch} epoch ${e.record.epoch}: loss ${e.record.trainLoss.toFixed(4)} val ${(e.record.validation!.accuracy * 100).toFixed(2)}% ${e.record.seconds.toFixed(1)} s`,
+          );
+      },
     });
     const t = await evaluateModel(openRunner, r.model, test);
     const sPerEpoch = r.history.reduce((a, h) => a + h.seconds, 0) / r.history.length;
-    console.log(`${run.arch}: test accuracy ${(t.accuracy * 100).toFixed(2)}% after ${run.epochs} epochs (best epoch ${r.bestEpoch} by validation), seed ${seed}, Adam lr ${run.lr} ${schedule}, batch ${run.batchSize}, 55k train / 5k validation; ${sPerEpoch.toFixed(2)} s/epoch; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    console.log(
+      `${run.arch}: test accuracy ${(t.accuracy * 100).toFixed(2)}% after ${run.epochs} epochs (best epoch ${r.bestEpoch} by validation), seed ${seed}, Adam lr ${run.lr} ${schedule}, batch ${run.batchSize}, 55k train / 5k validation; ${sPerEpoch.toFixed(2)} s/epoch; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    );
   }
 }
 

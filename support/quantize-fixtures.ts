@@ -54,7 +54,7 @@ function image(shape: number[], seed: number): CalibrationFeed[string] {
   for (let i = 0; i < n; i++) {
     const x = i % w;
     const y = Math.floor(i / w) % h;
-    data[i] = 0.6 * Math.sin((x * fx) / w * 6.28 + seed) * Math.cos((y * fy) / h * 6.28) + 0.4 * (r() * 2 - 1);
+    data[i] = 0.6 * Math.sin(((x * fx) / w) * 6.28 + seed) * Math.cos(((y * fy) / h) * 6.28) + 0.4 * (r() * 2 - 1);
   }
   return { dtype: 'float32', shape, data };
 }
@@ -97,7 +97,11 @@ export const FIXTURES: Record<FixtureId, Fixture> = {
     feeds: (seed = 4) => {
       const rand = lcg(seed);
       return {
-        input: new ort.Tensor('float32', Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / 9) * 0.3 + (rand() - 0.5) * 0.05), [1, 512]),
+        input: new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / 9) * 0.3 + (rand() - 0.5) * 0.05),
+          [1, 512],
+        ),
         sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
         h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
         c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),

@@ -11,7 +11,16 @@ import { describe, expect, it } from 'vitest';
 
 describe('browser decoder bundle', () => {
   it('bundles for the browser without Node APIs, under 25,000 bytes minified and gzipped', async () => {
-    const r = await build({ entryPoints: ['src/browser/decode.ts'], bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, target: 'es2022', logLevel: 'silent' });
+    const r = await build({
+      entryPoints: ['src/browser/decode.ts'],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      target: 'es2022',
+      logLevel: 'silent',
+    });
     const js = r.outputFiles[0]!.contents;
     expect(new TextDecoder().decode(js)).not.toMatch(/["']node:/);
     const gz = gzipSync(js, { level: 9 }).length;

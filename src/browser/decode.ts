@@ -26,6 +26,7 @@ export async function decodeMpzFiles(source: MpzSource): Promise<UnpackedModel> 
 /** Decodes an .mpz holding a single-file model (ONNX, safetensors) to that file's bytes. */
 export async function decodeMpz(source: MpzSource): Promise<Uint8Array> {
   const model = await decodeMpzFiles(source);
-  if (model.files.length !== 1) fail('E_UNSUPPORTED', `the .mpz holds a ${model.format} model of ${model.files.length} files; use decodeMpzFiles`);
+  if (model.files.length !== 1)
+    fail('E_UNSUPPORTED', `the .mpz holds a ${model.format} model of ${model.files.length} files; use decodeMpzFiles`);
   return model.files[0]!.bytes;
 }

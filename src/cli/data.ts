@@ -39,10 +39,14 @@ export interface PreparedData {
 /** Loads `--data` as train / validation / test; see the file comment. */
 export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedData> {
   const spec = parseDataSpec(opts.data);
-  if (spec.split !== undefined) throw new ModelpressError('E_ARG', `--data ${opts.data}: give the dataset without a split; train and test are taken from it`);
+  if (spec.split !== undefined)
+    throw new ModelpressError('E_ARG', `--data ${opts.data}: give the dataset without a split; train and test are taken from it`);
   const named = DATASETS.includes(spec.source.toLowerCase() as (typeof DATASETS)[number]);
   if (!named && !spec.source.toLowerCase().endsWith('.npz')) {
-    throw new ModelpressError('E_ARG', `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`);
+    throw new ModelpressError(
+      'E_ARG',
+      `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`,
+    );
   }
   const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
   const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named);

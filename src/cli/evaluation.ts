@@ -80,26 +80,43 @@ const layoutWord: Parse<Layout> = (v, flag) => oneOf(LAYOUTS)(v.toLowerCase(), f
 
 /** Adds the flags eval and compare share. */
 export function addEvalOptions(cmd: Command): Command {
-  const dataHelp = "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (x, optional y) or .npy file [:train|test|calibration|all], or 'random'";
+  const dataHelp =
+    "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (x, optional y) or .npy file [:train|test|calibration|all], or 'random'";
   return addOptions(
     cmd,
     option('--data <spec>', dataHelp, { default: 'random' }),
     dataDirOption(),
     option('--json', `print the canonical JSON record on stdout (schema ${EVAL_SCHEMA}, docs/CLI.md)`),
     option('--report <file>', 'write a report: .html (self-contained, charts), .md (Markdown) or .json'),
-    option('--batch-size <n>', 'samples per run', { parse: int({ min: 1 }), defaultText: '64; 1 for random inputs, which take their batch from --dim/--shape' }),
+    option('--batch-size <n>', 'samples per run', {
+      parse: int({ min: 1 }),
+      defaultText: '64; 1 for random inputs, which take their batch from --dim/--shape',
+    }),
     dimOption(),
     option('--shape <input=d0,d1,...>', 'full shape of an input for random data, e.g. --shape x=1,3,64,64; repeatable', {
       parse: pair((v, f) => v.split(/[,x]/).map((d) => int({ min: 1 })(d.trim(), f))),
       repeatable: true,
     }),
-    option('--fill <input=value>', 'feed a constant to an input, e.g. --fill sr=16000; repeatable', { parse: pair(number()), repeatable: true }),
-    option('--state <input=output>', 'carry an output into an input between runs; repeatable', { parse: pair(), repeatable: true, defaultText: 'pairs found by name, h=hn' }),
+    option('--fill <input=value>', 'feed a constant to an input, e.g. --fill sr=16000; repeatable', {
+      parse: pair(number()),
+      repeatable: true,
+    }),
+    option('--state <input=output>', 'carry an output into an input between runs; repeatable', {
+      parse: pair(),
+      repeatable: true,
+      defaultText: 'pairs found by name, h=hn',
+    }),
     option('--data-input <name>', 'model input the data goes into', { defaultText: 'the first' }),
     option('--class-output <name>', 'model output holding class scores [batch, classes]', { defaultText: 'the first' }),
-    option('--limit <n>', 'evaluate the first n samples (random data: number of runs)', { parse: int({ min: 1 }), defaultText: 'all samples; 10 random runs' }),
+    option('--limit <n>', 'evaluate the first n samples (random data: number of runs)', {
+      parse: int({ min: 1 }),
+      defaultText: 'all samples; 10 random runs',
+    }),
     seedOption('random inputs and data splits'),
-    option('--scale <x>', 'multiply data by x first (a number or a ratio like 1/255)', { parse: number(), defaultText: '1/255 for uint8 data into a float input, else 1' }),
+    option('--scale <x>', 'multiply data by x first (a number or a ratio like 1/255)', {
+      parse: number(),
+      defaultText: '1/255 for uint8 data into a float input, else 1',
+    }),
     option('--mean <m[,m...]>', 'subtract after scaling: one value or one per channel', { parse: commaList(number()) }),
     option('--std <s[,s...]>', 'divide after the mean: one value or one per channel', { parse: commaList(number()) }),
     option('--data-layout <nchw|nhwc>', 'layout of image samples in the data', { parse: layoutWord }),
@@ -183,7 +200,8 @@ export async function openModel(path: string, s: EvalSettings): Promise<{ runner
   let bytes = stored;
   if (hasMpzMagic(stored)) {
     const unpacked = unpackModel(stored, { file: path });
-    if (unpacked.format !== 'onnx' || unpacked.files.length !== 1) throw new ModelpressError('E_UNSUPPORTED', `the .mpz holds a ${unpacked.format} model; eval runs ONNX models`, { file: path });
+    if (unpacked.format !== 'onnx' || unpacked.files.length !== 1)
+      throw new ModelpressError('E_UNSUPPORTED', `the .mpz holds a ${unpacked.format} model; eval runs ONNX models`, { file: path });
     bytes = unpacked.files[0]!.bytes;
   }
   const info = { ...onnxModelInfo(bytes, path), sizeBytes: stored.byteLength };
@@ -238,7 +256,10 @@ export function loadChartAssets(): ChartAssets {
     try {
       return readFileSync(join(dir, file), 'utf8');
     } catch (e) {
-      throw new ModelpressError('E_NOT_FOUND', `cannot read ${pkg}'s ${file} for the HTML report (is ${pkg} installed?)`, { file: join(dir, file), cause: e });
+      throw new ModelpressError('E_NOT_FOUND', `cannot read ${pkg}'s ${file} for the HTML report (is ${pkg} installed?)`, {
+        file: join(dir, file),
+        cause: e,
+      });
     }
   };
   return { chartJs: read('chart.js', 'chart.umd.min.js'), chartMatrixJs: read('chartjs-chart-matrix', 'chartjs-chart-matrix.min.js') };
@@ -258,18 +279,42 @@ export function writeReport(path: string, records: readonly EvalRecord[], json: 
 /** The terminal rendering: summary table, then per-class and per-output detail. */
 export function formatRecords(records: readonly EvalRecord[]): string {
   const { header, rows } = summaryRows(records);
-  let out = formatTable(header.map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), rows);
+  let out = formatTable(
+    header.map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })),
+    rows,
+  );
   for (const r of records) {
     const detail: string[] = [];
     if (r.perClass) {
-      detail.push(`\n${r.model}: per class (accuracy ${(r.accuracy! * 100).toFixed(2)}%${r.topKAccuracy ? `, top-${r.topKAccuracy.k} ${(r.topKAccuracy.value * 100).toFixed(2)}%` : ''}, F1 macro ${fixed(r.f1Macro, 4)}, weighted ${fixed(r.f1Weighted, 4)})\n`);
-      detail.push(formatTable(['class', 'precision', 'recall', 'F1', 'support'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), r.perClass.map((c) => [String(c.class), fixed(c.precision, 4), fixed(c.recall, 4), fixed(c.f1, 4), String(c.support)])));
+      detail.push(
+        `\n${r.model}: per class (accuracy ${(r.accuracy! * 100).toFixed(2)}%${r.topKAccuracy ? `, top-${r.topKAccuracy.k} ${(r.topKAccuracy.value * 100).toFixed(2)}%` : ''}, F1 macro ${fixed(r.f1Macro, 4)}, weighted ${fixed(r.f1Weighted, 4)})\n`,
+      );
+      detail.push(
+        formatTable(
+          ['class', 'precision', 'recall', 'F1', 'support'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })),
+          r.perClass.map((c) => [String(c.class), fixed(c.precision, 4), fixed(c.recall, 4), fixed(c.f1, 4), String(c.support)]),
+        ),
+      );
     }
     if (r.fidelity && r.fidelity.outputs.length > 1) {
       detail.push(`\n${r.model}: fidelity per output vs ${r.fidelity.reference}\n`);
-      detail.push(formatTable(['output', 'cosine', 'SNR', 'max |err|', 'mean |err|'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })), r.fidelity.outputs.map((f) => [f.output, f.cosine.toFixed(6), formatSnr(f.snrDb), f.maxAbsError.toExponential(3), f.meanAbsError.toExponential(3)])));
+      detail.push(
+        formatTable(
+          ['output', 'cosine', 'SNR', 'max |err|', 'mean |err|'].map((h, i) => ({ header: h, align: i === 0 ? 'left' : 'right' })),
+          r.fidelity.outputs.map((f) => [
+            f.output,
+            f.cosine.toFixed(6),
+            formatSnr(f.snrDb),
+            f.maxAbsError.toExponential(3),
+            f.meanAbsError.toExponential(3),
+          ]),
+        ),
+      );
     }
-    if (r.latencyBatchMs) detail.push(`\n${r.model}: batch ${r.latencyBatchMs.batchSize} latency p50 ${r.latencyBatchMs.p50.toFixed(3)} ms, p95 ${r.latencyBatchMs.p95.toFixed(3)} ms, p99 ${r.latencyBatchMs.p99.toFixed(3)} ms\n`);
+    if (r.latencyBatchMs)
+      detail.push(
+        `\n${r.model}: batch ${r.latencyBatchMs.batchSize} latency p50 ${r.latencyBatchMs.p50.toFixed(3)} ms, p95 ${r.latencyBatchMs.p95.toFixed(3)} ms, p99 ${r.latencyBatchMs.p99.toFixed(3)} ms\n`,
+      );
     out += detail.join('');
   }
   return out;

@@ -20,8 +20,12 @@ export function memoryIO(): CliIO & { out: string; err: string } {
     out: '',
     err: '',
     isTTY: false,
-    stdout(t: string) { io.out += t; },
-    stderr(t: string) { io.err += t; },
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
   };
   return io;
 }

@@ -38,7 +38,8 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
   }
 }
 
-const invokedDirectly = typeof process !== 'undefined' && process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const invokedDirectly =
+  typeof process !== 'undefined' && process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

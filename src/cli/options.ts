@@ -165,13 +165,20 @@ export function addSelectionOptions(cmd: Command, what = 'weights'): Command {
       repeatable: true,
       commas: true,
     }),
-    option('--exclude <patterns>', `never ${what} matched by one of these patterns (same language as --include)`, { repeatable: true, commas: true }),
+    option('--exclude <patterns>', `never ${what} matched by one of these patterns (same language as --include)`, {
+      repeatable: true,
+      commas: true,
+    }),
   );
 }
 
 /** --dim: symbolic input dimensions, `name=value`, repeatable and comma-separated. */
 export function dimOption(what = 'value of a symbolic input dim, e.g. --dim batch=1'): Option {
-  return option('--dim <name=value>', `${what}; comma-separated, repeatable`, { parse: pair(int({ min: 1 })), repeatable: true, commas: true });
+  return option('--dim <name=value>', `${what}; comma-separated, repeatable`, {
+    parse: pair(int({ min: 1 })),
+    repeatable: true,
+    commas: true,
+  });
 }
 
 /** Dimension pairs as a record. */
@@ -181,7 +188,9 @@ export function dimsRecord(dims: readonly [string, number][] | undefined): Recor
 
 /** --data-dir: where the IDX datasets are. */
 export function dataDirOption(): Option {
-  return option('--data-dir <dir>', 'folder with the Fashion-MNIST/MNIST IDX files', { defaultText: 'the system copy under /usr/share/datasets' });
+  return option('--data-dir <dir>', 'folder with the Fashion-MNIST/MNIST IDX files', {
+    defaultText: 'the system copy under /usr/share/datasets',
+  });
 }
 
 /** --seed: one seed for everything random the command does (`what` names it). */
@@ -196,7 +205,10 @@ export function calibSizeOption(defaultSize: number, what = 'calibration samples
 
 /** --test-fraction: the held-out share of a file without an official split. */
 export function testFractionOption(): Option {
-  return option('--test-fraction <f>', 'test share when a file has no official split', { parse: fraction({ below1: true, above0: true }), default: 0.2 });
+  return option('--test-fraction <f>', 'test share when a file has no official split', {
+    parse: fraction({ below1: true, above0: true }),
+    default: 0.2,
+  });
 }
 
 /** --limit: only the first n samples. */
@@ -211,7 +223,10 @@ export function topOption(what = 'tensors listed in the terminal table, largest 
 
 /** --block-size: elements per quantization block along the reduction axis (int4 schemes). */
 export function blockSizeOption(spec: { readonly default?: number; readonly defaultText?: string } = {}): Option {
-  return option('--block-size <n>', 'int4 block size along the reduction axis (16-256, power of two)', { parse: int({ min: 16, max: 256 }), ...spec });
+  return option('--block-size <n>', 'int4 block size along the reduction axis (16-256, power of two)', {
+    parse: int({ min: 16, max: 256 }),
+    ...spec,
+  });
 }
 
 /** What --data accepts (src/cli/data.ts loads it). */
@@ -242,7 +257,10 @@ export function addDataOptions(cmd: Command, g: DataGroup): Command {
       ...(g.default === undefined ? {} : { default: g.default }),
     }),
     dataDirOption(),
-    option('--test-limit <n>', 'evaluate on only the first n test examples', { parse: int({ min: 1 }), defaultText: 'the whole test split' }),
+    option('--test-limit <n>', 'evaluate on only the first n test examples', {
+      parse: int({ min: 1 }),
+      defaultText: 'the whole test split',
+    }),
   );
 }
 
@@ -302,11 +320,19 @@ export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
   return addOptions(
     cmd,
     option(`${d.epochsFlag ?? '--epochs'} <n>`, d.epochsHelp ?? 'passes over the training data', epochsSpec),
-    option('--lr <rate>', `${what} learning rate`, { parse: number({ above: 0 }), defaultText: d.lr ?? '1e-3 for adam/adamw, 0.01 for sgd' }),
-    option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', { default: d.lrSchedule }),
+    option('--lr <rate>', `${what} learning rate`, {
+      parse: number({ above: 0 }),
+      defaultText: d.lr ?? '1e-3 for adam/adamw, 0.01 for sgd',
+    }),
+    option('--lr-schedule <spec>', 'constant | cosine | step:<epochs>[:<gamma>], optionally prefixed warmup:<epochs>+', {
+      default: d.lrSchedule,
+    }),
     option('--batch-size <n>', `${what} examples per step`, { parse: int({ min: 1 }), default: 64 }),
     option('--optimizer <name>', `${what} optimizer`, { parse: oneOf(OPTIMIZER_NAMES), choices: OPTIMIZER_NAMES, default: 'adam' }),
-    option('--weight-decay <wd>', 'weight decay (L2 for sgd/adam, decoupled for adamw)', { parse: number({ min: 0 }), defaultText: '0; adamw 0.01' }),
+    option('--weight-decay <wd>', 'weight decay (L2 for sgd/adam, decoupled for adamw)', {
+      parse: number({ min: 0 }),
+      defaultText: '0; adamw 0.01',
+    }),
     option('--momentum <m>', 'SGD momentum', { parse: number({ min: 0 }), defaultText: '0.9' }),
     option('--max-grad-norm <n>', 'clip gradients to this global L2 norm', { parse: number({ min: 0 }) }),
     seedOption(d.seeds ?? 'initialization, the hold-out split and shuffling'),
@@ -318,7 +344,9 @@ export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
             default: d.valSize ?? 5000,
           }),
         ]),
-    ...(without.has('patience') ? [] : [option('--patience <n>', 'early stopping: stop after this many epochs without validation gain', { parse: int({ min: 1 }) })]),
+    ...(without.has('patience')
+      ? []
+      : [option('--patience <n>', 'early stopping: stop after this many epochs without validation gain', { parse: int({ min: 1 }) })]),
     limitOption(`use only the first n training examples for ${what} (quick runs)`),
   );
 }

@@ -18,9 +18,14 @@ export function formatTable(columns: readonly (Column | string)[], rows: readonl
   const cols = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
   const text = rows.map((r) => cols.map((_, i) => cellText(r[i])));
   const widths = cols.map((c, i) => Math.max(c.header.length, ...text.map((r) => r[i]!.length)));
-  const aligns = cols.map((c, i) => c.align ?? (rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] == null) ? 'right' : 'left'));
+  const aligns = cols.map(
+    (c, i) => c.align ?? (rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] == null) ? 'right' : 'left'),
+  );
   const line = (cells: readonly string[]) =>
-    cells.map((s, i) => (aligns[i] === 'right' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((s, i) => (aligns[i] === 'right' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(cols.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
   return `${out.join('\n')}\n`;
 }

@@ -15,7 +15,14 @@ import { readFileChecked, writeFileAtomic } from '../node/fs.js';
 import { createNodeRunner } from '../node/ort-runner.js';
 import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
 import { parseLrSchedule } from '../train/schedules.js';
-import { evaluateModel, train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress, type TrainResult } from '../train/trainer.js';
+import {
+  evaluateModel,
+  train,
+  type EarlyStoppingOptions,
+  type EpochRecord,
+  type TrainProgress,
+  type TrainResult,
+} from '../train/trainer.js';
 import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
@@ -25,7 +32,10 @@ import { sampleCount } from '../data/dataset.js';
 export const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
 
 /** The optimizer settings of the training group (what the optimizer step reads). */
-export type OptimizerFlags = Pick<TrainingCliOptions, 'optimizer' | 'lr' | 'weightDecay' | 'momentum' | 'maxGradNorm' | 'lrSchedule' | 'batchSize'>;
+export type OptimizerFlags = Pick<
+  TrainingCliOptions,
+  'optimizer' | 'lr' | 'weightDecay' | 'momentum' | 'maxGradNorm' | 'lrSchedule' | 'batchSize'
+>;
 
 /** The learning rate used: --lr, else `adamLr` for adam/adamw (the command's default) and 0.01 for sgd. */
 export function learningRate(o: Pick<TrainingCliOptions, 'optimizer' | 'lr'>, adamLr = 1e-3): number {
@@ -70,7 +80,8 @@ export function readModel(path: string): ModelProto {
 
 /** E_ARG when the output would overwrite an input. */
 export function checkOutput(output: string, ...inputs: string[]): void {
-  for (const i of inputs) if (resolve(i) === resolve(output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: output });
+  for (const i of inputs)
+    if (resolve(i) === resolve(output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: output });
 }
 
 /** A progress bar with loss and accuracy on stderr, only when stderr is a TTY; per-epoch lines otherwise go nowhere. */
@@ -85,7 +96,13 @@ export function trainingProgress(io: CliIO): { onProgress: (e: TrainProgress) =>
     if (e.kind === 'step') {
       if (!bar) {
         bar = new cliProgress.SingleBar(
-          { format: `epoch ${e.epoch}/${e.epochs} [{bar}] {value}/{total} loss {loss} acc {acc}`, stream: process.stderr, clearOnComplete: true, hideCursor: null, fps: 10 },
+          {
+            format: `epoch ${e.epoch}/${e.epochs} [{bar}] {value}/{total} loss {loss} acc {acc}`,
+            stream: process.stderr,
+            clearOnComplete: true,
+            hideCursor: null,
+            fps: 10,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(e.steps, 0, { loss: '-', acc: '-' });
@@ -142,7 +159,14 @@ export interface TrainCommandOptions extends DataCliOptions, TrainingCliOptions 
 export async function runTraining(
   io: CliIO,
   opts: TrainCommandOptions,
-  run: { model: ModelProto; data: PreparedData; report: Record<string, unknown>; adamLr?: number; file?: string; masks?: ReadonlyMap<string, Uint8Array> },
+  run: {
+    model: ModelProto;
+    data: PreparedData;
+    report: Record<string, unknown>;
+    adamLr?: number;
+    file?: string;
+    masks?: ReadonlyMap<string, Uint8Array>;
+  },
 ): Promise<void> {
   const { model, data, report, file, masks } = run;
   const progress = trainingProgress(io);
@@ -168,7 +192,7 @@ export async function runTraining(
   const test = await evaluateModel(createNodeRunner, result.model, data.test);
   const bytes = writeTrainedModel(result.model, opts.output);
   const summary = {
-    schema: `modelpress.${String(report['command'])}/1`,
+    schema: `modelpress.${String(report.command)}/1`,
     ...report,
     data: opts.data,
     seed: opts.seed,
@@ -191,7 +215,9 @@ export async function runTraining(
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
     printEpochs(io, result.history, opts.epochs);
-    io.stdout(`best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}; test accuracy ${pct(test.accuracy)} (loss ${test.loss.toFixed(4)}) on ${test.count} examples; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`);
+    io.stdout(
+      `best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}; test accuracy ${pct(test.accuracy)} (loss ${test.loss.toFixed(4)}) on ${test.count} examples; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`,
+    );
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   }
 }

@@ -189,7 +189,8 @@ export class BinaryDecoder {
   }
 
   private next(): number {
-    if (this.pos >= this.end) throw new ModelpressError('E_TRUNCATED', `${this.what}: ends at byte ${this.end} before all values were decoded`);
+    if (this.pos >= this.end)
+      throw new ModelpressError('E_TRUNCATED', `${this.what}: ends at byte ${this.end} before all values were decoded`);
     return this.bytes[this.pos++]!;
   }
 

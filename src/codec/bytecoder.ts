@@ -30,8 +30,8 @@ const INPUTS = 2 + HASHED + 3;
 
 // Logistic function at x = -2048..2047 step 128, scaled to 12 bits (p = 4096 / (1 + e^(-x/256))).
 const SQUASH_POINTS = [
-  1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048, 2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079,
-  4086, 4090, 4092, 4094, 4095,
+  1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048, 2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069,
+  4079, 4086, 4090, 4092, 4094, 4095,
 ];
 
 /** 12-bit probability of d (logit in 1/256 units), by linear interpolation. */
@@ -273,12 +273,16 @@ export function encodeBytes(bytes: Uint8Array): Uint8Array {
 
 export function decodeBytes(encoded: Uint8Array, byteLength: number): Uint8Array {
   const what = 'byte-coded stream';
-  if (!Number.isSafeInteger(byteLength) || byteLength < 0) throw new ModelpressError('E_ARG', `byte coder: length ${byteLength} is not a non-negative integer`);
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0)
+    throw new ModelpressError('E_ARG', `byte coder: length ${byteLength} is not a non-negative integer`);
   if (encoded.length < 1) throw new ModelpressError('E_TRUNCATED', `${what}: missing mode byte`);
   const mode = encoded[0]!;
   if (mode === MODE_RAW) {
     if (encoded.length - 1 !== byteLength)
-      throw new ModelpressError(encoded.length - 1 < byteLength ? 'E_TRUNCATED' : 'E_CORRUPT', `${what}: raw payload has ${encoded.length - 1} bytes, ${byteLength} expected`);
+      throw new ModelpressError(
+        encoded.length - 1 < byteLength ? 'E_TRUNCATED' : 'E_CORRUPT',
+        `${what}: raw payload has ${encoded.length - 1} bytes, ${byteLength} expected`,
+      );
     return encoded.slice(1);
   }
   if (mode !== MODE_CODED) throw new ModelpressError('E_CORRUPT', `${what}: unknown mode byte ${mode} at offset 0`);

@@ -35,7 +35,8 @@ export class ByteWriter {
 
   /** Unsigned LEB128 of a non-negative safe integer (up to 2^53 - 1). */
   varuint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new ModelpressError('E_ARG', `varuint: ${value} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new ModelpressError('E_ARG', `varuint: ${value} is not a non-negative safe integer`);
     this.ensure(8);
     while (value >= 0x80) {
       this.buf[this.pos++] = (value % 0x80) | 0x80;

@@ -109,7 +109,8 @@ export function decodeIntsCabac(bytes: Uint8Array, count: number): Int32Array {
   if (!Number.isSafeInteger(count) || count < 0) throw new ModelpressError('E_ARG', `cabac: count ${count} is not a non-negative integer`);
   if (bytes.length < 1) throw new ModelpressError('E_TRUNCATED', `${what}: missing header byte`);
   const gtFlags = bytes[0]!;
-  if (gtFlags > MAX_GT_FLAGS) throw new ModelpressError('E_CORRUPT', `${what}: gtFlags ${gtFlags} at offset 0 is outside 0..${MAX_GT_FLAGS}`);
+  if (gtFlags > MAX_GT_FLAGS)
+    throw new ModelpressError('E_CORRUPT', `${what}: gtFlags ${gtFlags} at offset 0 is outside 0..${MAX_GT_FLAGS}`);
   const m = newModels(gtFlags);
   const dec = new BinaryDecoder(bytes, what, 1);
   const out = new Int32Array(count);
@@ -143,7 +144,8 @@ function decodeRemainder(dec: BinaryDecoder, m: Models, cls: number, what: strin
   let p = 0;
   while (dec.decodeBit(m.prefix, p * MAG_CLASSES + cls)) {
     p++;
-    if (p >= MAX_PREFIX) throw new ModelpressError('E_CORRUPT', `${what}: Exp-Golomb prefix of value ${index} is longer than ${MAX_PREFIX - 1} bits`);
+    if (p >= MAX_PREFIX)
+      throw new ModelpressError('E_CORRUPT', `${what}: Exp-Golomb prefix of value ${index} is longer than ${MAX_PREFIX - 1} bits`);
   }
   let x = 1;
   for (let b = p - 1; b >= 0; b--) {

@@ -79,7 +79,16 @@ function encodePlane(plane: Uint8Array, spec: PlaneSpec, exps: Uint8Array, expBi
   return enc.finish();
 }
 
-function decodePlane(bytes: Uint8Array, start: number, end: number, n: number, spec: PlaneSpec, exps: Uint8Array, expBits: number, what: string): Uint8Array {
+function decodePlane(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  n: number,
+  spec: PlaneSpec,
+  exps: Uint8Array,
+  expBits: number,
+  what: string,
+): Uint8Array {
   const probs = newContexts(contextCount(spec, expBits) << spec.bits);
   const dec = new BinaryDecoder(bytes, what, start, end);
   const nbits = spec.bits;
@@ -164,7 +173,8 @@ function readChunkTable(encoded: Uint8Array, dtype: FloatDType, byteLength: numb
     throw new ModelpressError('E_ARG', `${what}: byteLength ${byteLength} is not a whole number of ${dtype} elements`);
   const r = new ByteReader(encoded, what);
   const head = r.u8();
-  if ((head & 3) !== DTYPE_CODES[dtype]) throw new ModelpressError('E_CORRUPT', `${what}: dtype code ${head & 3} at offset 0 does not match ${dtype}`);
+  if ((head & 3) !== DTYPE_CODES[dtype])
+    throw new ModelpressError('E_CORRUPT', `${what}: dtype code ${head & 3} at offset 0 does not match ${dtype}`);
   if (head >> 3 !== 0) throw new ModelpressError('E_CORRUPT', `${what}: reserved bits set in head byte 0x${head.toString(16)}`);
   const chunkBytes = head & CUSTOM_CHUNK_FLAG ? r.varuint() : DEFAULT_CHUNK_BYTES;
   if (chunkBytes < layout.elementBytes || chunkBytes % layout.elementBytes !== 0)
@@ -178,20 +188,32 @@ function readChunkTable(encoded: Uint8Array, dtype: FloatDType, byteLength: numb
     offsets.push(offset);
     offset += lengths[i]!;
   }
-  if (offset > encoded.length) throw new ModelpressError('E_TRUNCATED', `${what}: chunks end at byte ${offset}, stream has ${encoded.length}`);
+  if (offset > encoded.length)
+    throw new ModelpressError('E_TRUNCATED', `${what}: chunks end at byte ${offset}, stream has ${encoded.length}`);
   if (chunkCount > 0) {
     offsets.push(offset);
     lengths.push(encoded.length - offset);
-  } else if (offset < encoded.length) throw new ModelpressError('E_CORRUPT', `${what}: ${encoded.length - offset} trailing bytes in an empty stream`);
+  } else if (offset < encoded.length)
+    throw new ModelpressError('E_CORRUPT', `${what}: ${encoded.length - offset} trailing bytes in an empty stream`);
   return { chunkBytes, offsets, lengths };
 }
 
-function decodeChunk(encoded: Uint8Array, start: number, end: number, n: number, dtype: FloatDType, out: Uint8Array, outStart: number, what: string): void {
+function decodeChunk(
+  encoded: Uint8Array,
+  start: number,
+  end: number,
+  n: number,
+  dtype: FloatDType,
+  out: Uint8Array,
+  outStart: number,
+  what: string,
+): void {
   const layout = layoutOf(dtype);
   const r = new ByteReader(encoded, what, start, end);
   const count = layout.planes.length;
   const modes = r.u8();
-  if (modes >> (2 * count) !== 0) throw new ModelpressError('E_CORRUPT', `${what}: plane mode byte 0x${modes.toString(16)} at offset ${start} has unused bits set`);
+  if (modes >> (2 * count) !== 0)
+    throw new ModelpressError('E_CORRUPT', `${what}: plane mode byte 0x${modes.toString(16)} at offset ${start} has unused bits set`);
   const lengths = layout.planes.map((spec, p) => {
     const mode = (modes >> (2 * p)) & 3;
     if (mode === 3) throw new ModelpressError('E_CORRUPT', `${what}: plane ${p} has the invalid mode 3`);
@@ -224,7 +246,16 @@ export function* decodeFloatsChunks(encoded: Uint8Array, dtype: FloatDType, byte
   for (let c = 0; c < table.offsets.length; c++) {
     const size = Math.min(table.chunkBytes, byteLength - c * table.chunkBytes);
     const out = new Uint8Array(size);
-    decodeChunk(encoded, table.offsets[c]!, table.offsets[c]! + table.lengths[c]!, size / elementBytes, dtype, out, 0, `${what} chunk ${c}`);
+    decodeChunk(
+      encoded,
+      table.offsets[c]!,
+      table.offsets[c]! + table.lengths[c]!,
+      size / elementBytes,
+      dtype,
+      out,
+      0,
+      `${what} chunk ${c}`,
+    );
     yield out;
   }
 }
@@ -238,7 +269,16 @@ export function decodeFloats(encoded: Uint8Array, dtype: FloatDType, byteLength:
   for (let c = 0; c < table.offsets.length; c++) {
     const start = c * table.chunkBytes;
     const size = Math.min(table.chunkBytes, byteLength - start);
-    decodeChunk(encoded, table.offsets[c]!, table.offsets[c]! + table.lengths[c]!, size / elementBytes, dtype, out, start, `${what} chunk ${c}`);
+    decodeChunk(
+      encoded,
+      table.offsets[c]!,
+      table.offsets[c]! + table.lengths[c]!,
+      size / elementBytes,
+      dtype,
+      out,
+      start,
+      `${what} chunk ${c}`,
+    );
   }
   return out;
 }

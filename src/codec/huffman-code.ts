@@ -98,4 +98,3 @@ export function reversedCodes(lengths: Uint8Array): Uint32Array {
   for (let s = 0; s < codes.length; s++) if (lengths[s]! > 0) codes[s] = reverseBits(codes[s]!, lengths[s]!);
   return codes;
 }
-

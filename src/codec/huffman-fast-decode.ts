@@ -120,7 +120,14 @@ let stopBit = 0;
  * the bit offset stays at or below `limitBits`, which MUST leave DATA_PADDING readable
  * bytes after it in `data`. Returns the next symbol index; the bit offset is in stopBit.
  */
-export function decodeGeneric(data: Uint8Array, out: SymbolArray, tables: DecodeTables, from: number, fromBit: number, limitBits: number): number {
+export function decodeGeneric(
+  data: Uint8Array,
+  out: SymbolArray,
+  tables: DecodeTables,
+  from: number,
+  fromBit: number,
+  limitBits: number,
+): number {
   const { primary, secondary } = tables;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const count = out.length;
@@ -148,7 +155,16 @@ export function decodeGeneric(data: Uint8Array, out: SymbolArray, tables: Decode
  * Stops six symbols before the end (a step writes up to six) or past `limitBits`;
  * arguments and results as in decodeGeneric; multiBits <= MAX_MULTI_BITS.
  */
-export function decodeBytesFast(data: Uint8Array, out: Uint8Array, tables: DecodeTables, multi: Int32Array, multiBits: number, from: number, fromBit: number, limitBits: number): number {
+export function decodeBytesFast(
+  data: Uint8Array,
+  out: Uint8Array,
+  tables: DecodeTables,
+  multi: Int32Array,
+  multiBits: number,
+  from: number,
+  fromBit: number,
+  limitBits: number,
+): number {
   const { primary, secondary } = tables;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const multiMask = (1 << multiBits) - 1;

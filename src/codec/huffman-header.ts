@@ -1,5 +1,5 @@
 import { ModelpressError } from '../core/errors.js';
-import { BitReader, BitWriter } from './bits.js';
+import { BitReader, type BitWriter } from './bits.js';
 import { ByteReader } from './bytes.js';
 import { huffmanCodeLengths, MAX_CODE_BITS, reversedCodes } from './huffman-code.js';
 
@@ -128,19 +128,22 @@ function checkKraft(lengths: Uint8Array, what: string): number {
 export function parseHeader(bytes: Uint8Array, what: string): ParsedHeader {
   const br = new ByteReader(bytes, what);
   const alphabetSize = br.varuint();
-  if (alphabetSize < 1 || alphabetSize > MAX_ALPHABET) throw new ModelpressError('E_CORRUPT', `${what}: alphabet size ${alphabetSize} is outside 1..${MAX_ALPHABET}`);
+  if (alphabetSize < 1 || alphabetSize > MAX_ALPHABET)
+    throw new ModelpressError('E_CORRUPT', `${what}: alphabet size ${alphabetSize} is outside 1..${MAX_ALPHABET}`);
   const mode = br.u8();
   if (mode === MODE_EMPTY) return { alphabetSize, mode, single: 0, lengths: new Uint8Array(0), dataStart: br.pos };
   if (mode === MODE_ONE) {
     const single = br.varuint();
-    if (single >= alphabetSize) throw new ModelpressError('E_CORRUPT', `${what}: single symbol ${single} is outside the alphabet of ${alphabetSize}`);
+    if (single >= alphabetSize)
+      throw new ModelpressError('E_CORRUPT', `${what}: single symbol ${single} is outside the alphabet of ${alphabetSize}`);
     return { alphabetSize, mode, single, lengths: new Uint8Array(0), dataStart: br.pos };
   }
   if (mode !== MODE_CODED) throw new ModelpressError('E_CORRUPT', `${what}: unknown mode byte ${mode} at offset ${br.pos - 1}`);
   const r = new BitReader(bytes, what, br.pos);
   const clLengths = new Uint8Array(19);
   for (let i = 0; i < 19; i++) clLengths[CL_ORDER[i]!] = r.readBits(3);
-  if (checkKraft(clLengths, `${what} (code-length code)`) < 2) throw new ModelpressError('E_CORRUPT', `${what}: code-length code has fewer than two codes`);
+  if (checkKraft(clLengths, `${what} (code-length code)`) < 2)
+    throw new ModelpressError('E_CORRUPT', `${what}: code-length code has fewer than two codes`);
   const clDecoder = smallDecoder(clLengths);
   const lengths = new Uint8Array(alphabetSize);
   let i = 0;
@@ -153,7 +156,8 @@ export function parseHeader(bytes: Uint8Array, what: string): ParsedHeader {
     const extra = r.readBits(CL_EXTRA_BITS[t]!);
     const run = t === 16 ? 3 + extra : t === 17 ? 3 + extra : 11 + extra;
     if (t === 16 && i === 0) throw new ModelpressError('E_CORRUPT', `${what}: length repeat with no previous length`);
-    if (i + run > alphabetSize) throw new ModelpressError('E_CORRUPT', `${what}: code-length run passes the alphabet end (${alphabetSize})`);
+    if (i + run > alphabetSize)
+      throw new ModelpressError('E_CORRUPT', `${what}: code-length run passes the alphabet end (${alphabetSize})`);
     const value = t === 16 ? lengths[i - 1]! : 0;
     lengths.fill(value, i, i + run);
     i += run;
@@ -162,4 +166,3 @@ export function parseHeader(bytes: Uint8Array, what: string): ParsedHeader {
   r.alignToByte();
   return { alphabetSize, mode, single: 0, lengths, dataStart: r.bytePosition };
 }
-

@@ -32,7 +32,8 @@ export function encodeHuffman(symbols: SymbolArray, alphabetSize: number): Uint8
   const freqs = new Uint32Array(alphabetSize);
   for (let i = 0; i < symbols.length; i++) {
     const s = symbols[i]!;
-    if (s >= alphabetSize) throw new ModelpressError('E_ARG', `huffman: symbol ${s} at index ${i} is outside the alphabet of ${alphabetSize}`);
+    if (s >= alphabetSize)
+      throw new ModelpressError('E_ARG', `huffman: symbol ${s} at index ${i} is outside the alphabet of ${alphabetSize}`);
     freqs[s]!++;
   }
   const head = new ByteWriter(16);
@@ -98,7 +99,8 @@ function allocSymbols(alphabetSize: number, count: number): SymbolArray {
 }
 
 function checkCount(count: number): void {
-  if (!Number.isSafeInteger(count) || count < 0) throw new ModelpressError('E_ARG', `huffman: count ${count} is not a non-negative integer`);
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new ModelpressError('E_ARG', `huffman: count ${count} is not a non-negative integer`);
 }
 
 /**

@@ -180,7 +180,8 @@ export function encodeSparse<T extends Float32Array | Int32Array>(dense: T, opti
   if (allowed.has('csr') && options.shape && options.shape.length >= 2) {
     const rows = options.shape[0]!;
     const cols = options.shape.slice(1).reduce((a, b) => a * b, 1);
-    if (rows * cols !== length) throw new ModelpressError('E_SHAPE', `sparse: shape [${options.shape.join(', ')}] does not hold ${length} elements`);
+    if (rows * cols !== length)
+      throw new ModelpressError('E_SHAPE', `sparse: shape [${options.shape.join(', ')}] does not hold ${length} elements`);
     candidates.push({ layout: 'csr', ...encodeCsr(bits, rows, cols) });
   }
   if (candidates.length === 0) throw new ModelpressError('E_ARG', 'sparse: no layout allowed');
@@ -206,7 +207,8 @@ interface Header {
 
 function readHeader(positions: Uint8Array, length: number): Header {
   const what = 'sparse positions';
-  if (!Number.isSafeInteger(length) || length < 0) throw new ModelpressError('E_ARG', `sparse: length ${length} is not a non-negative integer`);
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new ModelpressError('E_ARG', `sparse: length ${length} is not a non-negative integer`);
   const reader = new ByteReader(positions, what);
   const code = reader.u8();
   const layout = LAYOUT_NAMES[code];
@@ -215,7 +217,8 @@ function readHeader(positions: Uint8Array, length: number): Header {
   if (layout === 'csr') {
     const rows = reader.varuint();
     const cols = reader.varuint();
-    if (rows * cols !== length) throw new ModelpressError('E_CORRUPT', `${what}: CSR shape ${rows}x${cols} does not hold ${length} elements`);
+    if (rows * cols !== length)
+      throw new ModelpressError('E_CORRUPT', `${what}: CSR shape ${rows}x${cols} does not hold ${length} elements`);
     const nValues = reader.varuint();
     if (nValues > length) throw new ModelpressError('E_CORRUPT', `${what}: ${nValues} values for ${length} elements`);
     return { layout, nValues, reader, rows };
@@ -257,10 +260,11 @@ export function decodeSparse<T extends Float32Array | Int32Array>(positions: Uin
     let k = 0;
     if (mode === 0) {
       const br = new BitReader(positions, what, r.pos);
-      for (let i = 0; i < length; i++) if (br.readBit()) {
-        if (k >= h.nValues) throw new ModelpressError('E_CORRUPT', `${what}: mask has more than ${h.nValues} set bits`);
-        out[i] = src[k++]!;
-      }
+      for (let i = 0; i < length; i++)
+        if (br.readBit()) {
+          if (k >= h.nValues) throw new ModelpressError('E_CORRUPT', `${what}: mask has more than ${h.nValues} set bits`);
+          out[i] = src[k++]!;
+        }
     } else if (mode === 1) {
       const dec = new BinaryDecoder(positions, what, r.pos);
       const probs = newContexts(1 << MASK_CONTEXT_BITS);

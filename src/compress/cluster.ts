@@ -70,7 +70,8 @@ export interface ClusterWeightsResult {
 }
 
 export function checkBits(bits: number, what: string): void {
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new ModelpressError('E_ARG', `${what} must be an integer in 1..8 (uint8 indices), got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8)
+    throw new ModelpressError('E_ARG', `${what} must be an integer in 1..8 (uint8 indices), got ${bits}`);
 }
 
 /** k-means clusters every Conv/Gemm/MatMul weight of `input` (not mutated) and rewrites it in Gather form. */
@@ -81,7 +82,8 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
   checkBits(bitsConv, 'conv bits');
   checkBits(bitsFc, 'fc bits');
   const init = opts.init ?? 'linear';
-  if (init !== 'exact' && !KMEANS_INITS.includes(init)) throw new ModelpressError('E_ARG', `init must be one of ${[...KMEANS_INITS, 'exact'].join(', ')}, got '${init}'`);
+  if (init !== 'exact' && !KMEANS_INITS.includes(init))
+    throw new ModelpressError('E_ARG', `init must be one of ${[...KMEANS_INITS, 'exact'].join(', ')}, got '${init}'`);
   const model = cloneModel(input);
   const layers = requireLayers(model, 'cluster', opts.file);
   const graph = model.graph!;
@@ -108,8 +110,20 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
     graph.initializer.push(makeTensorProto(codebook, 'float32', [r.centroids.length], r.centroids));
     graph.initializer.push(makeTensorProto(indices, 'uint8', layer.shape, Uint8Array.from(r.indices)));
     decoders.push(
-      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Cast`), opType: 'Cast', input: [indices], output: [indices32], attribute: makeAttributes({ to: ONNX_TYPE.int32 }) }),
-      create(NodeProtoSchema, { name: names.fresh(`${layer.name}_Gather`), opType: 'Gather', input: [codebook, indices32], output: [layer.name], attribute: makeAttributes({ axis: 0 }) }),
+      create(NodeProtoSchema, {
+        name: names.fresh(`${layer.name}_Cast`),
+        opType: 'Cast',
+        input: [indices],
+        output: [indices32],
+        attribute: makeAttributes({ to: ONNX_TYPE.int32 }),
+      }),
+      create(NodeProtoSchema, {
+        name: names.fresh(`${layer.name}_Gather`),
+        opType: 'Gather',
+        input: [codebook, indices32],
+        output: [layer.name],
+        attribute: makeAttributes({ axis: 0 }),
+      }),
     );
     const mask = new Uint8Array(r.centroids.length).fill(1);
     if (zeroCentroid) {
@@ -117,7 +131,17 @@ export function clusterWeights(input: ModelProto, opts: ClusterOptions): Cluster
       if (z >= 0) mask[z] = 0;
     }
     masks.set(codebook, mask);
-    out.push({ name: layer.name, kind: layer.kind, bits, shape: layer.shape, centroids: r.centroids.length, zeros, codebook, indices, mse: x.length ? se / x.length : 0 });
+    out.push({
+      name: layer.name,
+      kind: layer.kind,
+      bits,
+      shape: layer.shape,
+      centroids: r.centroids.length,
+      zeros,
+      codebook,
+      indices,
+      mse: x.length ? se / x.length : 0,
+    });
   }
   const replaced = new Set(layers.map((l: CompressibleLayer) => l.name));
   graph.initializer = graph.initializer.filter((t) => !replaced.has(t.name));
@@ -185,7 +209,9 @@ export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptio
     layers: clustered.layers,
     masks: clustered.masks,
     history,
-    ...(inputAcc && clusteredAcc ? { accuracy: { input: inputAcc, clustered: clusteredAcc, ...(finetunedAcc ? { finetuned: finetunedAcc } : {}) } } : {}),
+    ...(inputAcc && clusteredAcc
+      ? { accuracy: { input: inputAcc, clustered: clusteredAcc, ...(finetunedAcc ? { finetuned: finetunedAcc } : {}) } }
+      : {}),
   };
 }
 
@@ -194,7 +220,16 @@ function defaultOthers(model: ModelProto, codebooks: Set<string>): string[] {
   const graph = model.graph!;
   const stats = new Set<string>();
   for (const n of graph.node) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i]) stats.add(n.input[i]!);
-  return graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1 && Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 && !codebooks.has(t.name) && !stats.has(t.name)).map((t) => t.name);
+  return graph.initializer
+    .filter(
+      (t) =>
+        t.dataType === ONNX_TYPE.float32 &&
+        t.dims.length >= 1 &&
+        Number(t.dims.reduce((a, d) => a * d, 1n)) > 1 &&
+        !codebooks.has(t.name) &&
+        !stats.has(t.name),
+    )
+    .map((t) => t.name);
 }
 
 /** The dense weights of a Gather-form layer: codebook[indices]. */

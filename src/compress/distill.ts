@@ -54,7 +54,8 @@ export interface DistillResult {
 
 /** Checks T and alpha; E_ARG naming the option. */
 export function checkDistillParams(temperature: number, alpha: number): void {
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ModelpressError('E_ARG', `temperature must be a finite number > 0, got ${temperature}`);
+  if (!(temperature > 0) || !Number.isFinite(temperature))
+    throw new ModelpressError('E_ARG', `temperature must be a finite number > 0, got ${temperature}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new ModelpressError('E_ARG', `alpha must be in [0, 1], got ${alpha}`);
 }
 
@@ -66,11 +67,21 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const teacherClasses = outputClasses(opts.teacher, opts.teacherFile);
   const studentClasses = outputClasses(opts.student, opts.studentFile);
   if (teacherClasses !== undefined && studentClasses !== undefined && teacherClasses !== studentClasses) {
-    throw new ModelpressError('E_SHAPE', `teacher has ${teacherClasses} output classes, student ${studentClasses}; distillation needs the same classes`, opts.studentFile === undefined ? {} : { file: opts.studentFile });
+    throw new ModelpressError(
+      'E_SHAPE',
+      `teacher has ${teacherClasses} output classes, student ${studentClasses}; distillation needs the same classes`,
+      opts.studentFile === undefined ? {} : { file: opts.studentFile },
+    );
   }
-  const cached = await datasetLogits(opts.openRunner, opts.teacher, opts.train, opts.teacherFile === undefined ? {} : { file: opts.teacherFile });
+  const cached = await datasetLogits(
+    opts.openRunner,
+    opts.teacher,
+    opts.train,
+    opts.teacherFile === undefined ? {} : { file: opts.teacherFile },
+  );
   const classes = cached.classes;
-  if (studentClasses !== undefined && classes !== studentClasses) throw new ModelpressError('E_SHAPE', `teacher produced ${classes} logits per example, the student has ${studentClasses} classes`);
+  if (studentClasses !== undefined && classes !== studentClasses)
+    throw new ModelpressError('E_SHAPE', `teacher produced ${classes} logits per example, the student has ${studentClasses} classes`);
   const batchFeeds = teacherFeeds(cached, 'teacher_logits');
   const r = await train({
     openRunner: opts.openRunner,

@@ -27,7 +27,14 @@ export function compressibleLayers(model: ModelProto): CompressibleLayer[] {
     const role = sharedRole(def);
     if (!role || (role.role !== 'conv' && role.role !== 'conv-transpose' && role.role !== 'gemm' && role.role !== 'matmul')) continue;
     const count = def.shape.reduce((a, b) => a * b, 1);
-    out.push({ name: def.name, kind: role.role === 'conv' || role.role === 'conv-transpose' ? 'conv' : 'fc', role, shape: def.shape, count, def });
+    out.push({
+      name: def.name,
+      kind: role.role === 'conv' || role.role === 'conv-transpose' ? 'conv' : 'fc',
+      role,
+      shape: def.shape,
+      count,
+      def,
+    });
   }
   return out;
 }
@@ -36,7 +43,11 @@ export function compressibleLayers(model: ModelProto): CompressibleLayer[] {
 export function requireLayers(model: ModelProto, what: string, file?: string): CompressibleLayer[] {
   const layers = compressibleLayers(model);
   if (layers.length === 0) {
-    throw new ModelpressError('E_UNSUPPORTED', `${what}: the model has no float32 Conv/Gemm/MatMul weight initializers to work on`, file === undefined ? {} : { file });
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `${what}: the model has no float32 Conv/Gemm/MatMul weight initializers to work on`,
+      file === undefined ? {} : { file },
+    );
   }
   return layers;
 }

@@ -99,12 +99,16 @@ type Ranges = Map<string, { min: number; max: number }>;
 export async function quantizationAwareTraining(opts: QatOptions): Promise<QatResult> {
   const { openRunner, model, scheme, file } = opts;
   const where = file === undefined ? {} : { file };
-  if (!QAT_SCHEMES.includes(scheme)) throw new ModelpressError('E_ARG', `QAT scheme must be one of ${QAT_SCHEMES.join(', ')}, got '${scheme}'`);
-  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${opts.epochs}`);
+  if (!QAT_SCHEMES.includes(scheme))
+    throw new ModelpressError('E_ARG', `QAT scheme must be one of ${QAT_SCHEMES.join(', ')}, got '${scheme}'`);
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1)
+    throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${opts.epochs}`);
   const batchSize = opts.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
   const blockSize = opts.blockSize ?? 32;
-  if (!(Number.isInteger(blockSize) && blockSize >= 16 && blockSize <= 256 && (blockSize & (blockSize - 1)) === 0)) throw new ModelpressError('E_ARG', `block size must be a power of two in 16..256, got ${blockSize}`);
+  if (!(Number.isInteger(blockSize) && blockSize >= 16 && blockSize <= 256 && (blockSize & (blockSize - 1)) === 0))
+    throw new ModelpressError('E_ARG', `block size must be a power of two in 16..256, got ${blockSize}`);
   const decay = opts.emaDecay ?? 0.99;
   if (!(decay >= 0 && decay < 1)) throw new ModelpressError('E_ARG', `EMA decay must be in [0, 1), got ${decay}`);
   checkDataset(opts.train, 'training data', { labels: true });
@@ -118,13 +122,22 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     const q = weightFakeQuant(scheme, l, blockSize);
     if (q) quantizers.set(l.name, q);
   }
-  if (quantizers.size === 0) throw new ModelpressError('E_UNSUPPORTED', `qat ${scheme}: no weight the ${scheme} export quantizes (int4 leaves tensors under 256 elements float)`, where);
+  if (quantizers.size === 0)
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `qat ${scheme}: no weight the ${scheme} export quantizes (int4 leaves tensors under 256 elements float)`,
+      where,
+    );
 
   // Activations (int8): fake quantization fed by moving-average ranges, plus min/max outputs for the averages.
-  const dummyFeed = { [io.inputName]: { dtype: 'float32', shape: [1, ...feedShape], data: new Float32Array(feedShape.reduce((a, b) => a * b, 1)) } };
+  const dummyFeed = {
+    [io.inputName]: { dtype: 'float32', shape: [1, ...feedShape], data: new Float32Array(feedShape.reduce((a, b) => a * b, 1)) },
+  };
   const acts = scheme === 'int8' ? await staticActivationTensors(model, dummyFeed, file) : [];
   const consumed = new Set(model.graph!.node.flatMap((n) => n.input));
-  const specs: FakeQuantSpec[] = acts.filter((t) => consumed.has(t)).map((t) => ({ tensor: t, bits: 8, signed: false, scaleInput: `${t}_qat_scale`, zeroPointInput: `${t}_qat_zero_point` }));
+  const specs: FakeQuantSpec[] = acts
+    .filter((t) => consumed.has(t))
+    .map((t) => ({ tensor: t, bits: 8, signed: false, scaleInput: `${t}_qat_scale`, zeroPointInput: `${t}_qat_zero_point` }));
 
   const ranges = await initialRanges(openRunner, model, acts, opts.train, io.inputName, feedShape, file);
   const scaleFeeds = new Map(specs.map((s) => [s.tensor, { scale: new Float32Array(1), zeroPoint: new Float32Array(1) }]));
@@ -196,10 +209,24 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
   });
   const exportReport =
     scheme === 'int8'
-      ? await quantizeStatic(floatModel, { ...STATIC_EXPORT, calibration: [dummyFeed], ...where, openRunner: rangeRunner((t) => exported.get(t), file) })
+      ? await quantizeStatic(floatModel, {
+          ...STATIC_EXPORT,
+          calibration: [dummyFeed],
+          ...where,
+          openRunner: rangeRunner((t) => exported.get(t), file),
+        })
       : await quantizeModel(floatModel, 'int4', { blockSize, ...where });
   const fakeQuantized = [...quantizers.keys()];
-  return { model: exportReport.model, floatModel, history: r.history, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, activations, fakeQuantized, exportReport };
+  return {
+    model: exportReport.model,
+    floatModel,
+    history: r.history,
+    bestEpoch: r.bestEpoch,
+    stoppedEarly: r.stoppedEarly,
+    activations,
+    fakeQuantized,
+    exportReport,
+  };
 }
 
 function copyRanges(ranges: Ranges): Ranges {
@@ -213,8 +240,19 @@ const maxName = (t: string): string => `${t}_qat_batch_max`;
 function withRangeOutputs(model: ModelProto, acts: readonly string[]): ModelProto {
   const graph = model.graph!;
   for (const t of acts) {
-    for (const [op, name] of [['ReduceMin', minName(t)], ['ReduceMax', maxName(t)]] as const) {
-      graph.node.push(create(NodeProtoSchema, { name: `${name}_node`, opType: op, input: [t], output: [name], attribute: makeAttributes({ keepdims: 0 }) }));
+    for (const [op, name] of [
+      ['ReduceMin', minName(t)],
+      ['ReduceMax', maxName(t)],
+    ] as const) {
+      graph.node.push(
+        create(NodeProtoSchema, {
+          name: `${name}_node`,
+          opType: op,
+          input: [t],
+          output: [name],
+          attribute: makeAttributes({ keepdims: 0 }),
+        }),
+      );
       graph.output.push(makeValueInfo(name, 1, []));
     }
   }
@@ -222,15 +260,29 @@ function withRangeOutputs(model: ModelProto, acts: readonly string[]): ModelProt
 }
 
 /** Starting ranges: min/max of each activation over the first (up to) 512 training examples, float model. */
-async function initialRanges(openRunner: RunnerFactory, model: ModelProto, acts: readonly string[], data: Dataset, inputName: string, feedShape: readonly number[], file?: string): Promise<Ranges> {
+async function initialRanges(
+  openRunner: RunnerFactory,
+  model: ModelProto,
+  acts: readonly string[],
+  data: Dataset,
+  inputName: string,
+  feedShape: readonly number[],
+  file?: string,
+): Promise<Ranges> {
   const ranges: Ranges = new Map();
   if (acts.length === 0) return ranges;
   const probe = withRangeOutputs(cloneModel(model), acts);
-  const runner = await openRunner(writeOnnx(probe), { generated: 'the QAT activation-range probe', ...(file === undefined ? {} : { file }) });
+  const runner = await openRunner(writeOnnx(probe), {
+    generated: 'the QAT activation-range probe',
+    ...(file === undefined ? {} : { file }),
+  });
   try {
     const first = floatView(limitSamples(data, 512));
     const x = floatTensor(first.inputs, [first.count, ...feedShape]);
-    const out = await runner.run({ [inputName]: x }, acts.flatMap((t) => [minName(t), maxName(t)]));
+    const out = await runner.run(
+      { [inputName]: x },
+      acts.flatMap((t) => [minName(t), maxName(t)]),
+    );
     for (const t of acts) ranges.set(t, { min: floatValues(out[minName(t)]!)[0]!, max: floatValues(out[maxName(t)]!)[0]! });
   } finally {
     await runner.dispose();
@@ -276,7 +328,12 @@ function rangeRunner(range: (tensor: string) => { min: number; max: number } | u
         const out: Record<string, { dtype: 'float32'; shape: number[]; data: Uint8Array }> = {};
         for (const t of names ?? []) {
           const r = range(t);
-          if (!r) throw new ModelpressError('E_GRAPH', `static export asks for the range of '${t}', which QAT did not track`, file === undefined ? {} : { file });
+          if (!r)
+            throw new ModelpressError(
+              'E_GRAPH',
+              `static export asks for the range of '${t}', which QAT did not track`,
+              file === undefined ? {} : { file },
+            );
           out[t] = { dtype: 'float32', shape: [2], data: new Uint8Array(Float32Array.of(r.min, r.max).buffer) };
         }
         return out;
@@ -288,8 +345,15 @@ function rangeRunner(range: (tensor: string) => { min: number; max: number } | u
 }
 
 /** Post-training quantization with the scheme QAT exports to (the baseline QAT is measured against): static QDQ calibrated on `calibSize` training examples, or int4. */
-export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Dataset, opts: { openRunner: RunnerFactory; blockSize: number; calibSize: number; file?: string }): Promise<ModelProto> {
-  if (scheme === 'int4') return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+export async function ptqBaseline(
+  model: ModelProto,
+  scheme: QatScheme,
+  data: Dataset,
+  opts: { openRunner: RunnerFactory; blockSize: number; calibSize: number; file?: string },
+): Promise<ModelProto> {
+  if (scheme === 'int4')
+    return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) }))
+      .model;
   const train = floatView(data);
   const n = Math.min(opts.calibSize, train.count);
   const size = train.sampleShape.reduce((a, b) => a * b, 1);
@@ -297,7 +361,18 @@ export async function ptqBaseline(model: ModelProto, scheme: QatScheme, data: Da
   const calibration = [];
   for (let s = 0; s < n; s += 128) {
     const m = Math.min(128, n - s);
-    calibration.push({ [input]: { dtype: 'float32', shape: [m, ...train.sampleShape], data: train.inputs.slice(s * size, (s + m) * size) } });
+    calibration.push({
+      [input]: { dtype: 'float32', shape: [m, ...train.sampleShape], data: train.inputs.slice(s * size, (s + m) * size) },
+    });
   }
-  return (await quantizeStatic(model, { calibration, calibMethod: 'minmax', perChannel: true, symmetric: true, openRunner: opts.openRunner, ...(opts.file === undefined ? {} : { file: opts.file }) })).model;
+  return (
+    await quantizeStatic(model, {
+      calibration,
+      calibMethod: 'minmax',
+      perChannel: true,
+      symmetric: true,
+      openRunner: opts.openRunner,
+      ...(opts.file === undefined ? {} : { file: opts.file }),
+    })
+  ).model;
 }

@@ -18,7 +18,11 @@ export function sensitivityTable(r: SensitivityResult): { header: string[]; rows
   };
 }
 
-export function renderSensitivityHtml(r: SensitivityResult, assets: { chartJs: string }, options: { title?: string; model?: string } = {}): string {
+export function renderSensitivityHtml(
+  r: SensitivityResult,
+  assets: { chartJs: string },
+  options: { title?: string; model?: string } = {},
+): string {
   const title = options.title ?? `modelpress sensitivity (${r.method})`;
   const { header, rows } = sensitivityTable(r);
   const table = `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -29,7 +33,10 @@ export function renderSensitivityHtml(r: SensitivityResult, assets: { chartJs: s
     ? `<h2>Suggested setting for ${pts(s.targetRatio)}% of the float32 size</h2>
 <p>Size ${pts(s.ratio)}% of float32${s.reached ? '' : ' (target not reachable with these levels)'}; estimated drop ${pts(s.estimatedDrop)} pts, measured drop ${pts(s.drop)} pts (accuracy ${pts(s.accuracy)}%).</p>
 <table><thead><tr><th>layer</th><th>setting</th><th>bits/weight</th><th>drop alone (pts)</th></tr></thead><tbody>${s.layers
-        .map((l) => `<tr><td>${escapeHtml(l.layer)}</td><td>${escapeHtml(l.level)}</td><td class="num">${l.bitsPerWeight.toFixed(2)}</td><td class="num">${pts(l.drop)}</td></tr>`)
+        .map(
+          (l) =>
+            `<tr><td>${escapeHtml(l.layer)}</td><td>${escapeHtml(l.level)}</td><td class="num">${l.bitsPerWeight.toFixed(2)}</td><td class="num">${pts(l.drop)}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   const data = JSON.stringify(r).replace(/</g, '\\u003c');

@@ -150,7 +150,8 @@ export async function analyzeSensitivity(opts: SensitivityOptions): Promise<Sens
   const { openRunner, model, data, method, file } = opts;
   const where = file === undefined ? {} : { file };
   const levels = sensitivityLevels(method);
-  if (opts.targetRatio !== undefined && !(opts.targetRatio > 0 && opts.targetRatio <= 1)) throw new ModelpressError('E_ARG', `target ratio must be in (0, 1] (compressed size / float32 size), got ${opts.targetRatio}`);
+  if (opts.targetRatio !== undefined && !(opts.targetRatio > 0 && opts.targetRatio <= 1))
+    throw new ModelpressError('E_ARG', `target ratio must be in (0, 1] (compressed size / float32 size), got ${opts.targetRatio}`);
   const layers = requireLayers(model, 'sensitivity', file);
   const values = new Map(layers.map((l) => [l.name, readTensorProtoFloat32(l.def.tensor)]));
   const baseline = (await evaluateModel(openRunner, model, data, where)).accuracy;
@@ -203,7 +204,8 @@ export function greedyPlan(layers: readonly LayerSensitivity[], targetRatio: num
       for (const level of l.levels) {
         const saving = (current[i]!.bitsPerWeight - level.bitsPerWeight) * l.weights;
         if (saving <= 0) continue;
-        if (!best || level.drop < best.level.drop - 1e-12 || (Math.abs(level.drop - best.level.drop) <= 1e-12 && saving > best.saving)) best = { i, level, saving };
+        if (!best || level.drop < best.level.drop - 1e-12 || (Math.abs(level.drop - best.level.drop) <= 1e-12 && saving > best.saving))
+          best = { i, level, saving };
       }
     });
     if (!best) break;

@@ -19,7 +19,8 @@ export function isStudentArch(name: string): boolean {
 
 /** MLP 784-hidden...-10 with ReLU, PyTorch default initialization from `seed`. */
 export function mlpStudent(hidden: readonly number[], seed = 0): ModelProto {
-  if (hidden.length === 0 || hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 65536)) throw new ModelpressError('E_ARG', `MLP hidden sizes must be integers in 1..65536, got [${hidden.join(', ')}]`);
+  if (hidden.length === 0 || hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 65536))
+    throw new ModelpressError('E_ARG', `MLP hidden sizes must be integers in 1..65536, got [${hidden.join(', ')}]`);
   const ctx: LayerContext = { graph: new ZooGraph(), rng: createRng(seed), init: 'pytorch' };
   let x = ctx.graph.node('Flatten', [ZOO_INPUT], ['flatten.out'], { axis: 1 }, 'flatten');
   let inFeatures = 784;
@@ -29,7 +30,12 @@ export function mlpStudent(hidden: readonly number[], seed = 0): ModelProto {
   });
   linear(ctx, `fc${hidden.length + 1}`, x, inFeatures, 10, ZOO_OUTPUT);
   const name = `mlp-${hidden.join('-')}`;
-  return ctx.graph.toModel({ graphName: name, docString: `MLP 784-${hidden.join('-')}-10 with ReLU (distillation student)`, inputs: [floatValueInfo(ZOO_INPUT, ['N', 1, 28, 28])], outputs: [floatValueInfo(ZOO_OUTPUT, ['N', 10])] });
+  return ctx.graph.toModel({
+    graphName: name,
+    docString: `MLP 784-${hidden.join('-')}-10 with ReLU (distillation student)`,
+    inputs: [floatValueInfo(ZOO_INPUT, ['N', 1, 28, 28])],
+    outputs: [floatValueInfo(ZOO_OUTPUT, ['N', 10])],
+  });
 }
 
 /** A freshly initialized student by name: a zoo architecture or mlp-<h>[-<h>...]. */
@@ -37,5 +43,8 @@ export function buildStudent(name: string, seed = 0): ModelProto {
   const m = MLP.exec(name);
   if (m) return mlpStudent(m[1]!.slice(1).split('-').map(Number), seed);
   if (ZOO_NAMES.includes(name)) return buildZooModel(name, { seed });
-  throw new ModelpressError('E_ARG', `unknown student architecture '${name}' (expected ${ZOO_NAMES.join(', ')} or mlp-<hidden>[-<hidden>...], e.g. mlp-32)`);
+  throw new ModelpressError(
+    'E_ARG',
+    `unknown student architecture '${name}' (expected ${ZOO_NAMES.join(', ')} or mlp-<hidden>[-<hidden>...], e.g. mlp-32)`,
+  );
 }

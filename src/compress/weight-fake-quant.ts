@@ -35,7 +35,8 @@ export function weightFakeQuant(scheme: QatScheme, layer: CompressibleLayer, blo
   }
   if (layer.count < INT4_MIN_SIZE) return undefined;
   const range = intRange(4, true, false, false);
-  const plainMatMul = role.role === 'matmul' && shape.length === 2 && layer.def.consumers.every((c) => c.node.opType === 'MatMul' && c.inputIndex === 1);
+  const plainMatMul =
+    role.role === 'matmul' && shape.length === 2 && layer.def.consumers.every((c) => c.node.opType === 'MatMul' && c.inputIndex === 1);
   if (plainMatMul) {
     const [k, n] = shape as [number, number];
     return (w) => dequantizeMatMulNBits(quantizeMatMulNBits(w, k, n, blockSize, false));

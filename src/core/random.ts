@@ -90,7 +90,12 @@ export function createRng(seed: number): Rng {
       if (x < limit) return x % n;
     }
   };
-  return makeRng(nextUint32, () => (nextUint32() >>> 8) / 16777216, int, () => createRng(nextUint32() ^ 0x5bd1e995));
+  return makeRng(
+    nextUint32,
+    () => (nextUint32() >>> 8) / 16777216,
+    int,
+    () => createRng(nextUint32() ^ 0x5bd1e995),
+  );
 }
 
 /** mulberry32: a 32-bit state generator (floats with 32 random bits; int(n) = floor(next() * n)). See the file comment. */
@@ -104,7 +109,12 @@ export function mulberry32(seed: number): Rng {
     return (t ^ (t >>> 14)) >>> 0;
   };
   const next = (): number => nextUint32() / 4294967296;
-  return makeRng(nextUint32, next, (n) => Math.floor(next() * n), () => mulberry32(nextUint32() ^ 0x5bd1e995));
+  return makeRng(
+    nextUint32,
+    next,
+    (n) => Math.floor(next() * n),
+    () => mulberry32(nextUint32() ^ 0x5bd1e995),
+  );
 }
 
 /** Mixes two integers into a seed (for per-sample streams derived from one user seed). */

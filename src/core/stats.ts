@@ -103,7 +103,11 @@ function valueEntropy(t: Tensor, count: number): number | null {
     return histogramEntropy(hist, count);
   }
   if (bits === 16) {
-    const v = new Uint16Array(t.data.byteOffset % 2 === 0 ? t.data.buffer : t.data.slice().buffer, t.data.byteOffset % 2 === 0 ? t.data.byteOffset : 0, count);
+    const v = new Uint16Array(
+      t.data.byteOffset % 2 === 0 ? t.data.buffer : t.data.slice().buffer,
+      t.data.byteOffset % 2 === 0 ? t.data.byteOffset : 0,
+      count,
+    );
     const hist = new Uint32Array(65536);
     for (let i = 0; i < count; i++) hist[v[i]!]!++;
     return histogramEntropy(hist, count);
@@ -162,7 +166,19 @@ export function tensorStats(t: Tensor): TensorStats {
   const count = t.dtype === 'string' ? (t.strings?.length ?? 0) : elementCount(t.shape);
   const entropyRawBits = rawByteEntropy(t);
   if (!isStatDType(t.dtype)) {
-    return { count, min: null, max: null, mean: null, std: null, zeroFraction: null, nanCount: 0, infCount: 0, entropyRawBits, entropyValueBits: null, entropy8Bits: null };
+    return {
+      count,
+      min: null,
+      max: null,
+      mean: null,
+      std: null,
+      zeroFraction: null,
+      nanCount: 0,
+      infCount: 0,
+      entropyRawBits,
+      entropyValueBits: null,
+      entropy8Bits: null,
+    };
   }
   const v = numericValues(t);
   let min = Infinity;
@@ -174,8 +190,13 @@ export function tensorStats(t: Tensor): TensorStats {
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
     if (x === 0) zeros++;
-    else if (x !== x) { nans++; continue; }
-    else if (x === Infinity || x === -Infinity) { infs++; continue; }
+    else if (Number.isNaN(x)) {
+      nans++;
+      continue;
+    } else if (x === Infinity || x === -Infinity) {
+      infs++;
+      continue;
+    }
     if (x < min) min = x;
     if (x > max) max = x;
     sum += x;
@@ -237,7 +258,8 @@ function hashBytes(b: Uint8Array): number {
     const w = new Uint32Array(b.buffer, b.byteOffset, words);
     for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i]!, 0x01000193);
   } else {
-    for (let i = 0; i < words * 4; i += 4) h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x01000193);
+    for (let i = 0; i < words * 4; i += 4)
+      h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x01000193);
   }
   for (let i = words * 4; i < b.byteLength; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   return h >>> 0;
@@ -280,7 +302,13 @@ export function findDuplicateGroups(tensors: readonly { name: string; tensor: Te
       for (const c of classes) {
         if (c.length < 2) continue;
         const t = c[0]!.tensor;
-        groups.push({ names: c.map((x) => x.name), dtype: t.dtype, shape: [...t.shape], bytes: t.data.byteLength, wastedBytes: t.data.byteLength * (c.length - 1) });
+        groups.push({
+          names: c.map((x) => x.name),
+          dtype: t.dtype,
+          shape: [...t.shape],
+          bytes: t.data.byteLength,
+          wastedBytes: t.data.byteLength * (c.length - 1),
+        });
       }
     }
   }

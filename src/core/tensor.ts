@@ -30,7 +30,9 @@ function aligned(bytes: Uint8Array, align: number): Uint8Array {
 }
 
 /** Typed view (or copy when unaligned) of a tensor's elements in its natural JS type. */
-export function typedView(t: Tensor):
+export function typedView(
+  t: Tensor,
+):
   | Float32Array
   | Float64Array
   | Int8Array
@@ -43,19 +45,45 @@ export function typedView(t: Tensor):
   | BigUint64Array {
   const b = t.data;
   switch (t.dtype) {
-    case 'float32': { const a = aligned(b, 4); return new Float32Array(a.buffer, a.byteOffset, a.byteLength / 4); }
-    case 'float64': { const a = aligned(b, 8); return new Float64Array(a.buffer, a.byteOffset, a.byteLength / 8); }
-    case 'int8': return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
+    case 'float32': {
+      const a = aligned(b, 4);
+      return new Float32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+    }
+    case 'float64': {
+      const a = aligned(b, 8);
+      return new Float64Array(a.buffer, a.byteOffset, a.byteLength / 8);
+    }
+    case 'int8':
+      return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
     case 'uint8':
-    case 'bool': return b;
-    case 'int16': { const a = aligned(b, 2); return new Int16Array(a.buffer, a.byteOffset, a.byteLength / 2); }
+    case 'bool':
+      return b;
+    case 'int16': {
+      const a = aligned(b, 2);
+      return new Int16Array(a.buffer, a.byteOffset, a.byteLength / 2);
+    }
     case 'uint16':
     case 'float16':
-    case 'bfloat16': { const a = aligned(b, 2); return new Uint16Array(a.buffer, a.byteOffset, a.byteLength / 2); }
-    case 'int32': { const a = aligned(b, 4); return new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4); }
-    case 'uint32': { const a = aligned(b, 4); return new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4); }
-    case 'int64': { const a = aligned(b, 8); return new BigInt64Array(a.buffer, a.byteOffset, a.byteLength / 8); }
-    case 'uint64': { const a = aligned(b, 8); return new BigUint64Array(a.buffer, a.byteOffset, a.byteLength / 8); }
+    case 'bfloat16': {
+      const a = aligned(b, 2);
+      return new Uint16Array(a.buffer, a.byteOffset, a.byteLength / 2);
+    }
+    case 'int32': {
+      const a = aligned(b, 4);
+      return new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+    }
+    case 'uint32': {
+      const a = aligned(b, 4);
+      return new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+    }
+    case 'int64': {
+      const a = aligned(b, 8);
+      return new BigInt64Array(a.buffer, a.byteOffset, a.byteLength / 8);
+    }
+    case 'uint64': {
+      const a = aligned(b, 8);
+      return new BigUint64Array(a.buffer, a.byteOffset, a.byteLength / 8);
+    }
     default:
       throw new Error(`no typed view for dtype ${t.dtype}`);
   }
@@ -63,7 +91,19 @@ export function typedView(t: Tensor):
 
 /** True for dtypes `toFloat32` can convert. */
 export function isNumeric(d: DType): boolean {
-  return !['string', 'complex64', 'complex128', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'float4e2m1', 'float8e8m0', 'uint2', 'int2'].includes(d);
+  return ![
+    'string',
+    'complex64',
+    'complex128',
+    'float8e4m3fn',
+    'float8e4m3fnuz',
+    'float8e5m2',
+    'float8e5m2fnuz',
+    'float4e2m1',
+    'float8e8m0',
+    'uint2',
+    'int2',
+  ].includes(d);
 }
 
 /** The tensor's values as float32 (int64 beyond 2^24 loses precision, as any float32 cast does). */
@@ -74,10 +114,13 @@ export function toFloat32(t: Tensor): Float32Array {
       const v = typedView(t) as Float32Array;
       return v.buffer === t.data.buffer && v.byteOffset === t.data.byteOffset ? new Float32Array(v) : v;
     }
-    case 'float16': return float16ToFloat32(typedView(t) as Uint16Array);
-    case 'bfloat16': return bfloat16ToFloat32(typedView(t) as Uint16Array);
+    case 'float16':
+      return float16ToFloat32(typedView(t) as Uint16Array);
+    case 'bfloat16':
+      return bfloat16ToFloat32(typedView(t) as Uint16Array);
     case 'int4':
-    case 'uint4': return Float32Array.from(unpackInt4(t.data, n, t.dtype === 'int4'));
+    case 'uint4':
+      return Float32Array.from(unpackInt4(t.data, n, t.dtype === 'int4'));
     default: {
       const v = typedView(t);
       const out = new Float32Array(n);
@@ -92,10 +135,14 @@ export function fromFloat32(values: Float32Array, dtype: DType, shape: readonly 
   const n = values.length;
   if (elementCount(shape) !== n) throw new Error(`shape [${shape.join(',')}] does not hold ${n} values`);
   switch (dtype) {
-    case 'float32': return makeTensor(dtype, shape, new Uint8Array(values.slice().buffer));
-    case 'float16': return makeTensor(dtype, shape, new Uint8Array(float32ToFloat16(values).buffer));
-    case 'bfloat16': return makeTensor(dtype, shape, new Uint8Array(float32ToBfloat16(values).buffer));
-    case 'float64': return makeTensor(dtype, shape, new Uint8Array(Float64Array.from(values).buffer));
+    case 'float32':
+      return makeTensor(dtype, shape, new Uint8Array(values.slice().buffer));
+    case 'float16':
+      return makeTensor(dtype, shape, new Uint8Array(float32ToFloat16(values).buffer));
+    case 'bfloat16':
+      return makeTensor(dtype, shape, new Uint8Array(float32ToBfloat16(values).buffer));
+    case 'float64':
+      return makeTensor(dtype, shape, new Uint8Array(Float64Array.from(values).buffer));
     case 'int4':
     case 'uint4': {
       const [lo, hi] = dtype === 'int4' ? [-8, 7] : [0, 15];
@@ -103,11 +150,24 @@ export function fromFloat32(values: Float32Array, dtype: DType, shape: readonly 
       for (let i = 0; i < n; i++) q[i] = Math.min(hi, Math.max(lo, roundHalfEven(values[i]!)));
       return makeTensor(dtype, shape, packInt4(q));
     }
-    case 'bool': return makeTensor(dtype, shape, Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)));
-    case 'int64': return makeTensor(dtype, shape, new Uint8Array(BigInt64Array.from(values, (v) => saturatingBigInt(v, -(2n ** 63n), 2n ** 63n - 1n)).buffer));
-    case 'uint64': return makeTensor(dtype, shape, new Uint8Array(BigUint64Array.from(values, (v) => saturatingBigInt(v, 0n, 2n ** 64n - 1n)).buffer));
+    case 'bool':
+      return makeTensor(
+        dtype,
+        shape,
+        Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)),
+      );
+    case 'int64':
+      return makeTensor(
+        dtype,
+        shape,
+        new Uint8Array(BigInt64Array.from(values, (v) => saturatingBigInt(v, -(2n ** 63n), 2n ** 63n - 1n)).buffer),
+      );
+    case 'uint64':
+      return makeTensor(dtype, shape, new Uint8Array(BigUint64Array.from(values, (v) => saturatingBigInt(v, 0n, 2n ** 64n - 1n)).buffer));
     default: {
-      const ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[dtype as 'int8'];
+      const ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[
+        dtype as 'int8'
+      ];
       if (!ctor) throw new Error(`cannot make a ${dtype} tensor from float32 values`);
       const bits = new ctor(0).BYTES_PER_ELEMENT * 8;
       const signed = dtype.startsWith('int');

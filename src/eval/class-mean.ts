@@ -19,9 +19,15 @@ export interface ClassMeans {
  * Per-class means of `images` (`count` samples of `features` bytes) after
  * multiplying by `scale` (default 1/255, the model then takes inputs in [0, 1]).
  */
-export function computeClassMeans(images: Uint8Array, labels: ArrayLike<number>, classes: number, options: { scale?: number } = {}): ClassMeans {
+export function computeClassMeans(
+  images: Uint8Array,
+  labels: ArrayLike<number>,
+  classes: number,
+  options: { scale?: number } = {},
+): ClassMeans {
   const count = labels.length;
-  if (count === 0 || images.length % count !== 0) throw new ModelpressError('E_SHAPE', `${images.length} pixel bytes do not split into ${count} samples`);
+  if (count === 0 || images.length % count !== 0)
+    throw new ModelpressError('E_SHAPE', `${images.length} pixel bytes do not split into ${count} samples`);
   const features = images.length / count;
   const scale = options.scale ?? 1 / 255;
   const sums = new Float64Array(classes * features);
@@ -66,7 +72,11 @@ export function classMeanLogits(means: ClassMeans, x: Float32Array): Float32Arra
 export function buildClassMeanModel(means: ClassMeans, options: { inputShape?: readonly number[]; opset?: number } = {}): ModelProto {
   const inputShape = options.inputShape ?? [28, 28];
   const features = inputShape.reduce((a, b) => a * b, 1);
-  if (features !== means.features) throw new ModelpressError('E_SHAPE', `input shape [${inputShape.join(', ')}] holds ${features} features, the means have ${means.features}`);
+  if (features !== means.features)
+    throw new ModelpressError(
+      'E_SHAPE',
+      `input shape [${inputShape.join(', ')}] holds ${features} features, the means have ${means.features}`,
+    );
   const b = new GraphBuilder(undefined, 'class_mean');
   const image = b.input('image', 'float32', ['batch', ...inputShape]);
   const weights = new Float32Array(means.means.length);

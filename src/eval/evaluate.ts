@@ -10,7 +10,15 @@ import { formatShape, type IoInfo, type Runner } from '../runtime/runner.js';
 import type { FeedSource } from './feeds.js';
 import { FidelityAccumulator, type FidelityStats } from './fidelity.js';
 import { findStatePairs, type StatePair } from './inputs.js';
-import { argmax, classificationReport, confusionMatrix, inTopK, latencyStats, type ClassificationReport, type LatencyStats } from './metrics.js';
+import {
+  argmax,
+  classificationReport,
+  confusionMatrix,
+  inTopK,
+  latencyStats,
+  type ClassificationReport,
+  type LatencyStats,
+} from './metrics.js';
 
 export interface EvaluateOptions {
   /** Samples per run; default 64 (capped by what the model and source allow). */
@@ -68,7 +76,10 @@ export async function evaluate(runner: Runner, source: FeedSource, options: Eval
   const state = options.state ?? findStatePairs(runner.inputs, runner.outputs);
   const classOutputName = options.classOutput ?? runner.outputs[0]?.name;
   if (options.classOutput && !runner.outputs.some((o) => o.name === options.classOutput)) {
-    throw new ModelpressError('E_ARG', `model has no output '${options.classOutput}'; outputs: ${runner.outputs.map((o) => o.name).join(', ')}`);
+    throw new ModelpressError(
+      'E_ARG',
+      `model has no output '${options.classOutput}'; outputs: ${runner.outputs.map((o) => o.name).join(', ')}`,
+    );
   }
   const reference = options.reference;
   const refNames = reference ? matchOutputs(runner.outputs, reference.outputs) : undefined;
@@ -108,12 +119,19 @@ export async function evaluate(runner: Runner, source: FeedSource, options: Eval
         predictions[start + i] = argmax(values, i * c, c);
         if (labels) {
           const label = labels[start + i]!;
-          if (label >= c) throw new ModelpressError('E_SHAPE', `label ${label} of sample ${start + i} is outside the ${c} classes of output '${classOutputName}' ${formatShape(scores.shape)}`);
+          if (label >= c)
+            throw new ModelpressError(
+              'E_SHAPE',
+              `label ${label} of sample ${start + i} is outside the ${c} classes of output '${classOutputName}' ${formatShape(scores.shape)}`,
+            );
           if (inTopK(values, i * c, c, label, k)) topKHits++;
         }
       }
     } else if (labels) {
-      throw new ModelpressError('E_SHAPE', `the data has labels but output '${classOutputName}' is ${scores ? formatShape(scores.shape) : 'missing'}, not [batch, classes] class scores; choose one with --output`);
+      throw new ModelpressError(
+        'E_SHAPE',
+        `the data has labels but output '${classOutputName}' is ${scores ? formatShape(scores.shape) : 'missing'}, not [batch, classes] class scores; choose one with --output`,
+      );
     }
     if (reference && refNames) {
       const refOut = await reference.run(withState(feeds, refState, state));
@@ -122,7 +140,11 @@ export async function evaluate(runner: Runner, source: FeedSource, options: Eval
         const mine = out[name];
         const theirs = refOut[refName];
         if (!mine || !theirs) continue;
-        if (mine.shape.join() !== theirs.shape.join()) throw new ModelpressError('E_SHAPE', `output '${name}' is ${formatShape(mine.shape)} but the reference's '${refName}' is ${formatShape(theirs.shape)}`);
+        if (mine.shape.join() !== theirs.shape.join())
+          throw new ModelpressError(
+            'E_SHAPE',
+            `output '${name}' is ${formatShape(mine.shape)} but the reference's '${refName}' is ${formatShape(theirs.shape)}`,
+          );
         let acc = fidelity.get(name);
         if (!acc) fidelity.set(name, (acc = new FidelityAccumulator(name, classAxis(mine.shape))));
         acc.add(asNumbers(theirs), asNumbers(mine));
@@ -148,7 +170,10 @@ export async function evaluate(runner: Runner, source: FeedSource, options: Eval
     const timed = options.latency?.runs ?? 20;
     latency = await timeRuns(runner, withState(source.feeds(0, 1), undefined, state), warmup, timed, now, options.afterRun);
     if (batchSize > 1) {
-      latencyBatch = { ...(await timeRuns(runner, withState(source.feeds(0, batchSize), undefined, state), warmup, timed, now, options.afterRun)), batchSize };
+      latencyBatch = {
+        ...(await timeRuns(runner, withState(source.feeds(0, batchSize), undefined, state), warmup, timed, now, options.afterRun)),
+        batchSize,
+      };
     }
   }
   return {
@@ -166,7 +191,14 @@ export async function evaluate(runner: Runner, source: FeedSource, options: Eval
   };
 }
 
-async function timeRuns(runner: Runner, feeds: Record<string, Tensor>, warmup: number, runs: number, now: () => number, afterRun?: () => void): Promise<LatencyStats> {
+async function timeRuns(
+  runner: Runner,
+  feeds: Record<string, Tensor>,
+  warmup: number,
+  runs: number,
+  now: () => number,
+  afterRun?: () => void,
+): Promise<LatencyStats> {
   for (let i = 0; i < warmup; i++) await runner.run(feeds);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -200,7 +232,11 @@ function matchOutputs(mine: readonly IoInfo[], theirs: readonly IoInfo[]): Map<s
   return pairs;
 }
 
-function withState(feeds: Record<string, Tensor>, state: Record<string, Tensor> | undefined, pairs: readonly StatePair[]): Record<string, Tensor> {
+function withState(
+  feeds: Record<string, Tensor>,
+  state: Record<string, Tensor> | undefined,
+  pairs: readonly StatePair[],
+): Record<string, Tensor> {
   if (!state || pairs.length === 0) return feeds;
   const out = { ...feeds };
   for (const p of pairs) {

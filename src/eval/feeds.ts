@@ -35,9 +35,14 @@ export interface SourceOptions extends ShapeBindings {
 }
 
 /** Feeds from a dataset: the data goes into `dataInput` (default: the first input). */
-export function datasetSource(ds: Dataset, inputs: readonly IoInfo[], options: SourceOptions & { dataInput?: string; preprocess?: PreprocessOptions } = {}): FeedSource {
+export function datasetSource(
+  ds: Dataset,
+  inputs: readonly IoInfo[],
+  options: SourceOptions & { dataInput?: string; preprocess?: PreprocessOptions } = {},
+): FeedSource {
   const target = options.dataInput ? inputs.find((i) => i.name === options.dataInput) : inputs[0];
-  if (!target) throw new ModelpressError('E_ARG', `model has no input named '${options.dataInput}'; inputs: ${inputs.map((i) => i.name).join(', ')}`);
+  if (!target)
+    throw new ModelpressError('E_ARG', `model has no input named '${options.dataInput}'; inputs: ${inputs.map((i) => i.name).join(', ')}`);
   const fit: InputFit = fitSamples(sampleShape(ds), target, options.preprocess, options.dims);
   const others = inputs.filter((i) => i !== target);
   const otherFor = (batch: number): Record<string, Tensor> => {
@@ -45,7 +50,11 @@ export function datasetSource(ds: Dataset, inputs: readonly IoInfo[], options: S
     const out: Record<string, Tensor> = {};
     for (const input of others) {
       if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
-      out[input.name] = constantTensor(input.dtype, resolveInputShape(input, { dims, shapes: options.shapes }), options.fill?.[input.name] ?? 0);
+      out[input.name] = constantTensor(
+        input.dtype,
+        resolveInputShape(input, { dims, shapes: options.shapes }),
+        options.fill?.[input.name] ?? 0,
+      );
     }
     return out;
   };
@@ -85,7 +94,10 @@ export function randomSource(inputs: readonly IoInfo[], runs: number, options: S
       const out: Record<string, Tensor> = {};
       resolved.forEach((r, k) => {
         const fill = options.fill?.[r.name] ?? (stateInputs.has(r.name) ? 0 : undefined);
-        out[r.name] = fill !== undefined ? constantTensor(r.dtype, r.shape, fill) : randomTensor(r.dtype, r.shape, deriveSeed(seed, start * resolved.length + k));
+        out[r.name] =
+          fill !== undefined
+            ? constantTensor(r.dtype, r.shape, fill)
+            : randomTensor(r.dtype, r.shape, deriveSeed(seed, start * resolved.length + k));
       });
       return out;
     },

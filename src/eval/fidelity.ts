@@ -40,7 +40,8 @@ export class FidelityAccumulator {
   ) {}
 
   add(reference: ArrayLike<number>, model: ArrayLike<number>): void {
-    if (reference.length !== model.length) throw new RangeError(`output '${this.name}': reference has ${reference.length} values, model ${model.length}`);
+    if (reference.length !== model.length)
+      throw new RangeError(`output '${this.name}': reference has ${reference.length} values, model ${model.length}`);
     for (let i = 0; i < reference.length; i++) {
       const r = reference[i]!;
       const x = model[i]!;

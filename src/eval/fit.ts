@@ -43,14 +43,32 @@ export interface InputFit {
 }
 
 /** Matches samples of `dataSampleShape` to `input`; `dims` are user bindings (--dim). */
-export function fitSamples(dataSampleShape: readonly number[], input: IoInfo, pre: PreprocessOptions = {}, dims: Readonly<Record<string, number>> = {}): InputFit {
+export function fitSamples(
+  dataSampleShape: readonly number[],
+  input: IoInfo,
+  pre: PreprocessOptions = {},
+  dims: Readonly<Record<string, number>> = {},
+): InputFit {
   if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
-  const transpose = dataSampleShape.length === 3 && pre.dataLayout && pre.modelLayout && pre.dataLayout !== pre.modelLayout ? (pre.dataLayout === 'nhwc' ? 1 : 2) : 0;
-  const data = transpose === 1 ? [dataSampleShape[2]!, dataSampleShape[0]!, dataSampleShape[1]!] : transpose === 2 ? [dataSampleShape[1]!, dataSampleShape[2]!, dataSampleShape[0]!] : [...dataSampleShape];
+  const transpose =
+    dataSampleShape.length === 3 && pre.dataLayout && pre.modelLayout && pre.dataLayout !== pre.modelLayout
+      ? pre.dataLayout === 'nhwc'
+        ? 1
+        : 2
+      : 0;
+  const data =
+    transpose === 1
+      ? [dataSampleShape[2]!, dataSampleShape[0]!, dataSampleShape[1]!]
+      : transpose === 2
+        ? [dataSampleShape[1]!, dataSampleShape[2]!, dataSampleShape[0]!]
+        : [...dataSampleShape];
   const values = elementCount(data);
   const modelShape = input.shape ?? [];
   const mismatch = (why: string): never => {
-    throw new ModelpressError('E_SHAPE', `dataset samples of shape ${formatShape(dataSampleShape)} (${values} values) cannot fit model input '${input.name}' ${formatShape(input.shape)}: ${why}`);
+    throw new ModelpressError(
+      'E_SHAPE',
+      `dataset samples of shape ${formatShape(dataSampleShape)} (${values} values) cannot fit model input '${input.name}' ${formatShape(input.shape)}: ${why}`,
+    );
   };
   if (!input.shape) mismatch('the model declares no input shape; give it with --shape');
   // Axis 0 is the batch axis unless the input has exactly the sample's rank and fixed dims equal to it.
@@ -72,11 +90,22 @@ export function fitSamples(dataSampleShape: readonly number[], input: IoInfo, pr
     mismatch(`symbolic dims ${unknown.map((i) => `'${rest[i]}'`).join(', ')} are ambiguous; bind them with --dim name=value`);
   }
   const shape = resolved as number[];
-  rest.forEach((d, i) => { if (typeof d === 'string') bindings[d] = shape[i]!; });
+  rest.forEach((d, i) => {
+    if (typeof d === 'string') bindings[d] = shape[i]!;
+  });
   if (elementCount(shape) !== values) mismatch(`each sample needs ${elementCount(shape)} values [${shape.join(', ')}]`);
   const fixedBatch = typeof axis0 === 'number' ? axis0 : undefined;
   const batchSymbol = typeof axis0 === 'string' ? axis0 : undefined;
-  return { input: input.name, dtype: input.dtype, sampleShape: shape, batched, fixedBatch: batched ? fixedBatch : 1, batchSymbol, bindings, transpose };
+  return {
+    input: input.name,
+    dtype: input.dtype,
+    sampleShape: shape,
+    batched,
+    fixedBatch: batched ? fixedBatch : 1,
+    batchSymbol,
+    bindings,
+    transpose,
+  };
 }
 
 /** The default scale: 1/255 for uint8 data going into a float input. */
@@ -123,7 +152,9 @@ export function createBatcher(x: Tensor, fit: InputFit, pre: PreprocessOptions =
     }
     if (fit.transpose) values = transposeSamples(values, count, sample, fit.transpose);
     // float32 wraps the buffer as is; other dtypes convert.
-    return fit.dtype === 'float32' ? { dtype: 'float32', shape, data: new Uint8Array(values.buffer) } : fromFloat32(values, fit.dtype, shape);
+    return fit.dtype === 'float32'
+      ? { dtype: 'float32', shape, data: new Uint8Array(values.buffer) }
+      : fromFloat32(values, fit.dtype, shape);
   };
 }
 
@@ -133,7 +164,10 @@ export function createBatcher(x: Tensor, fit: InputFit, pre: PreprocessOptions =
  * same floats as the usual `x / 255`.
  */
 function scaleUniform(t: Tensor, scale: number, mean: number, std: number): Float32Array {
-  const src = t.dtype === 'uint8' || t.dtype === 'int8' || t.dtype === 'float32' || t.dtype === 'int16' || t.dtype === 'uint16' || t.dtype === 'int32' ? typedView(t) as ArrayLike<number> : toFloat32(t);
+  const src =
+    t.dtype === 'uint8' || t.dtype === 'int8' || t.dtype === 'float32' || t.dtype === 'int16' || t.dtype === 'uint16' || t.dtype === 'int32'
+      ? (typedView(t) as ArrayLike<number>)
+      : toFloat32(t);
   const n = src.length;
   const out = new Float32Array(n);
   const divisor = 1 / scale;
@@ -154,10 +188,17 @@ function divideBytes(src: Uint8Array, divisor: number, out: Float32Array): void 
   for (let i = 0; i < src.length; i++) out[i] = src[i]! / divisor;
 }
 
-function perChannel(v: readonly number[] | undefined, channels: number, fallback: number, what: string, sample: readonly number[]): number[] {
+function perChannel(
+  v: readonly number[] | undefined,
+  channels: number,
+  fallback: number,
+  what: string,
+  sample: readonly number[],
+): number[] {
   if (!v || v.length === 0) return new Array<number>(channels).fill(fallback);
   if (v.length === 1) return new Array<number>(channels).fill(v[0]!);
-  if (v.length !== channels) throw new ModelpressError('E_SHAPE', `--${what} has ${v.length} values but samples ${formatShape(sample)} have ${channels} channels`);
+  if (v.length !== channels)
+    throw new ModelpressError('E_SHAPE', `--${what} has ${v.length} values but samples ${formatShape(sample)} have ${channels} channels`);
   return [...v];
 }
 
@@ -168,12 +209,14 @@ function transposeSamples(values: Float32Array, count: number, sample: readonly 
   const per = a * b * c;
   for (let s = 0; s < count; s++) {
     const base = s * per;
-    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < c; k++) {
-      // Source index (i, j, k) in [a, b, c]; destination [c, a, b] for HWC→CHW, [b, c, a] for CHW→HWC.
-      const src = base + (i * b + j) * c + k;
-      const dst = mode === 1 ? base + (k * a + i) * b + j : base + (j * c + k) * a + i;
-      out[dst] = values[src]!;
-    }
+    for (let i = 0; i < a; i++)
+      for (let j = 0; j < b; j++)
+        for (let k = 0; k < c; k++) {
+          // Source index (i, j, k) in [a, b, c]; destination [c, a, b] for HWC→CHW, [b, c, a] for CHW→HWC.
+          const src = base + (i * b + j) * c + k;
+          const dst = mode === 1 ? base + (k * a + i) * b + j : base + (j * c + k) * a + i;
+          out[dst] = values[src]!;
+        }
   }
   return out;
 }

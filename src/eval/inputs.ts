@@ -21,14 +21,22 @@ export function resolveInputShape(input: IoInfo, bindings: ShapeBindings = {}): 
   const given = bindings.shapes?.[input.name];
   if (given) {
     if (input.shape && input.shape.length !== given.length) {
-      throw new ModelpressError('E_SHAPE', `--shape ${input.name}=${given.join(',')} has rank ${given.length}, model input '${input.name}' is ${formatShape(input.shape)}`);
+      throw new ModelpressError(
+        'E_SHAPE',
+        `--shape ${input.name}=${given.join(',')} has rank ${given.length}, model input '${input.name}' is ${formatShape(input.shape)}`,
+      );
     }
     input.shape?.forEach((d, i) => {
-      if (typeof d === 'number' && d !== given[i]) throw new ModelpressError('E_SHAPE', `--shape ${input.name}=${given.join(',')} sets dim ${i} to ${given[i]}, model input '${input.name}' fixes it at ${d} (${formatShape(input.shape)})`);
+      if (typeof d === 'number' && d !== given[i])
+        throw new ModelpressError(
+          'E_SHAPE',
+          `--shape ${input.name}=${given.join(',')} sets dim ${i} to ${given[i]}, model input '${input.name}' fixes it at ${d} (${formatShape(input.shape)})`,
+        );
     });
     return [...given];
   }
-  if (!input.shape) throw new ModelpressError('E_ARG', `model input '${input.name}' declares no shape; give one with --shape ${input.name}=d0,d1,...`);
+  if (!input.shape)
+    throw new ModelpressError('E_ARG', `model input '${input.name}' declares no shape; give one with --shape ${input.name}=d0,d1,...`);
   const missing: string[] = [];
   const shape = input.shape.map((d) => {
     if (typeof d === 'number') return d;
@@ -37,7 +45,10 @@ export function resolveInputShape(input: IoInfo, bindings: ShapeBindings = {}): 
     return v ?? 0;
   });
   if (missing.length) {
-    throw new ModelpressError('E_ARG', `model input '${input.name}' ${formatShape(input.shape)} has symbolic dims ${missing.map((m) => `'${m}'`).join(', ')}; give them with ${missing.map((m) => `--dim ${m}=<n>`).join(' ')} or --shape ${input.name}=d0,d1,...`);
+    throw new ModelpressError(
+      'E_ARG',
+      `model input '${input.name}' ${formatShape(input.shape)} has symbolic dims ${missing.map((m) => `'${m}'`).join(', ')}; give them with ${missing.map((m) => `--dim ${m}=<n>`).join(' ')} or --shape ${input.name}=d0,d1,...`,
+    );
   }
   return shape;
 }
@@ -84,7 +95,13 @@ export interface StatePair {
 export function findStatePairs(inputs: readonly IoInfo[], outputs: readonly IoInfo[]): StatePair[] {
   const pairs: StatePair[] = [];
   for (const input of inputs) {
-    const candidates = [`${input.name}n`, `${input.name}_out`, `${input.name}_next`, `next_${input.name}`, input.name.replace(/^past/, 'present')];
+    const candidates = [
+      `${input.name}n`,
+      `${input.name}_out`,
+      `${input.name}_next`,
+      `next_${input.name}`,
+      input.name.replace(/^past/, 'present'),
+    ];
     const output = outputs.find((o) => o.name !== input.name && candidates.includes(o.name) && o.dtype === input.dtype);
     if (output) pairs.push({ input: input.name, output: output.name });
   }

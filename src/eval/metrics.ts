@@ -133,5 +133,13 @@ export interface LatencyStats {
 export function latencyStats(times: readonly number[]): LatencyStats {
   const sorted = Float64Array.from(times).sort();
   const mean = times.length ? times.reduce((a, b) => a + b, 0) / times.length : 0;
-  return { runs: times.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), mean, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
+  return {
+    runs: times.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    mean,
+    min: sorted[0] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+  };
 }

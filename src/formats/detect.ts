@@ -65,13 +65,36 @@ function readVarint(bytes: Uint8Array, pos: number): [number, number] | undefine
 
 /** ModelProto field number -> wire type (0 varint, 2 length-delimited). */
 const MODEL_FIELDS: ReadonlyMap<number, number> = new Map([
-  [1, 0], [2, 2], [3, 2], [4, 2], [5, 0], [6, 2], [7, 2], [8, 2], [14, 2], [20, 2], [25, 2], [26, 2],
+  [1, 0],
+  [2, 2],
+  [3, 2],
+  [4, 2],
+  [5, 0],
+  [6, 2],
+  [7, 2],
+  [8, 2],
+  [14, 2],
+  [20, 2],
+  [25, 2],
+  [26, 2],
 ]);
 /** GraphProto and OperatorSetIdProto fields, to check a submessage's first tag. */
 const GRAPH_FIELDS: ReadonlyMap<number, number> = new Map([
-  [1, 2], [2, 2], [5, 2], [10, 2], [11, 2], [12, 2], [13, 2], [14, 2], [15, 2], [16, 2],
+  [1, 2],
+  [2, 2],
+  [5, 2],
+  [10, 2],
+  [11, 2],
+  [12, 2],
+  [13, 2],
+  [14, 2],
+  [15, 2],
+  [16, 2],
 ]);
-const OPSET_FIELDS: ReadonlyMap<number, number> = new Map([[1, 2], [2, 0]]);
+const OPSET_FIELDS: ReadonlyMap<number, number> = new Map([
+  [1, 2],
+  [2, 0],
+]);
 
 function firstTagFits(bytes: Uint8Array, pos: number, end: number, fields: ReadonlyMap<number, number>): boolean {
   if (pos >= end) return true; // an empty submessage is valid
@@ -98,7 +121,10 @@ export function looksLikeOnnx(bytes: Uint8Array): boolean {
     pos = tag[1];
     if (wire === 0) {
       const v = readVarint(bytes, pos);
-      if (!v) { fields++; break; }
+      if (!v) {
+        fields++;
+        break;
+      }
       if (field === 1) {
         if (v[0] < 1 || v[0] > 15) return false; // IR versions so far: 1..11
         strong = true;
@@ -106,7 +132,10 @@ export function looksLikeOnnx(bytes: Uint8Array): boolean {
       pos = v[1];
     } else {
       const len = readVarint(bytes, pos);
-      if (!len) { fields++; break; }
+      if (!len) {
+        fields++;
+        break;
+      }
       pos = len[1];
       const end = pos + len[0];
       const available = Math.min(end, bytes.length);
@@ -122,7 +151,10 @@ export function looksLikeOnnx(bytes: Uint8Array): boolean {
         if (!firstTagFits(bytes, pos, available, field === 7 ? GRAPH_FIELDS : OPSET_FIELDS)) return false;
         strong = true;
       }
-      if (end > bytes.length) { fields++; break; }
+      if (end > bytes.length) {
+        fields++;
+        break;
+      }
       pos = end;
     }
     fields++;

@@ -28,8 +28,26 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
  * cannot represent.
  */
 const SAFETENSORS_ORDER: readonly string[] = [
-  'BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0',
-  'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
+  'BOOL',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'C64',
+  'F64',
+  'I64',
+  'U64',
 ];
 
 const byStName = new Map(
@@ -82,10 +100,12 @@ export interface SafetensorsContent {
  * bound and the file size. `fileSize` is the full file's length.
  */
 export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number, file?: string): number {
-  if (first8.length < 8 || fileSize < 8) fail('E_TRUNCATED', `safetensors file is ${fileSize} bytes, shorter than the 8-byte header length`, file);
+  if (first8.length < 8 || fileSize < 8)
+    fail('E_TRUNCATED', `safetensors file is ${fileSize} bytes, shorter than the 8-byte header length`, file);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const n = view.getBigUint64(0, true);
-  if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) fail('E_CORRUPT', `safetensors header length ${n} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`, file);
+  if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES))
+    fail('E_CORRUPT', `safetensors header length ${n} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`, file);
   const len = Number(n);
   if (8 + len > fileSize) fail('E_TRUNCATED', `safetensors header length ${len} runs past the end of the ${fileSize}-byte file`, file);
   return len;
@@ -98,13 +118,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function checkIndex(v: unknown, what: string, file: string | undefined): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('E_CORRUPT', `${what} is ${JSON.stringify(v)}, not a non-negative integer`, file);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail('E_CORRUPT', `${what} is ${JSON.stringify(v)}, not a non-negative integer`, file);
   return v;
 }
 
 /** The JSON header (the N bytes after the length) as an object: '{' first, UTF-8, JSON, an object. */
 function headerObject(raw: Uint8Array, file: string | undefined): Record<string, unknown> {
-  if (raw.length === 0 || raw[0] !== 0x7b) fail('E_FORMAT', `safetensors header does not start with '{' (byte 8 is ${raw.length === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`, file);
+  if (raw.length === 0 || raw[0] !== 0x7b)
+    fail(
+      'E_FORMAT',
+      `safetensors header does not start with '{' (byte 8 is ${raw.length === 0 ? 'absent' : `0x${raw[0]!.toString(16).padStart(2, '0')}`})`,
+      file,
+    );
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -150,12 +176,32 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   const dataLength = fileSize - 8 - n;
   let cursor = 0;
   for (const e of entries) {
-    if (e.begin < cursor) fail('E_CORRUPT', `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] overlap the previous tensor, which ends at ${cursor}`, file);
-    if (e.begin > cursor) fail('E_CORRUPT', `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] leave a gap after offset ${cursor} (the data area must be covered contiguously)`, file);
-    if (e.end > dataLength) fail('E_TRUNCATED', `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] run past the end of the ${dataLength}-byte data area`, file);
+    if (e.begin < cursor)
+      fail(
+        'E_CORRUPT',
+        `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] overlap the previous tensor, which ends at ${cursor}`,
+        file,
+      );
+    if (e.begin > cursor)
+      fail(
+        'E_CORRUPT',
+        `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] leave a gap after offset ${cursor} (the data area must be covered contiguously)`,
+        file,
+      );
+    if (e.end > dataLength)
+      fail(
+        'E_TRUNCATED',
+        `tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] run past the end of the ${dataLength}-byte data area`,
+        file,
+      );
     cursor = e.end;
   }
-  if (cursor !== dataLength) fail('E_CORRUPT', `the tensors cover ${cursor} bytes but the data area holds ${dataLength} (trailing bytes after the last tensor)`, file);
+  if (cursor !== dataLength)
+    fail(
+      'E_CORRUPT',
+      `the tensors cover ${cursor} bytes but the data area holds ${dataLength} (trailing bytes after the last tensor)`,
+      file,
+    );
   return { headerLength: n, dataStart: 8 + n, entries, metadata };
 }
 
@@ -180,8 +226,14 @@ function parseEntry(name: string, info: unknown, file: string | undefined): Safe
   }
   const bits = count * st.bits;
   if (!Number.isSafeInteger(bits)) fail('E_CORRUPT', `tensor "${name}" shape [${shape.join(', ')}] overflows`, file);
-  if (bits % 8 !== 0) fail('E_CORRUPT', `tensor "${name}" of ${stName}[${shape.join(', ')}] does not fill whole bytes (${bits} bits)`, file);
-  if (end - begin !== bits / 8) fail('E_CORRUPT', `tensor "${name}" of ${stName}[${shape.join(', ')}] needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`, file);
+  if (bits % 8 !== 0)
+    fail('E_CORRUPT', `tensor "${name}" of ${stName}[${shape.join(', ')}] does not fill whole bytes (${bits} bits)`, file);
+  if (end - begin !== bits / 8)
+    fail(
+      'E_CORRUPT',
+      `tensor "${name}" of ${stName}[${shape.join(', ')}] needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      file,
+    );
   return { name, dtype: st.dtype, safetensorsDtype: stName, shape, begin, end };
 }
 
@@ -221,7 +273,10 @@ function compareUtf8(a: string, b: string): number {
  * as the reference does; `__metadata__` first with its keys sorted; the JSON
  * padded with spaces to a multiple of 8 so every tensor's data is aligned.
  */
-export function writeSafetensors(tensors: readonly { readonly name: string; readonly tensor: Tensor }[], metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function writeSafetensors(
+  tensors: readonly { readonly name: string; readonly tensor: Tensor }[],
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
   const parts = encodeSafetensors(tensors, metadata);
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
@@ -237,7 +292,10 @@ export function writeSafetensors(tensors: readonly { readonly name: string; read
  * the header (length + padded JSON), then each tensor's own `data` (not
  * copied), so files larger than one buffer can be written.
  */
-export function encodeSafetensors(tensors: readonly { readonly name: string; readonly tensor: Tensor }[], metadata?: Readonly<Record<string, string>>): Uint8Array[] {
+export function encodeSafetensors(
+  tensors: readonly { readonly name: string; readonly tensor: Tensor }[],
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array[] {
   const seen = new Set<string>();
   const items = tensors.map(({ name, tensor }) => {
     if (name === '__metadata__') fail('E_ARG', 'a tensor cannot be named "__metadata__" in safetensors');
@@ -249,14 +307,16 @@ export function encodeSafetensors(tensors: readonly { readonly name: string; rea
     for (const d of tensor.shape) count *= d;
     const bits = count * st.bits;
     if (bits % 8 !== 0) fail('E_SHAPE', `tensor "${name}" of ${st.name}[${tensor.shape.join(', ')}] does not fill whole bytes`);
-    if (tensor.data.length !== bits / 8) fail('E_SHAPE', `tensor "${name}" of ${tensor.dtype}[${tensor.shape.join(', ')}] needs ${bits / 8} bytes, has ${tensor.data.length}`);
+    if (tensor.data.length !== bits / 8)
+      fail('E_SHAPE', `tensor "${name}" of ${tensor.dtype}[${tensor.shape.join(', ')}] needs ${bits / 8} bytes, has ${tensor.data.length}`);
     return { name, tensor, st };
   });
   items.sort((a, b) => b.st.rank - a.st.rank || compareUtf8(a.name, b.name));
 
   const parts: string[] = [];
   if (metadata && Object.keys(metadata).length > 0) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail('E_ARG', `safetensors metadata value of "${k}" is not a string`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') fail('E_ARG', `safetensors metadata value of "${k}" is not a string`);
     parts.push(`"__metadata__":${stringifySorted(metadata)}`);
   }
   // Built by hand: JSON.stringify would move integer-like keys ("0", "12") to the front.
@@ -296,12 +356,14 @@ export function safetensorsByteLayout(bytes: Uint8Array): ByteLayout {
     if (name === '__metadata__') continue;
     const entry = (isPlainObject(value) ? value : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const offs = entry.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && x >= 0)) fail('E_FORMAT', `safetensors tensor '${name}' has bad data_offsets`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && x >= 0))
+      fail('E_FORMAT', `safetensors tensor '${name}' has bad data_offsets`);
     const [a, b] = offs as [number, number];
     if (b < a || dataStart + b > bytes.length) fail('E_CORRUPT', `safetensors tensor '${name}' data_offsets [${a}, ${b}] outside the data`);
     const length = b - a;
     const dtype = typeof entry.dtype === 'string' ? dtypeFromSafetensors(entry.dtype) : undefined;
-    const shape = Array.isArray(entry.shape) && entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (entry.shape as number[]) : undefined;
+    const shape =
+      Array.isArray(entry.shape) && entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (entry.shape as number[]) : undefined;
     const typed = dtype !== undefined && shape !== undefined && byteLength(dtype, elementCount(shape)) === length;
     ranges.push({ name, dtype: typed ? dtype : 'bytes', shape: typed ? shape : [length], offset: dataStart + a, length });
   }

@@ -24,11 +24,17 @@ export interface NamedTensor {
 /** Short human label for a location, as inspect prints it. */
 export function describeLocation(loc: TensorLocation): string {
   switch (loc.kind) {
-    case 'initializer': return loc.graph ? `subgraph ${loc.graph}` : 'initializer';
-    case 'constant': return loc.graph ? `Constant ${loc.node} in ${loc.graph}` : `Constant ${loc.node}`;
-    case 'sparse': return loc.graph ? `sparse in ${loc.graph}` : 'sparse_initializer';
-    case 'external': return `external ${loc.file}@${loc.offset}`;
-    case 'safetensors': return `safetensors@${loc.offset}`;
-    case 'tfjs': return `tfjs group ${loc.group}${loc.quantization ? ` (${loc.quantization})` : ''}`;
+    case 'initializer':
+      return loc.graph ? `subgraph ${loc.graph}` : 'initializer';
+    case 'constant':
+      return loc.graph ? `Constant ${loc.node} in ${loc.graph}` : `Constant ${loc.node}`;
+    case 'sparse':
+      return loc.graph ? `sparse in ${loc.graph}` : 'sparse_initializer';
+    case 'external':
+      return `external ${loc.file}@${loc.offset}`;
+    case 'safetensors':
+      return `safetensors@${loc.offset}`;
+    case 'tfjs':
+      return `tfjs group ${loc.group}${loc.quantization ? ` (${loc.quantization})` : ''}`;
   }
 }

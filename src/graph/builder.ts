@@ -4,7 +4,15 @@
  * small constant is stored once).
  */
 import { create } from '@bufbuild/protobuf';
-import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
+import {
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+} from 'onnx-buf';
 import { makeAttributes, type Attrs } from './attributes.js';
 import { NameGen } from './names.js';
 import { makeTensorProto, ONNX_DTYPE, type GraphDType, type TensorValues } from './tensor-proto.js';
@@ -41,7 +49,10 @@ export class GraphBuilder {
   node(opType: string, inputs: readonly string[], opts: NodeOptions = {}): string[] {
     const base = opts.name ?? opType;
     const nodeName = this.names.fresh(base);
-    const outs = typeof opts.outputs === 'object' ? [...opts.outputs] : Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.names.fresh(`${nodeName}_out${i === 0 ? '' : i}`));
+    const outs =
+      typeof opts.outputs === 'object'
+        ? [...opts.outputs]
+        : Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.names.fresh(`${nodeName}_out${i === 0 ? '' : i}`));
     for (const o of outs) if (o) this.names.reserve(o);
     const node: NodeProto = create(NodeProtoSchema, {
       name: nodeName,

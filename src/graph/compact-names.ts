@@ -28,7 +28,11 @@ export function compactNames(model: ModelProto, file?: string): CompactNamesResu
   const main = model.graph;
   if (!main) return { tensors: 0, nodes: 0 };
   if (model.trainingInfo.length > 0) {
-    throw new ModelpressError('E_UNSUPPORTED', 'cannot compact names of a model with training_info (its algorithms refer to tensors by name)', file === undefined ? {} : { file });
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      'cannot compact names of a model with training_info (its algorithms refer to tensors by name)',
+      file === undefined ? {} : { file },
+    );
   }
   const kept = new Set([...main.input, ...main.output].map((v) => v.name));
   const map = new Map<string, string>();
@@ -59,7 +63,7 @@ function renameGraph(g: GraphProto, rename: (name: string) => string): void {
   for (const t of g.initializer) t.name = rename(t.name);
   for (const s of g.sparseInitializer) {
     if (s.values) s.values.name = rename(s.values.name);
-    if (s.indices && s.indices.name) s.indices.name = rename(s.indices.name);
+    if (s.indices?.name) s.indices.name = rename(s.indices.name);
   }
   for (const n of g.node) {
     n.input = n.input.map(rename);

@@ -1,7 +1,18 @@
 /** ONNX graph helpers: builder, attributes, tensors, value info, shapes, order. */
 export { GraphBuilder, makeModel, defaultOpset, type NodeOptions, type ModelOptions } from './builder.js';
 export { NameGen } from './names.js';
-export { makeAttribute, makeAttributes, findAttr, intAttr, floatAttr, stringAttr, intsAttr, floatsAttr, type Attrs, type AttrValue } from './attributes.js';
+export {
+  makeAttribute,
+  makeAttributes,
+  findAttr,
+  intAttr,
+  floatAttr,
+  stringAttr,
+  intsAttr,
+  floatsAttr,
+  type Attrs,
+  type AttrValue,
+} from './attributes.js';
 export {
   makeTensorProto,
   readTensorProtoNumbers,

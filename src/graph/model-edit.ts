@@ -26,7 +26,10 @@ export function getInitializerValues(model: ModelProto, names: readonly string[]
  * Replaces the values of named initializers in place (same name, dims and
  * dtype; float32 or float64 storage). Throws E_SHAPE when a length differs.
  */
-export function setInitializerValues(model: ModelProto, values: ReadonlyMap<string, Float32Array | Float64Array> | Record<string, Float32Array | Float64Array>): void {
+export function setInitializerValues(
+  model: ModelProto,
+  values: ReadonlyMap<string, Float32Array | Float64Array> | Record<string, Float32Array | Float64Array>,
+): void {
   const entries = values instanceof Map ? [...values.entries()] : Object.entries(values);
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
@@ -52,7 +55,11 @@ export function setInitializerValues(model: ModelProto, values: ReadonlyMap<stri
  * Constant costs a node around its tensor. `copy` clones the tensor instead
  * of moving the message. Returns the names moved.
  */
-export function hoistConstantNodes(graph: GraphProto, accept: (name: string, t: TensorProto) => boolean = () => true, copy = false): string[] {
+export function hoistConstantNodes(
+  graph: GraphProto,
+  accept: (name: string, t: TensorProto) => boolean = () => true,
+  copy = false,
+): string[] {
   const moved: string[] = [];
   graph.node = graph.node.filter((n) => {
     if (n.opType !== 'Constant' || (n.domain !== '' && n.domain !== 'ai.onnx') || n.output.length !== 1) return true;
@@ -77,7 +84,14 @@ export function constantsToInitializers(model: ModelProto, names?: readonly stri
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
   const wanted = names ? new Set(names) : undefined;
-  const moved = hoistConstantNodes(graph, (name, t) => (!wanted || wanted.has(name)) && (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64), true);
-  if (wanted) for (const n of wanted) if (!moved.includes(n) && !graph.initializer.some((t) => t.name === n)) throw new ModelpressError('E_NOT_FOUND', `no float Constant node or initializer named ${n}`);
+  const moved = hoistConstantNodes(
+    graph,
+    (name, t) => (!wanted || wanted.has(name)) && (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64),
+    true,
+  );
+  if (wanted)
+    for (const n of wanted)
+      if (!moved.includes(n) && !graph.initializer.some((t) => t.name === n))
+        throw new ModelpressError('E_NOT_FOUND', `no float Constant node or initializer named ${n}`);
   return moved;
 }

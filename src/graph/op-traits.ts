@@ -88,9 +88,16 @@ const { bool: BOOL, int64: INT64, int32: INT32, uint8: UINT8, float32: FLOAT, st
 const attrInt = (n: NodeProto, name: string): number => Number(findAttr(n, name)?.i ?? 0);
 
 // ---- type rules ----
-const fixed = (...types: number[]) => (): number[] => types;
-const firstThen = (...rest: number[]) => (c: TypeCtx): number[] => [c.first, ...rest];
-const typeOfInput = (i: number) => (c: TypeCtx): number[] => [c.input(i)];
+const fixed =
+  (...types: number[]) =>
+  (): number[] =>
+    types;
+const firstThen =
+  (...rest: number[]) =>
+  (c: TypeCtx): number[] => [c.first, ...rest];
+const typeOfInput =
+  (i: number) =>
+  (c: TypeCtx): number[] => [c.input(i)];
 
 function bodyTypes(c: TypeCtx, g: GraphProto | undefined): number[] {
   if (!g) return [];
@@ -121,15 +128,18 @@ const unknownOfLength = (s: Dim[] | undefined): Dim[] | undefined =>
   s?.[0] !== undefined && typeof s[0] === 'number' ? Array(s[0]).fill(null) : undefined;
 
 const matmul: ShapeRule = (c) => {
-  const a = c.shape(0), b = c.shape(1);
+  const a = c.shape(0),
+    b = c.shape(1);
   if (!a || !b) return [undefined];
-  const a2 = a.length === 1 ? [1, a[0]!] : a, b2 = b.length === 1 ? [b[0]!, 1] : b;
+  const a2 = a.length === 1 ? [1, a[0]!] : a,
+    b2 = b.length === 1 ? [b[0]!, 1] : b;
   const batch = broadcastDims(a2.slice(0, -2), b2.slice(0, -2));
   return [[...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2]!]), ...(b.length === 1 ? [] : [b2[b2.length - 1]!])]];
 };
 
 const gemm: ShapeRule = (c) => {
-  const a = c.shape(0), b = c.shape(1);
+  const a = c.shape(0),
+    b = c.shape(1);
   const m = a ? a[intAttr(c.node, 'transA', 0) ? 1 : 0]! : null;
   const k = b ? b[intAttr(c.node, 'transB', 0) ? 0 : 1]! : null;
   return [[m, k]];
@@ -137,7 +147,9 @@ const gemm: ShapeRule = (c) => {
 
 /** Conv, ConvTranspose, MaxPool, AveragePool: output spatial dims from kernel, strides, dilations, pads or auto_pad. */
 const windowed: ShapeRule = (c) => {
-  const n = c.node, op = n.opType, xs = c.shape(0);
+  const n = c.node,
+    op = n.opType,
+    xs = c.shape(0);
   if (!xs) return [undefined];
   const w = op === 'Conv' || op === 'ConvTranspose' ? c.shape(1) : undefined;
   const spatial = xs.length - 2;
@@ -187,7 +199,8 @@ const flatten: ShapeRule = (c) => {
 };
 
 const reshape: ShapeRule = (c) => {
-  const target = c.constant(1), xs = c.shape(0);
+  const target = c.constant(1),
+    xs = c.shape(0);
   if (!target) return [unknownOfLength(c.shape(1))];
   const dims: Dim[] = target.map((d, i) => (d === 0 ? (xs?.[i] ?? null) : d === -1 ? null : d));
   const known = xs?.every((d) => typeof d === 'number') ? (xs as number[]).reduce((a, b) => a * b, 1) : undefined;
@@ -236,7 +249,11 @@ const concat: ShapeRule = (c) => {
   const shapes = n.input.map((_, i) => c.shape(i));
   if (!shapes.every((s) => s)) return [shapes.find((s) => s)?.map(() => null)];
   const consts = n.input.map((_, i) => c.constant(i));
-  if (consts.every((v) => v)) c.setConstant(0, consts.flatMap((v) => v!));
+  if (consts.every((v) => v))
+    c.setConstant(
+      0,
+      consts.flatMap((v) => v!),
+    );
   const axis = norm(intAttr(n, 'axis', 0), shapes[0]!.length);
   const dims = [...shapes[0]!];
   const parts = shapes.map((s) => s![axis]!);
@@ -245,7 +262,8 @@ const concat: ShapeRule = (c) => {
 };
 
 const split: ShapeRule = (c) => {
-  const n = c.node, xs = c.shape(0);
+  const n = c.node,
+    xs = c.shape(0);
   if (!xs) return n.output.map(() => undefined);
   const axis = norm(intAttr(n, 'axis', 0), xs.length);
   const sizes = intsAttr(n, 'split') ?? c.constant(1);
@@ -261,7 +279,10 @@ const slice: ShapeRule = (c) => {
   const xs = c.shape(0);
   if (!xs) return [undefined];
   const r = xs.length;
-  const starts = c.constant(1), ends = c.constant(2), axes = c.constant(3) ?? starts?.map((_, i) => i), steps = c.constant(4);
+  const starts = c.constant(1),
+    ends = c.constant(2),
+    axes = c.constant(3) ?? starts?.map((_, i) => i),
+    steps = c.constant(4);
   const dims = [...xs];
   if (starts && ends && axes) {
     axes.forEach((a0, i) => {
@@ -280,22 +301,28 @@ const slice: ShapeRule = (c) => {
     });
   } else if (axes) {
     for (const a of axes) dims[norm(a, r)] = null;
-  }
-  else dims.fill(null);
+  } else dims.fill(null);
   return [dims];
 };
 
 const gather: ShapeRule = (c) => {
-  const xs = c.shape(0), idx = c.shape(1);
+  const xs = c.shape(0),
+    idx = c.shape(1);
   if (!xs || !idx) return [undefined];
   const axis = norm(intAttr(c.node, 'axis', 0), xs.length);
-  const values = c.constant(0), at = c.constant(1);
-  if (values && at && xs.length === 1) c.setConstant(0, at.map((i) => values[i < 0 ? i + values.length : i]!));
+  const values = c.constant(0),
+    at = c.constant(1);
+  if (values && at && xs.length === 1)
+    c.setConstant(
+      0,
+      at.map((i) => values[i < 0 ? i + values.length : i]!),
+    );
   return [[...xs.slice(0, axis), ...idx, ...xs.slice(axis + 1)]];
 };
 
 const reduce: ShapeRule = (c) => {
-  const n = c.node, xs = c.shape(0);
+  const n = c.node,
+    xs = c.shape(0);
   if (!xs) return [undefined];
   const r = xs.length;
   const keep = intAttr(n, 'keepdims', 1);
@@ -313,7 +340,8 @@ const shapeOp: ShapeRule = (c) => {
   const xs = c.shape(0);
   if (!xs) return [[null]];
   const r = xs.length;
-  const start = norm(intAttr(c.node, 'start', 0), r), end = findAttr(c.node, 'end') ? norm(intAttr(c.node, 'end', r), r) : r;
+  const start = norm(intAttr(c.node, 'start', 0), r),
+    end = findAttr(c.node, 'end') ? norm(intAttr(c.node, 'end', r), r) : r;
   const dims = xs.slice(Math.max(0, start), Math.min(r, end));
   if (dims.every((d) => typeof d === 'number')) c.setConstant(0, dims as number[]);
   return [[dims.length]];
@@ -325,7 +353,8 @@ const constantOfShape: ShapeRule = (c) => {
 };
 
 const expand: ShapeRule = (c) => {
-  const s = c.constant(1), xs = c.shape(0);
+  const s = c.constant(1),
+    xs = c.shape(0);
   return [s && xs ? broadcastDims(xs, s) : undefined];
 };
 
@@ -338,7 +367,9 @@ const oneHot: ShapeRule = (c) => {
 };
 
 const pad: ShapeRule = (c) => {
-  const xs = c.shape(0), pads = c.constant(1), axes = c.constant(3);
+  const xs = c.shape(0),
+    pads = c.constant(1),
+    axes = c.constant(3);
   if (!xs || !pads) return [xs?.map(() => null)];
   const axisList = axes ? axes.map((a) => norm(a, xs.length)) : xs.map((_, i) => i);
   const dims = [...xs];
@@ -381,14 +412,36 @@ function define(ops: readonly string[], traits: OpTraits): void {
 }
 
 // elementwise ops keeping their input's shape
-define(['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Neg', 'Erf', 'Sqrt', 'Exp', 'Log', 'Abs', 'Clip', 'HardSigmoid', 'HardSwish', 'Softmax',
-  'LogSoftmax', 'Identity', 'Reciprocal', 'Gelu', 'Elu', 'Softplus', 'Round'], { shape: sameShape, gradient: 'rule' });
+define([
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Neg',
+  'Erf',
+  'Sqrt',
+  'Exp',
+  'Log',
+  'Abs',
+  'Clip',
+  'HardSigmoid',
+  'HardSwish',
+  'Softmax',
+  'LogSoftmax',
+  'Identity',
+  'Reciprocal',
+  'Gelu',
+  'Elu',
+  'Softplus',
+  'Round',
+], { shape: sameShape, gradient: 'rule' });
 define(['Selu', 'CumSum'], { shape: sameShape });
 define(['Ceil', 'Floor', 'Sign'], { shape: sameShape, gradient: 'none' });
 define(['Not'], { shape: sameShape, types: fixed(BOOL), gradient: 'none' });
 define(['LayerNormalization', 'BatchNormalization', 'InstanceNormalization'], { shape: sameShape, gradient: 'lowered' });
 define(['QuantizeLinear'], {
-  shape: sameShape, gradient: 'rule',
+  shape: sameShape,
+  gradient: 'rule',
   types: (c) => [c.node.input[2] ? c.input(2) : attrInt(c.node, 'output_dtype') || UINT8],
 });
 define(['DequantizeLinear'], { shape: sameShape, gradient: 'rule', types: typeOfInput(1) });
@@ -399,7 +452,11 @@ define(['CastLike'], { shape: sameShape, types: typeOfInput(1) });
 // broadcasting
 define(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'], { shape: broadcast, gradient: 'rule' });
 define(['PRelu', 'Mod'], { shape: broadcast });
-define(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'], { shape: broadcast, types: fixed(BOOL), gradient: 'none' });
+define(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'], {
+  shape: broadcast,
+  types: fixed(BOOL),
+  gradient: 'none',
+});
 define(['Where'], { shape: broadcast, types: typeOfInput(1), gradient: 'rule' });
 define(['IsNaN', 'IsInf'], { shape: sameShape, types: fixed(BOOL), gradient: 'none' });
 
@@ -445,16 +502,21 @@ define(['TopK'], { types: firstThen(INT64) });
 define(['Unique'], { types: firstThen(INT64, INT64, INT64) });
 define(['Constant'], { shape: constant, types: (c) => [constantType(c.node.attribute[0])], gradient: 'none' });
 define(['ConstantOfShape'], {
-  shape: constantOfShape, gradient: 'none',
+  shape: constantOfShape,
+  gradient: 'none',
   types: (c) => [findAttr(c.node, 'value')?.t?.dataType ?? FLOAT],
 });
 define(['OneHot'], { shape: oneHot, types: typeOfInput(2), gradient: 'none' });
 define(['Range', 'Bernoulli'], { gradient: 'none' });
 define(['EyeLike', 'RandomNormalLike', 'RandomUniformLike'], {
-  types: (c) => [attrInt(c.node, 'dtype') || c.first], gradient: 'none', float16: { typeAttr: 'dtype' },
+  types: (c) => [attrInt(c.node, 'dtype') || c.first],
+  gradient: 'none',
+  float16: { typeAttr: 'dtype' },
 });
 define(['RandomNormal', 'RandomUniform'], {
-  types: (c) => [Number(findAttr(c.node, 'dtype')?.i ?? FLOAT)], gradient: 'none', float16: { typeAttr: 'dtype' },
+  types: (c) => [Number(findAttr(c.node, 'dtype')?.i ?? FLOAT)],
+  gradient: 'none',
+  float16: { typeAttr: 'dtype' },
 });
 define(['Multinomial'], { float16: { typeAttr: 'dtype' } });
 
@@ -484,7 +546,12 @@ export function opsWhere(pred: (t: OpTraits) => boolean): string[] {
 }
 
 /** Output element types of `n` by its type rule. */
-export function outputTypes(n: NodeProto, traits: OpTraits, typeOf: (name: string) => number, outer: () => ReadonlyMap<string, number>): number[] {
+export function outputTypes(
+  n: NodeProto,
+  traits: OpTraits,
+  typeOf: (name: string) => number,
+  outer: () => ReadonlyMap<string, number>,
+): number[] {
   const first = typeOf(n.input.find((t) => t) ?? '');
   if (!traits.types) return n.output.map(() => first);
   return traits.types({ node: n, input: (i) => (n.input[i] ? typeOf(n.input[i]!) : 0), first, outer });

@@ -31,7 +31,10 @@ export function patternRegExp(pattern: string): RegExp {
       throw new ModelpressError('E_ARG', `bad regular expression ${pattern}: ${(e as Error).message}`);
     }
   }
-  const body = pattern.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\/]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's');
 }
 

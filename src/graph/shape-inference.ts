@@ -17,7 +17,6 @@ export interface TensorInfo {
   shape: Dim[] | undefined;
 }
 
-
 export class ShapeInfo {
   readonly info = new Map<string, TensorInfo>();
   /** Values of small constant integer tensors (initializers, Constant nodes, Shape of static dims). */
@@ -35,13 +34,13 @@ export class ShapeInfo {
   /** Static dims if every dim is a known number. */
   staticShape(name: string): number[] | undefined {
     const s = this.info.get(name)?.shape;
-    return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+    return s?.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
   }
   set(name: string, elemType: number, shape: Dim[] | undefined): void {
     if (!name) return;
     const prev = this.info.get(name);
     // Declared value_info wins over inference when it is more precise.
-    if (prev && prev.shape && (!shape || prev.shape.every((d) => d !== null))) {
+    if (prev?.shape && (!shape || prev.shape.every((d) => d !== null))) {
       if (!prev.elemType) prev.elemType = elemType;
       return;
     }
@@ -87,7 +86,12 @@ export { broadcastDims } from './op-traits.js';
  */
 function inferNode(si: ShapeInfo, n: NodeProto): void {
   const traits = opTraitsOf(n.opType);
-  const types = outputTypes(n, traits, (t) => si.elemType(t), () => new Map([...si.info].map(([k, v]) => [k, v.elemType])));
+  const types = outputTypes(
+    n,
+    traits,
+    (t) => si.elemType(t),
+    () => new Map([...si.info].map(([k, v]) => [k, v.elemType])),
+  );
   const typeAt = (i: number): number => types[i] ?? types[0] ?? 0;
   if (!traits.shape) {
     n.output.forEach((o, i) => {

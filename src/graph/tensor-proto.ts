@@ -35,13 +35,27 @@ export function makeTensorProto(name: string, dtype: GraphDType, shape: readonly
   const nums = values as ArrayLike<number>;
   let typed: ArrayBufferView;
   switch (dtype) {
-    case 'float32': typed = values instanceof Float32Array ? values : Float32Array.from(nums); break;
-    case 'float64': typed = values instanceof Float64Array ? values : Float64Array.from(nums); break;
-    case 'int64': typed = values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(nums, (v) => BigInt(Math.trunc(Number(v))))); break;
-    case 'int32': typed = values instanceof Int32Array ? values : Int32Array.from(nums); break;
-    case 'int8': typed = values instanceof Int8Array ? values : Int8Array.from(nums); break;
-    case 'uint8': typed = values instanceof Uint8Array ? values : Uint8Array.from(nums); break;
-    case 'bool': typed = Uint8Array.from(nums, (v) => (v ? 1 : 0)); break;
+    case 'float32':
+      typed = values instanceof Float32Array ? values : Float32Array.from(nums);
+      break;
+    case 'float64':
+      typed = values instanceof Float64Array ? values : Float64Array.from(nums);
+      break;
+    case 'int64':
+      typed = values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(nums, (v) => BigInt(Math.trunc(Number(v)))));
+      break;
+    case 'int32':
+      typed = values instanceof Int32Array ? values : Int32Array.from(nums);
+      break;
+    case 'int8':
+      typed = values instanceof Int8Array ? values : Int8Array.from(nums);
+      break;
+    case 'uint8':
+      typed = values instanceof Uint8Array ? values : Uint8Array.from(nums);
+      break;
+    case 'bool':
+      typed = Uint8Array.from(nums, (v) => (v ? 1 : 0));
+      break;
   }
   // a copy: the proto must not alias the caller's array
   const bytes = new Uint8Array(typed.buffer.slice(typed.byteOffset, typed.byteOffset + typed.byteLength));
@@ -63,13 +77,16 @@ export function readTensorProtoNumbers(t: TensorProto): Float64Array {
   }
   const tensor = tensorFromProto(t);
   switch (tensor.dtype) {
-    case 'string': throw new ModelpressError('E_UNSUPPORTED', `tensor ${t.name}: string tensors have no numbers`);
+    case 'string':
+      throw new ModelpressError('E_UNSUPPORTED', `tensor ${t.name}: string tensors have no numbers`);
     // bit patterns and packed nibbles: decoded (exactly) through float32
     case 'float16':
     case 'bfloat16':
     case 'int4':
-    case 'uint4': return Float64Array.from(toFloat32(tensor));
-    default: return Float64Array.from(typedView(tensor) as ArrayLike<number | bigint>, Number);
+    case 'uint4':
+      return Float64Array.from(toFloat32(tensor));
+    default:
+      return Float64Array.from(typedView(tensor) as ArrayLike<number | bigint>, Number);
   }
 }
 

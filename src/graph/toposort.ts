@@ -13,7 +13,11 @@ export function topologicalSort(graph: GraphProto): NodeProto[] {
   graph.node.forEach((n, i) => {
     for (const o of n.output) {
       if (o === '') continue;
-      if (producer.has(o)) throw new ModelpressError('E_GRAPH', `tensor ${o} is produced by two nodes (${graph.node[producer.get(o)!]!.name || '?'} and ${n.name || '?'})`);
+      if (producer.has(o))
+        throw new ModelpressError(
+          'E_GRAPH',
+          `tensor ${o} is produced by two nodes (${graph.node[producer.get(o)!]!.name || '?'} and ${n.name || '?'})`,
+        );
       producer.set(o, i);
     }
   });
@@ -34,7 +38,9 @@ export function topologicalSort(graph: GraphProto): NodeProto[] {
   });
   // Min-heap would be exact; a sorted ready list is enough for graphs of a few thousand nodes.
   const ready: number[] = [];
-  pending.forEach((c, i) => { if (c === 0) ready.push(i); });
+  pending.forEach((c, i) => {
+    if (c === 0) ready.push(i);
+  });
   const order: NodeProto[] = [];
   let head = 0;
   while (head < ready.length) {
@@ -43,7 +49,10 @@ export function topologicalSort(graph: GraphProto): NodeProto[] {
     for (const j of deps[i]!) if (--pending[j]! === 0) ready.push(j);
   }
   if (order.length !== graph.node.length) {
-    const stuck = graph.node.filter((_, i) => pending[i]! > 0).slice(0, 3).map((n) => n.name || n.opType);
+    const stuck = graph.node
+      .filter((_, i) => pending[i]! > 0)
+      .slice(0, 3)
+      .map((n) => n.name || n.opType);
     throw new ModelpressError('E_GRAPH', `graph has a cycle through node(s) ${stuck.join(', ')}`);
   }
   return order;

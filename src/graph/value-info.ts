@@ -20,7 +20,12 @@ export function makeValueInfo(name: string, elemType: number, shape?: readonly D
     tensorType.shape = create(TensorShapeProtoSchema, {
       dim: shape.map((d) =>
         create(TensorShapeProto_DimensionSchema, {
-          value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : typeof d === 'string' ? { case: 'dimParam', value: d } : { case: undefined },
+          value:
+            typeof d === 'number'
+              ? { case: 'dimValue', value: BigInt(d) }
+              : typeof d === 'string'
+                ? { case: 'dimParam', value: d }
+                : { case: undefined },
         }),
       ),
     });
@@ -33,7 +38,10 @@ export function readValueInfo(vi: ValueInfoProto): { elemType: number; shape: Di
   if (vi.type?.value.case !== 'tensorType') return undefined;
   const tt = vi.type.value.value;
   const shape = tt.shape
-    ? tt.shape.dim.map((d): Dim => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' && d.value.value !== '' ? d.value.value : null))
+    ? tt.shape.dim.map(
+        (d): Dim =>
+          d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' && d.value.value !== '' ? d.value.value : null,
+      )
     : undefined;
   return { elemType: tt.elemType, shape };
 }

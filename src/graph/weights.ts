@@ -49,13 +49,34 @@ export function findWeights(model: ModelProto): WeightDef[] {
       all.push(def);
     };
     for (const tp of graph.initializer) {
-      define({ name: tp.name, path, graph, kind: 'initializer', tensor: tp, dtype: dtypeFromOnnx(tp.dataType), shape: tp.dims.map(Number), consumers: [], graphOutput: false });
+      define({
+        name: tp.name,
+        path,
+        graph,
+        kind: 'initializer',
+        tensor: tp,
+        dtype: dtypeFromOnnx(tp.dataType),
+        shape: tp.dims.map(Number),
+        consumers: [],
+        graphOutput: false,
+      });
     }
     graph.node.forEach((node) => {
       if (!isConstantNode(node) || !node.output[0]) return;
       const attr = node.attribute.find((a) => a.name === 'value');
       if (!attr?.t) return; // value_float(s)/value_int(s) are tiny scalars: never worth quantizing
-      define({ name: node.output[0], path, graph, kind: 'constant', tensor: attr.t, node, dtype: dtypeFromOnnx(attr.t.dataType), shape: attr.t.dims.map(Number), consumers: [], graphOutput: false });
+      define({
+        name: node.output[0],
+        path,
+        graph,
+        kind: 'constant',
+        tensor: attr.t,
+        node,
+        dtype: dtypeFromOnnx(attr.t.dataType),
+        shape: attr.t.dims.map(Number),
+        consumers: [],
+        graphOutput: false,
+      });
     });
     graph.node.forEach((node, i) => {
       const label = nodeLabel(node, i);
@@ -121,7 +142,9 @@ export function weightRole(consumer: Consumer, rank: number): WeightRole | undef
     case 'MatMul':
       return inputIndex === 1 && rank >= 2 ? { role: 'matmul', channelAxis: rank - 1, reductionAxis: rank - 2 } : undefined;
     case 'Gather':
-      return inputIndex === 0 && rank === 2 && intAttr(node, 'axis', 0) === 0 ? { role: 'embedding', channelAxis: 0, reductionAxis: 1 } : undefined;
+      return inputIndex === 0 && rank === 2 && intAttr(node, 'axis', 0) === 0
+        ? { role: 'embedding', channelAxis: 0, reductionAxis: 1 }
+        : undefined;
     case 'LSTM':
     case 'GRU':
     case 'RNN':

@@ -34,12 +34,22 @@ export function idxFileNames(split: DatasetSplit): { images: string; labels: str
 
 /** Loads a Fashion-MNIST split from `dataDir` or /usr/share/datasets/fashion-mnist. */
 export function loadFashionMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
-  return loadIdxImageDataset('Fashion-MNIST', FASHION_MNIST_SYSTEM_DIR, options, 'apt-get install dataset-fashion-mnist, or download the four files from https://github.com/zalandoresearch/fashion-mnist');
+  return loadIdxImageDataset(
+    'Fashion-MNIST',
+    FASHION_MNIST_SYSTEM_DIR,
+    options,
+    'apt-get install dataset-fashion-mnist, or download the four files from https://github.com/zalandoresearch/fashion-mnist',
+  );
 }
 
 /** Loads an MNIST split from `dataDir` or /usr/share/datasets/mnist. */
 export function loadMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
-  return loadIdxImageDataset('MNIST', MNIST_SYSTEM_DIR, options, 'download the four files from https://yann.lecun.com/exdb/mnist/ (or a mirror)');
+  return loadIdxImageDataset(
+    'MNIST',
+    MNIST_SYSTEM_DIR,
+    options,
+    'download the four files from https://yann.lecun.com/exdb/mnist/ (or a mirror)',
+  );
 }
 
 function loadIdxImageDataset(title: string, systemDir: string, options: LoadImageDatasetOptions, howToGet: string): ImageDataset {
@@ -138,7 +148,8 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
   if (lower.endsWith('.npz')) {
     const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: (b) => inflateRawSync(b) });
     const x = arrays.get('x') ?? (arrays.size === 1 ? [...arrays.values()][0] : undefined);
-    if (!x) throw new ModelpressError('E_NOT_FOUND', `archive has no array 'x' (arrays: ${[...arrays.keys()].join(', ')})`, { file: source });
+    if (!x)
+      throw new ModelpressError('E_NOT_FOUND', `archive has no array 'x' (arrays: ${[...arrays.keys()].join(', ')})`, { file: source });
     ds = datasetFromArrays(x, arrays.get('y'), source, source);
   } else if (lower.endsWith('.npy')) {
     ds = datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source);

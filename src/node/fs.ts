@@ -72,7 +72,11 @@ function writeTemp(temp: string, finalPath: string, data: FileData): void {
     fd = undefined;
   } catch (e) {
     if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     }
     rmSync(temp, { force: true });
     throw ioError(e, finalPath, 'write');
@@ -83,7 +87,11 @@ function writeTemp(temp: string, finalPath: string, data: FileData): void {
 function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // some platforms cannot open directories; the data is already synced
   }

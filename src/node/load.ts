@@ -9,7 +9,16 @@ import { GraphProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, type Mode
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ModelpressError, fail, isModelpressError } from '../core/errors.js';
 import { detectFormat } from '../formats/detect.js';
-import { PROTOBUF_LIMIT, allTensorProtos, hasExternalData, listOnnxTensors, readOnnx, tensorToProto, writeOnnx, type OnnxModel } from '../formats/onnx/index.js';
+import {
+  PROTOBUF_LIMIT,
+  allTensorProtos,
+  hasExternalData,
+  listOnnxTensors,
+  readOnnx,
+  tensorToProto,
+  writeOnnx,
+  type OnnxModel,
+} from '../formats/onnx/index.js';
 import { readSafetensors, safetensorsDtypeName, writeSafetensors } from '../formats/safetensors.js';
 import { readTfjs, tfjsWriteInput, writeTfjs, type TfjsModel, type TfjsModelJson, type TfjsWriteTensor } from '../formats/tfjs/index.js';
 import type { FormatName, NamedTensor } from '../formats/types.js';
@@ -40,14 +49,18 @@ function siblingPath(modelPath: string, name: string, what: string): string {
   const dir = resolve(dirname(modelPath));
   const target = resolve(dir, name);
   const rel = relative(dir, target);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) fail('E_CORRUPT', `${what} "${name}" points outside the model's directory`, modelPath);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    fail('E_CORRUPT', `${what} "${name}" points outside the model's directory`, modelPath);
   return join(dirname(modelPath), rel);
 }
 
 /** Reads sibling files once each, remembering what was read for sizes and reports. */
 class SiblingReader {
   readonly files = new Map<string, Uint8Array>();
-  constructor(private readonly modelPath: string, private readonly what: string) {}
+  constructor(
+    private readonly modelPath: string,
+    private readonly what: string,
+  ) {}
   read = (name: string): Uint8Array => {
     const p = siblingPath(this.modelPath, name, this.what);
     let bytes = this.files.get(p);
@@ -56,7 +69,10 @@ class SiblingReader {
         bytes = readFileChecked(p);
       } catch (e) {
         if (isModelpressError(e) && e.code === 'E_NOT_FOUND') {
-          throw new ModelpressError('E_NOT_FOUND', `${this.what} "${name}" named by ${this.modelPath} does not exist`, { file: p, cause: e });
+          throw new ModelpressError('E_NOT_FOUND', `${this.what} "${name}" named by ${this.modelPath} does not exist`, {
+            file: p,
+            cause: e,
+          });
         }
         throw e;
       }
@@ -170,16 +186,28 @@ function weightsOnlyOnnx(tensors: readonly { name: string; source: NamedTensor }
   });
 }
 
-function onnxFiles(proto: ModelProto, out: string, sources: OnnxModel | undefined, mustRehome: boolean): { path: string; data: FileData }[] {
+function onnxFiles(
+  proto: ModelProto,
+  out: string,
+  sources: OnnxModel | undefined,
+  mustRehome: boolean,
+): { path: string; data: FileData }[] {
   let payload = 0; // tensor bytes held inside the protobuf, wherever they sit (initializers, Constant nodes, subgraphs)
   for (const { tensor: tp } of allTensorProtos(proto)) {
-    payload += tp.rawData.byteLength + 4 * (tp.floatData.length + tp.int32Data.length) + 8 * (tp.int64Data.length + tp.doubleData.length + tp.uint64Data.length);
+    payload +=
+      tp.rawData.byteLength +
+      4 * (tp.floatData.length + tp.int32Data.length) +
+      8 * (tp.int64Data.length + tp.doubleData.length + tp.uint64Data.length);
   }
   if (!mustRehome && payload < PROTOBUF_LIMIT) return [{ path: out, data: writeOnnx(proto, { file: out }) }];
   const location = `${basename(out)}.data`;
   const res = writeOnnx(proto, {
     file: out,
-    externalData: { location, ...(sources?.loadExternal ? { loadExternal: sources.loadExternal } : {}), ...(sources?.readExternal ? { readExternal: sources.readExternal } : {}) },
+    externalData: {
+      location,
+      ...(sources?.loadExternal ? { loadExternal: sources.loadExternal } : {}),
+      ...(sources?.readExternal ? { readExternal: sources.readExternal } : {}),
+    },
   });
   return [
     { path: out, data: res.model },
@@ -209,11 +237,18 @@ export function saveModel(model: LoadedModel, out: string, to: FormatName): Save
   }
   const inputs = new Set(model.files.map((f) => resolve(f)));
   for (const f of files) {
-    if (inputs.has(resolve(f.path))) fail('E_ARG', 'this output file is also a file of the input model; write to another name or directory', f.path);
+    if (inputs.has(resolve(f.path)))
+      fail('E_ARG', 'this output file is also a file of the input model; write to another name or directory', f.path);
   }
   // Siblings (shards, external data) are renamed into place before the main file that names them.
   writeFilesAtomic([...files.slice(1), files[0]!]);
-  return { files: files.map((f) => ({ path: f.path, bytes: f.data instanceof Uint8Array ? f.data.byteLength : f.data.reduce((s, c) => s + c.byteLength, 0) })), notes };
+  return {
+    files: files.map((f) => ({
+      path: f.path,
+      bytes: f.data instanceof Uint8Array ? f.data.byteLength : f.data.reduce((s, c) => s + c.byteLength, 0),
+    })),
+    notes,
+  };
 }
 
 function encodeModel(model: LoadedModel, out: string, to: FormatName, notes: string[]): { path: string; data: FileData }[] {
@@ -223,7 +258,9 @@ function encodeModel(model: LoadedModel, out: string, to: FormatName, notes: str
         // Re-homing is needed when external data would otherwise be left behind in the input's directory.
         return onnxFiles(model.onnx.proto, out, model.onnx, hasExternalData(model.onnx.proto));
       }
-      notes.push('weights-only ONNX: every tensor is a graph initializer; the graph has no nodes, inputs or outputs, so it holds the weights but onnxruntime cannot run it');
+      notes.push(
+        'weights-only ONNX: every tensor is a graph initializer; the graph has no nodes, inputs or outputs, so it holds the weights but onnxruntime cannot run it',
+      );
       return onnxFiles(weightsOnlyOnnx(uniqueNames(model.tensors, notes)), out, undefined, false);
     }
     case 'safetensors': {
@@ -235,10 +272,18 @@ function encodeModel(model: LoadedModel, out: string, to: FormatName, notes: str
       const named = uniqueNames(keep, notes);
       const metadata: Record<string, string> = { ...(model.safetensors?.metadata ?? {}) };
       if (model.format !== 'safetensors') metadata['modelpress.source_format'] = model.format;
-      return [{ path: out, data: writeSafetensors(named.map(({ name, source }) => ({ name, tensor: source.tensor })), metadata) }];
+      return [
+        {
+          path: out,
+          data: writeSafetensors(
+            named.map(({ name, source }) => ({ name, tensor: source.tensor })),
+            metadata,
+          ),
+        },
+      ];
     }
     case 'tfjs': {
-      let result;
+      let result: ReturnType<typeof writeTfjs>;
       if (model.tfjs) result = writeTfjs(model.tfjs.modelJson, tfjsWriteInput(model.tfjs));
       else {
         notes.push('weights-only TF.js graph-model: the weights manifest is complete, the graph has no nodes');
@@ -247,7 +292,10 @@ function encodeModel(model: LoadedModel, out: string, to: FormatName, notes: str
       }
       for (const c of result.conversions) notes.push(`tensor "${c.name}" stored as ${c.to} (TF.js has no ${c.from})`);
       const dir = dirname(out);
-      return [{ path: out, data: new TextEncoder().encode(result.json) }, ...result.shards.map((s) => ({ path: join(dir, s.path), data: s.bytes }))];
+      return [
+        { path: out, data: new TextEncoder().encode(result.json) },
+        ...result.shards.map((s) => ({ path: join(dir, s.path), data: s.bytes })),
+      ];
     }
   }
 }

@@ -98,7 +98,11 @@ export function readOnnxFile(path: string, opts: { readonly validate?: boolean |
     const need = info.offset + byteLength(layout.dtype, layout.count);
     const size = externalFileSize(path, info.location, sizes);
     if (size < need) {
-      throw new ModelpressError('E_TRUNCATED', `${label}: external data file "${info.location}" has ${size} bytes, the tensor needs bytes ${info.offset}..${need}`, { file: path });
+      throw new ModelpressError(
+        'E_TRUNCATED',
+        `${label}: external data file "${info.location}" has ${size} bytes, the tensor needs bytes ${info.offset}..${need}`,
+        { file: path },
+      );
     }
   }
   return model;
@@ -118,7 +122,11 @@ export interface WriteOnnxFileOptions {
 function payloadBytes(proto: ModelProto): number {
   let n = 0;
   for (const { tensor: t } of allTensorProtos(proto)) {
-    n += t.rawData.byteLength + 4 * t.floatData.length + 5 * t.int32Data.length + 8 * (t.int64Data.length + t.doubleData.length + t.uint64Data.length);
+    n +=
+      t.rawData.byteLength +
+      4 * t.floatData.length +
+      5 * t.int32Data.length +
+      8 * (t.int64Data.length + t.doubleData.length + t.uint64Data.length);
   }
   return n;
 }
@@ -129,7 +137,11 @@ function payloadBytes(proto: ModelProto): number {
  * readOnnxFile (not just its proto) when the model has external data, so
  * the payloads can be read from the old data file.
  */
-export function writeOnnxFile(path: string, model: ModelProto | OnnxModel, opts: WriteOnnxFileOptions = {}): { dataFile?: string; dataBytes: number } {
+export function writeOnnxFile(
+  path: string,
+  model: ModelProto | OnnxModel,
+  opts: WriteOnnxFileOptions = {},
+): { dataFile?: string; dataBytes: number } {
   const isModel = 'proto' in model;
   const proto = isModel ? model.proto : model;
   const sources = isModel ? { loadExternal: model.loadExternal, readExternal: model.readExternal } : {};
@@ -142,7 +154,8 @@ export function writeOnnxFile(path: string, model: ModelProto | OnnxModel, opts:
   const given = ext === true ? {} : ext;
   const location = given.location ?? `${basename(path)}.data`;
   const dataPath = join(dirname(path), location);
-  if (resolve(dataPath) === resolve(path)) throw new ModelpressError('E_ARG', `external data location "${location}" is the model file itself`, { file: path });
+  if (resolve(dataPath) === resolve(path))
+    throw new ModelpressError('E_ARG', `external data location "${location}" is the model file itself`, { file: path });
   const out = writeOnnx(proto, { file: path, externalData: { ...given, ...sources, location } });
   if (out.movedTensors === 0) {
     writeFilesAtomic([{ path, data: out.model }]);

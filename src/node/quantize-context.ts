@@ -41,7 +41,11 @@ function batchesOf(source: FeedSource, limit: number): CalibrationFeed[] {
  * The options `quantizeModel` needs to run models for `flags`: the onnxruntime-node runner factory and, with
  * --calib, the calibration batches. `log`, when given, hears one progress line (the caller decides whether to show it).
  */
-export async function quantizeContext(model: LoadedModel, flags: QuantizeContextFlags, log?: (line: string) => void): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } }> {
+export async function quantizeContext(
+  model: LoadedModel,
+  flags: QuantizeContextFlags,
+  log?: (line: string) => void,
+): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } }> {
   const openRunner: RunnerFactory = (m, o) => createNodeRunner(m, o);
   const options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } = { openRunner };
   if (flags.calib === undefined) return { options };
@@ -54,7 +58,8 @@ export async function quantizeContext(model: LoadedModel, flags: QuantizeContext
       source = randomSource(runner.inputs, size, { dims });
     } else {
       // a named dataset without a split calibrates on its seeded calibration subset of train
-      const spec = parseDataSpec(flags.calib).split === undefined && !/\.(npz|npy)$/i.test(flags.calib) ? `${flags.calib}:calibration` : flags.calib;
+      const spec =
+        parseDataSpec(flags.calib).split === undefined && !/\.(npz|npy)$/i.test(flags.calib) ? `${flags.calib}:calibration` : flags.calib;
       const ds = await loadDataSpec(spec, { ...(flags.dataDir ? { dataDir: flags.dataDir } : {}), calibrationSize: size });
       source = datasetSource(ds, runner.inputs, { dims });
     }

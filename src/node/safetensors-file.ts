@@ -22,7 +22,11 @@ async function openChecked(path: string): Promise<FileHandle> {
     return await open(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelpressError(code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', code === 'ENOENT' ? 'no such file' : `cannot open: ${(e as Error).message}`, { file: path, cause: e });
+    throw new ModelpressError(
+      code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO',
+      code === 'ENOENT' ? 'no such file' : `cannot open: ${(e as Error).message}`,
+      { file: path, cause: e },
+    );
   }
 }
 
@@ -32,7 +36,10 @@ async function readAt(fh: FileHandle, position: number, length: number, path: st
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(out, done, length - done, position + done);
-    if (bytesRead === 0) throw new ModelpressError('E_TRUNCATED', `file ended at ${position + done} while reading ${length} bytes at offset ${position}`, { file: path });
+    if (bytesRead === 0)
+      throw new ModelpressError('E_TRUNCATED', `file ended at ${position + done} while reading ${length} bytes at offset ${position}`, {
+        file: path,
+      });
     done += bytesRead;
   }
   return out;
@@ -65,7 +72,8 @@ export function readSafetensorsHeaderFile(path: string): Promise<SafetensorsHead
 export function readSafetensorsTensorFile(path: string, name: string): Promise<NamedTensor> {
   return withHeader(path, async (fh, header) => {
     const entry = header.entries.find((e) => e.name === name);
-    if (!entry) throw new ModelpressError('E_NOT_FOUND', `no tensor named "${name}" (the file has ${header.entries.length})`, { file: path });
+    if (!entry)
+      throw new ModelpressError('E_NOT_FOUND', `no tensor named "${name}" (the file has ${header.entries.length})`, { file: path });
     const data = await readAt(fh, header.dataStart + entry.begin, entry.end - entry.begin, path);
     return tensorFromSafetensorsEntry(entry, data, header.dataStart);
   });
@@ -77,7 +85,11 @@ export function readSafetensorsFile(path: string): SafetensorsContent {
 }
 
 /** Writes a safetensors file atomically (temp file + rename). */
-export function writeSafetensorsFile(path: string, tensors: readonly { readonly name: string; readonly tensor: Tensor }[], metadata?: Readonly<Record<string, string>>): void {
+export function writeSafetensorsFile(
+  path: string,
+  tensors: readonly { readonly name: string; readonly tensor: Tensor }[],
+  metadata?: Readonly<Record<string, string>>,
+): void {
   let parts: Uint8Array[];
   try {
     parts = encodeSafetensors(tensors, metadata);

@@ -16,7 +16,11 @@ import { readFileChecked, writeFilesAtomic } from './fs.js';
  */
 export function resolveTfjsShardPath(jsonPath: string, shardPath: string): string {
   if (shardPath === '' || shardPath.includes('\0') || isAbsolute(shardPath) || /^[a-z][a-z0-9+.-]*:/i.test(shardPath)) {
-    throw new ModelpressError('E_UNSUPPORTED', `shard path "${shardPath}" is empty, absolute or a URL; only paths relative to the model JSON are read`, { file: jsonPath });
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `shard path "${shardPath}" is empty, absolute or a URL; only paths relative to the model JSON are read`,
+      { file: jsonPath },
+    );
   }
   const dir = resolve(dirname(jsonPath));
   const full = resolve(dir, shardPath);

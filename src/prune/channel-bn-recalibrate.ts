@@ -46,7 +46,8 @@ class ChannelMoments {
 
   add(values: Float32Array, dims: readonly number[]): void {
     const c = dims[1];
-    if (dims.length < 2 || c !== this.channels) throw new ModelpressError('E_SHAPE', `BatchNormalization input has shape [${dims.join(', ')}], expected [N, ${this.channels}, ...]`);
+    if (dims.length < 2 || c !== this.channels)
+      throw new ModelpressError('E_SHAPE', `BatchNormalization input has shape [${dims.join(', ')}], expected [N, ${this.channels}, ...]`);
     const inner = dims.slice(2).reduce((a, b) => a * b, 1);
     for (let i = 0; i < values.length; i++) {
       const ch = Math.floor(i / inner) % c;
@@ -70,15 +71,27 @@ class ChannelMoments {
 }
 
 function isRecalibratable(node: NodeProto, inits: ReadonlySet<string>): boolean {
-  return node.opType === 'BatchNormalization' && (node.domain === '' || node.domain === 'ai.onnx') && inits.has(node.input[3] ?? '') && inits.has(node.input[4] ?? '');
+  return (
+    node.opType === 'BatchNormalization' &&
+    (node.domain === '' || node.domain === 'ai.onnx') &&
+    inits.has(node.input[3] ?? '') &&
+    inits.has(node.input[4] ?? '')
+  );
 }
 
 /** Recomputes the running statistics of every BatchNormalization (constant mean/variance) of the main graph on `data`. */
-export async function recalibrateBatchNorm(openRunner: RunnerFactory, model: ModelProto, dataset: Dataset, opts: BnRecalibrationOptions = {}): Promise<BnRecalibrationResult> {
+export async function recalibrateBatchNorm(
+  openRunner: RunnerFactory,
+  model: ModelProto,
+  dataset: Dataset,
+  opts: BnRecalibrationOptions = {},
+): Promise<BnRecalibrationResult> {
   const examples = Math.min(opts.examples ?? 2000, sampleCount(dataset));
   const batchSize = opts.batchSize ?? 256;
-  if (!(examples >= 1)) throw new ModelpressError('E_ARG', `BatchNormalization recalibration needs at least one example, got ${sampleCount(dataset)}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new ModelpressError('E_ARG', `batchSize must be a positive integer, got ${batchSize}`);
+  if (!(examples >= 1))
+    throw new ModelpressError('E_ARG', `BatchNormalization recalibration needs at least one example, got ${sampleCount(dataset)}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new ModelpressError('E_ARG', `batchSize must be a positive integer, got ${batchSize}`);
   const out = cloneModel(model);
   const graph = out.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');

@@ -14,7 +14,16 @@ import { train, type TrainProgress, type TrainResult } from '../train/trainer.js
 import { sampleCount, type Dataset } from '../data/dataset.js';
 import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { planChannelPruning, type SkippedLayer } from './channel-plan.js';
-import { channelMasks, chooseChannelLayers, chooseRemoval, layerScores, prepareForChannelPruning, removeChannels, type ChannelLayerReport, type ChannelPruneOptions } from './channel-surgery.js';
+import {
+  channelMasks,
+  chooseChannelLayers,
+  chooseRemoval,
+  layerScores,
+  prepareForChannelPruning,
+  removeChannels,
+  type ChannelLayerReport,
+  type ChannelPruneOptions,
+} from './channel-surgery.js';
 import { makeSchedule, type ScheduleName } from './schedule.js';
 
 export interface ChannelFinetuneOptions extends ChannelPruneOptions {
@@ -65,7 +74,11 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
   const shapes = new Map(prepared.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
   const batchSize = o.batchSize ?? 64;
   const totalSteps = Math.ceil(sampleCount(o.train) / batchSize) * o.epochs;
-  const fractionAt = makeSchedule(o.schedule ?? 'polynomial', o.fraction, { totalSteps, ...(o.stages === undefined ? {} : { stages: o.stages }), ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }) });
+  const fractionAt = makeSchedule(o.schedule ?? 'polynomial', o.fraction, {
+    totalSteps,
+    ...(o.stages === undefined ? {} : { stages: o.stages }),
+    ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }),
+  });
   const every = (o.schedule ?? 'polynomial') === 'polynomial' ? (o.maskUpdateEvery ?? 50) : 0;
   let optimizer: StepOptimizer | undefined;
   let trainable = new Set<string>();
@@ -85,7 +98,8 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
     });
     const sets = chooseRemoval(scores, f, o.scope);
     removal = new Map(chosen.map((p, i) => [p.layer, sets[i]!]));
-    for (const [name, mask] of channelMasks(chosen, removal, (n) => shapes.get(n)!)) if (trainable.has(name)) optimizer!.setMask(name, mask);
+    for (const [name, mask] of channelMasks(chosen, removal, (n) => shapes.get(n)!))
+      if (trainable.has(name)) optimizer!.setMask(name, mask);
     current = f;
     lastUpdate = step;
     updates.push({ step, fraction: f });
@@ -111,10 +125,27 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
     },
     afterStep: (weights, step) => update(weights, step, false),
   });
-  if (current !== o.fraction) throw new ModelpressError('E_ARG', `the schedule did not reach fraction ${o.fraction} (reached ${current}); use more steps`);
+  if (current !== o.fraction)
+    throw new ModelpressError('E_ARG', `the schedule did not reach fraction ${o.fraction} (reached ${current}); use more steps`);
   const layers = chosen.map((p) => {
     const removed = removal.get(p.layer)!;
-    return { layer: p.layer, op: p.op, weight: p.weight, channelsBefore: p.channels, channelsAfter: p.channels - removed.length, removed, consumers: p.consumers };
+    return {
+      layer: p.layer,
+      op: p.op,
+      weight: p.weight,
+      channelsBefore: p.channels,
+      channelsAfter: p.channels - removed.length,
+      removed,
+      consumers: p.consumers,
+    };
   });
-  return { model: removeChannels(result.model, removal), removal, layers, skipped: plan.skipped, train: result, masked: result.model, updates };
+  return {
+    model: removeChannels(result.model, removal),
+    removal,
+    layers,
+    skipped: plan.skipped,
+    train: result,
+    masked: result.model,
+    updates,
+  };
 }

@@ -66,8 +66,34 @@ export interface ChannelPlan {
 }
 
 const UNARY = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign',
-  'Mish', 'Gelu', 'Erf', 'Abs', 'Neg', 'Exp', 'Sqrt', 'Identity', 'Dropout', 'ThresholdedRelu', 'Cast', 'Floor', 'Ceil', 'Round', 'Sign', 'Reciprocal',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Tanh',
+  'Clip',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Gelu',
+  'Erf',
+  'Abs',
+  'Neg',
+  'Exp',
+  'Sqrt',
+  'Identity',
+  'Dropout',
+  'ThresholdedRelu',
+  'Cast',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Reciprocal',
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'PRelu']);
 const POOL = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
@@ -80,7 +106,10 @@ interface Layout {
 }
 
 class Blocked extends Error {
-  constructor(readonly blockingOp: string, reason: string) {
+  constructor(
+    readonly blockingOp: string,
+    reason: string,
+  ) {
     super(reason);
   }
 }
@@ -142,7 +171,12 @@ function isFlattenReshape(ix: GraphIndex, node: NodeProto): boolean {
 }
 
 /** Follows the channels of `producerOutput` (laid out as `start`) to their consumers; returns the edits or throws Blocked. */
-function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channels: number): { edits: ChannelEdit[]; tensors: string[]; consumers: string[]; bnScale: string | undefined } {
+function traceRegion(
+  ix: GraphIndex,
+  producer: NodeProto,
+  start: Layout,
+  channels: number,
+): { edits: ChannelEdit[]; tensors: string[]; consumers: string[]; bnScale: string | undefined } {
   const region = new Map<string, Layout>([[producer.output[0]!, start]]);
   const edits: ChannelEdit[] = [];
   const consumers: string[] = [];
@@ -152,11 +186,13 @@ function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channel
   for (const node of ix.order.slice(after + 1)) {
     const touched = node.input.filter((i) => region.has(i));
     const captured = nodeInputs(node).filter((i) => region.has(i) && !node.input.includes(i));
-    if (captured.length > 0) throw new Blocked(node.opType, `channels of ${ix.labels.get(producer)} are read inside a subgraph of ${ix.labels.get(node)}`);
+    if (captured.length > 0)
+      throw new Blocked(node.opType, `channels of ${ix.labels.get(producer)} are read inside a subgraph of ${ix.labels.get(node)}`);
     if (touched.length === 0) continue;
     const label = ix.labels.get(node)!;
     const op = node.opType;
-    if (node.domain !== '' && node.domain !== 'ai.onnx') throw new Blocked(`${node.domain}.${op}`, `channels reach ${label} (${node.domain}.${op}), which the surgery cannot cut through`);
+    if (node.domain !== '' && node.domain !== 'ai.onnx')
+      throw new Blocked(`${node.domain}.${op}`, `channels reach ${label} (${node.domain}.${op}), which the surgery cannot cut through`);
     const x = region.get(node.input[0]!);
     const onlyFirst = touched.length === 1 && node.input[0] === touched[0] && node.input.indexOf(touched[0]!, 1) < 0;
     if (UNARY.has(op) && onlyFirst && x) {
@@ -179,11 +215,16 @@ function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channel
     if (BINARY.has(op) && node.input.length === 2) {
       const layouts = node.input.map((i) => region.get(i));
       const ref = layouts.find((l) => l)!;
-      if (layouts.some((l) => l && (l.axis !== ref.axis || l.block !== ref.block))) throw new Blocked(op, `${op} ${label} combines the channels in two layouts`);
+      if (layouts.some((l) => l && (l.axis !== ref.axis || l.block !== ref.block)))
+        throw new Blocked(op, `${op} ${label} combines the channels in two layouts`);
       node.input.forEach((name, k) => {
         if (layouts[k]) return;
         const t = ix.inits.get(name);
-        if (!t) throw new Blocked(op, `${op} ${label} combines the channels of ${ix.labels.get(producer)} with ${name}, another branch (residual or gate)`);
+        if (!t)
+          throw new Blocked(
+            op,
+            `${op} ${label} combines the channels of ${ix.labels.get(producer)} with ${name}, another branch (residual or gate)`,
+          );
         if (numel(t) === 1) return;
         const dims = t.dims.map(Number);
         const rank = ref.rank;
@@ -206,16 +247,19 @@ function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channel
       // Reshape(x, [0, -1]) / [N, -1]: torch's x.view(x.size(0), -1), the same as Flatten(axis=1).
       const shape = ix.shapes.get(node.input[0]!)?.shape;
       const rest = shape?.slice(2);
-      if (x.axis !== 1 || !rest || !rest.every((d) => typeof d === 'number')) throw new Blocked(op, `Reshape ${label}: spatial size of ${node.input[0]} is not static`);
+      if (x.axis !== 1 || !rest || !rest.every((d) => typeof d === 'number'))
+        throw new Blocked(op, `Reshape ${label}: spatial size of ${node.input[0]} is not static`);
       enter(node.output[0]!, { axis: 1, block: x.block * (rest as number[]).reduce((a, b) => a * b, 1), rank: 2 });
       continue;
     }
     if (op === 'Flatten' && onlyFirst && x) {
       const axis = intAttr(node, 'axis', 1);
       const shape = ix.shapes.get(node.input[0]!)?.shape;
-      if (x.axis !== 1 || axis !== 1 || !shape) throw new Blocked(op, `Flatten ${label} (axis ${axis}) does not keep the channels on axis 1 or its input shape is unknown`);
+      if (x.axis !== 1 || axis !== 1 || !shape)
+        throw new Blocked(op, `Flatten ${label} (axis ${axis}) does not keep the channels on axis 1 or its input shape is unknown`);
       const rest = shape.slice(2);
-      if (!rest.every((d) => typeof d === 'number')) throw new Blocked(op, `Flatten ${label}: spatial size of ${node.input[0]} is not static`);
+      if (!rest.every((d) => typeof d === 'number'))
+        throw new Blocked(op, `Flatten ${label}: spatial size of ${node.input[0]} is not static`);
       const spatial = (rest as number[]).reduce((a, b) => a * b, 1);
       enter(node.output[0]!, { axis: 1, block: x.block * spatial, rank: 2 });
       continue;
@@ -232,7 +276,14 @@ function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channel
       }
       if (group === channels && dims[0] === channels && dims[1] === 1) {
         edits.push({ kind: 'slice', tensor: w.name, axis: 0, block: 1, role: 'depthwise weight' });
-        if (node.input[2]) edits.push({ kind: 'slice', tensor: ownedInitializer(ix, node.input[2], node, 'bias').name, axis: 0, block: 1, role: 'depthwise bias' });
+        if (node.input[2])
+          edits.push({
+            kind: 'slice',
+            tensor: ownedInitializer(ix, node.input[2], node, 'bias').name,
+            axis: 0,
+            block: 1,
+            role: 'depthwise bias',
+          });
         edits.push({ kind: 'group', node });
         enter(node.output[0]!, x);
         continue;
@@ -240,27 +291,41 @@ function traceRegion(ix: GraphIndex, producer: NodeProto, start: Layout, channel
       throw new Blocked(op, `Conv ${label} is grouped (group ${group}, ${channels} channels)`);
     }
     if (op === 'ConvTranspose' && onlyFirst && x && x.axis === 1 && x.block === 1 && intAttr(node, 'group', 1) === 1) {
-      edits.push({ kind: 'slice', tensor: ownedInitializer(ix, node.input[1], node, 'weight').name, axis: 0, block: 1, role: 'consumer input channels' });
+      edits.push({
+        kind: 'slice',
+        tensor: ownedInitializer(ix, node.input[1], node, 'weight').name,
+        axis: 0,
+        block: 1,
+        role: 'consumer input channels',
+      });
       consumers.push(label);
       continue;
     }
     if (op === 'Gemm' && onlyFirst && x) {
       if (intAttr(node, 'transA', 0) !== 0 || x.axis !== 1) throw new Blocked(op, `Gemm ${label} reads the channels transposed`);
       const b = ownedInitializer(ix, node.input[1], node, 'weight');
-      edits.push({ kind: 'slice', tensor: b.name, axis: intAttr(node, 'transB', 0) ? 1 : 0, block: x.block, role: 'consumer input features' });
+      edits.push({
+        kind: 'slice',
+        tensor: b.name,
+        axis: intAttr(node, 'transB', 0) ? 1 : 0,
+        block: x.block,
+        role: 'consumer input features',
+      });
       consumers.push(label);
       continue;
     }
     if (op === 'MatMul' && onlyFirst && x) {
       const b = ownedInitializer(ix, node.input[1], node, 'weight');
-      if (b.dims.length !== 2 || x.rank === undefined || x.axis !== x.rank - 1) throw new Blocked(op, `MatMul ${label} does not contract over the channel axis with a 2-D weight`);
+      if (b.dims.length !== 2 || x.rank === undefined || x.axis !== x.rank - 1)
+        throw new Blocked(op, `MatMul ${label} does not contract over the channel axis with a 2-D weight`);
       edits.push({ kind: 'slice', tensor: b.name, axis: 0, block: x.block, role: 'consumer input features' });
       consumers.push(label);
       continue;
     }
     throw new Blocked(op, `channels of ${ix.labels.get(producer)} reach ${label} (${op}), which the surgery cannot cut through`);
   }
-  for (const name of region.keys()) if (ix.outputs.has(name)) throw new Blocked('graph output', `channels of ${ix.labels.get(producer)} reach the graph output ${name}`);
+  for (const name of region.keys())
+    if (ix.outputs.has(name)) throw new Blocked('graph output', `channels of ${ix.labels.get(producer)} reach the graph output ${name}`);
   if (consumers.length === 0) throw new Blocked('dead end', `channels of ${ix.labels.get(producer)} reach no Conv/Gemm/MatMul`);
   return { edits, tensors: [...region.keys()], consumers, bnScale };
 }
@@ -308,7 +373,18 @@ export function planChannelPruning(model: ModelProto): ChannelPlan {
         else if (numel(b) !== 1) throw new Blocked(op, `${op} ${layer}: bias ${b.name} is not per output channel`);
       }
       const traced = traceRegion(ix, node, start, channels);
-      layers.push({ layer, op, node, weight: own.name, channelAxis, channels, edits: [...edits, ...traced.edits], tensors: traced.tensors, consumers: traced.consumers, bnScale: traced.bnScale });
+      layers.push({
+        layer,
+        op,
+        node,
+        weight: own.name,
+        channelAxis,
+        channels,
+        edits: [...edits, ...traced.edits],
+        tensors: traced.tensors,
+        consumers: traced.consumers,
+        bnScale: traced.bnScale,
+      });
     } catch (e) {
       if (!(e instanceof Blocked)) throw e;
       skipped.push({ layer, op, blockingOp: e.blockingOp, reason: e.message });

@@ -21,7 +21,13 @@ import { globToRegExp } from './select.js';
 export type ChannelRemoval = ReadonlyMap<string, readonly number[]>;
 
 /** Keeps, along `axis` of a row-major tensor, only the blocks of the channels in `keep`. */
-export function sliceChannels(values: Float32Array, shape: readonly number[], axis: number, keep: readonly number[], block: number): { values: Float32Array; shape: number[] } {
+export function sliceChannels(
+  values: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  keep: readonly number[],
+  block: number,
+): { values: Float32Array; shape: number[] } {
   const len = shape[axis]!;
   if (len % block !== 0) throw new ModelpressError('E_SHAPE', `axis ${axis} of [${shape.join(', ')}] is not a multiple of ${block}`);
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -41,7 +47,13 @@ export function sliceChannels(values: Float32Array, shape: readonly number[], ax
 }
 
 /** Sets the removed channels' blocks along `axis` to zero (same shape). */
-function zeroChannels(values: Float32Array, shape: readonly number[], axis: number, removed: readonly number[], block: number): Float32Array {
+function zeroChannels(
+  values: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  removed: readonly number[],
+  block: number,
+): Float32Array {
   const len = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
@@ -50,7 +62,11 @@ function zeroChannels(values: Float32Array, shape: readonly number[], axis: numb
   return out;
 }
 
-function editInitializer(graph: GraphProto, name: string, f: (values: Float32Array, shape: number[]) => { values: Float32Array; shape: number[] }): void {
+function editInitializer(
+  graph: GraphProto,
+  name: string,
+  f: (values: Float32Array, shape: number[]) => { values: Float32Array; shape: number[] },
+): void {
   const i = graph.initializer.findIndex((t) => t.name === name);
   if (i < 0) throw new ModelpressError('E_NOT_FOUND', `initializer ${name} not found`);
   const old = graph.initializer[i]!;
@@ -70,14 +86,20 @@ export function prepareForChannelPruning(model: ModelProto): ModelProto {
 
 function checkRemoval(plan: ChannelLayerPlan, removed: readonly number[]): number[] {
   const sorted = [...new Set(removed)].sort((a, b) => a - b);
-  if (sorted.some((c) => !Number.isInteger(c) || c < 0 || c >= plan.channels)) throw new ModelpressError('E_ARG', `layer ${plan.layer}: channel indices must be in [0, ${plan.channels})`);
-  if (sorted.length >= plan.channels) throw new ModelpressError('E_ARG', `layer ${plan.layer}: cannot remove all ${plan.channels} channels`);
+  if (sorted.some((c) => !Number.isInteger(c) || c < 0 || c >= plan.channels))
+    throw new ModelpressError('E_ARG', `layer ${plan.layer}: channel indices must be in [0, ${plan.channels})`);
+  if (sorted.length >= plan.channels)
+    throw new ModelpressError('E_ARG', `layer ${plan.layer}: cannot remove all ${plan.channels} channels`);
   return sorted;
 }
 
 function planFor(plans: readonly ChannelLayerPlan[], layer: string): ChannelLayerPlan {
   const p = plans.find((x) => x.layer === layer);
-  if (!p) throw new ModelpressError('E_NOT_FOUND', `layer ${layer} is not channel-prunable (prunable: ${plans.map((x) => x.layer).join(', ') || 'none'})`);
+  if (!p)
+    throw new ModelpressError(
+      'E_NOT_FOUND',
+      `layer ${layer} is not channel-prunable (prunable: ${plans.map((x) => x.layer).join(', ') || 'none'})`,
+    );
   return p;
 }
 
@@ -197,14 +219,21 @@ export function chooseRemoval(scores: readonly Float64Array[], fraction: number,
 }
 
 /** The prunable layers of `plan` that the include/exclude globs select; E_UNSUPPORTED naming the blocking ops when none. */
-export function chooseChannelLayers(plan: ChannelPlan, include: readonly string[] = [], exclude: readonly string[] = []): ChannelLayerPlan[] {
+export function chooseChannelLayers(
+  plan: ChannelPlan,
+  include: readonly string[] = [],
+  exclude: readonly string[] = [],
+): ChannelLayerPlan[] {
   const inc = include.map(globToRegExp);
   const exc = exclude.map(globToRegExp);
   const matches = (p: ChannelLayerPlan, globs: RegExp[]) => globs.some((g) => g.test(p.layer) || g.test(p.weight));
   const chosen = plan.layers.filter((p) => (inc.length === 0 || matches(p, inc)) && !(exc.length > 0 && matches(p, exc)));
   if (chosen.length === 0) {
     const blockers = [...new Set(plan.skipped.map((s) => s.blockingOp))];
-    const detail = plan.skipped.slice(0, 5).map((s) => `${s.layer}: ${s.reason}`).join('; ');
+    const detail = plan.skipped
+      .slice(0, 5)
+      .map((s) => `${s.layer}: ${s.reason}`)
+      .join('; ');
     throw new ModelpressError(
       'E_UNSUPPORTED',
       plan.layers.length === 0
@@ -239,7 +268,8 @@ function globalRemoval(scores: readonly Float64Array[], fraction: number): numbe
  * layer. E_UNSUPPORTED naming the blocking ops when no layer can be cut.
  */
 export function pruneChannels(model: ModelProto, opts: ChannelPruneOptions): ChannelPruneResult {
-  if (!(opts.fraction >= 0 && opts.fraction < 1)) throw new ModelpressError('E_ARG', `channel fraction must be in [0, 1), got ${opts.fraction}`);
+  if (!(opts.fraction >= 0 && opts.fraction < 1))
+    throw new ModelpressError('E_ARG', `channel fraction must be in [0, 1), got ${opts.fraction}`);
   const prepared = prepareForChannelPruning(model);
   const plan = planChannelPruning(prepared);
   const chosen = chooseChannelLayers(plan, opts.include, opts.exclude);
@@ -250,7 +280,15 @@ export function pruneChannels(model: ModelProto, opts: ChannelPruneOptions): Cha
   chosen.forEach((p, i) => {
     const removed = removedSets[i]!;
     removal.set(p.layer, removed);
-    layers.push({ layer: p.layer, op: p.op, weight: p.weight, channelsBefore: p.channels, channelsAfter: p.channels - removed.length, removed, consumers: p.consumers });
+    layers.push({
+      layer: p.layer,
+      op: p.op,
+      weight: p.weight,
+      channelsBefore: p.channels,
+      channelsAfter: p.channels - removed.length,
+      removed,
+      consumers: p.consumers,
+    });
   });
   return { model: removeChannels(prepared, removal), prepared, removal, layers, skipped: plan.skipped };
 }
@@ -261,7 +299,11 @@ export function pruneChannels(model: ModelProto, opts: ChannelPruneOptions): Cha
  * cut model computes. `shapes` gives each tensor's dims; tensors touched by
  * several layers (a Conv's output rows and input columns) get both.
  */
-export function channelMasks(plans: readonly ChannelLayerPlan[], removal: ChannelRemoval, shapes: (name: string) => readonly number[]): Map<string, Uint8Array> {
+export function channelMasks(
+  plans: readonly ChannelLayerPlan[],
+  removal: ChannelRemoval,
+  shapes: (name: string) => readonly number[],
+): Map<string, Uint8Array> {
   const masks = new Map<string, Uint8Array>();
   for (const p of plans) {
     const removed = removal.get(p.layer);
@@ -274,7 +316,8 @@ export function channelMasks(plans: readonly ChannelLayerPlan[], removal: Channe
       const len = shape[edit.axis]!;
       const inner = shape.slice(edit.axis + 1).reduce((a, b) => a * b, 1);
       const outer = count / (len * inner);
-      for (let o = 0; o < outer; o++) for (const c of removed) mask.fill(0, (o * len + c * edit.block) * inner, (o * len + (c + 1) * edit.block) * inner);
+      for (let o = 0; o < outer; o++)
+        for (const c of removed) mask.fill(0, (o * len + c * edit.block) * inner, (o * len + (c + 1) * edit.block) * inner);
       masks.set(edit.tensor, mask);
     }
   }

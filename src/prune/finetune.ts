@@ -95,14 +95,25 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
   };
 
   if (schedule === 'oneshot') {
-    maskUpdates.push({ step: 0, sparsity: initial.layers.reduce((a, l) => a + l.zerosAfter, 0) / initial.layers.reduce((a, l) => a + l.params, 0) });
+    maskUpdates.push({
+      step: 0,
+      sparsity: initial.layers.reduce((a, l) => a + l.zerosAfter, 0) / initial.layers.reduce((a, l) => a + l.params, 0),
+    });
     const result = await train({ ...common, model: initial.model, optimizer: spec, masks: initial.masks });
     return { model: result.model, masks: initial.masks, initial, train: result, maskUpdates };
   }
 
-  if (o.method.kind !== 'magnitude' && o.method.kind !== 'global') throw new ModelpressError('E_ARG', `schedule ${schedule} needs a target sparsity: use method magnitude or global, not ${o.method.kind}`);
+  if (o.method.kind !== 'magnitude' && o.method.kind !== 'global')
+    throw new ModelpressError(
+      'E_ARG',
+      `schedule ${schedule} needs a target sparsity: use method magnitude or global, not ${o.method.kind}`,
+    );
   const target = o.method.sparsity;
-  const sparsityAt = makeSchedule(schedule, target, { totalSteps, ...(o.stages === undefined ? {} : { stages: o.stages }), ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }) });
+  const sparsityAt = makeSchedule(schedule, target, {
+    totalSteps,
+    ...(o.stages === undefined ? {} : { stages: o.stages }),
+    ...(o.rampFraction === undefined ? {} : { rampFraction: o.rampFraction }),
+  });
   const eligible = eligibleWeights(start, o.method, o.filter).weights;
   const names = eligible.map((w) => w.name);
   const shapes = new Map(eligible.map((w) => [w.name, { shape: w.shape, axis: w.role.reductionAxis }]));
@@ -138,6 +149,7 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
     },
     afterStep: (weights, step) => update(weights, step, false),
   });
-  if (current !== target) throw new ModelpressError('E_ARG', `the schedule did not reach sparsity ${target} (reached ${current}); use more steps`);
+  if (current !== target)
+    throw new ModelpressError('E_ARG', `the schedule did not reach sparsity ${target} (reached ${current}); use more steps`);
   return { model: result.model, masks, initial, train: result, maskUpdates };
 }

@@ -4,9 +4,26 @@ export { magnitudePrune, thresholdPrune, qualityPrune, standardDeviation, magnit
 export { globalMagnitudePrune, type GlobalPruneResult } from './global.js';
 export { nmPrune, parseNmPattern, satisfiesNm, nmUnfitReason, type NmPattern } from './nm.js';
 export { channelNorms, lowestChannels, channelsToRemove, type ChannelNorm } from './channel-scores.js';
-export { oneshotSchedule, iterativeSchedule, polynomialSchedule, makeSchedule, SCHEDULE_NAMES, type ScheduleName, type SparsitySchedule, type PolynomialDecayOptions } from './schedule.js';
+export {
+  oneshotSchedule,
+  iterativeSchedule,
+  polynomialSchedule,
+  makeSchedule,
+  SCHEDULE_NAMES,
+  type ScheduleName,
+  type SparsitySchedule,
+  type PolynomialDecayOptions,
+} from './schedule.js';
 export { selectPrunableWeights, globToRegExp, type PrunableWeight, type SkippedWeight, type WeightFilter } from './select.js';
-export { pruneUnstructured, chooseMasks, eligibleWeights, type UnstructuredMethod, type LayerPruneReport, type UnstructuredPruneResult, type MaskLayer } from './unstructured.js';
+export {
+  pruneUnstructured,
+  chooseMasks,
+  eligibleWeights,
+  type UnstructuredMethod,
+  type LayerPruneReport,
+  type UnstructuredPruneResult,
+  type MaskLayer,
+} from './unstructured.js';
 export { planChannelPruning, type ChannelPlan, type ChannelLayerPlan, type ChannelEdit, type SkippedLayer } from './channel-plan.js';
 export {
   pruneChannels,

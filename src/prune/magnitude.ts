@@ -54,7 +54,8 @@ export function thresholdPrune(values: Float32Array, threshold: number): PruneRe
 
 /** Deep Compression (Han et al. 2015): threshold = quality x std of the layer. */
 export function qualityPrune(values: Float32Array, quality: number): PruneResult & { threshold: number } {
-  if (!(quality >= 0) || !Number.isFinite(quality)) throw new ModelpressError('E_ARG', `quality must be a finite number >= 0, got ${quality}`);
+  if (!(quality >= 0) || !Number.isFinite(quality))
+    throw new ModelpressError('E_ARG', `quality must be a finite number >= 0, got ${quality}`);
   const threshold = quality * standardDeviation(values);
   return { ...thresholdPrune(values, threshold), threshold };
 }

@@ -20,7 +20,8 @@ export function parseNmPattern(text: string): NmPattern {
   const match = /^(\d+):(\d+)$/.exec(text.trim());
   const n = match ? Number(match[1]) : NaN;
   const m = match ? Number(match[2]) : NaN;
-  if (!match || !(n > 0 && n < m)) throw new ModelpressError('E_ARG', `N:M pattern must be two integers with 0 < N < M such as 2:4, got '${text}'`);
+  if (!match || !(n > 0 && n < m))
+    throw new ModelpressError('E_ARG', `N:M pattern must be two integers with 0 < N < M such as 2:4, got '${text}'`);
   return { n, m };
 }
 
@@ -37,7 +38,8 @@ export function nmPrune(values: Float32Array, shape: readonly number[], axis: nu
   const why = nmUnfitReason(shape, axis, pattern);
   if (why) throw new ModelpressError('E_SHAPE', `cannot apply ${pattern.n}:${pattern.m} sparsity: ${why}`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== values.length) throw new ModelpressError('E_SHAPE', `shape [${shape.join(', ')}] holds ${count} values, got ${values.length}`);
+  if (count !== values.length)
+    throw new ModelpressError('E_SHAPE', `shape [${shape.join(', ')}] holds ${count} values, got ${values.length}`);
   const len = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = count / (len * inner);

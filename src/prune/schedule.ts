@@ -21,7 +21,8 @@ export function oneshotSchedule(target: number): SparsitySchedule {
  * (0-based) prunes to target x (i + 1) / k; from step `endStep` on, the target.
  */
 export function iterativeSchedule(target: number, stages: number, endStep: number): SparsitySchedule {
-  if (!Number.isInteger(stages) || stages < 1) throw new ModelpressError('E_ARG', `iterative schedule needs an integer number of steps >= 1, got ${stages}`);
+  if (!Number.isInteger(stages) || stages < 1)
+    throw new ModelpressError('E_ARG', `iterative schedule needs an integer number of steps >= 1, got ${stages}`);
   if (!(endStep >= 0)) throw new ModelpressError('E_ARG', `schedule end step must be >= 0, got ${endStep}`);
   return (step) => {
     if (step >= endStep) return target;
@@ -48,7 +49,8 @@ export function polynomialSchedule(o: PolynomialDecayOptions): SparsitySchedule 
   const initial = o.initial ?? 0;
   const begin = o.beginStep ?? 0;
   const power = o.power ?? 3;
-  if (!(o.endStep > begin)) throw new ModelpressError('E_ARG', `polynomial schedule: end step ${o.endStep} must be after begin step ${begin}`);
+  if (!(o.endStep > begin))
+    throw new ModelpressError('E_ARG', `polynomial schedule: end step ${o.endStep} must be after begin step ${begin}`);
   return (step) => {
     const t = Math.min(1, Math.max(0, (step - begin) / (o.endStep - begin)));
     return o.final + (initial - o.final) * (1 - t) ** power;
@@ -60,7 +62,11 @@ export function polynomialSchedule(o: PolynomialDecayOptions): SparsitySchedule 
  * at `rampFraction` of the steps (default 0.75) so the last part fine-tunes at
  * the final sparsity.
  */
-export function makeSchedule(name: ScheduleName, target: number, opts: { totalSteps: number; stages?: number; rampFraction?: number }): SparsitySchedule {
+export function makeSchedule(
+  name: ScheduleName,
+  target: number,
+  opts: { totalSteps: number; stages?: number; rampFraction?: number },
+): SparsitySchedule {
   const end = Math.max(1, Math.floor(opts.totalSteps * (opts.rampFraction ?? 0.75)));
   switch (name) {
     case 'oneshot':

@@ -48,7 +48,10 @@ export interface SkippedWeight {
 export const globToRegExp = patternRegExp;
 
 /** The prunable weights of `model` (after the filter), and weight-like tensors left out with the reason. */
-export function selectPrunableWeights(model: ModelProto, filter: WeightFilter = {}): { weights: PrunableWeight[]; skipped: SkippedWeight[] } {
+export function selectPrunableWeights(
+  model: ModelProto,
+  filter: WeightFilter = {},
+): { weights: PrunableWeight[]; skipped: SkippedWeight[] } {
   const selection = compileFilter(filter.include, filter.exclude);
   const weights: PrunableWeight[] = [];
   const skipped: SkippedWeight[] = [];
@@ -57,7 +60,10 @@ export function selectPrunableWeights(model: ModelProto, filter: WeightFilter = 
     if (!role || !PRUNABLE_ROLES.has(role.role)) {
       // Tensors some consumer uses as a Conv/Gemm/MatMul weight, but not all: say why they are left.
       if (!role && def.consumers.some((c) => ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'].includes(c.node.opType) && c.inputIndex === 1)) {
-        skipped.push({ name: def.name, reason: def.graphOutput ? 'is also a graph output' : 'is shared with a node that does not use it as a weight' });
+        skipped.push({
+          name: def.name,
+          reason: def.graphOutput ? 'is also a graph output' : 'is shared with a node that does not use it as a weight',
+        });
       }
       continue;
     }

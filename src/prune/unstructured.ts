@@ -64,14 +64,21 @@ export function chooseMasks(layers: readonly MaskLayer[], method: UnstructuredMe
     case 'quality':
       return layers.map((l) => qualityPrune(l.values, method.quality));
     case 'global':
-      return globalMagnitudePrune(layers.map((l) => l.values), method.sparsity).layers;
+      return globalMagnitudePrune(
+        layers.map((l) => l.values),
+        method.sparsity,
+      ).layers;
     case 'nm':
       return layers.map((l) => nmPrune(l.values, l.shape, l.reductionAxis ?? 0, method.pattern));
   }
 }
 
 /** The weights `method` can prune, and those it cannot (N:M needs the input axis divisible by M). */
-export function eligibleWeights(model: ModelProto, method: UnstructuredMethod, filter: WeightFilter = {}): { weights: PrunableWeight[]; skipped: SkippedWeight[] } {
+export function eligibleWeights(
+  model: ModelProto,
+  method: UnstructuredMethod,
+  filter: WeightFilter = {},
+): { weights: PrunableWeight[]; skipped: SkippedWeight[] } {
   const { weights, skipped } = selectPrunableWeights(model, filter);
   if (method.kind !== 'nm') return { weights, skipped: [...skipped] };
   const fit: PrunableWeight[] = [];
@@ -89,10 +96,14 @@ export function eligibleWeights(model: ModelProto, method: UnstructuredMethod, f
 export function pruneUnstructured(model: ModelProto, method: UnstructuredMethod, filter: WeightFilter = {}): UnstructuredPruneResult {
   const { weights, skipped } = eligibleWeights(model, method, filter);
   if (weights.length === 0) {
-    const why = skipped.length > 0 ? `: ${skipped.map((s) => `${s.name} ${s.reason}`).join('; ')}` : ' (no Conv/Gemm/MatMul weights matched)';
+    const why =
+      skipped.length > 0 ? `: ${skipped.map((s) => `${s.name} ${s.reason}`).join('; ')}` : ' (no Conv/Gemm/MatMul weights matched)';
     throw new ModelpressError('E_UNSUPPORTED', `no prunable weights${why}`);
   }
-  const results = chooseMasks(weights.map((w) => ({ values: w.values, shape: w.shape, reductionAxis: w.role.reductionAxis })), method);
+  const results = chooseMasks(
+    weights.map((w) => ({ values: w.values, shape: w.shape, reductionAxis: w.role.reductionAxis })),
+    method,
+  );
   const layers: LayerPruneReport[] = [];
   const masks = new Map<string, Uint8Array>();
   weights.forEach((w, i) => {

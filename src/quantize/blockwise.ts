@@ -35,7 +35,8 @@ export interface MatMulNBitsWeights {
  * block's [min, max] (widened to 0) over 15 steps, zero point rounded.
  */
 export function quantizeMatMulNBits(b: Float32Array, k: number, n: number, blockSize: number, symmetric: boolean): MatMulNBitsWeights {
-  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new RangeError(`block size must be a power of two >= 16, got ${blockSize}`);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new RangeError(`block size must be a power of two >= 16, got ${blockSize}`);
   if (b.length !== k * n) throw new RangeError(`weights hold ${b.length} values, not ${k}x${n}`);
   const kBlocks = Math.ceil(k / blockSize);
   const padded = kBlocks * blockSize;
@@ -114,7 +115,14 @@ export interface BlockedResult {
 }
 
 /** Blocked quantization along `axis` as opset-21 DequantizeLinear(axis, block_size) reads it. */
-export function quantizeBlocked(x: Float32Array, shape: readonly number[], axis: number, blockSize: number, range: IntRange, symmetric: boolean): BlockedResult {
+export function quantizeBlocked(
+  x: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  blockSize: number,
+  range: IntRange,
+  symmetric: boolean,
+): BlockedResult {
   const { outer, channels, inner } = axisSplit(shape, axis);
   const blocks = Math.ceil(channels / blockSize);
   const scales = new Float32Array(outer * blocks * inner);

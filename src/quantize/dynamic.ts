@@ -43,7 +43,6 @@ import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames, findWeights, sharedRole, type WeightDef, type WeightRole } from '../graph/weights.js';
 
-
 interface Plan {
   readonly def: WeightDef;
   readonly role: WeightRole;
@@ -89,7 +88,19 @@ export function quantizeDynamic(input: ModelProto, opts: DynamicQuantizeOptions 
   const plans = new Map<NodeProto, Plan>();
   const weightOnly: Plan[] = [];
   // inference BatchNormalization after a Conv would stay in float between ConvInteger and its consumers
-  const foldedBn = model.graph && opts.foldBatchNorm !== false ? foldBatchNorms(model.graph, new Map(findWeights(model).filter((d) => d.path === '').map((d) => [d.name, d])), new NameGen(allNames(model)), false) : 0;
+  const foldedBn =
+    model.graph && opts.foldBatchNorm !== false
+      ? foldBatchNorms(
+          model.graph,
+          new Map(
+            findWeights(model)
+              .filter((d) => d.path === '')
+              .map((d) => [d.name, d]),
+          ),
+          new NameGen(allNames(model)),
+          false,
+        )
+      : 0;
   if (foldedBn > 0) notes.push(`${foldedBn} BatchNormalization node(s) folded into the Conv before them`);
   const defs = findWeights(model);
   for (const def of defs) {
@@ -103,7 +114,12 @@ export function quantizeDynamic(input: ModelProto, opts: DynamicQuantizeOptions 
     }
     const ops = opts.ops ?? DYNAMIC_OPS;
     if (!def.consumers.every((c) => ops.includes(c.node.opType))) {
-      reports.push(skippedReport(def, `read by ${[...new Set(def.consumers.map((c) => c.node.opType))].join('/')}, not among the ops to rewrite (${ops.join(', ')})`));
+      reports.push(
+        skippedReport(
+          def,
+          `read by ${[...new Set(def.consumers.map((c) => c.node.opType))].join('/')}, not among the ops to rewrite (${ops.join(', ')})`,
+        ),
+      );
       continue;
     }
     if (!def.consumers.every((c) => nodeSelected(opts, c.node, c.label, def.name))) {
@@ -115,21 +131,36 @@ export function quantizeDynamic(input: ModelProto, opts: DynamicQuantizeOptions 
     else for (const c of def.consumers) plans.set(c.node, { def, role });
   }
   if (plans.size === 0 && weightOnly.length === 0) {
-    throw new ModelpressError('E_UNSUPPORTED', 'dynamic quantization applies to MatMul/Gemm/Conv with constant weights and to Gather/LSTM/GRU/RNN weights; none is left after --min-size/--include/--exclude', file === undefined ? {} : { file });
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      'dynamic quantization applies to MatMul/Gemm/Conv with constant weights and to Gather/LSTM/GRU/RNN weights; none is left after --min-size/--include/--exclude',
+      file === undefined ? {} : { file },
+    );
   }
   const before = defaultOpsetOf(model);
   const rewritten = upgradeOpset(model, 11, 'dynamic quantization (DynamicQuantizeLinear)', file);
   const wantAxis = perChannel && weightOnly.length > 0;
   if (wantAxis && canUpgradeOpset(model, 13)) rewritten.push(...upgradeOpset(model, 13, 'per-channel DequantizeLinear', file));
   const opset = defaultOpsetOf(model);
-  if (opset !== before) notes.push(`opset raised from ${before} to ${opset}${rewritten.length ? ` (rewrote ${[...new Set(rewritten)].join(', ')})` : ''}`);
-  if (wantAxis && opset < 13) notes.push('Gather/recurrent weights quantized per tensor: per-channel DequantizeLinear needs opset 13, which this model cannot be raised to');
+  if (opset !== before)
+    notes.push(`opset raised from ${before} to ${opset}${rewritten.length ? ` (rewrote ${[...new Set(rewritten)].join(', ')})` : ''}`);
+  if (wantAxis && opset < 13)
+    notes.push(
+      'Gather/recurrent weights quantized per tensor: per-channel DequantizeLinear needs opset 13, which this model cannot be raised to',
+    );
 
   const names = new NameGen(allNames(model));
   for (const { def, role } of weightOnly) {
     const axis = perChannel && opset >= 13 ? role.channelAxis : undefined;
-    const qw = quantizeWeight(weightValues(def, file), def.shape, { signed: true, symmetric, reduceRange: opts.reduceRange ?? false, axis });
-    reports.push(weightReport(def, `int8 ${axis === undefined ? 'per-tensor' : `per-channel axis ${axis}`} weight-only (DequantizeLinear)`, qw));
+    const qw = quantizeWeight(weightValues(def, file), def.shape, {
+      signed: true,
+      symmetric,
+      reduceRange: opts.reduceRange ?? false,
+      axis,
+    });
+    reports.push(
+      weightReport(def, `int8 ${axis === undefined ? 'per-tensor' : `per-channel axis ${axis}`} weight-only (DequantizeLinear)`, qw),
+    );
     replaceWithDequantize(def, qw, names);
   }
 
@@ -155,9 +186,17 @@ export function quantizeDynamic(input: ModelProto, opts: DynamicQuantizeOptions 
     if (!skippedConsumers.has(def)) removeWeightDefinition(def);
     const first = [...intWeights.entries()].find(([k]) => k.startsWith(`${def.path}|${def.name}|`))![1];
     const ops = [...new Set(def.consumers.map((c) => c.node.opType))].join('/');
-    reports.push(weightReport(def, `int8 ${first.qw.axis === undefined ? 'per-tensor' : 'per-channel'} (${ops === 'Conv' ? 'ConvInteger' : 'MatMulInteger'}, dynamic uint8 activations)`, first.qw));
+    reports.push(
+      weightReport(
+        def,
+        `int8 ${first.qw.axis === undefined ? 'per-tensor' : 'per-channel'} (${ops === 'Conv' ? 'ConvInteger' : 'MatMulInteger'}, dynamic uint8 activations)`,
+        first.qw,
+      ),
+    );
   }
-  for (const [, p] of plans) if (!done.has(p.def) && !reports.some((r) => r.name === p.def.name && r.graph === p.def.path)) reports.push(skippedReport(p.def, rewriter.reasons.get(p.def) ?? 'no consumer could be rewritten'));
+  for (const [, p] of plans)
+    if (!done.has(p.def) && !reports.some((r) => r.name === p.def.name && r.graph === p.def.path))
+      reports.push(skippedReport(p.def, rewriter.reasons.get(p.def) ?? 'no consumer could be rewritten'));
   return { model, tensors: reports, notes };
 }
 
@@ -194,7 +233,11 @@ class Rewriter {
       const scaled = bias ? this.names.fresh(`${y}_nobias`) : y;
       this.rescale(yi, xs, w.scale, scaled, nodes);
       if (bias) {
-        const shape = addInitializer(graph, this.names, `${y}_bias_shape`, { dtype: 'int64', shape: [rank - 1], data: new Uint8Array(BigInt64Array.from([-1n, ...Array.from({ length: rank - 2 }, () => 1n)]).buffer) });
+        const shape = addInitializer(graph, this.names, `${y}_bias_shape`, {
+          dtype: 'int64',
+          shape: [rank - 1],
+          data: new Uint8Array(BigInt64Array.from([-1n, ...Array.from({ length: rank - 2 }, () => 1n)]).buffer),
+        });
         const b = this.names.fresh(`${y}_bias`);
         nodes.push(makeNode(this.names, 'Reshape', [bias, shape], [b]));
         nodes.push(makeNode(this.names, 'Add', [scaled, b], [y]));
@@ -247,7 +290,11 @@ class Rewriter {
   private dynamicQuantize(a: string, nodes: NodeProto[], cache: Map<string, [string, string, string]>): [string, string, string] {
     const hit = cache.get(a);
     if (hit) return hit;
-    const outs: [string, string, string] = [this.names.fresh(`${a}_quantized`), this.names.fresh(`${a}_scale`), this.names.fresh(`${a}_zero_point`)];
+    const outs: [string, string, string] = [
+      this.names.fresh(`${a}_quantized`),
+      this.names.fresh(`${a}_scale`),
+      this.names.fresh(`${a}_zero_point`),
+    ];
     nodes.push(makeNode(this.names, 'DynamicQuantizeLinear', [a], outs));
     cache.set(a, outs);
     return outs;
@@ -281,13 +328,23 @@ class Rewriter {
       shape = [k, n];
     }
     const axis = this.perChannel && this.symmetric ? (kind === 'conv' ? 0 : 1) : undefined;
-    const qw = quantizeWeight(values, shape, { signed: true, symmetric: this.symmetric, reduceRange: this.opts.reduceRange ?? false, axis });
+    const qw = quantizeWeight(values, shape, {
+      signed: true,
+      symmetric: this.symmetric,
+      reduceRange: this.opts.reduceRange ?? false,
+      axis,
+    });
     const g = def.graph;
     const q = addInitializer(g, this.names, `${def.name}_quantized`, qw.tensor);
     // one zero point for every channel (0 when symmetric), so per-channel scales can move after the integer op
-    const zp = addInitializer(g, this.names, `${def.name}_zero_point`, { ...qw.zeroPoint!, shape: [], data: qw.zeroPoint!.data.subarray(0, 1) });
+    const zp = addInitializer(g, this.names, `${def.name}_zero_point`, {
+      ...qw.zeroPoint!,
+      shape: [],
+      data: qw.zeroPoint!.data.subarray(0, 1),
+    });
     const scales = Float32Array.from(qw.scales, (s) => Math.fround(s * alpha));
-    const scaleShape = axis === undefined ? [] : kind === 'conv' ? [scales.length, ...Array.from({ length: rank - 2 }, () => 1)] : [scales.length];
+    const scaleShape =
+      axis === undefined ? [] : kind === 'conv' ? [scales.length, ...Array.from({ length: rank - 2 }, () => 1)] : [scales.length];
     const scale = addInitializer(g, this.names, `${def.name}_scale`, fromFloat32(scales, 'float32', scaleShape));
     const w: IntWeight = { q, zp, scale, scales, qw };
     this.intWeights.set(key, w);

@@ -71,7 +71,11 @@ export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Pr
       return { ...result, notes };
     }
     if (keep.has(missing) || round + 1 >= rounds) {
-      throw new ModelpressError('E_UNSUPPORTED', `fp16: onnxruntime still cannot load the converted model after keeping ${[...keep].join(', ') || 'nothing'} in float32: no float16 kernel for ${missing}`, opts.file === undefined ? {} : { file: opts.file });
+      throw new ModelpressError(
+        'E_UNSUPPORTED',
+        `fp16: onnxruntime still cannot load the converted model after keeping ${[...keep].join(', ') || 'nothing'} in float32: no float16 kernel for ${missing}`,
+        opts.file === undefined ? {} : { file: opts.file },
+      );
     }
     keep.add(missing);
     found.push(missing);
@@ -94,13 +98,22 @@ async function probe(model: ModelProto, openRunner: RunnerFactory, file: string 
   const m = /Could not find an implementation for (\w+)\(\d+\)/.exec(text);
   if (m) return m[1]!;
   const where = file === undefined ? {} : { file };
-  throw new ModelpressError('E_GRAPH', `fp16: onnxruntime cannot load the converted model: ${text.trim().split('\n')[0]}`, cause === undefined ? where : { ...where, cause });
+  throw new ModelpressError(
+    'E_GRAPH',
+    `fp16: onnxruntime cannot load the converted model: ${text.trim().split('\n')[0]}`,
+    cause === undefined ? where : { ...where, cause },
+  );
 }
 
 type Domain = 'f16' | 'f32';
 
 /** One conversion pass with a fixed set of ops kept in float32 (no runtime involved). */
-export function convertFp16Once(input: ModelProto, keep: ReadonlySet<string>, file?: string, overflow: 'keep' | 'clamp' = 'keep'): SchemeResult {
+export function convertFp16Once(
+  input: ModelProto,
+  keep: ReadonlySet<string>,
+  file?: string,
+  overflow: 'keep' | 'clamp' = 'keep',
+): SchemeResult {
   const model = cloneSharingBytes(input);
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph', file === undefined ? {} : { file });
@@ -108,8 +121,12 @@ export function convertFp16Once(input: ModelProto, keep: ReadonlySet<string>, fi
   conv.graph(graph, new Map(), new Map(), true);
   const notes: string[] = [];
   if (conv.clamped > 0) notes.push(`${conv.clamped} weight value(s) beyond ±${F16_MAX} clamped to ±${F16_MAX}`);
-  if (conv.overflowing.length > 0) notes.push(`${conv.overflowValues} weight value(s) beyond ±${F16_MAX} in ${conv.overflowing.join(', ')}: kept in float32 with the ${conv.overflowNodes} node(s) reading them`);
-  if (conv.keptNodes > 0) notes.push(`${conv.keptNodes} node(s) kept in float32 (${[...conv.keptTypes].sort().join(', ')}), ${conv.casts} Cast(s) inserted`);
+  if (conv.overflowing.length > 0)
+    notes.push(
+      `${conv.overflowValues} weight value(s) beyond ±${F16_MAX} in ${conv.overflowing.join(', ')}: kept in float32 with the ${conv.overflowNodes} node(s) reading them`,
+    );
+  if (conv.keptNodes > 0)
+    notes.push(`${conv.keptNodes} node(s) kept in float32 (${[...conv.keptTypes].sort().join(', ')}), ${conv.casts} Cast(s) inserted`);
   else notes.push(`${conv.casts} Cast(s) inserted at float32 boundaries`);
   return { model, tensors: conv.reports, notes };
 }
@@ -321,7 +338,16 @@ class Converter {
     tp.floatData = [];
     tp.int32Data = [];
     if (inputEntry) setElemType(inputEntry, ONNX_TYPE.float16);
-    this.reports.push({ name: tp.name, graph: path, ops: [], action: 'float16', dtype: 'float32', shape: tp.dims.map(Number), bytesBefore: before, bytesAfter: half.rawData.byteLength });
+    this.reports.push({
+      name: tp.name,
+      graph: path,
+      ops: [],
+      action: 'float16',
+      dtype: 'float32',
+      shape: tp.dims.map(Number),
+      bytesBefore: before,
+      bytesAfter: half.rawData.byteLength,
+    });
   }
 
   private constantToHalf(n: NodeProto, path: string): void {
@@ -329,7 +355,16 @@ class Converter {
     if (a?.t) {
       const before = tensorFromProto(a.t).data.byteLength;
       a.t = this.halfProto(a.t);
-      this.reports.push({ name: n.output[0]!, graph: path, ops: [], action: 'float16', dtype: 'float32', shape: a.t.dims.map(Number), bytesBefore: before, bytesAfter: a.t.rawData.byteLength });
+      this.reports.push({
+        name: n.output[0]!,
+        graph: path,
+        ops: [],
+        action: 'float16',
+        dtype: 'float32',
+        shape: a.t.dims.map(Number),
+        bytesBefore: before,
+        bytesAfter: a.t.rawData.byteLength,
+      });
       return;
     }
     const f = n.attribute.find((x) => x.name === 'value_float' || x.name === 'value_floats');
@@ -362,7 +397,8 @@ function renameTensor(nodes: NodeProto[], from: string, to: string): void {
 
 function renameInGraph(g: GraphProto, from: string, to: string): void {
   // a subgraph that defines `from` itself shadows the outer name
-  if (g.initializer.some((t) => t.name === from) || g.input.some((v) => v.name === from) || g.node.some((n) => n.output.includes(from))) return;
+  if (g.initializer.some((t) => t.name === from) || g.input.some((v) => v.name === from) || g.node.some((n) => n.output.includes(from)))
+    return;
   renameTensor(g.node, from, to);
   for (const v of g.output) if (v.name === from) v.name = to;
 }

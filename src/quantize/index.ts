@@ -9,9 +9,26 @@ import { compactNames } from '../graph/compact-names.js';
 import { fileFormatNames, getScheme } from './schemes.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 
-export { budgetedSchemes, fileFormatNames, getScheme, listSchemes, schemesForFileFormat, type ErrorBudgets, type SchemeFormats, type SchemeTraits } from './schemes.js';
+export {
+  budgetedSchemes,
+  fileFormatNames,
+  getScheme,
+  listSchemes,
+  schemesForFileFormat,
+  type ErrorBudgets,
+  type SchemeFormats,
+  type SchemeTraits,
+} from './schemes.js';
 export type { QuantizeOptions, SchemeResult, TensorReport, CalibrationFeed } from './types.js';
-export { computeQuantParams, intRange, quantizePerTensor, quantizePerChannel, dequantizePerTensor, dequantizePerChannel, errorStats } from './linear.js';
+export {
+  computeQuantParams,
+  intRange,
+  quantizePerTensor,
+  quantizePerChannel,
+  dequantizePerTensor,
+  dequantizePerChannel,
+  errorStats,
+} from './linear.js';
 export { kmeans1d, kmeansOptimal1d, decodeCodebook } from './kmeans.js';
 export { quantizeMatMulNBits, dequantizeMatMulNBits, quantizeBlocked } from './blockwise.js';
 export { RangeCollector, computeRange, CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.js';
@@ -22,7 +39,11 @@ export async function quantizeModel(model: ModelProto, schemeId: string, opts: Q
     throw new ModelpressError('E_ARG', `scheme ${scheme.id} needs calibration data (--calib <data spec>)`);
   }
   if (!scheme.apply) {
-    throw new ModelpressError('E_ARG', `scheme ${scheme.id} applies to ${fileFormatNames(scheme).join(' and ')} models only, not ONNX`, opts.file === undefined ? {} : { file: opts.file });
+    throw new ModelpressError(
+      'E_ARG',
+      `scheme ${scheme.id} applies to ${fileFormatNames(scheme).join(' and ')} models only, not ONNX`,
+      opts.file === undefined ? {} : { file: opts.file },
+    );
   }
   const result = await scheme.apply(model, opts);
   const done = result.tensors.filter((t) => t.action !== 'skipped');
@@ -36,7 +57,13 @@ export async function quantizeModel(model: ModelProto, schemeId: string, opts: Q
   }
   if (opts.compactNames) {
     const c = compactNames(result.model, opts.file);
-    return { ...result, notes: [...result.notes, `${c.tensors} tensor names shortened and ${c.nodes} node names cleared (--compact-names); graph inputs and outputs keep theirs`] };
+    return {
+      ...result,
+      notes: [
+        ...result.notes,
+        `${c.tensors} tensor names shortened and ${c.nodes} node names cleared (--compact-names); graph inputs and outputs keep theirs`,
+      ],
+    };
   }
   return result;
 }

@@ -205,7 +205,10 @@ function kmeansOptimal1dCentroids(w: Weighted, k: number, maxWork = 2e8): Float6
   if (k >= n) return Float64Array.from(w.values);
   const work = k * n * Math.log2(n + 1);
   if (work > maxWork) {
-    throw new ModelpressError('E_ARG', `exact 1-D k-means over ${n} distinct values with k=${k} is too costly (${work.toExponential(1)} > ${maxWork.toExponential(1)}); use Lloyd's k-means`);
+    throw new ModelpressError(
+      'E_ARG',
+      `exact 1-D k-means over ${n} distinct values with k=${k} is too costly (${work.toExponential(1)} > ${maxWork.toExponential(1)}); use Lloyd's k-means`,
+    );
   }
   // cost[m][i]: best SSE of the first i points in m+1 clusters; split[m][i]: start of the last cluster.
   let prev = new Float64Array(n + 1);
@@ -276,7 +279,8 @@ function finish(x: Float32Array, centroids64: Float64Array, zeroCentroid: boolea
 }
 
 function prepare(x: Float32Array, opts: { k: number; zeroCentroid?: boolean }): { w: Weighted; k: number } | undefined {
-  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > 65536) throw new ModelpressError('E_ARG', `k must be an integer in [1, 65536], got ${opts.k}`);
+  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > 65536)
+    throw new ModelpressError('E_ARG', `k must be an integer in [1, 65536], got ${opts.k}`);
   const zero = opts.zeroCentroid ?? false;
   const w = weighted(x, zero);
   const k = zero ? opts.k - 1 : opts.k;

@@ -46,7 +46,9 @@ export function computeQuantParams(rmin: number, rmax: number, range: IntRange, 
   }
   let scale = Math.fround((hi - lo) / (range.qmax - range.qmin));
   if (!(scale > 0) || !Number.isFinite(scale)) scale = 1; // all-zero tensor: any scale represents it exactly
-  const zeroPoint = symmetric ? roundHalfEven((range.qmax + range.qmin) / 2) : clamp(roundHalfEven(range.qmin - lo / scale), range.qmin, range.qmax);
+  const zeroPoint = symmetric
+    ? roundHalfEven((range.qmax + range.qmin) / 2)
+    : clamp(roundHalfEven(range.qmin - lo / scale), range.qmin, range.qmax);
   return { scale, zeroPoint: zeroPoint === 0 ? 0 : zeroPoint };
 }
 
@@ -55,7 +57,15 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /** q = saturate(roundHalfEven(x / scale) + zp), element-wise over a slice. */
-export function quantizeSlice(x: Float32Array, start: number, end: number, stride: number, p: QuantParams, range: IntRange, out: Int32Array): void {
+export function quantizeSlice(
+  x: Float32Array,
+  start: number,
+  end: number,
+  stride: number,
+  p: QuantParams,
+  range: IntRange,
+  out: Int32Array,
+): void {
   const { scale, zeroPoint } = p;
   for (let i = start; i < end; i += stride) {
     const v = roundHalfEven(Math.fround(x[i]! / scale)) + zeroPoint;
@@ -118,7 +128,13 @@ export interface PerChannelResult {
 }
 
 /** Per-channel (per-axis) quantization as DequantizeLinear's `axis` attribute describes. */
-export function quantizePerChannel(x: Float32Array, shape: readonly number[], axis: number, range: IntRange, symmetric: boolean): PerChannelResult {
+export function quantizePerChannel(
+  x: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  range: IntRange,
+  symmetric: boolean,
+): PerChannelResult {
   const { outer, channels, inner } = axisSplit(shape, axis);
   const { min, max } = channelRanges(x, shape, axis);
   const scales = new Float32Array(channels);
@@ -140,7 +156,13 @@ export function quantizePerChannel(x: Float32Array, shape: readonly number[], ax
   return { q, scales, zeroPoints };
 }
 
-export function dequantizePerChannel(q: ArrayLike<number>, shape: readonly number[], axis: number, scales: ArrayLike<number>, zeroPoints: ArrayLike<number>): Float32Array {
+export function dequantizePerChannel(
+  q: ArrayLike<number>,
+  shape: readonly number[],
+  axis: number,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+): Float32Array {
   const { outer, channels, inner } = axisSplit(shape, axis);
   const out = new Float32Array(q.length);
   for (let o = 0; o < outer; o++) {

@@ -16,9 +16,13 @@ import type { WeightContext, WeightFn } from './weight-pass.js';
 import { linearWeights } from './weight-only.js';
 import type { WeightDef } from '../graph/weights.js';
 
-
 function isPlainMatMulB(def: WeightDef): boolean {
-  return def.shape.length === 2 && !def.graphOutput && def.consumers.length > 0 && def.consumers.every((c) => c.node.opType === 'MatMul' && (c.node.domain === '' || c.node.domain === 'ai.onnx') && c.inputIndex === 1);
+  return (
+    def.shape.length === 2 &&
+    !def.graphOutput &&
+    def.consumers.length > 0 &&
+    def.consumers.every((c) => c.node.opType === 'MatMul' && (c.node.domain === '' || c.node.domain === 'ai.onnx') && c.inputIndex === 1)
+  );
 }
 
 export function nbitsWeights(f16: boolean): { fn: WeightFn; prepare: (ctx: WeightContext, defs: WeightDef[]) => void } {
@@ -47,13 +51,22 @@ export function nbitsWeights(f16: boolean): { fn: WeightFn; prepare: (ctx: Weigh
     const b = new DecoderBuilder(ctx.names, def.name);
     const bq = b.tensor('nbits', 'uint8', [n, kBlocks, blockSize / 2], w.packed);
     const scales16 = f16 ? float32ToFloat16(w.scales) : undefined;
-    const scales = scales16 ? b.tensor('scales', 'float16', [n * kBlocks], bytesOf(scales16)) : b.tensor('scales', 'float32', [n * kBlocks], bytesOf(w.scales));
+    const scales = scales16
+      ? b.tensor('scales', 'float16', [n * kBlocks], bytesOf(scales16))
+      : b.tensor('scales', 'float32', [n * kBlocks], bytesOf(w.scales));
     const zp = w.zeroPoints ? b.tensor('zero_points', 'uint8', [w.zeroPoints.length], w.zeroPoints) : undefined;
     let restored = dequantizeMatMulNBits(w);
     if (scales16) restored = dequantizeMatMulNBits({ ...w, scales: float16ToFloat32(scales16) });
     const attrs = { K: k, N: n, bits: 4, block_size: blockSize, ...(opts.accuracyLevel ? { accuracy_level: opts.accuracyLevel } : {}) };
     const mk = (opType: string, inputs: string[], outputs: string[], attributes: Record<string, number>, domain = '') =>
-      create(NodeProtoSchema, { name: ctx.names.fresh(`${def.name}_${opType}`), opType, domain, input: inputs, output: outputs, attribute: makeAttributes(attributes) });
+      create(NodeProtoSchema, {
+        name: ctx.names.fresh(`${def.name}_${opType}`),
+        opType,
+        domain,
+        input: inputs,
+        output: outputs,
+        attribute: makeAttributes(attributes),
+      });
     return {
       action: `${f16 ? 'q4f16' : 'int4'} MatMulNBits, blocks of ${blockSize}${w.zeroPoints ? ', asymmetric' : ''}`,
       restored,

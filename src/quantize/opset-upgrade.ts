@@ -56,7 +56,12 @@ function unhandled(model: ModelProto, from: number, target: number): string[] {
 export function upgradeOpset(model: ModelProto, target: number, why: string, file?: string): string[] {
   const from = defaultOpsetOf(model);
   if (from >= target) return [];
-  if (from < 7) throw new ModelpressError('E_UNSUPPORTED', `${why} needs opset ${target}; the model has opset ${from} (older than 7), convert it first`, file === undefined ? {} : { file });
+  if (from < 7)
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `${why} needs opset ${target}; the model has opset ${from} (older than 7), convert it first`,
+      file === undefined ? {} : { file },
+    );
   const left = unhandled(model, from, target);
   if (left.length > 0) {
     throw new ModelpressError(
@@ -66,16 +71,25 @@ export function upgradeOpset(model: ModelProto, target: number, why: string, fil
     );
   }
   let functionsBlocked = false;
-  walkModel(model, () => undefined, ({ nodes }) => {
-    if (nodes.some((n) => (n.domain === '' || n.domain === 'ai.onnx') && REWRITES[n.opType])) functionsBlocked = true;
-  });
-  if (functionsBlocked) throw new ModelpressError('E_UNSUPPORTED', `${why} needs opset ${target}; ops to rewrite sit inside model functions, which modelpress does not rewrite`, file === undefined ? {} : { file });
+  walkModel(
+    model,
+    () => undefined,
+    ({ nodes }) => {
+      if (nodes.some((n) => (n.domain === '' || n.domain === 'ai.onnx') && REWRITES[n.opType])) functionsBlocked = true;
+    },
+  );
+  if (functionsBlocked)
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `${why} needs opset ${target}; ops to rewrite sit inside model functions, which modelpress does not rewrite`,
+      file === undefined ? {} : { file },
+    );
   const names = new NameGen(allNames(model));
   const rewritten = new Set<string>();
   walkModel(model, ({ graph }) => {
     const out: NodeProto[] = [];
     for (const node of graph.node) {
-      const r = (node.domain === '' || node.domain === 'ai.onnx') ? REWRITES[node.opType] : undefined;
+      const r = node.domain === '' || node.domain === 'ai.onnx' ? REWRITES[node.opType] : undefined;
       if (r && r.version > from && r.version <= target) {
         const extra: NodeProto[] = [];
         r.rewrite(node, graph, names, extra);
@@ -159,7 +173,15 @@ function softmaxFamily(node: NodeProto, graph: GraphProto, names: NameGen, extra
   const flat = names.fresh(`${base}_flat`);
   const shape = names.fresh(`${base}_shape`);
   const inner = names.fresh(`${base}_2d`);
-  extra.push(create(NodeProtoSchema, { name: names.fresh(`${base}_flatten`), opType: 'Flatten', input: [x], output: [flat], attribute: [makeAttribute('axis', axis)] }));
+  extra.push(
+    create(NodeProtoSchema, {
+      name: names.fresh(`${base}_flatten`),
+      opType: 'Flatten',
+      input: [x],
+      output: [flat],
+      attribute: [makeAttribute('axis', axis)],
+    }),
+  );
   extra.push(create(NodeProtoSchema, { name: names.fresh(`${base}_shapeof`), opType: 'Shape', input: [x], output: [shape] }));
   removeAttrs(node, ['axis']);
   node.attribute.push(makeAttribute('axis', -1));

@@ -99,7 +99,12 @@ export function quantizeWeight(x: Float32Array, shape: readonly number[], spec: 
 
 /** An int8/uint8/int32 tensor from integer codes. */
 export function intTensor(dtype: 'int8' | 'uint8' | 'int32', shape: readonly number[], values: ArrayLike<number>): Tensor {
-  const bytes = dtype === 'int8' ? new Uint8Array(Int8Array.from(values).buffer) : dtype === 'uint8' ? Uint8Array.from(values) : new Uint8Array(Int32Array.from(values).buffer);
+  const bytes =
+    dtype === 'int8'
+      ? new Uint8Array(Int8Array.from(values).buffer)
+      : dtype === 'uint8'
+        ? Uint8Array.from(values)
+        : new Uint8Array(Int32Array.from(values).buffer);
   return makeTensor(dtype, shape, bytes);
 }
 
@@ -111,8 +116,22 @@ export function addInitializer(graph: GraphProto, names: NameGen, base: string, 
 }
 
 /** A new node (not yet placed in any graph) with a fresh name. */
-export function makeNode(names: NameGen, opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Attrs, domain = ''): NodeProto {
-  return create(NodeProtoSchema, { name: names.fresh(`${opType}_mp`), opType, domain, input: [...inputs], output: [...outputs], attribute: makeAttributes(attrs) });
+export function makeNode(
+  names: NameGen,
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attrs?: Attrs,
+  domain = '',
+): NodeProto {
+  return create(NodeProtoSchema, {
+    name: names.fresh(`${opType}_mp`),
+    opType,
+    domain,
+    input: [...inputs],
+    output: [...outputs],
+    attribute: makeAttributes(attrs),
+  });
 }
 
 /**
@@ -172,5 +191,15 @@ export function weightReport(def: WeightDef, action: string, qw: QuantizedWeight
 /** The report row of a weight left alone. */
 export function skippedReport(def: WeightDef, reason: string): TensorReport {
   const bytes = tensorBytes(def.tensor);
-  return { name: def.name, graph: def.path, ops: [...new Set(def.consumers.map((c) => c.node.opType))], action: 'skipped', reason, dtype: def.dtype ?? 'unknown', shape: def.shape, bytesBefore: bytes, bytesAfter: bytes };
+  return {
+    name: def.name,
+    graph: def.path,
+    ops: [...new Set(def.consumers.map((c) => c.node.opType))],
+    action: 'skipped',
+    reason,
+    dtype: def.dtype ?? 'unknown',
+    shape: def.shape,
+    bytesBefore: bytes,
+    bytesAfter: bytes,
+  };
 }

@@ -10,7 +10,7 @@ import type { DType } from '../core/dtypes.js';
 import { makeTensor, type Tensor } from '../core/tensor.js';
 import { tensorToProto } from '../formats/onnx/tensor-proto.js';
 import { makeAttributes, type Attrs } from '../graph/attributes.js';
-import { NameGen } from '../graph/names.js';
+import type { NameGen } from '../graph/names.js';
 import type { WeightDef } from '../graph/weights.js';
 
 /** New tensors and nodes that produce a weight's value under its old name. */
@@ -28,7 +28,10 @@ export class DecoderBuilder {
   readonly initializers: TensorProto[] = [];
   readonly nodes: NodeProto[] = [];
 
-  constructor(private readonly names: NameGen, readonly base: string) {}
+  constructor(
+    private readonly names: NameGen,
+    readonly base: string,
+  ) {}
 
   /** Adds an initializer named `${base}_${suffix}` (made unique); returns its name. */
   tensor(suffix: string, dtype: DType, shape: readonly number[], data: Uint8Array): string {
@@ -44,7 +47,16 @@ export class DecoderBuilder {
   /** Adds a node; `output` is the name to write (a fresh one when omitted). */
   node(opType: string, inputs: readonly string[], attrs?: Attrs, output?: string, domain = ''): string {
     const out = output ?? this.names.fresh(`${this.base}_${(SHORT[opType] ?? opType).toLowerCase()}`);
-    this.nodes.push(create(NodeProtoSchema, { name: this.names.fresh(`${this.base}_${SHORT[opType] ?? opType}`), opType, domain, input: [...inputs], output: [out], attribute: makeAttributes(attrs) }));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        name: this.names.fresh(`${this.base}_${SHORT[opType] ?? opType}`),
+        opType,
+        domain,
+        input: [...inputs],
+        output: [out],
+        attribute: makeAttributes(attrs),
+      }),
+    );
     return out;
   }
 

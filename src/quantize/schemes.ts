@@ -66,7 +66,10 @@ export interface SchemeTraits {
  * Conv before quantizing costs no precision (true when each output channel gets its own
  * scale or the weights stay floats); it decides the default of opts.foldBatchNorm.
  */
-function weightScheme(make: () => { fn: WeightFn; prepare?: (ctx: WeightContext, defs: WeightDef[]) => void }, foldsLosslessly: (opts: QuantizeOptions) => boolean): NonNullable<SchemeTraits['apply']> {
+function weightScheme(
+  make: () => { fn: WeightFn; prepare?: (ctx: WeightContext, defs: WeightDef[]) => void },
+  foldsLosslessly: (opts: QuantizeOptions) => boolean,
+): NonNullable<SchemeTraits['apply']> {
   return (model, opts) => {
     const s = make();
     return runWeightPass(model, { ...opts, foldBatchNorm: opts.foldBatchNorm ?? foldsLosslessly(opts) }, s.fn, s.prepare);
@@ -82,64 +85,118 @@ const symmetricPerChannel: QuantizeOptions = { perChannel: true, symmetric: true
 
 const table: readonly SchemeTraits[] = [
   {
-    id: 'fp16-weights', summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)', bits: 16, needsCalibration: false,
-    weightOnly: true, formats: FLOAT16_FILES, apply: weightScheme(() => halfWeights('float16'), always),
+    id: 'fp16-weights',
+    summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)',
+    bits: 16,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: FLOAT16_FILES,
+    apply: weightScheme(() => halfWeights('float16'), always),
     budgets: { fixtures: { minCosine: all(0.9999), minWeightSnrDb: 60 }, mnist: { maxPointsLost: 0.1 } },
   },
   {
-    id: 'bf16-weights', summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)', bits: 16, needsCalibration: false,
-    weightOnly: true, formats: { onnx: true, safetensors: 'bfloat16' }, apply: weightScheme(() => halfWeights('bfloat16'), always),
+    id: 'bf16-weights',
+    summary: 'bfloat16 weights + Cast to float32 at load (storage only; opset 13)',
+    bits: 16,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: { onnx: true, safetensors: 'bfloat16' },
+    apply: weightScheme(() => halfWeights('bfloat16'), always),
     budgets: { fixtures: { minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero: 0.999 }, minWeightSnrDb: 40 } },
   },
   {
-    id: 'int8', summary: 'int8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false,
-    weightOnly: true, formats: ONNX, apply: weightScheme(() => linearWeights(8, true), perChannel),
+    id: 'int8',
+    summary: 'int8 weights + DequantizeLinear (weight-only QDQ)',
+    bits: 8,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: ONNX,
+    apply: weightScheme(() => linearWeights(8, true), perChannel),
     budgets: {
       fixtures: { opts: symmetricPerChannel, minCosine: { det: 0.999, rec: 0.99, cls: 0.999, silero: 0.999 }, minWeightSnrDb: 25 },
       mnist: { opts: symmetricPerChannel, maxPointsLost: 0.5 },
     },
   },
   {
-    id: 'uint8', summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)', bits: 8, needsCalibration: false,
-    weightOnly: true, formats: { onnx: true, tfjs: 'uint8' }, apply: weightScheme(() => linearWeights(8, false), perChannel),
+    id: 'uint8',
+    summary: 'uint8 weights + DequantizeLinear (weight-only QDQ)',
+    bits: 8,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: { onnx: true, tfjs: 'uint8' },
+    apply: weightScheme(() => linearWeights(8, false), perChannel),
     budgets: { fixtures: { minCosine: { det: 0.99, rec: 0.97, cls: 0.99, silero: 0.999 }, minWeightSnrDb: 10 } },
   },
   {
-    id: 'fp16', summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)', bits: 16,
-    needsCalibration: false, weightOnly: false, formats: FLOAT16_FILES, apply: (m, o) => convertFp16(m, o),
+    id: 'fp16',
+    summary: 'weights and compute in float16 where onnxruntime has kernels; inputs/outputs stay float32 (Casts at the boundary)',
+    bits: 16,
+    needsCalibration: false,
+    weightOnly: false,
+    formats: FLOAT16_FILES,
+    apply: (m, o) => convertFp16(m, o),
     // measured: rec 0.99996, cls 1.00000, silero 1.00000, det logits 1.00000
     budgets: { fixtures: { minCosine: all(0.9999) } },
   },
   {
-    id: 'dynamic', summary: 'int8 weights, activations quantized at run time (MatMulInteger/ConvInteger), like quantize_dynamic', bits: 8,
-    needsCalibration: false, weightOnly: false, formats: ONNX, apply: (m, o) => quantizeDynamic(m, o),
+    id: 'dynamic',
+    summary: 'int8 weights, activations quantized at run time (MatMulInteger/ConvInteger), like quantize_dynamic',
+    bits: 8,
+    needsCalibration: false,
+    weightOnly: false,
+    formats: ONNX,
+    apply: (m, o) => quantizeDynamic(m, o),
     // a little under what was measured per-channel (rec 0.989, cls 0.9994, silero 0.999, det logits 0.9998)
     budgets: { fixtures: { opts: { perChannel: true }, minCosine: { rec: 0.95, cls: 0.998, silero: 0.999, det: 0.995 } } },
   },
   {
-    id: 'static', summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data', bits: 8, needsCalibration: true,
-    weightOnly: false, formats: ONNX, apply: (m, o) => quantizeStatic(m, o),
+    id: 'static',
+    summary: 'QDQ int8 weights (per-channel) and uint8 activations calibrated on data',
+    bits: 8,
+    needsCalibration: true,
+    weightOnly: false,
+    formats: ONNX,
+    apply: (m, o) => quantizeStatic(m, o),
     budgets: {
       fixtures: { opts: { calibMethod: 'minmax' }, minCosine: { cls: 0.99, rec: 0.97, det: 0.99 }, minWeightSnrDb: 20 },
       mnist: { maxPointsLost: 0.5 },
     },
   },
   {
-    id: 'int4', summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)', bits: 4,
-    needsCalibration: false, weightOnly: true, formats: ONNX, apply: weightScheme(() => nbitsWeights(false), always),
-    budgets: { fixtures: { minCosine: { det: 0.9, rec: 0.999, cls: 0.6 }, minWeightSnrDb: 5 }, mnist: { opts: { blockSize: 32 }, maxPointsLost: 2 } },
+    id: 'int4',
+    summary: 'MatMul -> com.microsoft MatMulNBits (4-bit blocks); other weights int4 DequantizeLinear (opset 21)',
+    bits: 4,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: ONNX,
+    apply: weightScheme(() => nbitsWeights(false), always),
+    budgets: {
+      fixtures: { minCosine: { det: 0.9, rec: 0.999, cls: 0.6 }, minWeightSnrDb: 5 },
+      mnist: { opts: { blockSize: 32 }, maxPointsLost: 2 },
+    },
   },
   {
-    id: 'q4f16', summary: 'int4 MatMulNBits on float16 activations (float16 scales)', bits: 4, needsCalibration: false,
-    weightOnly: false, formats: ONNX, apply: weightScheme(() => nbitsWeights(true), always), budgets: {},
+    id: 'q4f16',
+    summary: 'int4 MatMulNBits on float16 activations (float16 scales)',
+    bits: 4,
+    needsCalibration: false,
+    weightOnly: false,
+    formats: ONNX,
+    apply: weightScheme(() => nbitsWeights(true), always),
+    budgets: {},
   },
 ];
 
 /** Schemes for weight files only (no ONNX rewrite). */
 const fileOnly: readonly SchemeTraits[] = [
   {
-    id: 'uint16', summary: 'uint16 affine manifest entries', bits: 16, needsCalibration: false,
-    weightOnly: true, formats: { onnx: false, tfjs: 'uint16' }, budgets: {},
+    id: 'uint16',
+    summary: 'uint16 affine manifest entries',
+    bits: 16,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: { onnx: false, tfjs: 'uint16' },
+    budgets: {},
   },
 ];
 
@@ -153,14 +210,27 @@ const KMEANS_BUDGETS: Readonly<Record<number, ErrorBudgets>> = {
 function kmeansScheme(bits: number): SchemeTraits {
   kmeansWeights(bits); // validates bits
   return {
-    id: `kmeans:${bits}`, summary: `k-means weight sharing with ${2 ** bits} centroids`, bits, needsCalibration: false, weightOnly: true,
-    formats: ONNX, budgets: KMEANS_BUDGETS[bits] ?? {}, apply: weightScheme(() => kmeansWeights(bits), () => false),
+    id: `kmeans:${bits}`,
+    summary: `k-means weight sharing with ${2 ** bits} centroids`,
+    bits,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: ONNX,
+    budgets: KMEANS_BUDGETS[bits] ?? {},
+    apply: weightScheme(
+      () => kmeansWeights(bits),
+      () => false,
+    ),
   };
 }
 
 /** Every scheme for --help: the table, the kmeans:<bits> family, then the weight-file-only schemes. */
 export function listSchemes(): readonly SchemeTraits[] {
-  return [...table, { id: 'kmeans:<bits>', summary: KMEANS_SUMMARY, bits: NaN, needsCalibration: false, weightOnly: true, formats: ONNX, budgets: {} }, ...fileOnly];
+  return [
+    ...table,
+    { id: 'kmeans:<bits>', summary: KMEANS_SUMMARY, bits: NaN, needsCalibration: false, weightOnly: true, formats: ONNX, budgets: {} },
+    ...fileOnly,
+  ];
 }
 
 /** The scheme for an id such as 'int8' or 'kmeans:5'; E_ARG listing the known ones otherwise. */
@@ -168,12 +238,20 @@ export function getScheme(id: string): SchemeTraits {
   const km = /^kmeans:(\d+)$/.exec(id);
   if (km) return kmeansScheme(Number(km[1]));
   const s = [...table, ...fileOnly].find((t) => t.id === id);
-  if (!s) throw new ModelpressError('E_ARG', `unknown scheme '${id}'; known: ${listSchemes().map((t) => t.id).join(', ')}`);
+  if (!s)
+    throw new ModelpressError(
+      'E_ARG',
+      `unknown scheme '${id}'; known: ${listSchemes()
+        .map((t) => t.id)
+        .join(', ')}`,
+    );
   return s;
 }
 
 /** Every scheme with a `kind` budget, with the id it is measured under (kmeans:<bits> once per budgeted bit width). */
-export function budgetedSchemes<K extends keyof ErrorBudgets>(kind: K): { id: string; scheme: SchemeTraits; budget: NonNullable<ErrorBudgets[K]> }[] {
+export function budgetedSchemes<K extends keyof ErrorBudgets>(
+  kind: K,
+): { id: string; scheme: SchemeTraits; budget: NonNullable<ErrorBudgets[K]> }[] {
   const schemes = [...table, ...Object.keys(KMEANS_BUDGETS).map((b) => kmeansScheme(Number(b))), ...fileOnly];
   return schemes.filter((s) => s.budgets[kind] !== undefined).map((s) => ({ id: s.id, scheme: s, budget: s.budgets[kind]! }));
 }

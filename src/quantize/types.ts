@@ -9,7 +9,11 @@ import type { CalibrationMethod } from './calibrate.js';
 
 /** A batch of model inputs for calibration: input name -> values. */
 export interface CalibrationFeed {
-  readonly [inputName: string]: { readonly dtype: string; readonly shape: readonly number[]; readonly data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array };
+  readonly [inputName: string]: {
+    readonly dtype: string;
+    readonly shape: readonly number[];
+    readonly data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
+  };
 }
 
 export interface QuantizeOptions {

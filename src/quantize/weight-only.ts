@@ -16,13 +16,19 @@ import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat1
 import { packInt4 } from '../core/tensor.js';
 import { kmeans1d, kmeansOptimal1d, decodeCodebook, type KmeansResult } from './kmeans.js';
 import { quantizeBlocked } from './blockwise.js';
-import { computeQuantParams, dequantizePerChannel, dequantizePerTensor, intRange, quantizePerChannel, quantizePerTensor } from './linear.js';
+import {
+  computeQuantParams,
+  dequantizePerChannel,
+  dequantizePerTensor,
+  intRange,
+  quantizePerChannel,
+  quantizePerTensor,
+} from './linear.js';
 import { defaultOpsetOf } from './opset.js';
 import { canUpgradeOpset, upgradeOpset } from './opset-upgrade.js';
 import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn, WeightOutcome } from './weight-pass.js';
 import { sharedRole, type WeightDef } from '../graph/weights.js';
-
 
 function outcome(def: WeightDef, b: DecoderBuilder, action: string, restored: Float32Array): WeightOutcome {
   return {
@@ -73,7 +79,10 @@ export function linearWeights(bits: 8 | 4, signed: boolean): { fn: WeightFn; pre
       useDq = false;
     } else {
       useDq = defaultOpsetOf(ctx.model) >= 10 && !(ctx.opts.perChannel ?? false);
-      if (!useDq) ctx.notes.push(`opset ${defaultOpsetOf(ctx.model)} cannot be raised safely to ${need}: weights are decoded with Cast/Sub/Mul instead of DequantizeLinear`);
+      if (!useDq)
+        ctx.notes.push(
+          `opset ${defaultOpsetOf(ctx.model)} cannot be raised safely to ${need}: weights are decoded with Cast/Sub/Mul instead of DequantizeLinear`,
+        );
     }
   };
   const fn: WeightFn = (def, x, ctx) => {
@@ -89,7 +98,13 @@ export function linearWeights(bits: 8 | 4, signed: boolean): { fn: WeightFn; pre
     const store = (suffix: string, values: Int32Array, shape: readonly number[]) =>
       b.tensor(suffix, qtype, shape, bits === 4 ? packInt4(values) : bytesOf(signed ? Int8Array.from(values) : Uint8Array.from(values)));
     // 4-bit Gemm/MatMul-like weights: blocks along the reduction axis
-    if (bits === 4 && role.reductionAxis !== undefined && role.role !== 'conv' && role.role !== 'conv-transpose' && def.shape[role.reductionAxis]! >= (opts.blockSize ?? 32)) {
+    if (
+      bits === 4 &&
+      role.reductionAxis !== undefined &&
+      role.role !== 'conv' &&
+      role.role !== 'conv-transpose' &&
+      def.shape[role.reductionAxis]! >= (opts.blockSize ?? 32)
+    ) {
       const blockSize = opts.blockSize ?? 32;
       const r = quantizeBlocked(x, def.shape, role.reductionAxis, blockSize, range, symmetric);
       const q = store('q', r.q, def.shape);
@@ -124,7 +139,8 @@ export function linearWeights(bits: 8 | 4, signed: boolean): { fn: WeightFn; pre
       }
       const shape = broadcastShape(pc.scales.length, axis, rank);
       let v = b.node('Cast', [q], { to: ONNX_TYPE.float32 });
-      if (pc.zeroPoints.some((z) => z !== 0)) v = b.node('Sub', [v, b.tensor('zp', 'float32', shape, bytesOf(Float32Array.from(pc.zeroPoints)))]);
+      if (pc.zeroPoints.some((z) => z !== 0))
+        v = b.node('Sub', [v, b.tensor('zp', 'float32', shape, bytesOf(Float32Array.from(pc.zeroPoints)))]);
       b.node('Mul', [v, b.tensor('s', 'float32', shape, bytesOf(pc.scales))], undefined, def.name);
       return outcome(def, b, `${qtype} per-channel axis ${axis} (Cast/Mul)`, restored);
     }
@@ -152,7 +168,9 @@ function raiseOpset(ctx: WeightContext, need: number, why: string): void {
   const before = defaultOpsetOf(ctx.model);
   if (before >= need) return;
   const rewritten = upgradeOpset(ctx.model, need, why, ctx.opts.file);
-  ctx.notes.push(`default opset raised from ${before} to ${need}${rewritten.length ? ` (rewrote ${rewritten.join(', ')} into their new form)` : ''}`);
+  ctx.notes.push(
+    `default opset raised from ${before} to ${need}${rewritten.length ? ` (rewrote ${rewritten.join(', ')} into their new form)` : ''}`,
+  );
 }
 
 const HALF_MAX = 65504;
@@ -187,7 +205,8 @@ export function halfWeights(kind: 'float16' | 'bfloat16'): { fn: WeightFn; prepa
 
 /** Per-tensor weight sharing with 2^bits centroids behind a Gather. */
 export function kmeansWeights(bits: number): { fn: WeightFn } {
-  if (!Number.isInteger(bits) || bits < 1 || bits > 16) throw new ModelpressError('E_ARG', `kmeans bits must be an integer in [1, 16], got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 16)
+    throw new ModelpressError('E_ARG', `kmeans bits must be an integer in [1, 16], got ${bits}`);
   const k = 2 ** bits;
   const fn: WeightFn = (def, x, ctx) => {
     if (!sharedRole(def)) return { skip: 'not a Conv/Gemm/MatMul/Gather/recurrent weight' };
@@ -213,7 +232,12 @@ export function kmeansWeights(bits: number): { fn: WeightFn } {
     const book = b.tensor('codebook', 'float32', [r.centroids.length], bytesOf(r.centroids));
     const idx32 = b.node('Cast', [idx], { to: ONNX_TYPE.int32 });
     b.node('Gather', [book, idx32], { axis: 0 }, def.name);
-    return outcome(def, b, `kmeans ${r.centroids.length} centroids (${how}${zeroCentroid ? ', zeros kept' : ''}) + Gather`, decodeCodebook(r.centroids, r.indices));
+    return outcome(
+      def,
+      b,
+      `kmeans ${r.centroids.length} centroids (${how}${zeroCentroid ? ', zeros kept' : ''}) + Gather`,
+      decodeCodebook(r.centroids, r.indices),
+    );
   };
   return { fn };
 }

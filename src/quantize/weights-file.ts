@@ -19,14 +19,20 @@ export type TfjsScheme = 'uint8' | 'uint16' | 'float16';
 export function tfjsSchemeFor(scheme: string): TfjsScheme {
   const d = fileFormatOf(scheme, 'tfjs');
   if (d) return d;
-  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to TF.js models; use ${idList('tfjs')} (the quantized manifest dtypes TF.js reads)`);
+  throw new ModelpressError(
+    'E_UNSUPPORTED',
+    `scheme ${scheme} does not apply to TF.js models; use ${idList('tfjs')} (the quantized manifest dtypes TF.js reads)`,
+  );
 }
 
 /** Scheme id -> safetensors storage dtype (the scheme table's formats.safetensors). */
 export function safetensorsSchemeFor(scheme: string): 'float16' | 'bfloat16' {
   const d = fileFormatOf(scheme, 'safetensors');
   if (d) return d;
-  throw new ModelpressError('E_UNSUPPORTED', `scheme ${scheme} does not apply to safetensors files (they hold no graph to decode quantized weights); use ${idList('safetensors')}`);
+  throw new ModelpressError(
+    'E_UNSUPPORTED',
+    `scheme ${scheme} does not apply to safetensors files (they hold no graph to decode quantized weights); use ${idList('safetensors')}`,
+  );
 }
 
 function fileFormatOf<F extends 'tfjs' | 'safetensors'>(scheme: string, format: F): SchemeFormats[F] | undefined {
@@ -55,7 +61,11 @@ function isFloat32(t: Tensor): boolean {
 }
 
 /** What to quantize in a TF.js model, per weight, and the report with the exact error TF.js will see. */
-export function planTfjsQuantization(tensors: readonly NamedTensor[], scheme: TfjsScheme, opts: QuantizeOptions): { choice: Record<string, TfjsScheme>; tensors: TensorReport[] } {
+export function planTfjsQuantization(
+  tensors: readonly NamedTensor[],
+  scheme: TfjsScheme,
+  opts: QuantizeOptions,
+): { choice: Record<string, TfjsScheme>; tensors: TensorReport[] } {
   const choice: Record<string, TfjsScheme> = {};
   const reports: TensorReport[] = [];
   for (const { name, tensor } of tensors) {
@@ -79,13 +89,23 @@ export function planTfjsQuantization(tensors: readonly NamedTensor[], scheme: Tf
       bytes = q.data.byteLength;
     }
     choice[name] = scheme;
-    reports.push({ ...base, action: `TF.js ${scheme} manifest entry`, bytesBefore: count * 4, bytesAfter: bytes, error: errorStats(x, restored) });
+    reports.push({
+      ...base,
+      action: `TF.js ${scheme} manifest entry`,
+      bytesBefore: count * 4,
+      bytesAfter: bytes,
+      error: errorStats(x, restored),
+    });
   }
   return { choice, tensors: reports };
 }
 
 /** safetensors: float32 tensors stored as float16 or bfloat16. */
-export function quantizeSafetensorsTensors(tensors: readonly NamedTensor[], dtype: 'float16' | 'bfloat16', opts: QuantizeOptions): { tensors: { name: string; tensor: Tensor }[]; reports: TensorReport[] } {
+export function quantizeSafetensorsTensors(
+  tensors: readonly NamedTensor[],
+  dtype: 'float16' | 'bfloat16',
+  opts: QuantizeOptions,
+): { tensors: { name: string; tensor: Tensor }[]; reports: TensorReport[] } {
   const out: { name: string; tensor: Tensor }[] = [];
   const reports: TensorReport[] = [];
   for (const { name, tensor } of tensors) {
@@ -93,16 +113,44 @@ export function quantizeSafetensorsTensors(tensors: readonly NamedTensor[], dtyp
     const reason = isFloat32(tensor) ? selected(name, count, opts) : 'not float32';
     if (reason) {
       out.push({ name, tensor });
-      if (isFloat32(tensor)) reports.push({ name, graph: '', ops: [], dtype: tensor.dtype, shape: tensor.shape, action: 'skipped', reason, bytesBefore: count * 4, bytesAfter: count * 4 });
+      if (isFloat32(tensor))
+        reports.push({
+          name,
+          graph: '',
+          ops: [],
+          dtype: tensor.dtype,
+          shape: tensor.shape,
+          action: 'skipped',
+          reason,
+          bytesBefore: count * 4,
+          bytesAfter: count * 4,
+        });
       continue;
     }
     const x = toFloat32(tensor);
     let clamped = 0;
-    const src = dtype === 'float16' ? x.map((v) => (v > 65504 ? (clamped++, 65504) : v < -65504 ? (clamped++, -65504) : v)) : x;
+    const clamp = (v: number): number => {
+      if (v > 65504 || v < -65504) {
+        clamped++;
+        return v > 0 ? 65504 : -65504;
+      }
+      return v;
+    };
+    const src = dtype === 'float16' ? x.map(clamp) : x;
     const bits = dtype === 'float16' ? float32ToFloat16(src) : float32ToBfloat16(src);
     const restored = dtype === 'float16' ? float16ToFloat32(bits) : bfloat16ToFloat32(bits);
     out.push({ name, tensor: { dtype, shape: tensor.shape, data: new Uint8Array(bits.buffer) } });
-    reports.push({ name, graph: '', ops: [], dtype: 'float32', shape: tensor.shape, action: `${dtype} storage${clamped ? ` (${clamped} values beyond ±65504 clamped)` : ''}`, bytesBefore: count * 4, bytesAfter: count * 2, error: errorStats(x, restored) });
+    reports.push({
+      name,
+      graph: '',
+      ops: [],
+      dtype: 'float32',
+      shape: tensor.shape,
+      action: `${dtype} storage${clamped ? ` (${clamped} values beyond ±65504 clamped)` : ''}`,
+      bytesBefore: count * 4,
+      bytesAfter: count * 2,
+      error: errorStats(x, restored),
+    });
   }
   return { tensors: out, reports };
 }

@@ -96,7 +96,9 @@ export async function deepCompression(o: DeepCompressionOptions): Promise<DeepCo
   o.onStage?.('baseline');
   await measure('baseline', o.model, baselineBytes);
 
-  o.onStage?.(`prune to ${(sparsity * 100).toFixed(0)}% (global magnitude, ${o.pruneSchedule ?? 'polynomial'} schedule) with ${o.pruneEpochs ?? 10} epochs of fine-tuning`);
+  o.onStage?.(
+    `prune to ${(sparsity * 100).toFixed(0)}% (global magnitude, ${o.pruneSchedule ?? 'polynomial'} schedule) with ${o.pruneEpochs ?? 10} epochs of fine-tuning`,
+  );
   const pruned = await pruneAndFinetune({
     openRunner: o.openRunner,
     model: o.model,

@@ -34,7 +34,21 @@ export function ms(x: number | null | undefined): string {
 
 /** The summary columns every report shows, one row per record. */
 export function summaryRows(records: readonly EvalRecord[]): { header: string[]; rows: string[][] } {
-  const header = ['model', 'size', 'params', 'ratio', 'accuracy', 'F1 macro', 'cosine', 'SNR', 'top-1 agree', 'p50 (b=1)', 'p95 (b=1)', 'throughput', 'peak RSS'];
+  const header = [
+    'model',
+    'size',
+    'params',
+    'ratio',
+    'accuracy',
+    'F1 macro',
+    'cosine',
+    'SNR',
+    'top-1 agree',
+    'p50 (b=1)',
+    'p95 (b=1)',
+    'throughput',
+    'peak RSS',
+  ];
   const rows = records.map((r) => [
     r.model,
     bytes(r.sizeBytes),

@@ -23,10 +23,16 @@ export function renderHtml(records: readonly EvalRecord[], assets: ChartAssets, 
     .join('')}</tbody></table>`;
   const data = JSON.stringify(records).replace(/</g, '\\u003c');
   const confusionCanvases = records
-    .map((r, i) => (r.confusionMatrix ? `<figure class="cm"><figcaption>Confusion matrix: ${escapeHtml(r.model)}</figcaption><div class="box square"><canvas id="cm-${i}"></canvas></div></figure>` : ''))
+    .map((r, i) =>
+      r.confusionMatrix
+        ? `<figure class="cm"><figcaption>Confusion matrix: ${escapeHtml(r.model)}</figcaption><div class="box square"><canvas id="cm-${i}"></canvas></div></figure>`
+        : '',
+    )
     .join('');
   const first = records[0];
-  const dataLine = first ? `Data: <code>${escapeHtml(first.data.source)}</code>, ${first.data.samples} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.` : '';
+  const dataLine = first
+    ? `Data: <code>${escapeHtml(first.data.source)}</code>, ${first.data.samples} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -12,29 +12,55 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function renderMarkdown(records: readonly EvalRecord[], options: { title?: string } = {}): string {
   const out: string[] = [`# ${options.title ?? 'modelpress evaluation'}`, ''];
   const first = records[0];
-  if (first) out.push(`Data: \`${first.data.source}\`, ${first.data.samples.toLocaleString('en-US')} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.`, '');
+  if (first)
+    out.push(
+      `Data: \`${first.data.source}\`, ${first.data.samples.toLocaleString('en-US')} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.`,
+      '',
+    );
   const { header, rows } = summaryRows(records);
   out.push(table(header, rows));
   const batched = records.filter((r) => r.latencyBatchMs);
   if (batched.length) {
     out.push('## Latency at batch size', '');
-    out.push(table(['model', 'batch', 'p50', 'p95', 'p99', 'per sample (p50)'], batched.map((r) => {
-      const l = r.latencyBatchMs!;
-      return [r.model, String(l.batchSize), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.p50 / l.batchSize)];
-    })));
+    out.push(
+      table(
+        ['model', 'batch', 'p50', 'p95', 'p99', 'per sample (p50)'],
+        batched.map((r) => {
+          const l = r.latencyBatchMs!;
+          return [r.model, String(l.batchSize), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.p50 / l.batchSize)];
+        }),
+      ),
+    );
   }
   const classified = records.filter((r) => r.perClass);
   if (classified.length) {
     out.push('## F1 per class', '');
     const classes = classified[0]!.perClass!.map((c) => String(c.class));
-    out.push(table(['model', ...classes], classified.map((r) => [r.model, ...r.perClass!.map((c) => fixed(c.f1, 3))])));
+    out.push(
+      table(
+        ['model', ...classes],
+        classified.map((r) => [r.model, ...r.perClass!.map((c) => fixed(c.f1, 3))]),
+      ),
+    );
   }
   const withRef = records.filter((r) => r.fidelity && r.fidelity.outputs.length > 1);
   if (withRef.length) {
     out.push('## Fidelity per output', '');
-    out.push(table(['model', 'output', 'cosine', 'SNR', 'max |err|', 'mean |err|'], withRef.flatMap((r) => r.fidelity!.outputs.map((o) => [
-      r.model, o.output, o.cosine.toFixed(6), typeof o.snrDb === 'string' ? o.snrDb : `${o.snrDb.toFixed(1)} dB`, o.maxAbsError.toExponential(2), o.meanAbsError.toExponential(2),
-    ]))));
+    out.push(
+      table(
+        ['model', 'output', 'cosine', 'SNR', 'max |err|', 'mean |err|'],
+        withRef.flatMap((r) =>
+          r.fidelity!.outputs.map((o) => [
+            r.model,
+            o.output,
+            o.cosine.toFixed(6),
+            typeof o.snrDb === 'string' ? o.snrDb : `${o.snrDb.toFixed(1)} dB`,
+            o.maxAbsError.toExponential(2),
+            o.meanAbsError.toExponential(2),
+          ]),
+        ),
+      ),
+    );
   }
   return out.join('\n');
 }

@@ -152,7 +152,9 @@ export function buildEvalRecord(inputs: RecordInputs): EvalRecord {
     f1Weighted: report?.f1Weighted ?? null,
     precisionMacro: report?.precisionMacro ?? null,
     recallMacro: report?.recallMacro ?? null,
-    perClass: report ? report.perClass.map((c) => ({ class: c.class, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })) : null,
+    perClass: report
+      ? report.perClass.map((c) => ({ class: c.class, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support }))
+      : null,
     confusionMatrix: result.classification?.confusion ?? null,
     latencyMs: latencyRecord(result.latency, 1),
     latencyBatchMs: result.latencyBatch ? latencyRecord(result.latencyBatch, result.latencyBatch.batchSize) : null,

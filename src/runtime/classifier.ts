@@ -47,7 +47,12 @@ export function argmax(values: Float32Array, offset: number, classes: number): n
 }
 
 /** Runs `runner` over `data` in order; see ClassifierPassOptions. */
-export async function classifierLogits(runner: Runner, data: FloatView, io: ClassifierIo, opts: ClassifierPassOptions = {}): Promise<ClassifierPass> {
+export async function classifierLogits(
+  runner: Runner,
+  data: FloatView,
+  io: ClassifierIo,
+  opts: ClassifierPassOptions = {},
+): Promise<ClassifierPass> {
   const where = opts.file === undefined ? {} : { file: opts.file };
   const batchSize = opts.batchSize ?? 1000;
   const size = data.sampleShape.reduce((a, b) => a * b, 1);
@@ -61,7 +66,11 @@ export async function classifierLogits(runner: Runner, data: FloatView, io: Clas
     const x = floatTensor(data.inputs.subarray(start * size, (start + n) * size), [n, ...io.feedShape]);
     const out = (await runner.run({ ...opts.extraFeeds, [io.inputName]: x }, [io.outputName]))[io.outputName]!;
     if (out.shape.length !== 2 || out.shape[0] !== n) {
-      throw new ModelpressError('E_SHAPE', `output '${io.outputName}' has shape [${out.shape.join(', ')}], expected [${n}, classes] logits`, where);
+      throw new ModelpressError(
+        'E_SHAPE',
+        `output '${io.outputName}' has shape [${out.shape.join(', ')}], expected [${n}, classes] logits`,
+        where,
+      );
     }
     classes = out.shape[1]!;
     const values = floatValues(out, `output '${io.outputName}'`);
@@ -73,7 +82,12 @@ export async function classifierLogits(runner: Runner, data: FloatView, io: Clas
     for (let k = 0; k < n; k++) {
       const label = labels[start + k]!;
       if (label >= classes) {
-        if (opts.strictLabels) throw new ModelpressError('E_SHAPE', `label ${label} of example ${start + k} is out of range for ${classes} output classes`, where);
+        if (opts.strictLabels)
+          throw new ModelpressError(
+            'E_SHAPE',
+            `label ${label} of example ${start + k} is out of range for ${classes} output classes`,
+            where,
+          );
         continue;
       }
       const row = k * classes;
@@ -87,5 +101,11 @@ export async function classifierLogits(runner: Runner, data: FloatView, io: Clas
   }
   const count = data.count;
   const labelled = labels !== undefined && count > 0;
-  return { accuracy: labelled ? correct / count : 0, loss: labelled ? lossSum / count : 0, count, classes, logits: opts.keepLogits ? (logits ?? new Float32Array(0)) : undefined };
+  return {
+    accuracy: labelled ? correct / count : 0,
+    loss: labelled ? lossSum / count : 0,
+    count,
+    classes,
+    logits: opts.keepLogits ? (logits ?? new Float32Array(0)) : undefined,
+  };
 }

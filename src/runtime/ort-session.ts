@@ -47,7 +47,10 @@ export async function createOrtRunner(ort: OrtModuleLike, model: Uint8Array | st
     session = await ort.InferenceSession.create(model, sessionOptions);
   } catch (e) {
     if (options.generated !== undefined) {
-      throw new ModelpressError('E_GRAPH', `onnxruntime cannot load ${options.generated}: ${firstLine(e)}`, { file: options.file, cause: e });
+      throw new ModelpressError('E_GRAPH', `onnxruntime cannot load ${options.generated}: ${firstLine(e)}`, {
+        file: options.file,
+        cause: e,
+      });
     }
     throw new ModelpressError('E_FORMAT', `onnxruntime cannot load the model: ${firstLine(e)}`, { file: options.file, cause: e });
   }
@@ -83,8 +86,13 @@ class OrtRunner implements Runner {
         return out;
       },
       (e: unknown) => {
-        const shapes = Object.entries(feeds).map(([k, t]) => `${k}: ${t.dtype}[${t.shape.join(', ')}]`).join('; ');
-        throw new ModelpressError('E_SHAPE', `onnxruntime failed to run the model on inputs ${shapes}: ${firstLine(e)}`, { file: this.file, cause: e });
+        const shapes = Object.entries(feeds)
+          .map(([k, t]) => `${k}: ${t.dtype}[${t.shape.join(', ')}]`)
+          .join('; ');
+        throw new ModelpressError('E_SHAPE', `onnxruntime failed to run the model on inputs ${shapes}: ${firstLine(e)}`, {
+          file: this.file,
+          cause: e,
+        });
       },
     );
   }
@@ -116,28 +124,41 @@ function view<T>(b: Uint8Array, ctor: ViewCtor<T>): T {
 function ortData(t: Tensor): unknown {
   const b = t.data;
   switch (t.dtype) {
-    case 'float32': return view(b, Float32Array);
-    case 'float64': return view(b, Float64Array);
+    case 'float32':
+      return view(b, Float32Array);
+    case 'float64':
+      return view(b, Float64Array);
     case 'float16':
-    case 'uint16': return view(b, Uint16Array);
-    case 'int16': return view(b, Int16Array);
-    case 'int32': return view(b, Int32Array);
-    case 'uint32': return view(b, Uint32Array);
-    case 'int64': return view(b, BigInt64Array);
-    case 'uint64': return view(b, BigUint64Array);
+    case 'uint16':
+      return view(b, Uint16Array);
+    case 'int16':
+      return view(b, Int16Array);
+    case 'int32':
+      return view(b, Int32Array);
+    case 'uint32':
+      return view(b, Uint32Array);
+    case 'int64':
+      return view(b, BigInt64Array);
+    case 'uint64':
+      return view(b, BigUint64Array);
     case 'int8':
-    case 'int4': return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
+    case 'int4':
+      return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
     case 'uint8':
     case 'uint4':
-    case 'bool': return b;
-    case 'string': return (t.strings ?? []).map((s) => new TextDecoder().decode(s));
-    default: throw new ModelpressError('E_UNSUPPORTED', `onnxruntime takes no ${t.dtype} inputs`);
+    case 'bool':
+      return b;
+    case 'string':
+      return (t.strings ?? []).map((s) => new TextDecoder().decode(s));
+    default:
+      throw new ModelpressError('E_UNSUPPORTED', `onnxruntime takes no ${t.dtype} inputs`);
   }
 }
 
 function fromOrt(name: string, value: OrtTensorLike, file: string | undefined): Tensor {
   const dtype = value.type;
-  if (!isDType(dtype)) throw new ModelpressError('E_UNSUPPORTED', `output '${name}' has type ${dtype}, which modelpress does not handle`, { file });
+  if (!isDType(dtype))
+    throw new ModelpressError('E_UNSUPPORTED', `output '${name}' has type ${dtype}, which modelpress does not handle`, { file });
   const shape = [...value.dims];
   if (dtype === 'string') {
     const enc = new TextEncoder();

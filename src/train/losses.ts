@@ -42,19 +42,29 @@ export function appendLoss(b: GraphBuilder, shapes: ShapeInfo, spec: LossSpec, o
   const meanAll = (x: string): string => b.op('ReduceMean', [x], { keepdims: 0 }, 'loss_mean');
   const logits2d = (): { batch: Dim; classes: Dim } => {
     const s = info?.shape;
-    if (s && s.length !== 2) throw new ModelpressError('E_SHAPE', `loss ${spec.kind}: logits '${output}' must be [batch, classes], found rank ${s.length} [${s.join(', ')}]`);
+    if (s && s.length !== 2)
+      throw new ModelpressError(
+        'E_SHAPE',
+        `loss ${spec.kind}: logits '${output}' must be [batch, classes], found rank ${s.length} [${s.join(', ')}]`,
+      );
     return { batch: s?.[0] ?? 'batch', classes: s?.[1] ?? null };
   };
   const crossEntropy = (logits: string, labelsName: string, batch: Dim): string => {
     const labels = addInput(labelsName, ONNX_DTYPE.int64, [batch], 'labels');
     const logProbs = b.op('LogSoftmax', [logits], { axis: 1 }, 'ce_log_softmax');
-    const picked = b.op('GatherElements', [logProbs, b.op('Unsqueeze', [labels, b.int64s([1])], undefined, 'ce_labels_2d')], { axis: 1 }, 'ce_pick');
+    const picked = b.op(
+      'GatherElements',
+      [logProbs, b.op('Unsqueeze', [labels, b.int64s([1])], undefined, 'ce_labels_2d')],
+      { axis: 1 },
+      'ce_pick',
+    );
     return b.op('Neg', [meanAll(picked)], undefined, 'ce_loss');
   };
 
   switch (spec.kind) {
     case 'output':
-      if (!shapes.get(spec.name) && !b.names.has(spec.name)) throw new ModelpressError('E_NOT_FOUND', `loss tensor '${spec.name}' is not in the graph`);
+      if (!shapes.get(spec.name) && !b.names.has(spec.name))
+        throw new ModelpressError('E_NOT_FOUND', `loss tensor '${spec.name}' is not in the graph`);
       return { loss: spec.name, inputs };
     case 'cross-entropy': {
       const { batch } = logits2d();
@@ -76,7 +86,12 @@ export function appendLoss(b: GraphBuilder, shapes: ShapeInfo, spec: LossSpec, o
       const teacherScaled = b.op('Mul', [teacher, invT]);
       const teacherProb = b.op('Softmax', [teacherScaled], { axis: 1 }, 'kd_teacher_prob');
       const teacherLog = b.op('LogSoftmax', [teacherScaled], { axis: 1 }, 'kd_teacher_log');
-      const perSample = b.op('ReduceSum', [b.op('Mul', [teacherProb, b.op('Sub', [teacherLog, studentLog])]), b.int64s([1])], { keepdims: 0 }, 'kd_kl');
+      const perSample = b.op(
+        'ReduceSum',
+        [b.op('Mul', [teacherProb, b.op('Sub', [teacherLog, studentLog])]), b.int64s([1])],
+        { keepdims: 0 },
+        'kd_kl',
+      );
       const soft = b.op('Mul', [meanAll(perSample), b.scalar(alpha * T * T, dtype)], undefined, 'kd_soft');
       if (alpha === 1) return { loss: b.op('Identity', [soft], undefined, 'kd_loss'), inputs };
       const hard = b.op('Mul', [crossEntropy(output, spec.labels ?? 'labels', batch), b.scalar(1 - alpha, dtype)], undefined, 'kd_hard');

@@ -21,7 +21,7 @@ export interface StepLrOptions {
 /** Factor gamma^floor(step / stepSize) (PyTorch StepLR). */
 export function stepLr({ stepSize, gamma = 0.1 }: StepLrOptions): LrSchedule {
   if (!(stepSize >= 1)) throw new ModelpressError('E_ARG', `stepLr: stepSize must be >= 1, got ${stepSize}`);
-  return (step) => Math.pow(gamma, Math.floor(step / stepSize));
+  return (step) => gamma ** Math.floor(step / stepSize);
 }
 
 export interface CosineLrOptions {
@@ -71,5 +71,8 @@ export function parseLrSchedule(spec: string, stepsPerEpoch: number, totalEpochs
     if (!Number.isFinite(gamma) || gamma <= 0) throw new ModelpressError('E_ARG', `--lr-schedule: bad gamma in '${spec}'`);
     return stepLr({ stepSize: Math.max(1, Math.round(Number(step[1]) * stepsPerEpoch)), gamma });
   }
-  throw new ModelpressError('E_ARG', `--lr-schedule: unknown schedule '${spec}' (expected constant, cosine, step:<epochs>[:<gamma>], optionally prefixed by warmup:<epochs>+)`);
+  throw new ModelpressError(
+    'E_ARG',
+    `--lr-schedule: unknown schedule '${spec}' (expected constant, cosine, step:<epochs>[:<gamma>], optionally prefixed by warmup:<epochs>+)`,
+  );
 }

@@ -23,7 +23,14 @@ import type { LossSpec, TrainingGraph } from './autodiff/types.js';
 import { createOptimizer, type OptimizerSpec, type Param, type StepOptimizer } from './optim/index.js';
 import { createRng, shuffleInPlace } from '../core/random.js';
 import { Evaluator, type EvalResult } from './trainer/evaluate.js';
-import { defaultTrainableNames, fitSampleShape, requireGraph, resolveModelIo, runningStatNames, withDynamicBatch } from './trainer/model-io.js';
+import {
+  defaultTrainableNames,
+  fitSampleShape,
+  requireGraph,
+  resolveModelIo,
+  runningStatNames,
+  withDynamicBatch,
+} from './trainer/model-io.js';
 import { StepSession, type BatchFeeds } from './trainer/step-session.js';
 
 export type { EvalResult } from './trainer/evaluate.js';
@@ -136,7 +143,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const epochs = options.epochs;
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${epochs}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
   checkDataset(options.train, 'training data', { labels: true });
   if (sampleCount(options.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
   if (options.validation) checkDataset(options.validation, 'validation data', { labels: true });
@@ -150,7 +158,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = withDynamicBatch(options.model, io.inputName);
   if (validationSet) fitSampleShape(io, validationSet.sampleShape, file);
   const loss: LossSpec = options.loss ?? { kind: 'cross-entropy' };
-  if (loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1)) checkLabelsFitOutput(model, io.outputName, options.train, file);
+  if (loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1))
+    checkLabelsFitOutput(model, io.outputName, options.train, file);
 
   const trainable = options.trainable ?? defaultTrainableNames(model);
   if (trainable.length === 0) throw new ModelpressError('E_GRAPH', 'model has no trainable float initializers', { file });
@@ -174,23 +183,37 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const statValues = getInitializerValues(model, statNames);
   for (const name of statNames) {
     weights.set(name, statValues.get(name)!);
-    dims.set(name, requireGraph(model).initializer.find((t) => t.name === name)!.dims.map(Number));
+    dims.set(
+      name,
+      requireGraph(model)
+        .initializer.find((t) => t.name === name)!
+        .dims.map(Number),
+    );
   }
 
   const params: Param[] = graph.params.map((p) => ({ name: p.name, data: weights.get(p.name)! }));
-  const optimizer = typeof options.optimizer === 'function' ? options.optimizer(params) : createOptimizer(params, options.optimizer ?? { name: 'adam', lr: 1e-3 });
+  const optimizer =
+    typeof options.optimizer === 'function'
+      ? options.optimizer(params)
+      : createOptimizer(params, options.optimizer ?? { name: 'adam', lr: 1e-3 });
   const masks = options.masks instanceof Map ? [...options.masks] : Object.entries(options.masks ?? {});
   for (const [name, mask] of masks) {
-    if (!weights.has(name) || statNames.includes(name)) throw new ModelpressError('E_NOT_FOUND', `mask given for '${name}', which is not a trainable parameter`, { file });
+    if (!weights.has(name) || statNames.includes(name))
+      throw new ModelpressError('E_NOT_FOUND', `mask given for '${name}', which is not a trainable parameter`, { file });
     optimizer.setMask(name, mask);
   }
 
-  const logitsForAccuracy = graph.forwardOutputs.includes(io.outputName) && graph.dataInputs.some((d) => d.role === 'labels') ? io.outputName : undefined;
+  const logitsForAccuracy =
+    graph.forwardOutputs.includes(io.outputName) && graph.dataInputs.some((d) => d.role === 'labels') ? io.outputName : undefined;
   const views = options.weightViews?.(weights);
   const fed = new Map([...weights].map(([name, data]) => [name, views?.get(name) ?? data]));
   const where = file === undefined ? {} : { file };
   const step = await StepSession.create(openRunner, graph, fed, {
-    inputName: io.inputName, feedShape, batchSize, logits: logitsForAccuracy, ...where,
+    inputName: io.inputName,
+    feedShape,
+    batchSize,
+    logits: logitsForAccuracy,
+    ...where,
     ...(options.batchFeeds ? { batchFeeds: options.batchFeeds } : {}),
     ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}),
     ...(options.extraOutputs ? { extraOutputs: options.extraOutputs } : {}),
@@ -199,7 +222,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let evaluator: Evaluator | undefined;
   try {
     const evalIo = { inputName: io.inputName, outputName: io.outputName, feedShape };
-    evaluator = validationSet ? await Evaluator.create(openRunner, graphModel, evalWeights, evalIo, { ...where, ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}) }) : undefined;
+    evaluator = validationSet
+      ? await Evaluator.create(openRunner, graphModel, evalWeights, evalIo, {
+          ...where,
+          ...(options.extraFeeds ? { extraFeeds: options.extraFeeds } : {}),
+        })
+      : undefined;
   } catch (e) {
     await step.dispose();
     throw e;
@@ -228,7 +256,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const start = s * batchSize;
         const size = Math.min(batchSize, order.length - start);
         const out = await step.run(trainSet, order.subarray(start, start + size), size);
-        if (!Number.isFinite(out.loss)) throw new ModelpressError('E_ARG', `training diverged: loss is ${out.loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`, { file });
+        if (!Number.isFinite(out.loss))
+          throw new ModelpressError(
+            'E_ARG',
+            `training diverged: loss is ${out.loss} at epoch ${epoch}, step ${s + 1} (lower the learning rate)`,
+            { file },
+          );
         options.onStepOutputs?.(out.extra, globalStep);
         options.gradientHook?.(out.grads, globalStep);
         lrFactor = optimizer.step(out.grads).lrFactor;
@@ -238,7 +271,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lossSum += out.loss * size;
         seen += size;
         if (out.correct !== undefined) correct += out.correct;
-        options.onProgress?.({ kind: 'step', epoch, epochs, step: s + 1, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: logitsForAccuracy ? correct / seen : undefined });
+        options.onProgress?.({
+          kind: 'step',
+          epoch,
+          epochs,
+          step: s + 1,
+          steps: stepsPerEpoch,
+          loss: lossSum / seen,
+          accuracy: logitsForAccuracy ? correct / seen : undefined,
+        });
       }
       const seconds = (now() - started) / 1000;
       const evalStarted = now();
@@ -273,11 +314,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const finalWeights = restoreBest && best ? best.weights : copyWeights(weights);
   const trained = cloneModel(options.model);
   setInitializerValues(trained, finalWeights);
-  return { model: trained, weights: finalWeights, history, bestEpoch: restoreBest && best ? best.epoch : history.length, stoppedEarly, trainingGraph: graph };
+  return {
+    model: trained,
+    weights: finalWeights,
+    history,
+    bestEpoch: restoreBest && best ? best.epoch : history.length,
+    stoppedEarly,
+    trainingGraph: graph,
+  };
 }
 
 /** Evaluates `model` (its own initializers) on `data`: accuracy and mean cross-entropy. */
-export async function evaluateModel(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions = {}): Promise<EvalResult> {
+export async function evaluateModel(
+  openRunner: RunnerFactory,
+  model: ModelProto,
+  data: Dataset,
+  opts: ClassifierOptions = {},
+): Promise<EvalResult> {
   checkDataset(data, 'evaluation data', { labels: true });
   const r = await runClassifier(openRunner, model, data, opts, { strictLabels: true });
   return { accuracy: r.accuracy, loss: r.loss, count: r.count };
@@ -292,7 +345,12 @@ export interface DatasetLogits {
 }
 
 /** Logits of `model` on every example of `data`, in order (teacher logits for distillation); batches of 1000 unless given. */
-export async function datasetLogits(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions = {}): Promise<DatasetLogits> {
+export async function datasetLogits(
+  openRunner: RunnerFactory,
+  model: ModelProto,
+  data: Dataset,
+  opts: ClassifierOptions = {},
+): Promise<DatasetLogits> {
   checkDataset(data, 'data');
   const r = await runClassifier(openRunner, model, data, opts, { keepLogits: true });
   return { logits: r.logits!, classes: r.classes, accuracy: r.accuracy };
@@ -305,7 +363,13 @@ export interface ClassifierOptions {
   file?: string;
 }
 
-async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data: Dataset, opts: ClassifierOptions, pass: ClassifierPassOptions): Promise<ClassifierPass> {
+async function runClassifier(
+  openRunner: RunnerFactory,
+  model: ModelProto,
+  data: Dataset,
+  opts: ClassifierOptions,
+  pass: ClassifierPassOptions,
+): Promise<ClassifierPass> {
   const where = opts.file === undefined ? {} : { file: opts.file };
   const io = resolveModelIo(model, opts, opts.file);
   const view = floatView(data);
@@ -313,7 +377,12 @@ async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data:
   if (pass.strictLabels) checkLabelsFitOutput(model, io.outputName, data, opts.file);
   const runner = await openRunner(writeOnnx(withDynamicBatch(model, io.inputName)), where);
   try {
-    return await classifierLogits(runner, view, { inputName: io.inputName, outputName: io.outputName, feedShape }, { ...pass, ...where, ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }) });
+    return await classifierLogits(
+      runner,
+      view,
+      { inputName: io.inputName, outputName: io.outputName, feedShape },
+      { ...pass, ...where, ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }) },
+    );
   } catch (e) {
     throw e instanceof ModelpressError && opts.file !== undefined ? e.withFile(opts.file) : e;
   } finally {
@@ -324,7 +393,10 @@ async function runClassifier(openRunner: RunnerFactory, model: ModelProto, data:
 /** running = running * momentum + batch * (1 - momentum), per BatchNormalization node. */
 function updateRunningStats(graph: TrainingGraph, weights: Map<string, Float32Array>, stats: Map<string, Float32Array>): void {
   for (const b of graph.batchNorm) {
-    for (const [runningName, batchName] of [[b.runningMean, b.batchMean], [b.runningVar, b.batchVar]] as const) {
+    for (const [runningName, batchName] of [
+      [b.runningMean, b.batchMean],
+      [b.runningVar, b.batchVar],
+    ] as const) {
       const running = weights.get(runningName);
       const batch = stats.get(batchName);
       if (!running || !batch) continue;
@@ -338,11 +410,20 @@ function checkLabelsFitOutput(model: ModelProto, outputName: string, data: Datas
   const out = requireGraph(model).output.find((o) => o.name === outputName);
   const shape = out ? readValueInfo(out)?.shape : undefined;
   if (!shape) return;
-  if (shape.length !== 2) throw new ModelpressError('E_SHAPE', `cross-entropy needs logits [N, classes], but output '${outputName}' has shape [${shape.map((d) => d ?? '?').join(', ')}]`, { file });
+  if (shape.length !== 2)
+    throw new ModelpressError(
+      'E_SHAPE',
+      `cross-entropy needs logits [N, classes], but output '${outputName}' has shape [${shape.map((d) => d ?? '?').join(', ')}]`,
+      { file },
+    );
   const classes = shape[1];
   const needed = classCount(data);
   if (typeof classes === 'number' && needed > classes) {
-    throw new ModelpressError('E_SHAPE', `labels go up to ${needed - 1}, but output '${outputName}' has only ${classes} classes (shape [${shape.map((d) => d ?? '?').join(', ')}])`, { file });
+    throw new ModelpressError(
+      'E_SHAPE',
+      `labels go up to ${needed - 1}, but output '${outputName}' has only ${classes} classes (shape [${shape.map((d) => d ?? '?').join(', ')}])`,
+      { file },
+    );
   }
 }
 

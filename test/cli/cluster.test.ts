@@ -12,17 +12,47 @@ const model = join(dir, 'lenet.onnx');
 beforeAll(async () => writeFileSync(model, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('modelpress cluster', () => {
   it('--json clusters, fine-tunes the centroids and writes a Gather-form model onnxruntime runs', async () => {
     const out = join(dir, 'clustered.onnx');
-    const r = await cli('cluster', model, '-o', out, '--bits', '4', '--bits-fc', '3', '--data', 'fashion-mnist', '--limit', '2000', '--test-limit', '500', '--finetune-epochs', '1', '--json');
+    const r = await cli(
+      'cluster',
+      model,
+      '-o',
+      out,
+      '--bits',
+      '4',
+      '--bits-fc',
+      '3',
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      '2000',
+      '--test-limit',
+      '500',
+      '--finetune-epochs',
+      '1',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.schema).toBe('modelpress.cluster/1');
-    expect(report).toMatchObject({ command: 'cluster', bits: 4, bitsFc: 3, bitsConv: 4, finetuneEpochs: 1, trainExamples: 2000, testExamples: 500, output: out });
-    expect(report.layers.map((l: { name: string; bits: number; centroids: number }) => [l.name, l.bits, l.centroids])).toEqual([['fc1.weight', 3, 8], ['fc2.weight', 3, 8], ['fc3.weight', 3, 8]]);
+    expect(report).toMatchObject({
+      command: 'cluster',
+      bits: 4,
+      bitsFc: 3,
+      bitsConv: 4,
+      finetuneEpochs: 1,
+      trainExamples: 2000,
+      testExamples: 500,
+      output: out,
+    });
+    expect(report.layers.map((l: { name: string; bits: number; centroids: number }) => [l.name, l.bits, l.centroids])).toEqual([
+      ['fc1.weight', 3, 8],
+      ['fc2.weight', 3, 8],
+      ['fc3.weight', 3, 8],
+    ]);
     expect(report.accuracy.input).toBeGreaterThan(0.6);
     expect(report.accuracy.finetuned).toBeGreaterThan(0.6);
     expect(report.outputBytes).toBeLessThan(report.inputBytes / 3);

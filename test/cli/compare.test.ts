@@ -3,20 +3,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import type { CompareRecord } from '../../src/report/record.js';
 import { classMeanFixture, type ClassMeanFixture } from '../eval/helpers.js';
 import { cli } from './cli.js';
 
-
 let fx: ClassMeanFixture;
-beforeAll(() => { fx = classMeanFixture(); });
+beforeAll(() => {
+  fx = classMeanFixture();
+});
 
 describe('compare', () => {
   it('reports a known perturbation exactly: a bias raised by 0.5 on class 0', async () => {
     const limit = 1000;
-    const r = await cli('compare', fx.model, fx.biasOnly, fx.perturbed, '--data', 'fashion-mnist', '--limit', String(limit), '--no-latency', '--json');
+    const r = await cli(
+      'compare',
+      fx.model,
+      fx.biasOnly,
+      fx.perturbed,
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      String(limit),
+      '--no-latency',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const rec = JSON.parse(r.out) as CompareRecord;
@@ -50,7 +61,19 @@ describe('compare', () => {
 
   it('prints a table with one row per model and writes an HTML report', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-compare-'));
-    const r = await cli('compare', fx.model, fx.perturbed, '--data', 'fashion-mnist', '--limit', '300', '--runs', '2', '--report', join(dir, 'c.html'));
+    const r = await cli(
+      'compare',
+      fx.model,
+      fx.perturbed,
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      '300',
+      '--runs',
+      '2',
+      '--report',
+      join(dir, 'c.html'),
+    );
     expect(r.code).toBe(0);
     const rows = r.out.split('\n').filter((l) => l.startsWith(fx.dir));
     expect(rows.length).toBeGreaterThanOrEqual(2);

@@ -68,10 +68,14 @@ describe('writeFilesAtomic', () => {
     mkdirSync(join(dir, 'sub'));
     // the second target is an existing non-empty directory: rename onto it fails
     writeFileSync(join(dir, 'sub', 'keep'), 'x');
-    expect(codeOf(() => writeFilesAtomic([
-      { path: join(dir, 'a.onnx'), data: Uint8Array.of(1) },
-      { path: join(dir, 'sub'), data: Uint8Array.of(2) },
-    ]))).toBe('E_IO');
+    expect(
+      codeOf(() =>
+        writeFilesAtomic([
+          { path: join(dir, 'a.onnx'), data: Uint8Array.of(1) },
+          { path: join(dir, 'sub'), data: Uint8Array.of(2) },
+        ]),
+      ),
+    ).toBe('E_IO');
     expect(readdirSync(dir).sort()).toEqual(['sub']);
     expect(existsSync(join(dir, 'a.onnx'))).toBe(false);
   });
@@ -91,7 +95,14 @@ describe('writeFilesAtomic', () => {
   it('rejects the same path twice', () => {
     const dir = tempDir();
     const p = join(dir, 'x');
-    expect(codeOf(() => writeFilesAtomic([{ path: p, data: Uint8Array.of(1) }, { path: p, data: Uint8Array.of(2) }]))).toBe('E_ARG');
+    expect(
+      codeOf(() =>
+        writeFilesAtomic([
+          { path: p, data: Uint8Array.of(1) },
+          { path: p, data: Uint8Array.of(2) },
+        ]),
+      ),
+    ).toBe('E_ARG');
     expect(readdirSync(dir)).toEqual([]);
   });
 });

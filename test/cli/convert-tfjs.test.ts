@@ -34,7 +34,14 @@ describe('convert ONNX -> TF.js', () => {
       expect(Array.from(decoded[t.name]!.dataSync()), t.name).toEqual(Array.from(toFloat32(t.tensor)));
     }
     const model = await tfconv.loadGraphModel({
-      load: async () => ({ modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs: specs, weightData }),
+      load: async () => ({
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy,
+        weightSpecs: specs,
+        weightData,
+      }),
     });
     expect(Object.keys(model.weights).length).toBe(original.length);
     model.dispose();

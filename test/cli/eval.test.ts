@@ -3,13 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
 import { classMeanLogits } from '../../src/eval/class-mean.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import type { EvalRecord } from '../../src/report/record.js';
 import { classMeanFixture, OCR, VAD, type ClassMeanFixture } from '../eval/helpers.js';
 import { cli } from './cli.js';
-
 
 async function evalJson(...argv: string[]): Promise<EvalRecord> {
   const r = await cli('eval', ...argv, '--json');
@@ -21,7 +19,9 @@ async function evalJson(...argv: string[]): Promise<EvalRecord> {
 
 let fx: ClassMeanFixture;
 const test = loadFashionMnist({ split: 'test' });
-beforeAll(() => { fx = classMeanFixture(); });
+beforeAll(() => {
+  fx = classMeanFixture();
+});
 
 describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
   it('reports the accuracy and F1 a second, simple path computes from the same logits', async () => {
@@ -33,19 +33,25 @@ describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
     const logits = out.logits!.data as Float32Array;
     await session.release();
     let correct = 0;
-    const tp = new Array(10).fill(0), predicted = new Array(10).fill(0), support = new Array(10).fill(0);
+    const tp = new Array(10).fill(0),
+      predicted = new Array(10).fill(0),
+      support = new Array(10).fill(0);
     for (let i = 0; i < test.count; i++) {
       let best = 0;
       for (let c = 1; c < 10; c++) if (logits[i * 10 + c]! > logits[i * 10 + best]!) best = c;
       const label = test.labels[i]!;
-      if (best === label) { correct++; tp[label]++; }
+      if (best === label) {
+        correct++;
+        tp[label]++;
+      }
       predicted[best]++;
       support[label]++;
     }
     expect(rec.accuracy).toBe(correct / test.count);
     let f1Sum = 0;
     for (let c = 0; c < 10; c++) {
-      const p = tp[c] / predicted[c], r = tp[c] / support[c];
+      const p = tp[c] / predicted[c],
+        r = tp[c] / support[c];
       f1Sum += (2 * p * r) / (p + r);
     }
     expect(rec.f1Macro).toBeCloseTo(f1Sum / 10, 12);
@@ -94,9 +100,13 @@ describe('eval on Fashion-MNIST with the nearest-class-mean model', () => {
     expect(md).toMatch(/^# modelpress eval/);
     expect(md).toContain('| model | size | params |');
     expect(md).toContain('## F1 per class');
-    expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.json'))).code).toBe(0);
+    expect(
+      (await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.json'))).code,
+    ).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).data.samples).toBe(200);
-    expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.html'))).code).toBe(0);
+    expect(
+      (await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '200', '--no-latency', '--report', join(dir, 'r.html'))).code,
+    ).toBe(0);
     expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('<canvas id="pareto">');
     expect((await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '10', '--report', join(dir, 'r.pdf'))).code).toBe(2);
   });
@@ -106,7 +116,11 @@ describe('eval on the real fixtures with random inputs', () => {
   const cases: [string, string[], number[]][] = [
     [`${OCR}/ch_PP-OCRv4_det_infer.onnx`, ['--shape', 'x=1,3,64,64'], [1, 3, 64, 64]],
     [`${OCR}/ch_PP-OCRv4_rec_infer.onnx`, ['--shape', 'x=1,3,48,96'], [1, 3, 48, 96]],
-    [`${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, ['--dim', 'p2o.DynamicDimension.0=1', '--dim', 'p2o.DynamicDimension.1=48', '--dim', 'p2o.DynamicDimension.2=192'], [1, 3, 48, 192]],
+    [
+      `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`,
+      ['--dim', 'p2o.DynamicDimension.0=1', '--dim', 'p2o.DynamicDimension.1=48', '--dim', 'p2o.DynamicDimension.2=192'],
+      [1, 3, 48, 192],
+    ],
   ];
   for (const [model, flags, shape] of cases) {
     it(`runs ${model.split('/').pop()} at ${shape.join('x')}`, async () => {
@@ -124,7 +138,10 @@ describe('eval on the real fixtures with random inputs', () => {
   it('runs silero_vad with int64 sr and carried h/c state (random and fixed sr)', async () => {
     const rec = await evalJson(VAD, '--dim', 'batch=1', '--dim', 'sequence=512', '--limit', '4', '--runs', '2', '--ref', VAD);
     expect(rec.data.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([
-      ['input', 'float32', [1, 512]], ['sr', 'int64', []], ['h', 'float32', [2, 1, 64]], ['c', 'float32', [2, 1, 64]],
+      ['input', 'float32', [1, 512]],
+      ['sr', 'int64', []],
+      ['h', 'float32', [2, 1, 64]],
+      ['c', 'float32', [2, 1, 64]],
     ]);
     expect(rec.fidelity!.outputs.map((o) => o.output)).toEqual(['output', 'hn', 'cn']);
     expect(rec.fidelity!.outputs.every((o) => o.snrDb === 'inf' && o.cosine === 1)).toBe(true);

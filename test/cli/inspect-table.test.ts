@@ -6,11 +6,14 @@ import { formatNumber, formatPercent, formatTable, humanBytes } from '../../src/
 
 describe('formatTable', () => {
   it('pads columns, right-aligns numbers, left-aligns text', () => {
-    const out = formatTable(['name', 'params', { header: 'dtype', align: 'left' }], [
-      ['conv.weight', 1171841, 'float32'],
-      ['b', 12, 'int64'],
-      ['c', null, 'string'],
-    ]);
+    const out = formatTable(
+      ['name', 'params', { header: 'dtype', align: 'left' }],
+      [
+        ['conv.weight', 1171841, 'float32'],
+        ['b', 12, 'int64'],
+        ['c', null, 'string'],
+      ],
+    );
     expect(out).toBe(
       [
         'name            params  dtype',

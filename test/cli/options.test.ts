@@ -5,7 +5,11 @@ import { addSelectionOptions, addTrainingOptions, commaList, fraction, int, numb
 import { cliCommands } from '../../src/cli/reference.js';
 import { cli } from './cli.js';
 
-const argError = (flag: string, value: string) => expect.objectContaining({ code: 'E_ARG', message: expect.stringMatching(new RegExp(`^${flag} must be .*, got "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"$`)) });
+const argError = (flag: string, value: string) =>
+  expect.objectContaining({
+    code: 'E_ARG',
+    message: expect.stringMatching(new RegExp(`^${flag} must be .*, got "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"$`)),
+  });
 
 describe('parsers', () => {
   it('int: whole numbers in a range', () => {
@@ -50,13 +54,23 @@ describe('option()', () => {
   it('a given value replaces a default list instead of extending it', () => {
     const cmd = new Command('x').addOption(option('--ops <ops>', 'ops', { repeatable: true, commas: true, default: ['Conv'] }));
     expect(parse(cmd)).toEqual({ ops: ['Conv'] });
-    expect(parse(new Command('x').addOption(option('--ops <ops>', 'ops', { repeatable: true, commas: true, default: ['Conv'] })), '--ops', 'Gemm')).toEqual({ ops: ['Gemm'] });
+    expect(
+      parse(
+        new Command('x').addOption(option('--ops <ops>', 'ops', { repeatable: true, commas: true, default: ['Conv'] })),
+        '--ops',
+        'Gemm',
+      ),
+    ).toEqual({ ops: ['Gemm'] });
   });
 
   it('help shows every default as "(default: x)", fixed or described, and choices without replacing the parser', () => {
-    const cmd = new Command('x')
-      .addOption(option('--top <n>', 'rows', { parse: int({ min: 0 }), default: 20 }))
-      .addOption(option('--to <format>', 'format', { parse: oneOf(['onnx', 'tfjs'] as const), choices: ['onnx', 'tfjs'], defaultText: 'from the extension' }));
+    const cmd = new Command('x').addOption(option('--top <n>', 'rows', { parse: int({ min: 0 }), default: 20 })).addOption(
+      option('--to <format>', 'format', {
+        parse: oneOf(['onnx', 'tfjs'] as const),
+        choices: ['onnx', 'tfjs'],
+        defaultText: 'from the extension',
+      }),
+    );
     const help = cmd.helpInformation();
     expect(help).toMatch(/--top <n>\s+rows \(default: 20\)/);
     expect(help).toMatch(/--to <format>\s+format \(default: from the extension\) \(choices: "onnx", "tfjs"\)/);
@@ -68,8 +82,17 @@ describe('the training group', () => {
   const cmd = () => addTrainingOptions(new Command('t').exitOverride(), { epochs: 3, lrSchedule: 'cosine', what: 'fine-tuning' });
 
   it('parses to numbers with the documented defaults', () => {
-    expect(cmd().parse([], { from: 'user' }).opts()).toEqual({ epochs: 3, lrSchedule: 'cosine', batchSize: 64, optimizer: 'adam', seed: 0, valSize: 5000 });
-    const o = cmd().parse(['--lr', '3e-4', '--optimizer', 'adamw', '--patience', '2', '--limit', '100', '--weight-decay', '0.05'], { from: 'user' }).opts();
+    expect(cmd().parse([], { from: 'user' }).opts()).toEqual({
+      epochs: 3,
+      lrSchedule: 'cosine',
+      batchSize: 64,
+      optimizer: 'adam',
+      seed: 0,
+      valSize: 5000,
+    });
+    const o = cmd()
+      .parse(['--lr', '3e-4', '--optimizer', 'adamw', '--patience', '2', '--limit', '100', '--weight-decay', '0.05'], { from: 'user' })
+      .opts();
     expect(o).toMatchObject({ lr: 3e-4, optimizer: 'adamw', patience: 2, limit: 100, weightDecay: 0.05 });
   });
 
@@ -82,7 +105,9 @@ describe('the training group', () => {
   it('help says which optimizer-dependent defaults apply', () => {
     const lr = cmd().options.find((o) => o.long === '--lr')!;
     expect(lr.description).toBe('fine-tuning learning rate (default: 1e-3 for adam/adamw, 0.01 for sgd)');
-    expect(cmd().helpInformation().replace(/\s+/g, ' ')).toContain('fine-tuning learning rate (default: 1e-3 for adam/adamw, 0.01 for sgd)');
+    expect(cmd().helpInformation().replace(/\s+/g, ' ')).toContain(
+      'fine-tuning learning rate (default: 1e-3 for adam/adamw, 0.01 for sgd)',
+    );
   });
 });
 
@@ -128,12 +153,32 @@ describe('every converted command speaks the vocabulary', () => {
   });
 
   it('the training commands take the data and training groups: one spelling, one help text per flag', () => {
-    const group = ['--data', '--data-dir', '--test-limit', '--lr', '--lr-schedule', '--batch-size', '--optimizer', '--weight-decay', '--momentum', '--max-grad-norm', '--seed', '--limit', '--json'];
+    const group = [
+      '--data',
+      '--data-dir',
+      '--test-limit',
+      '--lr',
+      '--lr-schedule',
+      '--batch-size',
+      '--optimizer',
+      '--weight-decay',
+      '--momentum',
+      '--max-grad-norm',
+      '--seed',
+      '--limit',
+      '--json',
+    ];
     const help = new Map<string, string>();
     for (const name of ['train', 'finetune', 'prune', 'cluster', 'qat', 'distill']) {
       const cmd = cliCommands().find((c) => c.name() === name)!;
-      expect(cmd.options.map((o) => o.long), name).toEqual(expect.arrayContaining(group));
-      expect(cmd.options.map((o) => o.long), name).not.toContain('--steps');
+      expect(
+        cmd.options.map((o) => o.long),
+        name,
+      ).toEqual(expect.arrayContaining(group));
+      expect(
+        cmd.options.map((o) => o.long),
+        name,
+      ).not.toContain('--steps');
       for (const flag of ['--weight-decay', '--momentum', '--max-grad-norm', '--data-dir', '--test-limit']) {
         const d = cmd.options.find((o) => o.long === flag)!.description;
         expect(d, `${name} ${flag}`).toBe(help.get(flag) ?? d);

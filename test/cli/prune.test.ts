@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { run } from '../../src/cli/main.js';
 import { writeOnnx } from '../../src/formats/onnx/write.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { readOnnxFile } from '../../src/node/onnx-external.js';
@@ -20,7 +19,6 @@ const dwsep = join(dir, 'dwsep.onnx');
 writeFileSync(lenet5, writeOnnx(buildZooModel('lenet-5', { seed: 1 })));
 writeFileSync(dwsep, writeOnnx(buildZooModel('dwsep-bn', { seed: 1 })));
 
-
 function weightsOf(path: string) {
   return new Map(selectPrunableWeights(readOnnxFile(path).proto).weights.map((w) => [w.name, w]));
 }
@@ -33,7 +31,14 @@ describe('modelpress prune', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.schema).toBe('modelpress.prune/1');
-    expect(report).toMatchObject({ command: 'prune', method: 'magnitude', sparsityTarget: 0.9, schedule: 'oneshot', prunedParams: 430500, params: { before: 431080, after: 431080 } });
+    expect(report).toMatchObject({
+      command: 'prune',
+      method: 'magnitude',
+      sparsityTarget: 0.9,
+      schedule: 'oneshot',
+      prunedParams: 430500,
+      params: { before: 431080, after: 431080 },
+    });
     expect(report.layers.map((l: { name: string }) => l.name)).toEqual(['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight']);
     const w = weightsOf(out);
     for (const l of report.layers) {
@@ -53,7 +58,8 @@ describe('modelpress prune', () => {
     expect(n.code).toBe(0);
     expect(n.out).toMatch(/skipped conv1.weight: 2:4 does not fit/);
     const w = weightsOf(out);
-    for (const name of ['conv2.weight', 'fc1.weight', 'fc2.weight']) expect(satisfiesNm(w.get(name)!.values, w.get(name)!.shape, w.get(name)!.role.reductionAxis!, { n: 2, m: 4 })).toBe(true);
+    for (const name of ['conv2.weight', 'fc1.weight', 'fc2.weight'])
+      expect(satisfiesNm(w.get(name)!.values, w.get(name)!.shape, w.get(name)!.role.reductionAxis!, { n: 2, m: 4 })).toBe(true);
   });
 
   it('--method channel writes a smaller dense model that onnxruntime runs', async () => {
@@ -82,7 +88,11 @@ describe('modelpress prune', () => {
       [['--method', 'bogus', '--sparsity', '0.5'], 'E_ARG', /--method must be/],
       [['--sparsity', '0.5', '--schedule', 'polynomial'], 'E_ARG', /give --data and --finetune-epochs/],
       [['--sparsity', '0.5', '--quality', '1'], 'E_ARG', /either --sparsity or --quality/],
-      [['--sparsity', '0.5', '--distill', '4:2', '--data', 'fashion-mnist', '--finetune-epochs', '1'], 'E_ARG', /--distill must be T:alpha/],
+      [
+        ['--sparsity', '0.5', '--distill', '4:2', '--data', 'fashion-mnist', '--finetune-epochs', '1'],
+        'E_ARG',
+        /--distill must be T:alpha/,
+      ],
       [['--sparsity', '0.5', '--distill'], 'E_ARG', /--distill needs --data and --finetune-epochs/],
     ];
     for (const [args, code, message] of cases) {
@@ -115,7 +125,12 @@ describe('modelpress prune', () => {
     expect(sa).toHaveLength(10);
     expect(sa).not.toEqual(sb);
     // measured variances of real activations: positive, not the fresh model's 1s
-    expect(sa.filter((_, i) => i % 2 === 1).flat().every((v) => v > 0)).toBe(true);
+    expect(
+      sa
+        .filter((_, i) => i % 2 === 1)
+        .flat()
+        .every((v) => v > 0),
+    ).toBe(true);
   });
 
   it('channel pruning of a model where no layer can be cut: E_UNSUPPORTED naming the blocking op, nothing written', async () => {
@@ -136,7 +151,27 @@ describe('modelpress prune', () => {
 
   it('--data --finetune-epochs: fine-tunes with masks held; pruned weights exactly zero in the file; accuracy reported', async () => {
     const out = join(dir, 'ft.onnx');
-    const r = await cli('prune', lenet5, '-o', out, '--sparsity', '0.9', '--method', 'global', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--limit', '2000', '--val-size', '0', '--lr', '1e-3', '--json');
+    const r = await cli(
+      'prune',
+      lenet5,
+      '-o',
+      out,
+      '--sparsity',
+      '0.9',
+      '--method',
+      'global',
+      '--data',
+      'fashion-mnist',
+      '--finetune-epochs',
+      '1',
+      '--limit',
+      '2000',
+      '--val-size',
+      '0',
+      '--lr',
+      '1e-3',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
@@ -148,13 +183,43 @@ describe('modelpress prune', () => {
     expect(zeros).toBe(Math.round(0.9 * 430500));
   });
 
-  it('--method channel --distill: the cut model is fine-tuned against the unpruned model\'s logits', async () => {
+  it("--method channel --distill: the cut model is fine-tuned against the unpruned model's logits", async () => {
     const out = join(dir, 'ch-kd.onnx');
-    const r = await cli('prune', dwsep, '-o', out, '--sparsity', '0.5', '--method', 'channel', '--norm', 'bn', '--scope', 'global', '--distill', '2:0.5', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--limit', '1000', '--val-size', '0', '--json');
+    const r = await cli(
+      'prune',
+      dwsep,
+      '-o',
+      out,
+      '--sparsity',
+      '0.5',
+      '--method',
+      'channel',
+      '--norm',
+      'bn',
+      '--scope',
+      'global',
+      '--distill',
+      '2:0.5',
+      '--data',
+      'fashion-mnist',
+      '--finetune-epochs',
+      '1',
+      '--limit',
+      '1000',
+      '--val-size',
+      '0',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
-    expect(report).toMatchObject({ method: 'channel', norm: 'bn', scope: 'global', distill: { temperature: 2, alpha: 0.5 }, finetuneEpochs: 1 });
+    expect(report).toMatchObject({
+      method: 'channel',
+      norm: 'bn',
+      scope: 'global',
+      distill: { temperature: 2, alpha: 0.5 },
+      finetuneEpochs: 1,
+    });
     expect(report.epochs[0].trainLoss).toBeGreaterThan(0);
     expect(report.layers.reduce((a: number, l: { channelsAfter: number }) => a + l.channelsAfter, 0)).toBe(56);
     expect(existsSync(out)).toBe(true);
@@ -171,14 +236,38 @@ describe('modelpress prune', () => {
     expect(report.skipped.some((s: { blockingOp: string }) => s.blockingOp === 'Add')).toBe(true);
     expect(report.params.after).toBeLessThan(report.params.before);
     const session = await ort.InferenceSession.create(readFileSync(out));
-    const y = (await session.run({ x: new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.3), [1, 3, 48, 192]) }))[session.outputNames[0]!]!;
+    const y = (await session.run({ x: new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.3), [1, 3, 48, 192]) }))[
+      session.outputNames[0]!
+    ]!;
     expect(y.dims).toEqual([1, 2]);
     await session.release();
   });
 
   it('--method channel --schedule iterative: channels masked as the fraction rises, cut at the end', async () => {
     const out = join(dir, 'ch-iter.onnx');
-    const r = await cli('prune', dwsep, '-o', out, '--sparsity', '0.5', '--method', 'channel', '--schedule', 'iterative', '--stages', '2', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--limit', '640', '--val-size', '0', '--json');
+    const r = await cli(
+      'prune',
+      dwsep,
+      '-o',
+      out,
+      '--sparsity',
+      '0.5',
+      '--method',
+      'channel',
+      '--schedule',
+      'iterative',
+      '--stages',
+      '2',
+      '--data',
+      'fashion-mnist',
+      '--finetune-epochs',
+      '1',
+      '--limit',
+      '640',
+      '--val-size',
+      '0',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);

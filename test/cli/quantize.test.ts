@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
 import { makeTensor, toFloat32 } from '../../src/core/tensor.js';
 import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors.js';
 import { readTfjs, writeTfjs } from '../../src/formats/tfjs/index.js';
@@ -22,7 +21,6 @@ beforeAll(async () => {
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mp-quantize-'));
 }
-
 
 describe('modelpress quantize (ONNX)', () => {
   it('int8 per-channel: writes a model onnxruntime runs, with a JSON report', async () => {
@@ -74,9 +72,13 @@ describe('modelpress quantize (ONNX)', () => {
 
   it('--include/--exclude select weights by op type, node or tensor name', async () => {
     const dir = tmp();
-    const only = JSON.parse((await cli('quantize', CLS, '-o', join(dir, 'a.onnx'), '--scheme', 'int8', '--include', 'MatMul', '--json')).out);
+    const only = JSON.parse(
+      (await cli('quantize', CLS, '-o', join(dir, 'a.onnx'), '--scheme', 'int8', '--include', 'MatMul', '--json')).out,
+    );
     expect(only.tensorsQuantized).toBe(1);
-    const none = JSON.parse((await cli('quantize', CLS, '-o', join(dir, 'b.onnx'), '--scheme', 'int8', '--exclude', '/^conv/', '--json')).out);
+    const none = JSON.parse(
+      (await cli('quantize', CLS, '-o', join(dir, 'b.onnx'), '--scheme', 'int8', '--exclude', '/^conv/', '--json')).out,
+    );
     expect(none.tensors.filter((t: { action: string; name: string }) => t.action !== 'skipped' && t.name.startsWith('conv'))).toEqual([]);
   });
 });
@@ -111,16 +113,30 @@ describe('modelpress quantize --fold-bn / --compact-names', () => {
 describe('modelpress quantize (TF.js and safetensors)', () => {
   /** y = (x @ w + b) @ w2 as a tfjs-converter graph model. */
   const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-  const constNode = (name: string, ...shape: number[]) => ({ name, op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(...shape) } } } });
+  const constNode = (name: string, ...shape: number[]) => ({
+    name,
+    op: 'Const',
+    attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(...shape) } } },
+  });
   const topology = {
     node: [
       { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims(-1, 32) } } },
       constNode('w', 32, 64),
       constNode('b', 64),
       constNode('w2', 64, 8),
-      { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+      {
+        name: 'mm',
+        op: 'MatMul',
+        input: ['x', 'w'],
+        attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+      },
       { name: 'add', op: 'AddV2', input: ['mm', 'b'], attr: { T: { type: 'DT_FLOAT' } } },
-      { name: 'y', op: 'MatMul', input: ['add', 'w2'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+      {
+        name: 'y',
+        op: 'MatMul',
+        input: ['add', 'w2'],
+        attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+      },
     ],
     versions: { producer: 1395 },
   };
@@ -143,14 +159,25 @@ describe('modelpress quantize (TF.js and safetensors)', () => {
     const json = JSON.parse(readFileSync(jsonPath, 'utf8'));
     const parts = json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths.map((p: string) => readFileSync(join(dir, p))));
     const weightData = new Uint8Array(Buffer.concat(parts)).buffer;
-    const model = await tfconv.loadGraphModel({ load: async () => ({ modelTopology: json.modelTopology, format: json.format, weightSpecs: tf.io.getWeightSpecs(json.weightsManifest), weightData }) });
+    const model = await tfconv.loadGraphModel({
+      load: async () => ({
+        modelTopology: json.modelTopology,
+        format: json.format,
+        weightSpecs: tf.io.getWeightSpecs(json.weightsManifest),
+        weightData,
+      }),
+    });
     const y = model.execute(tf.tensor2d(x, [2, 32]), 'y') as tf.Tensor;
     const out = Float32Array.from(y.dataSync() as Float32Array);
     model.dispose();
     return out;
   }
 
-  for (const [scheme, dtype, tol] of [['uint8', 'uint8', 0.05], ['uint16', 'uint16', 1e-3], ['fp16-weights', 'float16', 1e-2]] as const) {
+  for (const [scheme, dtype, tol] of [
+    ['uint8', 'uint8', 0.05],
+    ['uint16', 'uint16', 1e-3],
+    ['fp16-weights', 'float16', 1e-2],
+  ] as const) {
     it(`${scheme}: a quantized manifest tfjs-converter loads, outputs close to float32`, async () => {
       const dir = tmp();
       const input = writeFloatModel(dir);
@@ -183,8 +210,17 @@ describe('modelpress quantize (TF.js and safetensors)', () => {
   it('safetensors: fp16-weights and bf16-weights store half-precision tensors', async () => {
     const dir = tmp();
     const src = join(dir, 'w.safetensors');
-    writeFileSync(src, writeSafetensors([{ name: 'a', tensor: makeTensor('float32', [32, 16], bytesOf(vals(512, 0.3))) }, { name: 'ids', tensor: makeTensor('int32', [4], new Uint8Array(16)) }]));
-    for (const [scheme, dt] of [['fp16-weights', 'float16'], ['bf16-weights', 'bfloat16']] as const) {
+    writeFileSync(
+      src,
+      writeSafetensors([
+        { name: 'a', tensor: makeTensor('float32', [32, 16], bytesOf(vals(512, 0.3))) },
+        { name: 'ids', tensor: makeTensor('int32', [4], new Uint8Array(16)) },
+      ]),
+    );
+    for (const [scheme, dt] of [
+      ['fp16-weights', 'float16'],
+      ['bf16-weights', 'bfloat16'],
+    ] as const) {
       const out = join(dir, `${scheme}.safetensors`);
       const r = await cli('quantize', src, '-o', out, '--scheme', scheme);
       expect(r.code, r.err).toBe(0);

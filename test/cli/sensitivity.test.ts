@@ -12,11 +12,24 @@ const model = join(dir, 'lenet.onnx');
 beforeAll(async () => writeFileSync(model, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('modelpress sensitivity', () => {
   it('--json --report: per-layer drops, a suggestion for the target size, and an HTML page with Chart.js inlined', async () => {
     const html = join(dir, 'sens.html');
-    const r = await cli('sensitivity', model, '--data', 'fashion-mnist', '--test-limit', '500', '--method', 'quant', '--target-ratio', '0.1', '--report', html, '--json');
+    const r = await cli(
+      'sensitivity',
+      model,
+      '--data',
+      'fashion-mnist',
+      '--test-limit',
+      '500',
+      '--method',
+      'quant',
+      '--target-ratio',
+      '0.1',
+      '--report',
+      html,
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
@@ -61,7 +74,16 @@ describe('modelpress sensitivity', () => {
     dims[3]!.value = { case: 'dimValue', value: 32n };
     const colourPath = join(dir, 'colour.onnx');
     writeFileSync(colourPath, toBinary(ModelProtoSchema, colour));
-    const misfit = await cli('sensitivity', colourPath, '--data', 'fashion-mnist', '--test-limit', '100', '--report', join(dir, 'misfit.html'));
+    const misfit = await cli(
+      'sensitivity',
+      colourPath,
+      '--data',
+      'fashion-mnist',
+      '--test-limit',
+      '100',
+      '--report',
+      join(dir, 'misfit.html'),
+    );
     expect(misfit.code).toBe(1);
     expect(misfit.err).toMatch(/E_SHAPE/);
     expect(existsSync(join(dir, 'misfit.html'))).toBe(false);

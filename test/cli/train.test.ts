@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { run } from '../../src/cli/main.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { transformerModel } from '../train/trainer-fixtures.js';
 import { makeTensor } from '../../src/core/tensor.js';
@@ -24,13 +23,23 @@ function npz(members: Record<string, Uint8Array>): Uint8Array {
     const crc = crc32(data);
     const local = new Uint8Array(30 + nameBytes.length);
     const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true); lv.setUint16(4, 20, true); lv.setUint32(14, crc, true);
-    lv.setUint32(18, data.length, true); lv.setUint32(22, data.length, true); lv.setUint16(26, nameBytes.length, true);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(4, 20, true);
+    lv.setUint32(14, crc, true);
+    lv.setUint32(18, data.length, true);
+    lv.setUint32(22, data.length, true);
+    lv.setUint16(26, nameBytes.length, true);
     local.set(nameBytes, 30);
     const central = new Uint8Array(46 + nameBytes.length);
     const cv = new DataView(central.buffer);
-    cv.setUint32(0, 0x02014b50, true); cv.setUint16(4, 20, true); cv.setUint16(6, 20, true); cv.setUint32(16, crc, true);
-    cv.setUint32(20, data.length, true); cv.setUint32(24, data.length, true); cv.setUint16(28, nameBytes.length, true); cv.setUint32(42, offset, true);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(4, 20, true);
+    cv.setUint16(6, 20, true);
+    cv.setUint32(16, crc, true);
+    cv.setUint32(20, data.length, true);
+    cv.setUint32(24, data.length, true);
+    cv.setUint16(28, nameBytes.length, true);
+    cv.setUint32(42, offset, true);
     central.set(nameBytes, 46);
     locals.push(local, data);
     centrals.push(central);
@@ -39,22 +48,50 @@ function npz(members: Record<string, Uint8Array>): Uint8Array {
   const cdSize = centrals.reduce((a, c) => a + c.length, 0);
   const end = new Uint8Array(22);
   const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true); ev.setUint16(8, centrals.length, true); ev.setUint16(10, centrals.length, true); ev.setUint32(12, cdSize, true); ev.setUint32(16, offset, true);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, centrals.length, true);
+  ev.setUint16(10, centrals.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, offset, true);
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('modelpress train / finetune', () => {
   it('train --json trains a zoo model, reports per-epoch figures and writes a model onnxruntime runs', async () => {
     const out = join(dir, 'lenet.onnx');
-    const r = await cli('train', '--arch', 'lenet-300-100', '--epochs', '2', '--limit', '3000', '--val-size', '500', '--seed', '3', '--lr-schedule', 'cosine', '-o', out, '--json');
+    const r = await cli(
+      'train',
+      '--arch',
+      'lenet-300-100',
+      '--epochs',
+      '2',
+      '--limit',
+      '3000',
+      '--val-size',
+      '500',
+      '--seed',
+      '3',
+      '--lr-schedule',
+      'cosine',
+      '-o',
+      out,
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
-    expect(report).toMatchObject({ command: 'train', arch: 'lenet-300-100', seed: 3, optimizer: 'adam', trainExamples: 2500, validationExamples: 500, output: out });
+    expect(report).toMatchObject({
+      command: 'train',
+      arch: 'lenet-300-100',
+      seed: 3,
+      optimizer: 'adam',
+      trainExamples: 2500,
+      validationExamples: 500,
+      output: out,
+    });
     expect(report.epochs).toHaveLength(2);
     expect(report.epochs[1].trainLoss).toBeLessThan(report.epochs[0].trainLoss);
     expect(report.epochs[0].validationAccuracy).toBeGreaterThan(0.5);
@@ -70,12 +107,44 @@ describe('modelpress train / finetune', () => {
     const src = join(dir, 'transformer.onnx');
     writeFileSync(src, toBinary(ModelProtoSchema, transformerModel(5)));
     const stage1 = join(dir, 'stage1.onnx');
-    const a = await cli('finetune', src, '--epochs', '1', '--limit', '3000', '--val-size', '0', '--lr', '0.002', '--batch-size', '32', '-o', stage1, '--json');
+    const a = await cli(
+      'finetune',
+      src,
+      '--epochs',
+      '1',
+      '--limit',
+      '3000',
+      '--val-size',
+      '0',
+      '--lr',
+      '0.002',
+      '--batch-size',
+      '32',
+      '-o',
+      stage1,
+      '--json',
+    );
     expect(a.code).toBe(0);
     const first = JSON.parse(a.out);
     expect(first.testAccuracy).toBeGreaterThan(first.testAccuracyBefore);
     const stage2 = join(dir, 'stage2.onnx');
-    const b = await cli('finetune', stage1, '--epochs', '1', '--limit', '3000', '--val-size', '0', '--batch-size', '32', '--seed', '1', '-o', stage2, '--json');
+    const b = await cli(
+      'finetune',
+      stage1,
+      '--epochs',
+      '1',
+      '--limit',
+      '3000',
+      '--val-size',
+      '0',
+      '--batch-size',
+      '32',
+      '--seed',
+      '1',
+      '-o',
+      stage2,
+      '--json',
+    );
     expect(b.code).toBe(0);
     const second = JSON.parse(b.out);
     expect(second.command).toBe('finetune');
@@ -92,7 +161,20 @@ describe('modelpress train / finetune', () => {
     const y = makeTensor('int32', [n], new Uint8Array(Int32Array.from(fm.labels.subarray(0, n)).buffer));
     const file = join(dir, 'subset.npz');
     writeFileSync(file, npz({ x: encodeNpy(x), y: encodeNpy(y) }));
-    const r = await cli('train', '--arch', 'lenet-300-100', '--data', file, '--epochs', '2', '--val-size', '200', '-o', join(dir, 'npz.onnx'), '--json');
+    const r = await cli(
+      'train',
+      '--arch',
+      'lenet-300-100',
+      '--data',
+      file,
+      '--epochs',
+      '2',
+      '--val-size',
+      '200',
+      '-o',
+      join(dir, 'npz.onnx'),
+      '--json',
+    );
     expect(r.err).toBe('');
     const report = JSON.parse(r.out);
     expect(report).toMatchObject({ data: file, trainExamples: 1400, validationExamples: 200 });
@@ -110,7 +192,11 @@ describe('modelpress train / finetune', () => {
     const g = new GraphBuilder();
     g.input('image', 'float32', ['N', 3, 32, 32]);
     const flat = g.op('Flatten', ['image'], { axis: 1 });
-    g.node('Gemm', [flat, g.initializer('w', 'float32', [10, 3072], new Float32Array(30720)), g.initializer('b', 'float32', [10], new Float32Array(10))], { attrs: { transB: 1 }, outputs: ['logits'] });
+    g.node(
+      'Gemm',
+      [flat, g.initializer('w', 'float32', [10, 3072], new Float32Array(30720)), g.initializer('b', 'float32', [10], new Float32Array(10))],
+      { attrs: { transB: 1 }, outputs: ['logits'] },
+    );
     g.output('logits', 'float32', ['N', 10]);
     const wrong = join(dir, 'cifar-shaped.onnx');
     writeFileSync(wrong, toBinary(ModelProtoSchema, makeModel(g.graph)));
@@ -124,7 +210,21 @@ describe('modelpress train / finetune', () => {
     const arch = await cli('train', '--arch', 'vgg', '--epochs', '1', '-o', join(dir, 'never.onnx'));
     expect(arch.code).toBe(2);
     expect(arch.err).toMatch(/vgg/);
-    const schedule = await cli('train', '--arch', 'lenet-5', '--epochs', '1', '--limit', '100', '--val-size', '0', '--lr-schedule', 'exp', '-o', join(dir, 'never.onnx'));
+    const schedule = await cli(
+      'train',
+      '--arch',
+      'lenet-5',
+      '--epochs',
+      '1',
+      '--limit',
+      '100',
+      '--val-size',
+      '0',
+      '--lr-schedule',
+      'exp',
+      '-o',
+      join(dir, 'never.onnx'),
+    );
     expect(schedule.code).toBe(2);
     expect(schedule.err).toMatch(/unknown schedule 'exp'/);
     const missing = await cli('train', '--arch', 'lenet-5', '--data-dir', join(dir, 'nope'), '-o', join(dir, 'never.onnx'));

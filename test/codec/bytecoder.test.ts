@@ -17,7 +17,9 @@ describe('encodeBytes / decodeBytes', () => {
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 3000 }),
-          fc.array(fc.constantFrom(...'onnx::Conv_12 weight bias '.split('')), { maxLength: 3000 }).map((a) => new TextEncoder().encode(a.join(''))),
+          fc
+            .array(fc.constantFrom(...'onnx::Conv_12 weight bias '.split('')), { maxLength: 3000 })
+            .map((a) => new TextEncoder().encode(a.join(''))),
           fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 50 }), fc.integer({ min: 1, max: 100 })).map(([u, k]) => {
             const out = new Uint8Array(u.length * k);
             for (let i = 0; i < k; i++) out.set(u, i * u.length);
@@ -36,7 +38,8 @@ describe('encodeBytes / decodeBytes', () => {
 
   it('beats deflate on structured text', () => {
     const lines: string[] = [];
-    for (let i = 0; i < 400; i++) lines.push(`node { op_type: "Conv" name: "conv2d_${i}" input: "x_${i}" input: "conv2d_${i}.w_0" output: "x_${i + 1}" }`);
+    for (let i = 0; i < 400; i++)
+      lines.push(`node { op_type: "Conv" name: "conv2d_${i}" input: "x_${i}" input: "conv2d_${i}.w_0" output: "x_${i + 1}" }`);
     const bytes = new TextEncoder().encode(lines.join('\n'));
     const ours = encodeBytes(bytes).length;
     expect(ours).toBeLessThan(deflateRawSync(bytes, { level: 9 }).length);

@@ -19,7 +19,12 @@ describe('binary range coder', () => {
     const dec = new BinaryDecoder(bytes);
     const ctx2 = newContexts(2);
     bits.forEach((b, i) => {
-      const got = i % 3 === 0 ? dec.decodeBypass(1) : i % 3 === 1 ? dec.decodeBit(ctx2, i & 1) : dec.decodeBitWithProbability(1 + ((i * 7919) % 32766));
+      const got =
+        i % 3 === 0
+          ? dec.decodeBypass(1)
+          : i % 3 === 1
+            ? dec.decodeBit(ctx2, i & 1)
+            : dec.decodeBitWithProbability(1 + ((i * 7919) % 32766));
       expect(got).toBe(b);
     });
     dec.checkEnd();

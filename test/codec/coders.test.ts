@@ -5,8 +5,30 @@ import { decodeByteChunk, decodeIndexChunk } from '../../src/codec/container/dec
 
 describe('coder table', () => {
   it('keeps the on-disk ids and names of docs/FORMAT.md', () => {
-    expect(CODER_NAMES).toEqual(['raw', 'bytes', 'floatplanes-f32', 'floatplanes-f16', 'floatplanes-bf16', 'huffman', 'cabac', 'sparse+huffman', 'sparse+cabac', 'signlz-f32']);
-    expect(CODER).toEqual({ raw: 0, bytes: 1, floatF32: 2, floatF16: 3, floatBF16: 4, huffman: 5, cabac: 6, sparseHuffman: 7, sparseCabac: 8, signlzF32: 9 });
+    expect(CODER_NAMES).toEqual([
+      'raw',
+      'bytes',
+      'floatplanes-f32',
+      'floatplanes-f16',
+      'floatplanes-bf16',
+      'huffman',
+      'cabac',
+      'sparse+huffman',
+      'sparse+cabac',
+      'signlz-f32',
+    ]);
+    expect(CODER).toEqual({
+      raw: 0,
+      bytes: 1,
+      floatF32: 2,
+      floatF16: 3,
+      floatBF16: 4,
+      huffman: 5,
+      cabac: 6,
+      sparseHuffman: 7,
+      sparseCabac: 8,
+      signlzF32: 9,
+    });
     CODERS.forEach((c, i) => {
       expect(c.id).toBe(i);
     });

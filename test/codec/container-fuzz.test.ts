@@ -26,7 +26,10 @@ function sample(): { files: { name: string; bytes: Uint8Array }[]; mpz: Uint8Arr
     2,
   );
   // sparse+huffman forced so the fuzz reaches the sparse position decoders too
-  const { bytes, report } = packModel({ format: 'tfjs', files }, { chunkBytes: 1024, coders: ['floatplanes-f32', 'sparse+huffman', 'bytes'] });
+  const { bytes, report } = packModel(
+    { format: 'tfjs', files },
+    { chunkBytes: 1024, coders: ['floatplanes-f32', 'sparse+huffman', 'bytes'] },
+  );
   expect(report.tensors.map((t) => t.pipeline)).toEqual(['floatplanes-f32', 'codebook(5)+sparse+huffman', 'bytes', 'dedup']);
   return { files, mpz: bytes };
 }
@@ -113,7 +116,12 @@ describe('.mpz fuzz: truncation and bit flips', () => {
 
   it('index edits with valid checksums are caught by structural validation or the file CRC', () => {
     const rand = rng(3);
-    expect(expectRejectedOrExact(withRawIndex(mpz, () => undefined), files)).toBe('exact');
+    expect(
+      expectRejectedOrExact(
+        withRawIndex(mpz, () => undefined),
+        files,
+      ),
+    ).toBe('exact');
     let rejected = 0;
     for (let k = 0; k < 300; k++) {
       const edited = withRawIndex(mpz, (raw) => {

@@ -16,13 +16,15 @@ export function readBytes(path: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-
 export function bytesOf(a: Float32Array | Int8Array | BigInt64Array | Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
 }
 
 /** A safetensors file from (name, dtype name, shape, bytes), tensors stored in order. */
-export function makeSafetensors(tensors: { name: string; dtype: string; shape: number[]; data: Uint8Array }[], metadata?: Record<string, string>): Uint8Array {
+export function makeSafetensors(
+  tensors: { name: string; dtype: string; shape: number[]; data: Uint8Array }[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let at = 0;
@@ -45,7 +47,10 @@ export function makeSafetensors(tensors: { name: string; dtype: string; shape: n
 }
 
 /** A TF.js graph-model JSON with one weight group split over `shardCount` shards (weights may span shards). */
-export function makeTfjs(weights: { name: string; dtype: string; shape: number[]; data: Uint8Array; quantization?: object }[], shardCount: number): { name: string; bytes: Uint8Array }[] {
+export function makeTfjs(
+  weights: { name: string; dtype: string; shape: number[]; data: Uint8Array; quantization?: object }[],
+  shardCount: number,
+): { name: string; bytes: Uint8Array }[] {
   const total = weights.reduce((a, w) => a + w.data.length, 0);
   const all = new Uint8Array(total);
   let at = 0;
@@ -55,12 +60,23 @@ export function makeTfjs(weights: { name: string; dtype: string; shape: number[]
   }
   const per = Math.ceil(total / shardCount);
   const shards: { name: string; bytes: Uint8Array }[] = [];
-  for (let i = 0; i < shardCount; i++) shards.push({ name: `group1-shard${i + 1}of${shardCount}.bin`, bytes: all.slice(i * per, Math.min(total, (i + 1) * per)) });
+  for (let i = 0; i < shardCount; i++)
+    shards.push({ name: `group1-shard${i + 1}of${shardCount}.bin`, bytes: all.slice(i * per, Math.min(total, (i + 1) * per)) });
   const model = {
     format: 'graph-model',
     generatedBy: 'test',
     modelTopology: { node: [] },
-    weightsManifest: [{ paths: shards.map((s) => s.name), weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype, ...(w.quantization ? { quantization: w.quantization } : {}) })) }],
+    weightsManifest: [
+      {
+        paths: shards.map((s) => s.name),
+        weights: weights.map((w) => ({
+          name: w.name,
+          shape: w.shape,
+          dtype: w.dtype,
+          ...(w.quantization ? { quantization: w.quantization } : {}),
+        })),
+      },
+    ],
   };
   return [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(model, null, 1)) }, ...shards];
 }

@@ -25,7 +25,10 @@ describe('.mpz lossless on the libonnx-testdata models', () => {
     for (const path of models) {
       const original = readBytes(path);
       // the generic coder is limited to small payloads to keep this sweep quick; every other candidate runs
-      const { bytes, report } = packModel({ format: 'onnx', files: [{ name: '', bytes: original }] }, { verify: false, genericLimit: 4096 });
+      const { bytes, report } = packModel(
+        { format: 'onnx', files: [{ name: '', bytes: original }] },
+        { verify: false, genericLimit: 4096 },
+      );
       if (report.fallback) fallbacks++;
       tensors += report.tensors.length;
       const back = unpackModel(bytes).files[0]!.bytes;

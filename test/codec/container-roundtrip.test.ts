@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
-import { listMpzTensors, openMpzRanged, packModel, readTensor, unpackModel, unpackStream, type PackInput } from '../../src/codec/container/index.js';
+import {
+  listMpzTensors,
+  openMpzRanged,
+  packModel,
+  readTensor,
+  unpackModel,
+  unpackStream,
+  type PackInput,
+} from '../../src/codec/container/index.js';
 import { sourceLayout } from '../../src/codec/container/layout.js';
 import { onnxByteLayout } from '../../src/formats/onnx/layout.js';
 import { decodeMpz, decodeMpzFiles } from '../../src/browser/decode.js';
@@ -12,7 +20,12 @@ function onnxInput(bytes: Uint8Array): PackInput {
   return { format: 'onnx', files: [{ name: '', bytes }] };
 }
 
-function tensorProto(name: string, dataType: number, dims: number[], raw: Uint8Array<ArrayBuffer>): MessageInitShape<typeof TensorProtoSchema> {
+function tensorProto(
+  name: string,
+  dataType: number,
+  dims: number[],
+  raw: Uint8Array<ArrayBuffer>,
+): MessageInitShape<typeof TensorProtoSchema> {
   return { name, dataType, dims: dims.map(BigInt), rawData: raw };
 }
 
@@ -48,7 +61,20 @@ function quantizedModel(): { bytes: Uint8Array; wq: Int8Array; clustered: Float3
         tensorProto('P', 1, [16, 8], bytesOf(pruned)),
         tensorProto('P_copy', 1, [16, 8], bytesOf(pruned.slice())),
       ],
-      input: [{ name: 'X', type: { value: { case: 'tensorType', value: { elemType: 1, shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 64n } }] } } } } }],
+      input: [
+        {
+          name: 'X',
+          type: {
+            value: {
+              case: 'tensorType',
+              value: {
+                elemType: 1,
+                shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 64n } }] },
+              },
+            },
+          },
+        },
+      ],
       output: [
         { name: 'Y', type: { value: { case: 'tensorType', value: { elemType: 1 } } } },
         { name: 'Y2', type: { value: { case: 'tensorType', value: { elemType: 1 } } } },
@@ -117,7 +143,9 @@ describe('.mpz random access', () => {
     expect(read).toBeLessThan(bytes.length / 4);
     await expect(mpz.readTensor('nope')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     const truncated = bytes.subarray(0, bytes.length - 100);
-    await expect(openMpzRanged(async (offset, length) => truncated.subarray(offset, offset + length))).rejects.toMatchObject({ code: 'E_TRUNCATED' });
+    await expect(openMpzRanged(async (offset, length) => truncated.subarray(offset, offset + length))).rejects.toMatchObject({
+      code: 'E_TRUNCATED',
+    });
   });
 });
 
@@ -141,7 +169,11 @@ describe('.mpz on an already quantized / clustered / pruned ONNX model', () => {
     expect(Buffer.compare(Buffer.from(back), Buffer.from(original))).toBe(0);
     expect(readTensor(bytes, 'C').data).toEqual(bytesOf(clustered));
 
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), [1, 64]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+      [1, 64],
+    );
     const run = async (model: Uint8Array) => (await ort.InferenceSession.create(model)).run({ X: x });
     const [a, b] = [await run(original), await run(back)];
     expect(Array.from(b.Y!.data as Float32Array)).toEqual(Array.from(a.Y!.data as Float32Array));
@@ -234,7 +266,10 @@ describe('every coder round-trips inside the container', () => {
   ]);
   for (const coder of ['raw', 'bytes', 'floatplanes-f32', 'signlz-f32', 'huffman', 'cabac', 'sparse+huffman', 'sparse+cabac']) {
     it(coder, async () => {
-      const { bytes, report } = packModel({ format: 'safetensors', files: [{ name: '', bytes: file }] }, { coders: [coder, 'floatplanes-f16', 'floatplanes-bf16'], chunkBytes: 16384, genericFloatLimit: 1 << 20 });
+      const { bytes, report } = packModel(
+        { format: 'safetensors', files: [{ name: '', bytes: file }] },
+        { coders: [coder, 'floatplanes-f16', 'floatplanes-bf16'], chunkBytes: 16384, genericFloatLimit: 1 << 20 },
+      );
       expect(report.tensors[0]!.pipeline.endsWith(coder)).toBe(true);
       for (const t of report.tensors.slice(1)) expect(['floatplanes-f16', 'floatplanes-bf16', 'bytes']).toContain(t.pipeline);
       expect(unpackModel(bytes).files[0]!.bytes).toEqual(file);
@@ -262,7 +297,10 @@ describe('4-bit quantized weights', () => {
 
   it('int4 with an odd count: nibble codebook, byte-identical, readTensor exact', () => {
     const original = model4bit(22, packed, [33, 65]);
-    const { bytes, report } = packModel(onnxInput(original), { coders: ['huffman', 'cabac', 'sparse+huffman', 'sparse+cabac'], chunkBytes: 256 });
+    const { bytes, report } = packModel(onnxInput(original), {
+      coders: ['huffman', 'cabac', 'sparse+huffman', 'sparse+cabac'],
+      chunkBytes: 256,
+    });
     const t = report.tensors.find((x) => x.name === 'w4')!;
     expect(t.dtype).toBe('int4');
     expect(t.pipeline).toMatch(/^codebook\((1[0-6]|[1-9])\)\+/);

@@ -31,13 +31,17 @@ describe('signlz-f32', () => {
   it('round-trips random repeated patterns with NaN payloads, -0 and infinities (property)', () => {
     const specials = [0x80000000, 0x7fc00001, 0xffffffff, 0x7f800000, 0xff800000, 1, 0x3f800000];
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constantFrom(...specials), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 30 }), (pattern, reps) => {
-        const u = new Uint32Array(pattern.length * reps);
-        for (let i = 0; i < u.length; i++) u[i] = (pattern[i % pattern.length]! ^ ((i * 2654435761) & 0x80000000)) >>> 0; // vary signs
-        const bytes = new Uint8Array(u.buffer);
-        const enc = encodeSignLz(bytes, { minCoverage: 0 })!;
-        expect(decodeSignLz(enc, bytes.length)).toEqual(bytes);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(...specials), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 30 }),
+        (pattern, reps) => {
+          const u = new Uint32Array(pattern.length * reps);
+          for (let i = 0; i < u.length; i++) u[i] = (pattern[i % pattern.length]! ^ ((i * 2654435761) & 0x80000000)) >>> 0; // vary signs
+          const bytes = new Uint8Array(u.buffer);
+          const enc = encodeSignLz(bytes, { minCoverage: 0 })!;
+          expect(decodeSignLz(enc, bytes.length)).toEqual(bytes);
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -5,7 +5,10 @@ import { decodeFloats, decodeFloatsChunks, encodeFloats } from '../../src/codec/
 import { joinPlanes, splitPlanes } from '../../src/codec/floatfields.js';
 import { expectModelpressError, fromHex, fuzzDecoder, hex, rng } from './helpers.js';
 
-const SPECIAL_F32 = [0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffbfffff, 0x7fc12345, 0x00000001, 0x807fffff, 0x00400000, 0x3f800000];
+const SPECIAL_F32 = [
+  0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffbfffff, 0x7fc12345, 0x00000001, 0x807fffff, 0x00400000,
+  0x3f800000,
+];
 const SPECIAL_16 = [0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfdff, 0x0001, 0x83ff, 0x7f80, 0xff81, 0x7fc1, 0x0040];
 
 /** Weight-like float32 bit patterns (Gaussian-ish) with specials sprinkled in. */
@@ -44,9 +47,13 @@ describe('encodeFloats / decodeFloats', () => {
 
   it('is bit-exact on arbitrary float32 bit patterns (NaN payloads, -0, subnormals, Inf)', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(...SPECIAL_F32)), { maxLength: 3000 }), fc.integer({ min: 1, max: 4096 }), (words, chunkElems) => {
-        roundTrip(new Uint8Array(Uint32Array.from(words).buffer), 'float32', chunkElems * 4);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(...SPECIAL_F32)), { maxLength: 3000 }),
+        fc.integer({ min: 1, max: 4096 }),
+        (words, chunkElems) => {
+          roundTrip(new Uint8Array(Uint32Array.from(words).buffer), 'float32', chunkElems * 4);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -54,9 +61,13 @@ describe('encodeFloats / decodeFloats', () => {
   it('is bit-exact on arbitrary float16 and bfloat16 bit patterns', () => {
     for (const dtype of ['float16', 'bfloat16'] as const) {
       fc.assert(
-        fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(...SPECIAL_16)), { maxLength: 3000 }), fc.integer({ min: 1, max: 4096 }), (halves, chunkElems) => {
-          roundTrip(new Uint8Array(Uint16Array.from(halves).buffer), dtype, chunkElems * 2);
-        }),
+        fc.property(
+          fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(...SPECIAL_16)), { maxLength: 3000 }),
+          fc.integer({ min: 1, max: 4096 }),
+          (halves, chunkElems) => {
+            roundTrip(new Uint8Array(Uint16Array.from(halves).buffer), dtype, chunkElems * 2);
+          },
+        ),
         { numRuns: 100 },
       );
     }

@@ -22,7 +22,12 @@ export function expectModelpressError(fn: () => unknown, codes?: string[]): void
  * ModelpressError or decode to an output of the declared size (checksums in
  * the container catch the rest), never hang or throw anything else.
  */
-export function fuzzDecoder(encoded: Uint8Array, decode: (b: Uint8Array) => { length: number }, expectedLength: number, flipStride = 1): void {
+export function fuzzDecoder(
+  encoded: Uint8Array,
+  decode: (b: Uint8Array) => { length: number },
+  expectedLength: number,
+  flipStride = 1,
+): void {
   for (let cut = 0; cut < encoded.length; cut++) expectModelpressError(() => decode(encoded.subarray(0, cut)));
   for (let bit = 0; bit < encoded.length * 8; bit += flipStride) {
     const bad = encoded.slice();

@@ -57,14 +57,26 @@ describe('encodeHuffman / decodeHuffman', () => {
 
   it('round-trips empty, one-symbol, random and skewed streams (fast == reference)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 300 }), fc.array(fc.nat(), { maxLength: 2000 }), fc.integer({ min: 0, max: 3 }), (alphabet, raw, shape) => {
-        // shape 0 uniform, 1 one symbol, 2 skewed (geometric), 3 two symbols
-        const symbols = new Uint16Array(raw.length);
-        raw.forEach((r, i) => {
-          symbols[i] = shape === 0 ? r % alphabet : shape === 1 ? (alphabet - 1) : shape === 2 ? Math.min(alphabet - 1, Math.clz32(r | 1) - 1) : r % Math.min(2, alphabet);
-        });
-        roundTrip(alphabet <= 256 ? Uint8Array.from(symbols) : symbols, alphabet);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.nat(), { maxLength: 2000 }),
+        fc.integer({ min: 0, max: 3 }),
+        (alphabet, raw, shape) => {
+          // shape 0 uniform, 1 one symbol, 2 skewed (geometric), 3 two symbols
+          const symbols = new Uint16Array(raw.length);
+          raw.forEach((r, i) => {
+            symbols[i] =
+              shape === 0
+                ? r % alphabet
+                : shape === 1
+                  ? alphabet - 1
+                  : shape === 2
+                    ? Math.min(alphabet - 1, Math.clz32(r | 1) - 1)
+                    : r % Math.min(2, alphabet);
+          });
+          roundTrip(alphabet <= 256 ? Uint8Array.from(symbols) : symbols, alphabet);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -127,7 +139,15 @@ function decodeDirect(enc: Uint8Array, count: number, multiBits: number | undefi
   const tables = buildTables(h.lengths);
   const bytes = dropLastDataByte ? enc.subarray(0, enc.length - 1) : enc;
   const out = new Uint8Array(count);
-  const bits = decodeSymbols(bytes, h.dataStart, out, tables, multiBits === undefined ? undefined : buildMultiTable(tables, multiBits), multiBits ?? 0, spanBytes);
+  const bits = decodeSymbols(
+    bytes,
+    h.dataStart,
+    out,
+    tables,
+    multiBits === undefined ? undefined : buildMultiTable(tables, multiBits),
+    multiBits ?? 0,
+    spanBytes,
+  );
   return { out, bits, dataBytes: bytes.length - h.dataStart, lengths: h.lengths };
 }
 

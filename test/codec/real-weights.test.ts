@@ -37,7 +37,9 @@ describe('CABAC vs Huffman on real quantized weights', () => {
           count += q.length;
         }
         const gain = (1 - cabac / huffman) * 100;
-        console.log(`${model} ${bits}-bit: ${count} weights, ${tensors.length} tensors, huffman ${huffman} B, cabac ${cabac} B, cabac saves ${gain.toFixed(2)}%`);
+        console.log(
+          `${model} ${bits}-bit: ${count} weights, ${tensors.length} tensors, huffman ${huffman} B, cabac ${cabac} B, cabac saves ${gain.toFixed(2)}%`,
+        );
         expect(cabac).toBeLessThan(huffman);
       }
     });
@@ -52,7 +54,9 @@ describe('lossless float32 coding on real weights', () => {
       const enc = encodeFloats(bytes, 'float32');
       expect(same(decodeFloats(enc, 'float32', bytes.length), bytes)).toBe(true);
       const bound = bytePlaneBound(bytes);
-      console.log(`${model}: float32 weights ${bytes.length} B -> ${enc.length} B, ratio ${(bytes.length / enc.length).toFixed(4)}, order-0 byte-plane bound ${(bytes.length / bound).toFixed(4)}`);
+      console.log(
+        `${model}: float32 weights ${bytes.length} B -> ${enc.length} B, ratio ${(bytes.length / enc.length).toFixed(4)}, order-0 byte-plane bound ${(bytes.length / bound).toFixed(4)}`,
+      );
       // Conditioning the exponent on its predecessor and the high mantissa on the exponent beats the order-0 bound.
       expect(enc.length).toBeLessThan(bound);
     });

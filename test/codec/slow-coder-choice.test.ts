@@ -38,7 +38,11 @@ describe('choice of the slow generic coder', () => {
       const sizes = Object.values(smallest.tried);
       expect(smallest.best.size).toBe(Math.min(...sizes));
       const chosen = encodeTensor(data, 'int8');
-      const fastBest = Math.min(...Object.entries(chosen.tried).filter(([label]) => label !== SLOW).map(([, s]) => s));
+      const fastBest = Math.min(
+        ...Object.entries(chosen.tried)
+          .filter(([label]) => label !== SLOW)
+          .map(([, s]) => s),
+      );
       const slowSize = chosen.tried[SLOW];
       if (slowSize === undefined) {
         // skipped: a 32 KiB sample showed it could not win by 5%; the full run would not have either

@@ -18,7 +18,9 @@ function check(dense: Int32Array | Float32Array, options: Parameters<typeof enco
   expect(sparseValueCount(enc.positions, dense.length)).toBe(enc.values.length);
   const dec = decodeSparse(enc.positions, enc.values, dense.length);
   expect(dec.constructor).toBe(dense.constructor);
-  expect(hex(new Uint8Array(dec.buffer, dec.byteOffset, dec.byteLength))).toBe(hex(new Uint8Array(dense.buffer, dense.byteOffset, dense.byteLength)));
+  expect(hex(new Uint8Array(dec.buffer, dec.byteOffset, dec.byteLength))).toBe(
+    hex(new Uint8Array(dense.buffer, dense.byteOffset, dense.byteLength)),
+  );
   return enc.layout;
 }
 
@@ -28,7 +30,9 @@ describe('encodeSparse / decodeSparse', () => {
     const enc = encodeSparse(dense, { gapBits: 3, layouts: ['gap'] });
     expect(hex(enc.positions)).toBe('010305080210040000004010a823d3');
     expect(Array.from(enc.values)).toEqual([3, 0, 0, -2, 1]); // two filler zeros bridge the 17-zero gap
-    expect(Array.from(decodeSparse(fromHex('010305080210040000004010a823d3'), Int32Array.of(3, 0, 0, -2, 1), 24))).toEqual(Array.from(dense));
+    expect(Array.from(decodeSparse(fromHex('010305080210040000004010a823d3'), Int32Array.of(3, 0, 0, -2, 1), 24))).toEqual(
+      Array.from(dense),
+    );
   });
 
   it('round-trips every layout at every density, including all-zero and all-nonzero', () => {

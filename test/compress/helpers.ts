@@ -25,7 +25,15 @@ export function fashion(trainCount = 6000, testCount = 2000): { train: Dataset; 
 /** A zoo network trained for `epochs` on the first `trainCount` images (seed 0). */
 export async function trainedZoo(arch: string, epochs = 1, trainCount = 6000): Promise<ModelProto> {
   const { train: data } = fashion(trainCount);
-  const r = await train({ openRunner, model: buildZooModel(arch, { seed: 0 }), train: data, epochs, batchSize: 64, seed: 0, restoreBest: false });
+  const r = await train({
+    openRunner,
+    model: buildZooModel(arch, { seed: 0 }),
+    train: data,
+    epochs,
+    batchSize: 64,
+    seed: 0,
+    restoreBest: false,
+  });
   return r.model;
 }
 

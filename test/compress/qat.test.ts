@@ -28,12 +28,22 @@ describe('qat: quantization-aware training', () => {
   it('int8: trains, and the exported QDQ model holds exactly the fake-quantized weights and the learned ranges', async () => {
     const model = await trainedZoo('lenet-300-100', 1, 3000);
     const { train, test } = fashion(3000, 1000);
-    const r = await quantizationAwareTraining({ openRunner, model, train, scheme: 'int8', epochs: 2, optimizer: { name: 'adam', lr: 2e-4 } });
+    const r = await quantizationAwareTraining({
+      openRunner,
+      model,
+      train,
+      scheme: 'int8',
+      epochs: 2,
+      optimizer: { name: 'adam', lr: 2e-4 },
+    });
     expect(r.history).toHaveLength(2);
     expect(r.history[1]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
     expect(r.fakeQuantized).toEqual(['fc1.weight', 'fc2.weight', 'fc3.weight']);
     const layers = compressibleLayers(r.floatModel);
-    const shadow = getInitializerValues(r.floatModel, layers.map((l) => l.name));
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
     for (const l of layers) {
       const expected = weightFakeQuant('int8', l)!(shadow.get(l.name)!);
       expect(Array.from(dequantized(r.model, l.name))).toEqual(Array.from(expected));
@@ -63,7 +73,10 @@ describe('qat: quantization-aware training', () => {
     expect(r.activations).toEqual([]);
     expect(r.fakeQuantized).toEqual(['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight']);
     const layers = compressibleLayers(r.floatModel);
-    const shadow = getInitializerValues(r.floatModel, layers.map((l) => l.name));
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
     const fq = cloneModel(r.floatModel);
     setInitializerValues(fq, new Map(layers.map((l) => [l.name, weightFakeQuant('int4', l)!(shadow.get(l.name)!)])));
     const a = await runInOrt(r.model, 16);
@@ -82,8 +95,12 @@ describe('qat: quantization-aware training', () => {
     expect(mean.some((v) => v !== 0)).toBe(true);
     expect(r.model.graph!.node.filter((n) => n.opType === 'BatchNormalization')).toHaveLength(5);
     const layers = compressibleLayers(r.floatModel);
-    const shadow = getInitializerValues(r.floatModel, layers.map((l) => l.name));
-    for (const l of layers) expect(Array.from(dequantized(r.model, l.name))).toEqual(Array.from(weightFakeQuant('int8', l)!(shadow.get(l.name)!)));
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
+    for (const l of layers)
+      expect(Array.from(dequantized(r.model, l.name))).toEqual(Array.from(weightFakeQuant('int8', l)!(shadow.get(l.name)!)));
     expect((await runInOrt(r.model, 2)).every(Number.isFinite)).toBe(true);
   });
 
@@ -92,8 +109,17 @@ describe('qat: quantization-aware training', () => {
     const { train, test } = fashion(3000, 600);
     const epochs: number[] = [];
     const r = await quantizationAwareTraining({
-      openRunner, model, train, validation: test, scheme: 'int8', epochs: 3, maxStepsPerEpoch: 15, optimizer: { name: 'adam', lr: 3e-3 },
-      onProgress: (e) => { if (e.kind === 'epoch') epochs.push(e.record.epoch); },
+      openRunner,
+      model,
+      train,
+      validation: test,
+      scheme: 'int8',
+      epochs: 3,
+      maxStepsPerEpoch: 15,
+      optimizer: { name: 'adam', lr: 3e-3 },
+      onProgress: (e) => {
+        if (e.kind === 'epoch') epochs.push(e.record.epoch);
+      },
     });
     expect(epochs).toEqual([1, 2, 3]);
     const accs = r.history.map((h) => h.validation!.accuracy);
@@ -102,9 +128,23 @@ describe('qat: quantization-aware training', () => {
     const exported = await evaluateModel(openRunner, r.model, test);
     if (r.bestEpoch === r.history.length) expect(Math.abs(exported.accuracy - accs[r.bestEpoch - 1]!)).toBeLessThan(0.02);
     const layers = compressibleLayers(r.floatModel);
-    const shadow = getInitializerValues(r.floatModel, layers.map((l) => l.name));
-    for (const l of layers) expect(Array.from(dequantized(r.model, l.name))).toEqual(Array.from(weightFakeQuant('int8', l)!(shadow.get(l.name)!)));
-    const early = await quantizationAwareTraining({ openRunner, model, train, validation: test, scheme: 'int4', epochs: 6, maxStepsPerEpoch: 5, optimizer: { name: 'adam', lr: 0.05 }, earlyStopping: { patience: 1 } });
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
+    for (const l of layers)
+      expect(Array.from(dequantized(r.model, l.name))).toEqual(Array.from(weightFakeQuant('int8', l)!(shadow.get(l.name)!)));
+    const early = await quantizationAwareTraining({
+      openRunner,
+      model,
+      train,
+      validation: test,
+      scheme: 'int4',
+      epochs: 6,
+      maxStepsPerEpoch: 5,
+      optimizer: { name: 'adam', lr: 0.05 },
+      earlyStopping: { patience: 1 },
+    });
     expect(early.stoppedEarly || early.history.length === 6).toBe(true);
     expect(early.history.every((h) => h.validation !== undefined)).toBe(true);
   });
@@ -112,9 +152,15 @@ describe('qat: quantization-aware training', () => {
   it('rejects bad options before training', async () => {
     const model = buildZooModel('lenet-300-100');
     const { train } = fashion(100, 10);
-    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int2' as 'int8', epochs: 1 })).rejects.toThrow(/scheme must be one of int8, int4/);
-    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int4', epochs: 1, blockSize: 48 })).rejects.toThrow(/block size must be a power of two/);
-    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int8', epochs: 0 })).rejects.toThrow(/epochs must be an integer >= 1/);
+    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int2' as 'int8', epochs: 1 })).rejects.toThrow(
+      /scheme must be one of int8, int4/,
+    );
+    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int4', epochs: 1, blockSize: 48 })).rejects.toThrow(
+      /block size must be a power of two/,
+    );
+    await expect(quantizationAwareTraining({ openRunner, model, train, scheme: 'int8', epochs: 0 })).rejects.toThrow(
+      /epochs must be an integer >= 1/,
+    );
     const colour = floatDataset(new Float32Array(100 * 3 * 784), [3, 28, 28], train.y, 'colour');
     await expect(quantizationAwareTraining({ openRunner, model, train: colour, scheme: 'int8', epochs: 1 })).rejects.toThrow();
   });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { renderSensitivityHtml } from '../../src/compress/sensitivity-html.js';
-import { analyzeSensitivity, greedyPlan, magnitudePrune, sensitivityLevels, type LayerSensitivity } from '../../src/compress/sensitivity.js';
+import {
+  analyzeSensitivity,
+  greedyPlan,
+  magnitudePrune,
+  sensitivityLevels,
+  type LayerSensitivity,
+} from '../../src/compress/sensitivity.js';
 import { compressibleLayers } from '../../src/compress/layers.js';
 import { buildZooModel } from '../../src/train/zoo/index.js';
 import { fashion, openRunner, trainedZoo } from './helpers.js';
@@ -30,7 +36,10 @@ describe('sensitivity analysis', () => {
 
   it('greedy plan takes the smallest-drop moves until the size target is met', () => {
     const mk = (layer: string, weights: number, drops: number[]): LayerSensitivity => ({
-      layer, kind: 'fc', shape: [weights], weights,
+      layer,
+      kind: 'fc',
+      shape: [weights],
+      weights,
       levels: [8, 4, 2].map((b, i) => ({ level: `b${b}`, bitsPerWeight: b, accuracy: 0.9 - drops[i]!, drop: drops[i]! })),
     });
     const layers = [mk('big', 1000, [0, 0.001, 0.05]), mk('small', 100, [0, 0.02, 0.2])];
@@ -68,6 +77,8 @@ describe('sensitivity analysis', () => {
     expect(html).toContain('window.Chart = function');
     expect(html).toContain('fc1.weight');
     expect(html).toContain('prune-90 drop (pts)');
-    await expect(analyzeSensitivity({ openRunner, model, data: test, method: 'quant', targetRatio: 1.5 })).rejects.toThrow(/target ratio must be in \(0, 1\]/);
+    await expect(analyzeSensitivity({ openRunner, model, data: test, method: 'quant', targetRatio: 1.5 })).rejects.toThrow(
+      /target ratio must be in \(0, 1\]/,
+    );
   });
 });

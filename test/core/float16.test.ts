@@ -141,9 +141,11 @@ describe('float16', () => {
   it('rounds 200,000 random float32 patterns like the reference', () => {
     let seed = 0x9e3779b9;
     const rand = () => {
-      seed ^= seed << 13; seed >>>= 0;
+      seed ^= seed << 13;
+      seed >>>= 0;
       seed ^= seed >>> 17;
-      seed ^= seed << 5; seed >>>= 0;
+      seed ^= seed << 5;
+      seed >>>= 0;
       return seed;
     };
     let mismatches = 0;

@@ -100,6 +100,12 @@ describe('findDuplicateGroups', () => {
     const u = makeTensor('uint8', [9], buf.subarray(1, 10));
     const v = makeTensor('uint8', [9], Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9));
     const w = makeTensor('uint8', [9], Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 8));
-    expect(findDuplicateGroups([{ name: 'u', tensor: u }, { name: 'v', tensor: v }, { name: 'w', tensor: w }]).map((g) => g.names)).toEqual([['u', 'v']]);
+    expect(
+      findDuplicateGroups([
+        { name: 'u', tensor: u },
+        { name: 'v', tensor: v },
+        { name: 'w', tensor: w },
+      ]).map((g) => g.names),
+    ).toEqual([['u', 'v']]);
   });
 });

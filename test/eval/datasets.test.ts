@@ -13,7 +13,11 @@ const read = (name: string) => new Uint8Array(readFileSync(fixture(name)));
 const X = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75];
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try { await (typeof p === 'function' ? p() : p); } catch (e) { return (e as { code?: string }).code; }
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
   return 'no error';
 }
 

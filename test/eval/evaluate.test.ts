@@ -42,10 +42,26 @@ describe('evaluate()', () => {
 
   it('carries silero_vad state (h→hn, c→cn) across runs, like a manual chain', async () => {
     const runner = await createNodeRunner(VAD);
-    const source = randomSource(runner.inputs, 3, { dims: { batch: 1, sequence: 512 }, fill: { sr: 16000 }, state: [{ input: 'h', output: 'hn' }, { input: 'c', output: 'cn' }], seed: 5 });
+    const source = randomSource(runner.inputs, 3, {
+      dims: { batch: 1, sequence: 512 },
+      fill: { sr: 16000 },
+      state: [
+        { input: 'h', output: 'hn' },
+        { input: 'c', output: 'cn' },
+      ],
+      seed: 5,
+    });
     // Record what evaluate feeds by wrapping the runner.
     const fed: Record<string, Tensor>[] = [];
-    const spy = { ...runner, inputs: runner.inputs, outputs: runner.outputs, run: (f: Record<string, Tensor>) => { fed.push(f); return runner.run(f); } };
+    const spy = {
+      ...runner,
+      inputs: runner.inputs,
+      outputs: runner.outputs,
+      run: (f: Record<string, Tensor>) => {
+        fed.push(f);
+        return runner.run(f);
+      },
+    };
     await evaluate(spy, source, { latency: false });
     // fed[0] is the untimed warm-up; the pass starts at fed[1].
     let h = source.feeds(0, 1).h!;
@@ -63,8 +79,13 @@ describe('evaluate()', () => {
   it('rejects labels beyond the model classes with E_SHAPE', async () => {
     const fx = classMeanFixture();
     const runner = await createNodeRunner(fx.bytes);
-    const source: FeedSource = { ...datasetSource({ x: makeTensor('uint8', [1, 28, 28], new Uint8Array(784)), y: Int32Array.of(12), name: 't' }, runner.inputs) };
-    await expect(evaluate(runner, source, { latency: false })).rejects.toMatchObject({ code: 'E_SHAPE', message: expect.stringContaining('label 12') });
+    const source: FeedSource = {
+      ...datasetSource({ x: makeTensor('uint8', [1, 28, 28], new Uint8Array(784)), y: Int32Array.of(12), name: 't' }, runner.inputs),
+    };
+    await expect(evaluate(runner, source, { latency: false })).rejects.toMatchObject({
+      code: 'E_SHAPE',
+      message: expect.stringContaining('label 12'),
+    });
     await runner.dispose();
   });
 });

@@ -8,7 +8,12 @@ const input = (shape: IoInfo['shape'], dtype: IoInfo['dtype'] = 'float32', name 
 
 describe('fitting samples to a model input', () => {
   it('reshapes 28x28 samples into [batch, 784] and [N, 1, 28, 28]', () => {
-    expect(fitSamples([28, 28], input(['batch', 784]))).toMatchObject({ sampleShape: [784], batched: true, batchSymbol: 'batch', fixedBatch: undefined });
+    expect(fitSamples([28, 28], input(['batch', 784]))).toMatchObject({
+      sampleShape: [784],
+      batched: true,
+      batchSymbol: 'batch',
+      fixedBatch: undefined,
+    });
     expect(fitSamples([28, 28], input(['N', 1, 28, 28])).sampleShape).toEqual([1, 28, 28]);
     expect(fitSamples([28, 28], input([1, 784]))).toMatchObject({ fixedBatch: 1 });
   });
@@ -25,7 +30,11 @@ describe('fitting samples to a model input', () => {
       /dataset samples of shape \[28, 28\] \(784 values\) cannot fit model input 'x' \[p2o\.DynamicDimension\.0, 3, 48, p2o\.DynamicDimension\.1\]/,
     );
     let code: string | undefined;
-    try { fitSamples([28, 28], input(['batch', 10])); } catch (e) { code = (e as { code: string }).code; }
+    try {
+      fitSamples([28, 28], input(['batch', 10]));
+    } catch (e) {
+      code = (e as { code: string }).code;
+    }
     expect(code).toBe('E_SHAPE');
     expect(() => fitSamples([28, 28], input(['batch', 10]))).toThrow(/\[28, 28\].*\[batch, 10\]/);
   });
@@ -76,8 +85,20 @@ describe('random inputs', () => {
   });
 
   it('finds recurrent state pairs by name (silero_vad h→hn, c→cn)', () => {
-    const inputs = [input(['batch', 'sequence'], 'float32', 'input'), input([], 'int64', 'sr'), input([2, 'batch', 64], 'float32', 'h'), input([2, 'batch', 64], 'float32', 'c')];
-    const outputs = [input(['batch', 1], 'float32', 'output'), input([2, 'batch', 64], 'float32', 'hn'), input([2, 'batch', 64], 'float32', 'cn')];
-    expect(findStatePairs(inputs, outputs)).toEqual([{ input: 'h', output: 'hn' }, { input: 'c', output: 'cn' }]);
+    const inputs = [
+      input(['batch', 'sequence'], 'float32', 'input'),
+      input([], 'int64', 'sr'),
+      input([2, 'batch', 64], 'float32', 'h'),
+      input([2, 'batch', 64], 'float32', 'c'),
+    ];
+    const outputs = [
+      input(['batch', 1], 'float32', 'output'),
+      input([2, 'batch', 64], 'float32', 'hn'),
+      input([2, 'batch', 64], 'float32', 'cn'),
+    ];
+    expect(findStatePairs(inputs, outputs)).toEqual([
+      { input: 'h', output: 'hn' },
+      { input: 'c', output: 'cn' },
+    ]);
   });
 });

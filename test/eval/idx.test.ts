@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { encodeIdx, imageDatasetFromIdx, parseIdx } from '../../src/eval/datasets/idx.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 
-const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as { code?: string }).code; } return 'no error'; };
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return 'no error';
+};
 
 describe('IDX parser', () => {
   it('round-trips uint8 and big-endian int32/float32', () => {
@@ -22,9 +29,11 @@ describe('IDX parser', () => {
 
   it('rejects bad magic, unknown type, truncation, trailing bytes, gzip', () => {
     const good = encodeIdx({ dtype: 'uint8', shape: [2, 3], data: new Uint8Array(6) });
-    const badMagic = good.slice(); badMagic[0] = 1;
+    const badMagic = good.slice();
+    badMagic[0] = 1;
     expect(code(() => parseIdx(badMagic))).toBe('E_FORMAT');
-    const badType = good.slice(); badType[2] = 0x07;
+    const badType = good.slice();
+    badType[2] = 0x07;
     expect(code(() => parseIdx(badType))).toBe('E_UNSUPPORTED');
     expect(code(() => parseIdx(good.subarray(0, good.length - 1)))).toBe('E_TRUNCATED');
     expect(code(() => parseIdx(good.subarray(0, 6)))).toBe('E_TRUNCATED');
@@ -58,7 +67,10 @@ describe('loadFashionMnist', () => {
 
   it('reads plain (not gzipped) files from --data-dir', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-idx-'));
-    writeFileSync(join(dir, 'train-images-idx3-ubyte'), encodeIdx({ dtype: 'uint8', shape: [1, 28, 28], data: new Uint8Array(784).fill(7) }));
+    writeFileSync(
+      join(dir, 'train-images-idx3-ubyte'),
+      encodeIdx({ dtype: 'uint8', shape: [1, 28, 28], data: new Uint8Array(784).fill(7) }),
+    );
     writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(encodeIdx({ dtype: 'uint8', shape: [1], data: Uint8Array.of(4) })));
     const ds = loadFashionMnist({ split: 'train', dataDir: dir });
     expect(ds.count).toBe(1);
@@ -69,7 +81,11 @@ describe('loadFashionMnist', () => {
   it('names the paths searched and how to get the data when missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-empty-'));
     let err: { code?: string; message: string } | undefined;
-    try { loadFashionMnist({ split: 'test', dataDir: dir }); } catch (e) { err = e as typeof err; }
+    try {
+      loadFashionMnist({ split: 'test', dataDir: dir });
+    } catch (e) {
+      err = e as typeof err;
+    }
     expect(err?.code).toBe('E_NOT_FOUND');
     expect(err?.message).toContain(join(dir, 't10k-images-idx3-ubyte.gz'));
     expect(err?.message).toContain('apt-get install dataset-fashion-mnist');

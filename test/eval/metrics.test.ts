@@ -28,7 +28,12 @@ describe('classification report (hand-worked)', () => {
     const labels = [0, 0, 0, 0, 1, 1, 2];
     const preds = [0, 0, 0, 1, 1, 0, 1];
     const m = confusionMatrix(labels, preds, 4);
-    expect(m).toEqual([[3, 1, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]);
+    expect(m).toEqual([
+      [3, 1, 0, 0],
+      [1, 1, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
     const r = classificationReport(m);
     expect(r.accuracy).toBeCloseTo(4 / 7, 12);
     expect(r.perClass[0]).toMatchObject({ precision: 0.75, recall: 0.75, support: 4, predicted: 4 });
@@ -80,7 +85,14 @@ describe('fidelity', () => {
   };
 
   it('identical outputs: cosine 1, SNR +inf, agreement 1, zero error (also for all-zero and NaN outputs)', () => {
-    expect(fid([1, 2, 3, 4], [1, 2, 3, 4], 2)).toMatchObject({ cosine: 1, snrDb: Infinity, top1Agreement: 1, maxAbsError: 0, meanAbsError: 0, identical: true });
+    expect(fid([1, 2, 3, 4], [1, 2, 3, 4], 2)).toMatchObject({
+      cosine: 1,
+      snrDb: Infinity,
+      top1Agreement: 1,
+      maxAbsError: 0,
+      meanAbsError: 0,
+      identical: true,
+    });
     expect(fid([0, 0], [0, 0])).toMatchObject({ cosine: 1, snrDb: Infinity, identical: true });
     expect(fid([NaN, 1], [NaN, 1])).toMatchObject({ cosine: 1, snrDb: Infinity, identical: true });
   });

@@ -51,9 +51,17 @@ describe('byte layouts', () => {
   it('safetensors: one range per tensor at its absolute offset, short ones too; the container keeps the long ones', () => {
     const big = makeTensor('float32', [32], new Uint8Array(128));
     const small = makeTensor('float32', [2], new Uint8Array(8));
-    const file = writeSafetensors([{ name: 'big', tensor: big }, { name: 'small', tensor: small }]);
+    const file = writeSafetensors([
+      { name: 'big', tensor: big },
+      { name: 'small', tensor: small },
+    ]);
     const layout = safetensorsByteLayout(file);
-    expect(layout.ranges.map((r) => [r.name, r.dtype, r.length])).toEqual(expect.arrayContaining([['big', 'float32', 128], ['small', 'float32', 8]]));
+    expect(layout.ranges.map((r) => [r.name, r.dtype, r.length])).toEqual(
+      expect.arrayContaining([
+        ['big', 'float32', 128],
+        ['small', 'float32', 8],
+      ]),
+    );
     for (const r of layout.ranges) expect(r.offset + r.length).toBeLessThanOrEqual(file.length);
     expect(sourceLayout(layout).slots.map((s) => s.name)).toEqual(['big']);
   });
@@ -82,12 +90,20 @@ describe('byte layouts', () => {
   });
 
   it('tfjs: weights are ranges in the shard concatenation after model.json; complex64 as float32 pairs', () => {
-    const manifest = [{ paths: ['a.bin'], weights: [
-      { name: 'c', shape: [4], dtype: 'complex64' },
-      { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } },
-    ] }];
+    const manifest = [
+      {
+        paths: ['a.bin'],
+        weights: [
+          { name: 'c', shape: [4], dtype: 'complex64' },
+          { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } },
+        ],
+      },
+    ];
     const json = enc.encode(JSON.stringify({ format: 'graph-model', modelTopology: {}, weightsManifest: manifest }));
-    const layout = tfjsByteLayout([{ name: 'model.json', bytes: json }, { name: 'a.bin', bytes: new Uint8Array(35) }]);
+    const layout = tfjsByteLayout([
+      { name: 'model.json', bytes: json },
+      { name: 'a.bin', bytes: new Uint8Array(35) },
+    ]);
     expect(layout.ranges).toEqual([
       { name: 'c', dtype: 'float32', shape: [8], offset: json.length, length: 32 },
       { name: 'q', dtype: 'uint8', shape: [3], offset: json.length + 32, length: 3 },

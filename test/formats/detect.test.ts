@@ -28,7 +28,10 @@ function expectFormatError(bytes: Uint8Array, file?: string): ModelpressError {
 }
 
 const safetensorsFile = writeSafetensors([{ name: 'w', tensor: makeTensor('float32', [2, 2], new Uint8Array(16)) }], { format: 'pt' });
-const tfjsJson = new TextEncoder().encode(writeTfjs({ format: 'graph-model', modelTopology: { node: [] } }, [{ name: 'w', tensor: makeTensor('float32', [1], new Uint8Array(4)) }]).json);
+const tfjsJson = new TextEncoder().encode(
+  writeTfjs({ format: 'graph-model', modelTopology: { node: [] } }, [{ name: 'w', tensor: makeTensor('float32', [1], new Uint8Array(4)) }])
+    .json,
+);
 
 describe('detectFormat on real files', () => {
   it('recognizes the real ONNX fixtures, whole and truncated to 64 bytes', () => {

@@ -5,7 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ModelpressError } from '../../src/core/errors.js';
 import { makeTensor } from '../../src/core/tensor.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
-import { readSafetensorsFile, readSafetensorsHeaderFile, readSafetensorsTensorFile, writeSafetensorsFile } from '../../src/node/safetensors-file.js';
+import {
+  readSafetensorsFile,
+  readSafetensorsHeaderFile,
+  readSafetensorsTensorFile,
+  writeSafetensorsFile,
+} from '../../src/node/safetensors-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-st-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,7 +55,9 @@ describe('safetensors files', () => {
 
     // a bad input leaves no file behind
     const badPath = join(dir, 'bad-out.safetensors');
-    expect(() => writeSafetensorsFile(badPath, [{ name: 's', tensor: { dtype: 'string', shape: [0], data: new Uint8Array(0), strings: [] } }])).toThrow(ModelpressError);
+    expect(() =>
+      writeSafetensorsFile(badPath, [{ name: 's', tensor: { dtype: 'string', shape: [0], data: new Uint8Array(0), strings: [] } }]),
+    ).toThrow(ModelpressError);
     expect(readdirSync(dir).some((f) => f.startsWith('bad-out') || f.includes('bad-out'))).toBe(false);
 
     const truncated = join(dir, 'trunc.safetensors');

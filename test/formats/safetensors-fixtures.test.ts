@@ -37,7 +37,9 @@ describe('safetensors fixtures', () => {
     ];
     for (const [name, code, text] of cases) {
       const path = join(DIR, name);
-      expect(() => readSafetensorsFile(path), name).toThrow(expect.objectContaining({ code, file: path, message: expect.stringContaining(text) }));
+      expect(() => readSafetensorsFile(path), name).toThrow(
+        expect.objectContaining({ code, file: path, message: expect.stringContaining(text) }),
+      );
     }
   });
 });
@@ -46,13 +48,20 @@ describe('safetensors golden files written by the reference implementation', () 
   // test/fixtures/safetensors/reference/: files written by huggingface safetensors 0.8.0 (Rust core) from the inputs in inputs.json
   const refDir = join(DIR, 'reference');
   const inputs = JSON.parse(readFileSync(join(refDir, 'inputs.json'), 'utf8')) as {
-    cases: { file: string; metadata: Record<string, string> | null; tensors: { name: string; dtype: DType; shape: number[]; hex: string }[] }[];
+    cases: {
+      file: string;
+      metadata: Record<string, string> | null;
+      tensors: { name: string; dtype: DType; shape: number[]; hex: string }[];
+    }[];
   };
 
   it('writeSafetensors reproduces each reference file byte for byte, and reads it back', () => {
     expect(inputs.cases.length).toBe(4);
     for (const c of inputs.cases) {
-      const tensors = c.tensors.map((t) => ({ name: t.name, tensor: makeTensor(t.dtype, t.shape, Uint8Array.from(Buffer.from(t.hex, 'hex'))) }));
+      const tensors = c.tensors.map((t) => ({
+        name: t.name,
+        tensor: makeTensor(t.dtype, t.shape, Uint8Array.from(Buffer.from(t.hex, 'hex'))),
+      }));
       const ref = new Uint8Array(readFileSync(join(refDir, c.file)));
       expect(Buffer.compare(writeSafetensors(tensors, c.metadata ?? undefined), ref), c.file).toBe(0);
       const back = readSafetensors(ref, c.file);

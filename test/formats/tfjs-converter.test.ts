@@ -30,9 +30,19 @@ const topology = {
     constNode('b', 'DT_FLOAT', 4),
     constNode('w2', 'DT_FLOAT', 4, 2),
     constNode('shape', 'DT_INT32', 2),
-    { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+    {
+      name: 'mm',
+      op: 'MatMul',
+      input: ['x', 'w'],
+      attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+    },
     { name: 'add', op: 'AddV2', input: ['mm', 'b'], attr: { T: { type: 'DT_FLOAT' } } },
-    { name: 'mm2', op: 'MatMul', input: ['add', 'w2'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+    {
+      name: 'mm2',
+      op: 'MatMul',
+      input: ['add', 'w2'],
+      attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+    },
     { name: 'y', op: 'Reshape', input: ['mm2', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
   ],
   versions: { producer: 1395 },
@@ -52,7 +62,14 @@ async function loadWithTfjs(out: TfjsWriteResult): Promise<tfconv.GraphModel> {
     at += p.length;
   }
   const handler: tf.io.IOHandler = {
-    load: async () => ({ modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs, weightData: weightData.buffer }),
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
+      weightSpecs,
+      weightData: weightData.buffer,
+    }),
   };
   return tfconv.loadGraphModel(handler);
 }

@@ -16,10 +16,15 @@ describe('TF.js model files', () => {
   it('writes blazeface.json + shards atomically next to it and reads them back', () => {
     const path = join(dir, 'blazeface.json');
     const w = Array.from({ length: 100 }, (_, i) => i / 10 - 3);
-    const out = writeTfjsFiles(path, model, [
-      { name: 'conv/w', tensor: f32(w, [10, 10]) },
-      { name: 'conv/b', tensor: f32([1, 2], [2]), group: 1 },
-    ], { shardSize: 256, quantize: { 'conv/w': 'uint8' } });
+    const out = writeTfjsFiles(
+      path,
+      model,
+      [
+        { name: 'conv/w', tensor: f32(w, [10, 10]) },
+        { name: 'conv/b', tensor: f32([1, 2], [2]), group: 1 },
+      ],
+      { shardSize: 256, quantize: { 'conv/w': 'uint8' } },
+    );
     expect(out.shardPaths.map((p) => p.slice(dir.length + 1))).toEqual(['group1-shard1of1.bin', 'group2-shard1of1.bin']);
     expect(readdirSync(dir).sort()).toEqual(['blazeface.json', 'group1-shard1of1.bin', 'group2-shard1of1.bin']);
     expect(JSON.parse(readFileSync(path, 'utf8')).userDefinedMetadata).toEqual({ a: 1 });
@@ -55,7 +60,10 @@ describe('TF.js model files', () => {
   it('refuses absolute shard paths, and a bad write leaves nothing behind', () => {
     const sub = mkdtempSync(join(dir, 'a-'));
     const path = join(sub, 'evil.json');
-    writeFileSync(path, JSON.stringify({ ...model, weightsManifest: [{ paths: ['/etc/passwd'], weights: [{ name: 'w', shape: [1], dtype: 'float32' }] }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ ...model, weightsManifest: [{ paths: ['/etc/passwd'], weights: [{ name: 'w', shape: [1], dtype: 'float32' }] }] }),
+    );
     expect(() => readTfjsFile(path)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
     expect(() => resolveTfjsShardPath(path, '../x.bin')).toThrow(/out of the model's directory/);
     expect(() => resolveTfjsShardPath(path, 'https://example.com/x.bin')).toThrow(/URL/);

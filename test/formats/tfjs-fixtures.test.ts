@@ -40,12 +40,20 @@ describe('weights fixtures', () => {
       // tfjs's http loader, fed from disk: it fetches model.json, then each group's shards relative to it
       fetchFunc: (async (url: string | URL | Request) => new Response(readFileSync(String(url).replace('file://', '')))) as typeof fetch,
     });
-    const x = tf.tensor2d(Float32Array.from({ length: 16 }, (_, i) => i / 8 - 1), [2, 8]);
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 16 }, (_, i) => i / 8 - 1),
+      [2, 8],
+    );
     const y = (graph.execute(x) as tf.Tensor).dataSync();
     const w = (n: string) => toFloat32(model.tensors.find((t) => t.name === n)!.tensor);
     const xv = x.dataSync();
     for (let r = 0; r < 2; r++) {
-      const h = Array.from({ length: 16 }, (_, j) => w('dense/bias')[j]! + Array.from({ length: 8 }, (_, k) => xv[r * 8 + k]! * w('dense/kernel')[k * 16 + j]!).reduce((a, b) => a + b));
+      const h = Array.from(
+        { length: 16 },
+        (_, j) =>
+          w('dense/bias')[j]! +
+          Array.from({ length: 8 }, (_, k) => xv[r * 8 + k]! * w('dense/kernel')[k * 16 + j]!).reduce((a, b) => a + b),
+      );
       for (let o = 0; o < 4; o++) {
         const want = h.reduce((acc, hv, j) => acc + hv * w('out/kernel')[j * 4 + o]!, 0);
         expect(y[r * 4 + o]).toBeCloseTo(want, 4);

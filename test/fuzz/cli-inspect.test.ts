@@ -15,9 +15,11 @@ import { writeSafetensors } from '../../src/formats/safetensors.js';
 function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 2 ** 32;
   };
 }
@@ -28,11 +30,23 @@ describe('fuzz: modelpress inspect on corrupted files', () => {
     const onnx = new Uint8Array(readFileSync('/usr/share/libonnx-testdata/data/node/test_if/model.onnx'));
     const st = writeSafetensors([{ name: 'w', tensor: fromFloat32(Float32Array.of(1, 2, 3, 4), 'float32', [2, 2]) }], { k: 'v' });
     writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(16));
-    const tfjs = new TextEncoder().encode(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }] }));
+    const tfjs = new TextEncoder().encode(
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }],
+      }),
+    );
     const rand = prng(42);
     const outcomes: number[] = [];
     for (let i = 0; i < 60; i++) {
-      const [ext, input] = ([['onnx', onnx], ['safetensors', st], ['json', tfjs]] as const)[i % 3]!;
+      const [ext, input] = (
+        [
+          ['onnx', onnx],
+          ['safetensors', st],
+          ['json', tfjs],
+        ] as const
+      )[i % 3]!;
       const bytes = input.slice();
       if (rand() < 0.4) bytes.fill(0, Math.floor(rand() * bytes.length));
       for (let k = 0; k < 1 + Math.floor(rand() * 6); k++) bytes[Math.floor(rand() * bytes.length)]! ^= 1 << Math.floor(rand() * 8);

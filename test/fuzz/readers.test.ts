@@ -23,9 +23,11 @@ import { syntheticModel } from '../formats/onnx/synthetic.js';
 function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 2 ** 32;
   };
 }
@@ -54,7 +56,14 @@ function mutate(input: Uint8Array, rand: () => number, focus = input.length): Mu
 }
 
 /** Runs `read` on `cases` mutations; returns descriptions of every non-ModelpressError escape. */
-function fuzz(input: Uint8Array, cases: number, seed: number, read: (bytes: Uint8Array) => NamedTensor[] | void, focus?: number, withStats = true): { escapes: string[]; rejected: number; accepted: number } {
+function fuzz(
+  input: Uint8Array,
+  cases: number,
+  seed: number,
+  read: (bytes: Uint8Array) => NamedTensor[] | undefined,
+  focus?: number,
+  withStats = true,
+): { escapes: string[]; rejected: number; accepted: number } {
   const rand = prng(seed);
   const escapes: string[] = [];
   let rejected = 0;
@@ -100,7 +109,10 @@ describe('fuzz: ONNX reader', () => {
   });
 
   it('real models: silero (If subgraphs) and PP-OCR cls (Constant nodes), 100 cases each, mostly in the structure', () => {
-    for (const [file, seed] of [[SILERO, 3], [CLS, 4]] as const) {
+    for (const [file, seed] of [
+      [SILERO, 3],
+      [CLS, 4],
+    ] as const) {
       const bytes = new Uint8Array(readFileSync(file));
       const r = fuzz(bytes, 100, seed, readOnnxFully, 4096, false); // stats are covered above; these inputs are big
       expect(r.escapes).toEqual([]);
@@ -112,7 +124,14 @@ describe('fuzz: ONNX reader', () => {
 describe('fuzz: safetensors reader', () => {
   const file = writeSafetensors(
     [
-      { name: 'w', tensor: fromFloat32(Float32Array.from({ length: 64 }, (_, i) => i / 7), 'float32', [8, 8]) },
+      {
+        name: 'w',
+        tensor: fromFloat32(
+          Float32Array.from({ length: 64 }, (_, i) => i / 7),
+          'float32',
+          [8, 8],
+        ),
+      },
       { name: 'h', tensor: fromFloat32(Float32Array.of(1, -2, 3), 'float16', [3]) },
       { name: 'b', tensor: fromFloat32(Float32Array.of(1, 0), 'bool', [2]) },
       { name: 'i', tensor: fromFloat32(Float32Array.of(5, -6), 'int64', [2]) },
@@ -132,18 +151,23 @@ describe('fuzz: safetensors reader', () => {
 describe('fuzz: TF.js reader', () => {
   const shard = new Uint8Array(4 * 6 + 4 + 2 * 3 + 4);
   new DataView(shard.buffer).setFloat32(0, 1.5, true);
-  const json = new TextEncoder().encode(JSON.stringify({
-    format: 'graph-model',
-    modelTopology: { node: [{ name: 'x', op: 'Placeholder' }] },
-    weightsManifest: [
-      { paths: ['group1-shard1of1.bin'], weights: [
-        { name: 'w', shape: [2, 3], dtype: 'float32' },
-        { name: 'q', shape: [4], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
-        { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
-        { name: 'b', shape: [4], dtype: 'bool' },
-      ] },
-    ],
-  }));
+  const json = new TextEncoder().encode(
+    JSON.stringify({
+      format: 'graph-model',
+      modelTopology: { node: [{ name: 'x', op: 'Placeholder' }] },
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1.bin'],
+          weights: [
+            { name: 'w', shape: [2, 3], dtype: 'float32' },
+            { name: 'q', shape: [4], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+            { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+            { name: 'b', shape: [4], dtype: 'bool' },
+          ],
+        },
+      ],
+    }),
+  );
 
   it('400 cases on the model JSON', () => {
     const r = fuzz(json, 400, 6, (b) => readTfjs(b, () => shard, 'fuzz.json').tensors);

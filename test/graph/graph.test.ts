@@ -28,7 +28,7 @@ describe('graph builder', () => {
     expect(fromBinary(ModelProtoSchema, bytes).graph!.node).toHaveLength(4);
     const s = await ort.InferenceSession.create(bytes);
     const r = await s.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]) });
-    expect(Array.from(r['y']!.data as Float32Array)).toEqual([3, 4, 9, 10]);
+    expect(Array.from(r.y!.data as Float32Array)).toEqual([3, 4, 9, 10]);
   });
 
   it('NameGen never repeats a name', () => {
@@ -69,7 +69,7 @@ describe('constantsToInitializers', () => {
     expect(Array.from(getInitializerValues(m, ['w']).get('w')!)).toEqual([3, 4]);
     const s = await ort.InferenceSession.create(toBinary(ModelProtoSchema, m));
     const r = await s.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]) });
-    expect(Array.from(r['y']!.data as Float32Array)).toEqual([3, 8]);
+    expect(Array.from(r.y!.data as Float32Array)).toEqual([3, 8]);
     expect(() => constantsToInitializers(m, ['nope'])).toThrow(/nope/);
   });
 });

@@ -30,7 +30,12 @@ describe('op traits', () => {
   it('shape inference and type inference read the same type rules', () => {
     const b = new GraphBuilder();
     b.input('x', 'float32', [4, 5]);
-    const ys = [b.op('Less', ['x', 'x']), b.op('ReduceMax', ['x'], { axes: [1], keepdims: 0 }), b.op('Shape', ['x']), b.op('Where', [b.op('Not', [b.op('Less', ['x', 'x'])]), 'x', 'x'])];
+    const ys = [
+      b.op('Less', ['x', 'x']),
+      b.op('ReduceMax', ['x'], { axes: [1], keepdims: 0 }),
+      b.op('Shape', ['x']),
+      b.op('Where', [b.op('Not', [b.op('Less', ['x', 'x'])]), 'x', 'x']),
+    ];
     const si = inferShapes(b.graph);
     const types = inferElemTypes(b.graph, new Map());
     for (const y of ys) expect(si.elemType(y), y).toBe(types.get(y));
@@ -39,10 +44,20 @@ describe('op traits', () => {
   });
 
   it('If takes its output types from the then branch', () => {
-    const then = create(GraphProtoSchema, { name: 'then', node: [create(NodeProtoSchema, { opType: 'Shape', input: ['x'], output: ['s'] })], output: [makeValueInfo('s', 0)] });
+    const then = create(GraphProtoSchema, {
+      name: 'then',
+      node: [create(NodeProtoSchema, { opType: 'Shape', input: ['x'], output: ['s'] })],
+      output: [makeValueInfo('s', 0)],
+    });
     const branch = create(AttributeProtoSchema, { name: 'then_branch', type: AttributeProto_AttributeType.GRAPH, g: then });
     const node = create(NodeProtoSchema, { opType: 'If', input: ['c'], output: ['y'], attribute: [branch] });
-    const types = inferElemTypes(create(GraphProtoSchema, { node: [node] }), new Map([['x', ONNX_TYPE.float32], ['c', ONNX_TYPE.bool]]));
+    const types = inferElemTypes(
+      create(GraphProtoSchema, { node: [node] }),
+      new Map([
+        ['x', ONNX_TYPE.float32],
+        ['c', ONNX_TYPE.bool],
+      ]),
+    );
     expect(types.get('y')).toBe(ONNX_TYPE.int64);
   });
 
@@ -58,7 +73,14 @@ describe('op traits', () => {
     expect(opTraitsOf('Resize').float16?.float32Inputs).toEqual([2]);
     expect(opTraitsOf('Upsample').float16?.float32Inputs).toEqual([1]);
     expect(opTraitsOf('Cast').float16?.typeAttr).toBe('to');
-    expect(opsWhere((t) => t.float16?.typeAttr === 'dtype')).toEqual(['EyeLike', 'Multinomial', 'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike']);
+    expect(opsWhere((t) => t.float16?.typeAttr === 'dtype')).toEqual([
+      'EyeLike',
+      'Multinomial',
+      'RandomNormal',
+      'RandomNormalLike',
+      'RandomUniform',
+      'RandomUniformLike',
+    ]);
     expect(DEFAULT_FP32_OPS).toEqual(opsWhere((t) => t.float16?.noKernel === true));
   });
 

@@ -39,8 +39,14 @@ async function bnOutputMoments(model: ModelProto, bn: string, x: Float32Array, n
   const mean: number[] = [];
   const std: number[] = [];
   for (let c = 0; c < channels; c++) {
-    let s = 0, sq = 0;
-    for (let i = 0; i < n; i++) for (let k = 0; k < inner; k++) { const v = y[(i * channels + c) * inner + k]!; s += v; sq += v * v; }
+    let s = 0,
+      sq = 0;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < inner; k++) {
+        const v = y[(i * channels + c) * inner + k]!;
+        s += v;
+        sq += v * v;
+      }
     const m = s / (n * inner);
     mean.push(m);
     std.push(Math.sqrt(sq / (n * inner) - m * m));

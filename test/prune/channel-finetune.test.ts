@@ -14,7 +14,16 @@ const openRunner = createNodeRunner;
 describe('pruneChannelsWhileFinetuning', () => {
   it('polynomial: the removed fraction rises, masks hold the channels at zero, and the cut model computes what the masked one does', async () => {
     const data = limitSamples(trainingImages(loadFashionMnist({ split: 'train' }), 'fashion-mnist:train'), 1280);
-    const r = await pruneChannelsWhileFinetuning({ openRunner, model: buildZooModel('dwsep-bn', { seed: 0 }), fraction: 0.5, schedule: 'polynomial', maskUpdateEvery: 5, train: data, epochs: 2, seed: 0 });
+    const r = await pruneChannelsWhileFinetuning({
+      openRunner,
+      model: buildZooModel('dwsep-bn', { seed: 0 }),
+      fraction: 0.5,
+      schedule: 'polynomial',
+      maskUpdateEvery: 5,
+      train: data,
+      epochs: 2,
+      seed: 0,
+    });
     const f = r.updates.map((u) => u.fraction);
     expect(f[0]).toBe(0);
     expect(f.at(-1)).toBe(0.5);

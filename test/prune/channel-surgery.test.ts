@@ -29,9 +29,17 @@ function withBnStats(arch = 'dwsep-bn'): ModelProto {
 }
 
 /** Pruned outputs equal the zeroed-channel reference; returns the pruned model. */
-async function expectMatchesReference(model: ModelProto, fraction: number, dims: number[], seed = 1): Promise<ReturnType<typeof pruneChannels>> {
+async function expectMatchesReference(
+  model: ModelProto,
+  fraction: number,
+  dims: number[],
+  seed = 1,
+): Promise<ReturnType<typeof pruneChannels>> {
   const r = pruneChannels(model, { fraction });
-  const x = randomValues(dims.reduce((a, b) => a * b, 1), seed);
+  const x = randomValues(
+    dims.reduce((a, b) => a * b, 1),
+    seed,
+  );
   const ref = await runModel(zeroChannelInputs(r.prepared, r.removal), x, dims);
   const got = await runModel(r.model, x, dims);
   expect(maxAbsDiff(got, ref)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(ref)));
@@ -69,7 +77,11 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
 
   it('dwsep-bn: Conv -> BN -> Relu -> depthwise Conv (group shrinks) -> BN -> Relu -> pointwise Conv, and GAP -> Flatten -> Gemm', async () => {
     const r = await expectMatchesReference(withBnStats(), 0.5, IMAGE);
-    expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}`)).toEqual(['stem.conv:16->8', 'pw1.conv:32->16', 'pw2.conv:64->32']);
+    expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}`)).toEqual([
+      'stem.conv:16->8',
+      'pw1.conv:32->16',
+      'pw2.conv:64->32',
+    ]);
     const dw1 = r.model.graph!.node.find((n) => n.name === 'dw1.conv')!;
     expect(Number(findAttr(dw1, 'group')!.i)).toBe(8);
     const dims = new Map(r.model.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
@@ -81,7 +93,11 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
 
   it('cnn-bn: Conv -> BN -> Relu -> MaxPool -> Conv, and Conv -> BN -> Relu -> GAP -> Flatten -> Gemm; half the channels leave 24,058 of 94,186 parameters', async () => {
     const r = await expectMatchesReference(withBnStats('cnn-bn'), 0.5, IMAGE);
-    expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}:${l.consumers.join()}`)).toEqual(['conv1.conv:32->16:conv2.conv', 'conv2.conv:64->32:conv3.conv', 'conv3.conv:128->64:fc']);
+    expect(r.layers.map((l) => `${l.layer}:${l.channelsBefore}->${l.channelsAfter}:${l.consumers.join()}`)).toEqual([
+      'conv1.conv:32->16:conv2.conv',
+      'conv2.conv:64->32:conv3.conv',
+      'conv3.conv:128->64:fc',
+    ]);
     expect(r.skipped.map((s) => [s.layer, s.blockingOp])).toEqual([['fc', 'graph output']]);
     const dims = new Map(r.model.graph!.initializer.map((t) => [t.name, t.dims.map(Number)]));
     expect(dims.get('conv1.conv.weight')).toEqual([16, 1, 3, 3]);
@@ -89,7 +105,10 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
     expect(dims.get('conv2.bn.running_mean')).toEqual([32]);
     expect(dims.get('conv3.conv.weight')).toEqual([64, 32, 3, 3]);
     expect(dims.get('fc.weight')).toEqual([10, 64]);
-    const trainable = (m: ModelProto) => m.graph!.initializer.filter((t) => !/running_(mean|var)$/.test(t.name)).reduce((a, t) => a + t.dims.reduce((p, d) => p * Number(d), 1), 0);
+    const trainable = (m: ModelProto) =>
+      m
+        .graph!.initializer.filter((t) => !/running_(mean|var)$/.test(t.name))
+        .reduce((a, t) => a + t.dims.reduce((p, d) => p * Number(d), 1), 0);
     expect(trainable(r.prepared)).toBe(94_186);
     expect(trainable(r.model)).toBe(16 * 9 + 32 * 16 * 9 + 64 * 32 * 9 + 2 * (16 + 32 + 64) + 64 * 10 + 10);
   });
@@ -97,24 +116,52 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
   it('--norm bn ranks by |gamma| of the following BatchNormalization; global scope ranks all layers together', async () => {
     const model = withBnStats();
     const gammas = getInitializerValues(model, ['stem.bn.weight', 'pw1.bn.weight', 'pw2.bn.weight']);
-    const lowest = (name: string, k: number) => Array.from(gammas.get(name)!, (v, i) => [Math.abs(v), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, k).map((x) => x[1]).sort((a, b) => a - b);
+    const lowest = (name: string, k: number) =>
+      Array.from(gammas.get(name)!, (v, i) => [Math.abs(v), i] as const)
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+        .slice(0, k)
+        .map((x) => x[1])
+        .sort((a, b) => a - b);
     const byLayer = pruneChannels(model, { fraction: 0.25, norm: 'bn' });
-    expect(byLayer.layers.map((l) => l.removed)).toEqual([lowest('stem.bn.weight', 4), lowest('pw1.bn.weight', 8), lowest('pw2.bn.weight', 16)]);
+    expect(byLayer.layers.map((l) => l.removed)).toEqual([
+      lowest('stem.bn.weight', 4),
+      lowest('pw1.bn.weight', 8),
+      lowest('pw2.bn.weight', 16),
+    ]);
     // Make pw2's gammas tiny: a global ranking takes its channels first.
     const scaled = getInitializerValues(model, ['pw2.bn.weight']);
-    scaled.set('pw2.bn.weight', scaled.get('pw2.bn.weight')!.map((v) => v * 0.01));
+    scaled.set(
+      'pw2.bn.weight',
+      scaled.get('pw2.bn.weight')!.map((v) => v * 0.01),
+    );
     setInitializerValues(model, scaled);
     const global = pruneChannels(model, { fraction: 0.25, norm: 'bn', scope: 'global' });
     expect(global.layers.map((l) => l.channelsAfter)).toEqual([16, 32, 64 - 28]);
-    const x = randomValues(IMAGE.reduce((a, b) => a * b, 1), 3);
+    const x = randomValues(
+      IMAGE.reduce((a, b) => a * b, 1),
+      3,
+    );
     const ref = await runModel(zeroChannelInputs(global.prepared, global.removal), x, IMAGE);
     expect(maxAbsDiff(await runModel(global.model, x, IMAGE), ref)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(ref)));
   });
 
   it('removing channels whose weights are all zero does not change the outputs (lenet-5, dwsep-bn)', async () => {
     for (const [model, zeroed] of [
-      [buildZooModel('lenet-5', { seed: 4 }), { 'conv1.weight': [[3, 7], 0], 'conv1.bias': [[3, 7], 0], 'conv2.weight': [[0, 10, 49], 0], 'conv2.bias': [[0, 10, 49], 0], 'fc1.weight': [[5, 400], 0], 'fc1.bias': [[5, 400], 0] }],
-      [buildZooModel('dwsep-bn', { seed: 4 }), { 'stem.conv.weight': [[1, 2, 15], 0], 'pw1.conv.weight': [[0, 31], 0], 'pw2.conv.weight': [[7], 0] }],
+      [
+        buildZooModel('lenet-5', { seed: 4 }),
+        {
+          'conv1.weight': [[3, 7], 0],
+          'conv1.bias': [[3, 7], 0],
+          'conv2.weight': [[0, 10, 49], 0],
+          'conv2.bias': [[0, 10, 49], 0],
+          'fc1.weight': [[5, 400], 0],
+          'fc1.bias': [[5, 400], 0],
+        },
+      ],
+      [
+        buildZooModel('dwsep-bn', { seed: 4 }),
+        { 'stem.conv.weight': [[1, 2, 15], 0], 'pw1.conv.weight': [[0, 31], 0], 'pw2.conv.weight': [[7], 0] },
+      ],
     ] as const) {
       const names = Object.keys(zeroed);
       const values = getInitializerValues(model, names);
@@ -139,7 +186,10 @@ describe('channel surgery on the zoo models, checked in onnxruntime', () => {
       }
       expect(removal.size).toBe(Object.keys(zeroed).filter((n) => n.endsWith('weight')).length);
       const r = { model: removeChannels(model, removal) };
-      const x = randomValues(IMAGE.reduce((a, b) => a * b, 1), 9);
+      const x = randomValues(
+        IMAGE.reduce((a, b) => a * b, 1),
+        9,
+      );
       const orig = await runModel(model, x, IMAGE);
       const got = await runModel(r.model, x, IMAGE);
       expect(maxAbsDiff(orig, got)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(orig)));
@@ -200,8 +250,12 @@ describe('graphs built with GraphBuilder', () => {
     const model = makeModel(g.graph);
     const plan = planChannelPruning(model);
     expect(plan.layers).toEqual([]);
-    expect(plan.skipped).toEqual([expect.objectContaining({ layer: 'conv', blockingOp: 'Add', reason: expect.stringMatching(/residual/) })]);
-    expect(() => pruneChannels(model, { fraction: 0.5 })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/blocked by Add/) }));
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({ layer: 'conv', blockingOp: 'Add', reason: expect.stringMatching(/residual/) }),
+    ]);
+    expect(() => pruneChannels(model, { fraction: 0.5 })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/blocked by Add/) }),
+    );
   });
 
   it('a grouped (non-depthwise) Conv and a shared weight are skipped with reasons', () => {

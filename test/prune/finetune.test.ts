@@ -42,7 +42,15 @@ function sparsity(model: ModelProto): number {
 
 describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', () => {
   it('one-shot 90%: masks held by the optimizer keep pruned weights exactly zero in the written file, and fine-tuning recovers accuracy', async () => {
-    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'magnitude', sparsity: 0.9 }, train: trainSet, epochs: 2, seed: 0, optimizer: { name: 'adam', lr: 5e-4 } });
+    const r = await pruneAndFinetune({
+      openRunner,
+      model: trained,
+      method: { kind: 'magnitude', sparsity: 0.9 },
+      train: trainSet,
+      epochs: 2,
+      seed: 0,
+      optimizer: { name: 'adam', lr: 5e-4 },
+    });
     const path = join(dir, 'ft.onnx');
     writeOnnxFile(path, r.model);
     const back = readOnnxFile(path).proto;
@@ -70,7 +78,16 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
   });
 
   it('polynomial schedule: the sparsity rises over the steps and ends exactly at the target', async () => {
-    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'global', sparsity: 0.8 }, schedule: 'polynomial', maskUpdateEvery: 20, train: trainSet, epochs: 1, seed: 0 });
+    const r = await pruneAndFinetune({
+      openRunner,
+      model: trained,
+      method: { kind: 'global', sparsity: 0.8 },
+      schedule: 'polynomial',
+      maskUpdateEvery: 20,
+      train: trainSet,
+      epochs: 1,
+      seed: 0,
+    });
     const s = r.maskUpdates.map((u) => u.sparsity);
     expect(s.length).toBeGreaterThan(3);
     for (let i = 1; i < s.length; i++) expect(s[i]!).toBeGreaterThan(s[i - 1]!);
@@ -80,7 +97,16 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
   });
 
   it('iterative schedule: k equal increments', async () => {
-    const r = await pruneAndFinetune({ openRunner, model: trained, method: { kind: 'magnitude', sparsity: 0.6 }, schedule: 'iterative', stages: 3, train: trainSet, epochs: 1, seed: 0 });
+    const r = await pruneAndFinetune({
+      openRunner,
+      model: trained,
+      method: { kind: 'magnitude', sparsity: 0.6 },
+      schedule: 'iterative',
+      stages: 3,
+      train: trainSet,
+      epochs: 1,
+      seed: 0,
+    });
     expect(r.maskUpdates.map((u) => Number(u.sparsity.toFixed(6)))).toEqual([0.2, 0.4, 0.6]);
     // 125 steps, ramp over the first 75% (93 steps): stages start at steps 0, 31, 62.
     expect(r.maskUpdates.map((u) => u.step)).toEqual([0, 31, 62]);
@@ -88,7 +114,16 @@ describe('pruning with fine-tuning (LeNet-300-100, 8k Fashion-MNIST examples)', 
   });
 
   it('a gradual schedule needs a target sparsity (not N:M or quality)', async () => {
-    await expect(pruneAndFinetune({ openRunner, model: trained, method: { kind: 'nm', pattern: { n: 2, m: 4 } }, schedule: 'polynomial', train: trainSet, epochs: 1 })).rejects.toThrow(/target sparsity/);
+    await expect(
+      pruneAndFinetune({
+        openRunner,
+        model: trained,
+        method: { kind: 'nm', pattern: { n: 2, m: 4 } },
+        schedule: 'polynomial',
+        train: trainSet,
+        epochs: 1,
+      }),
+    ).rejects.toThrow(/target sparsity/);
     expect(pruneUnstructured(trained, { kind: 'nm', pattern: { n: 2, m: 4 } }).layers).toHaveLength(3);
   });
 });

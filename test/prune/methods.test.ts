@@ -8,7 +8,9 @@ import { nmPrune, parseNmPattern, satisfiesNm } from '../../src/prune/nm.js';
 import { iterativeSchedule, makeSchedule, polynomialSchedule } from '../../src/prune/schedule.js';
 import { randomValues } from './helpers.js';
 
-const floats = fc.array(fc.float({ min: -10, max: 10, noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 300 }).map((a) => Float32Array.from(a));
+const floats = fc
+  .array(fc.float({ min: -10, max: 10, noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 300 })
+  .map((a) => Float32Array.from(a));
 
 describe('per-layer magnitude pruning', () => {
   it('prunes exactly round(s x n) weights, all of them no larger than any kept one', () => {
@@ -67,7 +69,11 @@ describe('global magnitude pruning', () => {
     expect(r.layers.reduce((a, l) => a + l.pruned, 0)).toBe(Math.round(0.6 * total));
     let maxPruned = 0;
     let minKept = Infinity;
-    layers.forEach((l, li) => l.forEach((v, i) => (r.layers[li]!.mask[i] ? (minKept = Math.min(minKept, Math.abs(v))) : (maxPruned = Math.max(maxPruned, Math.abs(v))))));
+    layers.forEach((l, li) =>
+      l.forEach((v, i) =>
+        r.layers[li]!.mask[i] ? (minKept = Math.min(minKept, Math.abs(v))) : (maxPruned = Math.max(maxPruned, Math.abs(v))),
+      ),
+    );
     expect(maxPruned).toBeLessThanOrEqual(minKept);
     expect(r.threshold).toBe(Math.fround(maxPruned));
     // The small-valued layer goes (almost) entirely, the large one barely.

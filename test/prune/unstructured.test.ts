@@ -85,8 +85,13 @@ describe('pruning a model (lenet-5 from the zoo)', () => {
   });
 
   it('include / exclude globs pick layers', () => {
-    expect(pruneUnstructured(model, { kind: 'magnitude', sparsity: 0.5 }, { include: ['fc*'] }).layers.map((l) => l.name)).toEqual(['fc1.weight', 'fc2.weight']);
-    expect(pruneUnstructured(model, { kind: 'magnitude', sparsity: 0.5 }, { exclude: ['conv1', 'fc2.weight'] }).layers.map((l) => l.name)).toEqual(['conv2.weight', 'fc1.weight']);
+    expect(pruneUnstructured(model, { kind: 'magnitude', sparsity: 0.5 }, { include: ['fc*'] }).layers.map((l) => l.name)).toEqual([
+      'fc1.weight',
+      'fc2.weight',
+    ]);
+    expect(
+      pruneUnstructured(model, { kind: 'magnitude', sparsity: 0.5 }, { exclude: ['conv1', 'fc2.weight'] }).layers.map((l) => l.name),
+    ).toEqual(['conv2.weight', 'fc1.weight']);
     expect(() => pruneUnstructured(model, { kind: 'magnitude', sparsity: 0.5 }, { include: ['nothing*'] })).toThrow(/no prunable weights/);
   });
 });
@@ -99,7 +104,9 @@ describe('pruning the PP-OCR cls model (weights in Constant nodes)', () => {
     expect(r.layers.some((l) => l.op === 'MatMul')).toBe(true);
     for (const l of r.layers) expect(Math.abs(l.zerosAfter - 0.5 * l.params)).toBeLessThanOrEqual(1);
     // Still Constant nodes: the graph keeps its structure.
-    expect(r.model.graph!.node.filter((n) => n.opType === 'Constant').length).toBe(model.graph!.node.filter((n) => n.opType === 'Constant').length);
+    expect(r.model.graph!.node.filter((n) => n.opType === 'Constant').length).toBe(
+      model.graph!.node.filter((n) => n.opType === 'Constant').length,
+    );
     const back = roundTrip(r.model, 'cls.onnx');
     for (const l of r.layers) expect(back.get(l.name)!.values.filter((v) => v === 0).length).toBe(l.zerosAfter);
     const x = randomValues(2 * 3 * 48 * 192, 5);

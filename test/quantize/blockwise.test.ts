@@ -16,7 +16,11 @@ const tensorType = (elemType: DT) => ({ value: { case: 'tensorType', value: { el
 const attrInt = (name: string, i: number) => ({ name, type: 2, i: BigInt(i) });
 
 /** Y = A @ B through MatMulNBits, next to Y' = A @ dequant(B) through a plain MatMul. */
-async function runNBits(a: Float32Array, m: number, w: ReturnType<typeof quantizeMatMulNBits>): Promise<{ nbits: Float32Array; ref: Float32Array }> {
+async function runNBits(
+  a: Float32Array,
+  m: number,
+  w: ReturnType<typeof quantizeMatMulNBits>,
+): Promise<{ nbits: Float32Array; ref: Float32Array }> {
   const kBlocks = Math.ceil(w.k / w.blockSize);
   const deq = dequantizeMatMulNBits(w);
   const inits = [
@@ -31,16 +35,28 @@ async function runNBits(a: Float32Array, m: number, w: ReturnType<typeof quantiz
   }
   const model = create(ModelProtoSchema, {
     irVersion: 8n,
-    opsetImport: [{ domain: '', version: 17n }, { domain: 'com.microsoft', version: 1n }],
+    opsetImport: [
+      { domain: '', version: 17n },
+      { domain: 'com.microsoft', version: 1n },
+    ],
     graph: {
       name: 'g',
       node: [
-        { opType: 'MatMulNBits', domain: 'com.microsoft', input: nbInputs, output: ['Y'], attribute: [attrInt('K', w.k), attrInt('N', w.n), attrInt('bits', 4), attrInt('block_size', w.blockSize)] },
+        {
+          opType: 'MatMulNBits',
+          domain: 'com.microsoft',
+          input: nbInputs,
+          output: ['Y'],
+          attribute: [attrInt('K', w.k), attrInt('N', w.n), attrInt('bits', 4), attrInt('block_size', w.blockSize)],
+        },
         { opType: 'MatMul', input: ['A', 'D'], output: ['R'] },
       ],
       initializer: inits,
       input: [{ name: 'A', type: tensorType(DT.FLOAT) }],
-      output: [{ name: 'Y', type: tensorType(DT.FLOAT) }, { name: 'R', type: tensorType(DT.FLOAT) }],
+      output: [
+        { name: 'Y', type: tensorType(DT.FLOAT) },
+        { name: 'R', type: tensorType(DT.FLOAT) },
+      ],
     },
   } as never);
   const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, model));
@@ -49,7 +65,12 @@ async function runNBits(a: Float32Array, m: number, w: ReturnType<typeof quantiz
 }
 
 describe('MatMulNBits 4-bit blocks', () => {
-  for (const [k, n, blockSize, symmetric] of [[64, 24, 32, true], [100, 17, 16, false], [256, 8, 128, true], [40, 5, 32, false]] as const) {
+  for (const [k, n, blockSize, symmetric] of [
+    [64, 24, 32, true],
+    [100, 17, 16, false],
+    [256, 8, 128, true],
+    [40, 5, 32, false],
+  ] as const) {
     it(`k=${k} n=${n} block=${blockSize} ${symmetric ? 'symmetric' : 'asymmetric'}: onnxruntime computes with our dequantized weights`, async () => {
       const rand = seeded(k * 31 + n);
       const b = Float32Array.from({ length: k * n }, () => rand() * 2);
@@ -87,7 +108,9 @@ describe('blocked DequantizeLinear (opset 21)', () => {
       opsetImport: [{ domain: '', version: 21n }],
       graph: {
         name: 'g',
-        node: [{ opType: 'DequantizeLinear', input: ['q', 's', 'z'], output: ['y'], attribute: [attrInt('axis', 0), attrInt('block_size', 32)] }],
+        node: [
+          { opType: 'DequantizeLinear', input: ['q', 's', 'z'], output: ['y'], attribute: [attrInt('axis', 0), attrInt('block_size', 32)] },
+        ],
         initializer: [
           { name: 'q', dataType: DT.INT4, dims: shape.map(BigInt), rawData: packInt4(r.q) },
           { name: 's', dataType: DT.FLOAT, dims: r.scaleShape.map(BigInt), rawData: raw(r.scales) },

@@ -43,18 +43,33 @@ describe('quantizeDynamic rewrites', () => {
     const b = new GraphBuilder();
     b.input('x', 'float32', [4, 32]);
     const wShape = transB ? [16, 32] : [32, 16];
-    const w = b.initializer('w', 'float32', wShape, Float32Array.from({ length: 512 }, () => r() * 2 - 1));
-    const c = b.initializer('c', 'float32', [16], Float32Array.from({ length: 16 }, () => r()));
+    const w = b.initializer(
+      'w',
+      'float32',
+      wShape,
+      Float32Array.from({ length: 512 }, () => r() * 2 - 1),
+    );
+    const c = b.initializer(
+      'c',
+      'float32',
+      [16],
+      Float32Array.from({ length: 16 }, () => r()),
+    );
     b.node('Gemm', [b.graph.input[0]!.name, w, c], { outputs: ['y'], attrs: { transB, alpha: { float: alpha }, beta: { float: beta } } });
     b.output('y', 'float32');
     return makeModel(b.graph, { opset: 13 });
   }
 
-  for (const [transB, alpha, beta] of [[0, 1, 1], [1, 0.5, 2]] as const) {
+  for (const [transB, alpha, beta] of [
+    [0, 1, 1],
+    [1, 0.5, 2],
+  ] as const) {
     it(`Gemm transB=${transB} alpha=${alpha} beta=${beta} agrees with the float model`, async () => {
       const m = await gemmModel(transB, alpha, beta);
       const r = rng(3);
-      const feeds = [0, 1].map(() => ({ x: { dtype: 'float32', shape: [4, 32], data: Float32Array.from({ length: 128 }, () => r() * 2 - 1) } }));
+      const feeds = [0, 1].map(() => ({
+        x: { dtype: 'float32', shape: [4, 32], data: Float32Array.from({ length: 128 }, () => r() * 2 - 1) },
+      }));
       const ref = await runAll(writeOnnx(m), feeds);
       for (const perChannel of [false, true]) {
         const q = quantizeDynamic(m, { perChannel, minSize: 1 });

@@ -50,7 +50,11 @@ describe('BatchNormalization folding, Constant hoisting and short names (mobile 
     // graph input and output keep their names; everything else is short
     expect(r.model.graph!.input.map((v) => v.name)).toEqual(original.graph!.input.map((v) => v.name));
     expect(r.model.graph!.output.map((v) => v.name)).toEqual(original.graph!.output.map((v) => v.name));
-    expect(r.model.graph!.node.every((n) => n.name === '' && n.output.every((o) => o.length <= 3 || r.model.graph!.output.some((v) => v.name === o)))).toBe(true);
+    expect(
+      r.model.graph!.node.every(
+        (n) => n.name === '' && n.output.every((o) => o.length <= 3 || r.model.graph!.output.some((v) => v.name === o)),
+      ),
+    ).toBe(true);
     // the report keeps the original tensor names
     expect(r.tensors.some((t) => t.name === 'conv2d_44.w_0')).toBe(true);
     const a = await runModel(long, cls.feeds());

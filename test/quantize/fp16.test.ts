@@ -40,7 +40,8 @@ describe('convertFp16 on the real fixtures', () => {
       const half = weights.filter((w) => w.dtype === 'float16').length;
       const single = weights.filter((w) => w.dtype === 'float32');
       expect(half).toBeGreaterThan(50);
-      for (const w of single) expect(w.consumers.every((c) => c.node.opType === 'Resize' || /BatchNormalization|Mul/.test(c.node.opType))).toBe(true);
+      for (const w of single)
+        expect(w.consumers.every((c) => c.node.opType === 'Resize' || /BatchNormalization|Mul/.test(c.node.opType))).toBe(true);
       expect(single.length).toBeLessThanOrEqual(12);
       if (id === 'det') {
         expect(r.notes.join(' ')).toMatch(/24 weight value\(s\) beyond ±65504 in batch_norm_0\.w_2: kept in float32 with the 1 node\(s\)/);
@@ -60,7 +61,12 @@ describe('convertFp16 rules', () => {
     const r = rng(5);
     const b = new GraphBuilder();
     b.input('x', 'float32', [2, 8]);
-    const w = b.initializer('w', 'float32', [8, 4], Float32Array.from({ length: 32 }, () => r() - 0.5));
+    const w = b.initializer(
+      'w',
+      'float32',
+      [8, 4],
+      Float32Array.from({ length: 32 }, () => r() - 0.5),
+    );
     const y = b.op('MatMul', ['x', w]);
     const z = b.op('Softmax', [y], { axis: -1 });
     const big = b.initializer('big', 'float32', [1], [1e6]);
@@ -95,7 +101,8 @@ describe('convertFp16 rules', () => {
       const g = readOnnx(bytes as Uint8Array).proto.graph!;
       const mm = g.node.find((n) => n.opType === 'MatMul')!;
       const types = inferElemTypes(g, new Map());
-      if (ops.MatMul && types.get(mm.input[0]!) === FLOAT16) throw new Error(`onnxruntime cannot load the model: Could not find an implementation for MatMul(13) node with name '${mm.name}'`);
+      if (ops.MatMul && types.get(mm.input[0]!) === FLOAT16)
+        throw new Error(`onnxruntime cannot load the model: Could not find an implementation for MatMul(13) node with name '${mm.name}'`);
       return nodeRunner(bytes, options);
     };
     const r = await convertFp16(small(), { openRunner: picky });

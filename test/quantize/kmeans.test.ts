@@ -39,21 +39,26 @@ describe('1-D k-means', () => {
 
   it("Lloyd's iterations never beat the optimum and reconstruct from the codebook", () => {
     fc.assert(
-      fc.property(fc.array(floats, { minLength: 20, maxLength: 300 }), fc.constantFrom(2, 4, 8, 16), fc.constantFrom('linear', 'density', 'random', 'kmeans++' as const), (xs, k, init) => {
-        const x = Float32Array.from(xs);
-        const opt = kmeansOptimal1d(x, { k });
-        const r = kmeans1d(x, { k, init });
-        expect(r.sse).toBeGreaterThanOrEqual(opt.sse - 1e-6 * (1 + opt.sse));
-        const y = decodeCodebook(r.centroids, r.indices);
-        let sse = 0;
-        for (let i = 0; i < x.length; i++) sse += (x[i]! - y[i]!) ** 2;
-        expect(sse).toBeCloseTo(r.sse, 6);
-        // every value maps to its nearest centroid
-        for (let i = 0; i < x.length; i++) {
-          const d = Math.abs(x[i]! - y[i]!);
-          for (const c of r.centroids) expect(d).toBeLessThanOrEqual(Math.abs(x[i]! - c) + 1e-7);
-        }
-      }),
+      fc.property(
+        fc.array(floats, { minLength: 20, maxLength: 300 }),
+        fc.constantFrom(2, 4, 8, 16),
+        fc.constantFrom('linear', 'density', 'random', 'kmeans++' as const),
+        (xs, k, init) => {
+          const x = Float32Array.from(xs);
+          const opt = kmeansOptimal1d(x, { k });
+          const r = kmeans1d(x, { k, init });
+          expect(r.sse).toBeGreaterThanOrEqual(opt.sse - 1e-6 * (1 + opt.sse));
+          const y = decodeCodebook(r.centroids, r.indices);
+          let sse = 0;
+          for (let i = 0; i < x.length; i++) sse += (x[i]! - y[i]!) ** 2;
+          expect(sse).toBeCloseTo(r.sse, 6);
+          // every value maps to its nearest centroid
+          for (let i = 0; i < x.length; i++) {
+            const d = Math.abs(x[i]! - y[i]!);
+            for (const c of r.centroids) expect(d).toBeLessThanOrEqual(Math.abs(x[i]! - c) + 1e-7);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -81,6 +86,11 @@ describe('1-D k-means', () => {
     expect(kmeans1d(x, { k: 512 }).indices).toBeInstanceOf(Uint16Array);
     expect(() => kmeans1d(x, { k: 0 })).toThrow(/k must be/);
     expect(() => kmeans1d(new Float32Array([1, NaN]), { k: 2 })).toThrow(/NaN/);
-    expect(() => kmeansOptimal1d(Float32Array.from({ length: 1e6 }, (_, i) => i), { k: 256 })).toThrow(/too costly/);
+    expect(() =>
+      kmeansOptimal1d(
+        Float32Array.from({ length: 1e6 }, (_, i) => i),
+        { k: 256 },
+      ),
+    ).toThrow(/too costly/);
   });
 });

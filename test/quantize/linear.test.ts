@@ -14,7 +14,14 @@ import {
 } from '../../src/quantize/linear.js';
 
 /** A one-node QuantizeLinear model; scale/zero point as initializers, `axis` optional. */
-function quantizeModel(qtype: DT, scale: Float32Array, zp: Uint8Array, zpShape: number[], axis: number | undefined, opset: number): Uint8Array {
+function quantizeModel(
+  qtype: DT,
+  scale: Float32Array,
+  zp: Uint8Array,
+  zpShape: number[],
+  axis: number | undefined,
+  opset: number,
+): Uint8Array {
   const init = (name: string, dataType: DT, dims: number[], raw: Uint8Array): TensorProto =>
     ({ name, dataType, dims: dims.map(BigInt), rawData: raw }) as unknown as TensorProto;
   const model = create(ModelProtoSchema, {
@@ -29,7 +36,12 @@ function quantizeModel(qtype: DT, scale: Float32Array, zp: Uint8Array, zpShape: 
           output: ['q'],
           attribute: axis === undefined ? [] : [{ name: 'axis', type: 2, i: BigInt(axis) }],
         },
-        { opType: 'DequantizeLinear', input: ['q', 's', 'z'], output: ['y'], attribute: axis === undefined ? [] : [{ name: 'axis', type: 2, i: BigInt(axis) }] },
+        {
+          opType: 'DequantizeLinear',
+          input: ['q', 's', 'z'],
+          output: ['y'],
+          attribute: axis === undefined ? [] : [{ name: 'axis', type: 2, i: BigInt(axis) }],
+        },
         // onnxruntime-node cannot hand int4 tensors to JS, so the codes leave the graph as int32
         { opType: 'Cast', input: ['q'], output: ['q8'], attribute: [{ name: 'to', type: 2, i: BigInt(DT.INT32) }] },
       ],
@@ -63,7 +75,7 @@ function mismatch(a: ArrayLike<number>, b: ArrayLike<number>): string {
 /** Values that hit ties (k + 0.5) * scale, saturation and zero exactly. */
 function trickyValues(scale: number, n: number, seed: number): Float32Array {
   let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const r = rand();
@@ -77,7 +89,10 @@ function trickyValues(scale: number, n: number, seed: number): Float32Array {
 
 describe('linear quantization agrees with onnxruntime', () => {
   it('int8 and uint8 per tensor: round half to even and saturation', async () => {
-    for (const [signed, qtype] of [[true, DT.INT8], [false, DT.UINT8]] as const) {
+    for (const [signed, qtype] of [
+      [true, DT.INT8],
+      [false, DT.UINT8],
+    ] as const) {
       const scale = Math.fround(0.0371);
       const zp = signed ? -3 : 131;
       const x = trickyValues(scale, 4000, 7);

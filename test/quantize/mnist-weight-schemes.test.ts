@@ -17,7 +17,9 @@ beforeAll(async () => {
 
 describe('weight schemes keep a Fashion-MNIST classifier accurate', () => {
   // the Fashion-MNIST budgets of the scheme table's weight-only schemes (static has its own test: it calibrates)
-  const budgets = budgetedSchemes('mnist').filter((s) => s.scheme.weightOnly).map((s) => [s.id, s.budget.opts ?? {}, s.budget.maxPointsLost] as const);
+  const budgets = budgetedSchemes('mnist')
+    .filter((s) => s.scheme.weightOnly)
+    .map((s) => [s.id, s.budget.opts ?? {}, s.budget.maxPointsLost] as const);
   it('covers fp16-weights, int8, int4 and kmeans:5', () => {
     expect(budgets.map((b) => b[0])).toEqual(['fp16-weights', 'int8', 'int4', 'kmeans:5']);
   });

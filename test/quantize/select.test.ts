@@ -36,11 +36,19 @@ describe('selection patterns', () => {
   });
 
   it('a bad regular expression is E_ARG naming the pattern', () => {
-    expect(() => compilePattern('/(unclosed/')).toThrow(expect.objectContaining({ code: 'E_ARG', message: expect.stringContaining('/(unclosed/') }));
+    expect(() => compilePattern('/(unclosed/')).toThrow(
+      expect.objectContaining({ code: 'E_ARG', message: expect.stringContaining('/(unclosed/') }),
+    );
   });
 
   it('keys: tensor name, consumer node name, label and op type', () => {
-    const def = { name: 'w', consumers: [{ label: 'MatMul_3', node: node('', 'MatMul') }, { label: 'proj', node: node('proj', 'Gemm') }] };
+    const def = {
+      name: 'w',
+      consumers: [
+        { label: 'MatMul_3', node: node('', 'MatMul') },
+        { label: 'proj', node: node('proj', 'Gemm') },
+      ],
+    };
     expect(selectionKeys(def)).toEqual(['w', 'MatMul_3', 'MatMul', 'proj', 'Gemm']);
   });
 

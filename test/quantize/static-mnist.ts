@@ -33,7 +33,8 @@ export function mnistSetup(): MnistSetup {
       for (let start = 0; start < n; start += 50) {
         const size = Math.min(50, n - start);
         const data = new Float32Array(size * px);
-        for (let i = 0; i < size; i++) data.set(toFloat(train.images.subarray((start + i) * stride * px, ((start + i) * stride + 1) * px)), i * px);
+        for (let i = 0; i < size; i++)
+          data.set(toFloat(train.images.subarray((start + i) * stride * px, ((start + i) * stride + 1) * px)), i * px);
         out.push({ image: { dtype: 'float32', shape: [size, 28, 28], data } });
       }
       return out;

@@ -24,9 +24,20 @@ describe('upgradeOpset', () => {
     expect(canUpgradeOpset(up, 13)).toBe(true);
     expect(upgradeOpset(up, 13, 'test')).toEqual(['Clip', 'LogSoftmax', 'Slice', 'Softmax', 'Squeeze']);
     expect(defaultOpsetOf(up)).toBe(13);
-    expect(up.graph!.node.map((n) => n.opType)).toEqual(['Slice', 'Clip', 'Squeeze', 'Flatten', 'Shape', 'Softmax', 'Reshape', 'LogSoftmax']);
+    expect(up.graph!.node.map((n) => n.opType)).toEqual([
+      'Slice',
+      'Clip',
+      'Squeeze',
+      'Flatten',
+      'Shape',
+      'Softmax',
+      'Reshape',
+      'LogSoftmax',
+    ]);
     const r = rng(9);
-    const feeds = [0, 1].map(() => ({ x: { dtype: 'float32', shape: [2, 3, 4, 1], data: Float32Array.from({ length: 24 }, () => r() * 2 - 1) } }));
+    const feeds = [0, 1].map(() => ({
+      x: { dtype: 'float32', shape: [2, 3, 4, 1], data: Float32Array.from({ length: 24 }, () => r() * 2 - 1) },
+    }));
     const fi = fidelity(await runAll(writeOnnx(m), feeds), await runAll(writeOnnx(up), feeds));
     expect(fi.snrDb).toBeGreaterThan(100);
   });
@@ -38,6 +49,8 @@ describe('upgradeOpset', () => {
     b.output('y', 'float32');
     const m = makeModel(b.graph, { opset: 9, irVersion: 7 });
     expect(canUpgradeOpset(m, 13)).toBe(false);
-    expect(() => upgradeOpset(m, 13, 'static quantization')).toThrow(/static quantization needs opset 13, the model has opset 9, and raising it would change Upsample/);
+    expect(() => upgradeOpset(m, 13, 'static quantization')).toThrow(
+      /static quantization needs opset 13, the model has opset 9, and raising it would change Upsample/,
+    );
   });
 });

@@ -19,7 +19,11 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
   const dir = mkdtempSync(join(tmpdir(), 'mp-static-'));
   try {
     const path = join(dir, 'opt.onnx');
-    const s = await ort.InferenceSession.create(bytes, { optimizedModelFilePath: path, graphOptimizationLevel: 'extended', intraOpNumThreads: 1 });
+    const s = await ort.InferenceSession.create(bytes, {
+      optimizedModelFilePath: path,
+      graphOptimizationLevel: 'extended',
+      intraOpNumThreads: 1,
+    });
     await s.release();
     return onnxSummary(readOnnx(new Uint8Array(readFileSync(path)))).opHistogram;
   } finally {
@@ -39,12 +43,18 @@ describe('quantizeStatic on the real fixtures', () => {
       const model = readOnnx(bytes);
       const feeds = [100, 101].map((s) => f.feed(s));
       const ref = await runAll(bytes, feeds);
-      const r = await quantizeStatic(model.proto, { calibration: [0, 1, 2, 3].map((s) => f.feed(s)), calibMethod: c.method, openRunner: nodeRunner });
+      const r = await quantizeStatic(model.proto, {
+        calibration: [0, 1, 2, 3].map((s) => f.feed(s)),
+        calibMethod: c.method,
+        openRunner: nodeRunner,
+      });
       expect(sameBytes(writeOnnx(model.proto), bytes)).toBe(true);
       const out = writeOnnx(r.model);
       const fi = fidelity(ref, await runAll(out, feeds));
       expect(fi.cosine).toBeGreaterThanOrEqual(c.minCos);
-      expect(r.notes.join(' ')).toMatch(c.id === 'det' ? /opset raised from 11 to 13/ : /opset raised from 9 to 13 \(rewrote Clip, Slice, Softmax/);
+      expect(r.notes.join(' ')).toMatch(
+        c.id === 'det' ? /opset raised from 11 to 13/ : /opset raised from 9 to 13 \(rewrote Clip, Slice, Softmax/,
+      );
       expect(r.notes.join(' ')).toMatch(/node\(s\) folded into the Conv before them/);
       const ops = await optimizedOps(out);
       expect(ops.QLinearConv ?? ops['com.microsoft::QLinearConv']).toBeGreaterThan(30);
@@ -58,7 +68,9 @@ describe('quantizeStatic on the real fixtures', () => {
   it('silero: no Conv/MatMul/Gemm in the main graph (they sit in If branches) is refused clearly', async () => {
     const f = FIXTURES.silero;
     const model = readOnnx(loadFixture(f));
-    await expect(quantizeStatic(model.proto, { calibration: [f.feed(0)], openRunner: nodeRunner })).rejects.toThrow(/static quantization applies to Conv, MatMul, Gemm in the main graph/);
+    await expect(quantizeStatic(model.proto, { calibration: [f.feed(0)], openRunner: nodeRunner })).rejects.toThrow(
+      /static quantization applies to Conv, MatMul, Gemm in the main graph/,
+    );
   });
 });
 
@@ -67,8 +79,18 @@ describe('quantizeStatic graph rules', () => {
     const r = rng(11);
     const b = new GraphBuilder();
     b.input('x', 'float32', [1, 3, 8, 8]);
-    const w = b.initializer('w', 'float32', [4, 3, 3, 3], Float32Array.from({ length: 108 }, () => r() - 0.5));
-    const bias = b.initializer('b', 'float32', [4], Float32Array.from({ length: 4 }, () => r() - 0.5));
+    const w = b.initializer(
+      'w',
+      'float32',
+      [4, 3, 3, 3],
+      Float32Array.from({ length: 108 }, () => r() - 0.5),
+    );
+    const bias = b.initializer(
+      'b',
+      'float32',
+      [4],
+      Float32Array.from({ length: 4 }, () => r() - 0.5),
+    );
     const y = b.node('Conv', ['x', w, bias], { outputs: ['conv_out'], attrs: { pads: [1, 1, 1, 1] } })[0]!;
     b.node('Relu', [y], { outputs: ['relu_out'] });
     b.node('Softmax', ['relu_out'], { outputs: ['probs'], attrs: { axis: 1 } });
@@ -113,7 +135,13 @@ describe('folding into Conv', () => {
     const b = new GraphBuilder();
     b.input('x', 'float32', [1, 3, 6, 6]);
     const y = b.op('Conv', ['x', b.initializer('w', 'float32', [4, 3, 3, 3], vals(108)), b.initializer('b', 'float32', [4], vals(4))]);
-    const bn = b.op('BatchNormalization', [y, b.initializer('g', 'float32', [4], vals(4, 0.5, 2)), b.initializer('beta', 'float32', [4], vals(4)), b.initializer('mean', 'float32', [4], vals(4)), b.initializer('var', 'float32', [4], vals(4, 0.1, 3))]);
+    const bn = b.op('BatchNormalization', [
+      y,
+      b.initializer('g', 'float32', [4], vals(4, 0.5, 2)),
+      b.initializer('beta', 'float32', [4], vals(4)),
+      b.initializer('mean', 'float32', [4], vals(4)),
+      b.initializer('var', 'float32', [4], vals(4, 0.1, 3)),
+    ]);
     const mul = b.op('Mul', [b.initializer('s', 'float32', [4, 1, 1], vals(4, 0.5, 3)), bn]);
     b.node('Add', [mul, b.initializer('t', 'float32', [1, 4, 1, 1], vals(4))], { outputs: ['y'] });
     b.output('y', 'float32');
@@ -126,7 +154,9 @@ describe('folding into Conv', () => {
     const fi = fidelity(await runAll(writeOnnx(m), feeds), await runAll(writeOnnx(folded), feeds));
     expect(fi.snrDb).toBeGreaterThan(100);
     const bnOnly = cloneSharingBytes(m);
-    expect(foldBatchNorms(bnOnly.graph!, new Map(findWeights(bnOnly).map((d) => [d.name, d])), new NameGen(allNames(bnOnly)), false)).toBe(1);
+    expect(foldBatchNorms(bnOnly.graph!, new Map(findWeights(bnOnly).map((d) => [d.name, d])), new NameGen(allNames(bnOnly)), false)).toBe(
+      1,
+    );
     expect(bnOnly.graph!.node.map((x) => x.opType)).toEqual(['Conv', 'Mul', 'Add']);
   });
 });

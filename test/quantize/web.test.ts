@@ -28,7 +28,11 @@ const CASES: [fixture: string, scheme: string, opts: object][] = [
 /** Four seeded inputs of the fixture as calibration batches. */
 function calibration(name: string): object {
   const f = Object.values(FIXTURES).find((x) => x.name === name)!;
-  return { calibration: [10, 11, 12, 13].map((s) => Object.fromEntries(Object.entries(f.feeds(s)).map(([k, t]) => [k, { dtype: t.type, shape: t.dims, data: t.data }]))) };
+  return {
+    calibration: [10, 11, 12, 13].map((s) =>
+      Object.fromEntries(Object.entries(f.feeds(s)).map(([k, t]) => [k, { dtype: t.type, shape: t.dims, data: t.data }])),
+    ),
+  };
 }
 
 beforeAll(() => {

@@ -24,10 +24,13 @@ describe('weight schemes on the real fixtures run in onnxruntime', () => {
       const probe = f.name === 'det' ? withDetLogits(original) : undefined;
       const originalBytes = writeOnnx(original);
       let reference: Record<string, Float32Array>;
-      for (const { id: scheme, budget: { opts, minCosine, minWeightSnrDb: minSnr } } of SCHEMES) {
+      for (const {
+        id: scheme,
+        budget: { opts, minCosine, minWeightSnrDb: minSnr },
+      } of SCHEMES) {
         it(scheme, async () => {
           reference ??= await runModel(originalBytes, f.feeds());
-          let result;
+          let result: Awaited<ReturnType<typeof quantizeModel>>;
           try {
             result = await quantizeModel(original, scheme, { ...opts, file: f.path });
           } catch (e) {

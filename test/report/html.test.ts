@@ -8,14 +8,19 @@ import { run } from '../../src/cli/main.js';
 import { classMeanFixture, type ClassMeanFixture } from '../eval/helpers.js';
 
 let fx: ClassMeanFixture;
-beforeAll(() => { fx = classMeanFixture(); });
+beforeAll(() => {
+  fx = classMeanFixture();
+});
 
 describe('HTML report in a real browser', () => {
   it('renders all charts offline with no console errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-html-'));
     const report = join(dir, 'report.html');
     const io = memoryIO();
-    const code = await run(['compare', fx.model, fx.biasOnly, fx.perturbed, '--data', 'fashion-mnist', '--limit', '2000', '--runs', '5', '--report', report], io);
+    const code = await run(
+      ['compare', fx.model, fx.biasOnly, fx.perturbed, '--data', 'fashion-mnist', '--limit', '2000', '--runs', '5', '--report', report],
+      io,
+    );
     expect(io.err).toBe('');
     expect(code).toBe(0);
     const html = readFileSync(report, 'utf8');
@@ -24,18 +29,31 @@ describe('HTML report in a real browser', () => {
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const context = await browser.newContext({ offline: true, viewport: { width: 1300, height: 1000 } });
       const page = await context.newPage();
       const errors: string[] = [];
       const requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`); });
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+      });
       page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+      page.on('request', (r) => {
+        if (!r.url().startsWith('file:')) requests.push(r.url());
+      });
       await page.goto(`file://${report}`);
-      await page.waitForFunction(() => (window as unknown as { modelpressCharts?: unknown[] }).modelpressCharts !== undefined, undefined, { timeout: 10000 });
+      await page.waitForFunction(() => (window as unknown as { modelpressCharts?: unknown[] }).modelpressCharts !== undefined, undefined, {
+        timeout: 10000,
+      });
       const state = await page.evaluate(() => {
         const w = window as unknown as { Chart: { instances: Record<string, { config: { type: string } }> }; modelpressCharts: unknown[] };
         const canvases = [...document.querySelectorAll('canvas')].map((c) => {
@@ -45,7 +63,12 @@ describe('HTML report in a real browser', () => {
           for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
           return { id: c.id, width: c.width, height: c.height, painted };
         });
-        return { types: Object.values(w.Chart.instances).map((c) => c.config.type).sort(), canvases };
+        return {
+          types: Object.values(w.Chart.instances)
+            .map((c) => c.config.type)
+            .sort(),
+          canvases,
+        };
       });
       expect(state.types).toEqual(['bar', 'bar', 'matrix', 'matrix', 'matrix', 'scatter']);
       expect(state.canvases.map((c) => c.id)).toEqual(['pareto', 'latency', 'f1', 'cm-0', 'cm-1', 'cm-2']);
@@ -54,7 +77,9 @@ describe('HTML report in a real browser', () => {
         expect(c.painted / (c.width * c.height)).toBeGreaterThan(0.02);
       }
       // The heat map really is a heat map: its cells cover much of the plot.
-      expect(state.canvases.find((c) => c.id === 'cm-0')!.painted / (state.canvases[3]!.width * state.canvases[3]!.height)).toBeGreaterThan(0.3);
+      expect(state.canvases.find((c) => c.id === 'cm-0')!.painted / (state.canvases[3]!.width * state.canvases[3]!.height)).toBeGreaterThan(
+        0.3,
+      );
       await page.screenshot({ path: '/tmp/modelpress-eval-report.png', fullPage: true });
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);

@@ -29,7 +29,11 @@ function recordingModule(seen: Record<string, unknown>[], fail = false): OrtModu
       },
     },
     Tensor: class {
-      constructor(readonly type: string, readonly data: unknown, readonly dims: readonly number[]) {}
+      constructor(
+        readonly type: string,
+        readonly data: unknown,
+        readonly dims: readonly number[],
+      ) {}
     },
   };
 }
@@ -45,8 +49,14 @@ describe('runner layer', () => {
   });
 
   it('maps a load failure once: E_FORMAT for a given model, E_GRAPH naming a generated one', async () => {
-    await expect(createOrtRunner(recordingModule([], true), new Uint8Array(1), { file: 'm.onnx' })).rejects.toMatchObject({ code: 'E_FORMAT', message: expect.stringMatching(/m\.onnx: onnxruntime cannot load the model: bad graph$/) });
-    await expect(createOrtRunner(recordingModule([], true), new Uint8Array(1), { generated: 'the training graph' })).rejects.toMatchObject({ code: 'E_GRAPH', message: expect.stringMatching(/onnxruntime cannot load the training graph: bad graph$/) });
+    await expect(createOrtRunner(recordingModule([], true), new Uint8Array(1), { file: 'm.onnx' })).rejects.toMatchObject({
+      code: 'E_FORMAT',
+      message: expect.stringMatching(/m\.onnx: onnxruntime cannot load the model: bad graph$/),
+    });
+    await expect(createOrtRunner(recordingModule([], true), new Uint8Array(1), { generated: 'the training graph' })).rejects.toMatchObject({
+      code: 'E_GRAPH',
+      message: expect.stringMatching(/onnxruntime cannot load the training graph: bad graph$/),
+    });
   });
 
   it('feeds live Float32Arrays without copies: in-place updates are seen by the next run', async () => {
@@ -56,9 +66,9 @@ describe('runner layer', () => {
     const r = await createNodeRunner(scaleModel());
     try {
       const x = floatTensor(Float32Array.of(1, 1, 1, 2, 2, 2), [2, 3]);
-      expect(Array.from(floatValues((await r.run({ x, w: wt }))['y']!))).toEqual([1, 2, 3, 2, 4, 6]);
+      expect(Array.from(floatValues((await r.run({ x, w: wt })).y!))).toEqual([1, 2, 3, 2, 4, 6]);
       w[1] = 10;
-      expect(Array.from(floatValues((await r.run({ x, w: wt }))['y']!))).toEqual([1, 10, 3, 2, 20, 6]);
+      expect(Array.from(floatValues((await r.run({ x, w: wt })).y!))).toEqual([1, 10, 3, 2, 20, 6]);
     } finally {
       await r.dispose();
     }
@@ -69,7 +79,7 @@ describe('runner layer', () => {
     const runner: Runner = {
       inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 3] }],
       outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 3] }],
-      run: async (feeds) => ({ y: feeds['x']! }),
+      run: async (feeds) => ({ y: feeds.x! }),
       dispose: async () => {},
     };
     const inputs = Float32Array.of(0, 5, 1, 3, 0, 0, 0, 0, 2, 1, 1, 1);
@@ -84,7 +94,9 @@ describe('runner layer', () => {
     expect(r.loss).toBeCloseTo(expected, 12);
     expect(argmax(Float32Array.of(1, 1, 1), 0, 3)).toBe(0);
     const bad = { ...data, labels: Int32Array.of(1, 0, 7, 2) };
-    await expect(classifierLogits(runner, bad, io, { strictLabels: true })).rejects.toThrow(/label 7 of example 2 is out of range for 3 output classes/);
+    await expect(classifierLogits(runner, bad, io, { strictLabels: true })).rejects.toThrow(
+      /label 7 of example 2 is out of range for 3 output classes/,
+    );
     expect((await classifierLogits(runner, bad, io)).accuracy).toBe(0.5);
     expect((await classifierLogits(runner, { ...data, labels: undefined }, io)).accuracy).toBe(0);
   });

@@ -28,7 +28,9 @@ function mixedModel(): Uint8Array {
 }
 
 const runners: Runner[] = [];
-afterAll(async () => { for (const r of runners) await r.dispose(); });
+afterAll(async () => {
+  for (const r of runners) await r.dispose();
+});
 
 describe('onnxruntime-node runner', () => {
   it('reports inputs/outputs with symbolic dims and runs float16, int64 and bool tensors', async () => {
@@ -52,11 +54,18 @@ describe('onnxruntime-node runner', () => {
     expect([...new BigInt64Array(out.long_x3!.data.slice().buffer)]).toEqual([15n, -3n * (1n << 40n)]);
     expect([...out.not_flag!.data]).toEqual([0, 1]);
     // Requested outputs only.
-    expect(Object.keys(await r.run({
-      half: fromFloat32(Float32Array.of(1, 2), 'float16', [1, 2]),
-      long: makeTensor('int64', [1], new Uint8Array(8)),
-      flag: makeTensor('bool', [1], Uint8Array.of(0)),
-    }, ['not_flag']))).toEqual(['not_flag']);
+    expect(
+      Object.keys(
+        await r.run(
+          {
+            half: fromFloat32(Float32Array.of(1, 2), 'float16', [1, 2]),
+            long: makeTensor('int64', [1], new Uint8Array(8)),
+            flag: makeTensor('bool', [1], Uint8Array.of(0)),
+          },
+          ['not_flag'],
+        ),
+      ),
+    ).toEqual(['not_flag']);
   });
 
   it('loads from a path, and names the missing input', async () => {
@@ -68,10 +77,16 @@ describe('onnxruntime-node runner', () => {
   });
 
   it('gives E_NOT_FOUND for a missing file and E_FORMAT for a corrupt one', async () => {
-    await expect(createNodeRunner(join(dir, 'nope.onnx'))).rejects.toMatchObject({ code: 'E_NOT_FOUND', message: expect.stringContaining('nope.onnx') });
+    await expect(createNodeRunner(join(dir, 'nope.onnx'))).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+      message: expect.stringContaining('nope.onnx'),
+    });
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, new TextEncoder().encode('this is not a protobuf model at all'));
-    await expect(createNodeRunner(bad)).rejects.toMatchObject({ code: 'E_FORMAT', message: expect.stringMatching(/bad\.onnx: onnxruntime cannot load the model/) });
+    await expect(createNodeRunner(bad)).rejects.toMatchObject({
+      code: 'E_FORMAT',
+      message: expect.stringMatching(/bad\.onnx: onnxruntime cannot load the model/),
+    });
   });
 
   it('runs silero_vad with its int64 sr and h/c state, state carried by the caller', async () => {

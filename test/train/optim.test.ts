@@ -6,7 +6,9 @@ import { ModelpressError } from '../../src/core/errors.js';
 
 /** Plain scalar Adam as written in the paper / torch docs, for one element. */
 function scalarAdam(w0: number, grads: number[], lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean): number {
-  let w = w0, m = 0, v = 0;
+  let w = w0,
+    m = 0,
+    v = 0;
   grads.forEach((gRaw, k) => {
     const t = k + 1;
     if (decoupled) w = w - lr * wd * w;
@@ -21,10 +23,14 @@ function scalarAdam(w0: number, grads: number[], lr: number, b1: number, b2: num
 }
 
 function scalarSgd(w0: number, grads: number[], lr: number, mom: number, nesterov: boolean, wd: number): number {
-  let w = w0, buf = 0;
+  let w = w0,
+    buf = 0;
   grads.forEach((gRaw, k) => {
     const g = gRaw + wd * w;
-    if (mom === 0) { w -= lr * g; return; }
+    if (mom === 0) {
+      w -= lr * g;
+      return;
+    }
     buf = k === 0 ? g : mom * buf + g;
     w -= lr * (nesterov ? g + mom * buf : buf);
   });
@@ -39,7 +45,9 @@ const GRADS = [
   [0.3, -0.1, 0.2, 0.0, -0.3],
 ];
 
-function run<T extends { step(g: Map<string, Float32Array>): unknown }>(make: (p: { name: string; data: Float32Array }) => T): Float32Array {
+function run<T extends { step(g: Map<string, Float32Array>): unknown }>(
+  make: (p: { name: string; data: Float32Array }) => T,
+): Float32Array {
   const p = { name: 'w', data: Float32Array.from(W0) };
   const opt = make(p);
   for (const g of GRADS) opt.step(new Map([['w', Float32Array.from(g)]]));
@@ -49,15 +57,57 @@ function run<T extends { step(g: Map<string, Float32Array>): unknown }>(make: (p
 describe('optimizers against scalar references', () => {
   it('Adam matches the textbook update after several steps', () => {
     const got = run((p) => new Adam([p], { lr: 0.01 }));
-    W0.forEach((w, i) => expect(got[i]).toBeCloseTo(scalarAdam(w, GRADS.map((g) => g[i]!), 0.01, 0.9, 0.999, 1e-8, 0, false), 6));
+    W0.forEach((w, i) =>
+      expect(got[i]).toBeCloseTo(
+        scalarAdam(
+          w,
+          GRADS.map((g) => g[i]!),
+          0.01,
+          0.9,
+          0.999,
+          1e-8,
+          0,
+          false,
+        ),
+        6,
+      ),
+    );
   });
   it('Adam with L2 weight decay', () => {
     const got = run((p) => new Adam([p], { lr: 0.05, weightDecay: 0.1, beta1: 0.8, beta2: 0.99 }));
-    W0.forEach((w, i) => expect(got[i]).toBeCloseTo(scalarAdam(w, GRADS.map((g) => g[i]!), 0.05, 0.8, 0.99, 1e-8, 0.1, false), 6));
+    W0.forEach((w, i) =>
+      expect(got[i]).toBeCloseTo(
+        scalarAdam(
+          w,
+          GRADS.map((g) => g[i]!),
+          0.05,
+          0.8,
+          0.99,
+          1e-8,
+          0.1,
+          false,
+        ),
+        6,
+      ),
+    );
   });
   it('AdamW decays decoupled from the moments', () => {
     const got = run((p) => new AdamW([p], { lr: 0.05, weightDecay: 0.2 }));
-    W0.forEach((w, i) => expect(got[i]).toBeCloseTo(scalarAdam(w, GRADS.map((g) => g[i]!), 0.05, 0.9, 0.999, 1e-8, 0.2, true), 6));
+    W0.forEach((w, i) =>
+      expect(got[i]).toBeCloseTo(
+        scalarAdam(
+          w,
+          GRADS.map((g) => g[i]!),
+          0.05,
+          0.9,
+          0.999,
+          1e-8,
+          0.2,
+          true,
+        ),
+        6,
+      ),
+    );
     // and differs from Adam with the same decay
     const adam = run((p) => new Adam([p], { lr: 0.05, weightDecay: 0.2 }));
     expect(Math.abs(adam[0]! - got[0]!)).toBeGreaterThan(1e-4);
@@ -76,7 +126,19 @@ describe('optimizers against scalar references', () => {
   it('SGD momentum and Nesterov with weight decay match the reference', () => {
     for (const nesterov of [false, true]) {
       const got = run((p) => new Sgd([p], { lr: 0.1, momentum: 0.9, nesterov, weightDecay: 0.01 }));
-      W0.forEach((w, i) => expect(got[i]).toBeCloseTo(scalarSgd(w, GRADS.map((g) => g[i]!), 0.1, 0.9, nesterov, 0.01), 6));
+      W0.forEach((w, i) =>
+        expect(got[i]).toBeCloseTo(
+          scalarSgd(
+            w,
+            GRADS.map((g) => g[i]!),
+            0.1,
+            0.9,
+            nesterov,
+            0.01,
+          ),
+          6,
+        ),
+      );
     }
   });
   it('Nesterov differs from classic momentum', () => {
@@ -127,7 +189,13 @@ describe('parameter groups', () => {
   it('use their own lr and decay, defaults elsewhere', () => {
     const a = { name: 'a', data: Float32Array.from([1]) };
     const b = { name: 'b', data: Float32Array.from([1]) };
-    const opt = new Sgd([{ params: [a], lr: 0.5 }, { params: [b], weightDecay: 1 }], { lr: 0.1 });
+    const opt = new Sgd(
+      [
+        { params: [a], lr: 0.5 },
+        { params: [b], weightDecay: 1 },
+      ],
+      { lr: 0.1 },
+    );
     opt.step({ a: Float32Array.from([1]), b: Float32Array.from([1]) });
     expect(a.data[0]).toBeCloseTo(0.5, 7); // 1 - 0.5*1
     expect(b.data[0]).toBeCloseTo(0.8, 7); // 1 - 0.1*(1 + 1*1)
@@ -187,14 +255,21 @@ describe('schedules', () => {
 
 describe('random', () => {
   it('is reproducible per seed and roughly uniform / normal', () => {
-    const a = createRng(42), b = createRng(42), c = createRng(43);
+    const a = createRng(42),
+      b = createRng(42),
+      c = createRng(43);
     const xs = Array.from({ length: 5 }, () => a.nextUint32());
     expect(Array.from({ length: 5 }, () => b.nextUint32())).toEqual(xs);
     expect(Array.from({ length: 5 }, () => c.nextUint32())).not.toEqual(xs);
     const r = createRng(1);
-    let sum = 0, sq = 0;
+    let sum = 0,
+      sq = 0;
     const n = 20000;
-    for (let i = 0; i < n; i++) { const z = r.normal(); sum += z; sq += z * z; }
+    for (let i = 0; i < n; i++) {
+      const z = r.normal();
+      sum += z;
+      sq += z * z;
+    }
     expect(Math.abs(sum / n)).toBeLessThan(0.03);
     expect(Math.abs(sq / n - 1)).toBeLessThan(0.05);
     const counts = new Array(7).fill(0);

@@ -22,7 +22,13 @@ describe('accuracy on Fashion-MNIST (real data, 10k test set)', () => {
     const { train: data, holdout } = splitHoldout(all, 5000, createRng(seed ^ 0x6a09e667));
     const epochs = 12;
     const r = await train({
-      openRunner, model: buildZooModel('lenet-300-100', { seed }), train: data, validation: holdout, epochs, batchSize: 64, seed,
+      openRunner,
+      model: buildZooModel('lenet-300-100', { seed }),
+      train: data,
+      validation: holdout,
+      epochs,
+      batchSize: 64,
+      seed,
       optimizer: { name: 'adam', lr: 1e-3, schedule: parseLrSchedule('cosine', Math.ceil(sampleCount(data) / 64), epochs) },
     });
     const t = await evaluateModel(openRunner, r.model, test);
@@ -32,7 +38,15 @@ describe('accuracy on Fashion-MNIST (real data, 10k test set)', () => {
 
   it('LeNet-5 (Caffe) on a 20k-example subset reaches >= 83% in 2 epochs (full claim: bench/train.ts --accuracy)', async () => {
     const { train: all, test } = fashionFull();
-    const r = await train({ openRunner, model: buildZooModel('lenet-5', { seed: 0 }), train: limitSamples(all, 20000), epochs: 2, batchSize: 64, seed: 0, optimizer: { name: 'adam', lr: 1e-3 } });
+    const r = await train({
+      openRunner,
+      model: buildZooModel('lenet-5', { seed: 0 }),
+      train: limitSamples(all, 20000),
+      epochs: 2,
+      batchSize: 64,
+      seed: 0,
+      optimizer: { name: 'adam', lr: 1e-3 },
+    });
     const t = await evaluateModel(openRunner, r.model, test);
     console.log(`LeNet-5 (20k subset, 2 epochs): test accuracy ${(t.accuracy * 100).toFixed(2)}%`);
     expect(t.accuracy).toBeGreaterThanOrEqual(0.83); // measured 84.61% (seed 0)

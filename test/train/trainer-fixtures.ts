@@ -25,7 +25,11 @@ function start(): GraphBuilder {
 function linear(g: GraphBuilder, rng: Rng, name: string, x: string, inF: number, outF: number, output?: string): string {
   const w = g.initializer(`${name}.weight`, 'float32', [outF, inF], uniform(rng, inF * outF, inF));
   const b = g.initializer(`${name}.bias`, 'float32', [outF], uniform(rng, outF, inF));
-  return g.node('Gemm', [x, w, b], { attrs: { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 }, name: `/${name}/Gemm`, ...(output ? { outputs: [output] } : {}) })[0]!;
+  return g.node('Gemm', [x, w, b], {
+    attrs: { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 },
+    name: `/${name}/Gemm`,
+    ...(output ? { outputs: [output] } : {}),
+  })[0]!;
 }
 
 function matmulAdd(g: GraphBuilder, rng: Rng, name: string, x: string, inF: number, outF: number): string {
@@ -35,13 +39,27 @@ function matmulAdd(g: GraphBuilder, rng: Rng, name: string, x: string, inF: numb
   return g.op('Add', [g.op('MatMul', [x, w], undefined, `/${name}/MatMul`), b], undefined, `/${name}/Add`);
 }
 
-function convBnRelu(g: GraphBuilder, rng: Rng, name: string, x: string, cin: number, cout: number, k: number, opts: { stride?: number; groups?: number; pad?: number }): string {
+function convBnRelu(
+  g: GraphBuilder,
+  rng: Rng,
+  name: string,
+  x: string,
+  cin: number,
+  cout: number,
+  k: number,
+  opts: { stride?: number; groups?: number; pad?: number },
+): string {
   const groups = opts.groups ?? 1;
   const fanIn = (cin / groups) * k * k;
   const w = g.initializer(`${name}.conv.weight`, 'float32', [cout, cin / groups, k, k], uniform(rng, cout * fanIn, fanIn));
   const b = g.initializer(`${name}.conv.bias`, 'float32', [cout], uniform(rng, cout, fanIn));
   const pad = opts.pad ?? 0;
-  const y = g.op('Conv', [x, w, b], { group: groups, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [opts.stride ?? 1, opts.stride ?? 1], dilations: [1, 1] }, `/${name}/conv/Conv`);
+  const y = g.op(
+    'Conv',
+    [x, w, b],
+    { group: groups, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [opts.stride ?? 1, opts.stride ?? 1], dilations: [1, 1] },
+    `/${name}/conv/Conv`,
+  );
   const bn = g.op(
     'BatchNormalization',
     [
@@ -79,7 +97,16 @@ export function transformerModel(seed = 0, d = 32): ModelProto {
   x = matmulAdd(g, rng, 'embed', x, 28, d);
   x = g.op('Add', [x, g.initializer('pos_embedding', 'float32', [28, d], uniform(rng, 28 * d, d))], undefined, '/pos/Add');
   const layerNorm = (name: string, h: string): string =>
-    g.op('LayerNormalization', [h, g.initializer(`${name}.weight`, 'float32', [d], new Float32Array(d).fill(1)), g.initializer(`${name}.bias`, 'float32', [d], new Float32Array(d))], { axis: -1, epsilon: { float: 1e-5 } }, `/${name}/LayerNormalization`);
+    g.op(
+      'LayerNormalization',
+      [
+        h,
+        g.initializer(`${name}.weight`, 'float32', [d], new Float32Array(d).fill(1)),
+        g.initializer(`${name}.bias`, 'float32', [d], new Float32Array(d)),
+      ],
+      { axis: -1, epsilon: { float: 1e-5 } },
+      `/${name}/LayerNormalization`,
+    );
   const h = layerNorm('ln1', x);
   const q = matmulAdd(g, rng, 'attn.q', h, d, d);
   const k = matmulAdd(g, rng, 'attn.k', h, d, d);
@@ -92,7 +119,12 @@ export function transformerModel(seed = 0, d = 32): ModelProto {
   const m = matmulAdd(g, rng, 'mlp.fc1', layerNorm('ln2', x), d, 2 * d);
   // GELU as torch exports it: x * 0.5 * (1 + erf(x / sqrt(2)))
   const erf = g.op('Erf', [g.op('Div', [m, g.scalar(Math.SQRT2)], undefined, '/mlp/act/Div')], undefined, '/mlp/act/Erf');
-  const gelu = g.op('Mul', [g.op('Mul', [m, g.op('Add', [erf, g.scalar(1)], undefined, '/mlp/act/Add')], undefined, '/mlp/act/Mul'), g.scalar(0.5)], undefined, '/mlp/act/Mul_1');
+  const gelu = g.op(
+    'Mul',
+    [g.op('Mul', [m, g.op('Add', [erf, g.scalar(1)], undefined, '/mlp/act/Add')], undefined, '/mlp/act/Mul'), g.scalar(0.5)],
+    undefined,
+    '/mlp/act/Mul_1',
+  );
   x = g.op('Add', [x, matmulAdd(g, rng, 'mlp.fc2', gelu, 2 * d, d)], undefined, '/Add_2');
   const pooled = g.op('ReduceMean', [x], { axes: [1], keepdims: 0 }, '/ReduceMean');
   linear(g, rng, 'head', pooled, d, 10, 'logits');

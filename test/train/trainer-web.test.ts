@@ -24,7 +24,16 @@ describe('the trainer on onnxruntime-web (wasm backend, in Node)', () => {
   it('follows the same trajectory as onnxruntime-node on the BatchNorm CNN', async () => {
     ortWeb.env.wasm.numThreads = 1;
     const { train: data } = fashionSubsets(32000, 320, 1);
-    const run = (openRunner: RunnerFactory) => train({ openRunner, model: buildZooModel('dwsep-bn', { seed: 9 }), train: data, epochs: 1, batchSize: 32, seed: 2, optimizer: { name: 'adam', lr: 5e-3 } });
+    const run = (openRunner: RunnerFactory) =>
+      train({
+        openRunner,
+        model: buildZooModel('dwsep-bn', { seed: 9 }),
+        train: data,
+        epochs: 1,
+        batchSize: 32,
+        seed: 2,
+        optimizer: { name: 'adam', lr: 5e-3 },
+      });
     const web = await run(createWebRunner);
     const node = await run(createNodeRunner);
     expect(web.history[0]!.trainLoss).toBeGreaterThan(0.5);

@@ -28,7 +28,19 @@ describe('trainer on Fashion-MNIST subsets', () => {
     const model = buildZooModel('lenet-300-100', { seed: 1 });
     const before = await evaluateModel(openRunner, model, test);
     const steps: number[] = [];
-    const r = await train({ openRunner, model, train: data, validation: test, epochs: 3, batchSize: 64, seed: 1, optimizer: { name: 'adam', lr: 1e-3 }, onProgress: (e) => { if (e.kind === 'step') steps.push(e.step); } });
+    const r = await train({
+      openRunner,
+      model,
+      train: data,
+      validation: test,
+      epochs: 3,
+      batchSize: 64,
+      seed: 1,
+      optimizer: { name: 'adam', lr: 1e-3 },
+      onProgress: (e) => {
+        if (e.kind === 'step') steps.push(e.step);
+      },
+    });
     expect(r.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     expect(steps.length).toBe(3 * Math.ceil(6000 / 64));
     expect(r.history[2]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
@@ -39,7 +51,9 @@ describe('trainer on Fashion-MNIST subsets', () => {
     expect(r.history[r.bestEpoch - 1]!.validation!.accuracy).toBe(best);
     // The returned model is the original graph with new weights, and runs on its own.
     expect(structure(r.model)).toBe(structure(model));
-    expect(getInitializerValues(r.model, ['fc1.weight']).get('fc1.weight')).not.toEqual(getInitializerValues(model, ['fc1.weight']).get('fc1.weight'));
+    expect(getInitializerValues(r.model, ['fc1.weight']).get('fc1.weight')).not.toEqual(
+      getInitializerValues(model, ['fc1.weight']).get('fc1.weight'),
+    );
     const reread = fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, r.model));
     const after = await evaluateModel(openRunner, reread, test);
     expect(after.accuracy).toBeCloseTo(best, 6);
@@ -59,13 +73,23 @@ describe('trainer on Fashion-MNIST subsets', () => {
       else if (w[i] === 0) zeros++;
     }
     expect(zeros).toBe(0);
-    await expect(train({ openRunner, model, train: data, epochs: 1, masks: { 'fc9.weight': mask } })).rejects.toThrow(/mask given for 'fc9.weight'/);
+    await expect(train({ openRunner, model, train: data, epochs: 1, masks: { 'fc9.weight': mask } })).rejects.toThrow(
+      /mask given for 'fc9.weight'/,
+    );
   });
 
   it('updates BatchNormalization running statistics from the training graph (dwsep-bn)', async () => {
     const { train: data, test } = fashionSubsets(8000, 3000, 1000);
     const model = buildZooModel('dwsep-bn', { seed: 3 });
-    const r = await train({ openRunner, model, train: data, validation: test, epochs: 2, batchSize: 64, optimizer: { name: 'adam', lr: 3e-3 } });
+    const r = await train({
+      openRunner,
+      model,
+      train: data,
+      validation: test,
+      epochs: 2,
+      batchSize: 64,
+      optimizer: { name: 'adam', lr: 3e-3 },
+    });
     const mean = r.weights.get('stem.bn.running_mean')!;
     const variance = r.weights.get('stem.bn.running_var')!;
     expect(mean.some((v) => Math.abs(v) > 1e-3)).toBe(true);
@@ -78,7 +102,16 @@ describe('trainer on Fashion-MNIST subsets', () => {
 
   it('stops early and restores the best epoch', async () => {
     const { train: data, test } = fashionSubsets(12000, 256, 200);
-    const r = await train({ openRunner, model: buildZooModel('lenet-300-100', { seed: 4 }), train: data, validation: test, epochs: 40, batchSize: 32, optimizer: { name: 'adam', lr: 3e-3 }, earlyStopping: { patience: 2 } });
+    const r = await train({
+      openRunner,
+      model: buildZooModel('lenet-300-100', { seed: 4 }),
+      train: data,
+      validation: test,
+      epochs: 40,
+      batchSize: 32,
+      optimizer: { name: 'adam', lr: 3e-3 },
+      earlyStopping: { patience: 2 },
+    });
     expect(r.stoppedEarly).toBe(true);
     expect(r.history.length).toBeLessThan(40);
     const accs = r.history.map((h) => h.validation!.accuracy);
@@ -93,14 +126,33 @@ describe('trainer on Fashion-MNIST subsets', () => {
     let hooks = 0;
     let afters = 0;
     const r = await train({
-      openRunner, model, train: data, epochs: 1, batchSize: 64,
-      optimizer: (params) => new Sgd([{ params: params.filter((p) => p.name.startsWith('fc1.')), lr: 0 }, { params: params.filter((p) => !p.name.startsWith('fc1.')) }], { lr: 0.05, momentum: 0.9 }),
-      gradientHook: (grads, step) => { expect(grads.get('fc2.weight')!.length).toBe(300 * 100); expect(step).toBe(hooks); hooks++; },
-      afterStep: (weights) => { expect(weights.get('fc3.bias')!.length).toBe(10); afters++; },
+      openRunner,
+      model,
+      train: data,
+      epochs: 1,
+      batchSize: 64,
+      optimizer: (params) =>
+        new Sgd(
+          [
+            { params: params.filter((p) => p.name.startsWith('fc1.')), lr: 0 },
+            { params: params.filter((p) => !p.name.startsWith('fc1.')) },
+          ],
+          { lr: 0.05, momentum: 0.9 },
+        ),
+      gradientHook: (grads, step) => {
+        expect(grads.get('fc2.weight')!.length).toBe(300 * 100);
+        expect(step).toBe(hooks);
+        hooks++;
+      },
+      afterStep: (weights) => {
+        expect(weights.get('fc3.bias')!.length).toBe(10);
+        afters++;
+      },
     });
     expect([hooks, afters]).toEqual([10, 10]);
     const names = ['fc1.weight', 'fc2.weight'];
-    const a = getInitializerValues(model, names), b = getInitializerValues(r.model, names);
+    const a = getInitializerValues(model, names),
+      b = getInitializerValues(r.model, names);
     expect(b.get('fc1.weight')).toEqual(a.get('fc1.weight'));
     expect(b.get('fc2.weight')).not.toEqual(a.get('fc2.weight'));
   });
@@ -108,8 +160,36 @@ describe('trainer on Fashion-MNIST subsets', () => {
   it('trains an export with a fixed batch size of 1 and keeps its declared shapes', async () => {
     const g = new GraphBuilder();
     g.input('x', 'float32', [1, 784]);
-    const h = g.op('Relu', [g.op('Gemm', ['x', g.initializer('fc1.weight', 'float32', [32, 784], new Float32Array(32 * 784).map((_, i) => Math.sin(i) * 0.03)), g.initializer('fc1.bias', 'float32', [32], new Float32Array(32))], { transB: 1 })]);
-    g.node('Gemm', [h, g.initializer('fc2.weight', 'float32', [10, 32], new Float32Array(320).map((_, i) => Math.cos(i) * 0.1)), g.initializer('fc2.bias', 'float32', [10], new Float32Array(10))], { attrs: { transB: 1 }, outputs: ['y'] });
+    const h = g.op('Relu', [
+      g.op(
+        'Gemm',
+        [
+          'x',
+          g.initializer(
+            'fc1.weight',
+            'float32',
+            [32, 784],
+            new Float32Array(32 * 784).map((_, i) => Math.sin(i) * 0.03),
+          ),
+          g.initializer('fc1.bias', 'float32', [32], new Float32Array(32)),
+        ],
+        { transB: 1 },
+      ),
+    ]);
+    g.node(
+      'Gemm',
+      [
+        h,
+        g.initializer(
+          'fc2.weight',
+          'float32',
+          [10, 32],
+          new Float32Array(320).map((_, i) => Math.cos(i) * 0.1),
+        ),
+        g.initializer('fc2.bias', 'float32', [10], new Float32Array(10)),
+      ],
+      { attrs: { transB: 1 }, outputs: ['y'] },
+    );
     g.output('y', 'float32', [1, 10]);
     const model = makeModel(g.graph);
     const { train: data, test } = fashionSubsets(16000, 1280, 300);
@@ -123,7 +203,16 @@ describe('trainer on Fashion-MNIST subsets', () => {
 
   it('is reproducible for a seed', async () => {
     const { train: data } = fashionSubsets(14000, 640, 10);
-    const run = async (seed: number) => (await train({ model: buildZooModel('lenet-300-100', { seed: 5 }), train: data, epochs: 1, seed, openRunner: (m, o) => createNodeRunner(m, { ...o, intraOpThreads: 1 }) })).history[0]!.trainLoss;
+    const run = async (seed: number) =>
+      (
+        await train({
+          model: buildZooModel('lenet-300-100', { seed: 5 }),
+          train: data,
+          epochs: 1,
+          seed,
+          openRunner: (m, o) => createNodeRunner(m, { ...o, intraOpThreads: 1 }),
+        })
+      ).history[0]!.trainLoss;
     const a = await run(7);
     expect(await run(7)).toBe(a);
     expect(await run(8)).not.toBe(a);
@@ -139,11 +228,26 @@ describe('fine-tuning models built like PyTorch exports', () => {
     it(name, async () => {
       const pre = fashionSubsets(20000, 3000, 1000);
       // "made elsewhere": a briefly trained model, serialized and read back
-      const pretrained = await train({ openRunner, model: make(), train: pre.train, epochs: 1, batchSize: 32, optimizer: { name: 'adam', lr } });
+      const pretrained = await train({
+        openRunner,
+        model: make(),
+        train: pre.train,
+        epochs: 1,
+        batchSize: 32,
+        optimizer: { name: 'adam', lr },
+      });
       const model = fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, pretrained.model));
       const before = await evaluateModel(openRunner, model, pre.test);
       const { train: more } = fashionSubsets(23000, 4000, 10);
-      const r = await train({ openRunner, model, train: more, epochs: 2, batchSize: 32, optimizer: { name: 'adam', lr: lr / 3 }, restoreBest: false });
+      const r = await train({
+        openRunner,
+        model,
+        train: more,
+        epochs: 2,
+        batchSize: 32,
+        optimizer: { name: 'adam', lr: lr / 3 },
+        restoreBest: false,
+      });
       const after = await evaluateModel(openRunner, r.model, pre.test);
       expect(r.history[1]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
       expect(after.loss).toBeLessThan(before.loss);
@@ -167,21 +271,45 @@ describe('bad input', () => {
     const g = new GraphBuilder();
     g.input('input', 'float32', ['N', 1, 28, 28]);
     const flat = g.op('Flatten', ['input'], { axis: 1 });
-    g.node('Gemm', [flat, g.initializer('w', 'float32', [5, 784], new Float32Array(5 * 784).fill(0.01)), g.initializer('b', 'float32', [5], new Float32Array(5))], { attrs: { transB: 1 }, outputs: ['logits'] });
+    g.node(
+      'Gemm',
+      [
+        flat,
+        g.initializer('w', 'float32', [5, 784], new Float32Array(5 * 784).fill(0.01)),
+        g.initializer('b', 'float32', [5], new Float32Array(5)),
+      ],
+      { attrs: { transB: 1 }, outputs: ['logits'] },
+    );
     g.output('logits', 'float32', ['N', 5]);
     const model = makeModel(g.graph);
     const { train: data } = fashionSubsets(0, 100, 1);
-    await expect(train({ openRunner, model, train: data, epochs: 1 })).rejects.toThrow(/labels go up to 9, but output 'logits' has only 5 classes/);
-    await expect(train({ openRunner, model, train: { ...data, x: { ...data.x, shape: [99, 1, 28, 28] } }, epochs: 1 })).rejects.toThrow(/x holds 313600 bytes, expected 99 examples x 784 float32 values/);
-    await expect(train({ openRunner, model, train: { ...data, y: data.y!.subarray(0, 99) }, epochs: 1 })).rejects.toThrow(/99 labels for 100 examples/);
-    await expect(train({ openRunner, model, train: { ...data, y: undefined }, epochs: 1 })).rejects.toThrow(/training data: the data has no labels/);
+    await expect(train({ openRunner, model, train: data, epochs: 1 })).rejects.toThrow(
+      /labels go up to 9, but output 'logits' has only 5 classes/,
+    );
+    await expect(train({ openRunner, model, train: { ...data, x: { ...data.x, shape: [99, 1, 28, 28] } }, epochs: 1 })).rejects.toThrow(
+      /x holds 313600 bytes, expected 99 examples x 784 float32 values/,
+    );
+    await expect(train({ openRunner, model, train: { ...data, y: data.y!.subarray(0, 99) }, epochs: 1 })).rejects.toThrow(
+      /99 labels for 100 examples/,
+    );
+    await expect(train({ openRunner, model, train: { ...data, y: undefined }, epochs: 1 })).rejects.toThrow(
+      /training data: the data has no labels/,
+    );
   });
 
   it('names an op without a gradient rule', async () => {
     const g = new GraphBuilder();
     g.input('input', 'float32', ['N', 1, 28, 28]);
     const flat = g.op('Flatten', ['input'], { axis: 1 });
-    const h = g.op('Gemm', [flat, g.initializer('w', 'float32', [10, 784], new Float32Array(7840).fill(0.01)), g.initializer('b', 'float32', [10], new Float32Array(10))], { transB: 1 });
+    const h = g.op(
+      'Gemm',
+      [
+        flat,
+        g.initializer('w', 'float32', [10, 784], new Float32Array(7840).fill(0.01)),
+        g.initializer('b', 'float32', [10], new Float32Array(10)),
+      ],
+      { transB: 1 },
+    );
     g.node('Sin', [h], { outputs: ['logits'], name: 'weird_sin' });
     g.output('logits', 'float32', ['N', 10]);
     const { train: data } = fashionSubsets(0, 64, 1);

@@ -46,8 +46,12 @@ describe('model zoo', () => {
     expect(floats(b, 'fc1.weight')).toEqual(w);
     expect(floats(c, 'fc1.weight')).not.toEqual(w);
     const bound = 1 / Math.sqrt(784);
-    let max = 0, sq = 0;
-    for (const v of w) { max = Math.max(max, Math.abs(v)); sq += v * v; }
+    let max = 0,
+      sq = 0;
+    for (const v of w) {
+      max = Math.max(max, Math.abs(v));
+      sq += v * v;
+    }
     expect(max).toBeLessThanOrEqual(bound);
     expect(max).toBeGreaterThan(bound * 0.99);
     expect(Math.sqrt(sq / w.length)).toBeCloseTo(bound / Math.sqrt(3), 3); // std of U(-b, b)

@@ -6,7 +6,16 @@
 import type { Command } from 'commander';
 import { COMPARE_SCHEMA, type CompareRecord, type EvalRecord } from '../../report/record.js';
 import type { CliIO } from '../io.js';
-import { addEvalOptions, evaluateOpened, formatRecords, loadSettingsData, openModel, parseEvalSettings, writeReport, type EvalCliOptions } from '../evaluation.js';
+import {
+  addEvalOptions,
+  evaluateOpened,
+  formatRecords,
+  loadSettingsData,
+  openModel,
+  parseEvalSettings,
+  writeReport,
+  type EvalCliOptions,
+} from '../evaluation.js';
 
 export function register(program: Command, io: CliIO): void {
   addEvalOptions(

@@ -43,19 +43,28 @@ const BASELINE_TRAINING = { optimizer: 'adam', lrSchedule: 'cosine', batchSize: 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('compress')
-    .description('Deep Compression end to end: prune + fine-tune, cluster + centroid fine-tune, entropy-code into .mpz; accuracy and size per stage (default: LeNet-300-100 trained on Fashion-MNIST)')
+    .description(
+      'Deep Compression end to end: prune + fine-tune, cluster + centroid fine-tune, entropy-code into .mpz; accuracy and size per stage (default: LeNet-300-100 trained on Fashion-MNIST)',
+    )
     .argument('[model]', 'trained ONNX classifier, external data read (default: train --arch on --data first)');
   const epochs = int({ min: 1, max: 1000 });
   const bits = int({ min: 1, max: 8 });
   addOptions(
     cmd,
-    option('--arch <name>', 'zoo network trained when no model is given (see train)', { parse: oneOf(ZOO_NAMES), choices: ZOO_NAMES, default: 'lenet-300-100' }),
+    option('--arch <name>', 'zoo network trained when no model is given (see train)', {
+      parse: oneOf(ZOO_NAMES),
+      choices: ZOO_NAMES,
+      default: 'lenet-300-100',
+    }),
   );
   addDataOptions(cmd, { what: 'training (minus a seeded 5,000-example hold-out) and test data', default: 'fashion-mnist' });
   addOptions(
     cmd,
     option('--train-epochs <n>', 'epochs when training the default model, 1..1000', { parse: epochs, default: 12 }),
-    option('--sparsity <s>', 'share of the Conv/Gemm/MatMul weights pruned (one global threshold)', { parse: fraction({ below1: true }), default: 0.92 }),
+    option('--sparsity <s>', 'share of the Conv/Gemm/MatMul weights pruned (one global threshold)', {
+      parse: fraction({ below1: true }),
+      default: 0.92,
+    }),
     option('--prune-epochs <n>', 'fine-tuning epochs while pruning, 1..1000', { parse: epochs, default: 10 }),
     option('--prune-schedule <s>', 'how the sparsity reaches its target while fine-tuning (see prune; iterative: 4 stages)', {
       parse: oneOf(SCHEDULE_NAMES),
@@ -68,75 +77,123 @@ export function register(program: Command, io: CliIO): void {
     seedOption('initialization, the hold-out split and shuffling'),
     option('--save-onnx <file>', 'also write the clustered ONNX model (runs in onnxruntime as is)'),
   );
-  addOutputOptions(cmd, { output: 'the compressed container; the name must end in .mpz', json: `print a JSON report on stdout (schema ${COMPRESS_SCHEMA}, docs/CLI.md)` });
-  cmd
-    .action(async (modelPath: string | undefined, f: Flags) => {
-      if (!f.output.endsWith('.mpz')) throw new ModelpressError('E_ARG', `-o ${f.output}: the output is an .mpz container; name it *.mpz`);
-      const data = await loadData({ ...f, valSize: 5000 });
-      const say = (s: string) => {
-        if (!f.json) io.stderr(`modelpress: ${s}\n`);
-      };
-      const progress = trainingProgress(io);
-      try {
-        let model: ModelProto;
-        let source: string;
-        if (modelPath) {
-          model = readOnnxFile(modelPath).proto;
-          source = modelPath;
-        } else {
-          say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);
-          const trained = await trainModel({ openRunner: createNodeRunner, model: buildZooModel(f.arch, { seed: f.seed }), train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: f.trainEpochs, batchSize: BASELINE_TRAINING.batchSize, seed: f.seed, optimizer: optimizerSpec(BASELINE_TRAINING, sampleCount(data.train), f.trainEpochs), onProgress: progress.onProgress });
-          model = trained.model;
-          source = `${f.arch} trained on ${f.data} (${f.trainEpochs} epochs, seed ${f.seed})`;
-        }
-        const result = await deepCompression({
+  addOutputOptions(cmd, {
+    output: 'the compressed container; the name must end in .mpz',
+    json: `print a JSON report on stdout (schema ${COMPRESS_SCHEMA}, docs/CLI.md)`,
+  });
+  cmd.action(async (modelPath: string | undefined, f: Flags) => {
+    if (!f.output.endsWith('.mpz')) throw new ModelpressError('E_ARG', `-o ${f.output}: the output is an .mpz container; name it *.mpz`);
+    const data = await loadData({ ...f, valSize: 5000 });
+    const say = (s: string) => {
+      if (!f.json) io.stderr(`modelpress: ${s}\n`);
+    };
+    const progress = trainingProgress(io);
+    try {
+      let model: ModelProto;
+      let source: string;
+      if (modelPath) {
+        model = readOnnxFile(modelPath).proto;
+        source = modelPath;
+      } else {
+        say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);
+        const trained = await trainModel({
           openRunner: createNodeRunner,
-          model,
+          model: buildZooModel(f.arch, { seed: f.seed }),
           train: data.train,
-          validation: data.validation,
-          test: data.test,
-          sparsity: f.sparsity,
-          pruneEpochs: f.pruneEpochs,
-          pruneSchedule: f.pruneSchedule,
-          bitsFc: f.bitsFc,
-          bitsConv: f.bitsConv,
-          clusterEpochs: f.clusterEpochs,
+          ...(data.validation ? { validation: data.validation } : {}),
+          epochs: f.trainEpochs,
+          batchSize: BASELINE_TRAINING.batchSize,
           seed: f.seed,
-          onStage: say,
+          optimizer: optimizerSpec(BASELINE_TRAINING, sampleCount(data.train), f.trainEpochs),
           onProgress: progress.onProgress,
-          ...(modelPath ? { file: modelPath } : {}),
         });
-        progress.stop();
-        writeFileAtomic(f.output, result.mpz);
-        if (f.saveOnnx) {
-          writeOnnxFile(f.saveOnnx, result.model);
-        }
-        const base = result.stages[0]!;
-        const row = (s: StageReport) => [s.stage, `${(s.accuracy * 100).toFixed(2)}%`, `${((s.accuracy - base.accuracy) * 100).toFixed(2)}`, humanBytes(s.bytes), `${(base.bytes / s.bytes).toFixed(1)}x`, `${((s.nonzero / s.params) * 100).toFixed(1)}%`];
-        if (f.json) {
-          io.stdout(
-            `${JSON.stringify(
-              {
-                schema: COMPRESS_SCHEMA,
-                source,
-                output: f.output,
-                settings: { sparsity: f.sparsity, pruneEpochs: f.pruneEpochs, pruneSchedule: f.pruneSchedule, bitsFc: f.bitsFc, bitsConv: f.bitsConv, clusterEpochs: f.clusterEpochs, seed: f.seed },
-                stages: result.stages.map((s) => ({ stage: s.stage, accuracy: s.accuracy, bytes: s.bytes, params: s.params, nonzero: s.nonzero, ratio: base.bytes / s.bytes })),
-                compressionRatio: result.ratio,
-                accuracyDelta: result.stages.at(-1)!.accuracy - base.accuracy,
-                pack: { stages: result.pack.stages, skeleton: result.pack.skeleton },
-              },
-              null,
-              2,
-            )}\n`,
-          );
-          return;
-        }
-        io.stdout(`${source}\n`);
-        io.stdout(formatTable(['stage', { header: 'test accuracy', align: 'right' }, { header: 'delta (points)', align: 'right' }, { header: 'size', align: 'right' }, { header: 'ratio', align: 'right' }, { header: 'non-zero weights', align: 'right' }], result.stages.map(row)));
-        io.stdout(`${f.output}: ${result.ratio.toFixed(1)}x smaller than the float32 model, ${((result.stages.at(-1)!.accuracy - base.accuracy) * 100).toFixed(2)} points of test accuracy\n`);
-      } finally {
-        progress.stop();
+        model = trained.model;
+        source = `${f.arch} trained on ${f.data} (${f.trainEpochs} epochs, seed ${f.seed})`;
       }
-    });
+      const result = await deepCompression({
+        openRunner: createNodeRunner,
+        model,
+        train: data.train,
+        validation: data.validation,
+        test: data.test,
+        sparsity: f.sparsity,
+        pruneEpochs: f.pruneEpochs,
+        pruneSchedule: f.pruneSchedule,
+        bitsFc: f.bitsFc,
+        bitsConv: f.bitsConv,
+        clusterEpochs: f.clusterEpochs,
+        seed: f.seed,
+        onStage: say,
+        onProgress: progress.onProgress,
+        ...(modelPath ? { file: modelPath } : {}),
+      });
+      progress.stop();
+      writeFileAtomic(f.output, result.mpz);
+      if (f.saveOnnx) {
+        writeOnnxFile(f.saveOnnx, result.model);
+      }
+      const base = result.stages[0]!;
+      const row = (s: StageReport) => [
+        s.stage,
+        `${(s.accuracy * 100).toFixed(2)}%`,
+        `${((s.accuracy - base.accuracy) * 100).toFixed(2)}`,
+        humanBytes(s.bytes),
+        `${(base.bytes / s.bytes).toFixed(1)}x`,
+        `${((s.nonzero / s.params) * 100).toFixed(1)}%`,
+      ];
+      if (f.json) {
+        io.stdout(
+          `${JSON.stringify(
+            {
+              schema: COMPRESS_SCHEMA,
+              source,
+              output: f.output,
+              settings: {
+                sparsity: f.sparsity,
+                pruneEpochs: f.pruneEpochs,
+                pruneSchedule: f.pruneSchedule,
+                bitsFc: f.bitsFc,
+                bitsConv: f.bitsConv,
+                clusterEpochs: f.clusterEpochs,
+                seed: f.seed,
+              },
+              stages: result.stages.map((s) => ({
+                stage: s.stage,
+                accuracy: s.accuracy,
+                bytes: s.bytes,
+                params: s.params,
+                nonzero: s.nonzero,
+                ratio: base.bytes / s.bytes,
+              })),
+              compressionRatio: result.ratio,
+              accuracyDelta: result.stages.at(-1)!.accuracy - base.accuracy,
+              pack: { stages: result.pack.stages, skeleton: result.pack.skeleton },
+            },
+            null,
+            2,
+          )}\n`,
+        );
+        return;
+      }
+      io.stdout(`${source}\n`);
+      io.stdout(
+        formatTable(
+          [
+            'stage',
+            { header: 'test accuracy', align: 'right' },
+            { header: 'delta (points)', align: 'right' },
+            { header: 'size', align: 'right' },
+            { header: 'ratio', align: 'right' },
+            { header: 'non-zero weights', align: 'right' },
+          ],
+          result.stages.map(row),
+        ),
+      );
+      io.stdout(
+        `${f.output}: ${result.ratio.toFixed(1)}x smaller than the float32 model, ${((result.stages.at(-1)!.accuracy - base.accuracy) * 100).toFixed(2)} points of test accuracy\n`,
+      );
+    } finally {
+      progress.stop();
+    }
+  });
 }

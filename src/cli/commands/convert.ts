@@ -22,23 +22,45 @@ export function register(program: Command, io: CliIO): void {
     .command('convert')
     .description('convert a model between ONNX, safetensors and TF.js (ONNX -> ONNX is a faithful rewrite; other pairs carry the weights)')
     .argument('<in>', 'input model: .onnx, .safetensors, or a TF.js model JSON (format detected from content)')
-    .addOption(option('--to <format>', 'output format', { parse: oneOf(TARGETS), choices: TARGETS, defaultText: 'from the extension of -o: .onnx, .safetensors, .json' }));
+    .addOption(
+      option('--to <format>', 'output format', {
+        parse: oneOf(TARGETS),
+        choices: TARGETS,
+        defaultText: 'from the extension of -o: .onnx, .safetensors, .json',
+      }),
+    );
   addOutputOptions(cmd, {
     output: 'output file (.onnx, .safetensors, or .json for TF.js; shards/external data go next to it)',
     json: `print the written files and the notes as JSON (schema ${CONVERT_SCHEMA}, docs/CLI.md)`,
   });
   cmd.action((input: string, opts: { output: string; to?: FormatName; json?: boolean }) => {
-      const to = opts.to ?? formatFromExtension(opts.output);
-      if (!to) throw new ModelpressError('E_ARG', `cannot tell the output format from "${opts.output}": use --to onnx|safetensors|tfjs or a .onnx/.safetensors/.json name`);
-      const model = loadModel(input);
-      const result = saveModel(model, opts.output, to);
-      for (const note of result.notes) io.stderr(`modelpress: note: ${note}\n`);
-      const total = result.files.reduce((s, f) => s + f.bytes, 0);
-      if (opts.json) {
-        const report = { schema: CONVERT_SCHEMA, input, format: model.format, tensors: model.tensors.length, sizeBytes: model.sizeBytes, to, files: result.files, bytes: total, notes: result.notes };
-        io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-        return;
-      }
-      io.stdout(`${input} (${model.format}, ${model.tensors.length} tensors, ${humanBytes(model.sizeBytes)}) -> ${to}: ${result.files.map((f) => `${f.path} (${humanBytes(f.bytes)})`).join(', ')}; ${humanBytes(total)}\n`);
-    });
+    const to = opts.to ?? formatFromExtension(opts.output);
+    if (!to)
+      throw new ModelpressError(
+        'E_ARG',
+        `cannot tell the output format from "${opts.output}": use --to onnx|safetensors|tfjs or a .onnx/.safetensors/.json name`,
+      );
+    const model = loadModel(input);
+    const result = saveModel(model, opts.output, to);
+    for (const note of result.notes) io.stderr(`modelpress: note: ${note}\n`);
+    const total = result.files.reduce((s, f) => s + f.bytes, 0);
+    if (opts.json) {
+      const report = {
+        schema: CONVERT_SCHEMA,
+        input,
+        format: model.format,
+        tensors: model.tensors.length,
+        sizeBytes: model.sizeBytes,
+        to,
+        files: result.files,
+        bytes: total,
+        notes: result.notes,
+      };
+      io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    io.stdout(
+      `${input} (${model.format}, ${model.tensors.length} tensors, ${humanBytes(model.sizeBytes)}) -> ${to}: ${result.files.map((f) => `${f.path} (${humanBytes(f.bytes)})`).join(', ')}; ${humanBytes(total)}\n`,
+    );
+  });
 }

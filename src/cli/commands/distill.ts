@@ -10,9 +10,31 @@ import { buildStudent, isStudentArch } from '../../compress/students.js';
 import { ModelpressError } from '../../core/errors.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { evaluateModel, train } from '../../train/trainer.js';
+import type { ModelProto } from 'onnx-buf';
 import type { CliIO } from '../io.js';
-import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, fraction, number, option, type DataCliOptions, type TrainingCliOptions } from '../options.js';
-import { checkOutput, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, readModel, trainingProgress, writeTrainedModel } from '../training.js';
+import {
+  addDataOptions,
+  addOptions,
+  addOutputOptions,
+  addTrainingOptions,
+  fraction,
+  number,
+  option,
+  type DataCliOptions,
+  type TrainingCliOptions,
+} from '../options.js';
+import {
+  checkOutput,
+  epochJson,
+  learningRate,
+  loadData,
+  optimizerSpec,
+  pct,
+  printEpochs,
+  readModel,
+  trainingProgress,
+  writeTrainedModel,
+} from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
 interface DistillCliOptions extends DataCliOptions, Omit<TrainingCliOptions, 'patience'> {
@@ -28,30 +50,49 @@ interface DistillCliOptions extends DataCliOptions, Omit<TrainingCliOptions, 'pa
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('distill')
-    .description('knowledge distillation: train a student on the teacher\'s temperature-softened logits (computed by onnxruntime) mixed with the labels');
+    .description(
+      "knowledge distillation: train a student on the teacher's temperature-softened logits (computed by onnxruntime) mixed with the labels",
+    );
   addOptions(
     cmd,
     option('--teacher <file>', 'trained teacher ONNX classifier (logits [N, classes])', { required: true }),
-    option('--student <arch|file>', 'student: a zoo architecture (see train), mlp-<hidden>[-<hidden>...] (e.g. mlp-32 = 784-32-10, hidden sizes 1..65536), both initialized with --seed, or an ONNX file to continue from', {
-      required: true,
-    }),
+    option(
+      '--student <arch|file>',
+      'student: a zoo architecture (see train), mlp-<hidden>[-<hidden>...] (e.g. mlp-32 = 784-32-10, hidden sizes 1..65536), both initialized with --seed, or an ONNX file to continue from',
+      {
+        required: true,
+      },
+    ),
     option('--temperature <T>', 'softmax temperature', { parse: number({ above: 0 }), default: 2 }),
     option('--alpha <a>', 'weight of the teacher term (1 - alpha on the labels)', { parse: fraction(), default: 0.5 }),
     option('--compare-labels', 'also train the same student on the labels alone (same epochs, seed and hold-out) and report both'),
   );
   addDataOptions(cmd, { what: 'training and test data', required: true });
-  addTrainingOptions(cmd, { epochs: 5, lrSchedule: 'constant', valSize: 0, seeds: "the student's initialization, the hold-out split and shuffling", without: ['patience'] });
-  addOutputOptions(cmd, { output: 'where to write the trained student (must differ from the teacher and a student file)', json: 'print a JSON report on stdout (schema modelpress.distill/1, docs/CLI.md)' });
+  addTrainingOptions(cmd, {
+    epochs: 5,
+    lrSchedule: 'constant',
+    valSize: 0,
+    seeds: "the student's initialization, the hold-out split and shuffling",
+    without: ['patience'],
+  });
+  addOutputOptions(cmd, {
+    output: 'where to write the trained student (must differ from the teacher and a student file)',
+    json: 'print a JSON report on stdout (schema modelpress.distill/1, docs/CLI.md)',
+  });
   cmd.action(async (opts: DistillCliOptions) => {
     checkOutput(opts.output, opts.teacher, ...(isStudentArch(opts.student) ? [] : [opts.student]));
     const teacher = readModel(opts.teacher);
-    let student;
+    let student: ModelProto;
     if (isStudentArch(opts.student)) student = buildStudent(opts.student, opts.seed);
     else if (existsSync(opts.student)) student = readModel(opts.student);
-    else throw new ModelpressError('E_ARG', `--student '${opts.student}' is neither a known architecture (zoo names, mlp-<hidden>...) nor an existing file`);
+    else
+      throw new ModelpressError(
+        'E_ARG',
+        `--student '${opts.student}' is neither a known architecture (zoo names, mlp-<hidden>...) nor an existing file`,
+      );
     const data = await loadData(opts);
     const progress = trainingProgress(io);
-    let r;
+    let r: Awaited<ReturnType<typeof distill>>;
     try {
       r = await distill({
         openRunner: createNodeRunner,
@@ -73,11 +114,20 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
-    let labelsOnly;
+    let labelsOnly: Awaited<ReturnType<typeof evaluateModel>> | undefined;
     if (opts.compareLabels) {
       const held = data.validation ? { validation: data.validation } : { restoreBest: false };
       const optimizer = optimizerSpec(opts, sampleCount(data.train), opts.epochs);
-      const b = await train({ openRunner: createNodeRunner, model: student, train: data.train, ...held, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, optimizer });
+      const b = await train({
+        openRunner: createNodeRunner,
+        model: student,
+        train: data.train,
+        ...held,
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        seed: opts.seed,
+        optimizer,
+      });
       labelsOnly = await evaluateModel(createNodeRunner, b.model, data.test);
     }
     const bytes = writeTrainedModel(r.model, opts.output);
@@ -107,7 +157,9 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     printEpochs(io, r.history, opts.epochs);
-    io.stdout(`test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`);
+    io.stdout(
+      `test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`,
+    );
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });
 }

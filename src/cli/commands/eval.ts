@@ -5,7 +5,16 @@
  * throughput, peak memory, size and parameters (machinery in ../evaluation.ts).
  */
 import type { Command } from 'commander';
-import { addEvalOptions, evaluateOpened, formatRecords, loadSettingsData, openModel, parseEvalSettings, writeReport, type EvalCliOptions } from '../evaluation.js';
+import {
+  addEvalOptions,
+  evaluateOpened,
+  formatRecords,
+  loadSettingsData,
+  openModel,
+  parseEvalSettings,
+  writeReport,
+  type EvalCliOptions,
+} from '../evaluation.js';
 import type { CliIO } from '../io.js';
 import { option } from '../options.js';
 
@@ -15,7 +24,9 @@ export function register(program: Command, io: CliIO): void {
       .command('eval')
       .description('evaluate an ONNX model: accuracy, F1, fidelity vs --ref, latency, throughput, peak memory, size')
       .argument('<model>', 'ONNX model file, or an .mpz container holding one')
-      .addOption(option('--ref <model>', 'reference model run on the same inputs: fidelity (cosine, SNR, agreement, errors) and compression ratio')),
+      .addOption(
+        option('--ref <model>', 'reference model run on the same inputs: fidelity (cosine, SNR, agreement, errors) and compression ratio'),
+      ),
   ).action(async (modelPath: string, opts: EvalCliOptions & { ref?: string }) => {
     const s = parseEvalSettings(opts);
     const model = { path: modelPath, ...(await openModel(modelPath, s)) };

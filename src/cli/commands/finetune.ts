@@ -21,7 +21,10 @@ function zeroMasks(model: ModelProto): Map<string, Uint8Array> {
     if (tp.dataType !== ONNX_TYPE.float32) continue;
     const v = toFloat32(tensorFromProto(tp));
     if (!v.includes(0)) continue;
-    masks.set(tp.name, Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)));
+    masks.set(
+      tp.name,
+      Uint8Array.from(v, (x) => (x === 0 ? 0 : 1)),
+    );
   }
   return masks;
 }
@@ -35,17 +38,32 @@ export function register(program: Command, io: CliIO): void {
     .argument('<model>', 'ONNX model: one float input taking the images, logits [N, classes] as first output');
   addOptions(cmd, option('--keep-zeros', 'hold every weight that is exactly zero at zero (a pruned model stays pruned)'));
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
-  addTrainingOptions(cmd, { epochs: 1, lr: '1e-4 for adam/adamw, 0.01 for sgd', lrSchedule: 'constant', seeds: 'the hold-out split and shuffling' });
-  addOutputOptions(cmd, { output: 'where to write the trained ONNX model', json: 'print a JSON report on stdout (schema modelpress.finetune/1, docs/CLI.md)' });
+  addTrainingOptions(cmd, {
+    epochs: 1,
+    lr: '1e-4 for adam/adamw, 0.01 for sgd',
+    lrSchedule: 'constant',
+    seeds: 'the hold-out split and shuffling',
+  });
+  addOutputOptions(cmd, {
+    output: 'where to write the trained ONNX model',
+    json: 'print a JSON report on stdout (schema modelpress.finetune/1, docs/CLI.md)',
+  });
   cmd.action(async (modelPath: string, opts: TrainCommandOptions & { keepZeros?: boolean }) => {
     checkOutput(opts.output, modelPath);
     const model = readModel(modelPath);
     const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: modelPath });
-    if (!opts.json) io.stdout(`before: test accuracy ${pct(before.accuracy)} (loss ${before.loss.toFixed(4)}) on ${before.count} examples\n`);
+    if (!opts.json)
+      io.stdout(`before: test accuracy ${pct(before.accuracy)} (loss ${before.loss.toFixed(4)}) on ${before.count} examples\n`);
     const masks = opts.keepZeros ? zeroMasks(model) : undefined;
     const heldZeros = masks ? { heldZeros: [...masks.values()].reduce((a, m) => a + m.length - m.reduce((x, y) => x + y, 0), 0) } : {};
-    const report = { command: 'finetune', input: modelPath, testAccuracyBefore: before.accuracy, testLossBefore: before.loss, ...heldZeros };
+    const report = {
+      command: 'finetune',
+      input: modelPath,
+      testAccuracyBefore: before.accuracy,
+      testLossBefore: before.loss,
+      ...heldZeros,
+    };
     await runTraining(io, opts, { model, data, report, adamLr: FINETUNE_LR, file: modelPath, ...(masks ? { masks } : {}) });
   });
 }

@@ -23,4 +23,20 @@ import { register as sensitivity } from './sensitivity.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const commands: RegisterCommand[] = [inspect, convert, pack, unpack, evalCommand, compare, train, finetune, quantize, compress, prune, cluster, qat, distill, sensitivity];
+export const commands: RegisterCommand[] = [
+  inspect,
+  convert,
+  pack,
+  unpack,
+  evalCommand,
+  compare,
+  train,
+  finetune,
+  quantize,
+  compress,
+  prune,
+  cluster,
+  qat,
+  distill,
+  sensitivity,
+];

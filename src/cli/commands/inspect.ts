@@ -69,19 +69,30 @@ export interface InspectReport {
     readonly outputs: OnnxValueSummary[];
   };
   readonly safetensors?: { readonly metadata: Record<string, string> };
-  readonly tfjs?: { readonly kind: string; readonly generatedBy: string | null; readonly convertedBy: string | null; readonly shards: string[] };
+  readonly tfjs?: {
+    readonly kind: string;
+    readonly generatedBy: string | null;
+    readonly convertedBy: string | null;
+    readonly shards: string[];
+  };
 }
 
 /** The category a location is totalled under. */
 export function locationCategory(loc: TensorLocation): string {
   const sub = 'graph' in loc && loc.graph ? ' (subgraph)' : '';
   switch (loc.kind) {
-    case 'initializer': return `initializer${sub}`;
-    case 'constant': return `Constant node${sub}`;
-    case 'sparse': return `sparse_initializer${sub}`;
-    case 'external': return `external data${sub}`;
-    case 'safetensors': return 'safetensors';
-    case 'tfjs': return loc.quantization ? `tfjs (${loc.quantization}-quantized)` : 'tfjs';
+    case 'initializer':
+      return `initializer${sub}`;
+    case 'constant':
+      return `Constant node${sub}`;
+    case 'sparse':
+      return `sparse_initializer${sub}`;
+    case 'external':
+      return `external data${sub}`;
+    case 'safetensors':
+      return 'safetensors';
+    case 'tfjs':
+      return loc.quantization ? `tfjs (${loc.quantization}-quantized)` : 'tfjs';
   }
 }
 
@@ -90,7 +101,13 @@ function storedBytes(nt: NamedTensor): number {
   return t.dtype === 'string' ? (t.strings ?? []).reduce((s, b) => s + b.byteLength, 0) : t.data.byteLength;
 }
 
-function addTo<K extends string>(map: Map<string, InspectTotalsRow & Record<K, string>>, keyName: K, key: string, params: number, bytes: number): void {
+function addTo<K extends string>(
+  map: Map<string, InspectTotalsRow & Record<K, string>>,
+  keyName: K,
+  key: string,
+  params: number,
+  bytes: number,
+): void {
   const row = map.get(key) ?? ({ [keyName]: key, tensors: 0, params: 0, bytes: 0 } as InspectTotalsRow & Record<K, string>);
   map.set(key, { ...row, tensors: row.tensors + 1, params: row.params + params, bytes: row.bytes + bytes });
 }
@@ -135,7 +152,13 @@ export function buildInspectReport(model: LoadedModel, onTensor?: () => void): I
     file: model.path,
     sizeBytes: model.sizeBytes,
     files: [...model.files],
-    totals: { tensors: tensors.length, params, bytes, byDtype: [...byDtype.values()].sort(bySize), byLocation: [...byLocation.values()].sort(bySize) },
+    totals: {
+      tensors: tensors.length,
+      params,
+      bytes,
+      byDtype: [...byDtype.values()].sort(bySize),
+      byLocation: [...byLocation.values()].sort(bySize),
+    },
     tensors,
     duplicates: findDuplicateGroups(model.tensors).map((g) => ({ ...g, copies: g.names.length })),
     ...(model.onnx ? { onnx: onnxFacts(model) } : {}),
@@ -156,7 +179,16 @@ export function buildInspectReport(model: LoadedModel, onTensor?: () => void): I
 
 function onnxFacts(model: LoadedModel): NonNullable<InspectReport['onnx']> {
   const s = onnxSummary(model.onnx!);
-  return { irVersion: s.irVersion, producer: s.producer, opsets: s.opsets, opHistogram: s.opHistogram, nodeCount: s.nodeCount, subgraphCount: s.subgraphCount, inputs: s.inputs, outputs: s.outputs };
+  return {
+    irVersion: s.irVersion,
+    producer: s.producer,
+    opsets: s.opsets,
+    opHistogram: s.opHistogram,
+    nodeCount: s.nodeCount,
+    subgraphCount: s.subgraphCount,
+    inputs: s.inputs,
+    outputs: s.outputs,
+  };
 }
 
 function num(x: number | null, digits = 4): string | null {
@@ -185,24 +217,45 @@ function valueText(v: OnnxValueSummary): string {
 export function renderInspectText(r: InspectReport, top: number): string {
   const out: string[] = [];
   out.push(`${r.file}: ${r.format}, ${humanBytes(r.sizeBytes)} in ${r.files.length} file${r.files.length === 1 ? '' : 's'}`);
-  out.push(`${formatNumber(r.totals.tensors)} tensors, ${formatNumber(r.totals.params)} parameters, ${humanBytes(r.totals.bytes)} of tensor data`);
+  out.push(
+    `${formatNumber(r.totals.tensors)} tensors, ${formatNumber(r.totals.params)} parameters, ${humanBytes(r.totals.bytes)} of tensor data`,
+  );
   if (r.onnx) {
     const o = r.onnx;
-    out.push(`ONNX IR version ${o.irVersion}${o.producer ? `, producer ${o.producer}` : ''}; opsets: ${o.opsets.map((s) => `${s.domain || 'ai.onnx'} ${s.version}`).join(', ') || 'none'}`);
+    out.push(
+      `ONNX IR version ${o.irVersion}${o.producer ? `, producer ${o.producer}` : ''}; opsets: ${o.opsets.map((s) => `${s.domain || 'ai.onnx'} ${s.version}`).join(', ') || 'none'}`,
+    );
     out.push(`${formatNumber(o.nodeCount)} nodes in ${o.subgraphCount + 1} graph${o.subgraphCount ? 's' : ''}`);
     for (const v of o.inputs) out.push(`  input  ${valueText(v)}`);
     for (const v of o.outputs) out.push(`  output ${valueText(v)}`);
     const ops = Object.entries(o.opHistogram).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     if (ops.length) out.push(`ops: ${ops.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }
-  if (r.tfjs) out.push(`TF.js ${r.tfjs.kind}${r.tfjs.convertedBy ? `, converted by ${r.tfjs.convertedBy}` : ''}; shards: ${r.tfjs.shards.join(', ') || 'none'}`);
+  if (r.tfjs)
+    out.push(
+      `TF.js ${r.tfjs.kind}${r.tfjs.convertedBy ? `, converted by ${r.tfjs.convertedBy}` : ''}; shards: ${r.tfjs.shards.join(', ') || 'none'}`,
+    );
   if (r.safetensors && Object.keys(r.safetensors.metadata).length) {
-    out.push(`metadata: ${Object.entries(r.safetensors.metadata).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}...` : v}`).join(', ')}`);
+    out.push(
+      `metadata: ${Object.entries(r.safetensors.metadata)
+        .map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}...` : v}`)
+        .join(', ')}`,
+    );
   }
   out.push('', 'by dtype');
-  out.push(formatTable(['dtype', 'tensors', 'params', 'bytes'], r.totals.byDtype.map((d) => [d.dtype, d.tensors, d.params, humanBytes(d.bytes)])).trimEnd());
+  out.push(
+    formatTable(
+      ['dtype', 'tensors', 'params', 'bytes'],
+      r.totals.byDtype.map((d) => [d.dtype, d.tensors, d.params, humanBytes(d.bytes)]),
+    ).trimEnd(),
+  );
   out.push('', 'by location');
-  out.push(formatTable(['location', 'tensors', 'params', 'bytes'], r.totals.byLocation.map((d) => [d.location, d.tensors, d.params, humanBytes(d.bytes)])).trimEnd());
+  out.push(
+    formatTable(
+      ['location', 'tensors', 'params', 'bytes'],
+      r.totals.byLocation.map((d) => [d.location, d.tensors, d.params, humanBytes(d.bytes)]),
+    ).trimEnd(),
+  );
 
   const largest = [...r.tensors].sort((a, b) => b.bytes - a.bytes || b.params - a.params).slice(0, top);
   if (largest.length) {
@@ -210,7 +263,21 @@ export function renderInspectText(r: InspectReport, top: number): string {
     const right = { align: 'right' as const };
     out.push(
       formatTable(
-        ['name', 'dtype', 'shape', { header: 'params', ...right }, { header: 'bytes', ...right }, 'location', { header: 'min', ...right }, { header: 'max', ...right }, { header: 'mean', ...right }, { header: 'std', ...right }, { header: 'zeros', ...right }, { header: 'H raw', ...right }, { header: 'H 8bit', ...right }],
+        [
+          'name',
+          'dtype',
+          'shape',
+          { header: 'params', ...right },
+          { header: 'bytes', ...right },
+          'location',
+          { header: 'min', ...right },
+          { header: 'max', ...right },
+          { header: 'mean', ...right },
+          { header: 'std', ...right },
+          { header: 'zeros', ...right },
+          { header: 'H raw', ...right },
+          { header: 'H 8bit', ...right },
+        ],
         largest.map((t) => [
           shorten(t.name, 48),
           t.dtype,
@@ -231,10 +298,17 @@ export function renderInspectText(r: InspectReport, top: number): string {
     out.push('(H raw: entropy of the stored bytes; H 8bit: after uniform 8-bit quantization; bits per parameter)');
   }
   const nonFinite = r.tensors.filter((t) => t.nanCount + t.infCount > 0);
-  if (nonFinite.length) out.push('', `non-finite values in ${nonFinite.length} tensors: ${nonFinite.map((t) => `${t.name} (${t.nanCount} NaN, ${t.infCount} Inf)`).join(', ')}`);
+  if (nonFinite.length)
+    out.push(
+      '',
+      `non-finite values in ${nonFinite.length} tensors: ${nonFinite.map((t) => `${t.name} (${t.nanCount} NaN, ${t.infCount} Inf)`).join(', ')}`,
+    );
   if (r.duplicates.length) {
     const wasted = r.duplicates.reduce((s, g) => s + g.wastedBytes, 0);
-    out.push('', `${r.duplicates.length} groups of duplicated tensors (identical dtype, shape and bytes), ${humanBytes(wasted)} stored more than once:`);
+    out.push(
+      '',
+      `${r.duplicates.length} groups of duplicated tensors (identical dtype, shape and bytes), ${humanBytes(wasted)} stored more than once:`,
+    );
     for (const g of r.duplicates) {
       const names = g.names.length > 6 ? [...g.names.slice(0, 6), `... ${g.names.length - 6} more`] : g.names;
       out.push(`  ${g.copies} x ${g.dtype}[${g.shape.join(',')}] (${humanBytes(g.bytes)}): ${names.join(', ')}`);
@@ -247,7 +321,10 @@ export function register(program: Command, io: CliIO): void {
   program
     .command('inspect')
     .description('show what a model holds: tensors, dtypes, sizes, locations, value statistics, entropy, duplicates; ONNX graph facts')
-    .argument('<file>', 'model file: .onnx (external data next to it is read), .safetensors, or a TF.js model JSON (shards next to it are read)')
+    .argument(
+      '<file>',
+      'model file: .onnx (external data next to it is read), .safetensors, or a TF.js model JSON (shards next to it are read)',
+    )
     .addOption(option('--json', `print a JSON object (schema ${INSPECT_SCHEMA}, docs/CLI.md) instead of tables`))
     .addOption(topOption('tensors in the terminal table, largest (bytes) first; 0 hides the table (the JSON lists all)'))
     .action((file: string, opts: { json?: boolean; top: number }) => {

@@ -26,7 +26,8 @@ function summary(model: string, out: string, r: PackReport): string {
     `${model} (${r.format}, ${r.originalBytes} bytes) -> ${out} (${r.packedBytes} bytes), ratio ${r.ratio.toFixed(3)}x`,
     `  ${'stage'.padEnd(34)} ${'tensors'.padStart(7)} ${'raw'.padStart(12)} ${'stored'.padStart(12)}`,
   ];
-  for (const [stage, s] of Object.entries(r.stages)) lines.push(`  ${stage.padEnd(34)} ${String(s.tensors).padStart(7)} ${kb(s.rawBytes).padStart(12)} ${kb(s.storedBytes).padStart(12)}`);
+  for (const [stage, s] of Object.entries(r.stages))
+    lines.push(`  ${stage.padEnd(34)} ${String(s.tensors).padStart(7)} ${kb(s.rawBytes).padStart(12)} ${kb(s.storedBytes).padStart(12)}`);
   if (r.fallback) lines.push(`  note: ${r.fallback}`);
   return `${lines.join('\n')}\n`;
 }
@@ -37,21 +38,32 @@ export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('pack')
     .description('encode a model losslessly into an .mpz container (docs/FORMAT.md)')
-    .argument('<model>', 'model file: .onnx (external data files it names are read and packed too), .safetensors, or a TF.js model.json (shards are read from its directory)')
-    .addOption(
-      option('--lossless', 'require per-tensor coding: fail (E_UNSUPPORTED) instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)'),
+    .argument(
+      '<model>',
+      'model file: .onnx (external data files it names are read and packed too), .safetensors, or a TF.js model.json (shards are read from its directory)',
     )
     .addOption(
-      option('--smallest', 'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
+      option(
+        '--lossless',
+        'require per-tensor coding: fail (E_UNSUPPORTED) instead of storing the whole file with the generic coder when the model structure cannot be split (output is byte-identical either way)',
+      ),
+    )
+    .addOption(
+      option(
+        '--smallest',
+        'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
       ),
     );
-  addOutputOptions(cmd, { output: 'output .mpz path (written atomically)', json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})` });
+  addOutputOptions(cmd, {
+    output: 'output .mpz path (written atomically)',
+    json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})`,
+  });
   cmd.action((model: string, opts: PackCliOptions) => {
-      const input = loadModelFiles(model);
-      const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
-      if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
-      writeFileAtomic(opts.output, bytes);
-      if (opts.json) io.stdout(`${JSON.stringify({ schema: PACK_SCHEMA, input: model, output: opts.output, ...report }, null, 2)}\n`);
-      else io.stdout(summary(model, opts.output, report));
-    });
+    const input = loadModelFiles(model);
+    const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
+    if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
+    writeFileAtomic(opts.output, bytes);
+    if (opts.json) io.stdout(`${JSON.stringify({ schema: PACK_SCHEMA, input: model, output: opts.output, ...report }, null, 2)}\n`);
+    else io.stdout(summary(model, opts.output, report));
+  });
 }

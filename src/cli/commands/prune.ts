@@ -42,7 +42,17 @@ import {
   type DataCliOptions,
   type TrainingCliOptions,
 } from '../options.js';
-import { checkOutput, earlyStopping, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, trainingProgress } from '../training.js';
+import {
+  checkOutput,
+  earlyStopping,
+  epochJson,
+  learningRate,
+  loadData,
+  optimizerSpec,
+  pct,
+  printEpochs,
+  trainingProgress,
+} from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
 const NORMS = ['l1', 'l2', 'bn'] as const;
@@ -71,12 +81,21 @@ type Plan = { kind: 'unstructured'; method: UnstructuredMethod } | { kind: 'chan
 function planFromOptions(o: PruneCliOptions): Plan {
   const finetune = o.data !== undefined && o.finetuneEpochs !== undefined;
   if (o.finetuneEpochs !== undefined && o.data === undefined) throw new ModelpressError('E_ARG', '--finetune-epochs needs --data');
-  if (o.schedule !== 'oneshot' && !finetune) throw new ModelpressError('E_ARG', `--schedule ${o.schedule} raises the sparsity over fine-tuning steps: give --data and --finetune-epochs`);
-  if (o.patience !== undefined && o.schedule !== 'oneshot') throw new ModelpressError('E_ARG', `--patience needs --schedule oneshot: --schedule ${o.schedule} trains to the end to reach its target`);
+  if (o.schedule !== 'oneshot' && !finetune)
+    throw new ModelpressError(
+      'E_ARG',
+      `--schedule ${o.schedule} raises the sparsity over fine-tuning steps: give --data and --finetune-epochs`,
+    );
+  if (o.patience !== undefined && o.schedule !== 'oneshot')
+    throw new ModelpressError(
+      'E_ARG',
+      `--patience needs --schedule oneshot: --schedule ${o.schedule} trains to the end to reach its target`,
+    );
   if (o.patience !== undefined && !finetune) throw new ModelpressError('E_ARG', '--patience needs --data and --finetune-epochs');
   const method = o.method.trim();
   if (method.startsWith('nm:')) {
-    if (o.sparsity !== undefined || o.quality !== undefined) throw new ModelpressError('E_ARG', `--method ${method} fixes the sparsity; drop --sparsity/--quality`);
+    if (o.sparsity !== undefined || o.quality !== undefined)
+      throw new ModelpressError('E_ARG', `--method ${method} fixes the sparsity; drop --sparsity/--quality`);
     if (o.schedule !== 'oneshot') throw new ModelpressError('E_ARG', `--schedule ${o.schedule} needs --method magnitude or global`);
     return { kind: 'unstructured', method: { kind: 'nm', pattern: parseNmPattern(method.slice(3)) } };
   }
@@ -99,7 +118,8 @@ function distillLoss(o: PruneCliOptions): { kind: 'distillation'; temperature: n
   const m = /^([0-9.]+):([0-9.]+)$/.exec(text);
   const temperature = m ? Number(m[1]) : NaN;
   const alpha = m ? Number(m[2]) : NaN;
-  if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1)) throw new ModelpressError('E_ARG', `--distill must be T:alpha with T > 0 and alpha in [0, 1], got "${text}"`);
+  if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1))
+    throw new ModelpressError('E_ARG', `--distill must be T:alpha with T > 0 and alpha in [0, 1], got "${text}"`);
   if (o.finetuneEpochs === undefined) throw new ModelpressError('E_ARG', '--distill needs --data and --finetune-epochs');
   return { kind: 'distillation', temperature, alpha };
 }
@@ -107,34 +127,61 @@ function distillLoss(o: PruneCliOptions): { kind: 'distillation'; temperature: n
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('prune')
-    .description('prune Conv/Gemm/MatMul weights (magnitude, global, N:M) or remove channels (graph surgery); optionally fine-tune with masks held')
+    .description(
+      'prune Conv/Gemm/MatMul weights (magnitude, global, N:M) or remove channels (graph surgery); optionally fine-tune with masks held',
+    )
     .argument('<model>', 'ONNX model (external data is read and inlined)');
   addOptions(
     cmd,
-    option('--sparsity <s>', 'share of the weights to prune (per layer for magnitude, of all selected weights for global), or of each layer\'s output channels for channel (of all channels with --scope global); needed except with --quality and nm:N:M', {
-      parse: fraction({ below1: true }),
+    option(
+      '--sparsity <s>',
+      "share of the weights to prune (per layer for magnitude, of all selected weights for global), or of each layer's output channels for channel (of all channels with --scope global); needed except with --quality and nm:N:M",
+      {
+        parse: fraction({ below1: true }),
+      },
+    ),
+    option('--method <m>', 'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model)', {
+      default: 'magnitude',
     }),
-    option('--method <m>', 'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model)', { default: 'magnitude' }),
-    option('--quality <q>', 'magnitude: prune |w| < q x std of each layer (Deep Compression) instead of a target sparsity', { parse: number({ min: 0 }) }),
-    option('--norm <n>', 'channel score: l1/l2 norm of each output filter, or bn: |gamma| of the BatchNormalization after it (L1 where there is none)', {
-      parse: oneOf(NORMS),
-      choices: NORMS,
-      default: 'l1',
+    option('--quality <q>', 'magnitude: prune |w| < q x std of each layer (Deep Compression) instead of a target sparsity', {
+      parse: number({ min: 0 }),
     }),
-    option('--scope <s>', 'channel: each layer loses --sparsity of its channels, or the lowest --sparsity of all channels under one ranking (use with --norm bn, whose scores compare across layers)', {
-      parse: oneOf(SCOPES),
-      choices: SCOPES,
-      default: 'layer',
-    }),
-    option('--schedule <s>', 'how the sparsity reaches its target while fine-tuning: oneshot (prune, then fine-tune), iterative (--stages equal increments) or polynomial (TF-MOT\'s cubic ramp)', { parse: oneOf(SCHEDULE_NAMES), choices: SCHEDULE_NAMES, default: 'oneshot' }),
+    option(
+      '--norm <n>',
+      'channel score: l1/l2 norm of each output filter, or bn: |gamma| of the BatchNormalization after it (L1 where there is none)',
+      {
+        parse: oneOf(NORMS),
+        choices: NORMS,
+        default: 'l1',
+      },
+    ),
+    option(
+      '--scope <s>',
+      'channel: each layer loses --sparsity of its channels, or the lowest --sparsity of all channels under one ranking (use with --norm bn, whose scores compare across layers)',
+      {
+        parse: oneOf(SCOPES),
+        choices: SCOPES,
+        default: 'layer',
+      },
+    ),
+    option(
+      '--schedule <s>',
+      "how the sparsity reaches its target while fine-tuning: oneshot (prune, then fine-tune), iterative (--stages equal increments) or polynomial (TF-MOT's cubic ramp)",
+      { parse: oneOf(SCHEDULE_NAMES), choices: SCHEDULE_NAMES, default: 'oneshot' },
+    ),
     option('--stages <k>', 'iterative schedule: number of equal sparsity increments', { parse: int({ min: 1 }), default: 4 }),
   );
   addSelectionOptions(cmd, 'weights (layers, for --method channel)');
   addDataOptions(cmd, { what: 'fine-tuning and evaluation data (test accuracy before and after)' });
   addOptions(
     cmd,
-    option('--no-recalibrate-bn', 'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (by default they are measured again on the training data after the cut)'),
-    option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha', { defaultText: '4:0.7 when given without a value' }),
+    option(
+      '--no-recalibrate-bn',
+      'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (by default they are measured again on the training data after the cut)',
+    ),
+    option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha', {
+      defaultText: '4:0.7 when given without a value',
+    }),
   );
   addTrainingOptions(cmd, {
     epochsFlag: '--finetune-epochs',
@@ -143,114 +190,213 @@ export function register(program: Command, io: CliIO): void {
     what: 'fine-tuning',
     seeds: 'the hold-out split and shuffling',
   });
-  addOutputOptions(cmd, { output: 'where to write the pruned ONNX model (must differ from the input)', json: 'print a JSON report on stdout (schema modelpress.prune/1, docs/CLI.md)' });
-  cmd
-    .action(async (input: string, o: PruneCliOptions) => {
-      const plan = planFromOptions(o);
-      const distill = distillLoss(o);
-      checkOutput(o.output, input);
-      const file = readOnnxFile(input);
-      const original = inlineExternalData(file.proto, file, input);
-      const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
-      const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
-      const accuracyBefore = data ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
-      const kd = distill && data ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) } : {};
-      const progress = trainingProgress(io);
-      let result: ModelProto;
-      let report: Record<string, unknown>;
-      let history: EpochRecord[] = [];
-      let recalibrated: string[] = [];
-      try {
-        if (plan.kind === 'channel') {
-          let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
-          const channelOptions = { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude };
-          if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
-            // Gradual: channels masked to zero as the fraction rises, cut at the end.
-            const r = await pruneChannelsWhileFinetuning({
-              openRunner: createNodeRunner, model: original, ...kd, ...channelOptions, schedule: o.schedule, stages: o.stages, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), onProgress: progress.onProgress, file: input,
-            });
-            pruned = r;
-            result = r.model;
-            history = r.train.history;
-          } else {
-            pruned = pruneChannels(original, channelOptions);
-            result = pruned.model;
-            if (data && o.recalibrateBn !== false) {
-              // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
-              const r = await recalibrateBatchNorm(createNodeRunner, result, data.train);
-              result = r.model;
-              recalibrated = r.layers;
-            }
-            if (data && o.finetuneEpochs !== undefined) {
-              const t: TrainResult = await train({ openRunner: createNodeRunner, model: result, ...kd, train: data.train, ...(data.validation ? { validation: data.validation } : {}), epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), ...earlyStopping(o), onProgress: progress.onProgress, file: input });
-              result = t.model;
-              history = t.history;
-            }
-          }
-          report = { method: 'channel', norm: o.norm, scope: o.scope, schedule: o.schedule, fraction: plan.fraction, bnRecalibrated: recalibrated, layers: pruned.layers, skipped: pruned.skipped.map(({ layer, op, blockingOp, reason }) => ({ layer, op, blockingOp, reason })) };
-        } else {
-          let pruned: UnstructuredPruneResult;
-          if (data && o.finetuneEpochs !== undefined) {
-            const r = await pruneAndFinetune({
-              openRunner: createNodeRunner, model: original, ...kd, method: plan.method, schedule: o.schedule, stages: o.stages, filter, train: data.train, ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs, batchSize: o.batchSize, seed: o.seed, optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs), ...earlyStopping(o), onProgress: progress.onProgress, file: input,
-            });
-            pruned = r.initial;
-            result = r.model;
-            history = r.train.history;
-            report = { maskUpdates: r.maskUpdates.length };
-          } else {
-            pruned = pruneUnstructured(original, plan.method, filter);
-            result = pruned.model;
-            report = {};
-          }
-          const after = zerosByName(result, pruned.layers.map((l) => l.name));
-          const layers = pruned.layers.map((l) => {
-            const z = after.get(l.name) ?? { params: l.params, zeros: l.zerosAfter };
-            return { name: l.name, op: l.op, shape: l.shape, params: l.params, nonzerosBefore: l.params - l.zerosBefore, nonzerosAfter: z.params - z.zeros, sparsityBefore: l.sparsityBefore, sparsityAfter: z.zeros / z.params, ...(l.threshold === undefined ? {} : { threshold: l.threshold }) };
+  addOutputOptions(cmd, {
+    output: 'where to write the pruned ONNX model (must differ from the input)',
+    json: 'print a JSON report on stdout (schema modelpress.prune/1, docs/CLI.md)',
+  });
+  cmd.action(async (input: string, o: PruneCliOptions) => {
+    const plan = planFromOptions(o);
+    const distill = distillLoss(o);
+    checkOutput(o.output, input);
+    const file = readOnnxFile(input);
+    const original = inlineExternalData(file.proto, file, input);
+    const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
+    const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
+    const accuracyBefore = data ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
+    const kd =
+      distill && data ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) } : {};
+    const progress = trainingProgress(io);
+    let result: ModelProto;
+    let report: Record<string, unknown>;
+    let history: EpochRecord[] = [];
+    let recalibrated: string[] = [];
+    try {
+      if (plan.kind === 'channel') {
+        let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
+        const channelOptions = { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude };
+        if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
+          // Gradual: channels masked to zero as the fraction rises, cut at the end.
+          const r = await pruneChannelsWhileFinetuning({
+            openRunner: createNodeRunner,
+            model: original,
+            ...kd,
+            ...channelOptions,
+            schedule: o.schedule,
+            stages: o.stages,
+            train: data.train,
+            ...(data.validation ? { validation: data.validation } : {}),
+            epochs: o.finetuneEpochs,
+            batchSize: o.batchSize,
+            seed: o.seed,
+            optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
+            onProgress: progress.onProgress,
+            file: input,
           });
-          const params = layers.reduce((a, l) => a + l.params, 0);
-          const nz = layers.reduce((a, l) => a + l.nonzerosAfter, 0);
-          const method = plan.method.kind === 'nm' ? `nm:${plan.method.pattern.n}:${plan.method.pattern.m}` : plan.method.kind === 'quality' ? 'magnitude' : plan.method.kind;
-          report = { method, ...(plan.method.kind === 'quality' ? { quality: plan.method.quality } : {}), sparsityTarget: o.sparsity ?? null, schedule: o.schedule, ...report, prunedParams: params, prunedNonzeros: nz, prunedSparsity: params > 0 ? 1 - nz / params : 0, layers, skipped: pruned.skipped };
+          pruned = r;
+          result = r.model;
+          history = r.train.history;
+        } else {
+          pruned = pruneChannels(original, channelOptions);
+          result = pruned.model;
+          if (data && o.recalibrateBn !== false) {
+            // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
+            const r = await recalibrateBatchNorm(createNodeRunner, result, data.train);
+            result = r.model;
+            recalibrated = r.layers;
+          }
+          if (data && o.finetuneEpochs !== undefined) {
+            const t: TrainResult = await train({
+              openRunner: createNodeRunner,
+              model: result,
+              ...kd,
+              train: data.train,
+              ...(data.validation ? { validation: data.validation } : {}),
+              epochs: o.finetuneEpochs,
+              batchSize: o.batchSize,
+              seed: o.seed,
+              optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
+              ...earlyStopping(o),
+              onProgress: progress.onProgress,
+              file: input,
+            });
+            result = t.model;
+            history = t.history;
+          }
         }
-      } catch (e) {
-        throw e instanceof ModelpressError ? e.withFile(input) : e;
-      } finally {
-        progress.stop();
+        report = {
+          method: 'channel',
+          norm: o.norm,
+          scope: o.scope,
+          schedule: o.schedule,
+          fraction: plan.fraction,
+          bnRecalibrated: recalibrated,
+          layers: pruned.layers,
+          skipped: pruned.skipped.map(({ layer, op, blockingOp, reason }) => ({ layer, op, blockingOp, reason })),
+        };
+      } else {
+        let pruned: UnstructuredPruneResult;
+        if (data && o.finetuneEpochs !== undefined) {
+          const r = await pruneAndFinetune({
+            openRunner: createNodeRunner,
+            model: original,
+            ...kd,
+            method: plan.method,
+            schedule: o.schedule,
+            stages: o.stages,
+            filter,
+            train: data.train,
+            ...(data.validation ? { validation: data.validation } : {}),
+            epochs: o.finetuneEpochs,
+            batchSize: o.batchSize,
+            seed: o.seed,
+            optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
+            ...earlyStopping(o),
+            onProgress: progress.onProgress,
+            file: input,
+          });
+          pruned = r.initial;
+          result = r.model;
+          history = r.train.history;
+          report = { maskUpdates: r.maskUpdates.length };
+        } else {
+          pruned = pruneUnstructured(original, plan.method, filter);
+          result = pruned.model;
+          report = {};
+        }
+        const after = zerosByName(
+          result,
+          pruned.layers.map((l) => l.name),
+        );
+        const layers = pruned.layers.map((l) => {
+          const z = after.get(l.name) ?? { params: l.params, zeros: l.zerosAfter };
+          return {
+            name: l.name,
+            op: l.op,
+            shape: l.shape,
+            params: l.params,
+            nonzerosBefore: l.params - l.zerosBefore,
+            nonzerosAfter: z.params - z.zeros,
+            sparsityBefore: l.sparsityBefore,
+            sparsityAfter: z.zeros / z.params,
+            ...(l.threshold === undefined ? {} : { threshold: l.threshold }),
+          };
+        });
+        const params = layers.reduce((a, l) => a + l.params, 0);
+        const nz = layers.reduce((a, l) => a + l.nonzerosAfter, 0);
+        const method =
+          plan.method.kind === 'nm'
+            ? `nm:${plan.method.pattern.n}:${plan.method.pattern.m}`
+            : plan.method.kind === 'quality'
+              ? 'magnitude'
+              : plan.method.kind;
+        report = {
+          method,
+          ...(plan.method.kind === 'quality' ? { quality: plan.method.quality } : {}),
+          sparsityTarget: o.sparsity ?? null,
+          schedule: o.schedule,
+          ...report,
+          prunedParams: params,
+          prunedNonzeros: nz,
+          prunedSparsity: params > 0 ? 1 - nz / params : 0,
+          layers,
+          skipped: pruned.skipped,
+        };
       }
-      const accuracyAfter = data ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
-      const before = paramStats(original);
-      const afterStats = paramStats(result);
-      writeOnnxFile(o.output, result);
-      const summary = {
-        schema: 'modelpress.prune/1',
-        command: 'prune',
-        input,
-        output: o.output,
-        ...report,
-        params: { before: before.params, after: afterStats.params },
-        nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
-        bytes: { before: fileSize(input), after: fileSize(o.output) },
-        ...(data
-          ? { data: o.data, seed: o.seed, finetuneEpochs: o.finetuneEpochs ?? 0, optimizer: o.optimizer, lr: learningRate(o), lrSchedule: o.lrSchedule, distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null, accuracyBefore, accuracyAfter, testExamples: sampleCount(data.test), epochs: history.map(epochJson) }
-          : {}),
-      };
-      if (o.json) {
-        io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-        return;
-      }
-      printEpochs(io, history, o.finetuneEpochs ?? history.length);
-      const rows = (summary as { layers?: Record<string, unknown>[] }).layers ?? [];
-      for (const l of rows) {
-        if ('channelsBefore' in l) io.stdout(`${l.layer}: ${l.channelsBefore} -> ${l.channelsAfter} channels (consumers ${(l.consumers as string[]).join(', ')})\n`);
-        else io.stdout(`${l.name} (${l.op}): sparsity ${pct(l.sparsityBefore as number)} -> ${pct(l.sparsityAfter as number)}, ${l.nonzerosAfter}/${l.params} nonzero\n`);
-      }
-      const skipped = (report.skipped as { name?: string; layer?: string; reason: string }[] | undefined) ?? [];
-      for (const s of skipped) io.stdout(`skipped ${s.name ?? s.layer}: ${s.reason}\n`);
-      io.stdout(`params ${before.params} -> ${afterStats.params}, nonzeros ${before.nonzeros} -> ${afterStats.nonzeros}; ${summary.bytes.before} -> ${summary.bytes.after} bytes\n`);
-      if (accuracyBefore !== undefined && accuracyAfter !== undefined) io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${sampleCount(data!.test)} examples\n`);
-      io.stdout(`wrote ${o.output}\n`);
-    });
+    } catch (e) {
+      throw e instanceof ModelpressError ? e.withFile(input) : e;
+    } finally {
+      progress.stop();
+    }
+    const accuracyAfter = data ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
+    const before = paramStats(original);
+    const afterStats = paramStats(result);
+    writeOnnxFile(o.output, result);
+    const summary = {
+      schema: 'modelpress.prune/1',
+      command: 'prune',
+      input,
+      output: o.output,
+      ...report,
+      params: { before: before.params, after: afterStats.params },
+      nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
+      bytes: { before: fileSize(input), after: fileSize(o.output) },
+      ...(data
+        ? {
+            data: o.data,
+            seed: o.seed,
+            finetuneEpochs: o.finetuneEpochs ?? 0,
+            optimizer: o.optimizer,
+            lr: learningRate(o),
+            lrSchedule: o.lrSchedule,
+            distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null,
+            accuracyBefore,
+            accuracyAfter,
+            testExamples: sampleCount(data.test),
+            epochs: history.map(epochJson),
+          }
+        : {}),
+    };
+    if (o.json) {
+      io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+      return;
+    }
+    printEpochs(io, history, o.finetuneEpochs ?? history.length);
+    const rows = (summary as { layers?: Record<string, unknown>[] }).layers ?? [];
+    for (const l of rows) {
+      if ('channelsBefore' in l)
+        io.stdout(`${l.layer}: ${l.channelsBefore} -> ${l.channelsAfter} channels (consumers ${(l.consumers as string[]).join(', ')})\n`);
+      else
+        io.stdout(
+          `${l.name} (${l.op}): sparsity ${pct(l.sparsityBefore as number)} -> ${pct(l.sparsityAfter as number)}, ${l.nonzerosAfter}/${l.params} nonzero\n`,
+        );
+    }
+    const skipped = (report.skipped as { name?: string; layer?: string; reason: string }[] | undefined) ?? [];
+    for (const s of skipped) io.stdout(`skipped ${s.name ?? s.layer}: ${s.reason}\n`);
+    io.stdout(
+      `params ${before.params} -> ${afterStats.params}, nonzeros ${before.nonzeros} -> ${afterStats.nonzeros}; ${summary.bytes.before} -> ${summary.bytes.after} bytes\n`,
+    );
+    if (accuracyBefore !== undefined && accuracyAfter !== undefined)
+      io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${sampleCount(data!.test)} examples\n`);
+    io.stdout(`wrote ${o.output}\n`);
+  });
 }

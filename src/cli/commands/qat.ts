@@ -13,11 +13,34 @@ import { QAT_SCHEMES, type QatScheme } from '../../compress/weight-fake-quant.js
 import { fileSize } from '../../node/fs.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { evaluateModel } from '../../train/trainer.js';
-import { floatView, sampleCount, type Dataset } from '../../data/dataset.js';
-import type { ModelProto } from 'onnx-buf';
+import { sampleCount } from '../../data/dataset.js';
 import type { CliIO } from '../io.js';
-import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, blockSizeOption, calibSizeOption, fraction, oneOf, option, type DataCliOptions, type TrainingCliOptions } from '../options.js';
-import { checkOutput, earlyStopping, epochJson, learningRate, loadData, optimizerSpec, pct, printEpochs, readModel, trainingProgress, writeTrainedModel } from '../training.js';
+import {
+  addDataOptions,
+  addOptions,
+  addOutputOptions,
+  addTrainingOptions,
+  blockSizeOption,
+  calibSizeOption,
+  fraction,
+  oneOf,
+  option,
+  type DataCliOptions,
+  type TrainingCliOptions,
+} from '../options.js';
+import {
+  checkOutput,
+  earlyStopping,
+  epochJson,
+  learningRate,
+  loadData,
+  optimizerSpec,
+  pct,
+  printEpochs,
+  readModel,
+  trainingProgress,
+  writeTrainedModel,
+} from '../training.js';
 
 interface QatCliOptions extends DataCliOptions, TrainingCliOptions {
   output: string;
@@ -35,31 +58,57 @@ const QAT_LR = 1e-4;
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('qat')
-    .description('quantization-aware training (fake-quantized weights per channel/block, int8 activations with EMA ranges, straight-through estimator), exported as a quantized ONNX model')
+    .description(
+      'quantization-aware training (fake-quantized weights per channel/block, int8 activations with EMA ranges, straight-through estimator), exported as a quantized ONNX model',
+    )
     .argument('<model>', 'trained float ONNX classifier');
   addOptions(
     cmd,
-    option('--scheme <scheme>', 'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits', {
-      parse: oneOf(QAT_SCHEMES),
-      choices: QAT_SCHEMES,
-      required: true,
-    }),
+    option(
+      '--scheme <scheme>',
+      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits',
+      {
+        parse: oneOf(QAT_SCHEMES),
+        choices: QAT_SCHEMES,
+        required: true,
+      },
+    ),
     blockSizeOption({ default: 32 }),
     option('--ema-decay <d>', 'decay of the activation-range moving averages', { parse: fraction({ below1: true }), default: 0.99 }),
     calibSizeOption(512, 'training examples (the first n) calibrating the PTQ baseline of --compare-ptq (int8)'),
     option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies'),
   );
   addDataOptions(cmd, { what: 'training and test data', required: true });
-  addTrainingOptions(cmd, { epochs: 1, lr: '1e-4 for adam/adamw, 0.01 for sgd', lrSchedule: 'constant', what: 'QAT', seeds: 'the hold-out split and shuffling' });
-  addOutputOptions(cmd, { output: 'where to write the quantized model (must differ from the input)', json: 'print a JSON report on stdout (schema modelpress.qat/1, docs/CLI.md)' });
+  addTrainingOptions(cmd, {
+    epochs: 1,
+    lr: '1e-4 for adam/adamw, 0.01 for sgd',
+    lrSchedule: 'constant',
+    what: 'QAT',
+    seeds: 'the hold-out split and shuffling',
+  });
+  addOutputOptions(cmd, {
+    output: 'where to write the quantized model (must differ from the input)',
+    json: 'print a JSON report on stdout (schema modelpress.qat/1, docs/CLI.md)',
+  });
   cmd.action(async (input: string, opts: QatCliOptions) => {
     checkOutput(opts.output, input);
     const model = readModel(input);
     const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: input });
-    const ptq = opts.comparePtq ? await evaluateModel(createNodeRunner, await ptqBaseline(model, opts.scheme, data.train, { openRunner: createNodeRunner, blockSize: opts.blockSize, calibSize: opts.calibSize, file: input }), data.test) : undefined;
+    const ptq = opts.comparePtq
+      ? await evaluateModel(
+          createNodeRunner,
+          await ptqBaseline(model, opts.scheme, data.train, {
+            openRunner: createNodeRunner,
+            blockSize: opts.blockSize,
+            calibSize: opts.calibSize,
+            file: input,
+          }),
+          data.test,
+        )
+      : undefined;
     const progress = trainingProgress(io);
-    let r;
+    let r: Awaited<ReturnType<typeof quantizationAwareTraining>>;
     try {
       r = await quantizationAwareTraining({
         openRunner: createNodeRunner,
@@ -115,8 +164,13 @@ export function register(program: Command, io: CliIO): void {
     }
     printEpochs(io, r.history, opts.epochs);
     const best = r.history[r.bestEpoch - 1]?.validation;
-    if (best) io.stdout(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`);
-    io.stdout(`test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${sampleCount(data.test)} examples)\n`);
+    if (best)
+      io.stdout(
+        `best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`,
+      );
+    io.stdout(
+      `test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${sampleCount(data.test)} examples)\n`,
+    );
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });
 }

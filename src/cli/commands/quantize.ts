@@ -13,11 +13,34 @@ import { loadModel } from '../../node/load.js';
 import { writeOnnxFile } from '../../node/onnx-external.js';
 import { writeSafetensorsFile } from '../../node/safetensors-file.js';
 import { writeTfjsFiles } from '../../node/tfjs-files.js';
-import { CALIBRATION_METHODS, fileFormatNames, listSchemes, quantizeModel, type CalibrationMethod, type QuantizeOptions, type SchemeTraits, type TensorReport } from '../../quantize/index.js';
+import {
+  CALIBRATION_METHODS,
+  fileFormatNames,
+  listSchemes,
+  quantizeModel,
+  type CalibrationMethod,
+  type QuantizeOptions,
+  type SchemeTraits,
+  type TensorReport,
+} from '../../quantize/index.js';
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
 import type { CliIO } from '../io.js';
-import { addOptions, addOutputOptions, addSelectionOptions, blockSizeOption, calibSizeOption, dataDirOption, dimOption, dimsRecord, int, number, oneOf, option, topOption } from '../options.js';
+import {
+  addOptions,
+  addOutputOptions,
+  addSelectionOptions,
+  blockSizeOption,
+  calibSizeOption,
+  dataDirOption,
+  dimOption,
+  dimsRecord,
+  int,
+  number,
+  oneOf,
+  option,
+  topOption,
+} from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
 
 interface Flags {
@@ -49,7 +72,9 @@ interface Flags {
 
 function schemeHelp(): string {
   const only = (s: SchemeTraits) => (s.formats.onnx ? '' : `(${fileFormatNames(s).join(', ')} only) `);
-  return listSchemes().map((s) => `  ${s.id.padEnd(14)} ${only(s)}${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`).join('\n');
+  return listSchemes()
+    .map((s) => `  ${s.id.padEnd(14)} ${only(s)}${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`)
+    .join('\n');
 }
 
 /** Totals over the tensors a scheme changed. */
@@ -84,11 +109,20 @@ export function register(program: Command, io: CliIO): void {
     option('--symmetric', 'symmetric ranges, zero point 0'),
     option('--reduce-range', '7-bit ranges (for CPUs whose int8 dot products can overflow)'),
     blockSizeOption({ defaultText: '32' }),
-    option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', { parse: int({ min: 0, max: 4 }) }),
+    option('--accuracy-level <n>', 'MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)', {
+      parse: int({ min: 0, max: 4 }),
+    }),
     option('--calib <spec>', 'calibration data for static: fashion-mnist[:train|:test], file.npy|.npz, random'),
-    option('--calib-method <m>', 'calibration method', { parse: oneOf(CALIBRATION_METHODS), choices: CALIBRATION_METHODS, defaultText: 'minmax' }),
+    option('--calib-method <m>', 'calibration method', {
+      parse: oneOf(CALIBRATION_METHODS),
+      choices: CALIBRATION_METHODS,
+      defaultText: 'minmax',
+    }),
     calibSizeOption(256),
-    option('--percentile <p>', 'percentile kept by --calib-method percentile', { parse: number({ above: 0, max: 100 }), defaultText: '99.999' }),
+    option('--percentile <p>', 'percentile kept by --calib-method percentile', {
+      parse: number({ above: 0, max: 100 }),
+      defaultText: '99.999',
+    }),
     dataDirOption(),
     dimOption('value of a symbolic input dim of the calibration inputs, e.g. --dim batch=1'),
   );
@@ -96,114 +130,145 @@ export function register(program: Command, io: CliIO): void {
   addOptions(
     cmd,
     option('--min-size <n>', 'leave tensors with fewer elements alone', { parse: int({ min: 0 }), default: 256 }),
-    option('--fold-bn', 'fold BatchNormalization into the Conv before it (default: only where that loses no precision: per-channel, half-precision, int4, dynamic, static)'),
+    option(
+      '--fold-bn',
+      'fold BatchNormalization into the Conv before it (default: only where that loses no precision: per-channel, half-precision, int4, dynamic, static)',
+    ),
     option('--no-fold-bn', 'keep every BatchNormalization'),
     option('--compact-names', 'rename internal tensors to short names and clear node names (inputs and outputs keep theirs)'),
     option('--keep-ops <ops>', 'fp16: op types kept in float32; comma-separated, repeatable', { repeatable: true, commas: true }),
-    option('--fp16-overflow <mode>', 'fp16: constants beyond ±65504 stay float32 with their readers (keep) or are clamped (clamp); counted either way', {
-      parse: oneOf(['keep', 'clamp'] as const),
-      choices: ['keep', 'clamp'],
-      defaultText: 'keep',
-    }),
+    option(
+      '--fp16-overflow <mode>',
+      'fp16: constants beyond ±65504 stay float32 with their readers (keep) or are clamped (clamp); counted either way',
+      {
+        parse: oneOf(['keep', 'clamp'] as const),
+        choices: ['keep', 'clamp'],
+        defaultText: 'keep',
+      },
+    ),
     option('--kmeans-init <init>', 'kmeans centroid init', { parse: oneOf(KMEANS_INITS), choices: KMEANS_INITS, defaultText: 'linear' }),
-    option('--kmeans-solver <s>', 'kmeans solver: auto (exact when cheap), exact or lloyd', { parse: oneOf(KMEANS_SOLVERS), choices: KMEANS_SOLVERS, defaultText: 'auto' }),
+    option('--kmeans-solver <s>', 'kmeans solver: auto (exact when cheap), exact or lloyd', {
+      parse: oneOf(KMEANS_SOLVERS),
+      choices: KMEANS_SOLVERS,
+      defaultText: 'auto',
+    }),
     topOption(),
   );
   addOutputOptions(cmd, { output: 'output file', json: `print a JSON report on stdout (schema ${QUANTIZE_SCHEMA}, docs/CLI.md)` });
-  cmd
-    .action(async (input: string, f: Flags) => {
-      const model = loadModel(input);
-      const opts: QuantizeOptions = {
-        file: input,
-        ...(f.perChannel ? { perChannel: true } : {}),
-        ...(f.symmetric ? { symmetric: true } : {}),
-        ...(f.reduceRange ? { reduceRange: true } : {}),
-        ...(f.blockSize !== undefined ? { blockSize: f.blockSize } : {}),
-        ...(f.accuracyLevel !== undefined ? { accuracyLevel: f.accuracyLevel } : {}),
-        ...(f.include ? { include: f.include } : {}),
-        ...(f.exclude ? { exclude: f.exclude } : {}),
-        minSize: f.minSize,
-        ...(f.foldBn !== undefined ? { foldBatchNorm: f.foldBn } : {}),
-        ...(f.compactNames ? { compactNames: true } : {}),
-        ...(f.keepOps ? { keepOps: f.keepOps } : {}),
-        ...(f.fp16Overflow ? { overflow: f.fp16Overflow } : {}),
-        ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
-        ...(f.kmeansSolver ? { kmeansSolver: f.kmeansSolver } : {}),
-        ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
-        ...(f.percentile !== undefined ? { calibPercentile: f.percentile } : {}),
-      };
-      if (model.format !== 'onnx' && (f.compactNames || f.foldBn !== undefined)) {
-        throw new ModelpressError('E_ARG', `${f.compactNames ? '--compact-names' : f.foldBn ? '--fold-bn' : '--no-fold-bn'} applies to ONNX models only; ${input} is ${model.format}`, { file: input });
-      }
-      let tensors: readonly TensorReport[];
-      let notes: readonly string[] = [];
-      let sizeAfter: number;
-      if (model.format === 'onnx') {
-        const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
-        const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
-        const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
-        tensors = result.tensors;
-        notes = result.notes;
-        const written = writeOnnxFile(f.output, result.model);
-        sizeAfter = statSync(f.output).size + written.dataBytes;
-      } else if (model.format === 'tfjs') {
-        const plan = planTfjsQuantization(model.tensors, tfjsSchemeFor(f.scheme), opts);
-        if (Object.keys(plan.choice).length === 0) throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 weight to quantize`, { file: input });
-        const written = writeTfjsFiles(f.output, model.tfjs!.modelJson, tfjsWriteInput(model.tfjs!), { quantize: plan.choice });
-        tensors = plan.tensors;
-        sizeAfter = written.json.length + written.shards.reduce((a, s) => a + s.bytes.byteLength, 0);
-      } else {
-        const r = quantizeSafetensorsTensors(model.tensors, safetensorsSchemeFor(f.scheme), opts);
-        if (!r.reports.some((t) => t.action !== 'skipped')) throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 tensor to convert`, { file: input });
-        writeSafetensorsFile(f.output, r.tensors, model.safetensors?.metadata);
-        sizeAfter = statSync(f.output).size;
-        tensors = r.reports;
-      }
-      const t = totals(tensors);
-      const report = {
-        schema: QUANTIZE_SCHEMA,
-        input,
-        output: f.output,
-        format: model.format,
-        scheme: f.scheme,
-        sizeBytesBefore: model.sizeBytes,
-        sizeBytesAfter: sizeAfter,
-        sizeRatio: sizeAfter / model.sizeBytes,
-        weightsBytesBefore: t.bytesBefore,
-        weightsBytesAfter: t.bytesAfter,
-        tensorsQuantized: t.quantized,
-        tensorsSkipped: t.skipped,
-        notes,
-        tensors: tensors.map((x) => ({
-          name: x.name,
-          graph: x.graph,
-          ops: x.ops,
-          action: x.action,
-          ...(x.reason ? { reason: x.reason } : {}),
-          dtype: x.dtype,
-          shape: x.shape,
-          bytesBefore: x.bytesBefore,
-          bytesAfter: x.bytesAfter,
-          ...(x.error ? { mse: x.error.mse, snrDb: jsonNumber(x.error.snrDb), maxAbs: x.error.maxAbs } : {}),
-        })),
-      };
-      if (f.json) {
-        io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-        return;
-      }
-      for (const n of notes) io.stderr(`modelpress: note: ${n}\n`);
-      const shown = [...tensors].filter((x) => x.action !== 'skipped').sort((a, b) => b.bytesBefore - a.bytesBefore).slice(0, f.top);
-      if (shown.length > 0) {
-        io.stdout(
-          formatTable(
-            ['tensor', 'action', { header: 'before', align: 'right' }, { header: 'after', align: 'right' }, { header: 'SNR dB', align: 'right' }],
-            shown.map((x) => [x.name, x.action, humanBytes(x.bytesBefore), humanBytes(x.bytesAfter), x.error ? formatNumber(Number(x.error.snrDb.toFixed(1))) : null]),
-          ),
-        );
-      }
-      io.stdout(
-        `${input} -> ${f.output} (${f.scheme}): ${t.quantized} tensors quantized, ${t.skipped} left as they were; ` +
-          `weights ${humanBytes(t.bytesBefore)} -> ${humanBytes(t.bytesAfter)}; file ${humanBytes(model.sizeBytes)} -> ${humanBytes(sizeAfter)} (${(sizeAfter / model.sizeBytes).toFixed(3)}x)\n`,
+  cmd.action(async (input: string, f: Flags) => {
+    const model = loadModel(input);
+    const opts: QuantizeOptions = {
+      file: input,
+      ...(f.perChannel ? { perChannel: true } : {}),
+      ...(f.symmetric ? { symmetric: true } : {}),
+      ...(f.reduceRange ? { reduceRange: true } : {}),
+      ...(f.blockSize !== undefined ? { blockSize: f.blockSize } : {}),
+      ...(f.accuracyLevel !== undefined ? { accuracyLevel: f.accuracyLevel } : {}),
+      ...(f.include ? { include: f.include } : {}),
+      ...(f.exclude ? { exclude: f.exclude } : {}),
+      minSize: f.minSize,
+      ...(f.foldBn !== undefined ? { foldBatchNorm: f.foldBn } : {}),
+      ...(f.compactNames ? { compactNames: true } : {}),
+      ...(f.keepOps ? { keepOps: f.keepOps } : {}),
+      ...(f.fp16Overflow ? { overflow: f.fp16Overflow } : {}),
+      ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
+      ...(f.kmeansSolver ? { kmeansSolver: f.kmeansSolver } : {}),
+      ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
+      ...(f.percentile !== undefined ? { calibPercentile: f.percentile } : {}),
+    };
+    if (model.format !== 'onnx' && (f.compactNames || f.foldBn !== undefined)) {
+      throw new ModelpressError(
+        'E_ARG',
+        `${f.compactNames ? '--compact-names' : f.foldBn ? '--fold-bn' : '--no-fold-bn'} applies to ONNX models only; ${input} is ${model.format}`,
+        { file: input },
       );
-    });
+    }
+    let tensors: readonly TensorReport[];
+    let notes: readonly string[] = [];
+    let sizeAfter: number;
+    if (model.format === 'onnx') {
+      const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
+      const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
+      const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
+      tensors = result.tensors;
+      notes = result.notes;
+      const written = writeOnnxFile(f.output, result.model);
+      sizeAfter = statSync(f.output).size + written.dataBytes;
+    } else if (model.format === 'tfjs') {
+      const plan = planTfjsQuantization(model.tensors, tfjsSchemeFor(f.scheme), opts);
+      if (Object.keys(plan.choice).length === 0)
+        throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 weight to quantize`, { file: input });
+      const written = writeTfjsFiles(f.output, model.tfjs!.modelJson, tfjsWriteInput(model.tfjs!), { quantize: plan.choice });
+      tensors = plan.tensors;
+      sizeAfter = written.json.length + written.shards.reduce((a, s) => a + s.bytes.byteLength, 0);
+    } else {
+      const r = quantizeSafetensorsTensors(model.tensors, safetensorsSchemeFor(f.scheme), opts);
+      if (!r.reports.some((t) => t.action !== 'skipped'))
+        throw new ModelpressError('E_UNSUPPORTED', `scheme ${f.scheme} found no float32 tensor to convert`, { file: input });
+      writeSafetensorsFile(f.output, r.tensors, model.safetensors?.metadata);
+      sizeAfter = statSync(f.output).size;
+      tensors = r.reports;
+    }
+    const t = totals(tensors);
+    const report = {
+      schema: QUANTIZE_SCHEMA,
+      input,
+      output: f.output,
+      format: model.format,
+      scheme: f.scheme,
+      sizeBytesBefore: model.sizeBytes,
+      sizeBytesAfter: sizeAfter,
+      sizeRatio: sizeAfter / model.sizeBytes,
+      weightsBytesBefore: t.bytesBefore,
+      weightsBytesAfter: t.bytesAfter,
+      tensorsQuantized: t.quantized,
+      tensorsSkipped: t.skipped,
+      notes,
+      tensors: tensors.map((x) => ({
+        name: x.name,
+        graph: x.graph,
+        ops: x.ops,
+        action: x.action,
+        ...(x.reason ? { reason: x.reason } : {}),
+        dtype: x.dtype,
+        shape: x.shape,
+        bytesBefore: x.bytesBefore,
+        bytesAfter: x.bytesAfter,
+        ...(x.error ? { mse: x.error.mse, snrDb: jsonNumber(x.error.snrDb), maxAbs: x.error.maxAbs } : {}),
+      })),
+    };
+    if (f.json) {
+      io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    for (const n of notes) io.stderr(`modelpress: note: ${n}\n`);
+    const shown = [...tensors]
+      .filter((x) => x.action !== 'skipped')
+      .sort((a, b) => b.bytesBefore - a.bytesBefore)
+      .slice(0, f.top);
+    if (shown.length > 0) {
+      io.stdout(
+        formatTable(
+          [
+            'tensor',
+            'action',
+            { header: 'before', align: 'right' },
+            { header: 'after', align: 'right' },
+            { header: 'SNR dB', align: 'right' },
+          ],
+          shown.map((x) => [
+            x.name,
+            x.action,
+            humanBytes(x.bytesBefore),
+            humanBytes(x.bytesAfter),
+            x.error ? formatNumber(Number(x.error.snrDb.toFixed(1))) : null,
+          ]),
+        ),
+      );
+    }
+    io.stdout(
+      `${input} -> ${f.output} (${f.scheme}): ${t.quantized} tensors quantized, ${t.skipped} left as they were; ` +
+        `weights ${humanBytes(t.bytesBefore)} -> ${humanBytes(t.bytesAfter)}; file ${humanBytes(model.sizeBytes)} -> ${humanBytes(sizeAfter)} (${(sizeAfter / model.sizeBytes).toFixed(3)}x)\n`,
+    );
+  });
 }

@@ -28,7 +28,9 @@ const SENSITIVITY_SCHEMA = 'modelpress.sensitivity/1';
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('sensitivity')
-    .description('per-layer sensitivity: accuracy drop when one layer alone is pruned (50/70/90%) or quantized (int8, int4, k-means 4/3/2 bits), with a suggested per-layer setting for a target size')
+    .description(
+      'per-layer sensitivity: accuracy drop when one layer alone is pruned (50/70/90%) or quantized (int8, int4, k-means 4/3/2 bits), with a suggested per-layer setting for a target size',
+    )
     .argument('<model>', 'ONNX classifier');
   addOptions(
     cmd,
@@ -37,28 +39,54 @@ export function register(program: Command, io: CliIO): void {
       choices: SENSITIVITY_METHODS,
       default: 'quant',
     }),
-    option('--target-ratio <r>', 'suggest per-layer settings for this size, as a fraction of the float32 weights (e.g. 0.15)', { parse: fraction({ above0: true }), defaultText: 'no suggestion' }),
-    option('--report <file.html>', 'write a self-contained HTML page (Chart.js inlined): accuracy drop per layer across levels, the table and the suggestion'),
+    option('--target-ratio <r>', 'suggest per-layer settings for this size, as a fraction of the float32 weights (e.g. 0.15)', {
+      parse: fraction({ above0: true }),
+      defaultText: 'no suggestion',
+    }),
+    option(
+      '--report <file.html>',
+      'write a self-contained HTML page (Chart.js inlined): accuracy drop per layer across levels, the table and the suggestion',
+    ),
   );
   addDataOptions(cmd, { what: 'data whose test split is evaluated', required: true });
   addOutputOptions(cmd, { json: `print a JSON report on stdout (schema ${SENSITIVITY_SCHEMA}, docs/CLI.md)` });
   cmd.action(async (input: string, opts: SensitivityCliOptions) => {
-    if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html')) throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
+    if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html'))
+      throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     const model = readModel(input);
     const { test } = await loadData(opts);
     const assets = opts.report === undefined ? undefined : loadChartAssets();
-    const r = await analyzeSensitivity({ openRunner: createNodeRunner, model, data: test, method: opts.method, ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }), file: input });
-    if (opts.report !== undefined) writeFileAtomic(opts.report, new TextEncoder().encode(renderSensitivityHtml(r, assets!, { model: input })));
+    const r = await analyzeSensitivity({
+      openRunner: createNodeRunner,
+      model,
+      data: test,
+      method: opts.method,
+      ...(opts.targetRatio === undefined ? {} : { targetRatio: opts.targetRatio }),
+      file: input,
+    });
+    if (opts.report !== undefined)
+      writeFileAtomic(opts.report, new TextEncoder().encode(renderSensitivityHtml(r, assets!, { model: input })));
     if (opts.json) {
-      io.stdout(`${JSON.stringify({ schema: SENSITIVITY_SCHEMA, command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ schema: SENSITIVITY_SCHEMA, command: 'sensitivity', model: input, data: opts.data, report: opts.report ?? null, ...r }, null, 2)}\n`,
+      );
       return;
     }
     const { header, rows } = sensitivityTable(r);
-    io.stdout(`baseline accuracy ${pct(r.baseline)} on ${r.examples} examples; drop in points when only that layer is compressed (${r.method}):\n`);
-    io.stdout(formatTable(header.map((h, i) => ({ header: h, align: i >= 2 ? ('right' as const) : ('left' as const) })), rows));
+    io.stdout(
+      `baseline accuracy ${pct(r.baseline)} on ${r.examples} examples; drop in points when only that layer is compressed (${r.method}):\n`,
+    );
+    io.stdout(
+      formatTable(
+        header.map((h, i) => ({ header: h, align: i >= 2 ? ('right' as const) : ('left' as const) })),
+        rows,
+      ),
+    );
     const s = r.suggestion;
     if (s) {
-      io.stdout(`suggestion for ${pct(s.targetRatio)} of float32 size: ${s.layers.map((l) => `${l.layer}=${l.level}`).join(', ')}; size ${pct(s.ratio)}${s.reached ? '' : ' (target not reachable)'}, estimated drop ${(s.estimatedDrop * 100).toFixed(2)} pts, measured ${(s.drop * 100).toFixed(2)} pts\n`);
+      io.stdout(
+        `suggestion for ${pct(s.targetRatio)} of float32 size: ${s.layers.map((l) => `${l.layer}=${l.level}`).join(', ')}; size ${pct(s.ratio)}${s.reached ? '' : ' (target not reachable)'}, estimated drop ${(s.estimatedDrop * 100).toFixed(2)} pts, measured ${(s.drop * 100).toFixed(2)} pts\n`,
+      );
     }
     if (opts.report !== undefined) io.stdout(`wrote ${opts.report}\n`);
   });

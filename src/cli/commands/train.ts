@@ -15,7 +15,10 @@ export function register(program: Command, io: CliIO): void {
   addOptions(cmd, option('--arch <name>', 'network from the model zoo', { parse: oneOf(ZOO_NAMES), choices: ZOO_NAMES, required: true }));
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
   addTrainingOptions(cmd, { epochs: 12, lrSchedule: 'cosine' });
-  addOutputOptions(cmd, { output: 'where to write the trained ONNX model', json: 'print a JSON report on stdout (schema modelpress.train/1, docs/CLI.md)' });
+  addOutputOptions(cmd, {
+    output: 'where to write the trained ONNX model',
+    json: 'print a JSON report on stdout (schema modelpress.train/1, docs/CLI.md)',
+  });
   cmd.action(async (opts: TrainCommandOptions & { arch: string }) => {
     const data = await loadData(opts);
     const model = buildZooModel(opts.arch, { seed: opts.seed });

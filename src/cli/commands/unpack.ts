@@ -23,16 +23,16 @@ export function register(program: Command, io: CliIO): void {
     json: `print the written files and sizes as JSON (schema ${UNPACK_SCHEMA})`,
   });
   cmd.action((input: string, opts: { output: string; json?: boolean }) => {
-      const bytes = readFileChecked(input);
-      let model: ReturnType<typeof unpackModel>;
-      try {
-        model = unpackModel(bytes, { file: input });
-      } catch (e) {
-        throw e instanceof ModelpressError ? e.withFile(input) : e;
-      }
-      const paths = writeUnpacked(opts.output, model);
-      const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
-      if (opts.json) io.stdout(`${JSON.stringify({ schema: UNPACK_SCHEMA, input, format: model.format, files }, null, 2)}\n`);
-      else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
-    });
+    const bytes = readFileChecked(input);
+    let model: ReturnType<typeof unpackModel>;
+    try {
+      model = unpackModel(bytes, { file: input });
+    } catch (e) {
+      throw e instanceof ModelpressError ? e.withFile(input) : e;
+    }
+    const paths = writeUnpacked(opts.output, model);
+    const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
+    if (opts.json) io.stdout(`${JSON.stringify({ schema: UNPACK_SCHEMA, input, format: model.format, files }, null, 2)}\n`);
+    else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
+  });
 }

@@ -132,7 +132,8 @@ export class Assembler {
     let pos = 0;
     for (const f of this.index.files) {
       const bytes = this.out.subarray(pos, pos + f.length);
-      if (crc32c(bytes) !== f.crc) fail('E_CHECKSUM', `decoded file '${f.name || '(model)'}' does not match its recorded CRC32C`, this.file);
+      if (crc32c(bytes) !== f.crc)
+        fail('E_CHECKSUM', `decoded file '${f.name || '(model)'}' does not match its recorded CRC32C`, this.file);
       files.push({ name: f.name, bytes });
       pos += f.length;
     }

@@ -66,14 +66,21 @@ function decodeSparseChunk(encoded: Uint8Array, count: number, center: number, c
 
 function floatplanes<K extends string>(id: number, key: K, dtype: 'float32' | 'float16' | 'bfloat16', suffix: string): ByteCoderTraits<K> {
   return {
-    id, key, name: `floatplanes-${suffix}`, output: 'bytes', float: dtype,
+    id,
+    key,
+    name: `floatplanes-${suffix}`,
+    output: 'bytes',
+    float: dtype,
     decode: (e, count) => decodeFloats(e, dtype, count),
   };
 }
 
 const table = [
   {
-    id: 0, key: 'raw', name: 'raw', output: 'bytes',
+    id: 0,
+    key: 'raw',
+    name: 'raw',
+    output: 'bytes',
     decode: (e: Uint8Array, count: number) => {
       if (e.length !== count) fail('E_CORRUPT', `raw chunk holds ${e.length} bytes, expected ${count}`);
       return e;
@@ -84,11 +91,17 @@ const table = [
   floatplanes(3, 'floatF16', 'float16', 'f16'),
   floatplanes(4, 'floatBF16', 'bfloat16', 'bf16'),
   {
-    id: 5, key: 'huffman', name: 'huffman', output: 'indices',
+    id: 5,
+    key: 'huffman',
+    name: 'huffman',
+    output: 'indices',
     decode: (e: Uint8Array, count: number) => decodeHuffman(e, count),
   },
   {
-    id: 6, key: 'cabac', name: 'cabac', output: 'indices',
+    id: 6,
+    key: 'cabac',
+    name: 'cabac',
+    output: 'indices',
     decode: (e: Uint8Array, count: number, center: number) => {
       const v = decodeIntsCabac(e, count);
       for (let i = 0; i < v.length; i++) v[i] = v[i]! + center;
@@ -96,11 +109,17 @@ const table = [
     },
   },
   {
-    id: 7, key: 'sparseHuffman', name: 'sparse+huffman', output: 'indices',
+    id: 7,
+    key: 'sparseHuffman',
+    name: 'sparse+huffman',
+    output: 'indices',
     decode: (e: Uint8Array, count: number, center: number) => decodeSparseChunk(e, count, center, false),
   },
   {
-    id: 8, key: 'sparseCabac', name: 'sparse+cabac', output: 'indices',
+    id: 8,
+    key: 'sparseCabac',
+    name: 'sparse+cabac',
+    output: 'indices',
     decode: (e: Uint8Array, count: number, center: number) => decodeSparseChunk(e, count, center, true),
   },
   { id: 9, key: 'signlzF32', name: 'signlz-f32', output: 'bytes', decode: decodeSignLz },

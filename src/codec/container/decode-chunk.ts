@@ -58,7 +58,15 @@ export function expandCodebook(idx: ArrayLike<number>, entries: Uint8Array, widt
  * Decodes chunk `encoded` of `encoding` (a direct or codebook tensor stream)
  * covering units [unitStart, unitStart + count) into `out` at the tensor's `base`.
  */
-export function decodeTensorChunk(encoding: Encoding, width: number, encoded: Uint8Array, count: number, unitStart: number, out: Uint8Array, base: number): void {
+export function decodeTensorChunk(
+  encoding: Encoding,
+  width: number,
+  encoded: Uint8Array,
+  count: number,
+  unitStart: number,
+  out: Uint8Array,
+  base: number,
+): void {
   if (encoding.kind === 'direct') {
     out.set(decodeByteChunk(encoding.stream.coder, encoded, count), base + unitStart);
   } else if (encoding.kind === 'codebook') {
@@ -69,6 +77,10 @@ export function decodeTensorChunk(encoding: Encoding, width: number, encoded: Ui
 
 /** Re-throws a decoder failure naming where it happened; non-modelpress errors from a decoder become E_CORRUPT. */
 export function rethrowAt(e: unknown, where: string, file?: string): never {
-  if (e instanceof ModelpressError) throw new ModelpressError(e.code, `${where}: ${e.message}`, { ...(file === undefined ? {} : { file }), cause: e });
-  throw new ModelpressError('E_CORRUPT', `${where}: decoder failed: ${e instanceof Error ? e.message : String(e)}`, { ...(file === undefined ? {} : { file }), cause: e });
+  if (e instanceof ModelpressError)
+    throw new ModelpressError(e.code, `${where}: ${e.message}`, { ...(file === undefined ? {} : { file }), cause: e });
+  throw new ModelpressError('E_CORRUPT', `${where}: decoder failed: ${e instanceof Error ? e.message : String(e)}`, {
+    ...(file === undefined ? {} : { file }),
+    cause: e,
+  });
 }

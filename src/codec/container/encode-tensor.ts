@@ -81,17 +81,32 @@ function directCandidate(data: Uint8Array, coder: number, chunkBytes: number): E
 function numericKey(bytes: Uint8Array, at: number, dtype: DType | 'bytes', width: number): number | bigint {
   const v = new DataView(bytes.buffer, bytes.byteOffset + at, width);
   switch (dtype) {
-    case 'float32': return v.getFloat32(0, true);
-    case 'float64': return v.getFloat64(0, true);
-    case 'float16': return fromFloat16Bits(v.getUint16(0, true));
-    case 'bfloat16': return fromBfloat16Bits(v.getUint16(0, true));
-    case 'int8': return v.getInt8(0);
-    case 'int16': return v.getInt16(0, true);
-    case 'int32': return v.getInt32(0, true);
-    case 'int64': return v.getBigInt64(0, true);
-    case 'uint64': return v.getBigUint64(0, true);
+    case 'float32':
+      return v.getFloat32(0, true);
+    case 'float64':
+      return v.getFloat64(0, true);
+    case 'float16':
+      return fromFloat16Bits(v.getUint16(0, true));
+    case 'bfloat16':
+      return fromBfloat16Bits(v.getUint16(0, true));
+    case 'int8':
+      return v.getInt8(0);
+    case 'int16':
+      return v.getInt16(0, true);
+    case 'int32':
+      return v.getInt32(0, true);
+    case 'int64':
+      return v.getBigInt64(0, true);
+    case 'uint64':
+      return v.getBigUint64(0, true);
     default:
-      return width === 1 ? v.getUint8(0) : width === 2 ? v.getUint16(0, true) : width === 4 ? v.getUint32(0, true) : v.getBigUint64(0, true);
+      return width === 1
+        ? v.getUint8(0)
+        : width === 2
+          ? v.getUint16(0, true)
+          : width === 4
+            ? v.getUint32(0, true)
+            : v.getBigUint64(0, true);
   }
 }
 

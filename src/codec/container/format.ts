@@ -72,22 +72,31 @@ export function readHeader(bytes: Uint8Array, available?: number, file?: string)
   const minor = bytes[9]!;
   if (major !== VERSION_MAJOR) fail('E_UNSUPPORTED', `.mpz major version ${major} (this reader handles ${VERSION_MAJOR}.x)`, file);
   const flags = v.getUint16(10, true);
-  if (flags !== 0) fail('E_UNSUPPORTED', `.mpz header flags 0x${flags.toString(16)} set; all are reserved and must be 0 in version ${VERSION_MAJOR}.${minor}`, file);
+  if (flags !== 0)
+    fail(
+      'E_UNSUPPORTED',
+      `.mpz header flags 0x${flags.toString(16)} set; all are reserved and must be 0 in version ${VERSION_MAJOR}.${minor}`,
+      file,
+    );
   const indexLength = v.getUint32(12, true);
   const fileLength64 = v.getBigUint64(16, true);
   if (fileLength64 > BigInt(Number.MAX_SAFE_INTEGER)) fail('E_UNSUPPORTED', `.mpz file length ${fileLength64} is beyond 2^53`, file);
   const fileLength = Number(fileLength64);
   if (fileLength < HEADER_BYTES + indexLength + TRAILER_BYTES)
     fail('E_CORRUPT', `.mpz file length ${fileLength} is smaller than header + index (${indexLength}) + trailer`, file);
-  if (available !== undefined && available < fileLength) fail('E_TRUNCATED', `.mpz file is ${available} bytes, header declares ${fileLength}`, file);
-  if (available !== undefined && available > fileLength) fail('E_CORRUPT', `.mpz file is ${available} bytes, header declares ${fileLength} (trailing data)`, file);
+  if (available !== undefined && available < fileLength)
+    fail('E_TRUNCATED', `.mpz file is ${available} bytes, header declares ${fileLength}`, file);
+  if (available !== undefined && available > fileLength)
+    fail('E_CORRUPT', `.mpz file is ${available} bytes, header declares ${fileLength} (trailing data)`, file);
   return { major, minor, indexLength, fileLength, indexCrc: v.getUint32(24, true), headerCrc };
 }
 
 /** Checks the 8-byte trailer against the header. */
 export function checkTrailer(trailer: Uint8Array, header: Uint8Array, file?: string): void {
   if (trailer.length !== TRAILER_BYTES) fail('E_TRUNCATED', `.mpz trailer needs ${TRAILER_BYTES} bytes, got ${trailer.length}`, file);
-  for (let i = 0; i < MPZ_END_MAGIC.length; i++) if (trailer[i] !== MPZ_END_MAGIC[i]) fail('E_CORRUPT', '.mpz trailer end magic missing', file);
+  for (let i = 0; i < MPZ_END_MAGIC.length; i++)
+    if (trailer[i] !== MPZ_END_MAGIC[i]) fail('E_CORRUPT', '.mpz trailer end magic missing', file);
   const want = new DataView(trailer.buffer, trailer.byteOffset, TRAILER_BYTES).getUint32(4, true);
-  if (want !== crc32c(header.subarray(0, HEADER_BYTES))) fail('E_CHECKSUM', '.mpz trailer does not belong to this header (CRC32C mismatch)', file);
+  if (want !== crc32c(header.subarray(0, HEADER_BYTES)))
+    fail('E_CHECKSUM', '.mpz trailer does not belong to this header (CRC32C mismatch)', file);
 }

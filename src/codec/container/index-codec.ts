@@ -4,7 +4,7 @@
  * checksummed chunks lie. Serialized with LEB128 varints; parsing validates
  * every count, length and offset before anything is allocated from it.
  */
-import { byteLength, dtypeFromOnnx, dtypeTraits, elementCount, type DType } from '../../core/dtypes.js';
+import { byteLength, dtypeFromOnnx, dtypeTraits, elementCount } from '../../core/dtypes.js';
 import { ModelpressError, fail } from '../../core/errors.js';
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { decodeBytes, encodeBytes } from '../bytecoder.js';
@@ -187,7 +187,6 @@ export function elementWidth(dtypeId: number): number {
   return bits === 4 ? 0.5 : bits % 8 === 0 ? bits / 8 : 0;
 }
 
-
 export interface ParseIndexOptions {
   readonly file?: string;
   /** File offset of the first chunk: right after the stored index section. */
@@ -241,7 +240,8 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       if (coder === CODER.raw && encodedLength !== count) bad(`${what} raw chunk ${i} stores ${encodedLength} bytes for ${count}`);
       sum += count;
       if (sum > expectedCount) bad(`${what} chunks hold more than its ${expectedCount} units`);
-      if (cursor + encodedLength + 4 > dataLimit) bad(`${what} chunk ${i} (${encodedLength} bytes at ${cursor}) runs past the chunk area end ${dataLimit}`);
+      if (cursor + encodedLength + 4 > dataLimit)
+        bad(`${what} chunk ${i} (${encodedLength} bytes at ${cursor}) runs past the chunk area end ${dataLimit}`);
       chunks.push({ count, encodedLength, offset: cursor });
       cursor += encodedLength + 4;
     }
@@ -325,9 +325,17 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       if (center >= size) bad(`${what}: codebook center ${center} >= size ${size}`);
       const entries = r.bytes(nibbles ? size : size * width);
       if (nibbles && entries.some((e) => e > 15)) bad(`${what}: 4-bit codebook entry above 15`);
-      const stream = readStream(`${what} indices`, nibbles ? count : length / width, 1, [CODER.huffman, CODER.cabac, CODER.sparseHuffman, CODER.sparseCabac]);
+      const stream = readStream(`${what} indices`, nibbles ? count : length / width, 1, [
+        CODER.huffman,
+        CODER.cabac,
+        CODER.sparseHuffman,
+        CODER.sparseCabac,
+      ]);
       // 4-bit chunks start on byte boundaries, so each chunk but the last holds an even count
-      if (nibbles) stream.chunks.forEach((c, j) => j < stream.chunks.length - 1 && c.count % 2 !== 0 && bad(`${what} chunk ${j} splits a byte of 4-bit elements`));
+      if (nibbles)
+        stream.chunks.forEach(
+          (c, j) => j < stream.chunks.length - 1 && c.count % 2 !== 0 && bad(`${what} chunk ${j} splits a byte of 4-bit elements`),
+        );
       encoding = { kind: 'codebook', entries, size, center, stream };
     } else {
       fail('E_UNSUPPORTED', `.mpz index: ${what} uses unknown encoding kind ${kind}`, file);
@@ -335,7 +343,8 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
     tensors.push({ name, dtypeId, shape, offset, length, crc, encoding });
   }
   if (r.remaining !== 0) bad(`${r.remaining} unread bytes after the tensor table`);
-  if (skeletonLength + payloadBytes !== totalLength) bad(`skeleton (${skeletonLength}) + payloads (${payloadBytes}) != output length ${totalLength}`);
+  if (skeletonLength + payloadBytes !== totalLength)
+    bad(`skeleton (${skeletonLength}) + payloads (${payloadBytes}) != output length ${totalLength}`);
   if (cursor !== dataLimit) bad(`chunks end at ${cursor}, but the trailer starts at ${dataLimit}`);
   return { format, files, totalLength, skeleton, tensors, dataStart, dataEnd: cursor };
 }
@@ -343,7 +352,13 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
 /** File names in a multi-file model must be plain relative paths: no '..', no absolute paths, no backslashes. */
 export function checkRelativePath(name: string, file?: string): void {
   const parts = name.split('/');
-  if (name === '' || name.startsWith('/') || name.includes('\\') || name.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..'))
+  if (
+    name === '' ||
+    name.startsWith('/') ||
+    name.includes('\\') ||
+    name.includes('\0') ||
+    parts.some((p) => p === '' || p === '.' || p === '..')
+  )
     fail('E_CORRUPT', `.mpz index: file name '${name}' is not a plain relative path`, file);
 }
 

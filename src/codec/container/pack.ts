@@ -72,7 +72,13 @@ function layoutOf(input: PackInput, whole: Uint8Array): SourceLayout {
   switch (input.format) {
     case 'onnx':
       // files[1..] are external data files named by their `location`
-      return sourceLayout(onnxByteLayout(input.files[0]!.bytes, input.files.slice(1).map((f) => ({ name: f.name, length: f.bytes.length })), input.files[0]!.name));
+      return sourceLayout(
+        onnxByteLayout(
+          input.files[0]!.bytes,
+          input.files.slice(1).map((f) => ({ name: f.name, length: f.bytes.length })),
+          input.files[0]!.name,
+        ),
+      );
     case 'safetensors':
       if (input.files.length !== 1) fail('E_ARG', 'a safetensors model is packed from one file');
       return sourceLayout(safetensorsByteLayout(whole));
@@ -120,7 +126,10 @@ function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number): { stream: Str
   const useCoded = codedSize < skeleton.length;
   const chunks = useCoded ? coded : raw;
   return {
-    stream: { coder: useCoded ? CODER.bytes : CODER.raw, chunks: chunks.map((c, i) => ({ count: counts[i]!, encodedLength: c.length, offset: 0 })) },
+    stream: {
+      coder: useCoded ? CODER.bytes : CODER.raw,
+      chunks: chunks.map((c, i) => ({ count: counts[i]!, encodedLength: c.length, offset: 0 })),
+    },
     chunks,
   };
 }
@@ -130,7 +139,8 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
   if (input.files.length === 0) fail('E_ARG', 'packModel: no files given', opts.file);
   const whole = concatBytes(input.files.map((f) => f.bytes));
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0) fail('E_ARG', `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64`);
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0)
+    fail('E_ARG', `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64`);
 
   let layout: SourceLayout;
   let fallback: string | undefined;
@@ -166,10 +176,21 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
     const dupOf = (byCrc.get(key) ?? []).find((j) => equalBytes(payloadOfTensor.get(j)!, data));
     if (dupOf !== undefined) {
       tensors.push({ ...base, encoding: { kind: 'dedup', ref: dupOf } });
-      reports.push({ name: slot.name, dtype: slot.dtype, shape: slot.shape, rawBytes: data.length, storedBytes: 0, pipeline: 'dedup', dedupOf: tensors[dupOf]!.name });
+      reports.push({
+        name: slot.name,
+        dtype: slot.dtype,
+        shape: slot.shape,
+        rawBytes: data.length,
+        storedBytes: 0,
+        pipeline: 'dedup',
+        dedupOf: tensors[dupOf]!.name,
+      });
       return;
     }
-    const choice = encodeTensor(data, slot.dtype, { ...opts, elementCount: slot.dtype === 'bytes' ? data.length : elementCount(slot.shape) });
+    const choice = encodeTensor(data, slot.dtype, {
+      ...opts,
+      elementCount: slot.dtype === 'bytes' ? data.length : elementCount(slot.shape),
+    });
     const b = choice.best;
     const chunks: ChunkRef[] = b.chunks.map((c) => ({ count: c.count, encodedLength: c.bytes.length, offset: 0 }));
     const stream: StreamDesc = { coder: b.coder, chunks };
@@ -178,12 +199,22 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
     byCrc.set(key, [...(byCrc.get(key) ?? []), tensors.length]);
     payloadOfTensor.set(tensors.length, data);
     tensors.push({ ...base, encoding });
-    reports.push({ name: slot.name, dtype: slot.dtype, shape: slot.shape, rawBytes: data.length, storedBytes: b.size, pipeline: b.label, candidates: choice.tried });
+    reports.push({
+      name: slot.name,
+      dtype: slot.dtype,
+      shape: slot.shape,
+      rawBytes: data.length,
+      storedBytes: b.size,
+      pipeline: b.label,
+      candidates: choice.tried,
+    });
   });
   payloadOfTensor.clear();
 
   const files = layout.files.map((f, i) => ({ name: f.name, length: f.length, crc: crc32c(input.files[i]!.bytes) }));
-  const indexBytes = encodeIndexSection(writeIndex({ format: layout.format, files, totalLength: whole.length, skeleton: sk.stream, tensors }));
+  const indexBytes = encodeIndexSection(
+    writeIndex({ format: layout.format, files, totalLength: whole.length, skeleton: sk.stream, tensors }),
+  );
   let dataLength = 0;
   for (const c of dataChunks) dataLength += c.length + 4;
   const fileLength = HEADER_BYTES + indexBytes.length + dataLength + TRAILER_BYTES;
@@ -204,7 +235,8 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
   if (opts.verify ?? true) {
     const back = unpackModel(out, opts.file === undefined ? {} : { file: opts.file });
     back.files.forEach((f, i) => {
-      if (!equalBytes(f.bytes, input.files[i]!.bytes)) fail('E_CORRUPT', `pack verification failed: file '${f.name || '(model)'}' does not decode to the input bytes`, opts.file);
+      if (!equalBytes(f.bytes, input.files[i]!.bytes))
+        fail('E_CORRUPT', `pack verification failed: file '${f.name || '(model)'}' does not decode to the input bytes`, opts.file);
     });
   }
   const report = buildReport(input.format, whole.length, out.length, indexBytes.length, skeleton.length, sk, reports, fallback);

@@ -33,7 +33,11 @@ export async function openMpzRanged(read: RangeReader, opts: { file?: string } =
   const section = await readExact(read, HEADER_BYTES, header.indexLength, 'the index', file);
   if (crc32c(section) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(await readExact(read, header.fileLength - TRAILER_BYTES, TRAILER_BYTES, 'the trailer', file), headerBytes, file);
-  const index = parseIndex(decodeIndexSection(section, file), { fileLength: header.fileLength, dataStart: HEADER_BYTES + header.indexLength, ...(file === undefined ? {} : { file }) });
+  const index = parseIndex(decodeIndexSection(section, file), {
+    fileLength: header.fileLength,
+    dataStart: HEADER_BYTES + header.indexLength,
+    ...(file === undefined ? {} : { file }),
+  });
   return {
     index,
     async readTensor(name: string): Promise<Tensor> {

@@ -23,7 +23,11 @@ export function openMpz(bytes: Uint8Array, opts: ReadOptions = {}): MpzIndex {
   const indexBytes = bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.indexLength);
   if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(bytes.subarray(header.fileLength - TRAILER_BYTES, header.fileLength), bytes, file);
-  return parseIndex(decodeIndexSection(indexBytes, file), { fileLength: header.fileLength, dataStart: HEADER_BYTES + header.indexLength, ...(file === undefined ? {} : { file }) });
+  return parseIndex(decodeIndexSection(indexBytes, file), {
+    fileLength: header.fileLength,
+    dataStart: HEADER_BYTES + header.indexLength,
+    ...(file === undefined ? {} : { file }),
+  });
 }
 
 /** Decodes a whole .mpz file back to the original model files (byte-identical to what was packed). */
@@ -92,7 +96,10 @@ export function readTensor(bytes: Uint8Array, name: string, opts: ReadOptions = 
 }
 
 /** The names, dtypes, shapes and stored sizes of the tensors in an .mpz file (no payload is decoded). */
-export function listMpzTensors(bytes: Uint8Array, opts: ReadOptions = {}): { name: string; dtype: string; shape: readonly number[]; bytes: number; encoding: string }[] {
+export function listMpzTensors(
+  bytes: Uint8Array,
+  opts: ReadOptions = {},
+): { name: string; dtype: string; shape: readonly number[]; bytes: number; encoding: string }[] {
   const index = openMpz(bytes, opts);
   return index.tensors.map((t) => ({
     name: t.name,

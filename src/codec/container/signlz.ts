@@ -48,7 +48,8 @@ function parseLz(m: Uint32Array): Parse {
   const n = m.length;
   const head = new Int32Array(1 << HASH_BITS).fill(-1);
   const prev = new Int32Array(n);
-  const hash = (i: number): number => (Math.imul(m[i]! ^ Math.imul(m[i + 1]!, 0x9e3779b1) ^ Math.imul(m[i + 2]!, 0x85ebca6b), 0x27d4eb2f) >>> (32 - HASH_BITS));
+  const hash = (i: number): number =>
+    Math.imul(m[i]! ^ Math.imul(m[i + 1]!, 0x9e3779b1) ^ Math.imul(m[i + 2]!, 0x85ebca6b), 0x27d4eb2f) >>> (32 - HASH_BITS);
   const insert = (i: number): void => {
     if (i + 2 >= n) return;
     const h = hash(i);
@@ -207,7 +208,8 @@ export function decodeSignLz(encoded: Uint8Array, byteLength: number): Uint8Arra
     let v = 0;
     for (let j = 0; j < k; j++) {
       v += gaps[j]!;
-      if (v < 0 || v > 0x7fffffff || (j > 0 && gaps[j]! <= 0)) fail('E_CORRUPT', `signlz: literal codebook entry ${j} is not ascending within 0..2^31-1`);
+      if (v < 0 || v > 0x7fffffff || (j > 0 && gaps[j]! <= 0))
+        fail('E_CORRUPT', `signlz: literal codebook entry ${j} is not ascending within 0..2^31-1`);
       entries[j] = v;
     }
     literals = new Uint32Array(literalCount);
@@ -239,7 +241,8 @@ export function decodeSignLz(encoded: Uint8Array, byteLength: number): Uint8Arra
     const dist = dists[k]!;
     if (pos + run + len > n) fail('E_CORRUPT', `signlz: token ${k} runs past ${n} elements`);
     for (let j = 0; j < run; j++) out[pos++] = literals[lit++]!;
-    if ((len === 0) !== (dist === 0) || dist > pos) fail('E_CORRUPT', `signlz: token ${k} has match length ${len} at distance ${dist} from element ${pos}`);
+    if ((len === 0) !== (dist === 0) || dist > pos)
+      fail('E_CORRUPT', `signlz: token ${k} has match length ${len} at distance ${dist} from element ${pos}`);
     for (let j = 0; j < len; j++, pos++) out[pos] = out[pos - dist]!;
   }
   if (pos !== n) fail('E_CORRUPT', `signlz: tokens produce ${pos} elements, expected ${n}`);

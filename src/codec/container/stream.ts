@@ -27,7 +27,12 @@ class StreamBytes {
 
   private async fill(n: number, what: string): Promise<void> {
     while (this.queued < n) {
-      if (this.done) fail('E_TRUNCATED', `.mpz stream ended at byte ${this.consumed + this.queued} while reading ${what} (${n - this.queued} more bytes needed)`, this.file);
+      if (this.done)
+        fail(
+          'E_TRUNCATED',
+          `.mpz stream ended at byte ${this.consumed + this.queued} while reading ${what} (${n - this.queued} more bytes needed)`,
+          this.file,
+        );
       const r = await this.reader.read();
       if (r.done) this.done = true;
       else if (r.value.length > 0) {
@@ -92,7 +97,11 @@ export async function unpackStream(stream: ReadableStream<Uint8Array>, opts: Rea
     const header = readHeader(headerBytes, undefined, file);
     const indexBytes = await input.take(header.indexLength, 'the index');
     if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
-    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file), { fileLength: header.fileLength, dataStart: HEADER_BYTES + header.indexLength, ...(file === undefined ? {} : { file }) });
+    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file), {
+      fileLength: header.fileLength,
+      dataStart: HEADER_BYTES + header.indexLength,
+      ...(file === undefined ? {} : { file }),
+    });
     const asm = new Assembler(index, file);
     for (const step of planSteps(index)) {
       if (step.kind === 'dedup') asm.apply(step);

@@ -24,7 +24,8 @@ export function datasetFromArrays(x: Tensor, y: Tensor | undefined, name: string
   const n = x.shape[0]!;
   let labels: Int32Array | undefined;
   if (y) {
-    if (y.shape[0] !== n) fail('E_SHAPE', `array 'x' has ${n} samples [${x.shape.join(', ')}] but 'y' has shape [${y.shape.join(', ')}]`, file);
+    if (y.shape[0] !== n)
+      fail('E_SHAPE', `array 'x' has ${n} samples [${x.shape.join(', ')}] but 'y' has shape [${y.shape.join(', ')}]`, file);
     const values = typedView(y);
     if (y.shape.length === 1) {
       labels = Int32Array.from({ length: n }, (_, i) => Number(values[i]!));

@@ -28,18 +28,29 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
-    if (view.getUint32(i, true) === EOCD) { eocd = i; break; }
+    if (view.getUint32(i, true) === EOCD) {
+      eocd = i;
+      break;
+    }
   }
-  if (eocd < 0) fail(bytes.length >= 4 && view.getUint32(0, true) === LOCAL ? 'E_TRUNCATED' : 'E_FORMAT', 'not a complete zip archive: no end-of-central-directory record', file);
+  if (eocd < 0)
+    fail(
+      bytes.length >= 4 && view.getUint32(0, true) === LOCAL ? 'E_TRUNCATED' : 'E_FORMAT',
+      'not a complete zip archive: no end-of-central-directory record',
+      file,
+    );
   const count = view.getUint16(eocd + 10, true);
   const dirSize = view.getUint32(eocd + 12, true);
   const dirOffset = view.getUint32(eocd + 16, true);
-  if (dirOffset === 0xffffffff || count === 0xffff) fail('E_UNSUPPORTED', 'zip64 archives (over 4 GiB or 65535 entries) are not supported', file);
-  if (dirOffset + dirSize > eocd) fail('E_CORRUPT', `zip central directory [${dirOffset}, +${dirSize}) overlaps its end record at ${eocd}`, file);
+  if (dirOffset === 0xffffffff || count === 0xffff)
+    fail('E_UNSUPPORTED', 'zip64 archives (over 4 GiB or 65535 entries) are not supported', file);
+  if (dirOffset + dirSize > eocd)
+    fail('E_CORRUPT', `zip central directory [${dirOffset}, +${dirSize}) overlaps its end record at ${eocd}`, file);
   const entries: ZipEntry[] = [];
   let p = dirOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > eocd || view.getUint32(p, true) !== CENTRAL) fail('E_CORRUPT', `zip central directory entry ${i} at offset ${p} has a bad signature`, file);
+    if (p + 46 > eocd || view.getUint32(p, true) !== CENTRAL)
+      fail('E_CORRUPT', `zip central directory entry ${i} at offset ${p} has a bad signature`, file);
     const method = view.getUint16(p + 10, true);
     const crc32 = view.getUint32(p + 16, true);
     const compressedSize = view.getUint32(p + 20, true);
@@ -48,7 +59,8 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
     const extraLength = view.getUint16(p + 30, true);
     const commentLength = view.getUint16(p + 32, true);
     const localOffset = view.getUint32(p + 42, true);
-    if (compressedSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff) fail('E_UNSUPPORTED', `zip entry ${i} uses zip64 sizes`, file);
+    if (compressedSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff)
+      fail('E_UNSUPPORTED', `zip entry ${i} uses zip64 sizes`, file);
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLength));
     entries.push({ name, method, compressedSize, size, crc32, localOffset });
     p += 46 + nameLength + extraLength + commentLength;
@@ -57,14 +69,20 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
 }
 
 /** The uncompressed bytes of one entry, CRC-checked. */
-export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, options: { inflateRaw?: InflateRaw; file?: string } = {}): Promise<Uint8Array> {
+export async function readZipEntry(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  options: { inflateRaw?: InflateRaw; file?: string } = {},
+): Promise<Uint8Array> {
   const { file } = options;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = entry.localOffset;
-  if (at + 30 > bytes.length || view.getUint32(at, true) !== LOCAL) fail('E_CORRUPT', `zip entry '${entry.name}': no local header at offset ${at}`, file);
+  if (at + 30 > bytes.length || view.getUint32(at, true) !== LOCAL)
+    fail('E_CORRUPT', `zip entry '${entry.name}': no local header at offset ${at}`, file);
   const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
   const end = start + entry.compressedSize;
-  if (end > bytes.length) fail('E_TRUNCATED', `zip entry '${entry.name}' needs bytes [${start}, ${end}), archive has ${bytes.length}`, file);
+  if (end > bytes.length)
+    fail('E_TRUNCATED', `zip entry '${entry.name}' needs bytes [${start}, ${end}), archive has ${bytes.length}`, file);
   const raw = bytes.subarray(start, end);
   let data: Uint8Array;
   if (entry.method === 0) data = raw;
@@ -74,8 +92,14 @@ export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, options: 
     } catch (e) {
       fail('E_CORRUPT', `zip entry '${entry.name}': deflate data is damaged (${(e as Error).message})`, file);
     }
-  } else fail('E_UNSUPPORTED', `zip entry '${entry.name}' uses compression method ${entry.method}; only stored (0) and deflate (8) are read`, file);
-  if (data.length !== entry.size) fail('E_CORRUPT', `zip entry '${entry.name}' inflates to ${data.length} bytes, directory says ${entry.size}`, file);
+  } else
+    fail(
+      'E_UNSUPPORTED',
+      `zip entry '${entry.name}' uses compression method ${entry.method}; only stored (0) and deflate (8) are read`,
+      file,
+    );
+  if (data.length !== entry.size)
+    fail('E_CORRUPT', `zip entry '${entry.name}' inflates to ${data.length} bytes, directory says ${entry.size}`, file);
   if (crc32(data) !== entry.crc32) fail('E_CHECKSUM', `zip entry '${entry.name}' fails its CRC-32 check`, file);
   return data;
 }

@@ -55,11 +55,20 @@ export function externalDataInfo(tp: TensorProto, label: string, file?: string):
   let checksum: string | undefined;
   for (const { key, value } of tp.externalData) {
     switch (key) {
-      case 'location': location = value; break;
-      case 'offset': offset = parseCount(value, key, label, file); break;
-      case 'length': length = parseCount(value, key, label, file); break;
-      case 'checksum': checksum = value; break;
-      default: break; // unknown keys are kept in the proto and ignored here, as onnx does
+      case 'location':
+        location = value;
+        break;
+      case 'offset':
+        offset = parseCount(value, key, label, file);
+        break;
+      case 'length':
+        length = parseCount(value, key, label, file);
+        break;
+      case 'checksum':
+        checksum = value;
+        break;
+      default:
+        break; // unknown keys are kept in the proto and ignored here, as onnx does
     }
   }
   if (!location) fail('E_CORRUPT', `${label}: data_location is EXTERNAL but external_data has no "location"`, file);
@@ -70,7 +79,13 @@ export function externalDataInfo(tp: TensorProto, label: string, file?: string):
 }
 
 /** Reads `expected` bytes of an external tensor, checking the stated length and the file size. */
-export function readExternalBytes(info: ExternalDataInfo, expected: number, label: string, sources: ExternalSources, file?: string): Uint8Array {
+export function readExternalBytes(
+  info: ExternalDataInfo,
+  expected: number,
+  label: string,
+  sources: ExternalSources,
+  file?: string,
+): Uint8Array {
   if (info.length !== undefined && info.length !== expected) {
     fail('E_CORRUPT', `${label}: external_data length ${info.length} but the tensor needs ${expected} bytes`, file);
   }
@@ -78,18 +93,30 @@ export function readExternalBytes(info: ExternalDataInfo, expected: number, labe
   if (sources.readExternal) {
     const got = sources.readExternal(info.location, info.offset, expected);
     if (got.byteLength < expected) {
-      fail('E_TRUNCATED', `${label}: ${where} ends ${expected - got.byteLength} bytes early (needs bytes ${info.offset}..${info.offset + expected})`, file);
+      fail(
+        'E_TRUNCATED',
+        `${label}: ${where} ends ${expected - got.byteLength} bytes early (needs bytes ${info.offset}..${info.offset + expected})`,
+        file,
+      );
     }
     return got.byteLength === expected ? got : got.subarray(0, expected);
   }
   if (sources.loadExternal) {
     const whole = sources.loadExternal(info.location);
     if (info.offset + expected > whole.byteLength) {
-      fail('E_TRUNCATED', `${label}: ${where} has ${whole.byteLength} bytes, the tensor needs bytes ${info.offset}..${info.offset + expected}`, file);
+      fail(
+        'E_TRUNCATED',
+        `${label}: ${where} has ${whole.byteLength} bytes, the tensor needs bytes ${info.offset}..${info.offset + expected}`,
+        file,
+      );
     }
     return whole.subarray(info.offset, info.offset + expected);
   }
-  return fail('E_ARG', `${label}: data is in ${where} but no way to read external files was given (pass loadExternal, or use readOnnxFile)`, file);
+  return fail(
+    'E_ARG',
+    `${label}: data is in ${where} but no way to read external files was given (pass loadExternal, or use readOnnxFile)`,
+    file,
+  );
 }
 
 /** Points `tp` at `location`/`offset`/`length`, dropping any in-proto payload. Mutates `tp`. */

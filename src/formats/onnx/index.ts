@@ -11,7 +11,15 @@ export type { PayloadField, TensorLayout, TensorDecodeOptions, TensorEncodeOptio
 export { externalDataInfo, isExternal, readExternalBytes } from './external.js';
 export type { ExternalLoader, ExternalRangeReader, ExternalDataInfo, ExternalSources } from './external.js';
 export { inlineExternalData, hasExternalData } from './inline.js';
-export { listOnnxTensors, weightSlots, readWeightSlot, describeWeightSlot, constantValue, isConstantNode, CONSTANT_VALUE_ATTRIBUTES } from './list.js';
+export {
+  listOnnxTensors,
+  weightSlots,
+  readWeightSlot,
+  describeWeightSlot,
+  constantValue,
+  isConstantNode,
+  CONSTANT_VALUE_ATTRIBUTES,
+} from './list.js';
 export type { WeightSlot } from './list.js';
 export { denseFromSparse, sparseLinearIndices, sparseWithDense } from './sparse.js';
 export { onnxSummary } from './summary.js';

@@ -35,7 +35,8 @@ class OnnxWalker {
       if (f.wire !== 2) continue;
       if (f.num === 7) this.graph(f, 'main', 0);
       else if (f.num === 20) {
-        for (const g of wireFields(this.b, f.start, f.end)) if (g.wire === 2 && (g.num === 1 || g.num === 2)) this.graph(g, g.num === 1 ? 'training_init' : 'training_algo', 1);
+        for (const g of wireFields(this.b, f.start, f.end))
+          if (g.wire === 2 && (g.num === 1 || g.num === 2)) this.graph(g, g.num === 1 ? 'training_init' : 'training_algo', 1);
       } else if (f.num === 25) this.function(f);
     }
   }
@@ -108,7 +109,14 @@ class OnnxWalker {
     };
     const known = dtype && dtype !== 'string' && dims.every((d) => Number.isSafeInteger(d) && d >= 0);
     const implied = known ? byteLength(dtype, elementCount(dims)) : undefined;
-    this.external.push({ name: label, dtype: known ? dtype : 'bytes', shape: dims, location, offset: num('offset') ?? 0, length: num('length') ?? implied });
+    this.external.push({
+      name: label,
+      dtype: known ? dtype : 'bytes',
+      shape: dims,
+      location,
+      offset: num('offset') ?? 0,
+      length: num('length') ?? implied,
+    });
   }
 
   private tensor(f: WireField, fallbackName: string): void {
@@ -143,14 +151,21 @@ class OnnxWalker {
       let shape: number[] = [length];
       if (x.num === 9) {
         // raw_data: typed when its length agrees with dims and dtype
-        if (dtype && dtype !== 'string' && dims.every((d) => Number.isSafeInteger(d) && d >= 0) && byteLength(dtype, elementCount(dims)) === length) {
+        if (
+          dtype &&
+          dtype !== 'string' &&
+          dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+          byteLength(dtype, elementCount(dims)) === length
+        ) {
           slotType = dtype;
           shape = dims;
         } else slotType = 'bytes';
-      } else if (x.num === 4) { // float_data, packed little-endian float32
+      } else if (x.num === 4) {
+        // float_data, packed little-endian float32
         slotType = length % 4 === 0 ? 'float32' : 'bytes';
         shape = slotType === 'float32' ? [length / 4] : [length];
-      } else if (x.num === 10) { // double_data
+      } else if (x.num === 10) {
+        // double_data
         slotType = length % 8 === 0 ? 'float64' : 'bytes';
         shape = slotType === 'float64' ? [length / 8] : [length];
       } else if (x.num === 5 || x.num === 7 || x.num === 11) slotType = 'bytes'; // varint-packed ints
@@ -188,13 +203,27 @@ export function onnxByteLayout(bytes: Uint8Array, externalFiles: readonly Layout
     const file = starts.get(ref.location);
     if (!file) fail('E_ARG', `tensor '${ref.name}' refers to external data '${ref.location}', which was not given`);
     const length = ref.length ?? file.length - ref.offset;
-    if (ref.offset + length > file.length) fail('E_TRUNCATED', `external data of '${ref.name}' (${length} bytes at ${ref.offset}) runs past the end of '${ref.location}'`);
-    const typed = ref.dtype !== 'bytes' && ref.dtype !== 'string' && ref.shape.every((d) => Number.isSafeInteger(d)) && byteLength(ref.dtype, elementCount(ref.shape)) === length;
-    ranges.push({ name: ref.name, dtype: typed ? ref.dtype : 'bytes', shape: typed ? ref.shape : [length], offset: file.start + ref.offset, length });
+    if (ref.offset + length > file.length)
+      fail('E_TRUNCATED', `external data of '${ref.name}' (${length} bytes at ${ref.offset}) runs past the end of '${ref.location}'`);
+    const typed =
+      ref.dtype !== 'bytes' &&
+      ref.dtype !== 'string' &&
+      ref.shape.every((d) => Number.isSafeInteger(d)) &&
+      byteLength(ref.dtype, elementCount(ref.shape)) === length;
+    ranges.push({
+      name: ref.name,
+      dtype: typed ? ref.dtype : 'bytes',
+      shape: typed ? ref.shape : [length],
+      offset: file.start + ref.offset,
+      length,
+    });
   }
   return {
     format: 'onnx',
-    files: [{ name: externalFiles.length > 0 ? modelName : '', length: bytes.length }, ...externalFiles.map((f) => ({ name: f.name, length: f.length }))],
+    files: [
+      { name: externalFiles.length > 0 ? modelName : '', length: bytes.length },
+      ...externalFiles.map((f) => ({ name: f.name, length: f.length })),
+    ],
     ranges,
   };
 }

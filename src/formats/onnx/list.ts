@@ -19,7 +19,16 @@ import { checkTensorProto, tensorFromProto, type TensorDecodeOptions } from './t
 import { nodeLabel, walkModel } from './walk.js';
 
 /** The attributes of a Constant node that hold its value. */
-export const CONSTANT_VALUE_ATTRIBUTES = ['value', 'sparse_value', 'value_float', 'value_floats', 'value_int', 'value_ints', 'value_string', 'value_strings'] as const;
+export const CONSTANT_VALUE_ATTRIBUTES = [
+  'value',
+  'sparse_value',
+  'value_float',
+  'value_floats',
+  'value_int',
+  'value_ints',
+  'value_string',
+  'value_strings',
+] as const;
 
 export function isConstantNode(node: NodeProto): boolean {
   return node.opType === 'Constant' && (node.domain === '' || node.domain === 'ai.onnx');
@@ -27,9 +36,30 @@ export function isConstantNode(node: NodeProto): boolean {
 
 /** A weight's place in the proto: enough to read it and to replace it. */
 export type WeightSlot =
-  | { readonly kind: 'initializer'; readonly name: string; readonly path: string; readonly graph: GraphProto; readonly index: number; readonly tensor: TensorProto }
-  | { readonly kind: 'sparse_initializer'; readonly name: string; readonly path: string; readonly graph: GraphProto; readonly index: number; readonly sparse: SparseTensorProto }
-  | { readonly kind: 'constant'; readonly name: string; readonly path: string; readonly node: NodeProto; readonly nodeLabel: string; readonly attribute: AttributeProto };
+  | {
+      readonly kind: 'initializer';
+      readonly name: string;
+      readonly path: string;
+      readonly graph: GraphProto;
+      readonly index: number;
+      readonly tensor: TensorProto;
+    }
+  | {
+      readonly kind: 'sparse_initializer';
+      readonly name: string;
+      readonly path: string;
+      readonly graph: GraphProto;
+      readonly index: number;
+      readonly sparse: SparseTensorProto;
+    }
+  | {
+      readonly kind: 'constant';
+      readonly name: string;
+      readonly path: string;
+      readonly node: NodeProto;
+      readonly nodeLabel: string;
+      readonly attribute: AttributeProto;
+    };
 
 function constantSlots(nodes: NodeProto[], path: string, out: WeightSlot[]): void {
   nodes.forEach((node, i) => {
@@ -72,7 +102,10 @@ function externalLocation(tp: TensorProto, path: string, where: string, file: st
 }
 
 function scalarList(values: readonly number[] | readonly bigint[], dtype: 'float32' | 'int64', scalar: boolean): Tensor {
-  const data = dtype === 'float32' ? new Uint8Array(Float32Array.from(values as number[]).buffer) : new Uint8Array(BigInt64Array.from(values as bigint[]).buffer);
+  const data =
+    dtype === 'float32'
+      ? new Uint8Array(Float32Array.from(values as number[]).buffer)
+      : new Uint8Array(BigInt64Array.from(values as bigint[]).buffer);
   return { dtype, shape: scalar ? [] : [values.length], data };
 }
 
@@ -85,18 +118,28 @@ export function constantValue(attr: AttributeProto, opts: TensorDecodeOptions): 
     case 'sparse_value':
       if (!attr.sparseTensor) break;
       return denseFromSparse(attr.sparseTensor, opts);
-    case 'value_float': return scalarList([attr.f], 'float32', true);
-    case 'value_floats': return scalarList(attr.floats, 'float32', false);
-    case 'value_int': return scalarList([attr.i], 'int64', true);
-    case 'value_ints': return scalarList(attr.ints, 'int64', false);
-    case 'value_string': return { dtype: 'string', shape: [], data: new Uint8Array(0), strings: [attr.s] };
-    case 'value_strings': return { dtype: 'string', shape: [attr.strings.length], data: new Uint8Array(0), strings: attr.strings };
+    case 'value_float':
+      return scalarList([attr.f], 'float32', true);
+    case 'value_floats':
+      return scalarList(attr.floats, 'float32', false);
+    case 'value_int':
+      return scalarList([attr.i], 'int64', true);
+    case 'value_ints':
+      return scalarList(attr.ints, 'int64', false);
+    case 'value_string':
+      return { dtype: 'string', shape: [], data: new Uint8Array(0), strings: [attr.s] };
+    case 'value_strings':
+      return { dtype: 'string', shape: [attr.strings.length], data: new Uint8Array(0), strings: attr.strings };
   }
   return failMissing(attr, opts);
 }
 
 function failMissing(attr: AttributeProto, opts: TensorDecodeOptions): never {
-  return fail('E_CORRUPT', `${opts.where ?? 'Constant node'}: attribute ${attr.name} has no ${attr.name === 'value' ? 'tensor (t)' : 'sparse_tensor'}`, opts.file);
+  return fail(
+    'E_CORRUPT',
+    `${opts.where ?? 'Constant node'}: attribute ${attr.name} has no ${attr.name === 'value' ? 'tensor (t)' : 'sparse_tensor'}`,
+    opts.file,
+  );
 }
 
 /** Reads one weight slot. */
@@ -105,7 +148,9 @@ export function readWeightSlot(slot: WeightSlot, sources: ExternalSources & { fi
   const opts: TensorDecodeOptions = { ...sources, where };
   switch (slot.kind) {
     case 'initializer': {
-      const location: TensorLocation = isExternal(slot.tensor) ? externalLocation(slot.tensor, slot.path, where, sources.file) : { kind: 'initializer', graph: slot.path };
+      const location: TensorLocation = isExternal(slot.tensor)
+        ? externalLocation(slot.tensor, slot.path, where, sources.file)
+        : { kind: 'initializer', graph: slot.path };
       return { name: slot.name, tensor: tensorFromProto(slot.tensor, opts), location };
     }
     case 'sparse_initializer':

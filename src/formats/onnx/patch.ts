@@ -60,7 +60,8 @@ function replaceConstant(slot: Extract<WeightSlot, { kind: 'constant' }>, t: Ten
   if (a.name === 'value_int' && i64 && isScalar(t)) return void (a.i = i64[0]!);
   if (a.name === 'value_ints' && i64 && isVector(t)) return void (a.ints = i64);
   if (a.name === 'value_string' && t.dtype === 'string' && isScalar(t)) return void (a.s = t.strings![0] as Uint8Array<ArrayBuffer>);
-  if (a.name === 'value_strings' && t.dtype === 'string' && isVector(t)) return void (a.strings = t.strings!.map((s) => s as Uint8Array<ArrayBuffer>));
+  if (a.name === 'value_strings' && t.dtype === 'string' && isVector(t))
+    return void (a.strings = t.strings!.map((s) => s as Uint8Array<ArrayBuffer>));
   if (a.name === 'sparse_value' && a.sparseTensor) {
     a.sparseTensor = sparseWithDense(a.sparseTensor, t, { ...opts, where: describeWeightSlot(slot) });
     return;
@@ -86,7 +87,11 @@ function resetToTensorAttribute(a: AttributeProto): void {
  * E_GRAPH. A replaced tensor is stored inline (raw_data unless
  * `storage: 'typed'`), even if the old one was external.
  */
-export function replaceOnnxTensors(proto: ModelProto, replacements: readonly OnnxTensorReplacement[], opts: ReplaceOptions = {}): ModelProto {
+export function replaceOnnxTensors(
+  proto: ModelProto,
+  replacements: readonly OnnxTensorReplacement[],
+  opts: ReplaceOptions = {},
+): ModelProto {
   const out = cloneSharingBytes(proto);
   const byKey = new Map<string, WeightSlot[]>();
   for (const slot of weightSlots(out)) {

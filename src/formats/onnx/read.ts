@@ -37,7 +37,11 @@ export interface ReadOnnxOptions {
 function decodeError(e: unknown, bytes: Uint8Array, file: string | undefined): ModelpressError {
   const msg = e instanceof Error ? e.message : String(e);
   if (/premature EOF|out of range|offset is outside the bounds|invalid varint/i.test(msg)) {
-    return new ModelpressError('E_TRUNCATED', `ONNX protobuf ends early or has a length running past the end of the ${bytes.byteLength}-byte file (${msg})`, { file, cause: e });
+    return new ModelpressError(
+      'E_TRUNCATED',
+      `ONNX protobuf ends early or has a length running past the end of the ${bytes.byteLength}-byte file (${msg})`,
+      { file, cause: e },
+    );
   }
   if (/recursion depth/i.test(msg)) {
     return new ModelpressError('E_CORRUPT', `ONNX protobuf nests messages too deeply (${msg})`, { file, cause: e });
@@ -65,7 +69,8 @@ export function readOnnx(bytes: Uint8Array, opts: ReadOnnxOptions = {}): OnnxMod
   if (!proto.graph) fail('E_FORMAT', 'not an ONNX model: ModelProto has no graph', file);
   if (proto.irVersion <= 0n) fail('E_FORMAT', `not an ONNX model: ir_version is ${proto.irVersion}`, file);
   // opset_import (field 8) follows the graph (field 7): a file cut right after the graph decodes cleanly but lacks it.
-  if (proto.irVersion >= 3n && proto.opsetImport.length === 0) fail('E_FORMAT', `ONNX model (IR version ${proto.irVersion}) has no opset_import; the file may be truncated`, file);
+  if (proto.irVersion >= 3n && proto.opsetImport.length === 0)
+    fail('E_FORMAT', `ONNX model (IR version ${proto.irVersion}) has no opset_import; the file may be truncated`, file);
   if (opts.validate ?? true) validateTensors(proto, file);
   return { proto, bytes, file, loadExternal: opts.loadExternal, readExternal: opts.readExternal };
 }

@@ -20,7 +20,10 @@ function label(sp: SparseTensorProto, where: string | undefined): string {
 }
 
 /** The linear (row-major) positions of a sparse tensor's values, checked against its dense shape. */
-export function sparseLinearIndices(sp: SparseTensorProto, opts: TensorDecodeOptions = {}): { shape: number[]; positions: Float64Array; values: Tensor } {
+export function sparseLinearIndices(
+  sp: SparseTensorProto,
+  opts: TensorDecodeOptions = {},
+): { shape: number[]; positions: Float64Array; values: Tensor } {
   const lbl = label(sp, opts.where);
   const file = opts.file;
   if (!sp.values) fail('E_CORRUPT', `${lbl}: has no values`, file);
@@ -28,7 +31,8 @@ export function sparseLinearIndices(sp: SparseTensorProto, opts: TensorDecodeOpt
   const shape: number[] = [];
   let total = 1;
   for (const d of sp.dims) {
-    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) fail('E_CORRUPT', `${lbl}: dims [${sp.dims.join(',')}] has invalid dimension ${d}`, file);
+    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER))
+      fail('E_CORRUPT', `${lbl}: dims [${sp.dims.join(',')}] has invalid dimension ${d}`, file);
     shape.push(Number(d));
     total *= Number(d);
   }
@@ -58,7 +62,8 @@ export function sparseLinearIndices(sp: SparseTensorProto, opts: TensorDecodeOpt
   }
   for (let k = 0; k < nnz; k++) {
     const p = positions[k]!;
-    if (!(p >= 0 && p < total)) fail('E_CORRUPT', `${lbl}: index ${k} is ${p}, outside the ${total} elements of [${shape.join(',')}]`, file);
+    if (!(p >= 0 && p < total))
+      fail('E_CORRUPT', `${lbl}: index ${k} is ${p}, outside the ${total} elements of [${shape.join(',')}]`, file);
   }
   return { shape, positions, values };
 }
@@ -81,7 +86,10 @@ export function denseFromSparse(sp: SparseTensorProto, opts: TensorDecodeOptions
   try {
     out = new Uint8Array(bytes);
   } catch (e) {
-    throw new ModelpressError('E_UNSUPPORTED', `${label(sp, opts.where)}: cannot allocate the ${bytes}-byte dense form`, { file: opts.file, cause: e });
+    throw new ModelpressError('E_UNSUPPORTED', `${label(sp, opts.where)}: cannot allocate the ${bytes}-byte dense form`, {
+      file: opts.file,
+      cause: e,
+    });
   }
   if (bits % 8 === 0) {
     const size = bits / 8;
@@ -103,12 +111,18 @@ export function denseFromSparse(sp: SparseTensorProto, opts: TensorDecodeOptions
  * A copy of `sp` holding the values of `dense` at the same indices. Throws
  * E_UNSUPPORTED if `dense` is non-zero anywhere else (that would need new indices).
  */
-export function sparseWithDense(sp: SparseTensorProto, dense: Tensor, opts: TensorDecodeOptions & TensorEncodeOptions = {}): SparseTensorProto {
+export function sparseWithDense(
+  sp: SparseTensorProto,
+  dense: Tensor,
+  opts: TensorDecodeOptions & TensorEncodeOptions = {},
+): SparseTensorProto {
   const { shape, positions } = sparseLinearIndices(sp, opts);
   const lbl = label(sp, opts.where);
-  if (dense.shape.join(',') !== shape.join(',')) fail('E_SHAPE', `${lbl}: replacement has shape [${dense.shape.join(',')}], expected [${shape.join(',')}]`, opts.file);
+  if (dense.shape.join(',') !== shape.join(','))
+    fail('E_SHAPE', `${lbl}: replacement has shape [${dense.shape.join(',')}], expected [${shape.join(',')}]`, opts.file);
   const bits = dtypeTraits(dense.dtype).bits;
-  if (bits % 8 !== 0 || bits === 0) fail('E_UNSUPPORTED', `${lbl}: sparse replacement with ${dense.dtype} elements is not supported`, opts.file);
+  if (bits % 8 !== 0 || bits === 0)
+    fail('E_UNSUPPORTED', `${lbl}: sparse replacement with ${dense.dtype} elements is not supported`, opts.file);
   const size = bits / 8;
   const nnz = positions.length;
   const vals = new Uint8Array(nnz * size);

@@ -51,12 +51,18 @@ export interface StripOptions {
 
 function le(values: ArrayLike<number> | ArrayLike<bigint>, field: StrippedField): Uint8Array {
   switch (field) {
-    case 'floatData': return new Uint8Array(Float32Array.from(values as ArrayLike<number>).buffer);
-    case 'int32Data': return new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
-    case 'doubleData': return new Uint8Array(Float64Array.from(values as ArrayLike<number>).buffer);
-    case 'int64Data': return new Uint8Array(BigInt64Array.from(values as ArrayLike<bigint>).buffer);
-    case 'uint64Data': return new Uint8Array(BigUint64Array.from(values as ArrayLike<bigint>).buffer);
-    case 'rawData': throw new Error('unreachable');
+    case 'floatData':
+      return new Uint8Array(Float32Array.from(values as ArrayLike<number>).buffer);
+    case 'int32Data':
+      return new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
+    case 'doubleData':
+      return new Uint8Array(Float64Array.from(values as ArrayLike<number>).buffer);
+    case 'int64Data':
+      return new Uint8Array(BigInt64Array.from(values as ArrayLike<bigint>).buffer);
+    case 'uint64Data':
+      return new Uint8Array(BigUint64Array.from(values as ArrayLike<bigint>).buffer);
+    case 'rawData':
+      throw new Error('unreachable');
   }
 }
 
@@ -66,12 +72,18 @@ function fromLe(bytes: Uint8Array, field: StrippedField): number[] | bigint[] {
   if (b.byteLength % size !== 0) fail('E_CORRUPT', `payload for ${field} has ${b.byteLength} bytes, not a multiple of ${size}`);
   const n = b.byteLength / size;
   switch (field) {
-    case 'floatData': return Array.from(new Float32Array(b.buffer, b.byteOffset, n));
-    case 'int32Data': return Array.from(new Int32Array(b.buffer, b.byteOffset, n));
-    case 'doubleData': return Array.from(new Float64Array(b.buffer, b.byteOffset, n));
-    case 'int64Data': return Array.from(new BigInt64Array(b.buffer, b.byteOffset, n));
-    case 'uint64Data': return Array.from(new BigUint64Array(b.buffer, b.byteOffset, n));
-    case 'rawData': throw new Error('unreachable');
+    case 'floatData':
+      return Array.from(new Float32Array(b.buffer, b.byteOffset, n));
+    case 'int32Data':
+      return Array.from(new Int32Array(b.buffer, b.byteOffset, n));
+    case 'doubleData':
+      return Array.from(new Float64Array(b.buffer, b.byteOffset, n));
+    case 'int64Data':
+      return Array.from(new BigInt64Array(b.buffer, b.byteOffset, n));
+    case 'uint64Data':
+      return Array.from(new BigUint64Array(b.buffer, b.byteOffset, n));
+    case 'rawData':
+      throw new Error('unreachable');
   }
 }
 

@@ -46,12 +46,18 @@ export interface OnnxSummary {
 function typeName(t: TypeProto | undefined): string {
   const v = t?.value;
   switch (v?.case) {
-    case 'tensorType': return dtypeFromOnnx(v.value.elemType) ?? `onnx_type_${v.value.elemType}`;
-    case 'sparseTensorType': return `sparse<${dtypeFromOnnx(v.value.elemType) ?? `onnx_type_${v.value.elemType}`}>`;
-    case 'sequenceType': return `sequence<${typeName(v.value.elemType)}>`;
-    case 'optionalType': return `optional<${typeName(v.value.elemType)}>`;
-    case 'mapType': return `map<${dtypeFromOnnx(v.value.keyType) ?? v.value.keyType},${typeName(v.value.valueType)}>`;
-    default: return '?';
+    case 'tensorType':
+      return dtypeFromOnnx(v.value.elemType) ?? `onnx_type_${v.value.elemType}`;
+    case 'sparseTensorType':
+      return `sparse<${dtypeFromOnnx(v.value.elemType) ?? `onnx_type_${v.value.elemType}`}>`;
+    case 'sequenceType':
+      return `sequence<${typeName(v.value.elemType)}>`;
+    case 'optionalType':
+      return `optional<${typeName(v.value.elemType)}>`;
+    case 'mapType':
+      return `map<${dtypeFromOnnx(v.value.keyType) ?? v.value.keyType},${typeName(v.value.valueType)}>`;
+    default:
+      return '?';
   }
 }
 

@@ -32,14 +32,20 @@ const onnxFieldName: Record<PayloadField, string> = {
 export function typedFieldFor(dtype: DType): TypedField {
   switch (dtype) {
     case 'float32':
-    case 'complex64': return 'floatData';
-    case 'int64': return 'int64Data';
+    case 'complex64':
+      return 'floatData';
+    case 'int64':
+      return 'int64Data';
     case 'float64':
-    case 'complex128': return 'doubleData';
+    case 'complex128':
+      return 'doubleData';
     case 'uint32':
-    case 'uint64': return 'uint64Data';
-    case 'string': return 'stringData';
-    default: return 'int32Data';
+    case 'uint64':
+      return 'uint64Data';
+    case 'string':
+      return 'stringData';
+    default:
+      return 'int32Data';
   }
 }
 
@@ -83,12 +89,17 @@ export function checkTensorProto(tp: TensorProto, opts: TensorDecodeOptions = {}
   const file = opts.file;
   const dtype = dtypeFromOnnx(tp.dataType);
   if (dtype === undefined) {
-    fail(tp.dataType === 0 ? 'E_CORRUPT' : 'E_UNSUPPORTED', `${label}: data_type ${tp.dataType} is ${tp.dataType === 0 ? 'UNDEFINED' : 'not a known ONNX data type'}`, file);
+    fail(
+      tp.dataType === 0 ? 'E_CORRUPT' : 'E_UNSUPPORTED',
+      `${label}: data_type ${tp.dataType} is ${tp.dataType === 0 ? 'UNDEFINED' : 'not a known ONNX data type'}`,
+      file,
+    );
   }
   const shape: number[] = [];
   let count = 1;
   for (const d of tp.dims) {
-    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) fail('E_CORRUPT', `${label}: dims [${tp.dims.join(',')}] has invalid dimension ${d}`, file);
+    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER))
+      fail('E_CORRUPT', `${label}: dims [${tp.dims.join(',')}] has invalid dimension ${d}`, file);
     shape.push(Number(d));
     count *= Number(d);
   }
@@ -105,7 +116,8 @@ export function checkTensorProto(tp: TensorProto, opts: TensorDecodeOptions = {}
     if (dtype === 'string') fail('E_CORRUPT', `${label}: string tensors cannot be stored externally`, file);
     const info = externalDataInfo(tp, label, file);
     const want = byteLength(dtype, count);
-    if (info.length !== undefined && info.length !== want) fail('E_CORRUPT', `${label}: external_data length ${info.length} but the tensor needs ${want} bytes`, file);
+    if (info.length !== undefined && info.length !== want)
+      fail('E_CORRUPT', `${label}: external_data length ${info.length} but the tensor needs ${want} bytes`, file);
     return { dtype, shape, count, storage: 'external' };
   }
   const field = present[0];
@@ -124,7 +136,11 @@ export function checkTensorProto(tp: TensorProto, opts: TensorDecodeOptions = {}
   if (typedFieldFor(dtype) !== field) fail('E_CORRUPT', `${label}: ${onnxFieldName[field]} cannot hold data_type ${dtype}`, file);
   const want = typedEntryCount(dtype, count);
   if (tp[field].length !== want) {
-    fail('E_CORRUPT', `${label}: ${onnxFieldName[field]} has ${tp[field].length} entries but ${dtype}[${shape.join(',')}] needs ${want}`, file);
+    fail(
+      'E_CORRUPT',
+      `${label}: ${onnxFieldName[field]} has ${tp[field].length} entries but ${dtype}[${shape.join(',')}] needs ${want}`,
+      file,
+    );
   }
   return { dtype, shape, count, storage: field };
 }
@@ -132,9 +148,12 @@ export function checkTensorProto(tp: TensorProto, opts: TensorDecodeOptions = {}
 /** Raw little-endian bytes of a typed field's values for `dtype`. */
 function typedToBytes(tp: TensorProto, field: TypedField, dtype: DType): Uint8Array {
   switch (field) {
-    case 'floatData': return new Uint8Array(Float32Array.from(tp.floatData).buffer);
-    case 'doubleData': return new Uint8Array(Float64Array.from(tp.doubleData).buffer);
-    case 'int64Data': return new Uint8Array(BigInt64Array.from(tp.int64Data).buffer);
+    case 'floatData':
+      return new Uint8Array(Float32Array.from(tp.floatData).buffer);
+    case 'doubleData':
+      return new Uint8Array(Float64Array.from(tp.doubleData).buffer);
+    case 'int64Data':
+      return new Uint8Array(BigInt64Array.from(tp.int64Data).buffer);
     case 'uint64Data':
       return dtype === 'uint32'
         ? new Uint8Array(Uint32Array.from(tp.uint64Data, (v) => Number(BigInt.asUintN(32, v))).buffer)
@@ -145,7 +164,8 @@ function typedToBytes(tp: TensorProto, field: TypedField, dtype: DType): Uint8Ar
       if (bits === 16) return new Uint8Array(Uint16Array.from(tp.int32Data, (v) => v & 0xffff).buffer);
       return Uint8Array.from(tp.int32Data, (v) => v & 0xff); // 8-bit types, and packed bytes of 4-/2-bit types
     }
-    case 'stringData': return new Uint8Array(0);
+    case 'stringData':
+      return new Uint8Array(0);
   }
 }
 
@@ -166,9 +186,12 @@ export function tensorFromProto(tp: TensorProto, opts: string | TensorDecodeOpti
       const info = externalDataInfo(tp, label, o.file);
       return { dtype, shape, data: readExternalBytes(info, byteLength(dtype, count), label, o, o.file) };
     }
-    case 'rawData': return { dtype, shape, data: tp.rawData };
-    case 'stringData': return { dtype, shape, data: new Uint8Array(0), strings: tp.stringData };
-    default: return { dtype, shape, data: typedToBytes(tp, layout.storage, dtype) };
+    case 'rawData':
+      return { dtype, shape, data: tp.rawData };
+    case 'stringData':
+      return { dtype, shape, data: new Uint8Array(0), strings: tp.stringData };
+    default:
+      return { dtype, shape, data: typedToBytes(tp, layout.storage, dtype) };
   }
 }
 
@@ -212,13 +235,21 @@ function bytesToTyped(tp: TensorProto, t: Tensor): void {
   const field = typedFieldFor(t.dtype);
   const bits = dtypeTraits(t.dtype).bits;
   switch (field) {
-    case 'floatData': tp.floatData = numbersKeepingNaNBits(view(d, 4, Float32Array)); break;
-    case 'doubleData': tp.doubleData = numbersKeepingNaNBits(view(d, 8, Float64Array)); break;
-    case 'int64Data': tp.int64Data = Array.from(view(d, 8, BigInt64Array)); break;
+    case 'floatData':
+      tp.floatData = numbersKeepingNaNBits(view(d, 4, Float32Array));
+      break;
+    case 'doubleData':
+      tp.doubleData = numbersKeepingNaNBits(view(d, 8, Float64Array));
+      break;
+    case 'int64Data':
+      tp.int64Data = Array.from(view(d, 8, BigInt64Array));
+      break;
     case 'uint64Data':
       tp.uint64Data = t.dtype === 'uint32' ? Array.from(view(d, 4, Uint32Array), (v) => BigInt(v)) : Array.from(view(d, 8, BigUint64Array));
       break;
-    case 'stringData': tp.stringData = (t.strings ?? []).map(asArrayBufferBytes); break;
+    case 'stringData':
+      tp.stringData = (t.strings ?? []).map(asArrayBufferBytes);
+      break;
     case 'int32Data':
       if (bits === 32) tp.int32Data = Array.from(view(d, 4, Int32Array));
       else if (t.dtype === 'int16') tp.int32Data = Array.from(view(d, 2, Int16Array));
@@ -237,8 +268,12 @@ export function tensorToProto(name: string, t: Tensor, opts: TensorEncodeOptions
     tp.stringData = (t.strings ?? []).map(asArrayBufferBytes);
     return tp;
   }
-  const want = byteLength(t.dtype, t.shape.reduce((a, b) => a * b, 1));
-  if (t.data.byteLength !== want) fail('E_SHAPE', `tensor '${name}': ${t.dtype}[${t.shape.join(',')}] needs ${want} bytes, got ${t.data.byteLength}`);
+  const want = byteLength(
+    t.dtype,
+    t.shape.reduce((a, b) => a * b, 1),
+  );
+  if (t.data.byteLength !== want)
+    fail('E_SHAPE', `tensor '${name}': ${t.dtype}[${t.shape.join(',')}] needs ${want} bytes, got ${t.data.byteLength}`);
   if ((opts.storage ?? 'raw') === 'raw') tp.rawData = asArrayBufferBytes(t.data);
   else bytesToTyped(tp, t);
   return tp;

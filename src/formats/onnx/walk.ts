@@ -68,8 +68,20 @@ export function walkModel(model: ModelProto, visitGraph: (v: GraphVisit) => void
 
 /** Where a TensorProto sits, precisely enough to replace it. */
 export type TensorSlot =
-  | { readonly kind: 'initializer'; readonly path: string; readonly graph: GraphProto; readonly index: number; readonly tensor: TensorProto }
-  | { readonly kind: 'sparse_initializer'; readonly path: string; readonly graph: GraphProto; readonly index: number; readonly sparse: SparseTensorProto }
+  | {
+      readonly kind: 'initializer';
+      readonly path: string;
+      readonly graph: GraphProto;
+      readonly index: number;
+      readonly tensor: TensorProto;
+    }
+  | {
+      readonly kind: 'sparse_initializer';
+      readonly path: string;
+      readonly graph: GraphProto;
+      readonly index: number;
+      readonly sparse: SparseTensorProto;
+    }
   | {
       readonly kind: 'attribute';
       readonly path: string;
@@ -97,8 +109,11 @@ function nodeSlots(nodes: NodeProto[], path: string, out: TensorSlot[]): void {
     for (const a of node.attribute) {
       if (a.t) out.push({ kind: 'attribute', path, node, nodeLabel: label, attribute: a, index: -1, tensor: a.t });
       a.tensors.forEach((t, i) => out.push({ kind: 'attribute', path, node, nodeLabel: label, attribute: a, index: i, tensor: t }));
-      if (a.sparseTensor) out.push({ kind: 'sparse_attribute', path, node, nodeLabel: label, attribute: a, index: -1, sparse: a.sparseTensor });
-      a.sparseTensors.forEach((s, i) => out.push({ kind: 'sparse_attribute', path, node, nodeLabel: label, attribute: a, index: i, sparse: s }));
+      if (a.sparseTensor)
+        out.push({ kind: 'sparse_attribute', path, node, nodeLabel: label, attribute: a, index: -1, sparse: a.sparseTensor });
+      a.sparseTensors.forEach((s, i) =>
+        out.push({ kind: 'sparse_attribute', path, node, nodeLabel: label, attribute: a, index: i, sparse: s }),
+      );
     }
   });
 }
@@ -135,8 +150,10 @@ export function allTensorProtos(model: ModelProto): { tensor: TensorProto; slot:
 export function describeSlot(slot: TensorSlot, part?: 'values' | 'indices'): string {
   const inGraph = slot.path ? ` in ${slot.path}` : '';
   switch (slot.kind) {
-    case 'initializer': return `initializer${inGraph}`;
-    case 'sparse_initializer': return `sparse_initializer${part ? ` ${part}` : ''}${inGraph}`;
+    case 'initializer':
+      return `initializer${inGraph}`;
+    case 'sparse_initializer':
+      return `sparse_initializer${part ? ` ${part}` : ''}${inGraph}`;
     case 'attribute':
     case 'sparse_attribute':
       return `${slot.node.opType} node '${slot.nodeLabel}' attribute ${slot.attribute.name}${slot.index >= 0 ? `[${slot.index}]` : ''}${part ? ` ${part}` : ''}${inGraph}`;

@@ -69,19 +69,31 @@ function encode(proto: ModelProto, file: string | undefined): Uint8Array {
 
 /** Bytes a tensor payload occupies inside the protobuf (approximate for typed fields; exact for raw_data). */
 function inlineBytes(tp: TensorProto): number {
-  return tp.rawData.byteLength + 4 * tp.floatData.length + 5 * tp.int32Data.length + 8 * (tp.int64Data.length + tp.doubleData.length + tp.uint64Data.length);
+  return (
+    tp.rawData.byteLength +
+    4 * tp.floatData.length +
+    5 * tp.int32Data.length +
+    8 * (tp.int64Data.length + tp.doubleData.length + tp.uint64Data.length)
+  );
 }
 
 /** Encodes `proto`. Without `externalData` the result is the .onnx bytes; with it, the .onnx bytes and the data file's chunks. */
 export function writeOnnx(proto: ModelProto, opts?: { readonly externalData?: undefined; readonly file?: string | undefined }): Uint8Array;
-export function writeOnnx(proto: ModelProto, opts: { readonly externalData: ExternalDataOptions; readonly file?: string | undefined }): OnnxWithExternalData;
+export function writeOnnx(
+  proto: ModelProto,
+  opts: { readonly externalData: ExternalDataOptions; readonly file?: string | undefined },
+): OnnxWithExternalData;
 export function writeOnnx(proto: ModelProto, opts: WriteOnnxOptions): Uint8Array | OnnxWithExternalData;
 export function writeOnnx(proto: ModelProto, opts: WriteOnnxOptions = {}): Uint8Array | OnnxWithExternalData {
   if (opts.externalData) return writeOnnxExternal(proto, opts.externalData, opts.file);
   let payload = 0;
   for (const { tensor } of allTensorProtos(proto)) payload += inlineBytes(tensor);
   if (payload > PROTOBUF_LIMIT) {
-    fail('E_UNSUPPORTED', `model holds ${payload} bytes of tensor data, over protobuf's 2 GiB limit: write it with externalData`, opts.file);
+    fail(
+      'E_UNSUPPORTED',
+      `model holds ${payload} bytes of tensor data, over protobuf's 2 GiB limit: write it with externalData`,
+      opts.file,
+    );
   }
   return encode(proto, opts.file);
 }
@@ -101,7 +113,8 @@ export function writeOnnxExternal(proto: ModelProto, ext: ExternalDataOptions, f
   const threshold = ext.sizeThreshold ?? 1024;
   const align = ext.align ?? 4096;
   const keepShapes = ext.keepShapeTensorsInline ?? true;
-  if (!ext.location || ext.location.includes('..') || ext.location.startsWith('/')) fail('E_ARG', `external data location "${ext.location}" must be a relative file name`, file);
+  if (!ext.location || ext.location.includes('..') || ext.location.startsWith('/'))
+    fail('E_ARG', `external data location "${ext.location}" must be a relative file name`, file);
   if (!(Number.isInteger(align) && align >= 1)) fail('E_ARG', `external data align must be a positive integer, got ${align}`, file);
   if (!(threshold >= 0)) fail('E_ARG', `external data sizeThreshold must be >= 0, got ${threshold}`, file);
   const skeleton = cloneSharingBytes(proto);
@@ -141,9 +154,11 @@ export function writeOnnxExternal(proto: ModelProto, ext: ExternalDataOptions, f
   }
   for (const { tensor } of allTensorProtos(skeleton)) {
     if (isExternal(tensor)) continue;
-    if (inlineBytes(tensor) > PROTOBUF_LIMIT) fail('E_UNSUPPORTED', `tensor '${tensor.name}' stays inline but is over protobuf's 2 GiB limit`, file);
+    if (inlineBytes(tensor) > PROTOBUF_LIMIT)
+      fail('E_UNSUPPORTED', `tensor '${tensor.name}' stays inline but is over protobuf's 2 GiB limit`, file);
   }
   const model = encode(skeleton, file);
-  if (model.byteLength > PROTOBUF_LIMIT) fail('E_UNSUPPORTED', `model structure alone is ${model.byteLength} bytes, over protobuf's 2 GiB limit`, file);
+  if (model.byteLength > PROTOBUF_LIMIT)
+    fail('E_UNSUPPORTED', `model structure alone is ${model.byteLength} bytes, over protobuf's 2 GiB limit`, file);
   return { model, data: chunks, dataBytes: offset, movedTensors: moved };
 }

@@ -25,8 +25,9 @@ interface ManifestGroup {
  */
 function storedAs(name: string): { dtype: DType; bytes: number } | undefined {
   if (name === 'complex64') return { dtype: 'float32', bytes: 8 };
-  const t = DTYPES.find((d) => d.tfjs === name && d.name !== 'string')
-    ?? (TFJS_QUANTIZATION_DTYPES.includes(name as TfjsQuantizationDtype) ? DTYPES.find((d) => d.name === name) : undefined);
+  const t =
+    DTYPES.find((d) => d.tfjs === name && d.name !== 'string') ??
+    (TFJS_QUANTIZATION_DTYPES.includes(name as TfjsQuantizationDtype) ? DTYPES.find((d) => d.name === name) : undefined);
   return t && { dtype: t.name, bytes: t.bits / 8 };
 }
 
@@ -41,7 +42,8 @@ function tfjsManifest(json: Uint8Array): ManifestGroup[] {
 export function tfjsShardPaths(json: Uint8Array): string[] {
   const paths: string[] = [];
   for (const [g, group] of tfjsManifest(json).entries()) {
-    if (!Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string')) fail('E_FORMAT', `TF.js weightsManifest group ${g} has no paths`);
+    if (!Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string'))
+      fail('E_FORMAT', `TF.js weightsManifest group ${g} has no paths`);
     paths.push(...(group.paths as string[]));
   }
   return paths;
@@ -72,7 +74,10 @@ export function tfjsByteLayout(files: readonly { name: string; bytes: Uint8Array
     let pos = 0;
     for (const w of group.weights as ManifestWeight[]) {
       const name = typeof w.name === 'string' ? w.name : '';
-      const shape = Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (w.shape as number[]) : fail('E_FORMAT', `TF.js weight '${name}' has a bad shape`);
+      const shape =
+        Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+          ? (w.shape as number[])
+          : fail('E_FORMAT', `TF.js weight '${name}' has a bad shape`);
       const count = shape.reduce((a, b) => a * b, 1);
       if (w.dtype === 'string') {
         pos += stringBytes(groupBytes, pos, count, name);

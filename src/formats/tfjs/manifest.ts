@@ -88,11 +88,13 @@ export function parseTfjsJson(json: string | Uint8Array, file?: string): Record<
 export function tfjsModelKind(json: Record<string, unknown>, file?: string): TfjsModelKind {
   const format = json.format;
   if (format === 'layers-model' || format === 'graph-model') return format;
-  if (format !== undefined) fail('E_UNSUPPORTED', `TF.js model format "${String(format)}" is neither "layers-model" nor "graph-model"`, file);
+  if (format !== undefined)
+    fail('E_UNSUPPORTED', `TF.js model format "${String(format)}" is neither "layers-model" nor "graph-model"`, file);
   const topology = json.modelTopology;
   if (isObject(topology)) {
     if (Array.isArray(topology.node) || isObject(topology.library) || isObject(topology.versions)) return 'graph-model';
-    if ('class_name' in topology || 'config' in topology || 'model_config' in topology || 'keras_version' in topology) return 'layers-model';
+    if ('class_name' in topology || 'config' in topology || 'model_config' in topology || 'keras_version' in topology)
+      return 'layers-model';
   }
   fail('E_FORMAT', 'not a TF.js model JSON: no "format" and no recognizable "modelTopology"', file);
 }
@@ -100,7 +102,8 @@ export function tfjsModelKind(json: Record<string, unknown>, file?: string): Tfj
 function checkShape(v: unknown, where: string, file: string | undefined): number[] {
   if (!Array.isArray(v)) fail('E_CORRUPT', `${where} has no shape array`, file);
   return v.map((d, i) => {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail('E_CORRUPT', `${where} shape[${i}] is ${JSON.stringify(d)}, not a non-negative integer`, file);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      fail('E_CORRUPT', `${where} shape[${i}] is ${JSON.stringify(d)}, not a non-negative integer`, file);
     return d;
   });
 }
@@ -114,7 +117,8 @@ function checkEntry(input: unknown, where: string, file: string | undefined): Tf
   // Some writers put the storage type in "dtype" and the real one in quantization.original_dtype; read those as the modern layout.
   const q0 = v.quantization;
   if (isObject(q0) && v.dtype === q0.dtype && TFJS_DTYPES.includes(q0.original_dtype as TfjsDtype)) v = { ...v, dtype: q0.original_dtype };
-  if (typeof v.dtype !== 'string' || !TFJS_DTYPES.includes(v.dtype as TfjsDtype)) fail('E_UNSUPPORTED', `${at} has dtype ${JSON.stringify(v.dtype)}; TF.js weights are ${TFJS_DTYPES.join(', ')}`, file);
+  if (typeof v.dtype !== 'string' || !TFJS_DTYPES.includes(v.dtype as TfjsDtype))
+    fail('E_UNSUPPORTED', `${at} has dtype ${JSON.stringify(v.dtype)}; TF.js weights are ${TFJS_DTYPES.join(', ')}`, file);
   if (v.quantization !== undefined) {
     const q = v.quantization;
     if (!isObject(q)) fail('E_CORRUPT', `${at} quantization is not an object`, file);
@@ -124,8 +128,10 @@ function checkEntry(input: unknown, where: string, file: string | undefined): Tf
     if (q.dtype !== 'float16' && (typeof q.scale !== 'number' || typeof q.min !== 'number')) {
       fail('E_CORRUPT', `${at} is quantized to ${q.dtype} but lacks numeric "scale" and "min"`, file);
     }
-    if (q.dtype === 'float16' && v.dtype !== 'float32') fail('E_UNSUPPORTED', `${at} is float16-quantized but has dtype ${v.dtype} (TF.js allows float16 only for float32)`, file);
-    if (q.dtype !== 'float16' && v.dtype !== 'float32' && v.dtype !== 'int32') fail('E_UNSUPPORTED', `${at} is ${q.dtype}-quantized but has dtype ${v.dtype} (TF.js dequantizes only to float32 and int32)`, file);
+    if (q.dtype === 'float16' && v.dtype !== 'float32')
+      fail('E_UNSUPPORTED', `${at} is float16-quantized but has dtype ${v.dtype} (TF.js allows float16 only for float32)`, file);
+    if (q.dtype !== 'float16' && v.dtype !== 'float32' && v.dtype !== 'int32')
+      fail('E_UNSUPPORTED', `${at} is ${q.dtype}-quantized but has dtype ${v.dtype} (TF.js dequantizes only to float32 and int32)`, file);
   }
   return v as unknown as TfjsWeightEntry;
 }
@@ -139,7 +145,8 @@ export function checkWeightsManifest(json: Record<string, unknown>, file?: strin
   return m.map((g, gi) => {
     const where = `weightsManifest[${gi}]`;
     if (!isObject(g)) fail('E_CORRUPT', `${where} is not an object`, file);
-    if (!Array.isArray(g.paths) || g.paths.some((p) => typeof p !== 'string')) fail('E_CORRUPT', `${where}.paths is not an array of strings`, file);
+    if (!Array.isArray(g.paths) || g.paths.some((p) => typeof p !== 'string'))
+      fail('E_CORRUPT', `${where}.paths is not an array of strings`, file);
     if (!Array.isArray(g.weights)) fail('E_CORRUPT', `${where}.weights is not an array`, file);
     const weights = g.weights.map((w, wi) => checkEntry(w, `${where}.weights[${wi}]`, file));
     for (const w of weights) {

@@ -8,7 +8,15 @@ import type { DType } from '../../core/dtypes.js';
 import { ModelpressError, fail, isModelpressError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { NamedTensor } from '../types.js';
-import { checkWeightsManifest, parseTfjsJson, tfjsModelKind, type TfjsDtype, type TfjsModelJson, type TfjsModelKind, type TfjsWeightEntry } from './manifest.js';
+import {
+  checkWeightsManifest,
+  parseTfjsJson,
+  tfjsModelKind,
+  type TfjsDtype,
+  type TfjsModelJson,
+  type TfjsModelKind,
+  type TfjsWeightEntry,
+} from './manifest.js';
 import { dequantizeTfjsAffine, dequantizeTfjsAffineInt32, dequantizeTfjsFloat16 } from './quantization.js';
 import { concatBytes } from '../../core/bytes.js';
 
@@ -117,7 +125,8 @@ export function decodeTfjsWeight(entry: TfjsWeightEntry, bytes: Uint8Array): Ten
       ? { dtype: 'int32', shape, data: asBytes(dequantizeTfjsAffineInt32(codes, scale, min)) }
       : { dtype: 'float32', shape, data: asBytes(dequantizeTfjsAffine(codes, scale, min)) };
   }
-  if (entry.dtype === 'string') return { dtype: 'string', shape, data: new Uint8Array(0), strings: splitStrings(bytes, elementCount(shape)) };
+  if (entry.dtype === 'string')
+    return { dtype: 'string', shape, data: new Uint8Array(0), strings: splitStrings(bytes, elementCount(shape)) };
   return { dtype: DTYPE_OF[entry.dtype], shape, data: bytes };
 }
 
@@ -138,20 +147,33 @@ export function readTfjs(json: string | Uint8Array, loadShard: TfjsShardLoader, 
     let offset = 0;
     for (const entry of group.weights) {
       const shortOf = (need: number): never =>
-        fail('E_TRUNCATED', `weight "${entry.name}" needs bytes ${offset}..${offset + need} of weightsManifest[${gi}], but its shards (${shardList || 'none'}) hold only ${buf.length} bytes`, file);
+        fail(
+          'E_TRUNCATED',
+          `weight "${entry.name}" needs bytes ${offset}..${offset + need} of weightsManifest[${gi}], but its shards (${shardList || 'none'}) hold only ${buf.length} bytes`,
+          file,
+        );
       const len = storedLength(entry, buf, offset, shortOf);
       if (offset + len > buf.length) shortOf(len);
       const bytes = buf.subarray(offset, offset + len);
       tensors.push({
         name: entry.name,
         tensor: decodeTfjsWeight(entry, bytes),
-        location: { kind: 'tfjs', group: gi, shards: group.paths, ...(entry.quantization ? { quantization: entry.quantization.dtype } : {}) },
+        location: {
+          kind: 'tfjs',
+          group: gi,
+          shards: group.paths,
+          ...(entry.quantization ? { quantization: entry.quantization.dtype } : {}),
+        },
       });
       stored.push({ name: entry.name, group: gi, entry, bytes, offset });
       offset += len;
     }
     if (offset !== buf.length) {
-      fail('E_CORRUPT', `weightsManifest[${gi}] describes ${offset} bytes of weights but its shards (${shardList}) hold ${buf.length}`, file);
+      fail(
+        'E_CORRUPT',
+        `weightsManifest[${gi}] describes ${offset} bytes of weights but its shards (${shardList}) hold ${buf.length}`,
+        file,
+      );
     }
   });
   return { modelJson: modelJson as TfjsModelJson, kind, tensors, stored };

@@ -8,7 +8,15 @@
 import { byteLength, dtypeTraits, type DType } from '../../core/dtypes.js';
 import { fail, isModelpressError, ModelpressError } from '../../core/errors.js';
 import { toFloat32, typedView, type Tensor } from '../../core/tensor.js';
-import { tfjsModelKind, type TfjsDtype, type TfjsModelJson, type TfjsQuantization, type TfjsQuantizationDtype, type TfjsWeightEntry, type TfjsWeightsGroup } from './manifest.js';
+import {
+  tfjsModelKind,
+  type TfjsDtype,
+  type TfjsModelJson,
+  type TfjsQuantization,
+  type TfjsQuantizationDtype,
+  type TfjsWeightEntry,
+  type TfjsWeightsGroup,
+} from './manifest.js';
 import { quantizeTfjsAffine, quantizeTfjsFloat16 } from './quantization.js';
 import { decodeTfjsWeight, type TfjsModel, type TfjsStoredWeight } from './read.js';
 
@@ -125,7 +133,8 @@ function toInt32(name: string, t: Tensor): Int32Array {
   const out = new Int32Array(v.length);
   for (let i = 0; i < v.length; i++) {
     const x = Number(v[i]!);
-    if (x < -2147483648 || x > 2147483647) fail('E_UNSUPPORTED', `weight "${name}" holds ${String(v[i])} at index ${i}, which TF.js's int32 cannot hold`);
+    if (x < -2147483648 || x > 2147483647)
+      fail('E_UNSUPPORTED', `weight "${name}" holds ${String(v[i])} at index ${i}, which TF.js's int32 cannot hold`);
     out[i] = x;
   }
   return out;
@@ -137,13 +146,17 @@ const FLOAT16_ENTRY: TfjsQuantization = { dtype: 'float16', original_dtype: 'flo
 function encodeFloat(name: string, tensor: Tensor, choice: TfjsQuantizationDtype | undefined): Encoded {
   const base = { name, shape: [...tensor.shape], dtype: 'float32' as const };
   const d = tensor.dtype;
-  if (d === 'float16' && (choice === undefined || choice === 'float16')) return { entry: { ...base, quantization: FLOAT16_ENTRY }, bytes: tensor.data };
+  if (d === 'float16' && (choice === undefined || choice === 'float16'))
+    return { entry: { ...base, quantization: FLOAT16_ENTRY }, bytes: tensor.data };
   const values = d === 'float32' ? (typedView(tensor) as Float32Array) : toFloat32(tensor);
   let encoded: Encoded;
   if (choice === 'float16') encoded = { entry: { ...base, quantization: FLOAT16_ENTRY }, bytes: bytesOf(quantizeTfjsFloat16(values)) };
   else if (choice === 'uint8' || choice === 'uint16') {
     const q = quantizeTfjsAffine(values, choice, `weight "${name}"`);
-    encoded = { entry: { ...base, quantization: { dtype: choice, min: q.min, scale: q.scale, original_dtype: 'float32' } }, bytes: bytesOf(q.data) };
+    encoded = {
+      entry: { ...base, quantization: { dtype: choice, min: q.min, scale: q.scale, original_dtype: 'float32' } },
+      bytes: bytesOf(q.data),
+    };
   } else encoded = { entry: base, bytes: d === 'float32' ? tensor.data : bytesOf(values) };
   return d === 'float32' ? encoded : { ...encoded, conversion: { name, from: d, to: 'float32', lossless: d !== 'float64' } };
 }
@@ -155,7 +168,8 @@ function checkTensor(name: string, t: Tensor): void {
     n *= dim;
   }
   if (t.dtype === 'string') {
-    if ((t.strings?.length ?? 0) !== n) fail('E_SHAPE', `string weight "${name}" of shape [${t.shape.join(', ')}] holds ${t.strings?.length ?? 0} strings`);
+    if ((t.strings?.length ?? 0) !== n)
+      fail('E_SHAPE', `string weight "${name}" of shape [${t.shape.join(', ')}] holds ${t.strings?.length ?? 0} strings`);
   } else if (dtypeTraits(t.dtype).bits > 0 && t.data.length !== byteLength(t.dtype, n)) {
     fail('E_SHAPE', `weight "${name}" of ${t.dtype}[${t.shape.join(', ')}] needs ${byteLength(t.dtype, n)} bytes, has ${t.data.length}`);
   }
@@ -164,7 +178,11 @@ function checkTensor(name: string, t: Tensor): void {
 function encodeWeight(item: TfjsWriteTensor, choice: TfjsQuantizationDtype | undefined): Encoded {
   const { name, tensor, stored } = item;
   checkTensor(name, tensor);
-  if (stored && (choice === undefined || choice === stored.entry.quantization?.dtype) && sameTensor(decodeTfjsWeight(stored.entry, stored.bytes), tensor)) {
+  if (
+    stored &&
+    (choice === undefined || choice === stored.entry.quantization?.dtype) &&
+    sameTensor(decodeTfjsWeight(stored.entry, stored.bytes), tensor)
+  ) {
     return { entry: { ...stored.entry, name }, bytes: stored.bytes };
   }
   const d = tensor.dtype;
@@ -185,7 +203,11 @@ function encodeWeight(item: TfjsWriteTensor, choice: TfjsQuantizationDtype | und
     case 'uint32':
     case 'int64':
     case 'uint64':
-      return { entry: { ...base, dtype: 'int32' }, bytes: bytesOf(toInt32(name, tensor)), conversion: { name, from: d, to: 'int32', lossless: true } };
+      return {
+        entry: { ...base, dtype: 'int32' },
+        bytes: bytesOf(toInt32(name, tensor)),
+        conversion: { name, from: d, to: 'int32', lossless: true },
+      };
     default:
       fail('E_UNSUPPORTED', `weight "${name}" has dtype ${d}, which TF.js cannot store`);
   }
@@ -197,7 +219,8 @@ function encodeWeight(item: TfjsWriteTensor, choice: TfjsQuantizationDtype | und
  */
 export function writeTfjs(model: TfjsModelJson, tensors: readonly TfjsWriteTensor[], opts: WriteTfjsOptions = {}): TfjsWriteResult {
   const shardSize = opts.shardSize ?? TFJS_DEFAULT_SHARD_BYTES;
-  if (!Number.isSafeInteger(shardSize) || shardSize <= 0) fail('E_ARG', `shardSize must be a positive integer number of bytes, got ${shardSize}`);
+  if (!Number.isSafeInteger(shardSize) || shardSize <= 0)
+    fail('E_ARG', `shardSize must be a positive integer number of bytes, got ${shardSize}`);
   try {
     tfjsModelKind(model);
   } catch (e) {
@@ -227,23 +250,25 @@ export function writeTfjs(model: TfjsModelJson, tensors: readonly TfjsWriteTenso
 
   const manifest: TfjsWeightsGroup[] = [];
   const shards: TfjsShardFile[] = [];
-  [...groups.keys()].sort((a, b) => a - b).forEach((g, k) => {
-    const group = groups.get(g)!;
-    const stream = new Uint8Array(group.size);
-    let at = 0;
-    for (const c of group.chunks) {
-      stream.set(c, at);
-      at += c.length;
-    }
-    const count = Math.ceil(group.size / shardSize);
-    const paths: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const path = `group${k + 1}-shard${i + 1}of${count}.bin`;
-      paths.push(path);
-      shards.push({ path, bytes: stream.subarray(i * shardSize, Math.min(group.size, (i + 1) * shardSize)) });
-    }
-    manifest.push({ paths, weights: group.entries });
-  });
+  [...groups.keys()]
+    .sort((a, b) => a - b)
+    .forEach((g, k) => {
+      const group = groups.get(g)!;
+      const stream = new Uint8Array(group.size);
+      let at = 0;
+      for (const c of group.chunks) {
+        stream.set(c, at);
+        at += c.length;
+      }
+      const count = Math.ceil(group.size / shardSize);
+      const paths: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const path = `group${k + 1}-shard${i + 1}of${count}.bin`;
+        paths.push(path);
+        shards.push({ path, bytes: stream.subarray(i * shardSize, Math.min(group.size, (i + 1) * shardSize)) });
+      }
+      manifest.push({ paths, weights: group.entries });
+    });
 
   const modelJson: TfjsModelJson = { ...model, weightsManifest: manifest };
   return { modelJson, json: JSON.stringify(modelJson), shards, conversions };

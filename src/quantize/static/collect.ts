@@ -36,18 +36,30 @@ export function augmentWithOutputs(model: ModelProto, tensors: readonly string[]
 }
 
 /** Histograms of `tensors` over every calibration batch, run through one session opened with `runtime.openRunner`. */
-export async function collectRanges(model: ModelProto, tensors: readonly string[], batches: readonly CalibrationFeed[], runtime: { openRunner?: RunnerFactory | undefined }, file?: string): Promise<Map<string, RangeCollector>> {
+export async function collectRanges(
+  model: ModelProto,
+  tensors: readonly string[],
+  batches: readonly CalibrationFeed[],
+  runtime: { openRunner?: RunnerFactory | undefined },
+  file?: string,
+): Promise<Map<string, RangeCollector>> {
   const collectors = new Map(tensors.map((t) => [t, new RangeCollector()] as const));
   if (tensors.length === 0) return collectors;
   const bytes = writeOnnx(augmentWithOutputs(model, tensors));
-  if (!runtime.openRunner) throw new ModelpressError('E_ARG', 'calibration needs a runtime (openRunner)', file === undefined ? {} : { file });
+  if (!runtime.openRunner)
+    throw new ModelpressError('E_ARG', 'calibration needs a runtime (openRunner)', file === undefined ? {} : { file });
   const runner = await runtime.openRunner(bytes, file === undefined ? {} : { file });
   try {
     for (const batch of batches) {
       const out = await runner.run(feedTensors(batch), tensors);
       for (const t of tensors) {
         const v = out[t];
-        if (!v) throw new ModelpressError('E_GRAPH', `calibration: onnxruntime returned no value for tensor '${t}'`, file === undefined ? {} : { file });
+        if (!v)
+          throw new ModelpressError(
+            'E_GRAPH',
+            `calibration: onnxruntime returned no value for tensor '${t}'`,
+            file === undefined ? {} : { file },
+          );
         collectors.get(t)!.add(toFloat32(v));
       }
     }
@@ -58,7 +70,11 @@ export async function collectRanges(model: ModelProto, tensors: readonly string[
 }
 
 /** The range of each collected tensor by `method`. */
-export function rangesOf(collectors: ReadonlyMap<string, RangeCollector>, method: CalibrationMethod, percentile?: number): Map<string, Range> {
+export function rangesOf(
+  collectors: ReadonlyMap<string, RangeCollector>,
+  method: CalibrationMethod,
+  percentile?: number,
+): Map<string, Range> {
   const out = new Map<string, Range>();
   for (const [t, c] of collectors) out.set(t, computeRange(c, method, percentile === undefined ? {} : { percentile }));
   return out;

@@ -31,9 +31,11 @@ export function foldBatchNorms(graph: GraphProto, defs: ReadonlyMap<string, Weig
   for (const n of graph.node) for (const t of new Set(n.input)) if (t) users.set(t, [...(users.get(t) ?? []), n]);
   const outputs = new Set(graph.output.map((o) => o.name));
   const removed = new Set<NodeProto>();
-  const own = (d: WeightDef | undefined): d is WeightDef => d !== undefined && d.dtype === 'float32' && d.consumers.length === 1 && !d.graphOutput;
+  const own = (d: WeightDef | undefined): d is WeightDef =>
+    d !== undefined && d.dtype === 'float32' && d.consumers.length === 1 && !d.graphOutput;
   let folded = 0;
-  for (const conv of [...graph.node]) { // a snapshot: removing folded Constant nodes below must not skip Convs
+  for (const conv of [...graph.node]) {
+    // a snapshot: removing folded Constant nodes below must not skip Convs
     if (conv.opType !== 'Conv' || (conv.domain !== '' && conv.domain !== 'ai.onnx')) continue;
     const w = defs.get(conv.input[1] ?? '');
     const b = conv.input[2] ? defs.get(conv.input[2]) : undefined;

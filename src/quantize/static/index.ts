@@ -84,7 +84,10 @@ async function runOutputs(model: ModelProto, batches: readonly CalibrationFeed[]
   const out: Float32Array[] = [];
   const names = model.graph!.output.map((o) => o.name);
   const collect = (values: Record<string, { dtype: string; shape: readonly number[]; data: ArrayBufferView }>) => {
-    const parts = names.map((n) => values[n]).filter((v) => v && v.dtype === 'float32').map((v) => new Float32Array(v!.data.buffer, v!.data.byteOffset, v!.data.byteLength / 4));
+    const parts = names
+      .map((n) => values[n])
+      .filter((v) => v && v.dtype === 'float32')
+      .map((v) => new Float32Array(v!.data.buffer, v!.data.byteOffset, v!.data.byteLength / 4));
     const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;
     for (const p of parts) {
@@ -119,16 +122,30 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
   const file = opts.file;
   const where = file === undefined ? {} : { file };
   const batches = opts.calibration ?? [];
-  if (batches.length === 0) throw new ModelpressError('E_ARG', 'static quantization needs calibration data (--calib <data> --calib-size N): no batches given', where);
-  if (!opts.openRunner) throw new ModelpressError('E_ARG', 'static quantization needs a runtime to run calibration batches (openRunner)', where);
+  if (batches.length === 0)
+    throw new ModelpressError(
+      'E_ARG',
+      'static quantization needs calibration data (--calib <data> --calib-size N): no batches given',
+      where,
+    );
+  if (!opts.openRunner)
+    throw new ModelpressError('E_ARG', 'static quantization needs a runtime to run calibration batches (openRunner)', where);
   const model = cloneSharingBytes(input);
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph', where);
   const notes: string[] = [];
 
   // which nodes: quantizable ops of the main graph with their weights constant where they are weights
-  const isTarget = (n: NodeProto, i: number) => (n.domain === '' || n.domain === 'ai.onnx') && STATIC_QUANTIZED_OPS.includes(n.opType) && nodeSelected(opts, n, n.name || `${n.opType}_${i}`);
-  if (!graph.node.some(isTarget)) throw new ModelpressError('E_UNSUPPORTED', `static quantization applies to ${STATIC_QUANTIZED_OPS.join(', ')} in the main graph; this model has none selected`, where);
+  const isTarget = (n: NodeProto, i: number) =>
+    (n.domain === '' || n.domain === 'ai.onnx') &&
+    STATIC_QUANTIZED_OPS.includes(n.opType) &&
+    nodeSelected(opts, n, n.name || `${n.opType}_${i}`);
+  if (!graph.node.some(isTarget))
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `static quantization applies to ${STATIC_QUANTIZED_OPS.join(', ')} in the main graph; this model has none selected`,
+      where,
+    );
 
   let perChannel = opts.perChannel ?? true;
   const before = defaultOpsetOf(model);
@@ -136,12 +153,27 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
     perChannel = false;
     notes.push('weights quantized per tensor: per-channel DequantizeLinear needs opset 13, which this model cannot be raised to');
   }
-  const rewritten = upgradeOpset(model, perChannel ? 13 : 10, perChannel ? 'static quantization with per-channel weights' : 'static quantization (QuantizeLinear)', file);
+  const rewritten = upgradeOpset(
+    model,
+    perChannel ? 13 : 10,
+    perChannel ? 'static quantization with per-channel weights' : 'static quantization (QuantizeLinear)',
+    file,
+  );
   const opset = defaultOpsetOf(model);
-  if (opset !== before) notes.push(`opset raised from ${before} to ${opset}${rewritten.length ? ` (rewrote ${rewritten.join(', ')})` : ''}`);
+  if (opset !== before)
+    notes.push(`opset raised from ${before} to ${opset}${rewritten.length ? ` (rewrote ${rewritten.join(', ')})` : ''}`);
   const names = new NameGen(allNames(model));
   if (fold !== 'none') {
-    const folded = foldBatchNorms(graph, new Map(findWeights(model).filter((d) => d.path === '').map((d) => [d.name, d])), names, fold === 'affine');
+    const folded = foldBatchNorms(
+      graph,
+      new Map(
+        findWeights(model)
+          .filter((d) => d.path === '')
+          .map((d) => [d.name, d]),
+      ),
+      names,
+      fold === 'affine',
+    );
     if (folded > 0) notes.push(`${folded} BatchNormalization / per-channel Mul / Add node(s) folded into the Conv before them`);
   }
   const defs = findWeights(model).filter((d) => d.path === '');
@@ -183,7 +215,7 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
   const minSize = opts.minSize ?? 0;
   for (const n of targets) {
     const def = defByName.get(n.input[1] ?? '');
-    if (!def || def.dtype !== 'float32' || quantized.has(def)) continue;
+    if (def?.dtype !== 'float32' || quantized.has(def)) continue;
     const count = def.shape.reduce((a, b) => a * b, 1);
     if (count < minSize) {
       if (!reports.some((r) => r.name === def.name)) reports.push(skippedReport(def, `${count} elements < min size ${minSize}`));
@@ -191,7 +223,12 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
     }
     const role = sharedRole(def);
     const axis = perChannel ? role?.channelAxis : undefined;
-    const qw = quantizeWeight(weightValues(def, file), def.shape, { signed: true, symmetric, reduceRange: opts.reduceRange ?? false, axis });
+    const qw = quantizeWeight(weightValues(def, file), def.shape, {
+      signed: true,
+      symmetric,
+      reduceRange: opts.reduceRange ?? false,
+      axis,
+    });
     quantized.set(def, qw);
     reports.push(weightReport(def, `int8 ${axis === undefined ? 'per-tensor' : `per-channel axis ${axis}`} (QDQ, static)`, qw));
   }
@@ -215,9 +252,20 @@ async function quantizeStaticWith(input: ModelProto, opts: StaticQuantizeOptions
   for (const t of tensors) {
     const p = actParams.get(t)!;
     const c = collectors.get(t)!;
-    reports.push({ name: t, graph: '', ops: [], action: `uint8 activation scale ${p.scale.toPrecision(4)} zero point ${p.zeroPoint} (observed [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}], ${opts.calibMethod ?? 'minmax'})`, dtype: 'float32', shape: [], bytesBefore: 0, bytesAfter: 0 });
+    reports.push({
+      name: t,
+      graph: '',
+      ops: [],
+      action: `uint8 activation scale ${p.scale.toPrecision(4)} zero point ${p.zeroPoint} (observed [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}], ${opts.calibMethod ?? 'minmax'})`,
+      dtype: 'float32',
+      shape: [],
+      bytesBefore: 0,
+      bytesAfter: 0,
+    });
   }
-  notes.push(`${quantized.size} weights and ${tensors.length} activations quantized, calibrated on ${batches.length} batch(es) by ${opts.calibMethod ?? 'minmax'}`);
+  notes.push(
+    `${quantized.size} weights and ${tensors.length} activations quantized, calibrated on ${batches.length} batch(es) by ${opts.calibMethod ?? 'minmax'}`,
+  );
   return { model, tensors: reports, notes };
 }
 

@@ -51,11 +51,21 @@ export class RuleContext {
     return this.outGrads[i] ?? this.zerosLike(this.output(i));
   }
 
-  intAttr(name: string, dflt: number): number { return intAttr(this.node, name, dflt); }
-  floatAttr(name: string, dflt: number): number { return floatAttr(this.node, name, dflt); }
-  stringAttr(name: string, dflt: string): string { return stringAttr(this.node, name, dflt); }
-  intsAttr(name: string): number[] | undefined { return intsAttr(this.node, name); }
-  hasAttr(name: string): boolean { return findAttr(this.node, name) !== undefined; }
+  intAttr(name: string, dflt: number): number {
+    return intAttr(this.node, name, dflt);
+  }
+  floatAttr(name: string, dflt: number): number {
+    return floatAttr(this.node, name, dflt);
+  }
+  stringAttr(name: string, dflt: string): string {
+    return stringAttr(this.node, name, dflt);
+  }
+  intsAttr(name: string): number[] | undefined {
+    return intsAttr(this.node, name);
+  }
+  hasAttr(name: string): boolean {
+    return findAttr(this.node, name) !== undefined;
+  }
 
   /** Fails with E_GRAPH naming this node. */
   fail(message: string): never {
@@ -74,7 +84,8 @@ export class RuleContext {
   /** Float dtype of a tensor (float32 when unknown). */
   dtype(name: string): GraphDType {
     // Gradient tensors made by rules carry no static info: they share the dtype of the node's float tensors.
-    const et = this.shapes.elemType(name) || this.shapes.elemType(this.node.output[0] ?? '') || this.shapes.elemType(this.node.input[0] ?? '');
+    const et =
+      this.shapes.elemType(name) || this.shapes.elemType(this.node.output[0] ?? '') || this.shapes.elemType(this.node.input[0] ?? '');
     return graphDTypeFromOnnx(et) ?? 'float32';
   }
   /** Constant integer values of a tensor when known statically (initializer / Constant). */
@@ -112,11 +123,21 @@ export class RuleContext {
   reshapeLike(g: string, like: string): string {
     return this.op('Reshape', [g, this.shapeOf(like)]);
   }
-  mul(a: string, b: string): string { return this.op('Mul', [a, b]); }
-  add(a: string, b: string): string { return this.op('Add', [a, b]); }
-  sub(a: string, b: string): string { return this.op('Sub', [a, b]); }
-  div(a: string, b: string): string { return this.op('Div', [a, b]); }
-  neg(a: string): string { return this.op('Neg', [a]); }
+  mul(a: string, b: string): string {
+    return this.op('Mul', [a, b]);
+  }
+  add(a: string, b: string): string {
+    return this.op('Add', [a, b]);
+  }
+  sub(a: string, b: string): string {
+    return this.op('Sub', [a, b]);
+  }
+  div(a: string, b: string): string {
+    return this.op('Div', [a, b]);
+  }
+  neg(a: string): string {
+    return this.op('Neg', [a]);
+  }
   /** Cast a bool/int tensor to the float dtype of `like`. */
   castLike(x: string, like: string): string {
     return this.op('Cast', [x], { to: onnxOf(this.dtype(like)) });
@@ -152,11 +173,17 @@ export class RuleContext {
       const axes: number[] = [];
       let decided = true;
       for (let i = 0; i < gs.length; i++) {
-        if (i < offset) { axes.push(i); continue; }
-        const t = ts[i - offset]!, g = gs[i]!;
-        if (t === 1) { if (g !== 1) axes.push(i); }
-        else if (t === g && t !== null) continue;
-        else if (typeof t === 'number') continue; // a dim > 1 is never broadcast
+        if (i < offset) {
+          axes.push(i);
+          continue;
+        }
+        const t = ts[i - offset]!,
+          g = gs[i]!;
+        if (t === 1) {
+          if (g !== 1) axes.push(i);
+        } else if (t === g && t !== null) continue;
+        else if (typeof t === 'number')
+          continue; // a dim > 1 is never broadcast
         else decided = false;
       }
       if (decided) {

@@ -24,7 +24,8 @@ export interface FakeQuantResult {
 
 /** Integer grid of a spec: [qmin, qmax]. */
 export function quantGrid(bits: number, signed: boolean): [number, number] {
-  if (!Number.isInteger(bits) || bits < 2 || bits > 16) throw new ModelpressError('E_ARG', `fake quantization bits must be an integer in 2..16, got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 2 || bits > 16)
+    throw new ModelpressError('E_ARG', `fake quantization bits must be an integer in 2..16, got ${bits}`);
   return signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
 }
 
@@ -56,14 +57,18 @@ export function insertFakeQuant(model: ModelProto, specs: readonly FakeQuantSpec
       zp = spec.zeroPointInput ? b.input(spec.zeroPointInput, dt, [channels]) : b.constant(dt, [channels], Array(channels).fill(0));
     } else {
       const s = spec.scale ? Array.from(spec.scale) : undefined;
-      if (!s || s.length !== channels) throw new ModelpressError('E_SHAPE', `fake quantization of '${x}': need ${channels} scale value(s), got ${s?.length ?? 0}`);
-      if (s.some((v) => !(v > 0) || !Number.isFinite(v))) throw new ModelpressError('E_ARG', `fake quantization of '${x}': scales must be finite and > 0`);
+      if (!s || s.length !== channels)
+        throw new ModelpressError('E_SHAPE', `fake quantization of '${x}': need ${channels} scale value(s), got ${s?.length ?? 0}`);
+      if (s.some((v) => !(v > 0) || !Number.isFinite(v)))
+        throw new ModelpressError('E_ARG', `fake quantization of '${x}': scales must be finite and > 0`);
       const z = spec.zeroPoint ? [...spec.zeroPoint] : Array(channels).fill(0);
-      if (z.length !== channels) throw new ModelpressError('E_SHAPE', `fake quantization of '${x}': need ${channels} zero point(s), got ${z.length}`);
+      if (z.length !== channels)
+        throw new ModelpressError('E_SHAPE', `fake quantization of '${x}': need ${channels} zero point(s), got ${z.length}`);
       scale = b.initializer(`${x}_fq_scale`, dt, [channels], s);
       zp = b.initializer(`${x}_fq_zero_point`, dt, [channels], z);
     }
-    let sB = scale, zB = zp;
+    let sB = scale,
+      zB = zp;
     if (spec.axis !== undefined && rank !== undefined && rank > 1) {
       const axis = spec.axis < 0 ? spec.axis + rank : spec.axis;
       const bshape = b.int64s(Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1)));

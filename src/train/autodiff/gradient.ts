@@ -40,7 +40,11 @@ export function initializersToInputs(graph: GraphProto, names: readonly string[]
  * `wrt` initializers become graph inputs. Throws E_GRAPH for an op without a
  * rule on a gradient path, naming the op type and node.
  */
-export function buildGradientGraph(model: ModelProto, opts: GradientGraphOptions, registry: RuleRegistry = createRuleRegistry()): GradientGraph {
+export function buildGradientGraph(
+  model: ModelProto,
+  opts: GradientGraphOptions,
+  registry: RuleRegistry = createRuleRegistry(),
+): GradientGraph {
   const out = cloneModel(model);
   const graph = out.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
@@ -50,7 +54,13 @@ export function buildGradientGraph(model: ModelProto, opts: GradientGraphOptions
 }
 
 /** In-place core of buildGradientGraph on a graph whose `wrt` tensors are already inputs. */
-export function differentiateGraph(graph: GraphProto, opset: number, opts: GradientGraphOptions, registry: RuleRegistry, shapesIn?: ShapeInfo): Map<string, string> {
+export function differentiateGraph(
+  graph: GraphProto,
+  opset: number,
+  opts: GradientGraphOptions,
+  registry: RuleRegistry,
+  shapesIn?: ShapeInfo,
+): Map<string, string> {
   const shapes = shapesIn ?? inferShapes(graph);
   const order = topologicalSort(graph);
   const b = new GraphBuilder(graph);
@@ -114,8 +124,13 @@ export function differentiateGraph(graph: GraphProto, opset: number, opts: Gradi
     if (outGrads.every((g) => g === undefined)) continue;
     const rule = registry.get(ruleKey(n.domain, n.opType));
     if (!rule) {
-      const path = opts.wrt.filter((w) => varying.has(w)).slice(0, 3).join(', ');
-      const hint = LOWERED_OPS.has(n.opType) ? ` (${n.opType} is lowered to primitives by buildTrainingGraph / lowerModel; lower first)` : '';
+      const path = opts.wrt
+        .filter((w) => varying.has(w))
+        .slice(0, 3)
+        .join(', ');
+      const hint = LOWERED_OPS.has(n.opType)
+        ? ` (${n.opType} is lowered to primitives by buildTrainingGraph / lowerModel; lower first)`
+        : '';
       throw new ModelpressError(
         'E_GRAPH',
         `no gradient rule for op ${n.domain ? `${n.domain}::` : ''}${n.opType} (node '${n.name || n.output[0]}') on the gradient path from trainable tensor(s) ${path} to loss '${opts.loss}'${hint}`,
@@ -143,7 +158,8 @@ export function differentiateGraph(graph: GraphProto, opset: number, opts: Gradi
     graph.output.push(makeValueInfo(name, et, shapes.get(w)?.shape));
     gradients.set(w, name);
   }
-  if (!graph.output.some((o) => o.name === opts.loss)) graph.output.push(makeValueInfo(opts.loss, shapes.elemType(opts.loss), shapes.get(opts.loss)?.shape));
+  if (!graph.output.some((o) => o.name === opts.loss))
+    graph.output.push(makeValueInfo(opts.loss, shapes.elemType(opts.loss), shapes.get(opts.loss)?.shape));
   const sorted = topologicalSort(graph);
   graph.node.splice(0, graph.node.length, ...sorted);
   return gradients;

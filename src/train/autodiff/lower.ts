@@ -46,13 +46,19 @@ function where(n: NodeProto): string {
 }
 
 function reduceMean(b: GraphBuilder, x: string, axes: number[], opset: number, name: string): string {
-  return opset >= 18 ? b.op('ReduceMean', [x, b.int64s(axes)], { keepdims: 1 }, name) : b.op('ReduceMean', [x], { axes, keepdims: 1 }, name);
+  return opset >= 18
+    ? b.op('ReduceMean', [x, b.int64s(axes)], { keepdims: 1 }, name)
+    : b.op('ReduceMean', [x], { axes, keepdims: 1 }, name);
 }
 
 function lowerBatchNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: LowerOptions): BatchNormStats | undefined {
   const [x, scale, bias, mean, variance] = n.input as [string, string, string, string, string];
   const y = n.output[0]!;
-  if (n.output.slice(1).some((o) => o !== '')) throw new ModelpressError('E_UNSUPPORTED', `${where(n)}: training-mode outputs (running mean/var) are not supported in the input model`);
+  if (n.output.slice(1).some((o) => o !== ''))
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `${where(n)}: training-mode outputs (running mean/var) are not supported in the input model`,
+    );
   const r = shapes.rank(x);
   if (r === undefined || r < 2) throw new ModelpressError('E_GRAPH', `${where(n)}: the rank of input '${x}' is unknown`);
   const dt = graphDTypeFromOnnx(shapes.elemType(x)) ?? 'float32';
@@ -78,7 +84,9 @@ function lowerBatchNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: 
   const scaled = b.op('Mul', [b.op('Mul', [centered, invStd]), perChannel(scale)], undefined, `${base}_mul`);
   b.node('Add', [scaled, perChannel(bias)], { outputs: [y], name: `${base}_bias` });
   // Statistics for the running-stats update: batch mean and unbiased batch variance.
-  const count = b.op('Cast', [b.op('Div', [b.op('Size', [x]), b.op('Gather', [b.op('Shape', [x]), b.scalar(1, 'int64')])])], { to: dt === 'float64' ? 11 : 1 });
+  const count = b.op('Cast', [b.op('Div', [b.op('Size', [x]), b.op('Gather', [b.op('Shape', [x]), b.scalar(1, 'int64')])])], {
+    to: dt === 'float64' ? 11 : 1,
+  });
   const correction = b.op('Div', [count, b.op('Max', [b.op('Sub', [count, b.scalar(1, dt)]), b.scalar(1, dt)])]);
   const batchMean = b.names.fresh(`${base}.batch_mean`);
   const batchVar = b.names.fresh(`${base}.batch_var`);
@@ -89,7 +97,8 @@ function lowerBatchNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: 
 
 function lowerLayerNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: LowerOptions): void {
   const [x, scale, bias] = n.input as [string, string, string | undefined];
-  if (n.output.slice(1).some((o) => o !== '')) throw new ModelpressError('E_UNSUPPORTED', `${where(n)}: Mean/InvStdDev outputs are not supported`);
+  if (n.output.slice(1).some((o) => o !== ''))
+    throw new ModelpressError('E_UNSUPPORTED', `${where(n)}: Mean/InvStdDev outputs are not supported`);
   const y = n.output[0]!;
   const axis = intAttr(n, 'axis', -1);
   let axes: number[];
@@ -104,7 +113,12 @@ function lowerLayerNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: 
   const mu = reduceMean(b, x, axes, opts.opset, `${base}_mean`);
   const centered = b.op('Sub', [x, mu], undefined, `${base}_center`);
   const v = reduceMean(b, b.op('Mul', [centered, centered]), axes, opts.opset, `${base}_var`);
-  const normed = b.op('Div', [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])], undefined, `${base}_norm`);
+  const normed = b.op(
+    'Div',
+    [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])],
+    undefined,
+    `${base}_norm`,
+  );
   if (bias) {
     const scaled = b.op('Mul', [normed, scale], undefined, `${base}_scale`);
     b.node('Add', [scaled, bias], { outputs: [y], name: `${base}_bias` });
@@ -123,7 +137,12 @@ function lowerInstanceNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opt
   const mu = reduceMean(b, x, axes, opts.opset, `${base}_mean`);
   const centered = b.op('Sub', [x, mu], undefined, `${base}_center`);
   const v = reduceMean(b, b.op('Mul', [centered, centered]), axes, opts.opset, `${base}_var`);
-  const normed = b.op('Div', [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])], undefined, `${base}_norm`);
+  const normed = b.op(
+    'Div',
+    [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])],
+    undefined,
+    `${base}_norm`,
+  );
   const scaled = b.op('Mul', [normed, b.op('Reshape', [scale, chanShape])], undefined, `${base}_scale`);
   b.node('Add', [scaled, b.op('Reshape', [bias, chanShape])], { outputs: [y], name: `${base}_bias` });
 }
@@ -134,7 +153,11 @@ function lowerDropout(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: Lo
   const base = n.name || y;
   if (opts.dropout === 'eval') {
     b.node('Identity', [x], { outputs: [y], name: base });
-    if (mask) b.node('ConstantOfShape', [b.op('Shape', [x])], { outputs: [mask], attrs: { value: { tensor: makeTensorProto('', 'bool', [1], [1]) } } });
+    if (mask)
+      b.node('ConstantOfShape', [b.op('Shape', [x])], {
+        outputs: [mask],
+        attrs: { value: { tensor: makeTensorProto('', 'bool', [1], [1]) } },
+      });
     return;
   }
   const dt = graphDTypeFromOnnx(shapes.elemType(x)) ?? 'float32';

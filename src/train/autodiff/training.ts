@@ -29,12 +29,17 @@ export const TRAINING_OPSET = 17;
  * path has no rule (naming op and node), E_SHAPE when the loss does not fit
  * the output, E_UNSUPPORTED for opset < 13.
  */
-export function buildTrainingGraph(model: ModelProto, opts: TrainingGraphOptions, registry: RuleRegistry = createRuleRegistry()): TrainingGraph {
+export function buildTrainingGraph(
+  model: ModelProto,
+  opts: TrainingGraphOptions,
+  registry: RuleRegistry = createRuleRegistry(),
+): TrainingGraph {
   const out = cloneModel(model);
   const graph = out.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph');
   const srcOpset = defaultOpset(out);
-  if (srcOpset < MIN_OPSET) throw new ModelpressError('E_UNSUPPORTED', `model opset ${srcOpset} is below ${MIN_OPSET}; convert it to opset >= ${MIN_OPSET} first`);
+  if (srcOpset < MIN_OPSET)
+    throw new ModelpressError('E_UNSUPPORTED', `model opset ${srcOpset} is below ${MIN_OPSET}; convert it to opset >= ${MIN_OPSET} first`);
   const opset = Math.max(srcOpset, TRAINING_OPSET);
   for (const o of out.opsetImport) if (o.domain === '' || o.domain === 'ai.onnx') o.version = BigInt(opset);
   if (out.irVersion < 8n) out.irVersion = 8n;
@@ -63,12 +68,15 @@ export function buildTrainingGraph(model: ModelProto, opts: TrainingGraphOptions
   const loss = appendLoss(b, inferShapes(graph), opts.loss, output);
   dataInputs.push(...loss.inputs);
 
-  const trainable = opts.trainable ? [...opts.trainable] : defaultTrainable(out, loss.loss, new Set(batchNorm.flatMap((s) => [s.runningMean, s.runningVar])));
+  const trainable = opts.trainable
+    ? [...opts.trainable]
+    : defaultTrainable(out, loss.loss, new Set(batchNorm.flatMap((s) => [s.runningMean, s.runningVar])));
   const params: TrainableParam[] = trainable.map((name) => {
     const t = graph.initializer.find((x) => x.name === name);
     if (!t) throw new ModelpressError('E_NOT_FOUND', `trainable initializer '${name}' not found`);
     const dt = graphDTypeFromOnnx(t.dataType);
-    if (dt !== 'float32' && dt !== 'float64') throw new ModelpressError('E_UNSUPPORTED', `trainable initializer '${name}' has elem type ${t.dataType}; only float32/float64 train`);
+    if (dt !== 'float32' && dt !== 'float64')
+      throw new ModelpressError('E_UNSUPPORTED', `trainable initializer '${name}' has elem type ${t.dataType}; only float32/float64 train`);
     return { name, grad: '', dtype: dt, shape: t.dims.map(Number), initial: readTensorProtoFloat32(t) };
   });
   initializersToInputs(graph, trainable);
@@ -77,7 +85,9 @@ export function buildTrainingGraph(model: ModelProto, opts: TrainingGraphOptions
 
   const outputs = new Set(graph.output.map((o) => o.name));
   const shapes = inferShapes(graph);
-  for (const s of batchNorm) for (const t of [s.batchMean, s.batchVar]) if (!outputs.has(t)) graph.output.push(makeValueInfo(t, shapes.elemType(t) || 1, shapes.get(t)?.shape));
+  for (const s of batchNorm)
+    for (const t of [s.batchMean, s.batchVar])
+      if (!outputs.has(t)) graph.output.push(makeValueInfo(t, shapes.elemType(t) || 1, shapes.get(t)?.shape));
   removeUnusedInitializers(out);
   return { model: out, params, dataInputs, lossOutput: loss.loss, forwardOutputs, batchNorm };
 }
@@ -92,7 +102,13 @@ function defaultTrainable(model: ModelProto, loss: string, exclude: Set<string>)
     if (n.output.some((o) => ancestors.has(o))) for (const inp of nodeInputs(n)) ancestors.add(inp);
   }
   return graph.initializer
-    .filter((t) => (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64) && t.dims.reduce((a, d) => a * Number(d), 1) > 1 && ancestors.has(t.name) && !exclude.has(t.name))
+    .filter(
+      (t) =>
+        (t.dataType === ONNX_TYPE.float32 || t.dataType === ONNX_TYPE.float64) &&
+        t.dims.reduce((a, d) => a * Number(d), 1) > 1 &&
+        ancestors.has(t.name) &&
+        !exclude.has(t.name),
+    )
     .map((t) => t.name);
 }
 
@@ -109,6 +125,7 @@ export function removeUnusedInitializers(model: ModelProto): void {
 
 /** ONNX running-statistics update, in place: running = running * momentum + batch * (1 - momentum). */
 export function updateRunningStats(running: Float32Array, batch: Float32Array | Float64Array, momentum: number): void {
-  if (running.length !== batch.length) throw new ModelpressError('E_SHAPE', `running stats have ${running.length} channels, batch stats ${batch.length}`);
+  if (running.length !== batch.length)
+    throw new ModelpressError('E_SHAPE', `running stats have ${running.length} channels, batch stats ${batch.length}`);
   for (let i = 0; i < running.length; i++) running[i] = running[i]! * momentum + batch[i]! * (1 - momentum);
 }

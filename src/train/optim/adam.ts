@@ -27,14 +27,21 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
 
   constructor(params: readonly Param[] | readonly ParamGroup<AdamOptions>[], options: AdamCtorOptions, defaultWeightDecay: number) {
     const { maxGradNorm, schedule, ...rest } = options;
-    super(params, { lr: 1e-3, weightDecay: defaultWeightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, ...stripUndefined(rest) }, { maxGradNorm, schedule });
+    super(
+      params,
+      { lr: 1e-3, weightDecay: defaultWeightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, ...stripUndefined(rest) },
+      { maxGradNorm, schedule },
+    );
   }
 
   protected validate(o: AdamOptions): void {
     checkNonNegative('lr', o.lr);
     checkNonNegative('weightDecay', o.weightDecay);
     checkNonNegative('eps', o.eps);
-    for (const [k, b] of [['beta1', o.beta1], ['beta2', o.beta2]] as const) {
+    for (const [k, b] of [
+      ['beta1', o.beta1],
+      ['beta2', o.beta2],
+    ] as const) {
       if (!(b >= 0 && b < 1)) throw new ModelpressError('E_ARG', `optimizer: ${k} must be in [0, 1), got ${b}`);
     }
   }
@@ -45,8 +52,8 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
     const { beta1, beta2, eps, weightDecay: wd } = slot.options;
     const state = (slot.state ??= { m: new Float32Array(n), v: new Float32Array(n) });
     const { m, v } = state;
-    const bc1 = 1 - Math.pow(beta1, t);
-    const bc2 = 1 - Math.pow(beta2, t);
+    const bc1 = 1 - beta1 ** t;
+    const bc2 = 1 - beta2 ** t;
     const stepSize = lr / bc1;
     const invRootBc2 = 1 / Math.sqrt(bc2);
     const c1 = 1 - beta1;

@@ -36,12 +36,21 @@ export function createOptimizer(params: readonly Param[], spec: OptimizerSpec): 
   const common = { maxGradNorm: spec.maxGradNorm, schedule: spec.schedule };
   switch (spec.name) {
     case 'sgd':
-      return new Sgd(params, { lr: spec.lr ?? 0.01, weightDecay: spec.weightDecay, momentum: spec.momentum ?? 0.9, nesterov: spec.nesterov, ...common });
+      return new Sgd(params, {
+        lr: spec.lr ?? 0.01,
+        weightDecay: spec.weightDecay,
+        momentum: spec.momentum ?? 0.9,
+        nesterov: spec.nesterov,
+        ...common,
+      });
     case 'adam':
       return new Adam(params, { lr: spec.lr, weightDecay: spec.weightDecay, ...common });
     case 'adamw':
       return new AdamW(params, { lr: spec.lr, weightDecay: spec.weightDecay, ...common });
     default:
-      throw new ModelpressError('E_ARG', `unknown optimizer '${String((spec as { name: unknown }).name)}' (expected ${OPTIMIZER_NAMES.join(', ')})`);
+      throw new ModelpressError(
+        'E_ARG',
+        `unknown optimizer '${String((spec as { name: unknown }).name)}' (expected ${OPTIMIZER_NAMES.join(', ')})`,
+      );
   }
 }

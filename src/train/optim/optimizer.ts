@@ -43,7 +43,8 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
       const options = { ...defaults, ...stripUndefined(overrides) } as O;
       this.validate(options);
       for (const param of groupParams) {
-        if (this.byName.has(param.name)) throw new ModelpressError('E_ARG', `optimizer: parameter '${param.name}' appears in more than one group`);
+        if (this.byName.has(param.name))
+          throw new ModelpressError('E_ARG', `optimizer: parameter '${param.name}' appears in more than one group`);
         const slot: ParamSlot<O, S> = { param, options, mask: undefined, state: undefined };
         this.slots.push(slot);
         this.byName.set(param.name, slot);
@@ -65,7 +66,10 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
     const slot = this.byName.get(name);
     if (!slot) throw new ModelpressError('E_NOT_FOUND', `optimizer: no parameter named '${name}'`);
     if (mask && mask.length !== slot.param.data.length) {
-      throw new ModelpressError('E_SHAPE', `optimizer: mask for '${name}' has ${mask.length} entries, parameter has ${slot.param.data.length}`);
+      throw new ModelpressError(
+        'E_SHAPE',
+        `optimizer: mask for '${name}' has ${mask.length} entries, parameter has ${slot.param.data.length}`,
+      );
     }
     slot.mask = mask;
     if (mask) applyMask(slot.param.data, mask);
@@ -93,7 +97,10 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
       const g = lookup(grads, slot.param.name);
       if (!g) throw new ModelpressError('E_NOT_FOUND', `optimizer: no gradient for parameter '${slot.param.name}'`);
       if (g.length !== slot.param.data.length) {
-        throw new ModelpressError('E_SHAPE', `optimizer: gradient for '${slot.param.name}' has ${g.length} entries, parameter has ${slot.param.data.length}`);
+        throw new ModelpressError(
+          'E_SHAPE',
+          `optimizer: gradient for '${slot.param.name}' has ${g.length} entries, parameter has ${slot.param.data.length}`,
+        );
       }
       if (slot.mask) applyMask(g, slot.mask);
       gradList[k] = g;
@@ -116,7 +123,9 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
   }
 }
 
-function isGroupList<O>(params: readonly Param[] | readonly ParamGroup<O & BaseGroupOptions>[]): params is readonly ParamGroup<O & BaseGroupOptions>[] {
+function isGroupList<O>(
+  params: readonly Param[] | readonly ParamGroup<O & BaseGroupOptions>[],
+): params is readonly ParamGroup<O & BaseGroupOptions>[] {
   return params.length > 0 && 'params' in params[0]!;
 }
 
@@ -137,5 +146,6 @@ export function applyMask(values: Float32Array, mask: Uint8Array): void {
 }
 
 export function checkNonNegative(what: string, value: number): void {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new ModelpressError('E_ARG', `optimizer: ${what} must be a finite number >= 0, got ${value}`);
+  if (!(value >= 0) || !Number.isFinite(value))
+    throw new ModelpressError('E_ARG', `optimizer: ${what} must be a finite number >= 0, got ${value}`);
 }

@@ -13,7 +13,10 @@ export interface SgdOptions extends BaseGroupOptions {
 }
 
 export class Sgd extends Optimizer<SgdOptions, Float32Array> {
-  constructor(params: readonly Param[] | readonly ParamGroup<SgdOptions>[], options: Partial<SgdOptions> & { lr: number } & OptimizerCommonOptions) {
+  constructor(
+    params: readonly Param[] | readonly ParamGroup<SgdOptions>[],
+    options: Partial<SgdOptions> & { lr: number } & OptimizerCommonOptions,
+  ) {
     const { maxGradNorm, schedule, ...rest } = options;
     super(params, { weightDecay: 0, momentum: 0, dampening: 0, nesterov: false, ...stripUndefined(rest) }, { maxGradNorm, schedule });
   }
@@ -23,7 +26,8 @@ export class Sgd extends Optimizer<SgdOptions, Float32Array> {
     checkNonNegative('weightDecay', o.weightDecay);
     checkNonNegative('momentum', o.momentum);
     checkNonNegative('dampening', o.dampening);
-    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new ModelpressError('E_ARG', 'optimizer: Nesterov momentum requires momentum > 0 and dampening 0');
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0))
+      throw new ModelpressError('E_ARG', 'optimizer: Nesterov momentum requires momentum > 0 and dampening 0');
   }
 
   protected update(slot: ParamSlot<SgdOptions, Float32Array>, grad: Float32Array, lr: number): void {

@@ -9,7 +9,8 @@ function gate(c: RuleContext, cond: string, g: string): string {
 const Relu: GradientRule = (c) => [gate(c, c.op('Greater', [c.output(0), c.scalarLike(0, c.output(0))]), c.gradOut(0)!)];
 
 const LeakyRelu: GradientRule = (c) => {
-  const g = c.gradOut(0)!, x = c.input(0);
+  const g = c.gradOut(0)!,
+    x = c.input(0);
   const alpha = c.floatAttr('alpha', 0.01);
   return [c.op('Where', [c.op('Greater', [x, c.scalarLike(0, x)]), g, c.mul(g, c.scalarLike(alpha, x))])];
 };
@@ -39,7 +40,8 @@ const Clip: GradientRule = (c) => {
 /** y = max(0, min(1, alpha*x + beta)). */
 const HardSigmoid: GradientRule = (c) => {
   const x = c.input(0);
-  const alpha = c.floatAttr('alpha', 0.2), beta = c.floatAttr('beta', 0.5);
+  const alpha = c.floatAttr('alpha', 0.2),
+    beta = c.floatAttr('beta', 0.5);
   const z = c.add(c.mul(x, c.scalarLike(alpha, x)), c.scalarLike(beta, x));
   const inside = c.op('And', [c.op('Greater', [z, c.scalarLike(0, x)]), c.op('Less', [z, c.scalarLike(1, x)])]);
   return [gate(c, inside, c.mul(c.gradOut(0)!, c.scalarLike(alpha, x)))];
@@ -47,7 +49,8 @@ const HardSigmoid: GradientRule = (c) => {
 
 /** y = x * max(0, min(1, x/6 + 1/2)): dy/dx = 0 (x < -3), 1 (x > 3), (2x + 3)/6 between. */
 const HardSwish: GradientRule = (c) => {
-  const x = c.input(0), g = c.gradOut(0)!;
+  const x = c.input(0),
+    g = c.gradOut(0)!;
   const mid = c.add(c.mul(x, c.scalarLike(1 / 3, x)), c.scalarLike(0.5, x));
   const slope = c.op('Where', [c.op('Greater', [x, c.scalarLike(3, x)]), c.scalarLike(1, x), mid]);
   return [gate(c, c.op('Greater', [x, c.scalarLike(-3, x)]), c.mul(g, slope))];
@@ -55,7 +58,8 @@ const HardSwish: GradientRule = (c) => {
 
 /** dx = y * (g - sum(g * y, axis)). */
 const Softmax: GradientRule = (c) => {
-  const y = c.output(0), g = c.gradOut(0)!;
+  const y = c.output(0),
+    g = c.gradOut(0)!;
   const axis = c.intAttr('axis', -1);
   const s = c.reduceSum(c.mul(g, y), [axis], true);
   return [c.mul(y, c.sub(g, s))];
@@ -63,14 +67,16 @@ const Softmax: GradientRule = (c) => {
 
 /** dx = g - exp(y) * sum(g, axis). */
 const LogSoftmax: GradientRule = (c) => {
-  const y = c.output(0), g = c.gradOut(0)!;
+  const y = c.output(0),
+    g = c.gradOut(0)!;
   const axis = c.intAttr('axis', -1);
   return [c.sub(g, c.mul(c.op('Exp', [y]), c.reduceSum(g, [axis], true)))];
 };
 
 /** Gelu (opset 20), exact (erf) or tanh approximation. */
 const Gelu: GradientRule = (c) => {
-  const x = c.input(0), g = c.gradOut(0)!;
+  const x = c.input(0),
+    g = c.gradOut(0)!;
   const k = (v: number): string => c.scalarLike(v, x);
   if (c.stringAttr('approximate', 'none') === 'tanh') {
     const s = Math.sqrt(2 / Math.PI);
@@ -88,11 +94,24 @@ const Gelu: GradientRule = (c) => {
 const Softplus: GradientRule = (c) => [c.mul(c.gradOut(0)!, c.op('Sigmoid', [c.input(0)]))];
 
 const Elu: GradientRule = (c) => {
-  const x = c.input(0), y = c.output(0), g = c.gradOut(0)!;
+  const x = c.input(0),
+    y = c.output(0),
+    g = c.gradOut(0)!;
   const alpha = c.floatAttr('alpha', 1);
   return [c.op('Where', [c.op('Greater', [x, c.scalarLike(0, x)]), g, c.mul(g, c.add(y, c.scalarLike(alpha, x)))])];
 };
 
 export const ACTIVATION_RULES: Record<string, GradientRule> = {
-  Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Softmax, LogSoftmax, Gelu, Softplus, Elu,
+  Relu,
+  LeakyRelu,
+  Sigmoid,
+  Tanh,
+  Clip,
+  HardSigmoid,
+  HardSwish,
+  Softmax,
+  LogSoftmax,
+  Gelu,
+  Softplus,
+  Elu,
 };

@@ -21,7 +21,7 @@ export function convGeometry(c: RuleContext, x: string, kernel: number[]): ConvG
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const xs = c.shapes.get(x)?.shape;
     const dims = xs?.slice(2);
-    if (!dims || !dims.every((d) => typeof d === 'number')) c.unsupported(`auto_pad=${autoPad} needs static spatial dims of '${x}'`);
+    if (!dims?.every((d) => typeof d === 'number')) c.unsupported(`auto_pad=${autoPad} needs static spatial dims of '${x}'`);
     pads = Array(2 * spatial).fill(0);
     (dims as number[]).forEach((d, i) => {
       const ek = dilations[i]! * (kernel[i]! - 1) + 1;
@@ -44,7 +44,7 @@ export function convTransposeToInput(c: RuleContext, g: string, w: string, x: st
   const { spatial, kernel, strides, dilations, pads } = geo;
   const xs = c.shapes.get(x)?.shape?.slice(2);
   const base = { strides, dilations, group, kernel_shape: kernel };
-  if (xs && xs.every((d) => typeof d === 'number')) {
+  if (xs?.every((d) => typeof d === 'number')) {
     const outPad = (xs as number[]).map((d, i) => {
       const ek = dilations[i]! * (kernel[i]! - 1) + 1;
       return (d + pads[i]! + pads[i + spatial]! - ek) % strides[i]!;

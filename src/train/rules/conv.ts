@@ -62,7 +62,9 @@ const ConvTranspose: GradientRule = (c) => {
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') c.unsupported(`auto_pad=${autoPad}`);
   const geo = convGeometry(c, x, wShape.slice(2));
   // The adjoint of a transposed convolution is the convolution with the same geometry.
-  const dx = c.needs(0) ? c.op('Conv', [g, w], { strides: geo.strides, dilations: geo.dilations, pads: geo.pads, group, kernel_shape: geo.kernel }) : null;
+  const dx = c.needs(0)
+    ? c.op('Conv', [g, w], { strides: geo.strides, dilations: geo.dilations, pads: geo.pads, group, kernel_shape: geo.kernel })
+    : null;
   // dW[ci, co, k] = sum_n,i x[n, ci, i] g[n, co, i*s + k*d - p]: correlate g (groups to batch) with x as kernel.
   const dw = c.needs(1) ? weightGrad(c, g, x, geo, group, wShape[1]!) : null;
   const db = c.needs(2) && c.input(2) ? c.reduceSum(g, [0, ...Array.from({ length: geo.spatial }, (_, i) => i + 2)], false) : null;

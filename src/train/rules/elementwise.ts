@@ -8,7 +8,10 @@ const Add: GradientRule = (c) => {
 
 const Sub: GradientRule = (c) => {
   const g = c.gradOut(0)!;
-  return [c.needs(0) ? c.unbroadcast(g, c.input(0), c.output(0)) : null, c.needs(1) ? c.unbroadcast(c.neg(g), c.input(1), c.output(0)) : null];
+  return [
+    c.needs(0) ? c.unbroadcast(g, c.input(0), c.output(0)) : null,
+    c.needs(1) ? c.unbroadcast(c.neg(g), c.input(1), c.output(0)) : null,
+  ];
 };
 
 const Mul: GradientRule = (c) => {
@@ -62,7 +65,8 @@ const Sum: GradientRule = (c) => c.node.input.map((inp, i) => (c.needs(i) ? c.un
 
 /** Where(cond, a, b): g flows to a where cond holds, to b elsewhere; none into cond. */
 const Where: GradientRule = (c) => {
-  const g = c.gradOut(0)!, y = c.output(0);
+  const g = c.gradOut(0)!,
+    y = c.output(0);
   const zero = c.scalarLike(0, y);
   return [
     null,
@@ -73,7 +77,8 @@ const Where: GradientRule = (c) => {
 
 /** Max/Min (variadic, broadcasting): g goes to the inputs equal to the result, split evenly among ties. */
 const extremum: GradientRule = (c) => {
-  const y = c.output(0), g = c.gradOut(0)!;
+  const y = c.output(0),
+    g = c.gradOut(0)!;
   const hits = c.node.input.map((x) => c.castLike(c.op('Equal', [x, y]), y));
   const count = hits.length === 1 ? hits[0]! : c.op('Sum', hits);
   const share = c.div(g, count);
@@ -87,5 +92,21 @@ const Mean: GradientRule = (c) => {
 };
 
 export const ELEMENTWISE_RULES: Record<string, GradientRule> = {
-  Add, Sub, Mul, Div, Neg, Pow, Sqrt, Exp, Log, Reciprocal, Erf, Abs, Sum, Mean, Max: extremum, Min: extremum, Where,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Neg,
+  Pow,
+  Sqrt,
+  Exp,
+  Log,
+  Reciprocal,
+  Erf,
+  Abs,
+  Sum,
+  Mean,
+  Max: extremum,
+  Min: extremum,
+  Where,
 };

@@ -46,7 +46,10 @@ const QuantizeLinear: GradientRule = (c) => {
   const scale = c.op('CastLike', [alongAxis(c, c.input(1), x), x]);
   let level = c.op('Round', [c.div(x, scale)]);
   if (zp) level = c.add(level, c.op('CastLike', [alongAxis(c, zp, x), x]));
-  const inside = c.op('And', [c.op('GreaterOrEqual', [level, c.scalarLike(grid[0], x)]), c.op('LessOrEqual', [level, c.scalarLike(grid[1], x)])]);
+  const inside = c.op('And', [
+    c.op('GreaterOrEqual', [level, c.scalarLike(grid[0], x)]),
+    c.op('LessOrEqual', [level, c.scalarLike(grid[1], x)]),
+  ]);
   const g = c.div(c.gradOut(0)!, scale);
   return [c.op('Where', [inside, g, c.scalarLike(0, x)]), null, null];
 };

@@ -16,10 +16,20 @@ export function expandBack(c: RuleContext, t?: string): string {
 const ReduceSum: GradientRule = (c) => [expandBack(c), null];
 
 const ReduceMean: GradientRule = (c) => {
-  const x = c.input(0), y = c.output(0);
-  const xs = c.shapes.staticShape(x), ys = c.shapes.staticShape(y);
+  const x = c.input(0),
+    y = c.output(0);
+  const xs = c.shapes.staticShape(x),
+    ys = c.shapes.staticShape(y);
   let count: string;
-  if (xs && ys) count = c.scalarLike(xs.reduce((a, b) => a * b, 1) / Math.max(1, ys.reduce((a, b) => a * b, 1)), x);
+  if (xs && ys)
+    count = c.scalarLike(
+      xs.reduce((a, b) => a * b, 1) /
+        Math.max(
+          1,
+          ys.reduce((a, b) => a * b, 1),
+        ),
+      x,
+    );
   else count = c.castLike(c.op('Div', [c.op('Size', [x]), c.op('Size', [y])]), x);
   return [c.div(expandBack(c), count), null];
 };
@@ -34,7 +44,10 @@ function reduceExtremum(c: RuleContext): (string | null)[] {
 
 /** ReduceSum of `t` with the node's own axes/keepdims (either opset form). */
 function reduceLike(c: RuleContext, t: string): string {
-  const attrs: Record<string, number | number[]> = { keepdims: c.intAttr('keepdims', 1), noop_with_empty_axes: c.intAttr('noop_with_empty_axes', 0) };
+  const attrs: Record<string, number | number[]> = {
+    keepdims: c.intAttr('keepdims', 1),
+    noop_with_empty_axes: c.intAttr('noop_with_empty_axes', 0),
+  };
   const axesAttr = c.intsAttr('axes');
   if (axesAttr) return c.op('ReduceSum', [t, c.int64s(axesAttr)], attrs);
   return c.op('ReduceSum', c.input(1) ? [t, c.input(1)] : [t], attrs);

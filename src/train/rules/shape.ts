@@ -29,7 +29,11 @@ const Concat: GradientRule = (c) => {
   });
   const split = sizes.every((d) => d !== undefined)
     ? c.int64s(sizes as number[])
-    : c.op('Concat', inputs.map((x) => c.op('Reshape', [c.op('Gather', [c.shapeOf(x), c.b.scalar(axis, 'int64')]), c.int64s([1])])), { axis: 0 });
+    : c.op(
+        'Concat',
+        inputs.map((x) => c.op('Reshape', [c.op('Gather', [c.shapeOf(x), c.b.scalar(axis, 'int64')]), c.int64s([1])])),
+        { axis: 0 },
+      );
   const parts = c.node2('Split', [c.gradOut(0)!, split], inputs.length, { axis });
   return inputs.map((_, i) => (c.needs(i) ? parts[i]! : null));
 };
@@ -87,7 +91,8 @@ const GatherElements: GradientRule = (c) => {
 const Pad: GradientRule = (c) => {
   const mode = c.stringAttr('mode', 'constant');
   if (mode !== 'constant') c.unsupported(`mode=${mode}`);
-  const x = c.input(0), g = c.gradOut(0)!;
+  const x = c.input(0),
+    g = c.gradOut(0)!;
   const pads = c.constInts(c.input(1));
   const axesIn = c.input(3);
   const axes = axesIn ? c.constInts(axesIn) : undefined;

@@ -47,7 +47,12 @@ export class Evaluator {
   }
 
   async evaluate(data: FloatView): Promise<EvalResult> {
-    const r = await classifierLogits(this.runner, data, this.io, { batchSize: this.batchSize, extraFeeds: this.weightFeeds, strictLabels: true, ...(this.file === undefined ? {} : { file: this.file }) });
+    const r = await classifierLogits(this.runner, data, this.io, {
+      batchSize: this.batchSize,
+      extraFeeds: this.weightFeeds,
+      strictLabels: true,
+      ...(this.file === undefined ? {} : { file: this.file }),
+    });
     return { accuracy: r.accuracy, loss: r.loss, count: r.count };
   }
 

@@ -10,7 +10,6 @@ import { cloneModel } from '../../graph/model-edit.js';
 import { makeValueInfo, readValueInfo, type Dim } from '../../graph/value-info.js';
 import { ONNX_TYPE } from '../../core/dtypes.js';
 
-
 /** Graph inputs that are not initializers (the data the model consumes). */
 export function dataInputs(model: ModelProto): ValueInfoProto[] {
   const graph = requireGraph(model);
@@ -37,15 +36,31 @@ export function resolveModelIo(model: ModelProto, opts: { inputName?: string; ou
   let input: ValueInfoProto | undefined;
   if (opts.inputName !== undefined) {
     input = inputs.find((v) => v.name === opts.inputName);
-    if (!input) throw new ModelpressError('E_NOT_FOUND', `model has no data input '${opts.inputName}' (inputs: ${inputs.map((v) => v.name).join(', ')})`, { file });
+    if (!input)
+      throw new ModelpressError(
+        'E_NOT_FOUND',
+        `model has no data input '${opts.inputName}' (inputs: ${inputs.map((v) => v.name).join(', ')})`,
+        { file },
+      );
   } else {
-    if (inputs.length !== 1) throw new ModelpressError('E_UNSUPPORTED', `model has ${inputs.length} data inputs (${inputs.map((v) => v.name).join(', ')}); name the image input`, { file });
+    if (inputs.length !== 1)
+      throw new ModelpressError(
+        'E_UNSUPPORTED',
+        `model has ${inputs.length} data inputs (${inputs.map((v) => v.name).join(', ')}); name the image input`,
+        { file },
+      );
     input = inputs[0]!;
   }
   const outputName = opts.outputName ?? graph.output[0]?.name;
-  if (!outputName || !graph.output.some((o) => o.name === outputName)) throw new ModelpressError('E_NOT_FOUND', `model has no output '${opts.outputName ?? ''}'`, { file });
+  if (!outputName || !graph.output.some((o) => o.name === outputName))
+    throw new ModelpressError('E_NOT_FOUND', `model has no output '${opts.outputName ?? ''}'`, { file });
   const info = readValueInfo(input);
-  if (info && info.elemType !== ONNX_TYPE.float32) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' has ONNX element type ${info.elemType}, the trainer feeds float32 (type 1)`, { file });
+  if (info && info.elemType !== ONNX_TYPE.float32)
+    throw new ModelpressError(
+      'E_UNSUPPORTED',
+      `model input '${input.name}' has ONNX element type ${info.elemType}, the trainer feeds float32 (type 1)`,
+      { file },
+    );
   return { inputName: input.name, outputName, inputShape: info?.shape };
 }
 
@@ -62,10 +77,18 @@ export function fitSampleShape(io: ModelIo, sampleShape: readonly number[], file
   if (rest.every((d) => typeof d === 'number')) {
     const want = (rest as number[]).reduce((a, b) => a * b, 1);
     if (want === size) return rest as number[];
-    throw new ModelpressError('E_SHAPE', `data does not fit the model: examples have shape [${sampleShape.join(', ')}] (${size} values), input '${io.inputName}' takes [${declared.map(dimText).join(', ')}] (${want} values per example)`, { file });
+    throw new ModelpressError(
+      'E_SHAPE',
+      `data does not fit the model: examples have shape [${sampleShape.join(', ')}] (${size} values), input '${io.inputName}' takes [${declared.map(dimText).join(', ')}] (${want} values per example)`,
+      { file },
+    );
   }
   if (rest.length === sampleShape.length && rest.every((d, i) => typeof d !== 'number' || d === sampleShape[i])) return [...sampleShape];
-  throw new ModelpressError('E_SHAPE', `data does not fit the model: examples have shape [${sampleShape.join(', ')}], input '${io.inputName}' takes [${declared.map(dimText).join(', ')}]`, { file });
+  throw new ModelpressError(
+    'E_SHAPE',
+    `data does not fit the model: examples have shape [${sampleShape.join(', ')}], input '${io.inputName}' takes [${declared.map(dimText).join(', ')}]`,
+    { file },
+  );
 }
 
 function dimText(d: Dim): string {
@@ -84,7 +107,8 @@ export function runningStatNames(model: ModelProto): string[] {
   const graph = requireGraph(model);
   const inits = new Set(graph.initializer.map((t) => t.name));
   const out: string[] = [];
-  for (const n of graph.node) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i] && inits.has(n.input[i]!)) out.push(n.input[i]!);
+  for (const n of graph.node)
+    if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i] && inits.has(n.input[i]!)) out.push(n.input[i]!);
   return out;
 }
 
@@ -95,7 +119,9 @@ export function runningStatNames(model: ModelProto): string[] {
  */
 export function defaultTrainableNames(model: ModelProto): string[] {
   const graph = requireGraph(model);
-  const candidates = new Map(graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1).map((t) => [t.name, false]));
+  const candidates = new Map(
+    graph.initializer.filter((t) => t.dataType === ONNX_TYPE.float32 && t.dims.length >= 1).map((t) => [t.name, false]),
+  );
   for (const n of graph.node) {
     const excluded = NON_TRAINABLE_SLOTS[n.opType] ?? [];
     n.input.forEach((name, slot) => {

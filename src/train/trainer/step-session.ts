@@ -71,17 +71,33 @@ export class StepSession {
    * `weights`: the arrays fed per trainable name (tensors viewing them, no
    * copies, read at run time, so in-place optimizer updates are seen).
    */
-  static async create(openRunner: RunnerFactory, graph: TrainingGraph, weights: ReadonlyMap<string, Float32Array>, opts: StepSessionOptions): Promise<StepSession> {
+  static async create(
+    openRunner: RunnerFactory,
+    graph: TrainingGraph,
+    weights: ReadonlyMap<string, Float32Array>,
+    opts: StepSessionOptions,
+  ): Promise<StepSession> {
     const where = opts.file === undefined ? {} : { file: opts.file };
     const unfed = graph.dataInputs.filter((d) => d.role === 'model' && d.name !== opts.inputName && !(d.name in (opts.extraFeeds ?? {})));
-    if (unfed.length) throw new ModelpressError('E_UNSUPPORTED', `training graph has model data inputs the trainer does not feed: ${unfed.map((d) => d.name).join(', ')}`, where);
+    if (unfed.length)
+      throw new ModelpressError(
+        'E_UNSUPPORTED',
+        `training graph has model data inputs the trainer does not feed: ${unfed.map((d) => d.name).join(', ')}`,
+        where,
+      );
     const labels = graph.dataInputs.find((d) => d.role === 'labels');
-    if (labels && labels.elemType !== 7) throw new ModelpressError('E_UNSUPPORTED', `labels input '${labels.name}' has ONNX element type ${labels.elemType}; expected int64 (7)`, where);
+    if (labels && labels.elemType !== 7)
+      throw new ModelpressError(
+        'E_UNSUPPORTED',
+        `labels input '${labels.name}' has ONNX element type ${labels.elemType}; expected int64 (7)`,
+        where,
+      );
     const baseFeeds: Record<string, Tensor> = { ...opts.extraFeeds };
     for (const p of graph.params) {
       const data = weights.get(p.name);
       if (!data) throw new ModelpressError('E_NOT_FOUND', `no weights for trainable parameter '${p.name}'`, where);
-      if (p.dtype !== 'float32') throw new ModelpressError('E_UNSUPPORTED', `parameter '${p.name}' is ${p.dtype}; the trainer updates float32 weights`, where);
+      if (p.dtype !== 'float32')
+        throw new ModelpressError('E_UNSUPPORTED', `parameter '${p.name}' is ${p.dtype}; the trainer updates float32 weights`, where);
       baseFeeds[p.name] = floatTensor(data, p.shape);
     }
     const runner = await openRunner(writeOnnx(graph.model), { generated: 'the training graph', ...where });

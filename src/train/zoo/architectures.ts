@@ -82,7 +82,11 @@ export function dwsepBn(opts: ZooBuildOptions = {}): ModelProto {
   x = g.node('GlobalAveragePool', [x], ['gap.out'], {}, 'gap');
   x = g.node('Flatten', [x], ['flatten.out'], { axis: 1 }, 'flatten');
   linear(ctx, 'fc', x, 64, 10, ZOO_OUTPUT);
-  return finish(ctx, 'dwsep-bn', 'dwsep-bn: Conv+BN+Relu stem, two depthwise-separable blocks with BatchNormalization, GlobalAveragePool, Gemm 64-10');
+  return finish(
+    ctx,
+    'dwsep-bn',
+    'dwsep-bn: Conv+BN+Relu stem, two depthwise-separable blocks with BatchNormalization, GlobalAveragePool, Gemm 64-10',
+  );
 }
 
 /**
@@ -95,12 +99,20 @@ export function cnnBn(opts: ZooBuildOptions = {}): ModelProto {
   const ctx = start(opts);
   const g = ctx.graph;
   const block = (name: string, x: string, inChannels: number, outChannels: number): string =>
-    relu(ctx, `${name}.relu`, batchNorm(ctx, `${name}.bn`, conv(ctx, `${name}.conv`, x, { inChannels, outChannels, kernel: 3, pad: 1, bias: false }), outChannels));
+    relu(
+      ctx,
+      `${name}.relu`,
+      batchNorm(ctx, `${name}.bn`, conv(ctx, `${name}.conv`, x, { inChannels, outChannels, kernel: 3, pad: 1, bias: false }), outChannels),
+    );
   let x = maxPool2(ctx, 'pool1', block('conv1', ZOO_INPUT, 1, 32)); // 32x14x14
   x = maxPool2(ctx, 'pool2', block('conv2', x, 32, 64)); // 64x7x7
   x = block('conv3', x, 64, 128); // 128x7x7
   x = g.node('GlobalAveragePool', [x], ['gap.out'], {}, 'gap');
   x = g.node('Flatten', [x], ['flatten.out'], { axis: 1 }, 'flatten');
   linear(ctx, 'fc', x, 128, 10, ZOO_OUTPUT);
-  return finish(ctx, 'cnn-bn', 'cnn-bn: 3 x (Conv 3x3 + BN + Relu) with 32/64/128 channels, MaxPool after the first two, GlobalAveragePool, Gemm 128-10');
+  return finish(
+    ctx,
+    'cnn-bn',
+    'cnn-bn: 3 x (Conv 3x3 + BN + Relu) with 32/64/128 channels, MaxPool after the first two, GlobalAveragePool, Gemm 128-10',
+  );
 }

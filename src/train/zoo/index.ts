@@ -19,10 +19,38 @@ export interface ZooEntry {
 }
 
 export const ZOO: readonly ZooEntry[] = [
-  { name: 'lenet-300-100', description: 'MLP 784-300-100-10 with ReLU (Deep Compression LeNet-300-100)', parameters: 266_610, inputShape: [1, 28, 28], classes: 10, build: lenet300100 },
-  { name: 'lenet-5', description: 'Caffe LeNet-5: conv 20 5x5, pool, conv 50 5x5, pool, fc 500, ReLU, fc 10', parameters: 431_080, inputShape: [1, 28, 28], classes: 10, build: lenet5 },
-  { name: 'dwsep-bn', description: 'small CNN: conv+BN stem, 2 depthwise-separable blocks with BN, global average pool, fc 10', parameters: 4_106, inputShape: [1, 28, 28], classes: 10, build: dwsepBn },
-  { name: 'cnn-bn', description: 'BatchNorm CNN: 3 x (conv 3x3 + BN + ReLU) 32/64/128, max-pool after the first two, global average pool, fc 10', parameters: 94_186, inputShape: [1, 28, 28], classes: 10, build: cnnBn },
+  {
+    name: 'lenet-300-100',
+    description: 'MLP 784-300-100-10 with ReLU (Deep Compression LeNet-300-100)',
+    parameters: 266_610,
+    inputShape: [1, 28, 28],
+    classes: 10,
+    build: lenet300100,
+  },
+  {
+    name: 'lenet-5',
+    description: 'Caffe LeNet-5: conv 20 5x5, pool, conv 50 5x5, pool, fc 500, ReLU, fc 10',
+    parameters: 431_080,
+    inputShape: [1, 28, 28],
+    classes: 10,
+    build: lenet5,
+  },
+  {
+    name: 'dwsep-bn',
+    description: 'small CNN: conv+BN stem, 2 depthwise-separable blocks with BN, global average pool, fc 10',
+    parameters: 4_106,
+    inputShape: [1, 28, 28],
+    classes: 10,
+    build: dwsepBn,
+  },
+  {
+    name: 'cnn-bn',
+    description: 'BatchNorm CNN: 3 x (conv 3x3 + BN + ReLU) 32/64/128, max-pool after the first two, global average pool, fc 10',
+    parameters: 94_186,
+    inputShape: [1, 28, 28],
+    classes: 10,
+    build: cnnBn,
+  },
 ];
 
 export const ZOO_NAMES = ZOO.map((z) => z.name);

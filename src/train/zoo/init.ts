@@ -16,7 +16,13 @@ export function uniformArray(n: number, bound: number, rng: Rng): Float32Array {
 }
 
 /** Weight and bias of a layer with `fanIn` inputs per output and `count` weights. */
-export function initLayer(scheme: InitScheme, count: number, fanIn: number, biasCount: number, rng: Rng): { weight: Float32Array; bias: Float32Array } {
+export function initLayer(
+  scheme: InitScheme,
+  count: number,
+  fanIn: number,
+  biasCount: number,
+  rng: Rng,
+): { weight: Float32Array; bias: Float32Array } {
   if (scheme === 'he') return { weight: uniformArray(count, Math.sqrt(6 / fanIn), rng), bias: new Float32Array(biasCount) };
   const bound = 1 / Math.sqrt(fanIn);
   return { weight: uniformArray(count, bound, rng), bias: uniformArray(biasCount, bound, rng) };

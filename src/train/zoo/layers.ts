@@ -10,7 +10,14 @@ export interface LayerContext {
 }
 
 /** Gemm with transB=1 (weight [out, in]) as torch.onnx exports nn.Linear. */
-export function linear(ctx: LayerContext, name: string, input: string, inFeatures: number, outFeatures: number, output = `${name}.out`): string {
+export function linear(
+  ctx: LayerContext,
+  name: string,
+  input: string,
+  inFeatures: number,
+  outFeatures: number,
+  output = `${name}.out`,
+): string {
   const { weight, bias } = initLayer(ctx.init, inFeatures * outFeatures, inFeatures, outFeatures, ctx.rng);
   const w = ctx.graph.weight(`${name}.weight`, [outFeatures, inFeatures], weight);
   const b = ctx.graph.weight(`${name}.bias`, [outFeatures], bias);
@@ -37,7 +44,13 @@ export function conv(ctx: LayerContext, name: string, input: string, s: ConvSpec
   if (s.bias !== false) inputs.push(ctx.graph.weight(`${name}.bias`, [s.outChannels], bias));
   const pad = s.pad ?? 0;
   const stride = s.stride ?? 1;
-  return ctx.graph.node('Conv', inputs, [`${name}.out`], { kernel_shape: [s.kernel, s.kernel], strides: [stride, stride], pads: [pad, pad, pad, pad], group: groups, dilations: [1, 1] }, name);
+  return ctx.graph.node(
+    'Conv',
+    inputs,
+    [`${name}.out`],
+    { kernel_shape: [s.kernel, s.kernel], strides: [stride, stride], pads: [pad, pad, pad, pad], group: groups, dilations: [1, 1] },
+    name,
+  );
 }
 
 /** BatchNormalization in inference form (scale 1, bias 0, running mean 0, var 1), momentum 0.9 = PyTorch's 0.1. */

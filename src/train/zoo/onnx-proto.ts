@@ -32,7 +32,8 @@ export type AttrValue = number | readonly number[] | string;
 
 /** An int attribute for integers, an ints attribute for arrays, float with `{ f }`. */
 export function attribute(name: string, value: AttrValue | { f: number }): AttributeProto {
-  if (typeof value === 'string') return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(value) });
+  if (typeof value === 'string')
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(value) });
   if (typeof value === 'number') return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
   if ('f' in value) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: value.f });
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: value.map((v) => BigInt(v)) });
@@ -46,10 +47,19 @@ export function floatInitializer(name: string, dims: readonly number[], data: Fl
 }
 
 export function floatValueInfo(name: string, shape: readonly (number | string)[]): ValueInfoProto {
-  const dim = shape.map((d) => create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }));
+  const dim = shape.map((d) =>
+    create(TensorShapeProto_DimensionSchema, {
+      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d },
+    }),
+  );
   return create(ValueInfoProtoSchema, {
     name,
-    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: TensorProto_DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim }) }) } }),
+    type: create(TypeProtoSchema, {
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, { elemType: TensorProto_DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim }) }),
+      },
+    }),
   });
 }
 
@@ -59,7 +69,13 @@ export class ZooGraph {
   readonly initializers: TensorProto[] = [];
   private counter = 0;
 
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue | { f: number }> = {}, name?: string): string {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs: Record<string, AttrValue | { f: number }> = {},
+    name?: string,
+  ): string {
     this.nodes.push(
       create(NodeProtoSchema, {
         name: name ?? `${opType}_${this.counter++}`,

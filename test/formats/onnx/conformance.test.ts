@@ -11,13 +11,25 @@ import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { SparseTensorProtoSchema, TensorProtoSchema, type ModelProto, type TensorProto, type TypeProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../../src/core/tensor.js';
-import { allTensorProtos, denseFromSparse, listOnnxTensors, onnxSummary, readOnnx, tensorFromProto, tensorToProto, writeOnnx } from '../../../src/formats/onnx/index.js';
+import {
+  allTensorProtos,
+  denseFromSparse,
+  listOnnxTensors,
+  onnxSummary,
+  readOnnx,
+  tensorFromProto,
+  tensorToProto,
+  writeOnnx,
+} from '../../../src/formats/onnx/index.js';
 
 const ROOT = '/usr/share/libonnx-testdata/data';
 const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple', 'real'];
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.byteLength === b.byteLength &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 function tensorsEqual(a: Tensor, b: Tensor): boolean {
@@ -55,17 +67,28 @@ function tensorsInValue(bytes: Uint8Array, kind: 'sequence' | 'optional' | 'map'
 
 function valueKind(t: TypeProto | undefined): 'tensor' | 'sequence' | 'optional' | 'map' {
   switch (t?.value.case) {
-    case 'sequenceType': return 'sequence';
-    case 'optionalType': return 'optional';
-    case 'mapType': return 'map';
-    default: return 'tensor';
+    case 'sequenceType':
+      return 'sequence';
+    case 'optionalType':
+      return 'optional';
+    case 'mapType':
+      return 'map';
+    default:
+      return 'tensor';
   }
 }
 
 /** Only name (absent or non-empty), dims, data_type and one payload field: the proto tensorToProto would write for the same storage. */
 function isPlain(tp: TensorProto): boolean {
   const emptyName = tp.name === '' && isFieldSet(tp, TensorProtoSchema.field.name);
-  return !emptyName && !tp.docString && tp.externalData.length === 0 && tp.metadataProps.length === 0 && tp.segment === undefined && !tp.$unknown?.length;
+  return (
+    !emptyName &&
+    !tp.docString &&
+    tp.externalData.length === 0 &&
+    tp.metadataProps.length === 0 &&
+    tp.segment === undefined &&
+    !tp.$unknown?.length
+  );
 }
 
 interface Tally {
@@ -137,7 +160,9 @@ describe('ONNX backend test suite (libonnx-testdata)', () => {
     }
     const models = Object.values(perSuite).reduce((a, s) => a + s.models, 0);
     console.log(
-      `libonnx-testdata: ${models} model.onnx byte-identical (${Object.entries(perSuite).map(([k, v]) => `${k} ${v.models}${v.withoutModel ? `, ${v.withoutModel} dirs without model.onnx` : ''}`).join('; ')}); ` +
+      `libonnx-testdata: ${models} model.onnx byte-identical (${Object.entries(perSuite)
+        .map(([k, v]) => `${k} ${v.models}${v.withoutModel ? `, ${v.withoutModel} dirs without model.onnx` : ''}`)
+        .join('; ')}); ` +
         `${weights} weights listed; ${tally.tensors} tensors round-tripped from models and ${pbFiles} .pb files; ` +
         `byte-identical re-encoding: raw ${tally.rawIdentical}/${tally.plainRaw}, typed ${tally.typedIdentical}/${tally.plainTyped}`,
     );
@@ -154,7 +179,9 @@ function roundTripDataSets(dir: string, proto: ModelProto, tally: Tally): number
   const inits = new Set(graph.initializer.map((t) => t.name));
   const inputs = graph.input.filter((vi) => !inits.has(vi.name));
   let files = 0;
-  for (const set of readdirSync(dir).filter((n) => n.startsWith('test_data_set_')).sort()) {
+  for (const set of readdirSync(dir)
+    .filter((n) => n.startsWith('test_data_set_'))
+    .sort()) {
     for (const f of readdirSync(join(dir, set)).sort()) {
       const m = /^(input|output)_(\d+)\.pb$/.exec(f);
       if (!m) throw new Error(`unexpected file ${join(dir, set, f)}`);

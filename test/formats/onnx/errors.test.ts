@@ -50,7 +50,9 @@ describe('readOnnx on bad input', () => {
   it('a file cut right after the graph field -> E_FORMAT mentioning truncation', () => {
     const m = readOnnx(cls).proto;
     const noOpset = writeOnnx({ ...m, opsetImport: [] } as typeof m);
-    expect(caught(() => readOnnx(noOpset, { file: 'cut.onnx' })).message).toMatch(/cut\.onnx: .*no opset_import; the file may be truncated/);
+    expect(caught(() => readOnnx(noOpset, { file: 'cut.onnx' })).message).toMatch(
+      /cut\.onnx: .*no opset_import; the file may be truncated/,
+    );
   });
 
   it('random bytes, text and wrong wire types -> ModelpressError naming the file', () => {
@@ -61,12 +63,18 @@ describe('readOnnx on bad input', () => {
       expect(['E_FORMAT', 'E_TRUNCATED', 'E_CORRUPT']).toContain(e.code);
       expect(e.message.startsWith('junk.bin: ')).toBe(true);
     }
-    expect(caught(() => readOnnx(new TextEncoder().encode('{"format": "not onnx"}'), { file: 'x.json' })).code).toMatch(/E_FORMAT|E_TRUNCATED/);
+    expect(caught(() => readOnnx(new TextEncoder().encode('{"format": "not onnx"}'), { file: 'x.json' })).code).toMatch(
+      /E_FORMAT|E_TRUNCATED/,
+    );
     // field 7 (graph, a message) sent as fixed32 / field 1 with the reserved wire type 7
     expect(caught(() => readOnnx(Uint8Array.of(0x08, 0x07, 0x3d, 1, 2, 3, 4), { file: 'w.onnx' })).code).toBe('E_FORMAT');
-    expect(caught(() => readOnnx(Uint8Array.of(0x0f), { file: 'w.onnx' })).message).toMatch(/w\.onnx: not a valid ONNX protobuf: illegal tag/);
+    expect(caught(() => readOnnx(Uint8Array.of(0x0f), { file: 'w.onnx' })).message).toMatch(
+      /w\.onnx: not a valid ONNX protobuf: illegal tag/,
+    );
     // a valid protobuf that is not a model: ir_version only
-    expect(caught(() => readOnnx(Uint8Array.of(0x08, 0x07), { file: 'w.onnx' })).message).toBe('w.onnx: not an ONNX model: ModelProto has no graph');
+    expect(caught(() => readOnnx(Uint8Array.of(0x08, 0x07), { file: 'w.onnx' })).message).toBe(
+      'w.onnx: not an ONNX model: ModelProto has no graph',
+    );
   });
 
   it('a Constant node whose raw_data does not match dims x dtype -> E_CORRUPT naming node, file and sizes', () => {
@@ -91,7 +99,9 @@ describe('readOnnx on bad input', () => {
     const thenBranch = m.graph!.node.find((n) => n.opType === 'If')!.attribute[0]!.g!;
     thenBranch.node[0]!.attribute[0]!.t!.dims = [3n];
     const e = caught(() => readOnnx(writeOnnx(m), { file: 's.onnx' }));
-    expect(e.message).toBe("s.onnx: unnamed tensor (Constant node 'then_const' attribute value in cond/then_branch): float_data has 1 entries but float32[3] needs 3");
+    expect(e.message).toBe(
+      "s.onnx: unnamed tensor (Constant node 'then_const' attribute value in cond/then_branch): float_data has 1 entries but float32[3] needs 3",
+    );
   });
 });
 

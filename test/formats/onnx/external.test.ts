@@ -39,7 +39,12 @@ function caught(f: () => unknown): ModelpressError {
 }
 
 const snapshot = (m: Parameters<typeof listOnnxTensors>[0]) =>
-  listOnnxTensors(m).map((t) => [t.name, t.tensor.dtype, [...t.tensor.shape], t.tensor.dtype === 'string' ? t.tensor.strings!.map((s) => Array.from(s)) : Array.from(t.tensor.data)]);
+  listOnnxTensors(m).map((t) => [
+    t.name,
+    t.tensor.dtype,
+    [...t.tensor.shape],
+    t.tensor.dtype === 'string' ? t.tensor.strings!.map((s) => Array.from(s)) : Array.from(t.tensor.data),
+  ]);
 
 describe('external data (in memory)', () => {
   const proto = syntheticModel();
@@ -65,7 +70,12 @@ describe('external data (in memory)', () => {
     expect(locations.map((t) => t.name)).toEqual(['w_f32_typed', 'w_f64', 'w_raw']);
     const all = writeOnnx(proto, { externalData: { location: 'weights.bin', sizeThreshold: 16, keepShapeTensorsInline: false } });
     expect(all.movedTensors).toBe(4);
-    expect(locations.find((t) => t.name === 'w_raw')!.location).toMatchObject({ kind: 'external', graph: '', file: 'weights.bin', length: 256 });
+    expect(locations.find((t) => t.name === 'w_raw')!.location).toMatchObject({
+      kind: 'external',
+      graph: '',
+      file: 'weights.bin',
+      length: 256,
+    });
     // the same tensors through a ranged reader; and the write is deterministic
     const ranged = readOnnx(out.model, { readExternal: (_loc, offset, length) => data.subarray(offset, offset + length) });
     expect(snapshot(ranged)).toEqual(original);
@@ -85,7 +95,11 @@ describe('external data (in memory)', () => {
     expect(second.data).toEqual([]);
     expect(second.movedTensors).toBe(1); // only w_raw (256 B) is over 100 B; the others come back inline
     const m = readOnnx(second.model, { loadExternal: (loc) => (loc === 'b.bin' ? concat(chunks) : new Uint8Array(0)) });
-    expect(allTensorProtos(m.proto).filter(({ tensor }) => isExternal(tensor)).map(({ tensor }) => tensor.name)).toEqual(['w_raw']);
+    expect(
+      allTensorProtos(m.proto)
+        .filter(({ tensor }) => isExternal(tensor))
+        .map(({ tensor }) => tensor.name),
+    ).toEqual(['w_raw']);
     expect(snapshot(m)).toEqual(original);
   });
 
@@ -95,13 +109,19 @@ describe('external data (in memory)', () => {
     const noLoader = readOnnx(out.model, { file: 'm.onnx' });
     const e1 = caught(() => listOnnxTensors(noLoader));
     expect(e1.code).toBe('E_ARG');
-    expect(e1.message).toMatch(/^m\.onnx: tensor 'w_raw' \(initializer\): data is in external file "w\.bin" but no way to read external files was given/);
+    expect(e1.message).toMatch(
+      /^m\.onnx: tensor 'w_raw' \(initializer\): data is in external file "w\.bin" but no way to read external files was given/,
+    );
     const short = readOnnx(out.model, { file: 'm.onnx', loadExternal: () => data.subarray(0, 100) });
-    expect(caught(() => listOnnxTensors(short)).message).toBe('m.onnx: tensor \'w_raw\' (initializer): external file "w.bin" has 100 bytes, the tensor needs bytes 0..256');
+    expect(caught(() => listOnnxTensors(short)).message).toBe(
+      'm.onnx: tensor \'w_raw\' (initializer): external file "w.bin" has 100 bytes, the tensor needs bytes 0..256',
+    );
     const m = readOnnx(out.model).proto;
     const raw = m.graph!.initializer.find((t) => t.name === 'w_raw')!;
     raw.externalData.find((kv) => kv.key === 'length')!.value = '255';
-    expect(caught(() => readOnnx(writeOnnx(m), { file: 'm.onnx' })).message).toMatch(/external_data length 255 but the tensor needs 256 bytes/);
+    expect(caught(() => readOnnx(writeOnnx(m), { file: 'm.onnx' })).message).toMatch(
+      /external_data length 255 but the tensor needs 256 bytes/,
+    );
     raw.externalData.find((kv) => kv.key === 'length')!.value = '256';
     raw.externalData.find((kv) => kv.key === 'location')!.value = '../../etc/passwd';
     expect(caught(() => readOnnx(writeOnnx(m))).message).toMatch(/leaves the model's directory/);
@@ -150,7 +170,9 @@ describe('external data (in memory)', () => {
     ]);
     expect(back.every((t) => t.location.kind === 'external' && t.location.offset % 4096 === 0)).toBe(true);
     const rss = process.memoryUsage().rss;
-    console.log(`>2 GiB external write: data file ${out.dataBytes} bytes, .onnx ${out.model.byteLength} bytes, rss ${(rss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `>2 GiB external write: data file ${out.dataBytes} bytes, .onnx ${out.model.byteLength} bytes, rss ${(rss / 2 ** 20).toFixed(0)} MiB`,
+    );
     expect(rss).toBeLessThan(2 ** 31);
     expect(toFloat32(listOnnxTensors(readOnnx(out.model, { readExternal: readRange }))[0]!.tensor)).toEqual(Float32Array.of(1, -2, 3.5, 0));
   });

@@ -78,7 +78,9 @@ describe('real ONNX fixtures', () => {
     expect(ts.every((t) => t.location.kind === 'initializer')).toBe(true);
     const inBranches = ts.filter((t) => t.location.kind === 'initializer' && t.location.graph !== '');
     expect(inBranches.length).toBe(190);
-    expect(inBranches.every((t) => 'graph' in t.location && /^If_\d+\/(then|else)_branch$|\/(then|else)_branch$/.test(t.location.graph))).toBe(true);
+    expect(
+      inBranches.every((t) => 'graph' in t.location && /^If_\d+\/(then|else)_branch$|\/(then|else)_branch$/.test(t.location.graph)),
+    ).toBe(true);
     expect(params(float32(ts))).toBe(444_944);
     expect(float32(ts).length).toBe(100);
     expect(params(float32(inBranches))).toBe(266_248);
@@ -101,7 +103,14 @@ describe('real ONNX fixtures', () => {
     expect(s.nodeCount).toBe(672);
     expect(Object.values(s.opHistogram).reduce((a, b) => a + b, 0)).toBe(672);
     expect(s.opHistogram.Constant).toBe(342);
-    expect(s.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2'], rankKnown: true }]);
+    expect(s.inputs).toEqual([
+      {
+        name: 'x',
+        dtype: 'float32',
+        shape: ['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2'],
+        rankKnown: true,
+      },
+    ]);
   });
 
   it('stripWeights + restoreWeights give the original bytes back, through a written skeleton too', () => {
@@ -123,7 +132,11 @@ describe('real ONNX fixtures', () => {
   it('replaceOnnxTensors swaps a Constant in det and an If-branch initializer in silero, leaving the input untouched', () => {
     const det = load(FIXTURES.det);
     const first = listOnnxTensors(det)[0]!;
-    const halved = fromFloat32(toFloat32(first.tensor).map((v) => v / 2), 'float32', first.tensor.shape);
+    const halved = fromFloat32(
+      toFloat32(first.tensor).map((v) => v / 2),
+      'float32',
+      first.tensor.shape,
+    );
     const patched = replaceOnnxTensors(det.proto, [{ name: first.name, location: first.location, tensor: halved }]);
     const after = listOnnxTensors(readOnnx(writeOnnx(patched)));
     expect(Array.from(toFloat32(after[0]!.tensor))).toEqual(Array.from(toFloat32(halved)));
@@ -131,13 +144,19 @@ describe('real ONNX fixtures', () => {
     expect(same(writeOnnx(det.proto), det.bytes)).toBe(true);
 
     const vad = load(FIXTURES.vad);
-    const branch = listOnnxTensors(vad).find((t) => t.location.kind === 'initializer' && t.location.graph !== '' && t.tensor.dtype === 'float32')!;
+    const branch = listOnnxTensors(vad).find(
+      (t) => t.location.kind === 'initializer' && t.location.graph !== '' && t.tensor.dtype === 'float32',
+    )!;
     const f16 = fromFloat32(toFloat32(branch.tensor), 'float16', branch.tensor.shape);
     const vad2 = readOnnx(writeOnnx(replaceOnnxTensors(vad.proto, [{ name: branch.name, location: branch.location, tensor: f16 }])));
-    const got = listOnnxTensors(vad2).filter((t) => t.name === branch.name && 'graph' in t.location && 'graph' in branch.location && t.location.graph === branch.location.graph);
+    const got = listOnnxTensors(vad2).filter(
+      (t) => t.name === branch.name && 'graph' in t.location && 'graph' in branch.location && t.location.graph === branch.location.graph,
+    );
     expect(got.length).toBe(1);
     expect(got[0]!.tensor.dtype).toBe('float16');
     expect(same(got[0]!.tensor.data, f16.data)).toBe(true);
-    expect(() => replaceOnnxTensors(vad.proto, [{ name: 'no_such_weight', graph: '', tensor: f16 }])).toThrow(/no weight named 'no_such_weight'/);
+    expect(() => replaceOnnxTensors(vad.proto, [{ name: 'no_such_weight', graph: '', tensor: f16 }])).toThrow(
+      /no weight named 'no_such_weight'/,
+    );
   });
 });

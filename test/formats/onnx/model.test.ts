@@ -45,7 +45,9 @@ describe('synthetic model with weights everywhere', () => {
 
   it('lists every weight with its location and value', () => {
     const ts = listOnnxTensors(readOnnx(bytes));
-    expect(ts.map((t) => [t.name, 'graph' in t.location ? t.location.graph : '?', t.location.kind, t.tensor.dtype, [...t.tensor.shape]])).toEqual(EXPECTED_WEIGHTS);
+    expect(
+      ts.map((t) => [t.name, 'graph' in t.location ? t.location.graph : '?', t.location.kind, t.tensor.dtype, [...t.tensor.shape]]),
+    ).toEqual(EXPECTED_WEIGHTS);
     const byName = new Map(ts.map((t) => [t.name, t.tensor]));
     expect(values(byName.get('w_f32_typed')!)).toEqual([1, -2, 3.5, 0]);
     expect(values(byName.get('w_f16_in_int32')!)).toEqual([1, -2, Infinity]);
@@ -61,7 +63,12 @@ describe('synthetic model with weights everywhere', () => {
     expect(values(byName.get('body_w')!)).toEqual([5, 6]);
     const constantLoc = ts.find((t) => t.name === 'c_floats')!.location;
     expect(constantLoc).toEqual({ kind: 'constant', graph: '', node: 'k2', attribute: 'value_floats' });
-    expect(ts.find((t) => t.name === 'scan_c')!.location).toEqual({ kind: 'constant', graph: 'Scan_16/body', node: 'Constant_0', attribute: 'value' });
+    expect(ts.find((t) => t.name === 'scan_c')!.location).toEqual({
+      kind: 'constant',
+      graph: 'Scan_16/body',
+      node: 'Constant_0',
+      attribute: 'value',
+    });
   });
 
   it('summarizes: op histogram over subgraphs, opsets, inputs minus initializers for IR < 4', () => {
@@ -69,7 +76,10 @@ describe('synthetic model with weights everywhere', () => {
     expect(s.opHistogram).toEqual({ Constant: 9, If: 1, Add: 9, Loop: 1, Identity: 1, Scan: 1, 'custom::MyFn': 1 });
     expect(s.nodeCount).toBe(23);
     expect(s.subgraphCount).toBe(4);
-    expect(s.opsets).toEqual([{ domain: '', version: 17 }, { domain: 'custom', version: 1 }]);
+    expect(s.opsets).toEqual([
+      { domain: '', version: 17 },
+      { domain: 'custom', version: 1 },
+    ]);
     expect(s.functions).toEqual(['custom::MyFn']);
     expect(s.metadata).toEqual({ author: 'tests' });
     expect(s.outputs).toEqual([
@@ -86,7 +96,9 @@ describe('synthetic model with weights everywhere', () => {
   it('strips payloads of every field kind and restores them byte-identically', () => {
     const m = readOnnx(bytes);
     const { skeleton, payloads } = stripWeights(m.proto);
-    expect(new Set(payloads.map((p) => p.field))).toEqual(new Set(['rawData', 'floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data']));
+    expect(new Set(payloads.map((p) => p.field))).toEqual(
+      new Set(['rawData', 'floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data']),
+    );
     const skeletonBytes = writeOnnx(skeleton);
     expect(skeletonBytes.byteLength).toBeLessThan(bytes.byteLength - 256);
     expect(() => readOnnx(skeletonBytes)).toThrow(/no data/); // a skeleton is not a valid model on its own
@@ -99,7 +111,11 @@ describe('synthetic model with weights everywhere', () => {
 
   it('replaces weights of every kind, converting value_* attributes only when the dtype no longer fits', () => {
     const m = readOnnx(bytes);
-    const f32 = (v: number[], shape = [v.length]): Tensor => ({ dtype: 'float32', shape, data: new Uint8Array(Float32Array.from(v).buffer) });
+    const f32 = (v: number[], shape = [v.length]): Tensor => ({
+      dtype: 'float32',
+      shape,
+      data: new Uint8Array(Float32Array.from(v).buffer),
+    });
     const f16: Tensor = { dtype: 'float16', shape: [3], data: new Uint8Array(Uint16Array.of(0x3c00, 0x4000, 0x4200).buffer) };
     const patched = replaceOnnxTensors(m.proto, [
       { name: 'c_floats', graph: '', tensor: f16 },
@@ -121,7 +137,11 @@ describe('synthetic model with weights everywhere', () => {
     expect(values(ts.get('body_w')!.tensor)).toEqual([0, 1]);
     expect(values(ts.get('fn_c')!.tensor)).toEqual([3]);
     expect(same(writeOnnx(m.proto), bytes)).toBe(true); // input untouched
-    expect(() => replaceOnnxTensors(m.proto, [{ name: 'w_sparse', graph: '', tensor: f32([1, 1, 1, 1, 1, 1, 1, 1], [2, 4]) }])).toThrow(/outside the stored indices/);
-    expect(() => replaceOnnxTensors(m.proto, [{ name: 'then_w', graph: '', tensor: f32([1, 2]) }])).toThrow(/no weight named 'then_w' in the main graph/);
+    expect(() => replaceOnnxTensors(m.proto, [{ name: 'w_sparse', graph: '', tensor: f32([1, 1, 1, 1, 1, 1, 1, 1], [2, 4]) }])).toThrow(
+      /outside the stored indices/,
+    );
+    expect(() => replaceOnnxTensors(m.proto, [{ name: 'then_w', graph: '', tensor: f32([1, 2]) }])).toThrow(
+      /no weight named 'then_w' in the main graph/,
+    );
   });
 });

@@ -29,7 +29,8 @@ function caught(f: () => unknown): ModelpressError {
   throw new Error('expected an error');
 }
 
-const snapshot = (m: Parameters<typeof listOnnxTensors>[0]) => listOnnxTensors(m).map((t) => [t.name, t.tensor.dtype, Array.from(t.tensor.data)]);
+const snapshot = (m: Parameters<typeof listOnnxTensors>[0]) =>
+  listOnnxTensors(m).map((t) => [t.name, t.tensor.dtype, Array.from(t.tensor.data)]);
 
 async function outputs(path: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, number[]>> {
   const session = await ort.InferenceSession.create(path);
@@ -62,7 +63,9 @@ describe('readOnnxFile / writeOnnxFile', () => {
     truncateSync(join(sub, 'weights.bin'), size - 10);
     const short = caught(() => readOnnxFile(path));
     expect(short.code).toBe('E_TRUNCATED');
-    expect(short.message).toBe(`${path}: tensor 'w_raw' (initializer): external data file "weights.bin" has ${size - 10} bytes, the tensor needs bytes ${size - 256}..${size}`);
+    expect(short.message).toBe(
+      `${path}: tensor 'w_raw' (initializer): external data file "weights.bin" has ${size - 10} bytes, the tensor needs bytes ${size - 256}..${size}`,
+    );
     rmSync(join(sub, 'weights.bin'));
     const missing = caught(() => readOnnxFile(path));
     expect(missing.code).toBe('E_NOT_FOUND');
@@ -93,7 +96,11 @@ describe('readOnnxFile / writeOnnxFile', () => {
     const moved = listOnnxTensors(readOnnxFile(vadOut)).filter((t) => t.location.kind === 'external');
     expect(moved.filter((t) => 'graph' in t.location && t.location.graph !== '').length).toBeGreaterThan(20);
     const vadFeeds = () => ({
-      input: new ort.Tensor('float32', Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / 5)), [1, 512]),
+      input: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / 5)),
+        [1, 512],
+      ),
       sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []),
       h: new ort.Tensor('float32', new Float32Array(128).fill(0.1), [2, 1, 64]),
       c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
@@ -103,7 +110,13 @@ describe('readOnnxFile / writeOnnxFile', () => {
     const clsOut = join(dir, 'cls.onnx');
     writeOnnxFile(clsOut, readOnnx(new Uint8Array(readFileSync(CLS))), { externalData: true });
     expect(listOnnxTensors(readOnnxFile(clsOut)).filter((t) => t.location.kind === 'external').length).toBe(45); // the Constants of >= 1024 bytes
-    const clsFeeds = () => ({ x: new ort.Tensor('float32', Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.cos(i / 7)), [1, 3, 48, 192]) });
+    const clsFeeds = () => ({
+      x: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.cos(i / 7)),
+        [1, 3, 48, 192],
+      ),
+    });
     expect(await outputs(clsOut, clsFeeds())).toEqual(await outputs(CLS, clsFeeds()));
   });
 });

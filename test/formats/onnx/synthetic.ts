@@ -42,7 +42,11 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): I
         case: 'tensorType',
         value: {
           elemType,
-          shape: { dim: dims.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } })) },
+          shape: {
+            dim: dims.map((d) => ({
+              value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d },
+            })),
+          },
         },
       },
     },
@@ -86,7 +90,10 @@ export function syntheticModel(irVersion = 9n): ModelProto {
   const raw = new Float32Array(64).map((_, i) => i * 0.5 - 3);
   const thenBranch: Init<GraphProto> = {
     name: 'then',
-    node: [constant('then_const', 'then_c', { name: 'value', type: AT.TENSOR, t: tensor('', FLOAT, [1], { floatData: [9] }) }), node('Add', 'then_add', ['then_w', 'then_c'], ['y_then'])],
+    node: [
+      constant('then_const', 'then_c', { name: 'value', type: AT.TENSOR, t: tensor('', FLOAT, [1], { floatData: [9] }) }),
+      node('Add', 'then_add', ['then_w', 'then_c'], ['y_then']),
+    ],
     initializer: [tensor('then_w', FLOAT, [2], { rawData: new Uint8Array(Float32Array.of(1, 2).buffer) })],
     output: [valueInfo('y_then', FLOAT, [2])],
   };
@@ -115,7 +122,11 @@ export function syntheticModel(irVersion = 9n): ModelProto {
       constant('k3', 'c_int', { name: 'value_int', type: AT.INT, i: -7n }),
       constant('k4', 'c_ints', { name: 'value_ints', type: AT.INTS, ints: [3n, 4n] }),
       constant('k5', 'c_string', { name: 'value_string', type: AT.STRING, s: enc('hello') }),
-      constant('k6', 'c_tensor', { name: 'value', type: AT.TENSOR, t: tensor('', FLOAT, [2], { rawData: new Uint8Array(Float32Array.of(-1, 1).buffer) }) }),
+      constant('k6', 'c_tensor', {
+        name: 'value',
+        type: AT.TENSOR,
+        t: tensor('', FLOAT, [2], { rawData: new Uint8Array(Float32Array.of(-1, 1).buffer) }),
+      }),
       constant('k7', 'c_sparse', {
         name: 'sparse_value',
         type: AT.SPARSE_TENSOR,
@@ -125,10 +136,16 @@ export function syntheticModel(irVersion = 9n): ModelProto {
           indices: tensor('', INT64, [2, 2], { int64Data: [0n, 1n, 1n, 2n] }),
         },
       }),
-      node('If', 'cond', ['flag'], ['y'], [
-        { name: 'then_branch', type: AT.GRAPH, g: thenBranch },
-        { name: 'else_branch', type: AT.GRAPH, g: elseBranch },
-      ]),
+      node(
+        'If',
+        'cond',
+        ['flag'],
+        ['y'],
+        [
+          { name: 'then_branch', type: AT.GRAPH, g: thenBranch },
+          { name: 'else_branch', type: AT.GRAPH, g: elseBranch },
+        ],
+      ),
       node('Add', '', ['c_float', 'c_float'], ['z']),
       node('Add', '', ['z', 'c_float'], ['z2']),
       node('Add', '', ['z2', 'c_float'], ['z3']),
@@ -152,7 +169,11 @@ export function syntheticModel(irVersion = 9n): ModelProto {
       tensor('w_int4', 22, [5], { int32Data: [0x21, 0x43, 0x0f] }),
     ],
     sparseInitializer: [
-      { dims: [2n, 4n], values: tensor('w_sparse', FLOAT, [3], { floatData: [1, 2, 3] }), indices: tensor('w_sparse_idx', INT64, [3], { int64Data: [0n, 5n, 7n] }) },
+      {
+        dims: [2n, 4n],
+        values: tensor('w_sparse', FLOAT, [3], { floatData: [1, 2, 3] }),
+        indices: tensor('w_sparse_idx', INT64, [3], { int64Data: [0n, 5n, 7n] }),
+      },
     ],
     input: [
       valueInfo('x', FLOAT, ['N', 4]),
@@ -167,7 +188,10 @@ export function syntheticModel(irVersion = 9n): ModelProto {
     producerName: 'modelpress-test',
     producerVersion: '1',
     docString: 'synthetic',
-    opsetImport: [{ domain: '', version: 17n }, { domain: 'custom', version: 1n }],
+    opsetImport: [
+      { domain: '', version: 17n },
+      { domain: 'custom', version: 1n },
+    ],
     metadataProps: [{ key: 'author', value: 'tests' }],
     graph,
     functions: [

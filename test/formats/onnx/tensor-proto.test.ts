@@ -57,7 +57,12 @@ function codeOf(f: () => unknown): string | undefined {
 describe('tensorFromProto / tensorToProto', () => {
   for (const { name: dtype } of DTYPES) {
     it(`${dtype}: raw and typed storage round-trip (odd and empty shapes)`, () => {
-      for (const [shape, seed] of [[[3, 5], 7], [[7], 11], [[], 13], [[0, 4], 17]] as const) {
+      for (const [shape, seed] of [
+        [[3, 5], 7],
+        [[7], 11],
+        [[], 13],
+        [[0, 4], 17],
+      ] as const) {
         const t = sampleTensor(dtype, [...shape], seed);
         for (const storage of ['raw', 'typed'] as const) {
           const tp = tensorToProto('w', t, { storage });
@@ -83,7 +88,11 @@ describe('tensorFromProto / tensorToProto', () => {
     expect(i16.int32Data).toEqual([-1]);
     const u32 = tensorToProto('a', { dtype: 'uint32', shape: [1], data: Uint8Array.of(0xff, 0xff, 0xff, 0xff) }, { storage: 'typed' });
     expect(u32.uint64Data).toEqual([0xffffffffn]);
-    const c64 = tensorToProto('a', { dtype: 'complex64', shape: [1], data: new Uint8Array(Float32Array.of(1, 2).buffer) }, { storage: 'typed' });
+    const c64 = tensorToProto(
+      'a',
+      { dtype: 'complex64', shape: [1], data: new Uint8Array(Float32Array.of(1, 2).buffer) },
+      { storage: 'typed' },
+    );
     expect(c64.floatData).toEqual([1, 2]);
     // 4-bit: one int32 per packed byte, first element in the low nibble
     const i4 = tensorToProto('a', { dtype: 'int4', shape: [3], data: Uint8Array.of(0x21, 0x0f) }, { storage: 'typed' });

@@ -37,7 +37,11 @@ describe('weight sharing: W = Gather(centroids, idx) gives centroid gradients (D
 
     const run = async (tg: typeof tgShared, param: Float32Array) => {
       const s = await ort.InferenceSession.create(toBinary(ModelProtoSchema, tg.model));
-      const res = await s.run({ x: new ort.Tensor('float32', x, [5, inp]), labels: new ort.Tensor('int64', labels, [5]), [tg.params[0]!.name]: new ort.Tensor('float32', param, tg.params[0]!.shape) });
+      const res = await s.run({
+        x: new ort.Tensor('float32', x, [5, inp]),
+        labels: new ort.Tensor('int64', labels, [5]),
+        [tg.params[0]!.name]: new ort.Tensor('float32', param, tg.params[0]!.shape),
+      });
       return { loss: Number(res[tg.lossOutput]!.data[0]), grad: res[tg.params[0]!.grad]!.data as Float32Array };
     };
     const a = await run(tgShared, Float32Array.from(centroids));

@@ -46,7 +46,9 @@ describe('fake quantization with a straight-through estimator', () => {
     b.node('Relu', [h], { outputs: ['act'] });
     const loss = b.op('ReduceSum', [b.op('Mul', ['act', 'act'])], { keepdims: 0 });
     b.output(loss, 'float32', []);
-    const { model } = insertFakeQuant(makeModel(b.graph), [{ tensor: 'act', bits: 8, signed: false, scaleInput: 'act_scale', zeroPointInput: 'act_zp' }]);
+    const { model } = insertFakeQuant(makeModel(b.graph), [
+      { tensor: 'act', bits: 8, signed: false, scaleInput: 'act_scale', zeroPointInput: 'act_zp' },
+    ]);
     const { model: train, gradients } = buildGradientGraph(model, { loss, wrt: ['w'] });
     const s = await ort.InferenceSession.create(toBinary(ModelProtoSchema, train));
     const r = await s.run({

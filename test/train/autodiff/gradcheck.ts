@@ -60,11 +60,17 @@ export interface GradCheckResult {
 }
 
 function tensorOf(dtype: FloatDType, values: ArrayLike<number>, shape: number[]): ort.Tensor {
-  return dtype === 'float64' ? new ort.Tensor('float64', Float64Array.from(values), shape) : new ort.Tensor('float32', Float32Array.from(values), shape);
+  return dtype === 'float64'
+    ? new ort.Tensor('float64', Float64Array.from(values), shape)
+    : new ort.Tensor('float32', Float32Array.from(values), shape);
 }
 
 async function session(model: ModelProto): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(toBinary(ModelProtoSchema, model), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 });
+  return ort.InferenceSession.create(toBinary(ModelProtoSchema, model), {
+    graphOptimizationLevel: 'disabled',
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
 }
 
 /** Runs the check; throws (with a table of mismatches) if any sampled element is off. */
@@ -116,7 +122,8 @@ export async function gradCheck(opts: GradCheckOptions): Promise<GradCheckResult
   for (const [name, g] of gradients) analytic.set(name, Float64Array.from(res[g]!.data as Float64Array));
   const lossAt = async (vals: Map<string, Float64Array>): Promise<number> => Number((await ls.run(feedsOf(vals)))[loss]!.data[0]);
   const failures: string[] = [];
-  let checked = 0, maxError = 0;
+  let checked = 0,
+    maxError = 0;
   for (const [name, v] of values) {
     const n = v.length;
     const a = analytic.get(name)!;
@@ -137,7 +144,9 @@ export async function gradCheck(opts: GradCheckOptions): Promise<GradCheckResult
       if (err > atol + rtol * Math.max(Math.abs(num), Math.abs(a[i]!))) failures.push(`${name}[${i}]: analytic ${a[i]} numeric ${num}`);
     }
   }
-  await fs.release(); await ts.release(); await ls.release();
+  await fs.release();
+  await ts.release();
+  await ls.release();
   if (failures.length > 0) throw new Error(`gradient check failed (${failures.length}/${checked}):\n${failures.slice(0, 12).join('\n')}`);
   return { checked, maxError, analytic, trainingModel: trainModel };
 }

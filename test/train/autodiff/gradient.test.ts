@@ -72,7 +72,10 @@ describe('buildGradientGraph', () => {
     b.output(loss, 'float32', []);
     const { model, gradients } = buildGradientGraph(makeModel(b.graph), { loss, wrt: ['w', 'unused'] });
     const s = await ort.InferenceSession.create(toBinary(ModelProtoSchema, model));
-    const r = await s.run({ w: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]), unused: new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [3]) });
+    const r = await s.run({
+      w: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]),
+      unused: new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [3]),
+    });
     expect(Array.from(r[gradients.get('w')!]!.data as Float32Array)).toEqual([2, 4]);
     expect(Array.from(r[gradients.get('unused')!]!.data as Float32Array)).toEqual([0, 0, 0]);
   });
@@ -100,7 +103,16 @@ describe('buildGradientGraph', () => {
 describe('symbolic batch dims (run-time Shape ops)', () => {
   const batch = 3;
   const feeds = (shape: number[], seed: number): Record<string, ort.Tensor> => ({
-    x: new ort.Tensor('float64', Float64Array.from(randn(shape.reduce((a, b) => a * b, 1), rng(seed))), shape),
+    x: new ort.Tensor(
+      'float64',
+      Float64Array.from(
+        randn(
+          shape.reduce((a, b) => a * b, 1),
+          rng(seed),
+        ),
+      ),
+      shape,
+    ),
   });
   it('Add/Mul broadcasting a bias over a symbolic batch', async () => {
     await gradCheck({
@@ -125,7 +137,10 @@ describe('symbolic batch dims (run-time Shape ops)', () => {
   it('Conv (strided) and padded AveragePool with symbolic spatial dims (dynamic pad/slice path)', async () => {
     const shape = [2, 2, 7, 7];
     await gradCheck({
-      dtype: 'float32', eps: 1e-2, atol: 3e-3, rtol: 3e-3,
+      dtype: 'float32',
+      eps: 1e-2,
+      atol: 3e-3,
+      rtol: 3e-3,
       params: { w: { shape: [3, 2, 3, 3] }, v: { shape: [3, 3, 3, 3] } },
       feeds: { x: new ort.Tensor('float32', Float32Array.from(randn(196, rng(7))), shape) },
       forward: (b) => {

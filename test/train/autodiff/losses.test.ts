@@ -2,7 +2,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { ModelpressError } from '../../../src/core/errors.js';
+import type { ModelpressError } from '../../../src/core/errors.js';
 import { GraphBuilder, makeModel } from '../../../src/graph/builder.js';
 import { buildTrainingGraph } from '../../../src/train/autodiff/training.js';
 import type { LossSpec, TrainingGraph } from '../../../src/train/autodiff/types.js';
@@ -27,7 +27,12 @@ const teacher = Float64Array.from(randn(N * C, rng(14), 3));
 const target = Float64Array.from(randn(N * C, rng(15)));
 
 function logitsOf(w: Float64Array, bias: Float64Array): number[][] {
-  return Array.from({ length: N }, (_, n) => Array.from({ length: C }, (_, c) => bias[c]! + Array.from({ length: D }, (_, d) => xs[n * D + d]! * w[c * D + d]!).reduce((a, v) => a + v, 0)));
+  return Array.from({ length: N }, (_, n) =>
+    Array.from(
+      { length: C },
+      (_, c) => bias[c]! + Array.from({ length: D }, (_, d) => xs[n * D + d]! * w[c * D + d]!).reduce((a, v) => a + v, 0),
+    ),
+  );
 }
 const logSoftmax = (z: number[]): number[] => {
   const m = Math.max(...z);
@@ -76,13 +81,17 @@ async function check(spec: LossSpec, reference: (L: number[][]) => number): Prom
 describe('losses (values against a JS reference, gradients against finite differences)', () => {
   it('cross-entropy on int64 labels, mean over the batch', async () => {
     const tg = await check({ kind: 'cross-entropy' }, ce);
-    expect(tg.dataInputs.map((d) => [d.name, d.role])).toEqual([['x', 'model'], ['labels', 'labels']]);
+    expect(tg.dataInputs.map((d) => [d.name, d.role])).toEqual([
+      ['x', 'model'],
+      ['labels', 'labels'],
+    ]);
   });
   it('mean squared error', async () => {
     await check({ kind: 'mse' }, (L) => L.flat().reduce((a, v, i) => a + (v - target[i]!) ** 2, 0) / (N * C));
   });
   it('knowledge distillation: alpha * T^2 * KL(teacher || student) + (1 - alpha) * CE', async () => {
-    const T = 3, alpha = 0.7;
+    const T = 3,
+      alpha = 0.7;
     const kd = (L: number[][]): number => {
       let kl = 0;
       for (let n = 0; n < N; n++) {

@@ -12,10 +12,24 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
   it('lists params, data inputs, BN statistics; plain SGD lowers the loss; weights write back', async () => {
     const model = smallCnn();
     const tg = buildTrainingGraph(model, { loss: { kind: 'cross-entropy' }, dropout: 'eval' });
-    expect(tg.params.map((p) => p.name)).toEqual(['conv1.weight', 'conv1.bias', 'bn1.weight', 'bn1.bias', 'dw.weight', 'pw.weight', 'fc.weight', 'fc.bias']);
+    expect(tg.params.map((p) => p.name)).toEqual([
+      'conv1.weight',
+      'conv1.bias',
+      'bn1.weight',
+      'bn1.bias',
+      'dw.weight',
+      'pw.weight',
+      'fc.weight',
+      'fc.bias',
+    ]);
     expect(tg.dataInputs.map((d) => d.name)).toEqual(['input', 'labels']);
     expect(tg.batchNorm).toHaveLength(1);
-    expect(tg.batchNorm[0]).toMatchObject({ node: 'bn1', runningMean: 'bn1.running_mean', runningVar: 'bn1.running_var', momentum: expect.closeTo(0.9, 6) });
+    expect(tg.batchNorm[0]).toMatchObject({
+      node: 'bn1',
+      runningMean: 'bn1.running_mean',
+      runningVar: 'bn1.running_var',
+      momentum: expect.closeTo(0.9, 6),
+    });
     expect(tg.model.graph!.initializer.some((t) => t.name === 'bn1.running_mean')).toBe(false);
 
     const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, tg.model));
@@ -23,7 +37,10 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
     const running = { mean: new Float32Array(4), var: new Float32Array(4).fill(1) };
     const { x, y } = toyBatch(32, 2);
     const step = async (lr: number): Promise<number> => {
-      const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x, [32, 1, 8, 8]), labels: new ort.Tensor('int64', y, [32]) };
+      const feeds: Record<string, ort.Tensor> = {
+        input: new ort.Tensor('float32', x, [32, 1, 8, 8]),
+        labels: new ort.Tensor('int64', y, [32]),
+      };
       tg.params.forEach((p, i) => (feeds[p.name] = new ort.Tensor('float32', weights[i]!, p.shape)));
       const r = await session.run(feeds);
       tg.params.forEach((p, i) => {
@@ -45,11 +62,18 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
 
     // Write back: same graph, new weights; the inference model runs and classifies the toy data.
     const out = smallCnn();
-    setInitializerValues(out, new Map([...tg.params.map((p, i) => [p.name, weights[i]!] as const), ['bn1.running_mean', running.mean], ['bn1.running_var', running.var]]));
+    setInitializerValues(
+      out,
+      new Map([
+        ...tg.params.map((p, i) => [p.name, weights[i]!] as const),
+        ['bn1.running_mean', running.mean],
+        ['bn1.running_var', running.var],
+      ]),
+    );
     expect(out.graph!.node.map((n) => n.opType)).toEqual(model.graph!.node.map((n) => n.opType));
     expect(getInitializerValues(out, ['fc.bias']).get('fc.bias')).toEqual(weights[7]);
     const inf = await ort.InferenceSession.create(toBinary(ModelProtoSchema, out));
-    const logits = (await inf.run({ input: new ort.Tensor('float32', x, [32, 1, 8, 8]) }))['logits']!.data as Float32Array;
+    const logits = (await inf.run({ input: new ort.Tensor('float32', x, [32, 1, 8, 8]) })).logits!.data as Float32Array;
     let correct = 0;
     for (let n = 0; n < 32; n++) {
       const row = Array.from(logits.slice(n * 3, n * 3 + 3));
@@ -79,12 +103,12 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
       target: new ort.Tensor('float32', Float32Array.from([0, 0]), [2]),
     });
     const m = r[mask]!.data as Uint8Array;
-    const yv = r['y']!.data as Float32Array;
+    const yv = r.y!.data as Float32Array;
     const g = r[tg.params[0]!.grad]!.data as Float32Array;
     // loss = mean((y - 0)^2) over 2 rows: dL/dw_j = sum_n (2/2) y_n * x_nj * m_nj / 0.75
     for (let j = 0; j < 6; j++) {
       let want = 0;
-      for (let n = 0; n < 2; n++) want += yv[n]! * xs[n * 6 + j]! * (m[n * 6 + j] ? 1 : 0) / 0.75;
+      for (let n = 0; n < 2; n++) want += (yv[n]! * xs[n * 6 + j]! * (m[n * 6 + j] ? 1 : 0)) / 0.75;
       expect(g[j]).toBeCloseTo(want, 4);
     }
     expect(Array.from(m).some((v) => v === 0) || Array.from(m).every((v) => v === 1)).toBe(true);
@@ -98,7 +122,10 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
     expect(Number(tg.model.opsetImport[0]!.version)).toBe(21);
     const s = await ort.InferenceSession.create(toBinary(ModelProtoSchema, tg.model));
     const { x, y } = toyBatch(4, 9);
-    const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x, [4, 1, 8, 8]), labels: new ort.Tensor('int64', y, [4]) };
+    const feeds: Record<string, ort.Tensor> = {
+      input: new ort.Tensor('float32', x, [4, 1, 8, 8]),
+      labels: new ort.Tensor('int64', y, [4]),
+    };
     for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', p.initial, p.shape);
     const r = await s.run(feeds);
     expect(Number(r[tg.lossOutput]!.data[0])).toBeGreaterThan(0);
@@ -109,6 +136,8 @@ describe('buildTrainingGraph on a small CNN (Conv+BN+Relu, depthwise, MaxPool, G
     const m = smallCnn();
     m.opsetImport[0]!.version = 11n;
     expect(() => buildTrainingGraph(m, { loss: { kind: 'cross-entropy' } })).toThrow(ModelpressError);
-    expect(() => buildTrainingGraph(smallCnn(), { loss: { kind: 'cross-entropy' }, trainable: ['nope'] })).toThrow(/trainable initializer 'nope' not found/);
+    expect(() => buildTrainingGraph(smallCnn(), { loss: { kind: 'cross-entropy' }, trainable: ['nope'] })).toThrow(
+      /trainable initializer 'nope' not found/,
+    );
   });
 });

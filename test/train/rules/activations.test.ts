@@ -10,7 +10,10 @@ describe('activation gradient rules (finite differences)', () => {
     await gradCheck({ params: { x: { shape: [3, 4], values: awayFromKinks } }, forward: (b) => b.op('Relu', ['x']) });
   });
   it('LeakyRelu (alpha 0.1)', async () => {
-    await gradCheck({ params: { x: { shape: [3, 4], values: awayFromKinks } }, forward: (b) => b.op('LeakyRelu', ['x'], { alpha: { float: 0.1 } }) });
+    await gradCheck({
+      params: { x: { shape: [3, 4], values: awayFromKinks } },
+      forward: (b) => b.op('LeakyRelu', ['x'], { alpha: { float: 0.1 } }),
+    });
   });
   it('Sigmoid', async () => {
     await gradCheck({ params: { x: { shape: [3, 4] } }, forward: (b) => b.op('Sigmoid', ['x']) });
@@ -26,20 +29,29 @@ describe('activation gradient rules (finite differences)', () => {
   });
   it('HardSigmoid (alpha 0.25, beta 0.4)', async () => {
     await gradCheck({
-      dtype: 'float32', eps: 1e-3, atol: 1e-3, rtol: 1e-2,
+      dtype: 'float32',
+      eps: 1e-3,
+      atol: 1e-3,
+      rtol: 1e-2,
       params: { x: { shape: [3, 4], values: awayFromKinks } },
       forward: (b) => b.op('HardSigmoid', ['x'], { alpha: { float: 0.25 }, beta: { float: 0.4 } }),
     });
   });
   it('HardSwish across all three pieces', async () => {
     await gradCheck({
-      dtype: 'float32', eps: 1e-3, atol: 1e-3, rtol: 1e-2,
+      dtype: 'float32',
+      eps: 1e-3,
+      atol: 1e-3,
+      rtol: 1e-2,
       params: { x: { shape: [8], values: [-4.2, -3.5, -2.1, -0.7, 0.4, 1.8, 3.6, 5.1] } },
       forward: (b) => b.op('HardSwish', ['x']),
     });
   });
   it('Softmax on axis 1 of a 3-D tensor and on the last axis', async () => {
-    await gradCheck({ params: { x: { shape: [2, 3, 4] } }, forward: (b) => b.op('Add', [b.op('Softmax', ['x'], { axis: 1 }), b.op('Softmax', ['x'], { axis: -1 })]) });
+    await gradCheck({
+      params: { x: { shape: [2, 3, 4] } },
+      forward: (b) => b.op('Add', [b.op('Softmax', ['x'], { axis: 1 }), b.op('Softmax', ['x'], { axis: -1 })]),
+    });
   });
   it('LogSoftmax', async () => {
     await gradCheck({ params: { x: { shape: [3, 5] } }, forward: (b) => b.op('LogSoftmax', ['x'], { axis: -1 }) });

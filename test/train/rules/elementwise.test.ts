@@ -24,7 +24,8 @@ describe('elementwise gradient rules (finite differences, float64)', () => {
   it('Neg, Sqrt, Exp, Log, Reciprocal, Abs chain', async () => {
     await gradCheck({
       params: { a: { shape: [5], values: [0.3, 1.2, 2.5, 0.9, 1.7] } },
-      forward: (b) => b.op('Add', [b.op('Abs', [b.op('Reciprocal', [b.op('Neg', [b.op('Sqrt', ['a'])])])]), b.op('Log', [b.op('Exp', ['a'])])]),
+      forward: (b) =>
+        b.op('Add', [b.op('Abs', [b.op('Reciprocal', [b.op('Neg', [b.op('Sqrt', ['a'])])])]), b.op('Log', [b.op('Exp', ['a'])])]),
     });
   });
   it('Erf (float32: no double kernel in onnxruntime)', async () => {
@@ -57,7 +58,11 @@ describe('elementwise gradient rules (finite differences, float64)', () => {
   });
   it('Max and Min, binary with broadcasting and ternary', async () => {
     await gradCheck({
-      params: { a: { shape: [3, 4], values: awayFromKinks }, b: { shape: [4], values: [0.1, -0.5, 1.0, -1.5] }, c: { shape: [1], values: [0.3] } },
+      params: {
+        a: { shape: [3, 4], values: awayFromKinks },
+        b: { shape: [4], values: [0.1, -0.5, 1.0, -1.5] },
+        c: { shape: [1], values: [0.3] },
+      },
       forward: (b) => b.op('Add', [b.op('Max', ['a', 'b']), b.op('Min', ['a', 'b', 'c'])]),
     });
   });

@@ -16,7 +16,11 @@ describe('Gemm gradient rule (finite differences, float64)', () => {
   it('C of shape [M, 1], and [1, 1]; no C', async () => {
     await gradCheck({
       params: { a: { shape: [3, 4] }, b: { shape: [4, 2] }, c: { shape: [3, 1] }, d: { shape: [1, 1] } },
-      forward: (bd) => bd.op('Add', [bd.op('Gemm', ['a', 'b', 'c']), bd.op('Add', [bd.op('Gemm', ['a', 'b', 'd'], { beta: { float: 0.5 } }), bd.op('Gemm', ['a', 'b'])])]),
+      forward: (bd) =>
+        bd.op('Add', [
+          bd.op('Gemm', ['a', 'b', 'c']),
+          bd.op('Add', [bd.op('Gemm', ['a', 'b', 'd'], { beta: { float: 0.5 } }), bd.op('Gemm', ['a', 'b'])]),
+        ]),
     });
   });
 });

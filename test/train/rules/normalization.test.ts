@@ -25,7 +25,13 @@ describe('BatchNormalization (lowered to primitives)', () => {
       lower: { batchNorm: 'train' },
       params: { a: { shape: [4, 3] }, w: { shape: [3, 2] }, scale: { shape: [2] }, bias: { shape: [2] } },
       forward: (b, dt) =>
-        b.op('BatchNormalization', [b.op('MatMul', ['a', 'w']), 'scale', 'bias', b.initializer('mean', dt, [2], [0, 0]), b.initializer('var', dt, [2], [1, 1])]),
+        b.op('BatchNormalization', [
+          b.op('MatMul', ['a', 'w']),
+          'scale',
+          'bias',
+          b.initializer('mean', dt, [2], [0, 0]),
+          b.initializer('var', dt, [2], [1, 1]),
+        ]),
     });
   });
   it('eval mode (running statistics) matches finite differences', async () => {
@@ -33,7 +39,13 @@ describe('BatchNormalization (lowered to primitives)', () => {
       lower: { batchNorm: 'eval' },
       params: { x: { shape: [2, 3, 2, 2] }, scale: { shape: [3] }, bias: { shape: [3] } },
       forward: (b, dt) =>
-        b.op('BatchNormalization', ['x', 'scale', 'bias', b.initializer('mean', dt, [3], [0.1, 0.2, -0.3]), b.initializer('var', dt, [3], positive(3, 4))]),
+        b.op('BatchNormalization', [
+          'x',
+          'scale',
+          'bias',
+          b.initializer('mean', dt, [3], [0.1, 0.2, -0.3]),
+          b.initializer('var', dt, [3], positive(3, 4)),
+        ]),
     });
   });
 
@@ -57,7 +69,7 @@ describe('BatchNormalization (lowered to primitives)', () => {
     expect(stats.runningMean).toBe('running_mean');
     expect(stats.momentum).toBeCloseTo(0.9);
     const r = await run(train.model);
-    const y = r['y']!.data as Float32Array;
+    const y = r.y!.data as Float32Array;
     const per = h * w;
     for (let ch = 0; ch < c; ch++) {
       const vals: number[] = [];
@@ -66,15 +78,16 @@ describe('BatchNormalization (lowered to primitives)', () => {
       const varB = vals.reduce((a, v) => a + (v - mu) ** 2, 0) / vals.length;
       expect((r[stats.batchMean]!.data as Float32Array)[ch]).toBeCloseTo(mu, 5);
       expect((r[stats.batchVar]!.data as Float32Array)[ch]).toBeCloseTo((varB * vals.length) / (vals.length - 1), 4);
-      const s = [1.5, -0.5, 2][ch]!, bb = [0.1, 0.2, 0.3][ch]!;
+      const s = [1.5, -0.5, 2][ch]!,
+        bb = [0.1, 0.2, 0.3][ch]!;
       for (let i = 0; i < n; i++)
         for (let p = 0; p < per; p++) {
           const k = (i * c + ch) * per + p;
           expect(y[k]).toBeCloseTo(((xs[k]! - mu) / Math.sqrt(varB + 1e-5)) * s + bb, 4);
         }
     }
-    const ref = (await run(model))['y']!.data as Float32Array;
-    const evalOut = (await run(lowerModel(model, { batchNorm: 'eval' }).model))['y']!.data as Float32Array;
+    const ref = (await run(model)).y!.data as Float32Array;
+    const evalOut = (await run(lowerModel(model, { batchNorm: 'eval' }).model)).y!.data as Float32Array;
     for (let i = 0; i < ref.length; i++) expect(evalOut[i]).toBeCloseTo(ref[i]!, 5);
   });
 });
@@ -104,8 +117,8 @@ describe('LayerNormalization (lowered to primitives)', () => {
     const model = makeModel(b.graph);
     const feeds = { x: new ort.Tensor('float32', Float32Array.from(randn(60, rng(5), 3)), [2, 5, 6]) };
     const run = async (m: typeof model) => (await ort.InferenceSession.create(toBinary(ModelProtoSchema, m))).run(feeds);
-    const ref = (await run(model))['y']!.data as Float32Array;
-    const low = (await run(lowerModel(model).model))['y']!.data as Float32Array;
+    const ref = (await run(model)).y!.data as Float32Array;
+    const low = (await run(lowerModel(model).model)).y!.data as Float32Array;
     for (let i = 0; i < ref.length; i++) expect(low[i]).toBeCloseTo(ref[i]!, 4);
   });
 });

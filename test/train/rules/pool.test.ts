@@ -16,13 +16,25 @@ function distinct(n: number, seed: number): number[] {
 
 describe('MaxPool gradient rule (finite differences)', () => {
   it('2x2 stride 2 (LeNet)', async () => {
-    await gradCheck({ ...f32, params: { x: { shape: [2, 2, 4, 4], values: distinct(64, 1) } }, forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }) });
+    await gradCheck({
+      ...f32,
+      params: { x: { shape: [2, 2, 4, 4], values: distinct(64, 1) } },
+      forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }),
+    });
   });
   it('3x3 stride 2 with padding (overlapping windows accumulate)', async () => {
-    await gradCheck({ ...f32, params: { x: { shape: [1, 2, 5, 5], values: distinct(50, 2) } }, forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }) });
+    await gradCheck({
+      ...f32,
+      params: { x: { shape: [1, 2, 5, 5], values: distinct(50, 2) } },
+      forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+    });
   });
   it('1-D non-overlapping windows (mask path)', async () => {
-    await gradCheck({ ...f32, params: { x: { shape: [2, 3, 8], values: distinct(48, 4) } }, forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [2], strides: [2] }) });
+    await gradCheck({
+      ...f32,
+      params: { x: { shape: [2, 3, 8], values: distinct(48, 4) } },
+      forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [2], strides: [2] }),
+    });
   });
   it('tied maxima in a window share the gradient (mask path)', async () => {
     const r = await gradCheck({
@@ -38,13 +50,20 @@ describe('MaxPool gradient rule (finite differences)', () => {
     expect(g[0]! + g[1]! + g[3]!).not.toBe(0);
   });
   it('float64, 1-D overlapping windows (indices path)', async () => {
-    await gradCheck({ params: { x: { shape: [2, 3, 7], values: distinct(42, 3) } }, forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [3], strides: [2] }) });
+    await gradCheck({
+      params: { x: { shape: [2, 3, 7], values: distinct(42, 3) } },
+      forward: (b) => b.op('MaxPool', ['x'], { kernel_shape: [3], strides: [2] }),
+    });
   });
 });
 
 describe('AveragePool gradient rule (finite differences)', () => {
   it('2x2 stride 2', async () => {
-    await gradCheck({ ...f32, params: { x: { shape: [2, 2, 4, 4] } }, forward: (b) => b.op('AveragePool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }) });
+    await gradCheck({
+      ...f32,
+      params: { x: { shape: [2, 2, 4, 4] } },
+      forward: (b) => b.op('AveragePool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }),
+    });
   });
   it('3x3 stride 2, pads 1, count_include_pad 0 and 1', async () => {
     await gradCheck({

@@ -10,9 +10,35 @@ describe('gradient rules and the op-traits table agree', () => {
 
   it("the ops marked gradient: 'none' are the non-differentiable ones and have no rule", () => {
     expect([...NON_DIFFERENTIABLE_OPS].sort()).toEqual([
-      'And', 'ArgMax', 'ArgMin', 'Bernoulli', 'Ceil', 'Constant', 'ConstantOfShape', 'Equal', 'EyeLike', 'Floor', 'Greater', 'GreaterOrEqual',
-      'IsInf', 'IsNaN', 'Less', 'LessOrEqual', 'NonZero', 'Not', 'OneHot', 'Or', 'RandomNormal', 'RandomNormalLike', 'RandomUniform',
-      'RandomUniformLike', 'Range', 'Shape', 'Sign', 'Size', 'Xor',
+      'And',
+      'ArgMax',
+      'ArgMin',
+      'Bernoulli',
+      'Ceil',
+      'Constant',
+      'ConstantOfShape',
+      'Equal',
+      'EyeLike',
+      'Floor',
+      'Greater',
+      'GreaterOrEqual',
+      'IsInf',
+      'IsNaN',
+      'Less',
+      'LessOrEqual',
+      'NonZero',
+      'Not',
+      'OneHot',
+      'Or',
+      'RandomNormal',
+      'RandomNormalLike',
+      'RandomUniform',
+      'RandomUniformLike',
+      'Range',
+      'Shape',
+      'Sign',
+      'Size',
+      'Xor',
     ]);
     const rules = new Set(differentiableOps());
     for (const op of NON_DIFFERENTIABLE_OPS) expect(rules.has(op), op).toBe(false);

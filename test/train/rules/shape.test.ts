@@ -4,20 +4,29 @@ import { gradCheck } from '../autodiff/gradcheck.js';
 
 /** Flattens and concatenates several outputs so one projection covers them all. */
 function flatCat(b: GraphBuilder, ts: string[]): string {
-  return b.op('Concat', ts.map((t) => b.op('Reshape', [t, b.int64s([-1])])), { axis: 0 });
+  return b.op(
+    'Concat',
+    ts.map((t) => b.op('Reshape', [t, b.int64s([-1])])),
+    { axis: 0 },
+  );
 }
 
 describe('data-movement gradient rules (finite differences, float64)', () => {
   it('Reshape (with 0 and -1), Flatten', async () => {
     await gradCheck({
       params: { x: { shape: [2, 3, 4] }, w: { shape: [12, 2] } },
-      forward: (b) => b.op('Add', [b.op('MatMul', [b.op('Reshape', ['x', b.int64s([0, -1])]), 'w']), b.op('MatMul', [b.op('Flatten', ['x'], { axis: 1 }), 'w'])]),
+      forward: (b) =>
+        b.op('Add', [
+          b.op('MatMul', [b.op('Reshape', ['x', b.int64s([0, -1])]), 'w']),
+          b.op('MatMul', [b.op('Flatten', ['x'], { axis: 1 }), 'w']),
+        ]),
     });
   });
   it('Transpose with perm and default perm', async () => {
     await gradCheck({
       params: { x: { shape: [2, 3, 4] }, y: { shape: [4, 3, 2] } },
-      forward: (b) => b.op('Add', [b.op('Transpose', ['x'], { perm: [2, 0, 1] }), b.op('Transpose', [b.op('Transpose', ['y'])], { perm: [2, 0, 1] })]),
+      forward: (b) =>
+        b.op('Add', [b.op('Transpose', ['x'], { perm: [2, 0, 1] }), b.op('Transpose', [b.op('Transpose', ['y'])], { perm: [2, 0, 1] })]),
     });
   });
   it('Squeeze / Unsqueeze', async () => {
@@ -29,7 +38,8 @@ describe('data-movement gradient rules (finite differences, float64)', () => {
   it('Concat on axis 1 and -1 with a repeated input', async () => {
     await gradCheck({
       params: { a: { shape: [2, 3] }, b: { shape: [2, 2] } },
-      forward: (b) => b.op('Concat', [b.op('Concat', ['a', 'b', 'a'], { axis: 1 }), b.op('Concat', ['b', 'a', 'a'], { axis: -1 })], { axis: 0 }),
+      forward: (b) =>
+        b.op('Concat', [b.op('Concat', ['a', 'b', 'a'], { axis: 1 }), b.op('Concat', ['b', 'a', 'a'], { axis: -1 })], { axis: 0 }),
     });
   });
   it('Split with sizes, one output unused', async () => {
@@ -45,10 +55,17 @@ describe('data-movement gradient rules (finite differences, float64)', () => {
     await gradCheck({
       params: { x: { shape: [4, 6] } },
       forward: (b) =>
-        b.op('Concat', [
-          b.op('Reshape', [b.op('Slice', ['x', b.int64s([1, -1]), b.int64s([3, -100]), b.int64s([0, 1]), b.int64s([1, -2])]), b.int64s([-1])]),
-          b.op('Reshape', [b.op('Slice', ['x', b.int64s([2]), b.int64s([1000]), b.int64s([-1])]), b.int64s([-1])]),
-        ], { axis: 0 }),
+        b.op(
+          'Concat',
+          [
+            b.op('Reshape', [
+              b.op('Slice', ['x', b.int64s([1, -1]), b.int64s([3, -100]), b.int64s([0, 1]), b.int64s([1, -2])]),
+              b.int64s([-1]),
+            ]),
+            b.op('Reshape', [b.op('Slice', ['x', b.int64s([2]), b.int64s([1000]), b.int64s([-1])]), b.int64s([-1])]),
+          ],
+          { axis: 0 },
+        ),
     });
   });
   it('Gather on axis 0 with repeated and negative indices (centroid gradients sum)', async () => {
@@ -74,7 +91,9 @@ describe('data-movement gradient rules (finite differences, float64)', () => {
   });
   it('Identity and Cast float64 -> float32 -> float64', async () => {
     await gradCheck({
-      atol: 1e-5, rtol: 1e-4, eps: 1e-3,
+      atol: 1e-5,
+      rtol: 1e-4,
+      eps: 1e-3,
       params: { x: { shape: [2, 3] } },
       forward: (b) => b.op('Cast', [b.op('Mul', [b.op('Cast', [b.op('Identity', ['x'])], { to: 1 }), b.scalar(2, 'float32')])], { to: 11 }),
     });
@@ -96,7 +115,8 @@ describe('reduction gradient rules (finite differences, float64)', () => {
   it('ReduceMean (opset 17 attribute axes, keepdims 0 and 1)', async () => {
     await gradCheck({
       params: { x: { shape: [2, 3, 4] } },
-      forward: (b) => flatCat(b, [b.op('ReduceMean', ['x'], { axes: [1], keepdims: 0 }), b.op('ReduceMean', ['x'], { axes: [0, 2], keepdims: 1 })]),
+      forward: (b) =>
+        flatCat(b, [b.op('ReduceMean', ['x'], { axes: [1], keepdims: 0 }), b.op('ReduceMean', ['x'], { axes: [0, 2], keepdims: 1 })]),
     });
   });
   it('ReduceMean at opset 18 (axes as input) and all axes', async () => {
@@ -111,16 +131,17 @@ describe('reduction gradient rules (finite differences, float64)', () => {
       opset: 18,
       params: { x: { shape: [2, 3, 4] } },
       forward: (b) =>
-        b.op('Mul', [
-          b.op('Pad', ['x', b.int64s([0, 1, 2, 0, 2, 1])]),
-          b.op('Pad', ['x', b.int64s([1, 2, 2, 1]), '', b.int64s([1, 2])]),
-        ]),
+        b.op('Mul', [b.op('Pad', ['x', b.int64s([0, 1, 2, 0, 2, 1])]), b.op('Pad', ['x', b.int64s([1, 2, 2, 1]), '', b.int64s([1, 2])])]),
     });
   });
   it('ReduceMax / ReduceMin (axes attribute at opset 17, keepdims 0 and 1)', async () => {
     await gradCheck({
       params: { x: { shape: [3, 4], values: [-1.7, -0.9, -0.4, 0.35, 0.8, 1.3, -2.2, 2.6, -0.6, 0.55, 1.9, -1.2] } },
-      forward: (b) => b.op('Add', [b.op('ReduceMax', ['x'], { axes: [1], keepdims: 0 }), b.op('Reshape', [b.op('ReduceMin', ['x'], { axes: [1] }), b.int64s([-1])])]),
+      forward: (b) =>
+        b.op('Add', [
+          b.op('ReduceMax', ['x'], { axes: [1], keepdims: 0 }),
+          b.op('Reshape', [b.op('ReduceMin', ['x'], { axes: [1] }), b.int64s([-1])]),
+        ]),
     });
   });
 });
