@@ -11,7 +11,7 @@ import { GraphBuilder, defaultOpset } from '../../graph/builder.js';
 import { cloneModel } from '../../graph/model-edit.js';
 import { inferShapes, type ShapeInfo } from '../../graph/shape-inference.js';
 import { makeValueInfo } from '../../graph/value-info.js';
-import { graphDTypeFromOnnx, makeTensorProto } from '../../graph/tensor-proto.js';
+import { type GraphDType, graphDTypeFromOnnx, makeTensorProto } from '../../graph/tensor-proto.js';
 import type { BatchNormStats } from './types.js';
 
 /** Ops replaced by primitives before differentiation. */
@@ -110,19 +110,20 @@ function lowerLayerNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: 
   }
   const dt = graphDTypeFromOnnx(shapes.elemType(x)) ?? 'float32';
   const base = n.name || y;
-  const mu = reduceMean(b, x, axes, opts.opset, `${base}_mean`);
-  const centered = b.op('Sub', [x, mu], undefined, `${base}_center`);
-  const v = reduceMean(b, b.op('Mul', [centered, centered]), axes, opts.opset, `${base}_var`);
-  const normed = b.op(
-    'Div',
-    [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])],
-    undefined,
-    `${base}_norm`,
-  );
+  const normed = normalizeOver(n, b, x, axes, dt, base, opts);
   if (bias) {
     const scaled = b.op('Mul', [normed, scale], undefined, `${base}_scale`);
     b.node('Add', [scaled, bias], { outputs: [y], name: `${base}_bias` });
   } else b.node('Mul', [normed, scale], { outputs: [y], name: `${base}_scale` });
+}
+
+/** (x - mean) / sqrt(var + epsilon) over `axes`: the normalization LayerNormalization and InstanceNormalization share. */
+function normalizeOver(n: NodeProto, b: GraphBuilder, x: string, axes: number[], dt: GraphDType, base: string, opts: LowerOptions): string {
+  const mu = reduceMean(b, x, axes, opts.opset, `${base}_mean`);
+  const centered = b.op('Sub', [x, mu], undefined, `${base}_center`);
+  const v = reduceMean(b, b.op('Mul', [centered, centered]), axes, opts.opset, `${base}_var`);
+  const eps = b.scalar(floatAttr(n, 'epsilon', 1e-5), dt);
+  return b.op('Div', [centered, b.op('Sqrt', [b.op('Add', [v, eps])])], undefined, `${base}_norm`);
 }
 
 function lowerInstanceNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opts: LowerOptions): void {
@@ -134,15 +135,7 @@ function lowerInstanceNorm(n: NodeProto, b: GraphBuilder, shapes: ShapeInfo, opt
   const base = n.name || y;
   const axes = Array.from({ length: r - 2 }, (_, i) => i + 2);
   const chanShape = b.int64s([-1, ...Array(r - 2).fill(1)]);
-  const mu = reduceMean(b, x, axes, opts.opset, `${base}_mean`);
-  const centered = b.op('Sub', [x, mu], undefined, `${base}_center`);
-  const v = reduceMean(b, b.op('Mul', [centered, centered]), axes, opts.opset, `${base}_var`);
-  const normed = b.op(
-    'Div',
-    [centered, b.op('Sqrt', [b.op('Add', [v, b.scalar(floatAttr(n, 'epsilon', 1e-5), dt)])])],
-    undefined,
-    `${base}_norm`,
-  );
+  const normed = normalizeOver(n, b, x, axes, dt, base, opts);
   const scaled = b.op('Mul', [normed, b.op('Reshape', [scale, chanShape])], undefined, `${base}_scale`);
   b.node('Add', [scaled, b.op('Reshape', [bias, chanShape])], { outputs: [y], name: `${base}_bias` });
 }
