@@ -11,7 +11,7 @@ import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { readOnnx } from '../formats/onnx/read.js';
 import { writeOnnx } from '../formats/onnx/write.js';
-import { readFileChecked, writeFileAtomic } from '../node/fs.js';
+import { fileSize, readFileChecked, writeFileAtomic } from '../node/fs.js';
 import { createNodeRunner } from '../node/ort-runner.js';
 import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
 import { parseLrSchedule } from '../train/schedules.js';
@@ -52,6 +52,30 @@ export function optimizerSpec(o: OptimizerFlags, trainCount: number, epochs: num
     ...(o.momentum === undefined ? {} : { momentum: o.momentum }),
     ...(o.maxGradNorm === undefined ? {} : { maxGradNorm: o.maxGradNorm }),
     schedule: parseLrSchedule(o.lrSchedule, Math.ceil(trainCount / o.batchSize), epochs),
+  };
+}
+
+/**
+ * The train() options every training command fills the same way: the --data
+ * splits (validation when there is a hold-out), `epochs`, batch size, seed,
+ * the optimizer of the training group and the progress callback.
+ */
+export function trainingRun(
+  o: OptimizerFlags & { seed: number },
+  data: Pick<PreparedData, 'train' | 'validation'>,
+  epochs: number,
+  onProgress: (e: TrainProgress) => void,
+  adamLr?: number,
+) {
+  return {
+    openRunner: createNodeRunner,
+    train: data.train,
+    ...(data.validation ? { validation: data.validation } : {}),
+    epochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    optimizer: optimizerSpec(o, sampleCount(data.train), epochs, adamLr),
+    onProgress,
   };
 }
 
@@ -145,6 +169,11 @@ export function writeTrainedModel(model: ModelProto, path: string): number {
   return bytes.byteLength;
 }
 
+/** The head of the JSON report of a command that read one model and wrote another (schema modelpress.<command>/1). */
+export function modelReportHead(command: string, input: string, output: string, outputBytes: number) {
+  return { schema: `modelpress.${command}/1`, command, input, inputBytes: fileSize(input), output, outputBytes };
+}
+
 export function meanSecondsPerEpoch(result: TrainResult): number {
   return result.history.reduce((a, r) => a + r.seconds, 0) / result.history.length;
 }
@@ -173,16 +202,9 @@ export async function runTraining(
   let result: TrainResult;
   try {
     result = await train({
-      openRunner: createNodeRunner,
+      ...trainingRun(opts, data, opts.epochs, progress.onProgress, run.adamLr),
       model,
-      train: data.train,
-      ...(data.validation ? { validation: data.validation } : {}),
-      epochs: opts.epochs,
-      batchSize: opts.batchSize,
-      seed: opts.seed,
-      optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs, run.adamLr),
       ...earlyStopping(opts),
-      onProgress: progress.onProgress,
       ...(masks ? { masks } : {}),
       ...(file === undefined ? {} : { file }),
     });

@@ -7,50 +7,29 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import type { RunnerFactory } from '../runtime/runner.js';
-import type { LossSpec } from '../train/autodiff/types.js';
-import { createOptimizer, type OptimizerSpec, type StepOptimizer } from '../train/optim/index.js';
-import { train, type TrainProgress, type TrainResult } from '../train/trainer.js';
-import { sampleCount, type Dataset } from '../data/dataset.js';
-import type { BatchFeeds } from '../train/trainer/step-session.js';
+import { createOptimizer, type StepOptimizer } from '../train/optim/index.js';
+import { train, type TrainResult } from '../train/trainer.js';
+import { sampleCount } from '../data/dataset.js';
 import { planChannelPruning, type SkippedLayer } from './channel-plan.js';
 import {
   channelMasks,
   chooseChannelLayers,
   chooseRemoval,
+  layerReport,
   layerScores,
   prepareForChannelPruning,
   removeChannels,
   type ChannelLayerReport,
   type ChannelPruneOptions,
 } from './channel-surgery.js';
+import { finetuneTrainOptions, type FinetuneRunOptions } from './finetune.js';
 import { makeSchedule, type ScheduleName } from './schedule.js';
 
-export interface ChannelFinetuneOptions extends ChannelPruneOptions {
-  openRunner: RunnerFactory;
+export interface ChannelFinetuneOptions extends ChannelPruneOptions, FinetuneRunOptions {
   /** The unpruned model (not modified). */
   model: ModelProto;
   /** How the removed fraction reaches `fraction`; default 'polynomial'. */
   schedule?: ScheduleName;
-  /** Iterative schedule increments; default 4. */
-  stages?: number;
-  /** Fraction of the steps over which the schedule ramps; default 0.75. */
-  rampFraction?: number;
-  /** Recompute the polynomial schedule's channels every this many steps; default 50. */
-  maskUpdateEvery?: number;
-  train: Dataset;
-  validation?: Dataset;
-  epochs: number;
-  /** Default 64. */
-  batchSize?: number;
-  /** Default 0. */
-  seed?: number;
-  /** Default Adam 1e-3. */
-  optimizer?: OptimizerSpec;
-  loss?: LossSpec;
-  batchFeeds?: BatchFeeds;
-  onProgress?: (e: TrainProgress) => void;
-  file?: string;
 }
 
 export interface ChannelFinetuneResult {
@@ -105,18 +84,9 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
     updates.push({ step, fraction: f });
   };
   const result = await train({
-    openRunner: o.openRunner,
+    ...finetuneTrainOptions(o, batchSize),
     model: prepared,
-    train: o.train,
-    ...(o.validation ? { validation: o.validation } : {}),
-    epochs: o.epochs,
-    batchSize,
-    seed: o.seed ?? 0,
     restoreBest: false,
-    ...(o.loss ? { loss: o.loss } : {}),
-    ...(o.batchFeeds ? { batchFeeds: o.batchFeeds } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.file === undefined ? {} : { file: o.file }),
     optimizer: (params) => {
       optimizer = createOptimizer(params, o.optimizer ?? { name: 'adam', lr: 1e-3 });
       trainable = new Set(params.map((p) => p.name));
@@ -127,18 +97,7 @@ export async function pruneChannelsWhileFinetuning(o: ChannelFinetuneOptions): P
   });
   if (current !== o.fraction)
     throw new ModelpressError('E_ARG', `the schedule did not reach fraction ${o.fraction} (reached ${current}); use more steps`);
-  const layers = chosen.map((p) => {
-    const removed = removal.get(p.layer)!;
-    return {
-      layer: p.layer,
-      op: p.op,
-      weight: p.weight,
-      channelsBefore: p.channels,
-      channelsAfter: p.channels - removed.length,
-      removed,
-      consumers: p.consumers,
-    };
-  });
+  const layers = chosen.map((p) => layerReport(p, removal.get(p.layer)!));
   return {
     model: removeChannels(result.model, removal),
     removal,

@@ -263,6 +263,19 @@ function globalRemoval(scores: readonly Float64Array[], fraction: number): numbe
   return removed.map((r) => r.sort((a, b) => a - b));
 }
 
+/** What the report says of one cut layer: its channels before and after, the removed indices and the layers cut with it. */
+export function layerReport(p: ChannelLayerPlan, removed: number[]): ChannelLayerReport {
+  return {
+    layer: p.layer,
+    op: p.op,
+    weight: p.weight,
+    channelsBefore: p.channels,
+    channelsAfter: p.channels - removed.length,
+    removed,
+    consumers: p.consumers,
+  };
+}
+
 /**
  * Removes the lowest-norm `fraction` of output channels of every prunable
  * layer. E_UNSUPPORTED naming the blocking ops when no layer can be cut.
@@ -280,15 +293,7 @@ export function pruneChannels(model: ModelProto, opts: ChannelPruneOptions): Cha
   chosen.forEach((p, i) => {
     const removed = removedSets[i]!;
     removal.set(p.layer, removed);
-    layers.push({
-      layer: p.layer,
-      op: p.op,
-      weight: p.weight,
-      channelsBefore: p.channels,
-      channelsAfter: p.channels - removed.length,
-      removed,
-      consumers: p.consumers,
-    });
+    layers.push(layerReport(p, removed));
   });
   return { model: removeChannels(prepared, removal), prepared, removal, layers, skipped: plan.skipped };
 }

@@ -18,20 +18,15 @@ import { makeSchedule, type ScheduleName } from './schedule.js';
 import { chooseMasks, eligibleWeights, pruneUnstructured, type UnstructuredMethod, type UnstructuredPruneResult } from './unstructured.js';
 import type { WeightFilter } from './select.js';
 
-export interface PruneFinetuneOptions {
+/** What both pruning fine-tuners (unstructured masks, channel masks) train with. */
+export interface FinetuneRunOptions {
   openRunner: RunnerFactory;
-  /** The unpruned model (not modified). Constant-node weights are moved to initializers. */
-  model: ModelProto;
-  method: UnstructuredMethod;
-  /** How the sparsity reaches its target over the fine-tuning steps; default 'oneshot'. */
-  schedule?: ScheduleName;
   /** Number of equal increments of the iterative schedule; default 4. */
   stages?: number;
   /** Fraction of the fine-tuning steps over which a gradual schedule ramps up; default 0.75. */
   rampFraction?: number;
   /** Polynomial schedule: recompute the masks every this many steps; default 50. */
   maskUpdateEvery?: number;
-  filter?: WeightFilter;
   train: Dataset;
   validation?: Dataset;
   epochs: number;
@@ -41,14 +36,39 @@ export interface PruneFinetuneOptions {
   seed?: number;
   /** Default Adam, lr 1e-3 (measured better than 1e-4 for recovering from pruning). */
   optimizer?: OptimizerSpec;
-  earlyStopping?: EarlyStoppingOptions;
   /** Loss; default cross-entropy (use 'distillation' with `batchFeeds` from teacherFeeds). */
   loss?: LossSpec;
   /** Extra per-batch inputs of the loss (teacher logits). */
   batchFeeds?: BatchFeeds;
-  maxStepsPerEpoch?: number;
   onProgress?: (e: TrainProgress) => void;
   file?: string;
+}
+
+/** The train() options FinetuneRunOptions give, with `batchSize` resolved. */
+export function finetuneTrainOptions(o: FinetuneRunOptions, batchSize: number) {
+  return {
+    openRunner: o.openRunner,
+    train: o.train,
+    ...(o.validation ? { validation: o.validation } : {}),
+    epochs: o.epochs,
+    batchSize,
+    seed: o.seed ?? 0,
+    ...(o.loss ? { loss: o.loss } : {}),
+    ...(o.batchFeeds ? { batchFeeds: o.batchFeeds } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.file === undefined ? {} : { file: o.file }),
+  };
+}
+
+export interface PruneFinetuneOptions extends FinetuneRunOptions {
+  /** The unpruned model (not modified). Constant-node weights are moved to initializers. */
+  model: ModelProto;
+  method: UnstructuredMethod;
+  /** How the sparsity reaches its target over the fine-tuning steps; default 'oneshot'. */
+  schedule?: ScheduleName;
+  filter?: WeightFilter;
+  earlyStopping?: EarlyStoppingOptions;
+  maxStepsPerEpoch?: number;
 }
 
 export interface PruneFinetuneResult {
@@ -80,18 +100,9 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
   const spec: OptimizerSpec = o.optimizer ?? { name: 'adam', lr: 1e-3 };
   const maskUpdates: { step: number; sparsity: number }[] = [];
   const common = {
-    openRunner: o.openRunner,
-    train: o.train,
-    ...(o.validation ? { validation: o.validation } : {}),
-    epochs: o.epochs,
-    batchSize,
-    seed: o.seed ?? 0,
+    ...finetuneTrainOptions(o, batchSize),
     ...(o.earlyStopping ? { earlyStopping: o.earlyStopping } : {}),
-    ...(o.loss ? { loss: o.loss } : {}),
-    ...(o.batchFeeds ? { batchFeeds: o.batchFeeds } : {}),
     ...(o.maxStepsPerEpoch === undefined ? {} : { maxStepsPerEpoch: o.maxStepsPerEpoch }),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.file === undefined ? {} : { file: o.file }),
   };
 
   if (schedule === 'oneshot') {

@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { clusterModel, KMEANS_INITS } from '../../compress/cluster.js';
 import { ModelpressError } from '../../core/errors.js';
-import { fileSize } from '../../node/fs.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import type { KmeansInit } from '../../quantize/kmeans.js';
 import type { CliIO } from '../io.js';
@@ -26,6 +25,7 @@ import {
   checkOutput,
   epochJson,
   loadData,
+  modelReportHead,
   optimizerSpec,
   pct,
   printEpochs,
@@ -118,12 +118,7 @@ export function register(program: Command, io: CliIO): void {
     }
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
-      schema: 'modelpress.cluster/1',
-      command: 'cluster',
-      input,
-      inputBytes: fileSize(input),
-      output: opts.output,
-      outputBytes: bytes,
+      ...modelReportHead('cluster', input, opts.output, bytes),
       bits: opts.bits,
       bitsConv: opts.bitsConv ?? opts.bits,
       bitsFc: opts.bitsFc ?? opts.bits,

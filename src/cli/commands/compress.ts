@@ -18,8 +18,7 @@ import { buildZooModel, ZOO_NAMES } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, fraction, int, oneOf, option, seedOption, type DataCliOptions } from '../options.js';
 import { formatTable, humanBytes } from '../table.js';
-import { loadData, optimizerSpec, trainingProgress } from '../training.js';
-import { sampleCount } from '../../data/dataset.js';
+import { loadData, trainingProgress, trainingRun } from '../training.js';
 
 interface Flags extends DataCliOptions {
   output: string;
@@ -97,25 +96,14 @@ export function register(program: Command, io: CliIO): void {
       } else {
         say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);
         const trained = await trainModel({
-          openRunner: createNodeRunner,
+          ...trainingRun({ ...BASELINE_TRAINING, seed: f.seed }, data, f.trainEpochs, progress.onProgress),
           model: buildZooModel(f.arch, { seed: f.seed }),
-          train: data.train,
-          ...(data.validation ? { validation: data.validation } : {}),
-          epochs: f.trainEpochs,
-          batchSize: BASELINE_TRAINING.batchSize,
-          seed: f.seed,
-          optimizer: optimizerSpec(BASELINE_TRAINING, sampleCount(data.train), f.trainEpochs),
-          onProgress: progress.onProgress,
         });
         model = trained.model;
         source = `${f.arch} trained on ${f.data} (${f.trainEpochs} epochs, seed ${f.seed})`;
       }
-      const result = await deepCompression({
-        openRunner: createNodeRunner,
-        model,
-        train: data.train,
-        validation: data.validation,
-        test: data.test,
+      // What the pipeline runs with, and what --json reports as its settings.
+      const settings = {
         sparsity: f.sparsity,
         pruneEpochs: f.pruneEpochs,
         pruneSchedule: f.pruneSchedule,
@@ -123,6 +111,14 @@ export function register(program: Command, io: CliIO): void {
         bitsConv: f.bitsConv,
         clusterEpochs: f.clusterEpochs,
         seed: f.seed,
+      };
+      const result = await deepCompression({
+        openRunner: createNodeRunner,
+        model,
+        train: data.train,
+        validation: data.validation,
+        test: data.test,
+        ...settings,
         onStage: say,
         onProgress: progress.onProgress,
         ...(modelPath ? { file: modelPath } : {}),
@@ -148,15 +144,7 @@ export function register(program: Command, io: CliIO): void {
               schema: COMPRESS_SCHEMA,
               source,
               output: f.output,
-              settings: {
-                sparsity: f.sparsity,
-                pruneEpochs: f.pruneEpochs,
-                pruneSchedule: f.pruneSchedule,
-                bitsFc: f.bitsFc,
-                bitsConv: f.bitsConv,
-                clusterEpochs: f.clusterEpochs,
-                seed: f.seed,
-              },
+              settings,
               stages: result.stages.map((s) => ({
                 stage: s.stage,
                 accuracy: s.accuracy,

@@ -33,6 +33,7 @@ import {
   printEpochs,
   readModel,
   trainingProgress,
+  trainingRun,
   writeTrainedModel,
 } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
@@ -95,19 +96,12 @@ export function register(program: Command, io: CliIO): void {
     let r: Awaited<ReturnType<typeof distill>>;
     try {
       r = await distill({
-        openRunner: createNodeRunner,
+        ...trainingRun(opts, data, opts.epochs, progress.onProgress),
         teacher,
         student,
-        train: data.train,
-        ...(data.validation ? { validation: data.validation } : {}),
         test: data.test,
         temperature: opts.temperature,
         alpha: opts.alpha,
-        epochs: opts.epochs,
-        batchSize: opts.batchSize,
-        seed: opts.seed,
-        optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs),
-        onProgress: progress.onProgress,
         teacherFile: opts.teacher,
         studentFile: opts.student,
       });

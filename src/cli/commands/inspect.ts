@@ -6,8 +6,8 @@
  * The --json object is documented in docs/CLI.md (schema modelpress.inspect/1).
  */
 import type { Command } from 'commander';
-import { findDuplicateGroups, tensorStats, type DuplicateGroup } from '../../core/stats.js';
-import { onnxSummary, type OnnxValueSummary } from '../../formats/onnx/index.js';
+import { findDuplicateGroups, tensorStats, type DuplicateGroup, type TensorStats } from '../../core/stats.js';
+import { onnxSummary, type OnnxSummary, type OnnxValueSummary } from '../../formats/onnx/index.js';
 import { describeLocation, type NamedTensor, type TensorLocation } from '../../formats/types.js';
 import { loadModel, type LoadedModel } from '../../node/load.js';
 import type { CliIO } from '../io.js';
@@ -17,7 +17,7 @@ import { formatNumber, formatPercent, formatTable, humanBytes } from '../table.j
 
 export const INSPECT_SCHEMA = 'modelpress.inspect/1';
 
-export interface InspectTensor {
+export interface InspectTensor extends Pick<TensorStats, 'min' | 'max' | 'mean' | 'std' | 'zeroFraction' | 'nanCount' | 'infCount'> {
   readonly name: string;
   readonly dtype: string;
   readonly shape: readonly number[];
@@ -28,13 +28,6 @@ export interface InspectTensor {
   readonly location: TensorLocation;
   /** Human label of `location`. */
   readonly where: string;
-  readonly min: number | null;
-  readonly max: number | null;
-  readonly mean: number | null;
-  readonly std: number | null;
-  readonly zeroFraction: number | null;
-  readonly nanCount: number;
-  readonly infCount: number;
   /** Entropy estimates in bits per parameter (definitions in docs/CLI.md). */
   readonly entropy: { readonly rawBits: number; readonly valueBits: number | null; readonly quant8Bits: number | null };
 }
@@ -58,16 +51,10 @@ export interface InspectReport {
   };
   readonly tensors: InspectTensor[];
   readonly duplicates: (DuplicateGroup & { readonly copies: number })[];
-  readonly onnx?: {
-    readonly irVersion: number;
-    readonly producer: string;
-    readonly opsets: { domain: string; version: number }[];
-    readonly opHistogram: Record<string, number>;
-    readonly nodeCount: number;
-    readonly subgraphCount: number;
-    readonly inputs: OnnxValueSummary[];
-    readonly outputs: OnnxValueSummary[];
-  };
+  readonly onnx?: Pick<
+    OnnxSummary,
+    'irVersion' | 'producer' | 'opsets' | 'opHistogram' | 'nodeCount' | 'subgraphCount' | 'inputs' | 'outputs'
+  >;
   readonly safetensors?: { readonly metadata: Record<string, string> };
   readonly tfjs?: {
     readonly kind: string;

@@ -48,10 +48,10 @@ import {
   epochJson,
   learningRate,
   loadData,
-  optimizerSpec,
   pct,
   printEpochs,
   trainingProgress,
+  trainingRun,
 } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
@@ -217,19 +217,12 @@ export function register(program: Command, io: CliIO): void {
         if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
           // Gradual: channels masked to zero as the fraction rises, cut at the end.
           const r = await pruneChannelsWhileFinetuning({
-            openRunner: createNodeRunner,
+            ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
             model: original,
             ...kd,
             ...channelOptions,
             schedule: o.schedule,
             stages: o.stages,
-            train: data.train,
-            ...(data.validation ? { validation: data.validation } : {}),
-            epochs: o.finetuneEpochs,
-            batchSize: o.batchSize,
-            seed: o.seed,
-            optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
-            onProgress: progress.onProgress,
             file: input,
           });
           pruned = r;
@@ -246,17 +239,10 @@ export function register(program: Command, io: CliIO): void {
           }
           if (data && o.finetuneEpochs !== undefined) {
             const t: TrainResult = await train({
-              openRunner: createNodeRunner,
+              ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
               model: result,
               ...kd,
-              train: data.train,
-              ...(data.validation ? { validation: data.validation } : {}),
-              epochs: o.finetuneEpochs,
-              batchSize: o.batchSize,
-              seed: o.seed,
-              optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
               ...earlyStopping(o),
-              onProgress: progress.onProgress,
               file: input,
             });
             result = t.model;
@@ -277,21 +263,14 @@ export function register(program: Command, io: CliIO): void {
         let pruned: UnstructuredPruneResult;
         if (data && o.finetuneEpochs !== undefined) {
           const r = await pruneAndFinetune({
-            openRunner: createNodeRunner,
+            ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
             model: original,
             ...kd,
             method: plan.method,
             schedule: o.schedule,
             stages: o.stages,
             filter,
-            train: data.train,
-            ...(data.validation ? { validation: data.validation } : {}),
-            epochs: o.finetuneEpochs,
-            batchSize: o.batchSize,
-            seed: o.seed,
-            optimizer: optimizerSpec(o, sampleCount(data.train), o.finetuneEpochs),
             ...earlyStopping(o),
-            onProgress: progress.onProgress,
             file: input,
           });
           pruned = r.initial;

@@ -34,11 +34,12 @@ import {
   epochJson,
   learningRate,
   loadData,
-  optimizerSpec,
+  modelReportHead,
   pct,
   printEpochs,
   readModel,
   trainingProgress,
+  trainingRun,
   writeTrainedModel,
 } from '../training.js';
 
@@ -111,19 +112,12 @@ export function register(program: Command, io: CliIO): void {
     let r: Awaited<ReturnType<typeof quantizationAwareTraining>>;
     try {
       r = await quantizationAwareTraining({
-        openRunner: createNodeRunner,
+        ...trainingRun(opts, data, opts.epochs, progress.onProgress, QAT_LR),
         model,
-        train: data.train,
-        ...(data.validation ? { validation: data.validation } : {}),
         ...earlyStopping(opts),
         scheme: opts.scheme,
-        epochs: opts.epochs,
-        batchSize: opts.batchSize,
-        seed: opts.seed,
-        optimizer: optimizerSpec(opts, sampleCount(data.train), opts.epochs, QAT_LR),
         emaDecay: opts.emaDecay,
         blockSize: opts.blockSize,
-        onProgress: progress.onProgress,
         file: input,
       });
     } finally {
@@ -132,12 +126,7 @@ export function register(program: Command, io: CliIO): void {
     const after = await evaluateModel(createNodeRunner, r.model, data.test, { file: opts.output });
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
-      schema: 'modelpress.qat/1',
-      command: 'qat',
-      input,
-      inputBytes: fileSize(input),
-      output: opts.output,
-      outputBytes: bytes,
+      ...modelReportHead('qat', input, opts.output, bytes),
       scheme: opts.scheme,
       data: opts.data,
       seed: opts.seed,
