@@ -4,7 +4,7 @@
  * no files, as src/report/html.ts does), a line chart of the accuracy drop
  * per layer across levels, the table, and the suggested per-layer setting.
  */
-import { escapeHtml, scriptSafe } from '../core/html.js';
+import { escapeHtml, htmlPage } from '../core/html.js';
 import type { SensitivityResult } from './sensitivity.js';
 
 const pts = (x: number): string => (x * 100).toFixed(2);
@@ -39,35 +39,16 @@ export function renderSensitivityHtml(
         )
         .join('')}</tbody></table>`
     : '';
-  const data = JSON.stringify(r).replace(/</g, '\\u003c');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; } h2 { font-size: 16px; }
-table { border-collapse: collapse; margin: 12px 0 24px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; }
-th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.box { position: relative; height: 360px; max-width: 820px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>${options.model ? `Model <code>${escapeHtml(options.model)}</code>. ` : ''}Baseline accuracy ${pts(r.baseline)}% on ${r.examples} examples; each cell compresses one layer only.</p>
+  return htmlPage({
+    title,
+    css: '.box { position: relative; height: 360px; max-width: 820px; }',
+    body: `<p>${options.model ? `Model <code>${escapeHtml(options.model)}</code>. ` : ''}Baseline accuracy ${pts(r.baseline)}% on ${r.examples} examples; each cell compresses one layer only.</p>
 <figure><figcaption>Accuracy drop (points) per layer and level</figcaption><div class="box"><canvas id="sensitivity"></canvas></div></figure>
 ${table}
-${suggestion}
-<script type="application/json" id="modelpress-sensitivity">${data}</script>
-<script>${scriptSafe(assets.chartJs)}</script>
-<script>${scriptSafe(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`;
+${suggestion}`,
+    data: { id: 'modelpress-sensitivity', value: r },
+    scripts: [assets.chartJs, PAGE_SCRIPT],
+  });
 }
 
 const PAGE_SCRIPT = `

@@ -4,7 +4,7 @@
  * module reads no files), four charts: size vs accuracy with the Pareto front,
  * latency bars, per-class F1 and confusion-matrix heat maps. Opens offline.
  */
-import { escapeHtml, scriptSafe } from '../core/html.js';
+import { escapeHtml, htmlPage } from '../core/html.js';
 import { summaryRows } from './format.js';
 import type { EvalRecord } from './record.js';
 
@@ -21,7 +21,6 @@ export function renderHtml(records: readonly EvalRecord[], assets: ChartAssets, 
   const tableHtml = `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c, i) => `<td${i ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
-  const data = JSON.stringify(records).replace(/</g, '\\u003c');
   const confusionCanvases = records
     .map((r, i) =>
       r.confusionMatrix
@@ -33,43 +32,24 @@ export function renderHtml(records: readonly EvalRecord[], assets: ChartAssets, 
   const dataLine = first
     ? `Data: <code>${escapeHtml(first.data.source)}</code>, ${first.data.samples} ${first.data.labeled ? 'labelled samples' : 'runs'}, batch size ${first.data.batchSize}.`
     : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; }
-table { border-collapse: collapse; margin: 12px 0 24px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; }
-th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 24px; }
+  return htmlPage({
+    title,
+    css: `.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 24px; }
 figure { margin: 0; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 .box { position: relative; height: 320px; }
-.box.square { height: 420px; max-width: 480px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>${dataLine}</p>
+.box.square { height: 420px; max-width: 480px; }`,
+    body: `<p>${dataLine}</p>
 ${tableHtml}
 <div class="grid">
 <figure><figcaption>Size vs accuracy (Pareto front)</figcaption><div class="box"><canvas id="pareto"></canvas></div></figure>
 <figure><figcaption>Latency at batch 1 (ms)</figcaption><div class="box"><canvas id="latency"></canvas></div></figure>
 <figure><figcaption>F1 per class</figcaption><div class="box"><canvas id="f1"></canvas></div></figure>
 ${confusionCanvases}
-</div>
-<script type="application/json" id="modelpress-data">${data}</script>
-<script>${scriptSafe(assets.chartJs)}</script>
-<script>${scriptSafe(assets.chartMatrixJs)}</script>
-<script>${scriptSafe(REPORT_SCRIPT)}</script>
-</body>
-</html>
-`;
+</div>`,
+    data: { id: 'modelpress-data', value: records },
+    scripts: [assets.chartJs, assets.chartMatrixJs, REPORT_SCRIPT],
+  });
 }
 
 /** The page's own script: builds the charts from the embedded records. */
