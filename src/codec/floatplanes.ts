@@ -260,7 +260,9 @@ export function* decodeFloatsChunks(encoded: Uint8Array, dtype: FloatDType, byte
   }
 }
 
-/** Decodes a whole stream back to `byteLength` little-endian float bytes. */
+/** Decodes a whole stream back to `byteLength` little-endian float bytes. (Mirrors decodeFloatsChunks, which yields
+ * each chunk as it is decoded; this one decodes in place into one buffer, with no copy.)
+ */
 export function decodeFloats(encoded: Uint8Array, dtype: FloatDType, byteLength: number): Uint8Array {
   const what = `${dtype} plane stream`;
   const table = readChunkTable(encoded, dtype, byteLength, what);

@@ -153,7 +153,8 @@ export function decodeGeneric(
 /**
  * Byte alphabets: two multi-symbol lookups (up to three symbols each) per 32-bit peek.
  * Stops six symbols before the end (a step writes up to six) or past `limitBits`;
- * arguments and results as in decodeGeneric; multiBits <= MAX_MULTI_BITS.
+ * arguments and results as in decodeGeneric; multiBits <= MAX_MULTI_BITS. Its set-up
+ * mirrors decodeGeneric's on purpose: each is a self-contained hot loop the JIT keeps in registers.
  */
 export function decodeBytesFast(
   data: Uint8Array,
