@@ -34,6 +34,7 @@ import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
 import { QAT_SCHEMES, weightFakeQuant, type QatScheme, type WeightFakeQuant } from './weight-fake-quant.js';
+import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 
 export interface QatOptions {
   /** Opens the training graph, the validation model and the range probe (createNodeRunner, createWebRunner). */
@@ -273,6 +274,7 @@ async function initialRanges(
   if (acts.length === 0) return ranges;
   const probe = withRangeOutputs(cloneModel(model), acts);
   const runner = await openRunner(writeOnnx(probe), {
+    ...TRAINING_RUNNER_OPTIONS,
     generated: 'the QAT activation-range probe',
     ...(file === undefined ? {} : { file }),
   });

@@ -18,6 +18,7 @@ import { makeValueInfo } from '../graph/value-info.js';
 import type { RunnerFactory } from '../runtime/runner.js';
 import { floatTensor, floatValues } from '../runtime/tensors.js';
 import { floatView, limitSamples, sampleCount, type Dataset } from '../data/dataset.js';
+import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 
 export interface BnRecalibrationOptions {
   /** Examples (the first ones of the data) the statistics are measured on; default 2000. */
@@ -107,7 +108,10 @@ export async function recalibrateBatchNorm(
     const x = bn.input[0]!;
     probe.graph!.output = [makeValueInfo(x, TensorProto_DataType.FLOAT)];
     probe.graph!.valueInfo = probe.graph!.valueInfo.filter((v) => v.name !== x);
-    const runner = await openRunner(writeOnnx(probe), { generated: `the BatchNormalization probe of '${bn.name || x}'` });
+    const runner = await openRunner(writeOnnx(probe), {
+      ...TRAINING_RUNNER_OPTIONS,
+      generated: `the BatchNormalization probe of '${bn.name || x}'`,
+    });
     try {
       const channels = graph.initializer.find((t) => t.name === bn.input[3])!.dims.reduce((a, d) => a * Number(d), 1);
       const moments = new ChannelMoments(channels);

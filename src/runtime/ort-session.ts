@@ -41,7 +41,7 @@ export async function createOrtRunner(ort: OrtModuleLike, model: Uint8Array | st
   };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;
-  if (!options.allowSpinning) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
+  if (options.allowSpinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
   let session: OrtSessionLike;
   try {
     session = await ort.InferenceSession.create(model, sessionOptions);

@@ -33,9 +33,12 @@ export interface RunnerOptions {
   /** Operator scheduling; default 'sequential'. */
   executionMode?: 'sequential' | 'parallel';
   /**
-   * Let idle intra-op threads spin; default false. onnxruntime spins by
-   * default, and on a busy machine (CI, shared cores) that made training
-   * steps 3x slower, measured.
+   * Let idle intra-op threads spin between runs; default true (onnxruntime's
+   * own default). Spinning is what makes back-to-back inference fast on a
+   * quiet machine (bench/eval: without it our batch-1 eval ran at half the
+   * bare loop's speed), but on a busy machine (CI, shared cores) it made
+   * training steps 3x slower, measured: training-side sessions take
+   * TRAINING_RUNNER_OPTIONS.
    */
   allowSpinning?: boolean;
   /**
@@ -47,6 +50,9 @@ export interface RunnerOptions {
   /** Names the model in error messages (a path, for instance). */
   file?: string;
 }
+
+/** Session options of every training-side session (steps, validation, teacher logits, probes): no spinning. */
+export const TRAINING_RUNNER_OPTIONS: Readonly<RunnerOptions> = Object.freeze({ allowSpinning: false });
 
 export interface Runner {
   readonly inputs: readonly IoInfo[];

@@ -32,6 +32,7 @@ import {
   withDynamicBatch,
 } from './trainer/model-io.js';
 import { StepSession, type BatchFeeds } from './trainer/step-session.js';
+import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 
 export type { EvalResult } from './trainer/evaluate.js';
 
@@ -375,7 +376,7 @@ async function runClassifier(
   const view = floatView(data);
   const feedShape = fitSampleShape(io, view.sampleShape, opts.file);
   if (pass.strictLabels) checkLabelsFitOutput(model, io.outputName, data, opts.file);
-  const runner = await openRunner(writeOnnx(withDynamicBatch(model, io.inputName)), where);
+  const runner = await openRunner(writeOnnx(withDynamicBatch(model, io.inputName)), { ...TRAINING_RUNNER_OPTIONS, ...where });
   try {
     return await classifierLogits(
       runner,

@@ -10,6 +10,7 @@ import type { Runner, RunnerFactory } from '../../runtime/runner.js';
 import { floatTensor } from '../../runtime/tensors.js';
 import type { FloatView } from '../../data/dataset.js';
 import { withInitializersAsInputs } from './model-io.js';
+import { TRAINING_RUNNER_OPTIONS } from '../../runtime/runner.js';
 
 export interface EvalResult {
   /** Fraction of examples whose arg-max logit is the label, in [0, 1]. */
@@ -40,7 +41,10 @@ export class Evaluator {
     opts: { batchSize?: number; extraFeeds?: Readonly<Record<string, Tensor>>; file?: string } = {},
   ): Promise<Evaluator> {
     const evalModel = weights.size ? withInitializersAsInputs(model, [...weights.keys()]) : model;
-    const runner = await openRunner(writeOnnx(evalModel), opts.file === undefined ? {} : { file: opts.file });
+    const runner = await openRunner(writeOnnx(evalModel), {
+      ...TRAINING_RUNNER_OPTIONS,
+      ...(opts.file === undefined ? {} : { file: opts.file }),
+    });
     const feeds: Record<string, Tensor> = { ...opts.extraFeeds };
     for (const [name, w] of weights) feeds[name] = floatTensor(w.data, w.dims);
     return new Evaluator(runner, io, feeds, opts.batchSize ?? 1000, opts.file);

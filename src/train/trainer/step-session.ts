@@ -12,6 +12,7 @@ import type { Runner, RunnerFactory } from '../../runtime/runner.js';
 import { floatTensor, floatValues, int64Tensor } from '../../runtime/tensors.js';
 import type { FloatView } from '../../data/dataset.js';
 import type { TrainingGraph } from '../autodiff/types.js';
+import { TRAINING_RUNNER_OPTIONS } from '../../runtime/runner.js';
 
 /** Extra per-batch inputs (teacher logits, targets): name -> values for the examples at `indices`. */
 export type BatchFeeds = (indices: Uint32Array, size: number) => Record<string, { data: Float32Array; dims: readonly number[] }>;
@@ -100,7 +101,7 @@ export class StepSession {
         throw new ModelpressError('E_UNSUPPORTED', `parameter '${p.name}' is ${p.dtype}; the trainer updates float32 weights`, where);
       baseFeeds[p.name] = floatTensor(data, p.shape);
     }
-    const runner = await openRunner(writeOnnx(graph.model), { generated: 'the training graph', ...where });
+    const runner = await openRunner(writeOnnx(graph.model), { ...TRAINING_RUNNER_OPTIONS, generated: 'the training graph', ...where });
     return new StepSession(runner, graph, { input: opts.inputName, labels: labels?.name, logits: opts.logits }, opts, baseFeeds);
   }
 
