@@ -3,9 +3,10 @@
  * that never leave a half-written output (temp file in the same directory,
  * fsync, rename; the temp is removed on failure).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ModelpressError } from '../core/errors.js';
+import { readInputFile } from './open.js';
 
 /** Bytes to write: one buffer, or chunks written in order (avoids concatenating big outputs). */
 export type FileData = Uint8Array | readonly Uint8Array[];
@@ -17,19 +18,12 @@ function ioError(e: unknown, path: string, verb: string): ModelpressError {
   return new ModelpressError('E_IO', `cannot ${verb}: ${why}`, { file: path, cause: e });
 }
 
-/** Reads a whole file; E_NOT_FOUND if missing, E_IO otherwise (directory, permissions, ...). */
+/**
+ * Reads a whole regular file; E_NOT_FOUND if missing, E_IO otherwise
+ * (directory, FIFO, device, permissions, ...). Never blocks on a FIFO.
+ */
 export function readFileChecked(path: string): Uint8Array {
-  try {
-    const buf = readFileSync(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EISDIR') return failIo(path, 'is a directory, expected a file');
-    throw ioError(e, path, 'read');
-  }
-}
-
-function failIo(path: string, message: string): never {
-  throw new ModelpressError('E_IO', message, { file: path });
+  return readInputFile(path);
 }
 
 /** Size in bytes of a file, or E_NOT_FOUND. */

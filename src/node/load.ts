@@ -6,6 +6,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto } from 'onnx-buf';
+import { fstatSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ModelpressError, fail, isModelpressError } from '../core/errors.js';
 import { detectFormat } from '../formats/detect.js';
@@ -23,6 +24,7 @@ import { readSafetensors, safetensorsDtypeName, writeSafetensors } from '../form
 import { readTfjs, tfjsWriteInput, writeTfjs, type TfjsModel, type TfjsModelJson, type TfjsWriteTensor } from '../formats/tfjs/index.js';
 import type { FormatName, NamedTensor } from '../formats/types.js';
 import { readFileChecked, writeFilesAtomic, type FileData } from './fs.js';
+import { readRange, readWhole, withInputFile, type OpenInputOptions } from './open.js';
 
 export interface LoadedModel {
   readonly format: FormatName;
@@ -54,53 +56,71 @@ function siblingPath(modelPath: string, name: string, what: string): string {
   return join(dirname(modelPath), rel);
 }
 
-/** Reads sibling files once each, remembering what was read for sizes and reports. */
+/**
+ * Reads sibling files as regular files inside the model's folder (symbolic
+ * links refused unless `followSymlinks`; FIFOs and devices always), whole
+ * (TF.js shards) or by ranges (ONNX external data, so data files over 2 GiB
+ * work and only the tensors' bytes are read), remembering each file's size.
+ */
 class SiblingReader {
-  readonly files = new Map<string, Uint8Array>();
+  readonly sizes = new Map<string, number>();
+  private readonly whole = new Map<string, Uint8Array>();
   constructor(
     private readonly modelPath: string,
     private readonly what: string,
+    private readonly opts: OpenInputOptions,
   ) {}
-  read = (name: string): Uint8Array => {
+  private open<T>(name: string, use: (fd: number, path: string) => T): T {
     const p = siblingPath(this.modelPath, name, this.what);
-    let bytes = this.files.get(p);
-    if (!bytes) {
-      try {
-        bytes = readFileChecked(p);
-      } catch (e) {
-        if (isModelpressError(e) && e.code === 'E_NOT_FOUND') {
-          throw new ModelpressError('E_NOT_FOUND', `${this.what} "${name}" named by ${this.modelPath} does not exist`, {
-            file: p,
-            cause: e,
-          });
-        }
-        throw e;
+    try {
+      return withInputFile(p, this.opts, dirname(this.modelPath), (fd) => {
+        if (!this.sizes.has(p)) this.sizes.set(p, fstatSync(fd).size);
+        return use(fd, p);
+      });
+    } catch (e) {
+      if (isModelpressError(e) && e.code === 'E_NOT_FOUND') {
+        throw new ModelpressError('E_NOT_FOUND', `${this.what} "${name}" named by ${this.modelPath} does not exist`, {
+          file: p,
+          cause: e,
+        });
       }
-      this.files.set(p, bytes);
+      throw e;
     }
-    return bytes;
+  }
+  read = (name: string): Uint8Array => {
+    const cached = this.whole.get(siblingPath(this.modelPath, name, this.what));
+    if (cached) return cached;
+    return this.open(name, (fd, p) => {
+      const bytes = readWhole(fd, p);
+      this.whole.set(p, bytes);
+      return bytes;
+    });
   };
+  range = (name: string, offset: number, length: number): Uint8Array => this.open(name, (fd, p) => readRange(fd, offset, length, p));
 }
 
+/** How loadModel opens the model's files. */
+export type LoadModelOptions = OpenInputOptions;
+
 /** Loads the model at `path`, detecting its format from the content. */
-export function loadModel(path: string): LoadedModel {
+export function loadModel(path: string, opts: LoadModelOptions = {}): LoadedModel {
   const bytes = readFileChecked(path);
   const format = detectFormat(bytes, path);
   switch (format) {
     case 'onnx': {
-      const ext = new SiblingReader(path, 'external data file');
-      const onnx = readOnnx(bytes, { file: path, loadExternal: ext.read });
+      const ext = new SiblingReader(path, 'external data file', opts);
+      const onnx = readOnnx(bytes, { file: path, readExternal: ext.range });
       const tensors = listOnnxTensors(onnx);
-      return finish({ format, path, bytes, siblings: ext.files, tensors, onnx });
+      return finish({ format, path, bytes, siblings: ext.sizes, tensors, onnx });
     }
     case 'safetensors': {
       const st = readSafetensors(bytes, path);
       return finish({ format, path, bytes, siblings: new Map(), tensors: st.tensors, safetensors: { metadata: st.metadata } });
     }
     case 'tfjs': {
-      const shards = new SiblingReader(path, 'TF.js weight shard');
+      const shards = new SiblingReader(path, 'TF.js weight shard', opts);
       const tfjs = readTfjs(bytes, shards.read, path);
-      return finish({ format, path, bytes, siblings: shards.files, tensors: tfjs.tensors, tfjs });
+      return finish({ format, path, bytes, siblings: shards.sizes, tensors: tfjs.tensors, tfjs });
     }
     case 'mpz':
       return fail('E_UNSUPPORTED', 'this is a modelpress container (.mpz), not a model: restore it with `modelpress unpack` first', path);
@@ -111,14 +131,15 @@ function finish(m: {
   format: FormatName;
   path: string;
   bytes: Uint8Array;
-  siblings: Map<string, Uint8Array>;
+  /** Sizes of the sibling files (external data, shards) by path. */
+  siblings: Map<string, number>;
   tensors: NamedTensor[];
   onnx?: OnnxModel;
   tfjs?: TfjsModel;
   safetensors?: { metadata: Record<string, string> };
 }): LoadedModel {
   let size = m.bytes.byteLength;
-  for (const b of m.siblings.values()) size += b.byteLength;
+  for (const n of m.siblings.values()) size += n;
   return {
     format: m.format,
     path: m.path,

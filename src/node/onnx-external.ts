@@ -4,11 +4,11 @@
  * over 2 GB work), writing puts the .onnx and its data file in place
  * atomically (temp + rename, all-or-nothing).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelProto } from 'onnx-buf';
 import { byteLength } from '../core/dtypes.js';
-import { ModelpressError } from '../core/errors.js';
+import { ModelpressError, isModelpressError } from '../core/errors.js';
 import {
   allTensorProtos,
   checkTensorProto,
@@ -24,59 +24,37 @@ import {
   type OnnxModel,
 } from '../formats/onnx/index.js';
 import { readFileChecked, writeFilesAtomic } from './fs.js';
+import { readRange, withInputFile, type OpenInputOptions } from './open.js';
 
 function externalError(code: 'E_NOT_FOUND' | 'E_IO', modelPath: string, location: string, full: string, e: unknown): ModelpressError {
   const why = code === 'E_NOT_FOUND' ? 'not found' : `cannot be read (${e instanceof Error ? e.message : String(e)})`;
   return new ModelpressError(code, `external data file "${location}" (${full}) ${why}`, { file: modelPath, cause: e });
 }
 
-/** Opens external file `full` for reading: E_NOT_FOUND when it is missing, E_IO otherwise. */
-function openExternal(modelPath: string, location: string, full: string): number {
+/** Opens external file `full` as a regular file inside the model's folder: E_NOT_FOUND when it is missing, E_IO otherwise. */
+function withExternal<T>(modelPath: string, location: string, opts: OpenInputOptions, use: (fd: number, full: string) => T): T {
+  const full = join(dirname(modelPath), location);
   try {
-    return openSync(full, 'r');
+    return withInputFile(full, opts, dirname(modelPath), (fd) => use(fd, full));
   } catch (e) {
-    throw externalError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', modelPath, location, full, e);
+    if (isModelpressError(e) && e.code === 'E_NOT_FOUND') throw externalError('E_NOT_FOUND', modelPath, location, full, e);
+    if (isModelpressError(e)) throw new ModelpressError(e.code, `external data file "${location}" ${e.message}`, { file: full, cause: e });
+    throw externalError('E_IO', modelPath, location, full, e);
   }
 }
 
-/** A ranged reader for external files next to `modelPath`. */
-export function externalReaderFor(modelPath: string): ExternalRangeReader {
-  const dir = dirname(modelPath);
-  return (location, offset, length) => {
-    const full = join(dir, location);
-    const fd = openExternal(modelPath, location, full);
-    try {
-      const size = fstatSync(fd).size;
-      const n = Math.max(0, Math.min(length, size - offset));
-      const out = new Uint8Array(n);
-      let done = 0;
-      while (done < n) {
-        const got = readSync(fd, out, done, n - done, offset + done);
-        if (got === 0) break;
-        done += got;
-      }
-      return done === n ? out : out.subarray(0, done);
-    } catch (e) {
-      throw externalError('E_IO', modelPath, location, full, e);
-    } finally {
-      closeSync(fd);
-    }
-  };
+/** A ranged reader for external files next to `modelPath` (regular files only, see openInputFile). */
+export function externalReaderFor(modelPath: string, opts: OpenInputOptions = {}): ExternalRangeReader {
+  return (location, offset, length) => withExternal(modelPath, location, opts, (fd, full) => readRange(fd, offset, length, full));
 }
 
 /** Sizes of external files, looked up once each. */
-function externalFileSize(modelPath: string, location: string, cache: Map<string, number>): number {
+function externalFileSize(modelPath: string, location: string, cache: Map<string, number>, opts: OpenInputOptions): number {
   const cached = cache.get(location);
   if (cached !== undefined) return cached;
-  const full = join(dirname(modelPath), location);
-  const fd = openExternal(modelPath, location, full);
-  try {
-    const size = fstatSync(fd).size;
-    cache.set(location, size);
-    return size;
-  } finally {
-    closeSync(fd);
-  }
+  const size = withExternal(modelPath, location, opts, (fd) => fstatSync(fd).size);
+  cache.set(location, size);
+  return size;
 }
 
 /**
@@ -85,9 +63,9 @@ function externalFileSize(modelPath: string, location: string, cache: Map<string
  * E_TRUNCATED naming the model and the data file) and read on demand by
  * listOnnxTensors.
  */
-export function readOnnxFile(path: string, opts: { readonly validate?: boolean | undefined } = {}): OnnxModel {
+export function readOnnxFile(path: string, opts: { readonly validate?: boolean | undefined } & OpenInputOptions = {}): OnnxModel {
   const bytes = readFileChecked(path);
-  const model = readOnnx(bytes, { file: path, readExternal: externalReaderFor(path), validate: opts.validate });
+  const model = readOnnx(bytes, { file: path, readExternal: externalReaderFor(path, opts), validate: opts.validate });
   const sizes = new Map<string, number>();
   for (const { tensor, slot, part } of allTensorProtos(model.proto)) {
     if (!isExternal(tensor)) continue;
@@ -96,7 +74,7 @@ export function readOnnxFile(path: string, opts: { readonly validate?: boolean |
     const info = externalDataInfo(tensor, label, path);
     const layout = checkTensorProto(tensor, { file: path, where });
     const need = info.offset + byteLength(layout.dtype, layout.count);
-    const size = externalFileSize(path, info.location, sizes);
+    const size = externalFileSize(path, info.location, sizes, opts);
     if (size < need) {
       throw new ModelpressError(
         'E_TRUNCATED',

@@ -14,6 +14,7 @@ import { detectFormat } from '../formats/detect.js';
 import { onnxExternalRefs } from '../formats/onnx/layout.js';
 import { tfjsShardPaths } from '../formats/tfjs/layout.js';
 import { readFileChecked, writeFilesAtomic } from './fs.js';
+import { readInputFile, type OpenInputOptions } from './open.js';
 
 /** The model format, from the content (the extension only breaks ties), as every command detects it. */
 export function guessFormat(path: string, bytes: Uint8Array): SourceFormat {
@@ -23,11 +24,11 @@ export function guessFormat(path: string, bytes: Uint8Array): SourceFormat {
 }
 
 /** Reads a model for packing; TF.js shards are read from the JSON's directory in manifest order. */
-export function loadModelFiles(path: string): PackInput {
+export function loadModelFiles(path: string, opts: OpenInputOptions = {}): PackInput {
   const bytes = readFileChecked(path);
   if (hasMpzMagic(bytes)) fail('E_ARG', 'is already an .mpz container (unpack it first)', path);
   const format = guessFormat(path, bytes);
-  if (format === 'onnx') return loadOnnxFiles(path, bytes);
+  if (format === 'onnx') return loadOnnxFiles(path, bytes, opts);
   if (format !== 'tfjs') return { format, files: [{ name: '', bytes }] };
   let shardPaths: string[];
   try {
@@ -43,13 +44,13 @@ export function loadModelFiles(path: string): PackInput {
     } catch {
       fail('E_UNSUPPORTED', `TF.js shard path '${p}' is not a plain relative path`, path);
     }
-    files.push({ name: p, bytes: readFileChecked(join(dir, p)) });
+    files.push({ name: p, bytes: readInputFile(join(dir, p), opts, dir) });
   }
   return { format, files };
 }
 
 /** An ONNX model and, if its tensors refer to external data, those files (by their relative `location`). */
-function loadOnnxFiles(path: string, bytes: Uint8Array): PackInput {
+function loadOnnxFiles(path: string, bytes: Uint8Array, opts: OpenInputOptions): PackInput {
   let locations: string[];
   try {
     locations = [...new Set(onnxExternalRefs(bytes).map((r) => r.location))];
@@ -66,7 +67,7 @@ function loadOnnxFiles(path: string, bytes: Uint8Array): PackInput {
       fail('E_UNSUPPORTED', `external data location '${location}' is not a plain relative path`, path);
     }
     if (location === basename(path)) fail('E_UNSUPPORTED', `external data location '${location}' is the model file itself`, path);
-    files.push({ name: location, bytes: readFileChecked(join(dirname(path), location)) });
+    files.push({ name: location, bytes: readInputFile(join(dirname(path), location), opts, dirname(path)) });
   }
   return { format: 'onnx', files };
 }

@@ -8,6 +8,7 @@ import { readTfjs, type TfjsModel } from '../formats/tfjs/read.js';
 import type { TfjsModelJson } from '../formats/tfjs/manifest.js';
 import { writeTfjs, type TfjsWriteResult, type TfjsWriteTensor, type WriteTfjsOptions } from '../formats/tfjs/write.js';
 import { readFileChecked, writeFilesAtomic } from './fs.js';
+import { readInputFile, type OpenInputOptions } from './open.js';
 
 /**
  * The file a manifest path names, relative to the model JSON's directory.
@@ -31,11 +32,15 @@ export function resolveTfjsShardPath(jsonPath: string, shardPath: string): strin
   return join(dirname(jsonPath), shardPath);
 }
 
-/** Reads a TF.js model from the path of its JSON file; shards are read from the JSON's directory. */
-export function readTfjsFile(jsonPath: string): TfjsModel {
+/**
+ * Reads a TF.js model from the path of its JSON file; shards are read from
+ * the JSON's directory as regular files (symbolic links refused unless
+ * `followSymlinks`, FIFOs and devices always).
+ */
+export function readTfjsFile(jsonPath: string, opts: OpenInputOptions = {}): TfjsModel {
   const json = readFileChecked(jsonPath);
   try {
-    return readTfjs(json, (p) => readFileChecked(resolveTfjsShardPath(jsonPath, p)), jsonPath);
+    return readTfjs(json, (p) => readInputFile(resolveTfjsShardPath(jsonPath, p), opts, dirname(jsonPath)), jsonPath);
   } catch (e) {
     throw isModelpressError(e) ? e.withFile(jsonPath) : e;
   }
