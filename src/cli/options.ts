@@ -186,6 +186,18 @@ export function dimsRecord(dims: readonly [string, number][] | undefined): Recor
   return Object.fromEntries(dims ?? []);
 }
 
+/**
+ * --follow-symlinks: read external data files and TF.js shards that are (or
+ * sit under) symbolic links inside the model's folder. FIFOs, devices and
+ * sockets stay refused. Pass the value on as `followSymlinks` in the load options.
+ */
+export function followSymlinksOption(): Option {
+  return option(
+    '--follow-symlinks',
+    "read external data files and TF.js shards through symbolic links (refused by default: a link can point outside the model's folder)",
+  );
+}
+
 /** --data-dir: where the IDX datasets are. */
 export function dataDirOption(): Option {
   return option('--data-dir <dir>', 'folder with the Fashion-MNIST/MNIST IDX files', {

@@ -2,7 +2,7 @@
  * Node-side dataset loading: finds Fashion-MNIST / MNIST IDX files on disk
  * (gzipped or not) and hands the bytes to the browser-safe parsers.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
@@ -12,6 +12,7 @@ import { imageDatasetFromIdx, isGzip, type ImageDataset } from '../eval/datasets
 import { parseNpy } from '../eval/datasets/npy.js';
 import { parseNpz } from '../eval/datasets/npz.js';
 import { calibrationIndices, splitIndices, type SplitName } from '../eval/splits.js';
+import { readInputFile } from './open.js';
 
 export type DatasetSplit = 'train' | 'test';
 
@@ -80,12 +81,7 @@ function findFile(dir: string, name: string, searched: string[]): string | undef
 
 /** Reads a file, gunzipping it when it starts with the gzip magic. */
 export function readMaybeGzip(path: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new ModelpressError('E_IO', `cannot read: ${(e as Error).message}`, { file: path, cause: e });
-  }
+  const bytes = readInputFile(path);
   if (!isGzip(bytes)) return bytes;
   try {
     return gunzipSync(bytes);

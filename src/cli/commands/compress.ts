@@ -16,12 +16,24 @@ import { train as trainModel } from '../../train/trainer.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
 import { buildZooModel, ZOO_NAMES } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
-import { addDataOptions, addOptions, addOutputOptions, fraction, int, oneOf, option, seedOption, type DataCliOptions } from '../options.js';
+import {
+  addDataOptions,
+  addOptions,
+  addOutputOptions,
+  fraction,
+  int,
+  oneOf,
+  option,
+  seedOption,
+  type DataCliOptions,
+  followSymlinksOption,
+} from '../options.js';
 import { formatTable, humanBytes } from '../table.js';
 import { loadData, trainingProgress, trainingRun } from '../training.js';
 
 interface Flags extends DataCliOptions {
   output: string;
+  followSymlinks?: boolean;
   arch: string;
   trainEpochs: number;
   sparsity: number;
@@ -75,6 +87,7 @@ export function register(program: Command, io: CliIO): void {
     option('--cluster-epochs <n>', 'centroid fine-tuning epochs, 1..1000', { parse: epochs, default: 2 }),
     seedOption('initialization, the hold-out split and shuffling'),
     option('--save-onnx <file>', 'also write the clustered ONNX model (runs in onnxruntime as is)'),
+    followSymlinksOption(),
   );
   addOutputOptions(cmd, {
     output: 'the compressed container; the name must end in .mpz',
@@ -91,7 +104,7 @@ export function register(program: Command, io: CliIO): void {
       let model: ModelProto;
       let source: string;
       if (modelPath) {
-        model = readOnnxFile(modelPath).proto;
+        model = readOnnxFile(modelPath, { followSymlinks: f.followSymlinks }).proto;
         source = modelPath;
       } else {
         say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);

@@ -10,7 +10,7 @@ import { ModelpressError } from '../../core/errors.js';
 import type { FormatName } from '../../formats/types.js';
 import { formatFromExtension, loadModel, saveModel } from '../../node/load.js';
 import type { CliIO } from '../io.js';
-import { addOutputOptions, oneOf, option } from '../options.js';
+import { addOutputOptions, oneOf, option, followSymlinksOption } from '../options.js';
 import { humanBytes } from '../table.js';
 
 const TARGETS: readonly FormatName[] = ['onnx', 'safetensors', 'tfjs'];
@@ -28,19 +28,20 @@ export function register(program: Command, io: CliIO): void {
         choices: TARGETS,
         defaultText: 'from the extension of -o: .onnx, .safetensors, .json',
       }),
-    );
+    )
+    .addOption(followSymlinksOption());
   addOutputOptions(cmd, {
     output: 'output file (.onnx, .safetensors, or .json for TF.js; shards/external data go next to it)',
     json: `print the written files and the notes as JSON (schema ${CONVERT_SCHEMA}, docs/CLI.md)`,
   });
-  cmd.action((input: string, opts: { output: string; to?: FormatName; json?: boolean }) => {
+  cmd.action((input: string, opts: { output: string; to?: FormatName; json?: boolean; followSymlinks?: boolean }) => {
     const to = opts.to ?? formatFromExtension(opts.output);
     if (!to)
       throw new ModelpressError(
         'E_ARG',
         `cannot tell the output format from "${opts.output}": use --to onnx|safetensors|tfjs or a .onnx/.safetensors/.json name`,
       );
-    const model = loadModel(input);
+    const model = loadModel(input, { followSymlinks: opts.followSymlinks });
     const result = saveModel(model, opts.output, to);
     for (const note of result.notes) io.stderr(`modelpress: note: ${note}\n`);
     const total = result.files.reduce((s, f) => s + f.bytes, 0);

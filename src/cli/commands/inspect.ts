@@ -11,7 +11,7 @@ import { onnxSummary, type OnnxSummary, type OnnxValueSummary } from '../../form
 import { describeLocation, type NamedTensor, type TensorLocation } from '../../formats/types.js';
 import { loadModel, type LoadedModel } from '../../node/load.js';
 import type { CliIO } from '../io.js';
-import { option, topOption } from '../options.js';
+import { option, topOption, followSymlinksOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { formatNumber, formatPercent, formatTable, humanBytes } from '../table.js';
 
@@ -314,8 +314,9 @@ export function register(program: Command, io: CliIO): void {
     )
     .addOption(option('--json', `print a JSON object (schema ${INSPECT_SCHEMA}, docs/CLI.md) instead of tables`))
     .addOption(topOption('tensors in the terminal table, largest (bytes) first; 0 hides the table (the JSON lists all)'))
-    .action((file: string, opts: { json?: boolean; top: number }) => {
-      const model = loadModel(file);
+    .addOption(followSymlinksOption())
+    .action((file: string, opts: { json?: boolean; top: number; followSymlinks?: boolean }) => {
+      const model = loadModel(file, { followSymlinks: opts.followSymlinks });
       const progress = startProgress(opts.json ? { ...io, isTTY: false } : io, 'inspecting', model.tensors.length);
       let report: InspectReport;
       try {

@@ -10,13 +10,14 @@ import { packModel, type PackReport } from '../../codec/container/pack.js';
 import { writeFileAtomic } from '../../node/fs.js';
 import { loadModelFiles } from '../../node/pack-files.js';
 import type { CliIO } from '../io.js';
-import { addOutputOptions, option } from '../options.js';
+import { addOutputOptions, option, followSymlinksOption } from '../options.js';
 
 interface PackCliOptions {
   output: string;
   lossless?: boolean;
   smallest?: boolean;
   json?: boolean;
+  followSymlinks?: boolean;
 }
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
@@ -53,13 +54,14 @@ export function register(program: Command, io: CliIO): void {
         '--smallest',
         'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
       ),
-    );
+    )
+    .addOption(followSymlinksOption());
   addOutputOptions(cmd, {
     output: 'output .mpz path (written atomically)',
     json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})`,
   });
   cmd.action((model: string, opts: PackCliOptions) => {
-    const input = loadModelFiles(model);
+    const input = loadModelFiles(model, { followSymlinks: opts.followSymlinks });
     const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
     if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
     writeFileAtomic(opts.output, bytes);

@@ -41,6 +41,7 @@ import {
   option,
   type DataCliOptions,
   type TrainingCliOptions,
+  followSymlinksOption,
 } from '../options.js';
 import {
   checkOutput,
@@ -60,6 +61,7 @@ const SCOPES = ['layer', 'global'] as const;
 
 interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'> {
   output: string;
+  followSymlinks?: boolean;
   sparsity?: number;
   method: string;
   quality?: number;
@@ -170,6 +172,7 @@ export function register(program: Command, io: CliIO): void {
       { parse: oneOf(SCHEDULE_NAMES), choices: SCHEDULE_NAMES, default: 'oneshot' },
     ),
     option('--stages <k>', 'iterative schedule: number of equal sparsity increments', { parse: int({ min: 1 }), default: 4 }),
+    followSymlinksOption(),
   );
   addSelectionOptions(cmd, 'weights (layers, for --method channel)');
   addDataOptions(cmd, { what: 'fine-tuning and evaluation data (test accuracy before and after)' });
@@ -198,7 +201,7 @@ export function register(program: Command, io: CliIO): void {
     const plan = planFromOptions(o);
     const distill = distillLoss(o);
     checkOutput(o.output, input);
-    const file = readOnnxFile(input);
+    const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
     const original = inlineExternalData(file.proto, file, input);
     const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
     const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };

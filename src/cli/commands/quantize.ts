@@ -40,11 +40,13 @@ import {
   oneOf,
   option,
   topOption,
+  followSymlinksOption,
 } from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
 
 interface Flags {
   output: string;
+  followSymlinks?: boolean;
   scheme: string;
   perChannel?: boolean;
   symmetric?: boolean;
@@ -153,10 +155,11 @@ export function register(program: Command, io: CliIO): void {
       defaultText: 'auto',
     }),
     topOption(),
+    followSymlinksOption(),
   );
   addOutputOptions(cmd, { output: 'output file', json: `print a JSON report on stdout (schema ${QUANTIZE_SCHEMA}, docs/CLI.md)` });
   cmd.action(async (input: string, f: Flags) => {
-    const model = loadModel(input);
+    const model = loadModel(input, { followSymlinks: f.followSymlinks });
     const opts: QuantizeOptions = {
       file: input,
       ...(f.perChannel ? { perChannel: true } : {}),
