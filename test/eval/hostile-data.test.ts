@@ -14,7 +14,7 @@ import { parseNpz } from '../../src/eval/datasets/npz.js';
 import { crc32, listZip } from '../../src/eval/datasets/zip.js';
 import { loadDataSpec, loadFashionMnist, loadMnist, readMaybeGzip } from '../../src/node/datasets.js';
 import { cli } from '../cli/cli.js';
-import { classMeanFixture, storedNpz } from './helpers.js';
+import { classMeanFixture, storedNpz, zipArchive } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-hostile-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,30 +40,7 @@ function zeroDeflate(segments: number): Uint8Array {
 
 /** A one-member deflated zip whose directory declares `size` bytes and `crc`. */
 function deflatedZip(name: string, deflated: Uint8Array, size: number, crc = 0): Uint8Array {
-  const nameBytes = new TextEncoder().encode(name);
-  const local = new Uint8Array(30 + nameBytes.length);
-  const lv = new DataView(local.buffer);
-  lv.setUint32(0, 0x04034b50, true);
-  lv.setUint16(8, 8, true);
-  lv.setUint16(26, nameBytes.length, true);
-  local.set(nameBytes, 30);
-  const central = new Uint8Array(46 + nameBytes.length);
-  const cv = new DataView(central.buffer);
-  cv.setUint32(0, 0x02014b50, true);
-  cv.setUint16(10, 8, true);
-  cv.setUint32(16, crc, true);
-  cv.setUint32(20, deflated.length, true);
-  cv.setUint32(24, size, true);
-  cv.setUint16(28, nameBytes.length, true);
-  central.set(nameBytes, 46);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, 1, true);
-  ev.setUint16(10, 1, true);
-  ev.setUint32(12, central.length, true);
-  ev.setUint32(16, local.length + deflated.length, true);
-  return Buffer.concat([local, deflated, central, end]);
+  return zipArchive([{ name, data: deflated, method: 8, size, crc }]);
 }
 
 /** A gzip file around raw deflate data, with the trailer's CRC and ISIZE as given. */

@@ -8,6 +8,7 @@
  * inflation stops at the declared size, so a zip bomb costs no more memory
  * than its directory admits to.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { fail } from '../../core/errors.js';
 
 export interface ZipEntry {
@@ -157,13 +158,7 @@ async function inflateRawWithStreams(data: Uint8Array, maxOutput: number): Promi
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 const CRC_TABLE = (() => {
