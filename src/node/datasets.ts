@@ -11,6 +11,7 @@ import { datasetFromArrays, datasetFromImages } from '../eval/datasets/dataset.j
 import { imageDatasetFromIdx, isGzip, type ImageDataset } from '../eval/datasets/idx.js';
 import { parseNpy } from '../eval/datasets/npy.js';
 import { parseNpz } from '../eval/datasets/npz.js';
+import { DEFAULT_MAX_DATA_BYTES, DEFLATE_MAX_RATIO, OutputLimitError } from '../eval/datasets/zip.js';
 import { calibrationIndices, splitIndices, type SplitName } from '../eval/splits.js';
 import { readInputFile } from './open.js';
 
@@ -79,14 +80,50 @@ function findFile(dir: string, name: string, searched: string[]): string | undef
   return undefined;
 }
 
-/** Reads a file, gunzipping it when it starts with the gzip magic. */
-export function readMaybeGzip(path: string): Uint8Array {
+/**
+ * Reads a file (a regular file only), gunzipping it when it starts with the gzip
+ * magic. The gzip trailer's size (ISIZE, the size mod 2^32) bounds the output: a
+ * member that inflates past it, or one declaring more than `maxBytes` (default
+ * 2 GiB) or more than deflate's 1032:1 best ratio allows, is refused before it fills memory.
+ */
+export function readMaybeGzip(path: string, maxBytes = DEFAULT_MAX_DATA_BYTES): Uint8Array {
   const bytes = readInputFile(path);
   if (!isGzip(bytes)) return bytes;
+  if (bytes.length < 18) throw new ModelpressError('E_TRUNCATED', `gzip file of ${bytes.length} bytes has no trailer`, { file: path });
+  const declared = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 4, true);
+  if (declared > maxBytes)
+    throw new ModelpressError('E_CORRUPT', `gzip data declares ${declared} bytes, over the ${maxBytes}-byte limit`, { file: path });
+  if (declared > bytes.length * DEFLATE_MAX_RATIO + 64)
+    throw new ModelpressError(
+      'E_CORRUPT',
+      `gzip data declares ${declared} bytes from ${bytes.length}, beyond deflate's ${DEFLATE_MAX_RATIO}:1 limit`,
+      {
+        file: path,
+      },
+    );
+  let out: Uint8Array;
   try {
-    return gunzipSync(bytes);
+    out = gunzipSync(bytes, { maxOutputLength: Math.max(1, declared) });
   } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new ModelpressError('E_CORRUPT', `gzip data inflates to more than the ${declared} bytes its trailer declares`, {
+        file: path,
+        cause: e,
+      });
     throw new ModelpressError('E_CORRUPT', `gzip data is damaged: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  if (out.length !== declared)
+    throw new ModelpressError('E_CORRUPT', `gzip data inflates to ${out.length} bytes, its trailer declares ${declared}`, { file: path });
+  return out;
+}
+
+/** node:zlib's raw inflate, stopping at `maxOutput` bytes (the zip directory's size). */
+function inflateRawLimited(data: Uint8Array, maxOutput: number): Uint8Array {
+  try {
+    return inflateRawSync(data, { maxOutputLength: Math.max(1, maxOutput) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new OutputLimitError(maxOutput);
+    throw e;
   }
 }
 
@@ -142,7 +179,7 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
   const lower = source.toLowerCase();
   let ds: Dataset;
   if (lower.endsWith('.npz')) {
-    const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: (b) => inflateRawSync(b) });
+    const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: inflateRawLimited });
     const x = arrays.get('x') ?? (arrays.size === 1 ? [...arrays.values()][0] : undefined);
     if (!x)
       throw new ModelpressError('E_NOT_FOUND', `archive has no array 'x' (arrays: ${[...arrays.keys()].join(', ')})`, { file: source });

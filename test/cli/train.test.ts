@@ -9,52 +9,9 @@ import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { transformerModel } from '../train/trainer-fixtures.js';
 import { makeTensor } from '../../src/core/tensor.js';
 import { encodeNpy } from '../../src/eval/datasets/npy.js';
-import { crc32 } from '../../src/eval/datasets/zip.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
+import { storedNpz as npz } from '../eval/helpers.js';
 import { cli } from './cli.js';
-
-/** A stored (uncompressed) zip of .npy members, as numpy.savez writes. */
-function npz(members: Record<string, Uint8Array>): Uint8Array {
-  const locals: Uint8Array[] = [];
-  const centrals: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data] of Object.entries(members)) {
-    const nameBytes = new TextEncoder().encode(`${name}.npy`);
-    const crc = crc32(data);
-    const local = new Uint8Array(30 + nameBytes.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, data.length, true);
-    lv.setUint32(22, data.length, true);
-    lv.setUint16(26, nameBytes.length, true);
-    local.set(nameBytes, 30);
-    const central = new Uint8Array(46 + nameBytes.length);
-    const cv = new DataView(central.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, data.length, true);
-    cv.setUint32(24, data.length, true);
-    cv.setUint16(28, nameBytes.length, true);
-    cv.setUint32(42, offset, true);
-    central.set(nameBytes, 46);
-    locals.push(local, data);
-    centrals.push(central);
-    offset += local.length + data.length;
-  }
-  const cdSize = centrals.reduce((a, c) => a + c.length, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, centrals.length, true);
-  ev.setUint16(10, centrals.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  return Buffer.concat([...locals, ...centrals, end]);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -48,6 +48,24 @@ describe('.npz (zip)', () => {
     expect([...(typedView(arrays.get('y')!) as BigInt64Array)]).toEqual([1n, 0n]);
   });
 
+  it('loads a real np.savez archive whose float32 member sits at an unaligned offset (issue 12 row 5)', async () => {
+    // Written by np.savez(a=uint8[3], x=arange(6, float32).reshape(2, 3) / 4, y=int64[1, 0]).
+    const bytes = read('savez-unaligned.npz');
+    const entry = listZip(bytes).find((e) => e.name === 'x.npy')!;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const dataAt =
+      entry.localOffset + 30 + view.getUint16(entry.localOffset + 26, true) + view.getUint16(entry.localOffset + 28, true) + 128;
+    expect(entry.method).toBe(0);
+    expect(dataAt % 4).not.toBe(0);
+    const ds = await loadDataSpec(fixture('savez-unaligned.npz'));
+    expect(ds.x.shape).toEqual([2, 3]);
+    // Its own aligned buffer: onnxruntime feeds and Float32Array views of it need no copy and cannot throw.
+    expect(ds.x.data.byteOffset % 4).toBe(0);
+    expect([...toFloat32(ds.x)]).toEqual([0, 0.25, 0.5, 0.75, 1, 1.25]);
+    expect([...(typedView(ds.x) as Float32Array)]).toEqual([0, 0.25, 0.5, 0.75, 1, 1.25]);
+    expect([...ds.y!]).toEqual([1, 0]);
+  });
+
   it('reads savez_compressed (deflate) archives with DecompressionStream, float16 data', async () => {
     const arrays = await parseNpz(read('small-deflate.npz'));
     expect(arrays.get('x')!.dtype).toBe('float16');

@@ -63,11 +63,15 @@ export function parseNpy(bytes: Uint8Array, file?: string): Tensor {
     });
   const itemSize = Number(code.slice(1));
   const want = elementCount(shape) * itemSize;
+  if (!Number.isSafeInteger(want))
+    fail('E_SHAPE', `.npy ${descr}(${shape.join(', ')}) overflows: the element count times ${itemSize} bytes is not a size`, file);
   const have = bytes.length - dataStart;
   if (have < want)
     fail('E_TRUNCATED', `.npy ${descr}(${shape.join(', ')}) needs ${want} data bytes at offset ${dataStart}, file has ${have}`, file);
   if (have > want) fail('E_CORRUPT', `.npy ${descr}(${shape.join(', ')}) needs ${want} data bytes, file has ${have - want} more`, file);
-  return makeTensor(dtype, shape, bytes.slice(dataStart));
+  // A copy into a buffer of its own (Buffer#slice would share, at whatever offset the member sat in the file):
+  // the elements then start at offset 0, aligned for any typed view.
+  return makeTensor(dtype, shape, new Uint8Array(bytes.subarray(dataStart)));
 }
 
 /** Encodes a Tensor as .npy v1.0 (tests, and saving small arrays). */

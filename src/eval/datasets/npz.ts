@@ -5,10 +5,10 @@
 import { fail } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { parseNpy } from './npy.js';
-import { listZip, readZipEntry, type InflateRaw } from './zip.js';
+import { listZip, readZipEntry, type ZipReadOptions } from './zip.js';
 
 /** Every array in an .npz archive by name (without the `.npy` suffix). */
-export async function parseNpz(bytes: Uint8Array, options: { inflateRaw?: InflateRaw; file?: string } = {}): Promise<Map<string, Tensor>> {
+export async function parseNpz(bytes: Uint8Array, options: ZipReadOptions = {}): Promise<Map<string, Tensor>> {
   const arrays = new Map<string, Tensor>();
   for (const entry of listZip(bytes, options.file)) {
     if (!entry.name.endsWith('.npy')) continue;

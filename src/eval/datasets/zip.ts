@@ -3,8 +3,12 @@
  * record, walks the central directory (sizes come from there, because numpy
  * writes zip64 local headers), and returns entries stored (method 0) or
  * deflated (method 8). Inflation is injected; the default uses the
- * browser-safe DecompressionStream('deflate-raw').
+ * browser-safe DecompressionStream('deflate-raw'). The directory's sizes bound
+ * the work: a member larger than `maxBytes` is refused before it is read, and
+ * inflation stops at the declared size, so a zip bomb costs no more memory
+ * than its directory admits to.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { fail } from '../../core/errors.js';
 
 export interface ZipEntry {
@@ -17,7 +21,25 @@ export interface ZipEntry {
   readonly localOffset: number;
 }
 
-export type InflateRaw = (data: Uint8Array) => Promise<Uint8Array> | Uint8Array;
+/**
+ * Inflates raw deflate data, producing at most `maxOutput` bytes: an inflater
+ * whose output would exceed it throws (or stops) instead of allocating more.
+ */
+export type InflateRaw = (data: Uint8Array, maxOutput: number) => Promise<Uint8Array> | Uint8Array;
+
+/** Default bound on one archive member's (or one decompressed file's) size: 2 GiB. */
+export const DEFAULT_MAX_DATA_BYTES = 2 ** 31;
+
+/** Options of the zip readers. */
+export interface ZipReadOptions {
+  inflateRaw?: InflateRaw;
+  file?: string;
+  /** Largest member size accepted, in bytes; default DEFAULT_MAX_DATA_BYTES. */
+  maxBytes?: number;
+}
+
+/** Deflate's best ratio is 1032:1 (a 258-byte match in under 2 bits); the directory claiming more is lying. */
+export const DEFLATE_MAX_RATIO = 1032;
 
 const EOCD = 0x06054b50;
 const CENTRAL = 0x02014b50;
@@ -69,12 +91,19 @@ export function listZip(bytes: Uint8Array, file?: string): ZipEntry[] {
 }
 
 /** The uncompressed bytes of one entry, CRC-checked. */
-export async function readZipEntry(
-  bytes: Uint8Array,
-  entry: ZipEntry,
-  options: { inflateRaw?: InflateRaw; file?: string } = {},
-): Promise<Uint8Array> {
+export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, options: ZipReadOptions = {}): Promise<Uint8Array> {
   const { file } = options;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DATA_BYTES;
+  if (entry.size > maxBytes)
+    fail('E_CORRUPT', `zip entry '${entry.name}' declares ${entry.size} bytes, over the ${maxBytes}-byte limit for one member`, file);
+  if (entry.method === 0 && entry.compressedSize !== entry.size)
+    fail('E_CORRUPT', `stored zip entry '${entry.name}' has ${entry.compressedSize} bytes but declares ${entry.size}`, file);
+  if (entry.method === 8 && entry.size > entry.compressedSize * DEFLATE_MAX_RATIO + 64)
+    fail(
+      'E_CORRUPT',
+      `zip entry '${entry.name}' declares ${entry.size} bytes from ${entry.compressedSize} deflated, beyond deflate's ${DEFLATE_MAX_RATIO}:1 limit`,
+      file,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = entry.localOffset;
   if (at + 30 > bytes.length || view.getUint32(at, true) !== LOCAL)
@@ -88,8 +117,10 @@ export async function readZipEntry(
   if (entry.method === 0) data = raw;
   else if (entry.method === 8) {
     try {
-      data = await (options.inflateRaw ?? inflateRawWithStreams)(raw);
+      data = await (options.inflateRaw ?? inflateRawWithStreams)(raw, entry.size);
     } catch (e) {
+      if (e instanceof OutputLimitError)
+        fail('E_CORRUPT', `zip entry '${entry.name}' inflates to more than the ${entry.size} bytes its directory declares`, file);
       fail('E_CORRUPT', `zip entry '${entry.name}': deflate data is damaged (${(e as Error).message})`, file);
     }
   } else
@@ -104,9 +135,30 @@ export async function readZipEntry(
   return data;
 }
 
-async function inflateRawWithStreams(data: Uint8Array): Promise<Uint8Array> {
+/** Thrown by an inflater whose output would exceed its limit. */
+export class OutputLimitError extends Error {
+  constructor(limit: number) {
+    super(`output exceeds ${limit} bytes`);
+  }
+}
+
+/** Inflates with DecompressionStream, cancelling it once the output passes `maxOutput` bytes. */
+async function inflateRawWithStreams(data: Uint8Array, maxOutput: number): Promise<Uint8Array> {
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxOutput) {
+      await reader.cancel();
+      throw new OutputLimitError(maxOutput);
+    }
+    chunks.push(value);
+  }
+  return concatBytes(chunks);
 }
 
 const CRC_TABLE = (() => {
