@@ -25,5 +25,5 @@ export function int64Tensor(values: BigInt64Array, shape: readonly number[]): Te
 export function floatValues(t: Tensor, name = 'output'): Float32Array {
   if (t.dtype !== 'float32') throw new ModelpressError('E_UNSUPPORTED', `${name} is ${t.dtype}, expected float32`);
   const b = t.data;
-  return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(b.slice().buffer);
+  return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer);
 }
