@@ -4,84 +4,14 @@
  * and gigabytes of output or minutes of decoding.
  */
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../src/codec/checksum.js';
-import { ByteWriter } from '../../src/codec/bytes.js';
 import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../../src/codec/bytecoder.js';
 import { CODER } from '../../src/codec/container/coders.js';
-import {
-  HEADER_BYTES,
-  MAX_CHUNK_BYTES,
-  TRAILER_BYTES,
-  defaultMaxOutput,
-  writeHeader,
-  writeTrailer,
-} from '../../src/codec/container/format.js';
-import { type MpzIndex, type StreamDesc, type TensorEntry, writeIndex } from '../../src/codec/container/index-codec.js';
+import { MAX_CHUNK_BYTES, defaultMaxOutput } from '../../src/codec/container/format.js';
 import { openMpz, packModel, readTensor, unpackModel, unpackStream } from '../../src/codec/container/index.js';
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
 import { isModelpressError } from '../../src/core/errors.js';
 import { pieceStream } from './container-helpers.js';
-
-/** An .mpz from an index and its chunks' encoded bytes (CRCs appended and recomputed); `section` overrides the stored index. */
-function buildMpz(index: Omit<MpzIndex, 'dataStart' | 'dataEnd'>, chunks: Uint8Array[], section?: Uint8Array): Uint8Array {
-  let body = section;
-  if (!body) {
-    const raw = writeIndex(index);
-    const w = new ByteWriter();
-    w.u8(CODER.raw);
-    w.varuint(raw.length);
-    w.bytes(raw);
-    body = w.finish();
-  }
-  const area = chunks.reduce((n, c) => n + c.length + 4, 0);
-  const fileLength = HEADER_BYTES + body.length + area + TRAILER_BYTES;
-  const out = new Uint8Array(fileLength);
-  const header = writeHeader(body.length, fileLength, crc32c(body));
-  out.set(header, 0);
-  out.set(body, HEADER_BYTES);
-  let at = HEADER_BYTES + body.length;
-  for (const c of chunks) {
-    out.set(c, at);
-    new DataView(out.buffer).setUint32(at + c.length, crc32c(c), true);
-    at += c.length + 4;
-  }
-  out.set(writeTrailer(header), fileLength - TRAILER_BYTES);
-  return out;
-}
-
-const stream = (coder: number, chunks: { count: number; encodedLength: number }[]): StreamDesc => ({
-  coder,
-  chunks: chunks.map((c) => ({ ...c, offset: 0 })),
-});
-
-/** One tensor of `elements` 4-bit (or uint8) elements, coded as a one-symbol Huffman codebook stream in `chunkCount` chunks. */
-function huffmanBomb(dtypeId: 2 | 22, elements: number, chunkCount = 1): Uint8Array {
-  const one = encodeHuffman(new Uint8Array(1), 1); // mode "one symbol": no data bits, any count
-  const length = dtypeId === 22 ? elements / 2 : elements;
-  const per = elements / chunkCount;
-  const tensor: TensorEntry = {
-    name: 'w',
-    dtypeId,
-    shape: [elements],
-    offset: 0,
-    length,
-    crc: 0,
-    encoding: {
-      kind: 'codebook',
-      entries: Uint8Array.of(0),
-      size: 1,
-      center: 0,
-      stream: stream(
-        CODER.huffman,
-        Array.from({ length: chunkCount }, () => ({ count: per, encodedLength: one.length })),
-      ),
-    },
-  };
-  return buildMpz(
-    { format: 'opaque', files: [{ name: '', length, crc: 0 }], totalLength: length, skeleton: stream(CODER.raw, []), tensors: [tensor] },
-    Array.from({ length: chunkCount }, () => one),
-  );
-}
+import { buildMpz, huffmanBomb, indexBomb, stream } from './mpz-bombs.js';
 
 /** Runs `f`, which must throw a ModelpressError of `code` naming `file`, quickly and without a large allocation. */
 async function expectBounded(f: () => unknown, code: string, file = 'bomb.mpz'): Promise<void> {
@@ -125,13 +55,7 @@ describe('.mpz decoder limits', () => {
   });
 
   it('row 2: an index claiming 256 MiB of generic-coded zeros is refused before it is decoded', async () => {
-    const zeros = encodeBytes(new Uint8Array(4096));
-    const w = new ByteWriter();
-    w.u8(CODER.bytes);
-    w.varuint(256 * 1024 * 1024);
-    w.bytes(zeros);
-    const empty = { format: 'opaque', files: [], totalLength: 0, skeleton: stream(CODER.raw, []), tensors: [] } as const;
-    const mpz = buildMpz(empty, [], w.finish());
+    const mpz = indexBomb(256 * 1024 * 1024);
     await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
     // beyond the coder's best ratio even when the output limit is lifted
     await expectBounded(() => unpackModel(mpz, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');

@@ -1,0 +1,64 @@
+/** `unpack` / `eval` on hostile .mpz files (issue 12, rows 1-2) and `--max-output`. */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packModel } from '../../src/codec/container/index.js';
+import { makeSafetensors } from '../codec/container-helpers.js';
+import { huffmanBomb, indexBomb } from '../codec/mpz-bombs.js';
+import { cli } from './cli.js';
+
+/** Runs the CLI and checks it ends within 2 s and 300 MB of RSS growth. */
+async function bounded(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const r = await cli(...argv);
+  expect(performance.now() - t0).toBeLessThan(2000);
+  expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
+  return r;
+}
+
+describe('.mpz decoder limits through the CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-limits-'));
+
+  it('row 1: unpack and eval refuse a one-symbol Huffman codebook claiming 2^32 elements with E_LIMIT, naming the file', async () => {
+    const bomb = join(dir, 'huffman.mpz');
+    writeFileSync(bomb, huffmanBomb(22, 2 ** 32));
+    const out = join(dir, 'huffman.bin');
+    const u = await bounded('unpack', bomb, '-o', out);
+    expect(u.code).toBe(1);
+    expect(u.err).toContain('[E_LIMIT]');
+    expect(u.err).toContain(bomb);
+    expect(existsSync(out)).toBe(false);
+    const e = await bounded('eval', bomb, '--no-latency');
+    expect(e.code).toBe(1);
+    expect(e.err).toContain('[E_LIMIT]');
+    expect(e.err).toContain(bomb);
+  });
+
+  it('row 2: unpack refuses an index claiming 256 MiB of generic-coded zeros at once, even with --max-output raised', async () => {
+    const bomb = join(dir, 'index.mpz');
+    writeFileSync(bomb, indexBomb(256 * 1024 * 1024));
+    for (const extra of [[], ['--max-output', String(2 ** 32 - 1)]]) {
+      const r = await bounded('unpack', bomb, '-o', join(dir, 'index.bin'), ...extra);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('[E_LIMIT]');
+    }
+  });
+
+  it('--max-output below a legitimate file decoded size refuses it; at that size it unpacks', async () => {
+    const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
+    const st = makeSafetensors([{ name: 'w', dtype: 'U8', shape: [4096], data }]);
+    const mpz = join(dir, 'ok.mpz');
+    writeFileSync(mpz, packModel({ format: 'safetensors', files: [{ name: '', bytes: st }] }).bytes);
+    const low = await cli('unpack', mpz, '-o', join(dir, 'low.safetensors'), '--max-output', String(st.length - 1));
+    expect(low.code).toBe(1);
+    expect(low.err).toContain('[E_LIMIT]');
+    const ok = await cli('unpack', mpz, '-o', join(dir, 'ok.safetensors'), '--max-output', String(st.length));
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    const bad = await cli('unpack', mpz, '-o', join(dir, 'x.safetensors'), '--max-output', 'lots');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--max-output');
+  });
+});
