@@ -55,10 +55,13 @@ describe('.mpz decoder limits', () => {
   });
 
   it('row 2: an index claiming 256 MiB of generic-coded zeros is refused before it is decoded', async () => {
-    const mpz = indexBomb(256 * 1024 * 1024);
-    await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
-    // beyond the coder's best ratio even when the output limit is lifted
-    await expectBounded(() => unpackModel(mpz, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
+    // 140 KB that truly decode to 256 MiB of zeros (minutes of work): refused by the default output limit
+    const real = indexBomb(256 * 1024 * 1024, 140_000);
+    expect(defaultMaxOutput(real.length)).toBeLessThan(256 * 1024 * 1024);
+    await expectBounded(() => unpackModel(real, { file }), 'E_LIMIT');
+    // 4 KB claiming the same: beyond the coder's best ratio, refused even when the output limit is lifted
+    const tiny = indexBomb(256 * 1024 * 1024, 4096);
+    await expectBounded(() => unpackModel(tiny, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
   });
 
   it('row 2: a generic-coded skeleton chunk claiming more than the coder can expand is refused', async () => {

@@ -5,7 +5,6 @@
  */
 import { crc32c } from '../../src/codec/checksum.js';
 import { ByteWriter } from '../../src/codec/bytes.js';
-import { encodeBytes } from '../../src/codec/bytecoder.js';
 import { CODER } from '../../src/codec/container/coders.js';
 import { HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../../src/codec/container/format.js';
 import { type MpzIndex, type StreamDesc, type TensorEntry, writeIndex } from '../../src/codec/container/index-codec.js';
@@ -72,11 +71,18 @@ export function huffmanBomb(dtypeId: 2 | 22, elements: number, chunkCount = 1): 
   );
 }
 
-/** An .mpz whose generic-coded index (4 KiB of zeros, 10 coded bytes) claims `claimed` decoded bytes. */
-export function indexBomb(claimed: number): Uint8Array {
+/**
+ * An .mpz whose generic-coded index claims `claimed` decoded bytes from a
+ * coded body of `bodyBytes` zero bytes: with a code value of 0 the range
+ * decoder yields 0 bits whatever the model predicts and consumes one byte per
+ * ~2000 output bytes, so the body really decodes that long (the issue's CPU
+ * bomb: ~140 KB of it keeps a reader busy for minutes on 256 MiB).
+ */
+export function indexBomb(claimed: number, bodyBytes: number): Uint8Array {
   const w = new ByteWriter();
   w.u8(CODER.bytes);
   w.varuint(claimed);
-  w.bytes(encodeBytes(new Uint8Array(4096)));
+  w.u8(1); // byte coder mode 1: range-coded
+  w.bytes(new Uint8Array(bodyBytes));
   return buildMpz({ format: 'opaque', files: [], totalLength: 0, skeleton: stream(CODER.raw, []), tensors: [] }, [], w.finish());
 }
