@@ -35,6 +35,7 @@ import {
   dimOption,
   dimsRecord,
   int,
+  maxOutputOption,
   number,
   oneOf,
   option,
@@ -71,6 +72,7 @@ export interface EvalCliOptions {
   runs: number;
   latency?: boolean;
   threads?: number;
+  maxOutput?: number;
   calibSize: number;
   testFraction: number;
 }
@@ -126,6 +128,7 @@ export function addEvalOptions(cmd: Command): Command {
     option('--runs <n>', 'timed latency runs per batch size', { parse: int({ min: 1 }), default: 20 }),
     option('--no-latency', 'skip the latency measurement'),
     option('--threads <n>', 'onnxruntime intra-op threads', { parse: int({ min: 1 }), defaultText: 'all cores' }),
+    maxOutputOption(),
     calibSizeOption(512),
     testFractionOption(),
   );
@@ -199,7 +202,8 @@ export async function openModel(path: string, s: EvalSettings): Promise<{ runner
   const stored = readFileChecked(path);
   let bytes = stored;
   if (hasMpzMagic(stored)) {
-    const unpacked = unpackModel(stored, { file: path });
+    const { maxOutput } = s.options;
+    const unpacked = unpackModel(stored, { file: path, ...(maxOutput === undefined ? {} : { maxOutput }) });
     if (unpacked.format !== 'onnx' || unpacked.files.length !== 1)
       throw new ModelpressError('E_UNSUPPORTED', `the .mpz holds a ${unpacked.format} model; eval runs ONNX models`, { file: path });
     bytes = unpacked.files[0]!.bytes;

@@ -228,6 +228,14 @@ export function limitOption(what: string): Option {
   return option('--limit <n>', what, { parse: int({ min: 1 }) });
 }
 
+/** --max-output: the decoded-size limit for reading an .mpz (the reader's default is 256x the file + 64 MiB). */
+export function maxOutputOption(): Option {
+  return option('--max-output <bytes>', 'refuse an .mpz whose decoded size exceeds this many bytes (E_LIMIT)', {
+    parse: int({ min: 1 }),
+    defaultText: '256x the .mpz file size + 64 MiB',
+  });
+}
+
 /** --top: rows of a terminal table, largest first (the JSON always lists all). */
 export function topOption(what = 'tensors listed in the terminal table, largest first (the JSON lists all)'): Option {
   return option('--top <n>', what, { parse: int({ min: 0 }), default: 20 });

@@ -14,6 +14,13 @@ import { BinaryDecoder, BinaryEncoder } from './arith.js';
  *
  * Stream: u8 mode (0 raw: the bytes follow; 1 coded: range coder bytes).
  */
+/**
+ * Most output bytes one coded byte can yield: the model's probabilities are
+ * 12-bit (1..4095 of 4096), so each bit costs at least -log2(4095/4096) =
+ * 3.52e-4 bits and a byte at least 2.82e-3: 2839 bytes per coded byte
+ * (all zeros reach ~1900). Readers refuse larger claims before decoding.
+ */
+export const BYTES_MAX_EXPANSION = 2840;
 const MODE_RAW = 0;
 const MODE_CODED = 1;
 /** Hashed tables hold 2^hashBits counters per context order, sized from the input length (4 Ki .. 1 Mi entries; a nibble of context uses a 16-entry bucket). */
@@ -286,6 +293,11 @@ export function decodeBytes(encoded: Uint8Array, byteLength: number): Uint8Array
     return encoded.slice(1);
   }
   if (mode !== MODE_CODED) throw new ModelpressError('E_CORRUPT', `${what}: unknown mode byte ${mode} at offset 0`);
+  if (byteLength > encoded.length * BYTES_MAX_EXPANSION)
+    throw new ModelpressError(
+      'E_LIMIT',
+      `${what}: ${byteLength} bytes claimed from ${encoded.length} coded bytes (at most ${BYTES_MAX_EXPANSION} per byte)`,
+    );
   const out = new Uint8Array(byteLength);
   const model = new ByteModel(out, true);
   const dec = new BinaryDecoder(encoded, what, 1);

@@ -111,6 +111,9 @@ export function decodeHuffman(bytes: Uint8Array, count: number): SymbolArray {
   const what = 'huffman stream';
   checkCount(count);
   const h = parseHeader(bytes, what);
+  // every code is at least 1 bit: a coded stream cannot hold more symbols than data bits (checked before allocating)
+  if (h.mode === MODE_CODED && count > (bytes.length - h.dataStart) * 8)
+    throw new ModelpressError('E_TRUNCATED', `${what}: ${count} symbols claimed from ${(bytes.length - h.dataStart) * 8} data bits`);
   const out = allocSymbols(h.alphabetSize, count);
   if (h.mode === MODE_EMPTY) {
     if (count !== 0) throw new ModelpressError('E_CORRUPT', `${what}: empty stream but ${count} symbols expected`);

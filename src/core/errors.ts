@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_CORRUPT' // the content contradicts itself (offsets overlap, lengths disagree, bad field)
   | 'E_CHECKSUM' // a stored checksum does not match
   | 'E_UNSUPPORTED' // well-formed, but uses something we do not handle
+  | 'E_LIMIT' // a declared size beyond a decoder limit (--max-output, chunk size, the coder's best ratio)
   | 'E_SHAPE' // shapes or dtypes do not fit together
   | 'E_GRAPH'; // a graph that cannot be processed (unknown op on a path, cycle, ...)
 

@@ -7,7 +7,7 @@ import { decodeIndexSection } from '../../src/codec/container/index-codec.js';
 import { ByteWriter } from '../../src/codec/bytes.js';
 import { bytesOf, makeTfjs, pieceStream, readBytes, rng } from './container-helpers.js';
 
-const DECODE_ERRORS = ['E_CHECKSUM', 'E_TRUNCATED', 'E_CORRUPT', 'E_FORMAT', 'E_UNSUPPORTED'];
+const DECODE_ERRORS = ['E_CHECKSUM', 'E_TRUNCATED', 'E_CORRUPT', 'E_FORMAT', 'E_UNSUPPORTED', 'E_LIMIT'];
 
 /** A small TF.js model whose .mpz uses every encoding: raw/bytes/floatplanes, codebooks with sparse layouts, dedup, several chunks. */
 function sample(): { files: { name: string; bytes: Uint8Array }[]; mpz: Uint8Array } {

@@ -9,7 +9,7 @@ import { unpackModel } from '../../codec/container/reader.js';
 import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
 import type { CliIO } from '../io.js';
-import { addOutputOptions } from '../options.js';
+import { addOptions, addOutputOptions, maxOutputOption } from '../options.js';
 
 export const UNPACK_SCHEMA = 'modelpress.unpack/1';
 
@@ -22,11 +22,12 @@ export function register(program: Command, io: CliIO): void {
     output: 'output model path (TF.js: the model JSON; shards are written next to it)',
     json: `print the written files and sizes as JSON (schema ${UNPACK_SCHEMA})`,
   });
-  cmd.action((input: string, opts: { output: string; json?: boolean }) => {
+  addOptions(cmd, maxOutputOption());
+  cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number }) => {
     const bytes = readFileChecked(input);
     let model: ReturnType<typeof unpackModel>;
     try {
-      model = unpackModel(bytes, { file: input });
+      model = unpackModel(bytes, { file: input, ...(opts.maxOutput === undefined ? {} : { maxOutput: opts.maxOutput }) });
     } catch (e) {
       throw e instanceof ModelpressError ? e.withFile(input) : e;
     }

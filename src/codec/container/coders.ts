@@ -11,7 +11,7 @@
  */
 import { fail } from '../../core/errors.js';
 import { ByteReader } from '../bytes.js';
-import { decodeBytes } from '../bytecoder.js';
+import { BYTES_MAX_EXPANSION, decodeBytes } from '../bytecoder.js';
 import { decodeIntsCabac } from '../cabac.js';
 import { decodeFloats } from '../floatplanes.js';
 import { decodeHuffman } from '../huffman.js';
@@ -27,6 +27,14 @@ interface CoderBase<K extends string> {
   readonly key: K;
   /** Name in reports and EncodeTensorOptions.coders, e.g. 'floatplanes-f32', 'sparse+huffman'. */
   readonly name: string;
+  /**
+   * Most decoded units one encoded byte can yield, when the coder has a bound
+   * below the chunk size: raw 1; the generic byte coder 2840 (its 12-bit
+   * probabilities cost at least -log2(4095/4096) bits per bit, so at most
+   * ~2839 bytes per byte). Coders without one (a one-symbol Huffman chunk
+   * stores no data bits) are bounded by MAX_CHUNK_BYTES alone.
+   */
+  readonly maxExpansion?: number;
 }
 
 /** A coder whose chunks decode to the payload's bytes. */
@@ -81,12 +89,13 @@ const table = [
     key: 'raw',
     name: 'raw',
     output: 'bytes',
+    maxExpansion: 1,
     decode: (e: Uint8Array, count: number) => {
       if (e.length !== count) fail('E_CORRUPT', `raw chunk holds ${e.length} bytes, expected ${count}`);
       return e;
     },
   },
-  { id: 1, key: 'bytes', name: 'bytes', output: 'bytes', decode: decodeBytes },
+  { id: 1, key: 'bytes', name: 'bytes', output: 'bytes', maxExpansion: BYTES_MAX_EXPANSION, decode: decodeBytes },
   floatplanes(2, 'floatF32', 'float32', 'f32'),
   floatplanes(3, 'floatF16', 'float16', 'f16'),
   floatplanes(4, 'floatBF16', 'bfloat16', 'bf16'),

@@ -20,6 +20,18 @@ export const TRAILER_BYTES = 8;
 export const CHUNK_BYTES = 256 * 1024;
 /** Largest output a reader accepts (4 GiB - 1): typed arrays beyond that are not portable. */
 export const MAX_OUTPUT_BYTES = 0xffffffff;
+/** Largest chunk a writer may emit and a reader accepts (decoded bytes; 16x the default): bounds every per-chunk allocation. */
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Default limit on the decoded output of an .mpz of `fileLength` bytes:
+ * 256x the file plus 64 MiB. Real files stay far below it (silero packs 2.7x,
+ * pruned+clustered models ~41x); a claim beyond it is refused with E_LIMIT
+ * before anything is allocated. Callers may pass their own `maxOutput`.
+ */
+export function defaultMaxOutput(fileLength: number): number {
+  return Math.min(MAX_OUTPUT_BYTES, 256 * fileLength + 64 * 1024 * 1024);
+}
 
 /** Encoding kinds of a tensor entry. */
 export const ENCODING = { dedup: 0, direct: 1, codebook: 2 } as const;

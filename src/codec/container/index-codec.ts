@@ -7,9 +7,9 @@
 import { byteLength, dtypeFromOnnx, dtypeTraits, elementCount } from '../../core/dtypes.js';
 import { ModelpressError, fail } from '../../core/errors.js';
 import { ByteReader, ByteWriter } from '../bytes.js';
-import { decodeBytes, encodeBytes } from '../bytecoder.js';
-import { CODER, CODER_NAMES, floatCoderFor } from './coders.js';
-import { ENCODING, MAX_OUTPUT_BYTES, TRAILER_BYTES } from './format.js';
+import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../bytecoder.js';
+import { CODER, CODER_NAMES, coderTraits, floatCoderFor } from './coders.js';
+import { ENCODING, MAX_CHUNK_BYTES, MAX_OUTPUT_BYTES, TRAILER_BYTES, defaultMaxOutput } from './format.js';
 import { FORMAT_IDS, type SourceFormat } from './layout.js';
 
 export interface ChunkRef {
@@ -193,6 +193,25 @@ export interface ParseIndexOptions {
   readonly dataStart: number;
   /** Total file length from the header: every chunk must end before the trailer. */
   readonly fileLength: number;
+  /** Largest decoded output accepted (bytes); default defaultMaxOutput(fileLength). Larger claims fail with E_LIMIT. */
+  readonly maxOutput?: number;
+}
+
+/**
+ * Refuses a chunk whose claimed decoded size the format cannot produce: more
+ * than MAX_CHUNK_BYTES of output, or more units than its coder's best ratio
+ * allows from `encodedLength` bytes. Runs before anything is allocated.
+ */
+function checkChunkClaim(what: string, coder: number, count: number, encodedLength: number, width: number, file?: string): void {
+  if (count * width > MAX_CHUNK_BYTES)
+    fail('E_LIMIT', `.mpz index: ${what} claims ${count * width} decoded bytes (chunks hold at most ${MAX_CHUNK_BYTES})`, file);
+  const ratio = coderTraits(coder)?.maxExpansion;
+  if (ratio !== undefined && count > encodedLength * ratio)
+    fail(
+      'E_LIMIT',
+      `.mpz index: ${what} claims ${count} units from ${encodedLength} bytes (coder ${CODER_NAMES[coder]} yields at most ${ratio} per byte)`,
+      file,
+    );
 }
 
 /** Parses and validates an index (its CRC already checked by the caller). */
@@ -206,6 +225,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
   const flags = r.u8();
   if (flags !== 0) fail('E_UNSUPPORTED', `.mpz index: reserved flags 0x${flags.toString(16)} set`, file);
 
+  const maxOutput = opts.maxOutput ?? defaultMaxOutput(opts.fileLength);
   const fileCount = r.varuint();
   if (fileCount < 1) bad('no files');
   const files: SourceFileEntry[] = [];
@@ -219,13 +239,15 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
     const length = r.varuint();
     totalLength += length;
     if (totalLength > MAX_OUTPUT_BYTES) fail('E_UNSUPPORTED', `.mpz index: decoded size exceeds ${MAX_OUTPUT_BYTES} bytes`, file);
+    if (totalLength > maxOutput)
+      fail('E_LIMIT', `.mpz index: decoded size ${totalLength} exceeds the output limit of ${maxOutput} bytes (--max-output)`, file);
     files.push({ name, length, crc: r.u32() });
   }
 
   const dataStart = opts.dataStart;
   const dataLimit = opts.fileLength - TRAILER_BYTES;
   let cursor = dataStart;
-  const readStream = (what: string, expectedCount: number, unitBytes: number, allowed: readonly number[]): StreamDesc => {
+  const readStream = (what: string, expectedCount: number, width: number, allowed: readonly number[]): StreamDesc => {
     const coder = r.u8();
     if (coder >= CODER_NAMES.length) fail('E_UNSUPPORTED', `.mpz index: ${what} uses unknown coder id ${coder}`, file);
     if (!allowed.includes(coder)) bad(`${what} cannot use coder ${CODER_NAMES[coder]}`);
@@ -236,7 +258,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       const count = r.varuint();
       const encodedLength = r.varuint();
       if (count === 0) bad(`${what} chunk ${i} is empty`);
-      if (count % unitBytes !== 0) bad(`${what} chunk ${i} holds ${count} bytes, not a multiple of ${unitBytes}`);
+      checkChunkClaim(`${what} chunk ${i}`, coder, count, encodedLength, width, file);
       if (coder === CODER.raw && encodedLength !== count) bad(`${what} raw chunk ${i} stores ${encodedLength} bytes for ${count}`);
       sum += count;
       if (sum > expectedCount) bad(`${what} chunks hold more than its ${expectedCount} units`);
@@ -263,6 +285,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
     const encodedLength = r.varuint();
     if (count === 0) bad(`skeleton chunk ${i} is empty`);
     if (skCoder === CODER.raw && encodedLength !== count) bad(`skeleton raw chunk ${i} stores ${encodedLength} bytes for ${count}`);
+    checkChunkClaim(`skeleton chunk ${i}`, skCoder, count, encodedLength, 1, file);
     skeletonLength += count;
     if (skeletonLength > totalLength) bad(`skeleton chunks hold more than the ${totalLength} output bytes`);
     if (cursor + encodedLength + 4 > dataLimit) bad(`skeleton chunk ${i} runs past the chunk area end ${dataLimit}`);
@@ -325,7 +348,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       if (center >= size) bad(`${what}: codebook center ${center} >= size ${size}`);
       const entries = r.bytes(nibbles ? size : size * width);
       if (nibbles && entries.some((e) => e > 15)) bad(`${what}: 4-bit codebook entry above 15`);
-      const stream = readStream(`${what} indices`, nibbles ? count : length / width, 1, [
+      const stream = readStream(`${what} indices`, nibbles ? count : length / width, width, [
         CODER.huffman,
         CODER.cabac,
         CODER.sparseHuffman,
@@ -384,7 +407,7 @@ export function encodeIndexSection(index: Uint8Array): Uint8Array {
 }
 
 /** Decodes the stored index section (its CRC already checked). */
-export function decodeIndexSection(section: Uint8Array, file?: string): Uint8Array {
+export function decodeIndexSection(section: Uint8Array, file?: string, maxOutput: number = MAX_INDEX_BYTES): Uint8Array {
   const r = new ByteReader(section, '.mpz index section');
   let coder: number;
   let length: number;
@@ -395,7 +418,10 @@ export function decodeIndexSection(section: Uint8Array, file?: string): Uint8Arr
     return fail('E_CORRUPT', e instanceof Error ? e.message : String(e), file);
   }
   if (length > MAX_INDEX_BYTES) fail('E_UNSUPPORTED', `.mpz index of ${length} bytes exceeds ${MAX_INDEX_BYTES}`, file);
+  if (length > maxOutput) fail('E_LIMIT', `.mpz index of ${length} bytes exceeds the output limit of ${maxOutput} bytes`, file);
   const body = section.subarray(r.pos);
+  if (coder === CODER.bytes && length > body.length * BYTES_MAX_EXPANSION)
+    fail('E_LIMIT', `.mpz index claims ${length} bytes from ${body.length} coded bytes (at most ${BYTES_MAX_EXPANSION} per byte)`, file);
   if (coder === CODER.raw) {
     if (body.length !== length) fail('E_CORRUPT', `.mpz raw index holds ${body.length} bytes, declares ${length}`, file);
     return body;

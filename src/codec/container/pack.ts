@@ -10,7 +10,7 @@ import { ModelpressError, fail } from '../../core/errors.js';
 import { encodeBytes } from '../bytecoder.js';
 import { crc32c } from '../checksum.js';
 import { CODER, CODER_NAMES } from './coders.js';
-import { CHUNK_BYTES, HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from './format.js';
+import { CHUNK_BYTES, HEADER_BYTES, MAX_CHUNK_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from './format.js';
 import { encodeIndexSection, writeIndex, type ChunkRef, type Encoding, type StreamDesc, type TensorEntry } from './index-codec.js';
 import { onnxByteLayout } from '../../formats/onnx/layout.js';
 import { safetensorsByteLayout } from '../../formats/safetensors.js';
@@ -139,8 +139,11 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
   if (input.files.length === 0) fail('E_ARG', 'packModel: no files given', opts.file);
   const whole = concatBytes(input.files.map((f) => f.bytes));
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0)
-    fail('E_ARG', `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64`);
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0 || chunkBytes > MAX_CHUNK_BYTES)
+    fail(
+      'E_ARG',
+      `chunkBytes ${chunkBytes} must be a multiple of 8, at least 64 and at most ${MAX_CHUNK_BYTES} (readers refuse larger chunks)`,
+    );
 
   let layout: SourceLayout;
   let fallback: string | undefined;

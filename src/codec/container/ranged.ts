@@ -6,7 +6,7 @@
 import { fail } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { crc32c } from '../checksum.js';
-import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, readHeader } from './format.js';
+import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
 import { decodeIndexSection, parseIndex, type MpzIndex } from './index-codec.js';
 import { decodeTensorEntry, tensorChunkSpan } from './reader.js';
 
@@ -26,15 +26,17 @@ async function readExact(read: RangeReader, offset: number, length: number, what
 }
 
 /** Opens an .mpz through a range reader: header, index and trailer are read and validated. */
-export async function openMpzRanged(read: RangeReader, opts: { file?: string } = {}): Promise<RangedMpz> {
+export async function openMpzRanged(read: RangeReader, opts: { file?: string; maxOutput?: number } = {}): Promise<RangedMpz> {
   const { file } = opts;
   const headerBytes = await readExact(read, 0, HEADER_BYTES, 'the header', file);
   const header = readHeader(headerBytes, undefined, file);
   const section = await readExact(read, HEADER_BYTES, header.indexLength, 'the index', file);
   if (crc32c(section) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(await readExact(read, header.fileLength - TRAILER_BYTES, TRAILER_BYTES, 'the trailer', file), headerBytes, file);
-  const index = parseIndex(decodeIndexSection(section, file), {
+  const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
+  const index = parseIndex(decodeIndexSection(section, file, maxOutput), {
     fileLength: header.fileLength,
+    maxOutput,
     dataStart: HEADER_BYTES + header.indexLength,
     ...(file === undefined ? {} : { file }),
   });

@@ -8,12 +8,14 @@ import type { Tensor } from '../../core/tensor.js';
 import { crc32c } from '../checksum.js';
 import { Assembler, checkChunkCrc, planSteps, type UnpackedModel } from './assemble.js';
 import { decodeTensorChunk, rethrowAt } from './decode-chunk.js';
-import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, readHeader } from './format.js';
+import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
 import { decodeIndexSection, elementWidth, parseIndex, type MpzIndex, type TensorEntry } from './index-codec.js';
 
 export interface ReadOptions {
   /** Name used in error messages. */
   readonly file?: string;
+  /** Largest decoded output accepted, in bytes (default: 256x the file + 64 MiB, defaultMaxOutput); beyond it E_LIMIT. */
+  readonly maxOutput?: number;
 }
 
 /** Validates the header, index checksum, index and trailer of a whole .mpz file and returns its index. */
@@ -23,8 +25,10 @@ export function openMpz(bytes: Uint8Array, opts: ReadOptions = {}): MpzIndex {
   const indexBytes = bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.indexLength);
   if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(bytes.subarray(header.fileLength - TRAILER_BYTES, header.fileLength), bytes, file);
-  return parseIndex(decodeIndexSection(indexBytes, file), {
+  const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
+  return parseIndex(decodeIndexSection(indexBytes, file, maxOutput), {
     fileLength: header.fileLength,
+    maxOutput,
     dataStart: HEADER_BYTES + header.indexLength,
     ...(file === undefined ? {} : { file }),
   });

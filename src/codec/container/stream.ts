@@ -7,7 +7,7 @@
 import { fail } from '../../core/errors.js';
 import { crc32c } from '../checksum.js';
 import { Assembler, planSteps, type UnpackedModel } from './assemble.js';
-import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, readHeader } from './format.js';
+import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
 import { decodeIndexSection, parseIndex } from './index-codec.js';
 import type { ReadOptions } from './reader.js';
 
@@ -97,8 +97,10 @@ export async function unpackStream(stream: ReadableStream<Uint8Array>, opts: Rea
     const header = readHeader(headerBytes, undefined, file);
     const indexBytes = await input.take(header.indexLength, 'the index');
     if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
-    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file), {
+    const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
+    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file, maxOutput), {
       fileLength: header.fileLength,
+      maxOutput,
       dataStart: HEADER_BYTES + header.indexLength,
       ...(file === undefined ? {} : { file }),
     });

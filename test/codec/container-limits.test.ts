@@ -1,0 +1,100 @@
+/**
+ * Decoder limits (issue 12, rows 1-2): hand-built hostile .mpz files whose
+ * checksums are all valid, so only the size checks stand between a tiny file
+ * and gigabytes of output or minutes of decoding.
+ */
+import { describe, expect, it } from 'vitest';
+import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../../src/codec/bytecoder.js';
+import { CODER } from '../../src/codec/container/coders.js';
+import { MAX_CHUNK_BYTES, defaultMaxOutput } from '../../src/codec/container/format.js';
+import { openMpz, packModel, readTensor, unpackModel, unpackStream } from '../../src/codec/container/index.js';
+import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
+import { isModelpressError } from '../../src/core/errors.js';
+import { pieceStream } from './container-helpers.js';
+import { buildMpz, huffmanBomb, indexBomb, stream } from './mpz-bombs.js';
+
+/** Runs `f`, which must throw a ModelpressError of `code` naming `file`, quickly and without a large allocation. */
+async function expectBounded(f: () => unknown, code: string, file = 'bomb.mpz'): Promise<void> {
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let err: unknown;
+  try {
+    await f();
+  } catch (e) {
+    err = e;
+  }
+  const ms = performance.now() - t0;
+  const grew = process.memoryUsage().rss - rss0;
+  expect(isModelpressError(err), String(err)).toBe(true);
+  expect((err as { code: string }).code).toBe(code);
+  expect((err as { file?: string }).file).toBe(file);
+  expect(ms).toBeLessThan(2000);
+  expect(grew).toBeLessThan(300 * 1024 * 1024);
+}
+
+describe('.mpz decoder limits', () => {
+  const file = 'bomb.mpz';
+
+  it('row 1: a one-symbol Huffman codebook claiming 2^32 4-bit elements is refused before allocation', async () => {
+    const mpz = huffmanBomb(22, 2 ** 32);
+    expect(mpz.length).toBeLessThan(200);
+    await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
+    await expectBounded(() => openMpz(mpz, { file }), 'E_LIMIT');
+    await expectBounded(() => readTensor(mpz, 'w', { file }), 'E_LIMIT');
+    await expectBounded(() => unpackStream(pieceStream(mpz, mpz.length, 50), { file }), 'E_LIMIT');
+    // a caller lifting the output limit still meets the chunk-size limit
+    await expectBounded(() => unpackModel(mpz, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
+  });
+
+  it('row 1: 1 GiB of one-symbol uint8 chunks, each within the chunk size, is refused by the output limit', async () => {
+    const mpz = huffmanBomb(2, 2 ** 30, 2 ** 30 / MAX_CHUNK_BYTES);
+    expect(defaultMaxOutput(mpz.length)).toBeLessThan(2 ** 30);
+    await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
+    // within an explicit limit the same claims pass validation (and fail later, on the bogus CRCs)
+    expect(() => openMpz(mpz, { file, maxOutput: 2 ** 30 })).not.toThrow();
+  });
+
+  it('row 2: an index claiming 256 MiB of generic-coded zeros is refused before it is decoded', async () => {
+    // 140 KB that truly decode to 256 MiB of zeros (minutes of work): refused by the default output limit
+    const real = indexBomb(256 * 1024 * 1024, 140_000);
+    expect(defaultMaxOutput(real.length)).toBeLessThan(256 * 1024 * 1024);
+    await expectBounded(() => unpackModel(real, { file }), 'E_LIMIT');
+    // 4 KB claiming the same: beyond the coder's best ratio, refused even when the output limit is lifted
+    const tiny = indexBomb(256 * 1024 * 1024, 4096);
+    await expectBounded(() => unpackModel(tiny, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
+  });
+
+  it('row 2: a generic-coded skeleton chunk claiming more than the coder can expand is refused', async () => {
+    const coded = encodeBytes(new Uint8Array(4096));
+    const count = Math.min(MAX_CHUNK_BYTES, coded.length * BYTES_MAX_EXPANSION + 1);
+    const mpz = buildMpz(
+      {
+        format: 'opaque',
+        files: [{ name: '', length: count, crc: 0 }],
+        totalLength: count,
+        skeleton: stream(CODER.bytes, [{ count, encodedLength: coded.length }]),
+        tensors: [],
+      },
+      [coded],
+    );
+    await expectBounded(() => unpackModel(mpz, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
+  });
+
+  it('the coders themselves refuse impossible counts before allocating', () => {
+    const zeros = encodeBytes(new Uint8Array(4096));
+    expect(() => decodeBytes(zeros, 2 ** 31)).toThrow(expect.objectContaining({ code: 'E_LIMIT' }));
+    expect(decodeBytes(zeros, 4096)).toEqual(new Uint8Array(4096));
+    const coded = encodeHuffman(Uint8Array.of(0, 1, 1, 0, 1), 2);
+    expect(() => decodeHuffman(coded, 2 ** 31)).toThrow(expect.objectContaining({ code: 'E_TRUNCATED' }));
+  });
+
+  it('legitimate files are far inside the default limit, and the writer refuses chunks a reader would refuse', () => {
+    const data = new Uint8Array(64 * 1024); // all zeros: the best case of every coder
+    const { bytes } = packModel({ format: 'opaque', files: [{ name: '', bytes: data }] });
+    expect(unpackModel(bytes).files[0]!.bytes).toEqual(data);
+    expect(() => packModel({ format: 'opaque', files: [{ name: '', bytes: data }] }, { chunkBytes: MAX_CHUNK_BYTES * 2 })).toThrow(
+      expect.objectContaining({ code: 'E_ARG' }),
+    );
+    expect(() => unpackModel(bytes, { maxOutput: data.length - 1 })).toThrow(expect.objectContaining({ code: 'E_LIMIT' }));
+  });
+});
