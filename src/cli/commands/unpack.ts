@@ -8,6 +8,7 @@ import { ModelpressError } from '../../core/errors.js';
 import { unpackModel } from '../../codec/container/reader.js';
 import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
+import { checkOutputs } from '../../node/output.js';
 import type { CliIO } from '../io.js';
 import { addOutputOptions } from '../options.js';
 
@@ -23,6 +24,7 @@ export function register(program: Command, io: CliIO): void {
     json: `print the written files and sizes as JSON (schema ${UNPACK_SCHEMA})`,
   });
   cmd.action((input: string, opts: { output: string; json?: boolean }) => {
+    checkOutputs([opts.output], [input]);
     const bytes = readFileChecked(input);
     let model: ReturnType<typeof unpackModel>;
     try {
