@@ -48,7 +48,9 @@ export function checkOutputs(outputs: readonly string[], inputs: readonly string
     checkOutputTarget(out);
     for (const input of inputs)
       if (sameFile(out, input))
-        throw new ModelpressError('E_ARG', `the output would overwrite the input file ${input}; write to another path`, { file: out });
+        throw new ModelpressError('E_ARG', `--output must differ from the input: it would overwrite the input file ${input}`, {
+          file: out,
+        });
   }
 }
 

@@ -39,7 +39,7 @@ function safetensorsFile(dir: string, name = 'w.safetensors', tensorName = 'w'):
 function tfjsDir(): { dir: string; json: string; shard: string } {
   const dir = tempDir();
   for (const f of makeTfjs(
-    [{ name: 'w', dtype: 'float32', shape: [4, 4], data: bytesOf(Float32Array.from({ length: 16 }, (_, i) => i - 8)) }],
+    [{ name: 'w', dtype: 'float32', shape: [16, 16], data: bytesOf(Float32Array.from({ length: 256 }, (_, i) => i / 9 - 8)) }],
     1,
   ))
     writeFileSync(join(dir, f.name), f.bytes);
@@ -160,6 +160,11 @@ describe('-o naming a directory or a missing folder (row 13)', () => {
   });
 });
 
+/** Control characters other than newline and tab in `text`, as char codes. */
+function controlChars(text: string): number[] {
+  return [...text].map((c) => c.charCodeAt(0)).filter((c) => c !== 10 && c !== 9 && (c < 0x20 || (c >= 0x7f && c <= 0x9f)));
+}
+
 describe('control characters in names are escaped on the terminal (row 14)', () => {
   const hostile = 'w\u001b]0;pwned\u0007\u001b[2J\u009b31m';
   it('inspect prints escapes, not raw control characters; --json keeps the exact name', async () => {
@@ -167,11 +172,11 @@ describe('control characters in names are escaped on the terminal (row 14)', () 
     const p = safetensorsFile(dir, 'h.safetensors', hostile);
     const r = await cli('inspect', p);
     expect(r.code).toBe(0);
-    expect(r.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(controlChars(r.out)).toEqual([]);
     expect(r.out).toContain('w\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m');
     const j = await cli('inspect', p, '--json');
     expect(j.code).toBe(0);
-    expect(j.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(controlChars(j.out)).toEqual([]);
     const report = JSON.parse(j.out) as { tensors: { name: string }[] };
     expect(report.tensors.map((t) => t.name)).toEqual([hostile]);
   });
@@ -182,5 +187,38 @@ describe('control characters in names are escaped on the terminal (row 14)', () 
     expect(r.code).toBe(1);
     expect(r.err).not.toContain('\u001b');
     expect(r.err).toContain('x\\x1b[2J.onnx');
+  });
+});
+
+describe('TF.js shards are named after the output and never replace other files (row 4)', () => {
+  it('quantize D/model.json -o D/model-q.json leaves the input loadable; convert next to another model keeps it', async () => {
+    const t = tfjsDir();
+    const before = snapshot(t.dir);
+    const q = await cli('quantize', t.json, '--scheme', 'uint8', '-o', join(t.dir, 'model-q.json'));
+    expect(q.code, q.err).toBe(0);
+    expect(readdirSync(t.dir).sort()).toEqual(['group1-shard1of1.bin', 'model-q.group1-shard1of1.bin', 'model-q.json', 'model.json']);
+    for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(t.dir, f)).toString('base64')).toBe(bytes);
+    expect((await cli('inspect', t.json)).code).toBe(0);
+    expect((await cli('inspect', join(t.dir, 'model-q.json'))).code).toBe(0);
+
+    const st = safetensorsFile(tempDir());
+    const c = await cli('convert', st, '-o', join(t.dir, 'other.json'));
+    expect(c.code, c.err).toBe(0);
+    expect(readdirSync(t.dir)).toContain('other.group1-shard1of1.bin');
+    for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(t.dir, f)).toString('base64')).toBe(bytes);
+    // writing the same output again replaces its own shards
+    expect((await cli('convert', st, '-o', join(t.dir, 'other.json'))).code).toBe(0);
+  });
+
+  it('an existing file that is not a shard of the output being replaced is refused, not overwritten', async () => {
+    const dir = tempDir();
+    const st = safetensorsFile(dir);
+    writeFileSync(join(dir, 'x.group1-shard1of1.bin'), 'someone else');
+    const r = await cli('convert', st, '-o', join(dir, 'x.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('[E_ARG]');
+    expect(r.err).toContain('x.group1-shard1of1.bin');
+    expect(readFileSync(join(dir, 'x.group1-shard1of1.bin'), 'utf8')).toBe('someone else');
+    expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 });
