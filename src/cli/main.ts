@@ -6,7 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { isModelpressError } from '../core/errors.js';
 import { commands } from './commands/index.js';
-import { processIO, type CliIO } from './io.js';
+import { removeLiveTemps } from '../node/output.js';
+import { processIO, safeIO, type CliIO } from './io.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,7 +23,8 @@ export function buildProgram(io: CliIO): Command {
 }
 
 /** Runs the CLI on `argv` (without node and script path); resolves to the exit code. */
-export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+export async function run(argv: readonly string[], rawIO: CliIO = processIO()): Promise<number> {
+  const io = safeIO(rawIO);
   const program = buildProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -40,7 +42,25 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
 
 const invokedDirectly =
   typeof process !== 'undefined' && process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+/**
+ * SIGINT/SIGTERM: remove the temp files of writes in flight (the previous
+ * output, if any, is untouched because outputs are renamed into place only
+ * when complete) and exit 128 + signal number (130, 143).
+ */
+export function installSignalHandlers(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      removeLiveTemps();
+      process.exit(code);
+    });
+  }
+}
+
 if (invokedDirectly) {
+  installSignalHandlers();
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

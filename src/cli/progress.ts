@@ -3,7 +3,7 @@
  * is a terminal (io.isTTY): piped output, --json and tests see nothing.
  */
 import cliProgress from 'cli-progress';
-import type { CliIO } from './io.js';
+import { type CliIO, terminalSafe } from './io.js';
 
 export interface Progress {
   /** Sets the completed amount (same unit as `total`). */
@@ -19,7 +19,13 @@ const noProgress: Progress = { update() {}, increment() {}, stop() {} };
 export function startProgress(io: CliIO, label: string, total: number): Progress {
   if (!io.isTTY || total <= 0) return noProgress;
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% {value}/{total}`, stream: process.stderr, clearOnComplete: true, hideCursor: null, fps: 10 },
+    {
+      format: `${terminalSafe(label)} [{bar}] {percentage}% {value}/{total}`,
+      stream: process.stderr,
+      clearOnComplete: true,
+      hideCursor: null,
+      fps: 10,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);

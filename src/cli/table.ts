@@ -4,6 +4,7 @@
  * every command prints with.
  */
 import { bytes } from '../report/format.js';
+import { terminalSafe } from './io.js';
 
 export interface Column {
   readonly header: string;
@@ -32,7 +33,7 @@ export function formatTable(columns: readonly (Column | string)[], rows: readonl
 
 function cellText(c: Cell): string {
   if (c === null || c === undefined) return '-';
-  return typeof c === 'number' ? formatNumber(c) : c;
+  return typeof c === 'number' ? formatNumber(c) : terminalSafe(c);
 }
 
 /** Integers with thousands separators; other numbers with 4 significant digits, exponent form when very large or small. */

@@ -8,10 +8,10 @@
 import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { ModelProto } from 'onnx-buf';
-import { ModelpressError } from '../core/errors.js';
 import { readOnnx } from '../formats/onnx/read.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { fileSize, readFileChecked, writeFileAtomic } from '../node/fs.js';
+import { checkOutputs } from '../node/output.js';
 import { createNodeRunner } from '../node/ort-runner.js';
 import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
 import { parseLrSchedule } from '../train/schedules.js';
@@ -102,10 +102,12 @@ export function readModel(path: string): ModelProto {
   return readOnnx(bytes, { file: path, loadExternal: (loc) => readFileChecked(resolve(dirname(path), loc)) }).proto;
 }
 
-/** E_ARG when the output would overwrite an input. */
+/**
+ * Before any work: E_ARG when the output is a directory or would overwrite
+ * an input, E_NOT_FOUND when its folder is missing (node/output.ts).
+ */
 export function checkOutput(output: string, ...inputs: string[]): void {
-  for (const i of inputs)
-    if (resolve(i) === resolve(output)) throw new ModelpressError('E_ARG', '--output must differ from the input model', { file: output });
+  checkOutputs([output], inputs);
 }
 
 /** A progress bar with loss and accuracy on stderr, only when stderr is a TTY; per-epoch lines otherwise go nowhere. */

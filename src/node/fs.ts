@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync
 import { basename, dirname, join } from 'node:path';
 import { ModelpressError } from '../core/errors.js';
 import { readInputFile } from './open.js';
+import { registerTemp, unregisterTemp } from './output.js';
 
 /** Bytes to write: one buffer, or chunks written in order (avoids concatenating big outputs). */
 export type FileData = Uint8Array | readonly Uint8Array[];
@@ -54,6 +55,7 @@ function tempPathFor(path: string): string {
 /** Writes `data` to a new temp file and fsyncs it; removes the temp and throws on failure. */
 function writeTemp(temp: string, finalPath: string, data: FileData): void {
   let fd: number | undefined;
+  registerTemp(temp);
   try {
     fd = openSync(temp, 'wx', 0o644);
     const chunks = data instanceof Uint8Array ? [data] : data;
@@ -73,6 +75,7 @@ function writeTemp(temp: string, finalPath: string, data: FileData): void {
       }
     }
     rmSync(temp, { force: true });
+    unregisterTemp(temp);
     throw ioError(e, finalPath, 'write');
   }
 }
@@ -119,7 +122,10 @@ export function writeFilesAtomic(files: readonly { path: string; data: FileData 
       temps.push(temp);
     }
   } catch (e) {
-    for (const t of temps) rmSync(t, { force: true });
+    for (const t of temps) {
+      rmSync(t, { force: true });
+      unregisterTemp(t);
+    }
     throw e;
   }
   const existedBefore = new Set(files.filter((f) => exists(f.path)).map((f) => f.path));
@@ -128,6 +134,7 @@ export function writeFilesAtomic(files: readonly { path: string; data: FileData 
     files.forEach((f, i) => {
       try {
         renameSync(temps[i]!, f.path);
+        unregisterTemp(temps[i]!);
       } catch (e) {
         throw ioError(e, f.path, 'rename into place');
       }
@@ -135,7 +142,10 @@ export function writeFilesAtomic(files: readonly { path: string; data: FileData 
     });
   } catch (e) {
     for (const p of renamed) if (!existedBefore.has(p)) rmSync(p, { force: true });
-    for (const t of temps.slice(renamed.length)) rmSync(t, { force: true });
+    for (const t of temps.slice(renamed.length)) {
+      rmSync(t, { force: true });
+      unregisterTemp(t);
+    }
     throw e;
   }
   for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);

@@ -25,6 +25,7 @@ import { readTfjs, tfjsWriteInput, writeTfjs, type TfjsModel, type TfjsModelJson
 import type { FormatName, NamedTensor } from '../formats/types.js';
 import { readFileChecked, writeFilesAtomic, type FileData } from './fs.js';
 import { readRange, readWhole, withInputFile, type OpenInputOptions } from './open.js';
+import { checkShardTargets, tfjsShardPrefix } from './tfjs-files.js';
 
 export interface LoadedModel {
   readonly format: FormatName;
@@ -305,14 +306,19 @@ function encodeModel(model: LoadedModel, out: string, to: FormatName, notes: str
     }
     case 'tfjs': {
       let result: ReturnType<typeof writeTfjs>;
-      if (model.tfjs) result = writeTfjs(model.tfjs.modelJson, tfjsWriteInput(model.tfjs));
+      const shardPrefix = tfjsShardPrefix(out);
+      if (model.tfjs) result = writeTfjs(model.tfjs.modelJson, tfjsWriteInput(model.tfjs), { shardPrefix });
       else {
         notes.push('weights-only TF.js graph-model: the weights manifest is complete, the graph has no nodes');
         const input: TfjsWriteTensor[] = uniqueNames(model.tensors, notes).map(({ name, source }) => ({ name, tensor: source.tensor }));
-        result = writeTfjs(WEIGHTS_ONLY_TFJS, input);
+        result = writeTfjs(WEIGHTS_ONLY_TFJS, input, { shardPrefix });
       }
       for (const c of result.conversions) notes.push(`tensor "${c.name}" stored as ${c.to} (TF.js has no ${c.from})`);
       const dir = dirname(out);
+      checkShardTargets(
+        out,
+        result.shards.map((s) => join(dir, s.path)),
+      );
       return [
         { path: out, data: new TextEncoder().encode(result.json) },
         ...result.shards.map((s) => ({ path: join(dir, s.path), data: s.bytes })),

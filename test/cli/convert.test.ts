@@ -104,7 +104,7 @@ describe('convert round trips', () => {
     mkdirSync(join(dir, 'tf'));
     const r = await cli('convert', FIXTURES.cls, '-o', join(dir, 'tf', 'cls.json'));
     expect(r.code).toBe(0);
-    expect(readdirSync(join(dir, 'tf')).sort()).toEqual(['cls.json', 'group1-shard1of1.bin']);
+    expect(readdirSync(join(dir, 'tf')).sort()).toEqual(['cls.group1-shard1of1.bin', 'cls.json']);
     expect(JSON.parse(readFileSync(join(dir, 'tf', 'cls.json'), 'utf8')).format).toBe('graph-model');
     expect((await cli('convert', join(dir, 'tf', 'cls.json'), '-o', join(dir, 'cls.safetensors'))).code).toBe(0);
     const st = readSafetensors(new Uint8Array(readFileSync(join(dir, 'cls.safetensors'))));
@@ -330,7 +330,7 @@ describe('convert refuses bad input and leaves nothing behind', () => {
     );
     expect((await cli('convert', join(dir, 'w.safetensors'), '-o', join(dir, 'model.json'))).code).toBe(0);
     const before = readdirSync(dir).sort();
-    const shard = await cli('convert', join(dir, 'model.json'), '-o', join(dir, 'other.json'));
+    const shard = await cli('convert', join(dir, 'model.json'), '--to', 'safetensors', '-o', join(dir, 'model.group1-shard1of1.bin'));
     expect(shard.code).toBe(2);
     expect(shard.err).toContain('[E_ARG]');
     const self = await cli('convert', join(dir, 'w.safetensors'), '-o', join(dir, 'w.safetensors'));

@@ -25,8 +25,11 @@ describe('TF.js model files', () => {
       ],
       { shardSize: 256, quantize: { 'conv/w': 'uint8' } },
     );
-    expect(out.shardPaths.map((p) => p.slice(dir.length + 1))).toEqual(['group1-shard1of1.bin', 'group2-shard1of1.bin']);
-    expect(readdirSync(dir).sort()).toEqual(['blazeface.json', 'group1-shard1of1.bin', 'group2-shard1of1.bin']);
+    expect(out.shardPaths.map((p) => p.slice(dir.length + 1))).toEqual([
+      'blazeface.group1-shard1of1.bin',
+      'blazeface.group2-shard1of1.bin',
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(['blazeface.group1-shard1of1.bin', 'blazeface.group2-shard1of1.bin', 'blazeface.json']);
     expect(JSON.parse(readFileSync(path, 'utf8')).userDefinedMetadata).toEqual({ a: 1 });
 
     const back = readTfjsFile(path);
@@ -41,9 +44,9 @@ describe('TF.js model files', () => {
     const sub = mkdtempSync(join(dir, 'm-'));
     const path = join(sub, 'model.json');
     writeTfjsFiles(path, model, [{ name: 'w', tensor: f32([1, 2, 3, 4], [4]) }], { shardSize: 8 });
-    writeFileSync(join(sub, 'group1-shard2of2.bin'), new Uint8Array(3));
+    writeFileSync(join(sub, 'model.group1-shard2of2.bin'), new Uint8Array(3));
     expect(() => readTfjsFile(path)).toThrow(expect.objectContaining({ code: 'E_TRUNCATED', file: path }));
-    unlinkSync(join(sub, 'group1-shard2of2.bin'));
+    unlinkSync(join(sub, 'model.group1-shard2of2.bin'));
     let caught: unknown;
     try {
       readTfjsFile(path);
@@ -53,7 +56,7 @@ describe('TF.js model files', () => {
     expect(caught).toBeInstanceOf(ModelpressError);
     expect((caught as ModelpressError).code).toBe('E_NOT_FOUND');
     expect((caught as ModelpressError).message).toContain(path);
-    expect((caught as ModelpressError).message).toContain('group1-shard2of2.bin');
+    expect((caught as ModelpressError).message).toContain('model.group1-shard2of2.bin');
     expect(() => readTfjsFile(join(sub, 'nope.json'))).toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
   });
 

@@ -29,7 +29,7 @@ import {
   followSymlinksOption,
 } from '../options.js';
 import { formatTable, humanBytes } from '../table.js';
-import { loadData, trainingProgress, trainingRun } from '../training.js';
+import { checkOutput, loadData, trainingProgress, trainingRun } from '../training.js';
 
 interface Flags extends DataCliOptions {
   output: string;
@@ -95,6 +95,9 @@ export function register(program: Command, io: CliIO): void {
   });
   cmd.action(async (modelPath: string | undefined, f: Flags) => {
     if (!f.output.endsWith('.mpz')) throw new ModelpressError('E_ARG', `-o ${f.output}: the output is an .mpz container; name it *.mpz`);
+    const inputs = modelPath === undefined ? [] : [modelPath];
+    checkOutput(f.output, ...inputs);
+    if (f.saveOnnx !== undefined) checkOutput(f.saveOnnx, ...inputs, f.output);
     const data = await loadData({ ...f, valSize: 5000 });
     const say = (s: string) => {
       if (!f.json) io.stderr(`modelpress: ${s}\n`);

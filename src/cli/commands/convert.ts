@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { ModelpressError } from '../../core/errors.js';
 import type { FormatName } from '../../formats/types.js';
 import { formatFromExtension, loadModel, saveModel } from '../../node/load.js';
+import { checkOutputs, checkOutputTarget } from '../../node/output.js';
 import type { CliIO } from '../io.js';
 import { addOutputOptions, oneOf, option, followSymlinksOption } from '../options.js';
 import { humanBytes } from '../table.js';
@@ -41,7 +42,9 @@ export function register(program: Command, io: CliIO): void {
         'E_ARG',
         `cannot tell the output format from "${opts.output}": use --to onnx|safetensors|tfjs or a .onnx/.safetensors/.json name`,
       );
+    checkOutputTarget(opts.output);
     const model = loadModel(input, { followSymlinks: opts.followSymlinks });
+    checkOutputs([opts.output], model.files);
     const result = saveModel(model, opts.output, to);
     for (const note of result.notes) io.stderr(`modelpress: note: ${note}\n`);
     const total = result.files.reduce((s, f) => s + f.bytes, 0);

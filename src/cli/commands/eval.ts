@@ -17,6 +17,7 @@ import {
 } from '../evaluation.js';
 import type { CliIO } from '../io.js';
 import { option } from '../options.js';
+import { checkOutput } from '../training.js';
 
 export function register(program: Command, io: CliIO): void {
   addEvalOptions(
@@ -29,6 +30,7 @@ export function register(program: Command, io: CliIO): void {
       ),
   ).action(async (modelPath: string, opts: EvalCliOptions & { ref?: string }) => {
     const s = parseEvalSettings(opts);
+    if (opts.report) checkOutput(opts.report, modelPath, ...(opts.ref ? [opts.ref] : []));
     const model = { path: modelPath, ...(await openModel(modelPath, s)) };
     const reference = opts.ref ? { path: opts.ref, ...(await openModel(opts.ref, s)) } : undefined;
     try {

@@ -4,11 +4,13 @@
  * Packing is always lossless: the .mpz unpacks to the byte-identical input,
  * and pack verifies that by decoding what it wrote before renaming it into place.
  */
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../core/errors.js';
 import { packModel, type PackReport } from '../../codec/container/pack.js';
 import { writeFileAtomic } from '../../node/fs.js';
 import { loadModelFiles } from '../../node/pack-files.js';
+import { checkOutputs, checkOutputTarget } from '../../node/output.js';
 import type { CliIO } from '../io.js';
 import { addOutputOptions, option, followSymlinksOption } from '../options.js';
 
@@ -61,7 +63,12 @@ export function register(program: Command, io: CliIO): void {
     json: `print sizes per tensor and per stage and the overall ratio as JSON (schema ${PACK_SCHEMA})`,
   });
   cmd.action((model: string, opts: PackCliOptions) => {
+    checkOutputTarget(opts.output);
     const input = loadModelFiles(model, { followSymlinks: opts.followSymlinks });
+    checkOutputs(
+      [opts.output],
+      input.files.map((f) => (f.name === '' ? model : join(dirname(model), f.name))),
+    );
     const { bytes, report } = packModel(input, { file: model, verify: true, ...(opts.smallest ? { slowCoderMinGain: 0 } : {}) });
     if (opts.lossless && report.fallback) fail('E_UNSUPPORTED', `--lossless: ${report.fallback}`, model);
     writeFileAtomic(opts.output, bytes);

@@ -13,6 +13,7 @@ import { loadModel } from '../../node/load.js';
 import { writeOnnxFile } from '../../node/onnx-external.js';
 import { writeSafetensorsFile } from '../../node/safetensors-file.js';
 import { writeTfjsFiles } from '../../node/tfjs-files.js';
+import { checkOutputs, checkOutputTarget } from '../../node/output.js';
 import {
   CALIBRATION_METHODS,
   fileFormatNames,
@@ -159,7 +160,9 @@ export function register(program: Command, io: CliIO): void {
   );
   addOutputOptions(cmd, { output: 'output file', json: `print a JSON report on stdout (schema ${QUANTIZE_SCHEMA}, docs/CLI.md)` });
   cmd.action(async (input: string, f: Flags) => {
+    checkOutputTarget(f.output);
     const model = loadModel(input, { followSymlinks: f.followSymlinks });
+    checkOutputs([f.output], model.files);
     const opts: QuantizeOptions = {
       file: input,
       ...(f.perChannel ? { perChannel: true } : {}),

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../node/fs.js';
 import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
 import { addDataOptions, addOptions, addOutputOptions, fraction, oneOf, option, type DataCliOptions } from '../options.js';
-import { loadData, pct, readModel } from '../training.js';
+import { checkOutput, loadData, pct, readModel } from '../training.js';
 import { loadChartAssets } from '../evaluation.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 
@@ -53,6 +53,7 @@ export function register(program: Command, io: CliIO): void {
   cmd.action(async (input: string, opts: SensitivityCliOptions) => {
     if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html'))
       throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
+    if (opts.report !== undefined) checkOutput(opts.report, input, opts.data);
     const model = readModel(input);
     const { test } = await loadData(opts);
     const assets = opts.report === undefined ? undefined : loadChartAssets();

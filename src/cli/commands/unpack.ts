@@ -8,6 +8,7 @@ import { ModelpressError } from '../../core/errors.js';
 import { unpackModel } from '../../codec/container/reader.js';
 import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
+import { checkOutputs } from '../../node/output.js';
 import type { CliIO } from '../io.js';
 import { addOptions, addOutputOptions, maxOutputOption } from '../options.js';
 
@@ -24,6 +25,7 @@ export function register(program: Command, io: CliIO): void {
   });
   addOptions(cmd, maxOutputOption());
   cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number }) => {
+    checkOutputs([opts.output], [input]);
     const bytes = readFileChecked(input);
     let model: ReturnType<typeof unpackModel>;
     try {

@@ -42,6 +42,11 @@ export interface WriteTfjsOptions {
   /** Maximum bytes per shard file. Default 4,194,304 (4 MiB), as tfjs-converter. */
   shardSize?: number;
   /**
+   * Prepended to every shard file name (`<prefix>group1-shard1of1.bin`), so
+   * models sharing a folder get distinct shards. Default '' (tfjs-converter's names).
+   */
+  shardPrefix?: string;
+  /**
    * Quantize float weights (float32, float16, bfloat16, float64) to uint8/uint16
    * (affine, per tensor) or float16. Default: none, except that float16
    * tensors are always stored float16-quantized (lossless) and stored
@@ -263,7 +268,7 @@ export function writeTfjs(model: TfjsModelJson, tensors: readonly TfjsWriteTenso
       const count = Math.ceil(group.size / shardSize);
       const paths: string[] = [];
       for (let i = 0; i < count; i++) {
-        const path = `group${k + 1}-shard${i + 1}of${count}.bin`;
+        const path = `${opts.shardPrefix ?? ''}group${k + 1}-shard${i + 1}of${count}.bin`;
         paths.push(path);
         shards.push({ path, bytes: stream.subarray(i * shardSize, Math.min(group.size, (i + 1) * shardSize)) });
       }
