@@ -1,16 +1,8 @@
-/**
- * What the commands that train share (train, finetune, prune, cluster, qat,
- * distill, compress; sensitivity reads data and models the same way): the
- * --data splits, the optimizer and early stopping from the training group,
- * the progress bar and epoch lines, the epoch JSON, reading the input model,
- * and writing the output atomically only after everything succeeded.
- */
-import { dirname, resolve } from 'node:path';
+
 import cliProgress from 'cli-progress';
 import type { ModelProto } from 'onnx-buf';
-import { readOnnx } from '../formats/onnx/read.js';
 import { writeOnnx } from '../formats/onnx/write.js';
-import { fileSize, readFileChecked, writeFileAtomic } from '../node/fs.js';
+import { fileSize, writeFileAtomic } from '../node/fs.js';
 import { checkOutputs } from '../node/output.js';
 import { createNodeRunner } from '../node/ort-runner.js';
 import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
@@ -27,6 +19,7 @@ import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
 import { sampleCount } from '../data/dataset.js';
+import { readOnnxFile } from '../node/onnx-external.js';
 
 /** A fraction as a percentage with two decimals; '-' when there is none. */
 export const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
@@ -96,10 +89,9 @@ export function loadData(o: DataCliOptions & { seed?: number; valSize?: number; 
   });
 }
 
-/** Reads an ONNX model file (external data beside it). */
+/** Reads an ONNX model file, its external data by ranges through the regular-file checks (node/open.ts). */
 export function readModel(path: string): ModelProto {
-  const bytes = readFileChecked(path);
-  return readOnnx(bytes, { file: path, loadExternal: (loc) => readFileChecked(resolve(dirname(path), loc)) }).proto;
+  return readOnnxFile(path).proto;
 }
 
 /**
