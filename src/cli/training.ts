@@ -1,4 +1,3 @@
-
 import cliProgress from 'cli-progress';
 import type { ModelProto } from 'onnx-buf';
 import { writeOnnx } from '../formats/onnx/write.js';
