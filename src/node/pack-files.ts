@@ -3,6 +3,7 @@
  * or TF.js model.json + shards) as a PackInput, and write unpacked files
  * atomically next to the requested output path.
  */
+import { lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ModelpressError, fail } from '../core/errors.js';
 import type { UnpackedModel } from '../codec/container/assemble.js';
@@ -77,13 +78,39 @@ function loadOnnxFiles(path: string, bytes: Uint8Array, opts: OpenInputOptions):
  * JSON (or an ONNX model with external data) to `outPath` and the other
  * files under `outPath`'s directory by their relative names. All or nothing.
  */
-export function writeUnpacked(outPath: string, model: UnpackedModel): string[] {
+export function writeUnpacked(outPath: string, model: UnpackedModel, opts: { readonly force?: boolean } = {}): string[] {
   const dir = dirname(outPath);
   const targets = model.files.map((f, i) => {
     if (i === 0) return { path: outPath, data: f.bytes };
     checkRelativePath(f.name, outPath);
-    return { path: join(dir, f.name), data: f.bytes };
+    const path = join(dir, f.name);
+    checkSecondaryTarget(dir, f.name, path, opts.force === true);
+    return { path, data: f.bytes };
   });
   writeFilesAtomic(targets);
   return targets.map((t) => t.path);
+}
+
+/**
+ * A file the container names besides the output (external data, shards) is
+ * written only below the output's folder, never through a symbolic link on
+ * the way (a linked subfolder would lead outside it), and never over an
+ * existing file unless `force`: the names come from the .mpz, not from the
+ * user, so `.bashrc` or `.git/config` must not be replaced silently.
+ */
+function checkSecondaryTarget(dir: string, name: string, path: string, force: boolean): void {
+  let at = dir;
+  for (const part of name.split('/')) {
+    at = join(at, part);
+    let st: ReturnType<typeof lstatSync> | undefined;
+    try {
+      st = lstatSync(at);
+    } catch {
+      break; // missing from here on: nothing to follow or overwrite
+    }
+    if (st.isSymbolicLink())
+      fail('E_ARG', `the container's file '${name}' would be written through the symbolic link ${at}; refused`, path);
+    if (at === path && !force)
+      fail('E_ARG', `the container's file '${name}' would overwrite an existing file; pass --force to replace it`, path);
+  }
 }

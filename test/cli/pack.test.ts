@@ -1,5 +1,5 @@
 /** `modelpress pack` / `unpack` in-process on real fixtures and a TF.js model. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,42 @@ describe('modelpress pack / unpack', () => {
     expect(u.code).toBe(0);
     expect(readFileSync(join(dst, 'restored.json'))).toEqual(Buffer.from(files[0]!.bytes));
     for (const f of files.slice(1)) expect(readFileSync(join(dst, f.name))).toEqual(Buffer.from(f.bytes));
+  });
+
+  it('unpack never replaces a file the container names (a shard) unless --force, nor writes through a linked folder', async () => {
+    const rand = rng(9);
+    const files = makeTfjs(
+      [{ name: 'k', dtype: 'float32', shape: [8, 8], data: bytesOf(Float32Array.from({ length: 64 }, () => rand() - 0.5)) }],
+      1,
+    );
+    const src = mkdtempSync(join(tmpdir(), 'mp-tfjs-'));
+    for (const f of files) writeFileSync(join(src, f.name), f.bytes);
+    const mpz = join(dir, 'tfjs-clobber.mpz');
+    expect((await cli('pack', join(src, 'model.json'), '-o', mpz)).code).toBe(0);
+    const shard = files[1]!.name;
+
+    // an existing file where a shard would go (a user's .bashrc, another model's shard) stays as it was
+    const dst = mkdtempSync(join(tmpdir(), 'mp-tfjs-clobber-'));
+    writeFileSync(join(dst, shard), 'precious');
+    const refused = await cli('unpack', mpz, '-o', join(dst, 'restored.json'));
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/E_ARG.*would overwrite an existing file; pass --force/);
+    expect(readFileSync(join(dst, shard), 'utf8')).toBe('precious');
+    expect(existsSync(join(dst, 'restored.json'))).toBe(false);
+    expect(readdirSync(dst).sort()).toEqual([shard]);
+    const forced = await cli('unpack', mpz, '-o', join(dst, 'restored.json'), '--force');
+    expect(forced.code).toBe(0);
+    expect(readFileSync(join(dst, shard))).toEqual(Buffer.from(files[1]!.bytes));
+
+    // a shard whose path runs through a symlinked folder would land outside the output folder
+    if (shard.includes('/')) {
+      const outside = mkdtempSync(join(tmpdir(), 'mp-outside-'));
+      const dst2 = mkdtempSync(join(tmpdir(), 'mp-tfjs-link-'));
+      symlinkSync(outside, join(dst2, shard.split('/')[0]!));
+      const r = await cli('unpack', mpz, '-o', join(dst2, 'restored.json'));
+      expect(r.code).toBe(2);
+      expect(readdirSync(outside)).toEqual([]);
+    }
   });
 
   it('--smallest keeps the slow generic coder where it wins by less than 5%; the default does not', async () => {

@@ -10,7 +10,7 @@ import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
 import { checkOutputs } from '../../node/output.js';
 import type { CliIO } from '../io.js';
-import { addOptions, addOutputOptions, maxOutputOption } from '../options.js';
+import { addOptions, addOutputOptions, maxOutputOption, option } from '../options.js';
 
 export const UNPACK_SCHEMA = 'modelpress.unpack/1';
 
@@ -23,8 +23,12 @@ export function register(program: Command, io: CliIO): void {
     output: 'output model path (TF.js: the model JSON; shards are written next to it)',
     json: `print the written files and sizes as JSON (schema ${UNPACK_SCHEMA})`,
   });
-  addOptions(cmd, maxOutputOption());
-  cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number }) => {
+  addOptions(
+    cmd,
+    maxOutputOption(),
+    option('--force', "replace existing files that the model's other files (external data, shards) would overwrite"),
+  );
+  cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number; force?: boolean }) => {
     checkOutputs([opts.output], [input]);
     const bytes = readFileChecked(input);
     let model: ReturnType<typeof unpackModel>;
@@ -33,7 +37,7 @@ export function register(program: Command, io: CliIO): void {
     } catch (e) {
       throw e instanceof ModelpressError ? e.withFile(input) : e;
     }
-    const paths = writeUnpacked(opts.output, model);
+    const paths = writeUnpacked(opts.output, model, { force: opts.force === true });
     const files = model.files.map((f, i) => ({ path: paths[i]!, bytes: f.bytes.length }));
     if (opts.json) io.stdout(`${JSON.stringify({ schema: UNPACK_SCHEMA, input, format: model.format, files }, null, 2)}\n`);
     else io.stdout(`${input} -> ${files.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')} [${model.format}]\n`);
