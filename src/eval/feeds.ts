@@ -77,13 +77,23 @@ export function datasetSource(
   };
 }
 
+/** Elements one random input may hold (2^28: 1 GiB of float32); a model declaring more gets E_LIMIT, not an allocation failure. */
+export const MAX_RANDOM_INPUT_ELEMENTS = 2 ** 28;
+
 /** Seeded random inputs for every input, one set per run; `runs` sets count. */
 export function randomSource(inputs: readonly IoInfo[], runs: number, options: SourceOptions & { seed?: number } = {}): FeedSource {
   const seed = options.seed ?? 0;
   const stateInputs = new Set((options.state ?? []).map((p) => p.input));
   const resolved = inputs.map((input) => {
     if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
-    return { name: input.name, dtype: input.dtype, shape: resolveInputShape(input, options) };
+    const shape = resolveInputShape(input, options);
+    const elements = shape.reduce((a, d) => a * d, 1);
+    if (!(elements <= MAX_RANDOM_INPUT_ELEMENTS))
+      throw new ModelpressError(
+        'E_LIMIT',
+        `random input '${input.name}' of shape [${shape.join(', ')}] would hold ${elements} elements, over the ${MAX_RANDOM_INPUT_ELEMENTS} a random input may have; give real data (--data) or smaller dims (--dim)`,
+      );
+    return { name: input.name, dtype: input.dtype, shape };
   });
   return {
     name: 'random',
