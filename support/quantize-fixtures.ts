@@ -19,6 +19,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import type { RunnerFactory } from '../src/runtime/runner.js';
 import { mulberry32 } from '../src/core/random.js';
+import { concatFloat32 } from '../src/core/bytes.js';
 
 export type FixtureId = 'det' | 'rec' | 'cls' | 'silero';
 
@@ -141,13 +142,7 @@ export async function runAll(bytes: Uint8Array, feeds: readonly CalibrationFeed[
       for (const [k, v] of Object.entries(feed)) f[k] = new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, [...v.shape]);
       const r = await session.run(f);
       const parts = session.outputNames.map((n) => r[n]!.data as Float32Array);
-      const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-      let o = 0;
-      for (const p of parts) {
-        all.set(p, o);
-        o += p.length;
-      }
-      out.push(all);
+      out.push(concatFloat32(parts));
     }
     return out;
   } finally {

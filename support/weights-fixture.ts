@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import type { GraphProto, TensorProto } from 'onnx-buf';
+import { concatFloat32 } from '../src/core/bytes.js';
 
 const nodeModules = join(dirname(fileURLToPath(import.meta.url)), '../node_modules');
 
@@ -53,13 +54,7 @@ export function loadFloatWeights(model: keyof typeof FIXTURES | string): FloatTe
 
 /** All tensors' values, concatenated in order, as one float32 byte array. */
 export function concatFloatWeights(tensors: readonly FloatTensor[]): Uint8Array {
-  const all = new Float32Array(tensors.reduce((a, t) => a + t.data.length, 0));
-  let offset = 0;
-  for (const t of tensors) {
-    all.set(t.data, offset);
-    offset += t.data.length;
-  }
-  return new Uint8Array(all.buffer);
+  return new Uint8Array(concatFloat32(tensors.map((t) => t.data)).buffer);
 }
 
 /** Order-0 entropy (bytes) of each byte plane of float32 data, summed: the bound the float coder is measured against. */

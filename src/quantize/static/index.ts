@@ -39,6 +39,7 @@ import { allNames, findWeights, sharedRole, type WeightDef } from '../../graph/w
 import { collectRanges, feedTensors, rangesOf } from './collect.js';
 import { foldBatchNorms } from './fold-bn.js';
 import { canUpgradeOpset, upgradeOpset } from '../opset-upgrade.js';
+import { concatFloat32 } from '../../core/bytes.js';
 
 /** Ops whose inputs and outputs get quantized (onnxruntime has integer kernels for them). */
 export const STATIC_QUANTIZED_OPS: readonly string[] = ['Conv', 'MatMul', 'Gemm'];
@@ -88,13 +89,7 @@ async function runOutputs(model: ModelProto, batches: readonly CalibrationFeed[]
       .map((n) => values[n])
       .filter((v) => v && v.dtype === 'float32')
       .map((v) => new Float32Array(v!.data.buffer, v!.data.byteOffset, v!.data.byteLength / 4));
-    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    out.push(all);
+    out.push(concatFloat32(parts));
   };
   const runner = await opts.openRunner!(bytes, opts.file === undefined ? {} : { file: opts.file });
   try {
