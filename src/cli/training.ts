@@ -18,7 +18,7 @@ import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
 import { sampleCount } from '../data/dataset.js';
-import { readOnnxFile } from '../node/onnx-external.js';
+import { onnxModelFiles, readOnnxFile } from '../node/onnx-external.js';
 
 /** A fraction as a percentage with two decimals; '-' when there is none. */
 export const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
@@ -88,9 +88,15 @@ export function loadData(o: DataCliOptions & { seed?: number; valSize?: number; 
   });
 }
 
-/** Reads an ONNX model file, its external data by ranges through the regular-file checks (node/open.ts). */
-export function readModel(path: string): ModelProto {
-  return readOnnxFile(path).proto;
+/**
+ * Reads an ONNX model file, its external data by ranges through the
+ * regular-file checks (node/open.ts); E_ARG when one of `outputs` is one of
+ * the model's files (the model or an external data file).
+ */
+export function readModel(path: string, outputs: readonly string[] = []): ModelProto {
+  const proto = readOnnxFile(path).proto;
+  checkOutputs(outputs, onnxModelFiles(path, proto));
+  return proto;
 }
 
 /**

@@ -86,6 +86,16 @@ export function readOnnxFile(path: string, opts: { readonly validate?: boolean |
   return model;
 }
 
+/** The files an ONNX model read from `path` consists of: `path` and each external data file it names (once each, resolved next to it). */
+export function onnxModelFiles(path: string, proto: ModelProto): string[] {
+  const files = new Set<string>([path]);
+  for (const { tensor, slot, part } of allTensorProtos(proto)) {
+    if (!isExternal(tensor)) continue;
+    files.add(join(dirname(path), externalDataInfo(tensor, `tensor '${tensor.name}' (${describeSlot(slot, part)})`, path).location));
+  }
+  return [...files];
+}
+
 export interface WriteOnnxFileOptions {
   /**
    * Store tensor payloads in a separate data file. `true` uses the defaults:

@@ -109,12 +109,33 @@ describe('-o equal to an input file is refused by every command that writes (row
       ['pack', join(src, 'm.onnx'), '-o', join(src, 'm.onnx.data')],
       ['quantize', join(src, 'm.onnx'), '--scheme', 'int8', '-o', join(src, 'm.onnx.data')],
       ['convert', join(src, 'm.onnx'), '--to', 'safetensors', '-o', join(src, 'm.onnx.data')],
+      ['prune', join(src, 'm.onnx'), '--sparsity', '0.5', '-o', join(src, 'm.onnx.data')],
+      ['cluster', join(src, 'm.onnx'), '--bits', '4', '-o', join(src, 'm.onnx.data')],
+      ['qat', join(src, 'm.onnx'), '--scheme', 'int8', '--data', 'fashion-mnist', '-o', join(src, 'm.onnx.data')],
+      ['finetune', join(src, 'm.onnx'), '--data', 'fashion-mnist', '-o', join(src, 'm.onnx.data')],
+      ['compress', join(src, 'm.onnx'), '-o', join(src, 'm.onnx.data')],
     ]) {
       const r = await cli(...args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
       expect(r.err).toContain('m.onnx.data');
     }
     expect(snapshot(src)).toEqual(onnxBefore);
+  });
+
+  it('the training commands refuse an output that is their --data file', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'd.npz');
+    writeFileSync(data, 'not read: the output check comes first');
+    for (const args of [
+      ['finetune', SILERO, '--data', data, '-o', data],
+      ['qat', SILERO, '--scheme', 'int8', '--data', data, '-o', data],
+      ['prune', SILERO, '--sparsity', '0.5', '--data', data, '-o', data],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+      expect(r.err).toContain('overwrite the input file');
+    }
+    expect(readFileSync(data, 'utf8')).toBe('not read: the output check comes first');
   });
 });
 

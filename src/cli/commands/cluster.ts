@@ -88,10 +88,10 @@ export function register(program: Command, io: CliIO): void {
     json: 'print a JSON report on stdout (schema modelpress.cluster/1, docs/CLI.md)',
   });
   cmd.action(async (input: string, opts: ClusterCliOptions) => {
-    checkOutput(opts.output, input);
+    checkOutput(opts.output, input, ...(opts.data === undefined ? [] : [opts.data]));
     if (opts.finetuneEpochs !== undefined && opts.finetuneEpochs > 0 && opts.data === undefined)
       throw new ModelpressError('E_ARG', '--finetune-epochs needs --data (the images to fine-tune the centroids on)');
-    const model = readModel(input);
+    const model = readModel(input, [opts.output]);
     const data = opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data });
     const epochs = data ? (opts.finetuneEpochs ?? 1) : 0;
     const progress = trainingProgress(io);

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../node/fs.js';
-import { readOnnxFile, writeOnnxFile } from '../../node/onnx-external.js';
+import { onnxModelFiles, readOnnxFile, writeOnnxFile } from '../../node/onnx-external.js';
+import { checkOutputs } from '../../node/output.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { deepCompression, type StageReport } from '../../recipes/deep-compression.js';
 import { train as trainModel } from '../../train/trainer.js';
@@ -95,7 +96,7 @@ export function register(program: Command, io: CliIO): void {
   });
   cmd.action(async (modelPath: string | undefined, f: Flags) => {
     if (!f.output.endsWith('.mpz')) throw new ModelpressError('E_ARG', `-o ${f.output}: the output is an .mpz container; name it *.mpz`);
-    const inputs = modelPath === undefined ? [] : [modelPath];
+    const inputs = [...(modelPath === undefined ? [] : [modelPath]), f.data];
     checkOutput(f.output, ...inputs);
     if (f.saveOnnx !== undefined) checkOutput(f.saveOnnx, ...inputs, f.output);
     const data = await loadData({ ...f, valSize: 5000 });
@@ -108,6 +109,7 @@ export function register(program: Command, io: CliIO): void {
       let source: string;
       if (modelPath) {
         model = readOnnxFile(modelPath, { followSymlinks: f.followSymlinks }).proto;
+        checkOutputs([f.output, ...(f.saveOnnx === undefined ? [] : [f.saveOnnx])], onnxModelFiles(modelPath, model));
         source = modelPath;
       } else {
         say(`training ${f.arch} on ${f.data} for ${f.trainEpochs} epochs (seed ${f.seed})`);

@@ -81,11 +81,11 @@ export function register(program: Command, io: CliIO): void {
     json: 'print a JSON report on stdout (schema modelpress.distill/1, docs/CLI.md)',
   });
   cmd.action(async (opts: DistillCliOptions) => {
-    checkOutput(opts.output, opts.teacher, ...(isStudentArch(opts.student) ? [] : [opts.student]));
-    const teacher = readModel(opts.teacher);
+    checkOutput(opts.output, opts.teacher, opts.data, ...(isStudentArch(opts.student) ? [] : [opts.student]));
+    const teacher = readModel(opts.teacher, [opts.output]);
     let student: ModelProto;
     if (isStudentArch(opts.student)) student = buildStudent(opts.student, opts.seed);
-    else if (existsSync(opts.student)) student = readModel(opts.student);
+    else if (existsSync(opts.student)) student = readModel(opts.student, [opts.output]);
     else
       throw new ModelpressError(
         'E_ARG',

@@ -49,8 +49,8 @@ export function register(program: Command, io: CliIO): void {
     json: 'print a JSON report on stdout (schema modelpress.finetune/1, docs/CLI.md)',
   });
   cmd.action(async (modelPath: string, opts: TrainCommandOptions & { keepZeros?: boolean }) => {
-    checkOutput(opts.output, modelPath);
-    const model = readModel(modelPath);
+    checkOutput(opts.output, modelPath, opts.data);
+    const model = readModel(modelPath, [opts.output]);
     const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: modelPath });
     if (!opts.json)

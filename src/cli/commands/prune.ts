@@ -13,7 +13,8 @@ import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { inlineExternalData } from '../../formats/onnx/inline.js';
-import { readOnnxFile, writeOnnxFile } from '../../node/onnx-external.js';
+import { onnxModelFiles, readOnnxFile, writeOnnxFile } from '../../node/onnx-external.js';
+import { checkOutputs } from '../../node/output.js';
 import { fileSize } from '../../node/fs.js';
 import { pruneChannelsWhileFinetuning } from '../../prune/channel-finetune.js';
 import { recalibrateBatchNorm } from '../../prune/channel-bn-recalibrate.js';
@@ -200,8 +201,9 @@ export function register(program: Command, io: CliIO): void {
   cmd.action(async (input: string, o: PruneCliOptions) => {
     const plan = planFromOptions(o);
     const distill = distillLoss(o);
-    checkOutput(o.output, input);
+    checkOutput(o.output, input, ...(o.data === undefined ? [] : [o.data]));
     const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
+    checkOutputs([o.output], onnxModelFiles(input, file.proto));
     const original = inlineExternalData(file.proto, file, input);
     const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
     const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };

@@ -92,8 +92,8 @@ export function register(program: Command, io: CliIO): void {
     json: 'print a JSON report on stdout (schema modelpress.qat/1, docs/CLI.md)',
   });
   cmd.action(async (input: string, opts: QatCliOptions) => {
-    checkOutput(opts.output, input);
-    const model = readModel(input);
+    checkOutput(opts.output, input, opts.data);
+    const model = readModel(input, [opts.output]);
     const data = await loadData(opts);
     const before = await evaluateModel(createNodeRunner, model, data.test, { file: input });
     const ptq = opts.comparePtq

@@ -54,7 +54,7 @@ export function register(program: Command, io: CliIO): void {
     if (opts.report !== undefined && !opts.report.toLowerCase().endsWith('.html'))
       throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     if (opts.report !== undefined) checkOutput(opts.report, input, opts.data);
-    const model = readModel(input);
+    const model = readModel(input, opts.report === undefined ? [] : [opts.report]);
     const { test } = await loadData(opts);
     const assets = opts.report === undefined ? undefined : loadChartAssets();
     const r = await analyzeSensitivity({
