@@ -28,6 +28,12 @@ export interface DataLoadOptions {
   limit?: number;
   /** Use only the first n test examples. */
   testLimit?: number;
+  /**
+   * 'optional': a .npz without `y` loads as inputs alone (the caller distils
+   * from the original model); no validation hold-out is taken then, since
+   * picking the best epoch needs labels. Default 'required'.
+   */
+  labels?: 'required' | 'optional';
 }
 
 export interface PreparedData {
@@ -49,19 +55,20 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
     );
   }
   const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
-  const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named);
-  const testSplit = trainingInput(await loadDataSpec(`${spec.source}:test`, loadOptions), named);
+  const required = opts.labels !== 'optional';
+  const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named, required);
+  const testSplit = trainingInput(await loadDataSpec(`${spec.source}:test`, loadOptions), named, required);
   const test = opts.testLimit === undefined ? testSplit : limitSamples(testSplit, opts.testLimit);
   const all = opts.limit !== undefined ? limitSamples(trainSplit, opts.limit) : trainSplit;
-  if (opts.valSize === 0) return { train: all, validation: undefined, test };
+  if (opts.valSize === 0 || all.y === undefined) return { train: all, validation: undefined, test };
   const count = sampleCount(all);
   if (opts.valSize >= count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${count} examples)`);
   const split = splitHoldout(all, opts.valSize, createRng(opts.seed ^ 0x6a09e667));
   return { train: split.train, validation: split.holdout, test };
 }
 
-/** Labelled examples as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
-function trainingInput(ds: Dataset, greyImages: boolean): Dataset {
-  checkDataset(ds, ds.name, { labels: true });
+/** Examples (labelled unless optional) as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
+function trainingInput(ds: Dataset, greyImages: boolean, labels: boolean): Dataset {
+  checkDataset(ds, ds.name, { labels });
   return unitScaled(ds, { channelDim: greyImages });
 }

@@ -7,6 +7,7 @@ import { createNodeRunner } from '../node/ort-runner.js';
 import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
 import { parseLrSchedule } from '../train/schedules.js';
 import {
+  datasetLogits,
   evaluateModel,
   train,
   type EarlyStoppingOptions,
@@ -17,7 +18,11 @@ import {
 import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
-import { sampleCount } from '../data/dataset.js';
+import { sampleCount, type Dataset } from '../data/dataset.js';
+import { FidelityAccumulator } from '../eval/fidelity.js';
+import type { LossSpec } from '../train/autodiff/types.js';
+import { teacherFeeds } from '../train/teacher.js';
+import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { onnxModelFiles, readOnnxFile } from '../node/onnx-external.js';
 
 /** A fraction as a percentage with two decimals; '-' when there is none. */
@@ -77,8 +82,11 @@ export function earlyStopping(o: { patience?: number | undefined }): { earlyStop
 }
 
 /** Train, validation (--val-size; none when the command has no hold-out) and test splits of --data. */
-export function loadData(o: DataCliOptions & { seed?: number; valSize?: number; limit?: number | undefined }): Promise<PreparedData> {
+export function loadData(
+  o: DataCliOptions & { seed?: number; valSize?: number; limit?: number | undefined; labels?: 'required' | 'optional' },
+): Promise<PreparedData> {
   return loadTrainingData({
+    ...(o.labels === undefined ? {} : { labels: o.labels }),
     data: o.data,
     seed: o.seed ?? 0,
     valSize: o.valSize ?? 0,
@@ -241,4 +249,25 @@ export async function runTraining(
     );
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   }
+}
+
+/** Output SNR (dB) and cosine of `model` against `reference` over `data`, the first output of each, all values pooled. */
+export async function outputFidelity(reference: ModelProto, model: ModelProto, data: Dataset): Promise<{ snrDb: number; cosine: number }> {
+  const unlabelled = { ...data, y: undefined };
+  const ref = await datasetLogits(createNodeRunner, reference, unlabelled);
+  const out = await datasetLogits(createNodeRunner, model, unlabelled);
+  const acc = new FidelityAccumulator('output', 0);
+  acc.add(ref.logits, out.logits);
+  const s = acc.result();
+  return { snrDb: s.snrDb, cosine: s.cosine };
+}
+
+/** Label-free distillation from `teacher` (MSE against its outputs) for data without labels; nothing for labelled data. */
+export async function labelFreeDistillation(
+  teacher: ModelProto,
+  data: PreparedData,
+): Promise<{ loss?: LossSpec; batchFeeds?: BatchFeeds }> {
+  if (data.train.y !== undefined) return {};
+  const outputs = await datasetLogits(createNodeRunner, teacher, data.train);
+  return { loss: { kind: 'mse', target: 'teacher_outputs' }, batchFeeds: teacherFeeds(outputs, 'teacher_outputs') };
 }

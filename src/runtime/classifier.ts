@@ -34,7 +34,10 @@ export interface ClassifierPass {
   /** Mean softmax cross-entropy of the labels (nats); 0 without labels. */
   loss: number;
   count: number;
+  /** Values per example: the classes of [batch, classes] logits, the product of the dims after the batch otherwise. */
   classes: number;
+  /** The output's shape after the batch dim ([classes] for logits). */
+  outputShape: number[];
   /** [count, classes] logits, with keepLogits. */
   logits: Float32Array | undefined;
 }
@@ -60,19 +63,22 @@ export async function classifierLogits(
   let correct = 0;
   let lossSum = 0;
   let classes = 0;
+  let outputShape: number[] = [];
   let logits: Float32Array | undefined;
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
     const x = floatTensor(data.inputs.subarray(start * size, (start + n) * size), [n, ...io.feedShape]);
     const out = (await runner.run({ ...opts.extraFeeds, [io.inputName]: x }, [io.outputName]))[io.outputName]!;
-    if (out.shape.length !== 2 || out.shape[0] !== n) {
+    // With labels the output must be [batch, classes] logits; without, any [batch, ...] output is kept flattened per example.
+    if ((labels ? out.shape.length !== 2 : out.shape.length < 1) || out.shape[0] !== n) {
       throw new ModelpressError(
         'E_SHAPE',
         `output '${io.outputName}' has shape [${out.shape.join(', ')}], expected [${n}, classes] logits`,
         where,
       );
     }
-    classes = out.shape[1]!;
+    outputShape = out.shape.slice(1);
+    classes = outputShape.reduce((a, b) => a * b, 1);
     const values = floatValues(out, `output '${io.outputName}'`);
     if (opts.keepLogits) {
       logits ??= new Float32Array(data.count * classes);
@@ -106,6 +112,7 @@ export async function classifierLogits(
     loss: labelled ? lossSum / count : 0,
     count,
     classes,
+    outputShape,
     logits: opts.keepLogits ? (logits ?? new Float32Array(0)) : undefined,
   };
 }

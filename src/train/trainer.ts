@@ -146,8 +146,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(epochs) || epochs < 1) throw new ModelpressError('E_ARG', `epochs must be an integer >= 1, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ModelpressError('E_ARG', `batch size must be an integer >= 1, got ${batchSize}`);
-  checkDataset(options.train, 'training data', { labels: true });
+  const loss: LossSpec = options.loss ?? { kind: 'cross-entropy' };
+  // Label-free losses (MSE against targets or teacher outputs) train on inputs alone.
+  const needsLabels = loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1);
+  checkDataset(options.train, 'training data', { labels: needsLabels });
   if (sampleCount(options.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
+  // Validation picks the best epoch by accuracy, so it needs labels.
   if (options.validation) checkDataset(options.validation, 'validation data', { labels: true });
   // The float32 examples the steps and the validation passes batch from, taken once per call.
   const trainSet = floatView(options.train);
@@ -158,7 +162,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Trains and evaluates a batch-relaxed copy; the weights go back into the original.
   const model = withDynamicBatch(options.model, io.inputName);
   if (validationSet) fitSampleShape(io, validationSet.sampleShape, file);
-  const loss: LossSpec = options.loss ?? { kind: 'cross-entropy' };
   if (loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1))
     checkLabelsFitOutput(model, io.outputName, options.train, file);
 
@@ -340,7 +343,10 @@ export async function evaluateModel(
 export interface DatasetLogits {
   /** count x classes values, example after example. */
   logits: Float32Array;
+  /** Values per example. */
   classes: number;
+  /** The output's shape after the batch dim: [classes] for logits, e.g. [1, 1, 96] for an embedding (unlabelled data). */
+  outputShape: number[];
   /** Fraction of examples whose arg-max logit is the label. */
   accuracy: number;
 }
@@ -354,7 +360,7 @@ export async function datasetLogits(
 ): Promise<DatasetLogits> {
   checkDataset(data, 'data');
   const r = await runClassifier(openRunner, model, data, opts, { keepLogits: true });
-  return { logits: r.logits!, classes: r.classes, accuracy: r.accuracy };
+  return { logits: r.logits!, classes: r.classes, outputShape: r.outputShape, accuracy: r.accuracy };
 }
 
 export interface ClassifierOptions {

@@ -48,8 +48,10 @@ import {
   checkOutput,
   earlyStopping,
   epochJson,
+  labelFreeDistillation,
   learningRate,
   loadData,
+  outputFidelity,
   pct,
   printEpochs,
   trainingProgress,
@@ -205,11 +207,23 @@ export function register(program: Command, io: CliIO): void {
     const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
     checkOutputs([o.output], onnxModelFiles(input, file.proto));
     const original = inlineExternalData(file.proto, file, input);
-    const data = o.data !== undefined ? await loadData({ ...o, data: o.data }) : undefined;
+    const data = o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional' }) : undefined;
+    // Data without labels: the fine-tune distils from the original model (MSE against its outputs).
+    const labelled = data?.train.y !== undefined;
+    if (distill && data && !labelled)
+      throw new ModelpressError(
+        'E_ARG',
+        `--distill T:alpha needs labels; ${o.data} has none, and without them prune distils from the original model by MSE`,
+      );
     const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
-    const accuracyBefore = data ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
+    const accuracyBefore =
+      data && labelled ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
     const kd =
-      distill && data ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) } : {};
+      distill && data
+        ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) }
+        : data && o.finetuneEpochs !== undefined
+          ? await labelFreeDistillation(original, data)
+          : {};
     const progress = trainingProgress(io);
     let result: ModelProto;
     let report: Record<string, unknown>;
@@ -331,7 +345,26 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
-    const accuracyAfter = data ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
+    const accuracyAfter =
+      data && labelled ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
+    // What the outputs lost, on the held-back test split: the result, and pruning alone (one shot, no training) for comparison.
+    const fidelity = data
+      ? {
+          examples: sampleCount(data.test),
+          result: await outputFidelity(original, result, data.test),
+          ...(history.length > 0
+            ? {
+                withoutTraining: await outputFidelity(
+                  original,
+                  plan.kind === 'channel'
+                    ? pruneChannels(original, { fraction: plan.fraction, norm: o.norm, scope: o.scope, ...filter }).model
+                    : pruneUnstructured(original, plan.method, filter).model,
+                  data.test,
+                ),
+              }
+            : {}),
+        }
+      : undefined;
     const before = paramStats(original);
     const afterStats = paramStats(result);
     writeOnnxFile(o.output, result);
@@ -353,8 +386,10 @@ export function register(program: Command, io: CliIO): void {
             lr: learningRate(o),
             lrSchedule: o.lrSchedule,
             distill: distill ? { temperature: distill.temperature, alpha: distill.alpha } : null,
+            labels: labelled,
             accuracyBefore,
             accuracyAfter,
+            fidelity,
             testExamples: sampleCount(data.test),
             epochs: history.map(epochJson),
           }
@@ -379,6 +414,11 @@ export function register(program: Command, io: CliIO): void {
     io.stdout(
       `params ${before.params} -> ${afterStats.params}, nonzeros ${before.nonzeros} -> ${afterStats.nonzeros}; ${summary.bytes.before} -> ${summary.bytes.after} bytes\n`,
     );
+    if (fidelity) {
+      const db = (f: { snrDb: number; cosine: number }) => `${f.snrDb.toFixed(1)} dB (cosine ${f.cosine.toFixed(4)})`;
+      const alone = fidelity.withoutTraining ? `; pruning alone: ${db(fidelity.withoutTraining)}` : '';
+      io.stdout(`output SNR against the original ${db(fidelity.result)}${alone}, on ${fidelity.examples} held-back examples\n`);
+    }
     if (accuracyBefore !== undefined && accuracyAfter !== undefined)
       io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${sampleCount(data!.test)} examples\n`);
     io.stdout(`wrote ${o.output}\n`);

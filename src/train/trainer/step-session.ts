@@ -105,17 +105,17 @@ export class StepSession {
     return new StepSession(runner, graph, { input: opts.inputName, labels: labels?.name, logits: opts.logits }, opts, baseFeeds);
   }
 
-  /** Runs forward + backward on the examples `indices[0..size)` of `data` (labelled: the trainer checked). */
+  /** Runs forward + backward on the examples `indices[0..size)` of `data` (labelled when the loss reads labels: the trainer checked). */
   async run(data: FloatView, indices: Uint32Array, size: number): Promise<StepOutput> {
     const exampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
-    const dataLabels = data.labels!;
+    const dataLabels = this.names.labels === undefined ? undefined : data.labels!;
     const full = size === this.opts.batchSize;
     const inputs = full ? this.fullInputs : new Float32Array(size * exampleSize);
     const labels = full ? this.fullLabels : new BigInt64Array(size);
     for (let k = 0; k < size; k++) {
       const i = indices[k]!;
       inputs.set(data.inputs.subarray(i * exampleSize, (i + 1) * exampleSize), k * exampleSize);
-      labels[k] = BigInt(dataLabels[i]!);
+      if (dataLabels) labels[k] = BigInt(dataLabels[i]!);
     }
     const feeds: Record<string, Tensor> = { ...this.baseFeeds };
     feeds[this.names.input] = full ? this.fullInputTensor : floatTensor(inputs, [size, ...this.opts.feedShape]);
