@@ -7,6 +7,7 @@ import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import type { PackReport } from '../../src/codec/container/index.js';
+import { MAX_SKELETON_BYTES } from '../../src/codec/container/pack.js';
 import { bytesOf, makeSafetensors, makeTfjs, rng } from '../codec/container-helpers.js';
 import { cli } from './cli.js';
 
@@ -232,5 +233,45 @@ describe('modelpress pack / unpack', () => {
     const r = await cli('pack', join(dir, 'nope.onnx'), '-o', join(dir, 'x.mpz'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/E_NOT_FOUND/);
+  });
+
+  it('a safetensors header over the 16 MiB skeleton limit is refused up front with E_LIMIT naming the file', async () => {
+    const entries: string[] = [];
+    for (let i = 0; i < 300_000; i++)
+      entries.push(`"layer.${i}.weight":{"dtype":"F32","shape":[1],"data_offsets":[${4 * i},${4 * i + 4}]}`);
+    const json = Buffer.from(`{${entries.join(',')}}`);
+    expect(json.length).toBeGreaterThan(MAX_SKELETON_BYTES);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const path = join(dir, 'many-tiny.safetensors');
+    writeFileSync(path, Buffer.concat([len, json, Buffer.alloc(4 * 300_000)]));
+    const out = join(dir, 'many-tiny.mpz');
+    const r = await cli('pack', path, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/E_LIMIT/);
+    expect(r.err).toContain(path);
+    expect(r.err).toContain(`${MAX_SKELETON_BYTES}-byte limit`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a safetensors file of many tiny tensors (a 250 KB header) packs and unpacks byte for byte', async () => {
+    const n = 4_000;
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) header[`layer.${i}.weight`] = { dtype: 'F32', shape: [4], data_offsets: [16 * i, 16 * i + 16] };
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const data = Buffer.alloc(16 * n);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 255;
+    const original = Buffer.concat([len, json, data]);
+    const path = join(dir, 'tiny.safetensors');
+    writeFileSync(path, original);
+    const mpz = join(dir, 'tiny.mpz');
+    const p = await cli('pack', path, '-o', mpz, '--json');
+    expect(p.code).toBe(0);
+    expect((JSON.parse(p.out) as PackReport).skeleton.rawBytes).toBe(original.length);
+    const back = join(dir, 'tiny-back.safetensors');
+    expect((await cli('unpack', mpz, '-o', back)).code).toBe(0);
+    expect(Buffer.compare(readFileSync(back), original)).toBe(0);
   });
 });

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../../src/codec/bytecoder.js';
 import { CODER } from '../../src/codec/container/coders.js';
-import { MAX_CHUNK_BYTES, defaultMaxOutput } from '../../src/codec/container/format.js';
-import { openMpz, packModel, readTensor, unpackModel, unpackStream } from '../../src/codec/container/index.js';
+import { HEADER_BYTES, MAX_CHUNK_BYTES, defaultMaxOutput, readHeader, writeHeader } from '../../src/codec/container/format.js';
+import { openMpz, openMpzRanged, packModel, readTensor, unpackModel, unpackStream } from '../../src/codec/container/index.js';
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
 import { isModelpressError } from '../../src/core/errors.js';
 import { pieceStream } from './container-helpers.js';
@@ -26,7 +26,7 @@ async function expectBounded(f: () => unknown, code: string, file = 'bomb.mpz'):
   const ms = performance.now() - t0;
   const grew = process.memoryUsage().rss - rss0;
   expect(isModelpressError(err), String(err)).toBe(true);
-  expect((err as { code: string }).code).toBe(code);
+  expect((err as { code: string }).code, String(err)).toBe(code);
   expect((err as { file?: string }).file).toBe(file);
   expect(ms).toBeLessThan(2000);
   expect(grew).toBeLessThan(300 * 1024 * 1024);
@@ -96,5 +96,72 @@ describe('.mpz decoder limits', () => {
       expect.objectContaining({ code: 'E_ARG' }),
     );
     expect(() => unpackModel(bytes, { maxOutput: data.length - 1 })).toThrow(expect.objectContaining({ code: 'E_LIMIT' }));
+  });
+
+  /** `mpz` with its header (not its trailer) claiming `fileLength`: a stream or range reader cannot tell until the end. */
+  function claimLength(mpz: Uint8Array, fileLength: number): Uint8Array {
+    const h = readHeader(mpz.subarray(0, HEADER_BYTES));
+    const out = mpz.slice();
+    out.set(writeHeader(h.indexLength, fileLength, h.indexCrc), 0);
+    return out;
+  }
+
+  it('streaming: a header claiming a huge file length does not raise the output limit; it follows the bytes received', async () => {
+    // 1 GiB of one-symbol uint8 chunks in a few KB, and a last 8 MiB chunk that never arrives: the claimed
+    // file length (which the index agrees with) would allow 2 GiB of output
+    const one = encodeHuffman(new Uint8Array(1), 1);
+    const n = 2 ** 30 / MAX_CHUNK_BYTES;
+    const late = 8 * 1024 * 1024;
+    const chunks = [
+      ...Array.from({ length: n }, () => ({ count: MAX_CHUNK_BYTES, encodedLength: one.length })),
+      { count: 1, encodedLength: late },
+    ];
+    chunks[0]!.count--;
+    const sent = buildMpz(
+      {
+        format: 'opaque',
+        files: [{ name: '', length: 2 ** 30, crc: 0 }],
+        totalLength: 2 ** 30,
+        skeleton: stream(CODER.raw, []),
+        tensors: [
+          {
+            name: 'w',
+            dtypeId: 2,
+            shape: [2 ** 30],
+            offset: 0,
+            length: 2 ** 30,
+            crc: 0,
+            encoding: { kind: 'codebook', entries: Uint8Array.of(0), size: 1, center: 0, stream: stream(CODER.huffman, chunks) },
+          },
+        ],
+      },
+      Array.from({ length: n }, () => one),
+    );
+    const mpz = claimLength(sent, sent.length + late + 4).subarray(0, sent.length - 8);
+    expect(mpz.length).toBeLessThan(64 * 1024);
+    expect(defaultMaxOutput(sent.length + late)).toBeGreaterThan(2 ** 30);
+    await expectBounded(() => unpackStream(pieceStream(mpz, mpz.length, 50), { file }), 'E_LIMIT');
+    // an explicit limit is the caller's word: the claims pass and the stream then ends early
+    await expect(unpackStream(pieceStream(mpz, mpz.length, 50), { file, maxOutput: 2 ** 30 })).rejects.toMatchObject({
+      code: 'E_TRUNCATED',
+    });
+  });
+
+  it('ranged: a header claiming a huge file length fails on the real size (the trailer read) before the index is decoded', async () => {
+    const real = indexBomb(256 * 1024 * 1024, 140_000);
+    const mpz = claimLength(real, 8 * 1024 * 1024);
+    let ranges = 0;
+    await expectBounded(
+      () =>
+        openMpzRanged(
+          async (offset, length) => {
+            ranges++;
+            return mpz.subarray(offset, offset + length);
+          },
+          { file },
+        ),
+      'E_TRUNCATED',
+    );
+    expect(ranges).toBe(3); // header, index, trailer: nothing decoded
   });
 });

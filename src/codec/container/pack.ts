@@ -112,7 +112,38 @@ function restores(whole: Uint8Array, layout: SourceLayout, skeleton: Uint8Array,
   return same(skeleton.subarray(sk), pos) && sk + (whole.length - pos) === skeleton.length;
 }
 
-function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number): { stream: StreamDesc; chunks: Uint8Array[] } {
+/**
+ * Largest skeleton (structure bytes between the tensor payloads, plus every
+ * payload under MIN_SLOT_BYTES) packModel codes: the generic byte coder runs at
+ * ~1 MB/s each way (pack codes it, then decodes it to verify), so 16 MiB is
+ * already ~30 s of work; a larger one (a 95 MB safetensors header of tiny
+ * tensors) is refused up front with E_LIMIT instead of running for minutes.
+ */
+export const MAX_SKELETON_BYTES = 16 * 1024 * 1024;
+
+/** Refuses a skeleton over MAX_SKELETON_BYTES; `atLeast` marks a lower bound known before the layout is parsed. */
+function checkSkeletonBytes(length: number, file: string | undefined, atLeast = false): void {
+  if (length > MAX_SKELETON_BYTES)
+    fail(
+      'E_LIMIT',
+      `the model's skeleton (structure and tensors under ${MIN_SLOT_BYTES} bytes) is ${atLeast ? 'at least ' : ''}${length} bytes, over the ${MAX_SKELETON_BYTES}-byte limit of the generic coder (MAX_SKELETON_BYTES); pack would take minutes`,
+      file,
+    );
+}
+
+/** Skeleton bytes known from the input alone: a safetensors header and a TF.js model JSON are all structure. */
+function skeletonLowerBound(input: PackInput): number {
+  const first = input.files[0]!.bytes;
+  if (input.format === 'tfjs') return first.length;
+  if (input.format === 'safetensors' && first.length >= 8) {
+    const n = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+    return n > BigInt(first.length) ? first.length : 8 + Number(n);
+  }
+  return 0;
+}
+
+function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number, file?: string): { stream: StreamDesc; chunks: Uint8Array[] } {
+  checkSkeletonBytes(skeleton.length, file);
   const raw: Uint8Array[] = [];
   const coded: Uint8Array[] = [];
   const counts: number[] = [];
@@ -137,6 +168,7 @@ function encodeSkeleton(skeleton: Uint8Array, chunkBytes: number): { stream: Str
 /** Packs a model into .mpz bytes; lossless: unpacking gives the input files byte for byte. */
 export function packModel(input: PackInput, opts: PackOptions = {}): PackResult {
   if (input.files.length === 0) fail('E_ARG', 'packModel: no files given', opts.file);
+  checkSkeletonBytes(skeletonLowerBound(input), opts.file, true);
   const whole = concatBytes(input.files.map((f) => f.bytes));
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 64 || chunkBytes % 8 !== 0 || chunkBytes > MAX_CHUNK_BYTES)
@@ -163,7 +195,7 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
     ({ skeleton, payloads } = splitSkeleton(whole, layout.slots));
   }
 
-  const sk = encodeSkeleton(skeleton, chunkBytes);
+  const sk = encodeSkeleton(skeleton, chunkBytes, opts.file);
   const dataChunks: Uint8Array[] = [...sk.chunks];
   const tensors: TensorEntry[] = [];
   const reports: TensorPackReport[] = [];

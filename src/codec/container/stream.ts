@@ -97,15 +97,32 @@ export async function unpackStream(stream: ReadableStream<Uint8Array>, opts: Rea
     const header = readHeader(headerBytes, undefined, file);
     const indexBytes = await input.take(header.indexLength, 'the index');
     if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
-    const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
-    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file, maxOutput), {
+    // The header's fileLength is only a claim until the stream ends, so by
+    // default the limits follow the bytes received: the index may decode to
+    // defaultMaxOutput(bytes so far), and before each chunk (or dedup copy) the
+    // output claimed through it must stay within defaultMaxOutput(bytes
+    // received through that chunk). The output buffer is allocated zeroed up
+    // front but written only as chunks arrive.
+    const given = opts.maxOutput;
+    const maxOutput = given ?? defaultMaxOutput(header.fileLength);
+    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file, given ?? defaultMaxOutput(input.consumed)), {
       fileLength: header.fileLength,
       maxOutput,
       dataStart: HEADER_BYTES + header.indexLength,
       ...(file === undefined ? {} : { file }),
     });
     const asm = new Assembler(index, file);
+    let claimed = 0;
     for (const step of planSteps(index)) {
+      const received = input.consumed + (step.kind === 'chunk' ? step.chunk.encodedLength + 4 : 0);
+      if (step.owner < 0) claimed += step.kind === 'chunk' ? step.chunk.count : 0;
+      else if (step.kind === 'dedup' || step.index === 0) claimed += index.tensors[step.owner]!.length;
+      if (given === undefined && claimed > defaultMaxOutput(received))
+        fail(
+          'E_LIMIT',
+          `.mpz stream claims ${claimed} output bytes by ${asm.where(step)} after ${received} bytes received (at most ${defaultMaxOutput(received)}: 256 per byte received + 64 MiB); pass maxOutput to allow more`,
+          file,
+        );
       if (step.kind === 'dedup') asm.apply(step);
       else asm.apply(step, await input.take(step.chunk.encodedLength + 4, asm.where(step)));
     }
