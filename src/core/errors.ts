@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'E_UNSUPPORTED' // well-formed, but uses something we do not handle
   | 'E_LIMIT' // a declared size beyond a decoder limit (--max-output, chunk size, the coder's best ratio)
   | 'E_SHAPE' // shapes or dtypes do not fit together
-  | 'E_GRAPH'; // a graph that cannot be processed (unknown op on a path, cycle, ...)
+  | 'E_GRAPH' // a graph that cannot be processed (unknown op on a path, cycle, ...)
+  | 'E_FIDELITY'; // the result misses a fidelity guard (--min-snr); exit 1, nothing written
 
 export class ModelpressError extends Error {
   readonly code: ErrorCode;

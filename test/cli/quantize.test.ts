@@ -29,7 +29,7 @@ describe('modelpress quantize (ONNX)', () => {
     const r = await cli('quantize', CLS, '-o', out, '--scheme', 'int8', '--per-channel', '--symmetric', '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
-    expect(report.schema).toBe('modelpress.quantize/2');
+    expect(report.schema).toBe('modelpress.quantize/3');
     expect(report.tensorsQuantized).toBeGreaterThan(40);
     expect(report.sizeBytesAfter).toBe(readFileSync(out).length);
     expect(report.sizeRatio).toBeLessThan(0.45);

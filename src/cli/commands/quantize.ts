@@ -26,6 +26,11 @@ import {
 } from '../../quantize/index.js';
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
 import { quantizeContext } from '../../node/quantize-context.js';
+import { createNodeRunner } from '../../node/ort-runner.js';
+import { writeOnnx } from '../../formats/onnx/write.js';
+import { randomSource } from '../../eval/feeds.js';
+import { evaluate } from '../../eval/evaluate.js';
+import { isRandomSpec } from '../../node/datasets.js';
 import type { CliIO } from '../io.js';
 import {
   addOptions,
@@ -71,6 +76,7 @@ interface Flags {
   kmeansSolver?: QuantizeOptions['kmeansSolver'];
   json?: boolean;
   top: number;
+  minSnr?: number;
 }
 
 function schemeHelp(): string {
@@ -95,7 +101,35 @@ function jsonNumber(x: number): number | string {
   return Number.isFinite(x) ? x : x > 0 ? 'inf' : x < 0 ? '-inf' : 'nan';
 }
 
-export const QUANTIZE_SCHEMA = 'modelpress.quantize/2';
+export const QUANTIZE_SCHEMA = 'modelpress.quantize/3';
+
+interface Guard {
+  readonly inputs: 'random';
+  readonly samples: number;
+  readonly snrDb: number;
+  readonly cosine: number;
+}
+
+/** Runs the quantized model against the original on seeded random inputs (the data hold-out is still to come). */
+async function measureGuard(original: Uint8Array, quantized: Uint8Array, dims: Record<string, number>, file: string): Promise<Guard> {
+  const ref = await createNodeRunner(original, { file });
+  const q = await createNodeRunner(quantized, { file });
+  try {
+    const runs = 8;
+    const source = randomSource(ref.inputs, runs, { dims, seed: 1 });
+    const r = await evaluate(q, source, { reference: ref, latency: false });
+    const f = r.fidelity ?? [];
+    return {
+      inputs: 'random',
+      samples: r.samples,
+      snrDb: Math.min(...f.map((x) => x.snrDb)),
+      cosine: Math.min(...f.map((x) => x.cosine)),
+    };
+  } finally {
+    await ref.dispose();
+    await q.dispose();
+  }
+}
 
 const KMEANS_INITS = ['linear', 'density', 'random', 'kmeans++'] as const;
 const KMEANS_SOLVERS = ['auto', 'exact', 'lloyd'] as const;
@@ -155,6 +189,9 @@ export function register(program: Command, io: CliIO): void {
       choices: KMEANS_SOLVERS,
       defaultText: 'auto',
     }),
+    option('--min-snr <dB>', 'refuse (E_FIDELITY, nothing written) when the output SNR against the original is below this', {
+      parse: number(),
+    }),
     topOption(),
     followSymlinksOption(),
   );
@@ -192,12 +229,27 @@ export function register(program: Command, io: CliIO): void {
     let tensors: readonly TensorReport[];
     let notes: readonly string[] = [];
     let sizeAfter: number;
+    let guard: Guard | undefined;
     if (model.format === 'onnx') {
       const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
       const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
       const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
       tensors = result.tensors;
       notes = result.notes;
+      if (f.calib !== undefined && isRandomSpec(f.calib))
+        io.stderr('modelpress: warning: --calib random only exercises the graph; its fidelity figure says nothing about real inputs\n');
+      if (f.minSnr !== undefined)
+        guard = await measureGuard(model.onnx!.bytes, writeOnnx(result.model, { file: f.output }), dimsRecord(f.dim), input);
+      if (guard)
+        io.stderr(
+          `modelpress: fidelity measured on ${guard.samples} SEEDED RANDOM inputs, not on your data: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`,
+        );
+      if (guard && f.minSnr !== undefined && !(guard.snrDb >= f.minSnr))
+        throw new ModelpressError(
+          'E_FIDELITY',
+          `output SNR ${guard.snrDb.toFixed(1)} dB against the original is below --min-snr ${f.minSnr}; nothing written`,
+          { file: input },
+        );
       const written = writeOnnxFile(f.output, result.model);
       sizeAfter = statSync(f.output).size + written.dataBytes;
     } else if (model.format === 'tfjs') {
@@ -230,6 +282,7 @@ export function register(program: Command, io: CliIO): void {
       tensorsQuantized: t.quantized,
       tensorsSkipped: t.skipped,
       notes,
+      ...(guard ? { fidelity: { ...guard, snrDb: jsonNumber(guard.snrDb) } } : {}),
       tensors: tensors.map((x) => ({
         name: x.name,
         graph: x.graph,
