@@ -5,6 +5,7 @@
  * and opens native sessions; the schemes themselves stay browser-safe.
  */
 import { typedView } from '../core/tensor.js';
+import { limitSamples, sampleCount, selectSamples } from '../data/dataset.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
 import type { CalibrationFeed, QuantizeOptions } from '../quantize/index.js';
 import type { RunnerFactory } from '../runtime/runner.js';
@@ -41,11 +42,14 @@ function batchesOf(source: FeedSource, limit: number): CalibrationFeed[] {
  * The options `quantizeModel` needs to run models for `flags`: the onnxruntime-node runner factory and, with
  * --calib, the calibration batches. `log`, when given, hears one progress line (the caller decides whether to show it).
  */
+/** Samples of --calib data held back from calibration for the fidelity guard. */
+export const HOLDOUT_SIZE = 64;
+
 export async function quantizeContext(
   model: LoadedModel,
   flags: QuantizeContextFlags,
   log?: (line: string) => void,
-): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } }> {
+): Promise<{ options: Partial<QuantizeOptions> & { openRunner: RunnerFactory }; holdout?: FeedSource }> {
   const openRunner: RunnerFactory = (m, o) => createNodeRunner(m, o);
   const options: Partial<QuantizeOptions> & { openRunner: RunnerFactory } = { openRunner };
   if (flags.calib === undefined) return { options };
@@ -53,6 +57,7 @@ export async function quantizeContext(
   const size = flags.calibSize ?? 256;
   const runner = await createNodeRunner(model.onnx!.bytes, { file: model.path });
   let source: FeedSource;
+  let holdout: FeedSource | undefined;
   try {
     if (isRandomSpec(flags.calib)) {
       source = randomSource(runner.inputs, size, { dims });
@@ -60,13 +65,28 @@ export async function quantizeContext(
       // a named dataset without a split calibrates on its seeded calibration subset of train
       const spec =
         parseDataSpec(flags.calib).split === undefined && !/\.(npz|npy)$/i.test(flags.calib) ? `${flags.calib}:calibration` : flags.calib;
-      const ds = await loadDataSpec(spec, { ...(flags.dataDir ? { dataDir: flags.dataDir } : {}), calibrationSize: size });
-      source = datasetSource(ds, runner.inputs, { dims });
+      const dataDir = flags.dataDir ? { dataDir: flags.dataDir } : {};
+      const loaded = await loadDataSpec(spec, { ...dataDir, calibrationSize: size });
+      if (spec.endsWith(':calibration') && spec !== flags.calib) {
+        // a named dataset: calibrate on its train subset, measure on the first samples of its test split
+        source = datasetSource(loaded, runner.inputs, { dims });
+        const test = await loadDataSpec(`${flags.calib}:test`, dataDir);
+        holdout = datasetSource(limitSamples(test, HOLDOUT_SIZE), runner.inputs, { dims });
+      } else {
+        // a file: the last samples (up to 64, at most a fifth) are held back from calibration
+        const n = sampleCount(loaded);
+        const held = Math.min(HOLDOUT_SIZE, Math.floor(n / 5));
+        source = datasetSource(held > 0 ? limitSamples(loaded, n - held) : loaded, runner.inputs, { dims });
+        if (held > 0) {
+          const tail = Array.from({ length: held }, (_, k) => n - held + k);
+          holdout = datasetSource(selectSamples(loaded, tail), runner.inputs, { dims });
+        }
+      }
     }
   } finally {
     await runner.dispose();
   }
   const calibration = batchesOf(source, size);
   log?.(`calibrating on ${Math.min(size, source.count)} samples of ${source.name}\n`);
-  return { options: { ...options, calibration } };
+  return { options: { ...options, calibration }, ...(holdout ? { holdout } : {}) };
 }

@@ -3,7 +3,8 @@
  * mel windows of speech synthesised by espeak-ng (scripts/audio-fixtures.ts).
  * Pruning with fine-tuning distils from the original model by MSE, and the
  * report says what the outputs lost on held-back windows, with and without
- * the training.
+ * the training. quantize's --min-snr guard measures on --calib samples
+ * held back from calibration.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,22 @@ describe.skipIf(!hasEspeak() || !existsSync(EMBEDDING))('label-free fine-tuning 
     expect(j.fidelity.withoutTraining.snrDb).toBeLessThan(6);
     expect(j.fidelity.result.snrDb).toBeGreaterThan(j.fidelity.withoutTraining.snrDb + 2);
     expect(j.prunedSparsity).toBeCloseTo(0.5, 2);
+  });
+
+  it('quantize --scheme static on the melspectrogram model with --min-snr 20 refuses on held-back speech, nothing written', async () => {
+    const out = join(dir, 'mel-static.onnx');
+    const mel = join(OWW_MODELS, 'melspectrogram.onnx');
+    const r = await cli('quantize', mel, '--scheme', 'static', '--calib', fixtures.melspectrogram, '--min-snr', '20', '-o', out);
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain('E_FIDELITY');
+    expect(r.err).toMatch(/fidelity on \d+ samples of .*melspectrogram\.npz held back from calibration/);
+    expect(existsSync(out)).toBe(false);
+    const ok = await cli('quantize', EMBEDDING, '--scheme', 'int8', '--calib', fixtures.embedding, '--min-snr', '20', '--json', '-o', out);
+    expect(ok.code, ok.err).toBe(0);
+    const j = JSON.parse(ok.out);
+    expect(j.fidelity.inputs).toBe(fixtures.embedding);
+    expect(j.fidelity.snrDb).toBeGreaterThan(20);
+    expect(existsSync(out)).toBe(true);
   });
 
   it('--distill T:alpha on data without labels is refused, nothing written', async () => {

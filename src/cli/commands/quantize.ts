@@ -28,7 +28,7 @@ import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor,
 import { quantizeContext } from '../../node/quantize-context.js';
 import { createNodeRunner } from '../../node/ort-runner.js';
 import { writeOnnx } from '../../formats/onnx/write.js';
-import { randomSource } from '../../eval/feeds.js';
+import { randomSource, type FeedSource } from '../../eval/feeds.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { isRandomSpec } from '../../node/datasets.js';
 import type { CliIO } from '../io.js';
@@ -104,23 +104,30 @@ function jsonNumber(x: number): number | string {
 export const QUANTIZE_SCHEMA = 'modelpress.quantize/3';
 
 interface Guard {
-  readonly inputs: 'random';
+  /** 'random', or the name of the held-back data. */
+  readonly inputs: string;
   readonly samples: number;
   readonly snrDb: number;
   readonly cosine: number;
 }
 
-/** Runs the quantized model against the original on seeded random inputs (the data hold-out is still to come). */
-async function measureGuard(original: Uint8Array, quantized: Uint8Array, dims: Record<string, number>, file: string): Promise<Guard> {
+/** Runs the quantized model against the original on the samples of --calib data held back from calibration, else on seeded random inputs. */
+async function measureGuard(
+  original: Uint8Array,
+  quantized: Uint8Array,
+  dims: Record<string, number>,
+  file: string,
+  holdout: FeedSource | undefined,
+): Promise<Guard> {
   const ref = await createNodeRunner(original, { file });
   const q = await createNodeRunner(quantized, { file });
   try {
     const runs = 8;
-    const source = randomSource(ref.inputs, runs, { dims, seed: 1 });
+    const source = holdout ?? randomSource(ref.inputs, runs, { dims, seed: 1 });
     const r = await evaluate(q, source, { reference: ref, latency: false });
     const f = r.fidelity ?? [];
     return {
-      inputs: 'random',
+      inputs: holdout ? holdout.name : 'random',
       samples: r.samples,
       snrDb: Math.min(...f.map((x) => x.snrDb)),
       cosine: Math.min(...f.map((x) => x.cosine)),
@@ -239,10 +246,12 @@ export function register(program: Command, io: CliIO): void {
       if (f.calib !== undefined && isRandomSpec(f.calib))
         io.stderr('modelpress: warning: --calib random only exercises the graph; its fidelity figure says nothing about real inputs\n');
       if (f.minSnr !== undefined)
-        guard = await measureGuard(model.onnx!.bytes, writeOnnx(result.model, { file: f.output }), dimsRecord(f.dim), input);
+        guard = await measureGuard(model.onnx!.bytes, writeOnnx(result.model, { file: f.output }), dimsRecord(f.dim), input, ctx.holdout);
       if (guard)
         io.stderr(
-          `modelpress: fidelity measured on ${guard.samples} SEEDED RANDOM inputs, not on your data: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`,
+          guard.inputs === 'random' || isRandomSpec(f.calib ?? 'random')
+            ? `modelpress: fidelity measured on ${guard.samples} SEEDED RANDOM inputs, not on your data: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`
+            : `modelpress: fidelity on ${guard.samples} samples of ${guard.inputs} held back from calibration: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`,
         );
       if (guard && f.minSnr !== undefined && !(guard.snrDb >= f.minSnr))
         throw new ModelpressError(
