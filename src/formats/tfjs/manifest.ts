@@ -77,7 +77,23 @@ export function parseTfjsJson(json: string | Uint8Array, file?: string): Record<
     fail('E_CORRUPT', `TF.js model JSON does not parse (${(e as Error).message})`, file);
   }
   if (!isObject(parsed)) fail('E_FORMAT', 'TF.js model JSON is not an object', file);
+  checkJsonDepth(parsed, file);
   return parsed;
+}
+
+/** Deepest nesting of arrays/objects a model JSON may have (real topologies stay far below; JSON.stringify and recursive walks overflow the stack near 10,000). */
+export const TFJS_MAX_JSON_DEPTH = 1000;
+
+/** E_LIMIT when `value` nests deeper than TFJS_MAX_JSON_DEPTH; walks with an explicit stack, so it cannot overflow itself. */
+function checkJsonDepth(value: unknown, file: string | undefined): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > TFJS_MAX_JSON_DEPTH)
+      fail('E_LIMIT', `TF.js model JSON nests deeper than ${TFJS_MAX_JSON_DEPTH} levels of arrays/objects`, file);
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
 }
 
 /**
