@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isModelpressError } from '../../src/core/errors.js';
 import { crc32c } from '../../src/codec/checksum.js';
-import { packModel, unpackModel, unpackStream } from '../../src/codec/container/index.js';
+import { openMpz, packModel, unpackModel, unpackStream } from '../../src/codec/container/index.js';
 import { HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../../src/codec/container/format.js';
 import { decodeIndexSection } from '../../src/codec/container/index-codec.js';
 import { ByteWriter } from '../../src/codec/bytes.js';
@@ -188,5 +188,69 @@ describe('.mpz golden error inputs', () => {
     const trailer = mpz.slice();
     trailer[trailer.length - 8] = 0;
     expect(code(trailer)).toBe('E_CORRUPT');
+  });
+});
+
+/** Every chunk the index lists (skeleton and tensor streams): absolute offset and encoded length. */
+function chunkRefs(index: unknown): { offset: number; encodedLength: number }[] {
+  const out: { offset: number; encodedLength: number }[] = [];
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.offset === 'number' && typeof o.encodedLength === 'number' && typeof o.count === 'number')
+      out.push({ offset: o.offset, encodedLength: o.encodedLength });
+    for (const x of Object.values(o)) walk(x);
+  };
+  walk(index);
+  return out;
+}
+
+/** Mutates the encoded bytes of one chunk and rewrites its CRC32C, so the mutation reaches that chunk's decoder. */
+function resealedChunkMutation(mpz: Uint8Array, chunk: { offset: number; encodedLength: number }, rand: () => number): Uint8Array {
+  const out = mpz.slice();
+  const body = out.subarray(chunk.offset, chunk.offset + chunk.encodedLength);
+  if (body.length === 0) return out;
+  if (rand() < 0.5) {
+    const flips = 1 + Math.floor(rand() * 8);
+    for (let k = 0; k < flips; k++) body[Math.floor(rand() * body.length)]! ^= 1 << Math.floor(rand() * 8);
+  } else {
+    const start = Math.floor(rand() * body.length);
+    const run = 1 + Math.floor(rand() * 16);
+    for (let k = start; k < Math.min(body.length, start + run); k++) body[k] = Math.floor(rand() * 256);
+  }
+  const crc = crc32c(body);
+  new DataView(out.buffer, out.byteOffset).setUint32(chunk.offset + chunk.encodedLength, crc, true);
+  return out;
+}
+
+describe('.mpz fuzz: chunk mutations with recomputed chunk CRCs reach the decoders', () => {
+  const { files, mpz } = sample();
+  const chunks = chunkRefs(openMpz(mpz));
+  /** Cases of this fuzzer (part of the suite's 2,000+ across all readers). */
+  const CASES = 800;
+
+  it(`${CASES} resealed chunk mutations: each is a typed decode error or the exact original, within a bounded output`, () => {
+    expect(chunks.length).toBeGreaterThan(4);
+    const rand = rng(20261202);
+    const outcome = { rejected: 0, exact: 0 };
+    const codes = new Map<string, number>();
+    for (let i = 0; i < CASES; i++) {
+      const chunk = chunks[Math.floor(rand() * chunks.length)]!;
+      const mutated = resealedChunkMutation(mpz, chunk, rand);
+      try {
+        const back = unpackModel(mutated, { maxOutput: 1 << 20 });
+        back.files.forEach((f, k) => expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(files[k]!.bytes)), `case ${i}`).toBe(0));
+        outcome.exact++;
+      } catch (e) {
+        if (!isModelpressError(e)) throw new Error(`case ${i} (chunk at ${chunk.offset}): ${String(e)}`);
+        expect(DECODE_ERRORS, `case ${i}`).toContain(e.code);
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+        outcome.rejected++;
+      }
+    }
+    // The chunk CRCs pass, so what catches the damage is the decoders and the per-file CRC, not E_CHECKSUM on the chunk alone.
+    expect(outcome.rejected + outcome.exact).toBe(CASES);
+    expect(outcome.rejected).toBeGreaterThan(CASES / 2);
+    expect(codes.size).toBeGreaterThan(1);
   });
 });
