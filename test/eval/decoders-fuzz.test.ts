@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isModelpressError } from '../../src/core/errors.js';
 import { encodeIdx, parseIdx } from '../../src/eval/datasets/idx.js';
 import { parseNpz } from '../../src/eval/datasets/npz.js';
-import { inflateRawSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
+import { readMaybeGzip } from '../../src/node/datasets.js';
 import { makeTensor } from '../../src/core/tensor.js';
 import { encodeNpy, parseNpy } from '../../src/eval/datasets/npy.js';
 import { storedNpz } from './helpers.js';
@@ -41,6 +43,19 @@ describe('decoders reject damaged input with ModelpressError only', () => {
   it('IDX', async () => {
     await survives(encodeIdx({ dtype: 'float32', shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i) }), parseIdx);
     await survives(encodeIdx({ dtype: 'uint8', shape: [2, 3, 3], data: new Uint8Array(18) }), parseIdx);
+  });
+  it('gzipped IDX through the node reader (declared-size checks, then the IDX parser)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-gzfuzz-'));
+    try {
+      const raw = encodeIdx({ dtype: 'uint8', shape: [4, 5, 5], data: Uint8Array.from({ length: 100 }, (_, i) => i % 7) });
+      const file = join(dir, 'x.gz');
+      await survives(new Uint8Array(gzipSync(raw)), (b) => {
+        writeFileSync(file, b);
+        return parseIdx(readMaybeGzip(file));
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('.npy', async () => {
     await survives(fixture('int64.npy'), parseNpy);
