@@ -11,18 +11,7 @@ import { memoryIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { fromFloat32 } from '../../src/core/tensor.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { prng } from '../../support/fuzz.js';
 
 describe('fuzz: modelpress inspect on corrupted files', () => {
   it('60 mutated ONNX, safetensors and TF.js files', async () => {

@@ -9,8 +9,6 @@ import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isModelpressError } from '../../src/core/errors.js';
-import { tensorStats } from '../../src/core/stats.js';
 import { fromFloat32 } from '../../src/core/tensor.js';
 import { detectFormat } from '../../src/formats/detect.js';
 import { listOnnxTensors, onnxSummary, readOnnx } from '../../src/formats/onnx/index.js';
@@ -18,69 +16,7 @@ import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors
 import { readTfjs } from '../../src/formats/tfjs/index.js';
 import type { NamedTensor } from '../../src/formats/types.js';
 import { syntheticModel } from '../formats/onnx/synthetic.js';
-
-/** xorshift32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-type Mutation = { kind: string; bytes: Uint8Array };
-
-/**
- * One mutation of `input`: a truncation, 1-8 bit flips, or a run of random
- * bytes; positions are drawn from the first `focus` bytes half the time (the
- * structure: headers, protobuf tags) and from anywhere otherwise.
- */
-function mutate(input: Uint8Array, rand: () => number, focus = input.length): Mutation {
-  const pos = () => Math.floor(rand() * (rand() < 0.5 ? Math.min(focus, input.length) : input.length));
-  const r = rand();
-  if (r < 0.3) return { kind: 'truncate', bytes: input.slice(0, pos()) };
-  const out = input.slice();
-  if (r < 0.8) {
-    const flips = 1 + Math.floor(rand() * 8);
-    for (let i = 0; i < flips; i++) out[pos()]! ^= 1 << Math.floor(rand() * 8);
-    return { kind: `flip${flips}`, bytes: out };
-  }
-  const start = pos();
-  const len = 1 + Math.floor(rand() * 16);
-  for (let i = start; i < Math.min(out.length, start + len); i++) out[i] = Math.floor(rand() * 256);
-  return { kind: `overwrite${len}`, bytes: out };
-}
-
-/** Runs `read` on `cases` mutations; returns descriptions of every non-ModelpressError escape. */
-function fuzz(
-  input: Uint8Array,
-  cases: number,
-  seed: number,
-  read: (bytes: Uint8Array) => NamedTensor[] | undefined,
-  focus?: number,
-  withStats = true,
-): { escapes: string[]; rejected: number; accepted: number } {
-  const rand = prng(seed);
-  const escapes: string[] = [];
-  let rejected = 0;
-  let accepted = 0;
-  for (let i = 0; i < cases; i++) {
-    const m = mutate(input, rand, focus);
-    try {
-      const tensors = read(m.bytes);
-      if (withStats) for (const t of tensors ?? []) tensorStats(t.tensor);
-      accepted++;
-    } catch (e) {
-      if (isModelpressError(e)) rejected++;
-      else escapes.push(`case ${i} (${m.kind}, ${m.bytes.length} bytes): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    }
-  }
-  return { escapes, rejected, accepted };
-}
+import { fuzz } from '../../support/fuzz.js';
 
 function readOnnxFully(bytes: Uint8Array): NamedTensor[] {
   const m = readOnnx(bytes, { file: 'fuzz.onnx' });
