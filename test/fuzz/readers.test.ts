@@ -16,7 +16,7 @@ import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors
 import { readTfjs } from '../../src/formats/tfjs/index.js';
 import type { NamedTensor } from '../../src/formats/types.js';
 import { syntheticModel } from '../formats/onnx/synthetic.js';
-import { fuzz } from '../../support/fuzz.js';
+import { fuzz, sampleSafetensors } from '../../support/fuzz.js';
 
 function readOnnxFully(bytes: Uint8Array): NamedTensor[] {
   const m = readOnnx(bytes, { file: 'fuzz.onnx' });
@@ -58,23 +58,7 @@ describe('fuzz: ONNX reader', () => {
 });
 
 describe('fuzz: safetensors reader', () => {
-  const file = writeSafetensors(
-    [
-      {
-        name: 'w',
-        tensor: fromFloat32(
-          Float32Array.from({ length: 64 }, (_, i) => i / 7),
-          'float32',
-          [8, 8],
-        ),
-      },
-      { name: 'h', tensor: fromFloat32(Float32Array.of(1, -2, 3), 'float16', [3]) },
-      { name: 'b', tensor: fromFloat32(Float32Array.of(1, 0), 'bool', [2]) },
-      { name: 'i', tensor: fromFloat32(Float32Array.of(5, -6), 'int64', [2]) },
-      { name: 'e', tensor: fromFloat32(new Float32Array(0), 'float32', [0, 3]) },
-    ],
-    { format: 'pt', note: 'x' },
-  );
+  const file = sampleSafetensors();
   const headerEnd = 8 + Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
 
   it('400 cases focused on the header', () => {

@@ -216,6 +216,10 @@ export function register(program: Command, io: CliIO): void {
         `--distill T:alpha needs labels; ${o.data} has none, and without them prune distils from the original model by MSE`,
       );
     const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
+    const channelOptions =
+      plan.kind === 'channel'
+        ? { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude }
+        : undefined;
     const accuracyBefore =
       data && labelled ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
     const kd =
@@ -232,14 +236,13 @@ export function register(program: Command, io: CliIO): void {
     try {
       if (plan.kind === 'channel') {
         let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
-        const channelOptions = { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude };
         if (data && o.finetuneEpochs !== undefined && o.schedule !== 'oneshot') {
           // Gradual: channels masked to zero as the fraction rises, cut at the end.
           const r = await pruneChannelsWhileFinetuning({
             ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
             model: original,
             ...kd,
-            ...channelOptions,
+            ...channelOptions!,
             schedule: o.schedule,
             stages: o.stages,
             file: input,
@@ -248,7 +251,7 @@ export function register(program: Command, io: CliIO): void {
           result = r.model;
           history = r.train.history;
         } else {
-          pruned = pruneChannels(original, channelOptions);
+          pruned = pruneChannels(original, channelOptions!);
           result = pruned.model;
           if (data && o.recalibrateBn !== false) {
             // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
@@ -348,23 +351,23 @@ export function register(program: Command, io: CliIO): void {
     const accuracyAfter =
       data && labelled ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
     // What the outputs lost, on the held-back test split: the result, and pruning alone (one shot, no training) for comparison.
-    const fidelity = data
-      ? {
-          examples: sampleCount(data.test),
-          result: await outputFidelity(original, result, data.test),
-          ...(history.length > 0
-            ? {
-                withoutTraining: await outputFidelity(
-                  original,
-                  plan.kind === 'channel'
-                    ? pruneChannels(original, { fraction: plan.fraction, norm: o.norm, scope: o.scope, ...filter }).model
-                    : pruneUnstructured(original, plan.method, filter).model,
-                  data.test,
-                ),
-              }
-            : {}),
-        }
-      : undefined;
+    const against = data ? await outputFidelity(original, data.test) : undefined;
+    const fidelity =
+      data && against
+        ? {
+            examples: sampleCount(data.test),
+            result: await against(result),
+            ...(history.length > 0
+              ? {
+                  withoutTraining: await against(
+                    plan.kind === 'channel'
+                      ? pruneChannels(original, channelOptions!).model
+                      : pruneUnstructured(original, plan.method, filter).model,
+                  ),
+                }
+              : {}),
+          }
+        : undefined;
     const before = paramStats(original);
     const afterStats = paramStats(result);
     writeOnnxFile(o.output, result);
