@@ -1,17 +1,22 @@
 /**
  * The one `--data` loader of the commands that train or evaluate a
- * classifier (train, finetune, prune, cluster, qat, distill, sensitivity,
+ * model on data (train, finetune, prune, cluster, qat, distill, sensitivity,
  * compress): a named dataset (`fashion-mnist`, `mnist`: official train and
- * test splits, from --data-dir or the system copy) or a .npz file with
- * arrays `x` (samples on axis 0) and `y` (labels), split by a seeded
- * permutation (80% train, 20% test). uint8 samples are scaled to [0, 1];
- * grey images get a channel dim. Then --limit, the validation hold-out and
- * --test-limit.
+ * test splits, from --data-dir or the system copy), a .npz/.npy file (inputs
+ * by name, optional `labels`/`y` and `targets`), or a folder of PNG/JPEG
+ * images (node/images.ts), files and folders split by a seeded permutation
+ * (80% train, 20% test; --test-fraction). uint8 samples are scaled to
+ * [0, 1]; grey images get a channel dim. Then --limit, the validation
+ * hold-out (--val-size, or --val-split as a fraction) and --test-limit.
+ * The spec language itself is node/datasets.ts's `loadDataSpec`.
  */
 import { ModelpressError } from '../core/errors.js';
 import { createRng } from '../core/random.js';
+import { bindInputs, checkDtype } from '../data/bind.js';
 import { checkDataset, limitSamples, sampleCount, splitHoldout, unitScaled, type Dataset } from '../data/dataset.js';
 import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
+import { isDirectory } from '../node/images.js';
+import type { IoInfo } from '../runtime/runner.js';
 
 /** Datasets `--data` names. */
 export const DATASETS = ['fashion-mnist', 'mnist'] as const;
@@ -34,6 +39,22 @@ export interface DataLoadOptions {
    * picking the best epoch needs labels. Default 'required'.
    */
   labels?: 'required' | 'optional';
+  /** --val-split: the validation hold-out as a fraction of the training examples; wins over `valSize`. */
+  valSplit?: number | undefined;
+  /** Test share of a file or folder without an official split (default 0.2). */
+  testFraction?: number | undefined;
+  /** The model's data inputs, when the caller knows them: arrays are checked against them, image folders sized by them. */
+  inputs?: readonly IoInfo[] | undefined;
+  /** The input the data goes to; default the first. */
+  dataInput?: string | undefined;
+  /** --preprocess: an image folder's preprocessing JSON. */
+  preprocessFile?: string | undefined;
+  /**
+   * The caller feeds a .npz's further named inputs itself (`Dataset.inputs`);
+   * without it, data with more than one input array is an E_UNSUPPORTED (the
+   * trainer feeds one input).
+   */
+  multiInput?: boolean | undefined;
 }
 
 export interface PreparedData {
@@ -48,27 +69,58 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
   if (spec.split !== undefined)
     throw new ModelpressError('E_ARG', `--data ${opts.data}: give the dataset without a split; train and test are taken from it`);
   const named = DATASETS.includes(spec.source.toLowerCase() as (typeof DATASETS)[number]);
-  if (!named && !spec.source.toLowerCase().endsWith('.npz')) {
+  if (!named && !/\.(npz|npy)$/i.test(spec.source) && !isDirectory(spec.source)) {
     throw new ModelpressError(
       'E_ARG',
-      `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')} or a .npz file with arrays x and y)`,
+      `--data: unknown dataset '${opts.data}' (expected ${DATASETS.join(', ')}, a .npz/.npy file or a folder of PNG/JPEG images)`,
     );
   }
-  const loadOptions = { seed: opts.seed, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) };
+  const loadOptions = {
+    seed: opts.seed,
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    ...(opts.testFraction === undefined ? {} : { testFraction: opts.testFraction }),
+    ...(opts.inputs === undefined ? {} : { inputs: opts.inputs }),
+    ...(opts.dataInput === undefined ? {} : { dataInput: opts.dataInput }),
+    ...(opts.preprocessFile === undefined ? {} : { preprocessFile: opts.preprocessFile }),
+  };
   const required = opts.labels !== 'optional';
-  const trainSplit = trainingInput(await loadDataSpec(`${spec.source}:train`, loadOptions), named, required);
-  const testSplit = trainingInput(await loadDataSpec(`${spec.source}:test`, loadOptions), named, required);
-  const test = opts.testLimit === undefined ? testSplit : limitSamples(testSplit, opts.testLimit);
-  const all = opts.limit !== undefined ? limitSamples(trainSplit, opts.limit) : trainSplit;
-  if (opts.valSize === 0 || all.y === undefined) return { train: all, validation: undefined, test };
+  const load = async (split: 'train' | 'test', limit: number | undefined) =>
+    trainingInput(
+      await loadDataSpec(`${spec.source}:${split}`, { ...loadOptions, ...(limit === undefined ? {} : { limit }) }),
+      named,
+      required,
+      opts,
+    );
+  const all = await load('train', opts.limit);
+  const test = await load('test', opts.testLimit);
   const count = sampleCount(all);
-  if (opts.valSize >= count) throw new ModelpressError('E_ARG', `--val-size ${opts.valSize} leaves no training data (${count} examples)`);
-  const split = splitHoldout(all, opts.valSize, createRng(opts.seed ^ 0x6a09e667));
+  const valSize = opts.valSplit === undefined ? opts.valSize : Math.round(count * opts.valSplit);
+  if (valSize === 0 || all.y === undefined) return { train: all, validation: undefined, test };
+  if (valSize >= count) {
+    const flag = opts.valSplit === undefined ? `--val-size ${opts.valSize}` : `--val-split ${opts.valSplit}`;
+    throw new ModelpressError('E_ARG', `${flag} leaves no training data (${count} examples)`);
+  }
+  const split = splitHoldout(all, valSize, createRng(opts.seed ^ 0x6a09e667));
   return { train: split.train, validation: split.holdout, test };
 }
 
-/** Examples (labelled unless optional) as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images get a channel dim. */
-function trainingInput(ds: Dataset, greyImages: boolean, labels: boolean): Dataset {
-  checkDataset(ds, ds.name, { labels });
+/**
+ * Examples (labelled unless optional) as trainer input: uint8 scaled by 1/255, other numbers as float32; grey images
+ * get a channel dim. With the model's inputs known, the arrays are bound to them first (names, dtypes).
+ */
+function trainingInput(ds: Dataset, greyImages: boolean, labels: boolean, opts: DataLoadOptions): Dataset {
+  checkDataset(ds, ds.file ?? ds.name, { labels });
+  if (ds.inputs !== undefined && !opts.multiInput) {
+    const names = [ds.xName ?? 'x', ...Object.keys(ds.inputs)].map((n) => `'${n}'`).join(', ');
+    throw new ModelpressError('E_UNSUPPORTED', `holds ${names}: this command trains models with one data input; give one input array`, {
+      file: ds.file ?? ds.name,
+    });
+  }
+  if (opts.inputs !== undefined) {
+    for (const b of bindInputs(ds, opts.inputs, opts.dataInput)) {
+      // The trainer feeds float32; the file's dtype must be one a float input takes (any number) or the input's own.
+      if (b.input.dtype) checkDtype(b.tensor.dtype, b.input.dtype, { array: b.array, input: b.input.name, file: ds.file });
+    }
+  }
   return unitScaled(ds, { channelDim: greyImages });
 }

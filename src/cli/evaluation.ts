@@ -40,6 +40,7 @@ import {
   oneOf,
   option,
   pair,
+  preprocessOption,
   seedOption,
   testFractionOption,
   type Parse,
@@ -75,6 +76,7 @@ export interface EvalCliOptions {
   maxOutput?: number;
   calibSize: number;
   testFraction: number;
+  preprocess?: string;
 }
 
 const LAYOUTS: readonly Layout[] = ['nchw', 'nhwc'];
@@ -83,11 +85,12 @@ const layoutWord: Parse<Layout> = (v, flag) => oneOf(LAYOUTS)(v.toLowerCase(), f
 /** Adds the flags eval and compare share. */
 export function addEvalOptions(cmd: Command): Command {
   const dataHelp =
-    "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (x, optional y) or .npy file [:train|test|calibration|all], or 'random'";
+    "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (arrays named after the inputs, optional labels/y, targets) or .npy file, a folder of PNG/JPEG images [:train|test|calibration|all], or 'random' (docs/CLI.md, Data specs)";
   return addOptions(
     cmd,
     option('--data <spec>', dataHelp, { default: 'random' }),
     dataDirOption(),
+    preprocessOption(),
     option('--json', `print the canonical JSON record on stdout (schema ${EVAL_SCHEMA}, docs/CLI.md)`),
     option('--report <file>', 'write a report: .html (self-contained, charts), .md (Markdown) or .json'),
     option('--batch-size <n>', 'samples per run', {
@@ -161,8 +164,8 @@ export function parseEvalSettings(opts: EvalCliOptions): EvalSettings {
   };
 }
 
-/** Loads the dataset of a spec once (null for random inputs). */
-export async function loadSettingsData(s: EvalSettings): Promise<Dataset | null> {
+/** Loads the dataset of a spec once (null for random inputs); `inputs` (the model's) size an image folder. */
+export async function loadSettingsData(s: EvalSettings, inputs?: Runner['inputs']): Promise<Dataset | null> {
   if (isRandomSpec(s.dataSpec)) return null;
   const o = s.options;
   const ds = await loadDataSpec(s.dataSpec, {
@@ -170,6 +173,10 @@ export async function loadSettingsData(s: EvalSettings): Promise<Dataset | null>
     seed: s.seed,
     calibrationSize: o.calibSize,
     testFraction: o.testFraction,
+    ...(inputs === undefined ? {} : { inputs }),
+    ...(o.dataInput === undefined ? {} : { dataInput: o.dataInput }),
+    ...(o.preprocess === undefined ? {} : { preprocessFile: o.preprocess }),
+    ...(s.limit === undefined ? {} : { limit: s.limit }),
   });
   return s.limit !== undefined ? limitSamples(ds, s.limit) : ds;
 }
@@ -224,6 +231,7 @@ export async function evaluateOpened(
 ): Promise<EvalRecord> {
   const state = s.state ?? findStatePairs(model.runner.inputs, model.runner.outputs);
   const source = makeSource(model.runner, data, s, state);
+  for (const note of source.notes ?? []) io.stderr(`${note}\n`);
   const o = s.options;
   const progress = startProgress(io, `eval ${model.path}`, source.count);
   const memory = startRssMonitor();

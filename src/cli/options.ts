@@ -249,8 +249,22 @@ export function blockSizeOption(spec: { readonly default?: number; readonly defa
   });
 }
 
-/** What --data accepts (src/cli/data.ts loads it). */
-export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, from --data-dir), or a .npz file with arrays x (samples on axis 0) and y (labels), split 80/20 by a seeded permutation`;
+/** What --data accepts (src/cli/data.ts loads it; the language is docs/CLI.md's "Data specs"). */
+export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, from --data-dir), a .npz/.npy file (arrays named after the model inputs, optional labels/y and targets), or a folder of PNG/JPEG images (class subfolders or labels.txt), files and folders split by a seeded permutation (see docs/CLI.md, Data specs)`;
+
+/** --preprocess: the preprocessing JSON of an image-folder --data (default: the folder's preprocess.json). */
+export function preprocessOption(): Option {
+  return option('--preprocess <file>', 'image preprocessing JSON for a folder --data (size, fit, layout, channels, scale, mean, std)', {
+    defaultText: "the folder's preprocess.json, else from the model input",
+  });
+}
+
+/** --val-split: the validation hold-out as a fraction of the training examples (wins over --val-size). */
+export function valSplitOption(): Option {
+  return option('--val-split <fraction>', 'hold out this fraction of the training examples for validation (instead of --val-size)', {
+    parse: fraction({ below1: true }),
+  });
+}
 
 export interface DataGroup {
   /** What the data is for, e.g. 'training data'. */
@@ -266,9 +280,11 @@ export interface DataCliOptions {
   data: string;
   dataDir?: string;
   testLimit?: number;
+  preprocess?: string;
+  testFraction?: number;
 }
 
-/** The data group: --data (a named dataset or a .npz), --data-dir and --test-limit. */
+/** The data group: --data (a named dataset, a .npz/.npy or an image folder), --data-dir, --preprocess, --test-fraction and --test-limit. */
 export function addDataOptions(cmd: Command, g: DataGroup): Command {
   return addOptions(
     cmd,
@@ -277,6 +293,8 @@ export function addDataOptions(cmd: Command, g: DataGroup): Command {
       ...(g.default === undefined ? {} : { default: g.default }),
     }),
     dataDirOption(),
+    preprocessOption(),
+    testFractionOption(),
     option('--test-limit <n>', 'evaluate on only the first n test examples', {
       parse: int({ min: 1 }),
       defaultText: 'the whole test split',
@@ -296,6 +314,7 @@ export interface TrainingCliOptions {
   maxGradNorm?: number;
   seed: number;
   valSize: number;
+  valSplit?: number;
   patience?: number;
   limit?: number;
 }
@@ -363,6 +382,7 @@ export function addTrainingOptions(cmd: Command, d: TrainingDefaults): Command {
             parse: int({ min: 0 }),
             default: d.valSize ?? 5000,
           }),
+          valSplitOption(),
         ]),
     ...(without.has('patience')
       ? []

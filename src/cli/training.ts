@@ -15,7 +15,7 @@ import {
   type TrainProgress,
   type TrainResult,
 } from '../train/trainer.js';
-import { loadTrainingData, type PreparedData } from './data.js';
+import { loadTrainingData, type DataLoadOptions, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
 import { sampleCount, type Dataset } from '../data/dataset.js';
@@ -83,10 +83,21 @@ export function earlyStopping(o: { patience?: number | undefined }): { earlyStop
 
 /** Train, validation (--val-size; none when the command has no hold-out) and test splits of --data. */
 export function loadData(
-  o: DataCliOptions & { seed?: number; valSize?: number; limit?: number | undefined; labels?: 'required' | 'optional' },
+  o: DataCliOptions & {
+    seed?: number;
+    valSize?: number;
+    valSplit?: number | undefined;
+    limit?: number | undefined;
+    labels?: 'required' | 'optional';
+    inputs?: DataLoadOptions['inputs'];
+  },
 ): Promise<PreparedData> {
   return loadTrainingData({
     ...(o.labels === undefined ? {} : { labels: o.labels }),
+    ...(o.valSplit === undefined ? {} : { valSplit: o.valSplit }),
+    ...(o.preprocess === undefined ? {} : { preprocessFile: o.preprocess }),
+    ...(o.testFraction === undefined ? {} : { testFraction: o.testFraction }),
+    ...(o.inputs === undefined ? {} : { inputs: o.inputs }),
     data: o.data,
     seed: o.seed ?? 0,
     valSize: o.valSize ?? 0,

@@ -4,7 +4,9 @@
  * `y`, and a name for reports. Evaluation feeds it to any model input;
  * training, pruning and compression read it through `floatView`, a float32
  * view of the examples (zero-copy when `x` already is aligned float32).
- * The readers (IDX, .npy, .npz) live in eval/datasets/ and return this type.
+ * The readers (IDX, .npy, .npz) live in eval/datasets/ and return this type;
+ * a .npz may also carry more named inputs and regression targets, and an
+ * image folder (node/images.ts) arrives already preprocessed.
  */
 import { byteLength, elementCount } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
@@ -18,6 +20,54 @@ export interface Dataset {
   readonly y: Int32Array | undefined;
   /** Short description for reports: 'fashion-mnist:test', 'data.npz'. */
   readonly name: string;
+  /**
+   * The model input `x` is for, when the data names it (a .npz member's name);
+   * undefined: the data input (--data-input, else the model's first input).
+   */
+  readonly xName?: string | undefined;
+  /** More model inputs by name (the other members of a .npz), examples along axis 0 like `x`. */
+  readonly inputs?: Readonly<Record<string, Tensor>> | undefined;
+  /**
+   * Regression / distillation targets by model output name, examples along
+   * axis 0; the key '' is the model's single (or first) output (a .npz's
+   * `targets` member, where `targets/<output>` gives one output by name).
+   */
+  readonly targets?: Readonly<Record<string, Tensor>> | undefined;
+  /** The file or folder the examples came from, for error messages. */
+  readonly file?: string | undefined;
+  /** `x` already holds the model's input values (an image folder's preprocessing applied): feeders add no scale, mean or std. */
+  readonly preprocessed?: boolean | undefined;
+}
+
+/** The fields a dataset carries besides x, y and name (kept by select, limit and hold-out). */
+function extras(ds: Dataset, per: (t: Tensor) => Tensor): Partial<Dataset> {
+  const map = (r: Readonly<Record<string, Tensor>> | undefined) =>
+    r === undefined ? undefined : Object.fromEntries(Object.entries(r).map(([k, t]) => [k, per(t)]));
+  return {
+    ...(ds.xName === undefined ? {} : { xName: ds.xName }),
+    ...(ds.inputs === undefined ? {} : { inputs: map(ds.inputs) }),
+    ...(ds.targets === undefined ? {} : { targets: map(ds.targets) }),
+    ...(ds.file === undefined ? {} : { file: ds.file }),
+    ...(ds.preprocessed ? { preprocessed: true } : {}),
+  };
+}
+
+/** The rows at `indices` of a tensor whose examples lie along axis 0, copied. */
+export function selectRows(t: Tensor, indices: ArrayLike<number>): Tensor {
+  const shape = t.shape.slice(1);
+  const bytes = byteLength(t.dtype, elementCount(shape));
+  const data = new Uint8Array(indices.length * bytes);
+  for (let i = 0; i < indices.length; i++) {
+    const s = indices[i]!;
+    data.set(t.data.subarray(s * bytes, (s + 1) * bytes), i * bytes);
+  }
+  return makeTensor(t.dtype, [indices.length, ...shape], data);
+}
+
+/** The first `count` rows of a tensor (a view of the same bytes). */
+function firstRows(t: Tensor, count: number): Tensor {
+  const shape = t.shape.slice(1);
+  return makeTensor(t.dtype, [count, ...shape], t.data.subarray(0, count * byteLength(t.dtype, elementCount(shape))));
 }
 
 /** The examples of a dataset as float32 values, example after example (what trainer steps and classifier passes batch from). */
@@ -56,16 +106,9 @@ export function floatDataset(values: Float32Array, shape: readonly number[], lab
 
 /** The examples at `indices` (in that order), copied, as a new dataset. */
 export function selectSamples(ds: Dataset, indices: ArrayLike<number>, name = ds.name): Dataset {
-  const shape = sampleShape(ds);
-  const bytes = byteLength(ds.x.dtype, elementCount(shape));
-  const data = new Uint8Array(indices.length * bytes);
-  for (let i = 0; i < indices.length; i++) {
-    const s = indices[i]!;
-    data.set(ds.x.data.subarray(s * bytes, (s + 1) * bytes), i * bytes);
-  }
   const y = ds.y;
   const labels = y ? Int32Array.from({ length: indices.length }, (_, i) => y[indices[i]!]!) : undefined;
-  return { x: makeTensor(ds.x.dtype, [indices.length, ...shape], data), y: labels, name };
+  return { x: selectRows(ds.x, indices), y: labels, name, ...extras(ds, (t) => selectRows(t, indices)) };
 }
 
 /** The first `limit` examples (a view of the same bytes, no copy); the dataset itself when it has no more. */
@@ -73,9 +116,7 @@ export function limitSamples(ds: Dataset, limit: number): Dataset {
   const n = sampleCount(ds);
   if (limit >= n) return ds;
   const count = Math.max(0, limit);
-  const shape = sampleShape(ds);
-  const x = makeTensor(ds.x.dtype, [count, ...shape], ds.x.data.subarray(0, count * byteLength(ds.x.dtype, elementCount(shape))));
-  return { x, y: ds.y?.subarray(0, count), name: ds.name };
+  return { x: firstRows(ds.x, count), y: ds.y?.subarray(0, count), name: ds.name, ...extras(ds, (t) => firstRows(t, count)) };
 }
 
 /** A seeded random split into `holdout` examples and the rest, each in the permutation's order (the trainer's validation hold-out). */
@@ -110,6 +151,19 @@ export function checkDataset(ds: Dataset, what = 'dataset', opts: { labels?: boo
     throw new ModelpressError('E_SHAPE', `${what}: x holds ${x.data.byteLength} bytes, expected ${expected}`);
   }
   if (y && y.length !== count) throw new ModelpressError('E_SHAPE', `${what}: ${y.length} labels for ${count} examples`);
+  for (const [kind, arrays] of [
+    ['input', ds.inputs],
+    ['targets', ds.targets],
+  ] as const) {
+    for (const [key, t] of Object.entries(arrays ?? {})) {
+      const label = kind === 'input' ? `array '${key}'` : key === '' ? "array 'targets'" : `array 'targets/${key}'`;
+      if (t.shape[0] !== count)
+        throw new ModelpressError(
+          'E_SHAPE',
+          `${what}: ${label} has ${t.shape[0] ?? 0} examples [${t.shape.join(', ')}], ${ds.xName === undefined ? 'x' : `'${ds.xName}'`} has ${count}`,
+        );
+    }
+  }
   if (!opts.labels) return;
   if (!y) throw new ModelpressError('E_ARG', `${what}: the data has no labels (array 'y'); training needs them`);
   for (let i = 0; i < count; i++) if (y[i]! < 0) throw new ModelpressError('E_ARG', `${what}: label ${y[i]} of sample ${i} is negative`);
@@ -130,5 +184,6 @@ export function unitScaled(ds: Dataset, opts: { channelDim?: boolean } = {}): Da
   const values = toFloat32(ds.x);
   if (ds.x.dtype === 'uint8') for (let i = 0; i < values.length; i++) values[i] = values[i]! / 255;
   const shape = sampleShape(ds);
-  return floatDataset(values, opts.channelDim && shape.length === 2 ? [1, ...shape] : shape, ds.y, ds.name);
+  const scaled = floatDataset(values, opts.channelDim && shape.length === 2 ? [1, ...shape] : shape, ds.y, ds.name);
+  return { ...scaled, ...extras(ds, (t) => t) };
 }

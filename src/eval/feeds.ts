@@ -7,7 +7,8 @@ import type { DType } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { IoInfo } from '../runtime/runner.js';
-import { sampleCount, sampleShape, type Dataset } from '../data/dataset.js';
+import { bindInputs, checkDtype, convertExact } from '../data/bind.js';
+import { sampleCount, type Dataset } from '../data/dataset.js';
 import { createBatcher, fitSamples, type InputFit, type PreprocessOptions } from './fit.js';
 import { constantTensor, randomTensor, resolveInputShape, type ShapeBindings, type StatePair } from './inputs.js';
 import { deriveSeed } from '../core/random.js';
@@ -25,6 +26,8 @@ export interface FeedSource {
   feeds(start: number, end: number): Record<string, Tensor>;
   /** The inputs as fed for one sample, for reports. */
   readonly inputs: readonly { name: string; dtype: DType; shape: number[] }[];
+  /** Things the caller should tell the user (stderr), e.g. a symbolic dim set to 1. */
+  readonly notes?: readonly string[];
 }
 
 export interface SourceOptions extends ShapeBindings {
@@ -34,46 +37,90 @@ export interface SourceOptions extends ShapeBindings {
   state?: readonly StatePair[];
 }
 
-/** Feeds from a dataset: the data goes into `dataInput` (default: the first input). */
+/**
+ * Feeds from a dataset. Its arrays go to model inputs by the binding rule of
+ * data/bind.ts (by name; a single array into `dataInput`, default the first
+ * input); dtypes are checked and converted there. `preprocess` (scale,
+ * mean/std, layout) applies to the array of the data input only, and not at
+ * all to an image folder's examples, which arrive preprocessed. Inputs no
+ * array feeds get --fill values or zeros (state inputs start at zero), their
+ * unbound symbolic dims set to 1 with a note in `notes`.
+ */
 export function datasetSource(
   ds: Dataset,
   inputs: readonly IoInfo[],
   options: SourceOptions & { dataInput?: string; preprocess?: PreprocessOptions } = {},
 ): FeedSource {
-  const target = options.dataInput ? inputs.find((i) => i.name === options.dataInput) : inputs[0];
-  if (!target)
-    throw new ModelpressError('E_ARG', `model has no input named '${options.dataInput}'; inputs: ${inputs.map((i) => i.name).join(', ')}`);
-  const fit: InputFit = fitSamples(sampleShape(ds), target, options.preprocess, options.dims);
-  const others = inputs.filter((i) => i !== target);
+  const file = ds.file ?? ds.name;
+  const bindings = bindInputs(ds, inputs, options.dataInput);
+  const primary =
+    bindings.find((b) => b.input.name === options.dataInput) ?? bindings.find((b) => b.array === 'x' && ds.xName === undefined) ?? bindings[0]!;
+  const pre: PreprocessOptions = ds.preprocessed ? { scale: 1 } : (options.preprocess ?? {});
+  const fed = bindings.map((b) => {
+    const input = b.input;
+    if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
+    const what = { array: b.array, input: input.name, file };
+    checkDtype(b.tensor.dtype, input.dtype, what);
+    const isPrimary = b === primary;
+    // Integer data for an integer input converts exactly, once; floats convert per batch.
+    const exact = b.tensor.dtype !== input.dtype && !input.dtype.startsWith('float') && input.dtype !== 'bfloat16';
+    const tensor = exact ? convertExact(b.tensor, input.dtype, what) : b.tensor;
+    let fit: InputFit;
+    try {
+      fit = fitSamples(tensor.shape.slice(1), input, isPrimary ? pre : {}, options.dims);
+    } catch (e) {
+      if (e instanceof ModelpressError) throw new ModelpressError(e.code, `array '${b.array}': ${e.message}`, { file, cause: e });
+      throw e;
+    }
+    return { name: input.name, fit, batch: createBatcher(tensor, fit, isPrimary ? pre : { scale: 1 }) };
+  });
+  const fedNames = new Set(fed.map((f) => f.name));
+  const others = inputs.filter((i) => !fedNames.has(i.name));
+  const bound: Record<string, number> = {};
+  for (const f of fed) Object.assign(bound, f.fit.bindings);
+  const batchSymbols = fed.flatMap((f) => (f.fit.batchSymbol ? [f.fit.batchSymbol] : []));
+  const notes: string[] = [];
+  const noted = new Set<string>();
   const otherFor = (batch: number): Record<string, Tensor> => {
-    const dims = { ...options.dims, ...fit.bindings, ...(fit.batchSymbol ? { [fit.batchSymbol]: batch } : {}) };
+    const dims: Record<string, number> = { ...options.dims, ...bound };
+    for (const s of batchSymbols) dims[s] = batch;
     const out: Record<string, Tensor> = {};
     for (const input of others) {
       if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
-      out[input.name] = constantTensor(
-        input.dtype,
-        resolveInputShape(input, { dims, shapes: options.shapes }),
-        options.fill?.[input.name] ?? 0,
-      );
+      const shape = resolveInputShape(input, {
+        dims,
+        ...(options.shapes ? { shapes: options.shapes } : {}),
+        defaultDim: 1,
+        onDefault: (dim) => {
+          if (noted.has(dim)) return;
+          noted.add(dim);
+          notes.push(`note: symbolic dim '${dim}' of input '${input.name}' set to 1 (give --dim ${dim}=<n> to change it)`);
+        },
+      });
+      out[input.name] = constantTensor(input.dtype, shape, options.fill?.[input.name] ?? 0);
     }
     return out;
   };
   const cache = new Map<number, Record<string, Tensor>>();
-  const batch = createBatcher(ds.x, fit, options.preprocess);
+  const fixed = fed.flatMap((f) => (f.fit.fixedBatch === undefined ? [] : [f.fit.fixedBatch]));
+  const maxBatch = fixed.length ? Math.min(...fixed) : Infinity;
+  // Resolve the constant inputs once up front, so their notes exist before the first run.
+  if (others.length) cache.set(1, otherFor(1));
   return {
     name: ds.name,
     count: sampleCount(ds),
     labels: ds.y,
-    maxBatch: fit.fixedBatch ?? Infinity,
+    maxBatch,
+    notes,
     feeds(start, end) {
       const size = end - start;
       let rest = cache.get(size);
       if (!rest) cache.set(size, (rest = otherFor(size)));
       const feeds: Record<string, Tensor> = { ...rest };
-      feeds[target.name] = batch(start, end);
+      for (const f of fed) feeds[f.name] = f.batch(start, end);
       return feeds;
     },
-    inputs: [{ name: target.name, dtype: fit.dtype, shape: fit.batched ? [1, ...fit.sampleShape] : [...fit.sampleShape] }],
+    inputs: fed.map((f) => ({ name: f.name, dtype: f.fit.dtype, shape: f.fit.batched ? [1, ...f.fit.sampleShape] : [...f.fit.sampleShape] })),
   };
 }
 

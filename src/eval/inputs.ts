@@ -14,6 +14,10 @@ export interface ShapeBindings {
   dims?: Readonly<Record<string, number>>;
   /** Full shapes by input name (`--shape x=1,3,64,64`); win over `dims`. */
   shapes?: Readonly<Record<string, readonly number[]>>;
+  /** The value of symbolic dims neither `dims` nor `shapes` bind; without it they are an E_ARG. */
+  defaultDim?: number;
+  /** Hears each symbolic dim set to `defaultDim`. */
+  onDefault?: (dim: string) => void;
 }
 
 /** The concrete shape of `input`; unresolved symbolic dims are an E_ARG naming them. */
@@ -41,8 +45,13 @@ export function resolveInputShape(input: IoInfo, bindings: ShapeBindings = {}): 
   const shape = input.shape.map((d) => {
     if (typeof d === 'number') return d;
     const v = bindings.dims?.[d];
-    if (v === undefined) missing.push(d);
-    return v ?? 0;
+    if (v !== undefined) return v;
+    if (bindings.defaultDim !== undefined) {
+      bindings.onDefault?.(d);
+      return bindings.defaultDim;
+    }
+    missing.push(d);
+    return 0;
   });
   if (missing.length) {
     throw new ModelpressError(

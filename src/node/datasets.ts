@@ -6,13 +6,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
-import { sampleCount, selectSamples, type Dataset } from '../data/dataset.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkDataset, limitSamples, sampleCount, selectSamples, type Dataset } from '../data/dataset.js';
+import type { IoInfo } from '../runtime/runner.js';
 import { datasetFromArrays, datasetFromImages } from '../eval/datasets/dataset.js';
 import { imageDatasetFromIdx, isGzip, type ImageDataset } from '../eval/datasets/idx.js';
 import { parseNpy } from '../eval/datasets/npy.js';
 import { parseNpz } from '../eval/datasets/npz.js';
 import { DEFAULT_MAX_DATA_BYTES, DEFLATE_MAX_RATIO, OutputLimitError } from '../eval/datasets/zip.js';
 import { calibrationIndices, splitIndices, type SplitName } from '../eval/splits.js';
+import { isDirectory, loadImageFolder } from './images.js';
 import { readInputFile } from './open.js';
 
 export type DatasetSplit = 'train' | 'test';
@@ -137,9 +140,17 @@ export interface DataSpecOptions {
   calibrationSize?: number;
   /** Fraction held out as test when a file has no official split; default 0.2. */
   testFraction?: number;
+  /** The model's inputs, when known: an image folder takes its size, layout and channels from the data input's shape. */
+  inputs?: readonly IoInfo[] | undefined;
+  /** The input the data goes to (--data-input); default the first. */
+  dataInput?: string | undefined;
+  /** --preprocess: an image folder's preprocessing JSON (default the folder's preprocess.json). */
+  preprocessFile?: string | undefined;
+  /** Read at most this many samples (after the split); image folders decode no more than these. */
+  limit?: number | undefined;
 }
 
-/** A parsed data spec: `fashion-mnist`, `fashion-mnist:train`, `data.npz:test`, `random`. */
+/** A parsed data spec: `fashion-mnist`, `fashion-mnist:train`, `data.npz:test`, `images/:test`, `random`. */
 export interface DataSpec {
   readonly source: string;
   readonly split: SplitName | undefined;
@@ -159,38 +170,104 @@ export function isRandomSpec(spec: string): boolean {
   return parseDataSpec(spec).source === 'random';
 }
 
+/** Members of a .npz that are not model inputs: labels (`labels`, or `y`) and targets (`targets`, `targets/<output>`). */
+export const LABEL_ARRAYS = ['labels', 'y'] as const;
+export const TARGETS_ARRAY = 'targets';
+
 /**
  * Loads the dataset a spec names. Named datasets (`fashion-mnist`, `mnist`)
  * use their official train/test files (default test); `calibration` is a
- * seeded subset of train. Files (.npz with arrays `x` and optional `y`, .npy
- * with samples only) default to all samples; a split selects a seeded part.
+ * seeded subset of train. Files and folders default to all samples; a split
+ * selects a seeded part (`splitIndices`).
+ *
+ * A .npz's members: `labels` (or `y`) are class labels, `targets` the
+ * regression/distillation targets of the model's single output and
+ * `targets/<output>` those of one output by name; every other member is a
+ * model input, bound by name when the data is fed (data/bind.ts): `x`, or a
+ * single member, goes to the data input. A .npy is one input array. A folder
+ * holds PNG/JPEG images (node/images.ts).
  */
 export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<Dataset> {
   const { source, split } = parseDataSpec(spec);
   const named = { 'fashion-mnist': loadFashionMnist, mnist: loadMnist }[source.toLowerCase()];
+  const limited = (ds: Dataset) => (options.limit === undefined ? ds : limitSamples(ds, options.limit));
   if (named) {
     if (split === 'all') throw new ModelpressError('E_ARG', `--data ${spec}: choose train, test or calibration for ${source}`);
     const official = split === 'train' || split === 'calibration' ? 'train' : 'test';
     const images = named({ split: official, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
     const ds = datasetFromImages(images, `${source}:${split ?? 'test'}`);
-    return split === 'calibration' ? selectSamples(ds, calibrationIndices(images.count, options), ds.name) : ds;
+    return limited(split === 'calibration' ? selectSamples(ds, calibrationIndices(images.count, options), ds.name) : ds);
   }
   if (source === 'random') throw new ModelpressError('E_ARG', `--data random makes inputs from the model and loads no dataset`);
+  if (isDirectory(source)) {
+    const input = options.dataInput === undefined ? options.inputs?.[0] : options.inputs?.find((i) => i.name === options.dataInput);
+    return loadImageFolder(source, {
+      preprocessFile: options.preprocessFile,
+      inputShape: input?.shape,
+      ...(split === undefined || split === 'all' ? {} : { select: (n: number) => splitIndices(n, split, options) }),
+      limit: options.limit,
+      name: split === undefined ? source : `${source}:${split}`,
+    });
+  }
+  if (options.preprocessFile !== undefined)
+    throw new ModelpressError('E_ARG', `--preprocess applies to image folders; --data ${spec} is not a folder`);
   const lower = source.toLowerCase();
   let ds: Dataset;
   if (lower.endsWith('.npz')) {
-    const arrays = await parseNpz(readChecked(source), { file: source, inflateRaw: inflateRawLimited });
-    const x = arrays.get('x') ?? (arrays.size === 1 ? [...arrays.values()][0] : undefined);
-    if (!x)
-      throw new ModelpressError('E_NOT_FOUND', `archive has no array 'x' (arrays: ${[...arrays.keys()].join(', ')})`, { file: source });
-    ds = datasetFromArrays(x, arrays.get('y'), source, source);
+    ds = datasetFromNpz(await parseNpz(readChecked(source), { file: source, inflateRaw: inflateRawLimited }), source);
   } else if (lower.endsWith('.npy')) {
-    ds = datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source);
+    ds = { ...datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source), file: source };
+  } else if (!existsSync(source) && !/[./\\]/.test(source)) {
+    throw new ModelpressError(
+      'E_ARG',
+      `--data ${spec}: unknown dataset (expected fashion-mnist, mnist, random, a .npz/.npy file or a folder of images)`,
+    );
+  } else if (!existsSync(source)) {
+    throw new ModelpressError('E_NOT_FOUND', 'data file or folder does not exist', { file: source });
   } else {
-    throw new ModelpressError('E_ARG', `--data ${spec}: not a dataset name (fashion-mnist, mnist, random) nor a .npz/.npy file`);
+    throw new ModelpressError('E_ARG', `--data ${spec}: not a .npz/.npy file nor a folder of images`, { file: source });
   }
-  if (split === undefined || split === 'all') return ds;
-  return selectSamples(ds, splitIndices(sampleCount(ds), split, options), `${source}:${split}`);
+  checkDataset(ds, source);
+  if (split === undefined || split === 'all') return limited(ds);
+  return limited(selectSamples(ds, splitIndices(sampleCount(ds), split, options), `${source}:${split}`));
+}
+
+/** A .npz's members as a dataset (see loadDataSpec). */
+export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string): Dataset {
+  const names = [...arrays.keys()];
+  const labelNames = names.filter((n) => (LABEL_ARRAYS as readonly string[]).includes(n));
+  if (labelNames.length > 1)
+    throw new ModelpressError('E_FORMAT', `archive holds both 'labels' and 'y'; keep one label array`, { file });
+  const isTarget = (n: string) => n === TARGETS_ARRAY || n.startsWith(`${TARGETS_ARRAY}/`);
+  const inputNames = names.filter((n) => !labelNames.includes(n) && !isTarget(n));
+  if (inputNames.length === 0)
+    throw new ModelpressError('E_NOT_FOUND', `archive holds no input array, only ${names.map((n) => `'${n}'`).join(', ')}`, { file });
+  const xName = inputNames.includes('x') ? 'x' : inputNames[0]!;
+  const x = arrays.get(xName)!;
+  const labelName = labelNames[0];
+  let base: Dataset;
+  try {
+    base = datasetFromArrays(x, labelName === undefined ? undefined : arrays.get(labelName), file, file);
+  } catch (e) {
+    // datasetFromArrays calls them x and y.
+    if (e instanceof ModelpressError && labelName !== undefined)
+      throw new ModelpressError(e.code, e.message.replace(/^.*?: /, '').replace(/'x'/g, `'${xName}'`).replace(/'y'/g, `'${labelName}'`), { file });
+    throw e;
+  }
+  const inputs = Object.fromEntries(inputNames.filter((n) => n !== xName).map((n) => [n, arrays.get(n)!]));
+  const targetNames = names.filter(isTarget);
+  const targets = Object.fromEntries(
+    targetNames.map((n) => [n === TARGETS_ARRAY ? '' : n.slice(TARGETS_ARRAY.length + 1), arrays.get(n)!]),
+  );
+  const ds: Dataset = {
+    ...base,
+    ...(xName === 'x' ? {} : { xName }),
+    ...(Object.keys(inputs).length ? { inputs } : {}),
+    ...(targetNames.length ? { targets } : {}),
+    file,
+  };
+  checkDataset(ds, file);
+  return ds;
 }
 
 function readChecked(path: string): Uint8Array {

@@ -26,10 +26,10 @@ export function register(program: Command, io: CliIO): void {
       .argument('<models...>', 'ONNX models (or .mpz containers holding them) to compare with it'),
   ).action(async (refPath: string, modelPaths: string[], opts: EvalCliOptions) => {
     const s = parseEvalSettings(opts);
-    const data = await loadSettingsData(s);
     const reference = { path: refPath, ...(await openModel(refPath, s)) };
     const records: EvalRecord[] = [];
     try {
+      const data = await loadSettingsData(s, reference.runner.inputs);
       records.push(await evaluateOpened(reference, undefined, data, s, io));
       for (const path of modelPaths) {
         const model = { path, ...(await openModel(path, s)) };

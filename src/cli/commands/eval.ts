@@ -34,7 +34,7 @@ export function register(program: Command, io: CliIO): void {
     const model = { path: modelPath, ...(await openModel(modelPath, s)) };
     const reference = opts.ref ? { path: opts.ref, ...(await openModel(opts.ref, s)) } : undefined;
     try {
-      const data = await loadSettingsData(s);
+      const data = await loadSettingsData(s, model.runner.inputs);
       const record = await evaluateOpened(model, reference, data, s, io);
       if (opts.report) writeReport(opts.report, [record], record, `modelpress eval: ${modelPath}`);
       io.stdout(opts.json ? `${JSON.stringify(record, null, 2)}\n` : formatRecords([record]));
