@@ -104,15 +104,17 @@ export function channelCount(order: ChannelOrder): number {
 
 /**
  * Fills every unset choice: from the model input's shape ([N, C, H, W] or
- * [N, H, W, C] with C of 1 or 3, fixed dims only) and else from the first
- * image's size. E_SHAPE when the JSON contradicts the model's fixed dims.
+ * [N, H, W, C] with C of 1 or 3, or [N, H, W] for grey; fixed dims only) and
+ * else from the first image's size. E_SHAPE when the JSON contradicts the model's fixed dims.
  */
 export function resolvePreprocess(
   pre: ImagePreprocess,
   modelShape: readonly (number | string)[] | undefined,
   firstImage: { width: number; height: number },
 ): ResolvedImagePreprocess {
-  const shape = modelShape && modelShape.length === 4 ? modelShape : undefined;
+  // A rank-3 input [N, H, W] takes grey images (as [1, H, W] samples, which fit it).
+  const shape =
+    modelShape && modelShape.length === 4 ? modelShape : modelShape && modelShape.length === 3 ? [modelShape[0]!, 1, modelShape[1]!, modelShape[2]!] : undefined;
   const isC = (d: number | string | undefined) => d === 1 || d === 3;
   const modelLayout: ImageLayout | undefined = shape
     ? isC(shape[1]) && !isC(shape[3])

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
+import { typedView, type Tensor } from '../core/tensor.js';
 import { checkDataset, limitSamples, sampleCount, selectSamples, type Dataset } from '../data/dataset.js';
 import type { IoInfo } from '../runtime/runner.js';
 import { datasetFromArrays, datasetFromImages } from '../eval/datasets/dataset.js';
@@ -170,9 +170,14 @@ export function isRandomSpec(spec: string): boolean {
   return parseDataSpec(spec).source === 'random';
 }
 
-/** Members of a .npz that are not model inputs: labels (`labels`, or `y`) and targets (`targets`, `targets/<output>`). */
+/**
+ * Members of a .npz that are not model inputs: labels (`labels`, or `y`),
+ * targets (`targets`, `targets/<output>`) and `split` (per example 0 = train,
+ * 1 = test: the file's official split, used instead of the seeded one).
+ */
 export const LABEL_ARRAYS = ['labels', 'y'] as const;
 export const TARGETS_ARRAY = 'targets';
+export const SPLIT_ARRAY = 'split';
 
 /**
  * Loads the dataset a spec names. Named datasets (`fashion-mnist`, `mnist`)
@@ -184,7 +189,8 @@ export const TARGETS_ARRAY = 'targets';
  * regression/distillation targets of the model's single output and
  * `targets/<output>` those of one output by name; every other member is a
  * model input, bound by name when the data is fed (data/bind.ts): `x`, or a
- * single member, goes to the data input. A .npy is one input array. A folder
+ * single member, goes to the data input (beside `x`, members whose axis 0 is
+ * not x's sample count are no inputs and are left out). A .npy is one input array. A folder
  * holds PNG/JPEG images (node/images.ts).
  */
 export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<Dataset> {
@@ -213,8 +219,11 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
     throw new ModelpressError('E_ARG', `--preprocess applies to image folders; --data ${spec} is not a folder`);
   const lower = source.toLowerCase();
   let ds: Dataset;
+  let official: Uint8Array | undefined;
   if (lower.endsWith('.npz')) {
-    ds = datasetFromNpz(await parseNpz(readChecked(source), { file: source, inflateRaw: inflateRawLimited }), source);
+    const npz = datasetFromNpz(await parseNpz(readChecked(source), { file: source, inflateRaw: inflateRawLimited }), source);
+    official = npz.officialSplit;
+    ds = npz.dataset;
   } else if (lower.endsWith('.npy')) {
     ds = { ...datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source), file: source };
   } else if (!existsSync(source) && !/[./\\]/.test(source)) {
@@ -229,17 +238,29 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
   }
   checkDataset(ds, source);
   if (split === undefined || split === 'all') return limited(ds);
-  return limited(selectSamples(ds, splitIndices(sampleCount(ds), split, options), `${source}:${split}`));
+  return limited(selectSamples(ds, fileSplitIndices(sampleCount(ds), split, official, options), `${source}:${split}`));
+}
+
+/** A split of a file: its `split` member's official train/test when it has one (calibration: a seeded subset of train), else seeded. */
+function fileSplitIndices(count: number, split: SplitName, official: Uint8Array | undefined, options: DataSpecOptions): Uint32Array {
+  if (!official) return splitIndices(count, split, options);
+  const train: number[] = [];
+  const test: number[] = [];
+  official.forEach((v, i) => (v === 0 ? train : test).push(i));
+  if (split === 'test') return Uint32Array.from(test);
+  if (split === 'train') return Uint32Array.from(train);
+  if (split === 'calibration') return Uint32Array.from(calibrationIndices(train.length, options), (k) => train[k]!);
+  return Uint32Array.from({ length: count }, (_, i) => i);
 }
 
 /** A .npz's members as a dataset (see loadDataSpec). */
-export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string): Dataset {
+export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string): { dataset: Dataset; officialSplit?: Uint8Array } {
   const names = [...arrays.keys()];
   const labelNames = names.filter((n) => (LABEL_ARRAYS as readonly string[]).includes(n));
   if (labelNames.length > 1)
     throw new ModelpressError('E_FORMAT', `archive holds both 'labels' and 'y'; keep one label array`, { file });
   const isTarget = (n: string) => n === TARGETS_ARRAY || n.startsWith(`${TARGETS_ARRAY}/`);
-  const inputNames = names.filter((n) => !labelNames.includes(n) && !isTarget(n));
+  const inputNames = names.filter((n) => !labelNames.includes(n) && !isTarget(n) && n !== SPLIT_ARRAY);
   if (inputNames.length === 0)
     throw new ModelpressError('E_NOT_FOUND', `archive holds no input array, only ${names.map((n) => `'${n}'`).join(', ')}`, { file });
   const xName = inputNames.includes('x') ? 'x' : inputNames[0]!;
@@ -254,7 +275,12 @@ export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string
       throw new ModelpressError(e.code, e.message.replace(/^.*?: /, '').replace(/'x'/g, `'${xName}'`).replace(/'y'/g, `'${labelName}'`), { file });
     throw e;
   }
-  const inputs = Object.fromEntries(inputNames.filter((n) => n !== xName).map((n) => [n, arrays.get(n)!]));
+  // Beside `x`, a member whose axis 0 is not x's examples is no per-example input (np.savez padding, metadata): left out.
+  const inputs = Object.fromEntries(
+    inputNames
+      .filter((n) => n !== xName && (xName !== 'x' || arrays.get(n)!.shape[0] === x.shape[0]))
+      .map((n) => [n, arrays.get(n)!]),
+  );
   const targetNames = names.filter(isTarget);
   const targets = Object.fromEntries(
     targetNames.map((n) => [n === TARGETS_ARRAY ? '' : n.slice(TARGETS_ARRAY.length + 1), arrays.get(n)!]),
@@ -267,7 +293,21 @@ export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string
     file,
   };
   checkDataset(ds, file);
-  return ds;
+  const splitArray = arrays.get(SPLIT_ARRAY);
+  if (!splitArray) return { dataset: ds };
+  const values = splitArray.dtype === 'string' ? [] : typedView(splitArray);
+  if (splitArray.shape.length !== 1 || splitArray.shape[0] !== sampleCount(ds))
+    throw new ModelpressError(
+      'E_SHAPE',
+      `array 'split' has shape [${splitArray.shape.join(', ')}]; it needs one value (0 train, 1 test) per example, ${sampleCount(ds)}`,
+      { file },
+    );
+  const officialSplit = Uint8Array.from({ length: sampleCount(ds) }, (_, i) => {
+    const v = Number(values[i]);
+    if (v !== 0 && v !== 1) throw new ModelpressError('E_FORMAT', `array 'split' holds ${v} at ${i}; 0 is train, 1 test`, { file });
+    return v;
+  });
+  return { dataset: ds, officialSplit };
 }
 
 function readChecked(path: string): Uint8Array {
