@@ -13,7 +13,7 @@
 import { ModelpressError } from '../core/errors.js';
 import { createRng } from '../core/random.js';
 import { bindInputs, checkDtype } from '../data/bind.js';
-import { checkDataset, limitSamples, sampleCount, splitHoldout, unitScaled, type Dataset } from '../data/dataset.js';
+import { checkDataset, sampleCount, splitHoldout, unitScaled, type Dataset } from '../data/dataset.js';
 import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
 import { isDirectory } from '../node/images.js';
 import type { IoInfo } from '../runtime/runner.js';

@@ -85,7 +85,7 @@ const layoutWord: Parse<Layout> = (v, flag) => oneOf(LAYOUTS)(v.toLowerCase(), f
 /** Adds the flags eval and compare share. */
 export function addEvalOptions(cmd: Command): Command {
   const dataHelp =
-    "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz (arrays named after the inputs, optional labels/y, targets) or .npy file, a folder of PNG/JPEG images [:train|test|calibration|all], or 'random' (docs/CLI.md, Data specs)";
+    "inputs: 'fashion-mnist[:train|test|calibration]', 'mnist[:split]', a .npz/.npy file or a folder of PNG/JPEG images [:train|test|calibration|all], or 'random' (docs/CLI.md, Data specs)";
   return addOptions(
     cmd,
     option('--data <spec>', dataHelp, { default: 'random' }),

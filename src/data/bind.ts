@@ -102,7 +102,10 @@ export function checkDtype(data: DType, input: DType, what: { array: string; inp
   if (data === 'string' || data.startsWith('complex')) refuse('not numbers');
   if (isFloat(input)) return;
   if (isInteger(input) || input === 'bool') {
-    if (isFloat(data)) refuse(`float values are not ${input === 'bool' ? 'bools' : 'integers'}; store the array as ${input} (numpy: .astype(np.${input === 'bool' ? 'bool_' : input}))`);
+    if (isFloat(data))
+      refuse(
+        `float values are not ${input === 'bool' ? 'bools' : 'integers'}; store the array as ${input} (numpy: .astype(np.${input === 'bool' ? 'bool_' : input}))`,
+      );
     if (isInteger(data) || data === 'bool') return;
   }
   refuse('no conversion between them');
@@ -132,8 +135,14 @@ export function convertExact(t: Tensor, to: DType, what: { array: string; input:
     else out[i] = BigInt(v) as never;
   }
   if (!(out instanceof Float64Array)) return makeTensor(to, t.shape, new Uint8Array(out.buffer));
-  const ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array }[
-    to as 'int8'
-  ]!;
+  const ctor = {
+    int8: Int8Array,
+    uint8: Uint8Array,
+    int16: Int16Array,
+    uint16: Uint16Array,
+    int32: Int32Array,
+    uint32: Uint32Array,
+    bool: Uint8Array,
+  }[to as 'int8']!;
   return makeTensor(to, t.shape, new Uint8Array(ctor.from(out).buffer));
 }

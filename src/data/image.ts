@@ -48,7 +48,9 @@ export function parsePreprocess(text: string, file: string): ImagePreprocess {
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) bad(`unknown field '${k}' (fields: ${KEYS.join(', ')})`);
   const posInt = (v: unknown, what: string): number =>
-    typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16384 ? v : bad(`${what} must be an integer in [1, 16384], got ${JSON.stringify(v)}`);
+    typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16384
+      ? v
+      : bad(`${what} must be an integer in [1, 16384], got ${JSON.stringify(v)}`);
   const numbers = (v: unknown, what: string, positive: boolean): number[] => {
     const list = Array.isArray(v) ? v : [v];
     if (list.length === 0 || list.length > 4) bad(`${what} must be a number or 1-4 numbers`);
@@ -114,7 +116,11 @@ export function resolvePreprocess(
 ): ResolvedImagePreprocess {
   // A rank-3 input [N, H, W] takes grey images (as [1, H, W] samples, which fit it).
   const shape =
-    modelShape && modelShape.length === 4 ? modelShape : modelShape && modelShape.length === 3 ? [modelShape[0]!, 1, modelShape[1]!, modelShape[2]!] : undefined;
+    modelShape && modelShape.length === 4
+      ? modelShape
+      : modelShape && modelShape.length === 3
+        ? [modelShape[0]!, 1, modelShape[1]!, modelShape[2]!]
+        : undefined;
   const isC = (d: number | string | undefined) => d === 1 || d === 3;
   const modelLayout: ImageLayout | undefined = shape
     ? isC(shape[1]) && !isC(shape[3])
@@ -146,7 +152,8 @@ export function resolvePreprocess(
   const perChannel = (v: readonly number[] | undefined, fallback: number, what: string): number[] => {
     if (!v) return new Array<number>(c).fill(fallback);
     if (v.length === 1) return new Array<number>(c).fill(v[0]!);
-    if (v.length !== c) throw new ModelpressError('E_SHAPE', `image preprocessing: ${what} has ${v.length} values for ${c} channels (${channels})`);
+    if (v.length !== c)
+      throw new ModelpressError('E_SHAPE', `image preprocessing: ${what} has ${v.length} values for ${c} channels (${channels})`);
     return [...v];
   };
   return {

@@ -54,7 +54,9 @@ export function datasetSource(
   const file = ds.file ?? ds.name;
   const bindings = bindInputs(ds, inputs, options.dataInput);
   const primary =
-    bindings.find((b) => b.input.name === options.dataInput) ?? bindings.find((b) => b.array === 'x' && ds.xName === undefined) ?? bindings[0]!;
+    bindings.find((b) => b.input.name === options.dataInput) ??
+    bindings.find((b) => b.array === 'x' && ds.xName === undefined) ??
+    bindings[0]!;
   const pre: PreprocessOptions = ds.preprocessed ? { scale: 1 } : (options.preprocess ?? {});
   const fed = bindings.map((b) => {
     const input = b.input;
@@ -120,7 +122,11 @@ export function datasetSource(
       for (const f of fed) feeds[f.name] = f.batch(start, end);
       return feeds;
     },
-    inputs: fed.map((f) => ({ name: f.name, dtype: f.fit.dtype, shape: f.fit.batched ? [1, ...f.fit.sampleShape] : [...f.fit.sampleShape] })),
+    inputs: fed.map((f) => ({
+      name: f.name,
+      dtype: f.fit.dtype,
+      shape: f.fit.batched ? [1, ...f.fit.sampleShape] : [...f.fit.sampleShape],
+    })),
   };
 }
 

@@ -257,8 +257,7 @@ function fileSplitIndices(count: number, split: SplitName, official: Uint8Array 
 export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string): { dataset: Dataset; officialSplit?: Uint8Array } {
   const names = [...arrays.keys()];
   const labelNames = names.filter((n) => (LABEL_ARRAYS as readonly string[]).includes(n));
-  if (labelNames.length > 1)
-    throw new ModelpressError('E_FORMAT', `archive holds both 'labels' and 'y'; keep one label array`, { file });
+  if (labelNames.length > 1) throw new ModelpressError('E_FORMAT', `archive holds both 'labels' and 'y'; keep one label array`, { file });
   const isTarget = (n: string) => n === TARGETS_ARRAY || n.startsWith(`${TARGETS_ARRAY}/`);
   const inputNames = names.filter((n) => !labelNames.includes(n) && !isTarget(n) && n !== SPLIT_ARRAY);
   if (inputNames.length === 0)
@@ -272,14 +271,19 @@ export function datasetFromNpz(arrays: ReadonlyMap<string, Tensor>, file: string
   } catch (e) {
     // datasetFromArrays calls them x and y.
     if (e instanceof ModelpressError && labelName !== undefined)
-      throw new ModelpressError(e.code, e.message.replace(/^.*?: /, '').replace(/'x'/g, `'${xName}'`).replace(/'y'/g, `'${labelName}'`), { file });
+      throw new ModelpressError(
+        e.code,
+        e.message
+          .replace(/^.*?: /, '')
+          .replace(/'x'/g, `'${xName}'`)
+          .replace(/'y'/g, `'${labelName}'`),
+        { file },
+      );
     throw e;
   }
   // Beside `x`, a member whose axis 0 is not x's examples is no per-example input (np.savez padding, metadata): left out.
   const inputs = Object.fromEntries(
-    inputNames
-      .filter((n) => n !== xName && (xName !== 'x' || arrays.get(n)!.shape[0] === x.shape[0]))
-      .map((n) => [n, arrays.get(n)!]),
+    inputNames.filter((n) => n !== xName && (xName !== 'x' || arrays.get(n)!.shape[0] === x.shape[0])).map((n) => [n, arrays.get(n)!]),
   );
   const targetNames = names.filter(isTarget);
   const targets = Object.fromEntries(

@@ -78,7 +78,12 @@ export function listImageFolder(dir: string): ImageListing {
         .map((n) => join(dir, c, n)),
     );
     const empty = classes.filter((_, i) => perClass[i]!.length === 0);
-    if (empty.length) throw new ModelpressError('E_NOT_FOUND', `class folder${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold no PNG or JPEG images`, { file: dir });
+    if (empty.length)
+      throw new ModelpressError(
+        'E_NOT_FOUND',
+        `class folder${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold no PNG or JPEG images`,
+        { file: dir },
+      );
     const files: string[] = [];
     const labels: number[] = [];
     const longest = Math.max(...perClass.map((p) => p.length));
@@ -91,7 +96,8 @@ export function listImageFolder(dir: string): ImageListing {
       });
     return { dir, files, labels: Int32Array.from(labels), classes };
   }
-  if (images.length === 0) throw new ModelpressError('E_NOT_FOUND', 'folder holds no PNG or JPEG images (.png, .jpg, .jpeg)', { file: dir });
+  if (images.length === 0)
+    throw new ModelpressError('E_NOT_FOUND', 'folder holds no PNG or JPEG images (.png, .jpg, .jpeg)', { file: dir });
   const labelsFile = join(dir, 'labels.txt');
   if (!existsSync(labelsFile)) return { dir, files: images, labels: undefined, classes: undefined };
   const lines = new TextDecoder()
@@ -193,8 +199,9 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions = {}): 
   let picked: ArrayLike<number> = options.select
     ? options.select(listing.files.length)
     : Uint32Array.from({ length: listing.files.length }, (_, i) => i);
-  if (options.limit !== undefined && options.limit < picked.length) picked = Array.prototype.slice.call(picked, 0, options.limit) as number[];
-  if (picked.length === 0) throw new ModelpressError('E_NOT_FOUND', 'the split selects none of the folder\'s images', { file: dir });
+  if (options.limit !== undefined && options.limit < picked.length)
+    picked = Array.prototype.slice.call(picked, 0, options.limit) as number[];
+  if (picked.length === 0) throw new ModelpressError('E_NOT_FOUND', "the split selects none of the folder's images", { file: dir });
   const first = decodeImage(listing.files[picked[0]!]!);
   let resolved: ResolvedImagePreprocess;
   try {
@@ -207,7 +214,11 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions = {}): 
   const per = elementCount(shape);
   const bytes = picked.length * per * 4;
   if (bytes > 2 ** 31)
-    throw new ModelpressError('E_LIMIT', `${picked.length} images of [${shape.join(', ')}] would take ${bytes} bytes; load fewer with --limit`, { file: dir });
+    throw new ModelpressError(
+      'E_LIMIT',
+      `${picked.length} images of [${shape.join(', ')}] would take ${bytes} bytes; load fewer with --limit`,
+      { file: dir },
+    );
   const values = new Float32Array(picked.length * per);
   for (let k = 0; k < picked.length; k++) {
     const img = k === 0 ? first : decodeImage(listing.files[picked[k]!]!);

@@ -66,11 +66,11 @@ export async function quantizeContext(
       const spec =
         parseDataSpec(flags.calib).split === undefined && !/\.(npz|npy)$/i.test(flags.calib) ? `${flags.calib}:calibration` : flags.calib;
       const dataDir = flags.dataDir ? { dataDir: flags.dataDir } : {};
-      const loaded = await loadDataSpec(spec, { ...dataDir, calibrationSize: size });
+      const loaded = await loadDataSpec(spec, { ...dataDir, calibrationSize: size, inputs: runner.inputs });
       if (spec.endsWith(':calibration') && spec !== flags.calib) {
         // a named dataset: calibrate on its train subset, measure on the first samples of its test split
         source = datasetSource(loaded, runner.inputs, { dims });
-        const test = await loadDataSpec(`${flags.calib}:test`, dataDir);
+        const test = await loadDataSpec(`${flags.calib}:test`, { ...dataDir, inputs: runner.inputs });
         holdout = datasetSource(limitSamples(test, HOLDOUT_SIZE), runner.inputs, { dims });
       } else {
         // a file: the last samples (up to 64, at most a fifth) are held back from calibration

@@ -47,7 +47,12 @@ describe('Fashion-MNIST as .npz against the built-in spec', () => {
     const model = join(dir, 'lenet.onnx');
     writeFileSync(model, writeOnnx(buildZooModel('lenet-300-100', { seed: 1 })));
     const args = ['--epochs', '1', '--limit', '1000', '--val-split', '0.2', '--test-limit', '500', '--seed', '4'];
-    type Report = { testAccuracy: number; trainExamples: number; validationExamples: number; epochs: { trainLoss: number; validationAccuracy: number }[] };
+    type Report = {
+      testAccuracy: number;
+      trainExamples: number;
+      validationExamples: number;
+      epochs: { trainLoss: number; validationAccuracy: number }[];
+    };
     const a = await json<Report>('finetune', model, '-o', join(dir, 'a.onnx'), '--data', 'fashion-mnist', ...args);
     const b = await json<Report>('finetune', model, '-o', join(dir, 'b.onnx'), '--data', bothNpz, ...args);
     expect(a.trainExamples).toBe(800);

@@ -9,7 +9,11 @@ import { createRng } from '../../src/core/random.js';
 const f32 = (shape: number[], values?: number[]) =>
   makeTensor('float32', shape, new Uint8Array(Float32Array.from(values ?? new Array(shape.reduce((a, b) => a * b, 1)).fill(0)).buffer));
 const i64 = (shape: number[], values: number[]) => makeTensor('int64', shape, new Uint8Array(BigInt64Array.from(values, BigInt).buffer));
-const input = (name: string, dtype: InputDecl['dtype'] = 'float32', shape: InputDecl['shape'] = ['N', 2]): InputDecl => ({ name, dtype, shape });
+const input = (name: string, dtype: InputDecl['dtype'] = 'float32', shape: InputDecl['shape'] = ['N', 2]): InputDecl => ({
+  name,
+  dtype,
+  shape,
+});
 
 describe('binding data arrays to model inputs', () => {
   const ids = i64([3, 2], [1, 2, 3, 4, 5, 6]);
@@ -68,7 +72,9 @@ describe('dtypes', () => {
         expect([...new BigInt64Array(convertExact(c, 'int64', what).data.slice().buffer)].map(Number)).toEqual(values);
       }),
     );
-    expect(() => convertExact(i64([2], [1, 2 ** 40]), 'int32', what)).toThrow(/value 1099511627776 \(element 1\) does not fit model input 'input_ids' of type int32/);
+    expect(() => convertExact(i64([2], [1, 2 ** 40]), 'int32', what)).toThrow(
+      /value 1099511627776 \(element 1\) does not fit model input 'input_ids' of type int32/,
+    );
     expect(() => convertExact(i64([1], [2]), 'bool', what)).toThrow(/value 2/);
     expect([...toFloat32(convertExact(i64([2], [3, -4]), 'float16', what))]).toEqual([3, -4]);
   });
@@ -102,7 +108,9 @@ describe('datasets carry their named inputs and targets through select, limit an
     }
   });
   it('checkDataset names an input or target array whose examples do not match', () => {
-    expect(() => checkDataset({ ...ds, targets: { out: f32([3]) } }, 'd.npz')).toThrow(/d\.npz: array 'targets\/out' has 3 examples \[3\], 'a' has 4/);
+    expect(() => checkDataset({ ...ds, targets: { out: f32([3]) } }, 'd.npz')).toThrow(
+      /d\.npz: array 'targets\/out' has 3 examples \[3\], 'a' has 4/,
+    );
     expect(() => checkDataset({ ...ds, inputs: { b: f32([5, 2]) } }, 'd.npz')).toThrow(/array 'b' has 5 examples/);
   });
 });

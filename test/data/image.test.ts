@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  imageToSample,
-  parsePreprocess,
-  preprocessShape,
-  resolvePreprocess,
-  type ResolvedImagePreprocess,
-} from '../../src/data/image.js';
+import { imageToSample, parsePreprocess, preprocessShape, resolvePreprocess, type ResolvedImagePreprocess } from '../../src/data/image.js';
 
 /** An RGBA image whose pixel (x, y) has R = f(x, y), G = 2R mod 256, B = 255 − R. */
 function rgba(w: number, h: number, f: (x: number, y: number) => number): Uint8Array {
@@ -58,16 +52,35 @@ describe('image to sample', () => {
 
   it('bilinear resize keeps a constant image constant and a linear ramp linear (pixel centres aligned)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 255 }), (w, h, ow, oh, v) => {
-        const out = run(rgba(w, h, () => v), w, h, { ...base, width: ow, height: oh });
-        expect(out.slice(0, ow * oh).every((x) => Math.abs(x - v) < 1e-3)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: 255 }),
+        (w, h, ow, oh, v) => {
+          const out = run(
+            rgba(w, h, () => v),
+            w,
+            h,
+            { ...base, width: ow, height: oh },
+          );
+          expect(out.slice(0, ow * oh).every((x) => Math.abs(x - v) < 1e-3)).toBe(true);
+        },
+      ),
     );
     // 4 -> 2 wide: output centres at source x = 0.5 and 2.5, between ramp values.
     const ramp = rgba(4, 1, (x) => 40 * x);
     expect(run(ramp, 4, 1, { ...base, width: 2, height: 1 }).slice(0, 2)).toEqual([20, 100]);
     // 2 -> 4 wide: centres at -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
-    expect(run(rgba(2, 1, (x) => 100 * x), 2, 1, { ...base, width: 4, height: 1 }).slice(0, 4)).toEqual([0, 25, 75, 100]);
+    expect(
+      run(
+        rgba(2, 1, (x) => 100 * x),
+        2,
+        1,
+        { ...base, width: 4, height: 1 },
+      ).slice(0, 4),
+    ).toEqual([0, 25, 75, 100]);
   });
 
   it("'crop' resizes the shorter side then takes the centre", () => {
@@ -81,7 +94,12 @@ describe('image to sample', () => {
 
 describe('preprocessing settings', () => {
   it('parses the JSON file and names the bad field', () => {
-    expect(parsePreprocess('{"size": 224, "mean": [0.485, 0.456, 0.406], "std": 0.5, "layout": "nhwc", "channels": "bgr", "fit": "crop", "resize": 256}', 'p.json')).toEqual({
+    expect(
+      parsePreprocess(
+        '{"size": 224, "mean": [0.485, 0.456, 0.406], "std": 0.5, "layout": "nhwc", "channels": "bgr", "fit": "crop", "resize": 256}',
+        'p.json',
+      ),
+    ).toEqual({
       size: [224, 224],
       mean: [0.485, 0.456, 0.406],
       std: [0.5],
@@ -100,12 +118,20 @@ describe('preprocessing settings', () => {
 
   it('takes size, layout and channels from the model input, and refuses a contradiction', () => {
     const img = { width: 50, height: 40 };
-    expect(resolvePreprocess({}, ['N', 3, 224, 224], img)).toMatchObject({ layout: 'nchw', channels: 'rgb', height: 224, width: 224, scale: 1 / 255 });
+    expect(resolvePreprocess({}, ['N', 3, 224, 224], img)).toMatchObject({
+      layout: 'nchw',
+      channels: 'rgb',
+      height: 224,
+      width: 224,
+      scale: 1 / 255,
+    });
     expect(resolvePreprocess({}, [1, 32, 48, 3], img)).toMatchObject({ layout: 'nhwc', height: 32, width: 48 });
     expect(resolvePreprocess({}, ['N', 28, 28], img)).toMatchObject({ channels: 'gray', height: 28, width: 28 });
     expect(resolvePreprocess({}, ['N', 3, 'h', 'w'], img)).toMatchObject({ height: 40, width: 50 });
     expect(resolvePreprocess({ size: [48, 320] }, ['N', 3, 48, 'w'], img)).toMatchObject({ height: 48, width: 320 });
-    expect(() => resolvePreprocess({ size: [32, 32] }, ['N', 3, 48, 'w'], img)).toThrow(/gives height 32, the model input \[N, 3, 48, w\] \(nchw\) takes 48/);
+    expect(() => resolvePreprocess({ size: [32, 32] }, ['N', 3, 48, 'w'], img)).toThrow(
+      /gives height 32, the model input \[N, 3, 48, w\] \(nchw\) takes 48/,
+    );
     expect(() => resolvePreprocess({ channels: 'gray' }, ['N', 3, 8, 8], img)).toThrow(/channels 1/);
     expect(() => resolvePreprocess({ mean: [1, 2] }, ['N', 3, 8, 8], img)).toThrow(/mean has 2 values for 3 channels/);
   });

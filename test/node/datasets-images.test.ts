@@ -16,7 +16,7 @@ function pixels(w: number, h: number, value: number): Buffer {
   for (let i = 0; i < w * h; i++) data.set([value, 0, 0, 255], i * 4);
   return data;
 }
-export function writePng(path: string, w: number, h: number, value: number): void {
+function writePng(path: string, w: number, h: number, value: number): void {
   writeFileSync(path, PNG.sync.write({ width: w, height: h, data: pixels(w, h, value) }));
 }
 function writeJpeg(path: string, w: number, h: number, value: number): void {
@@ -110,6 +110,8 @@ describe('image folders', () => {
     mkdirSync(join(emptyClass, 'b'));
     writePng(join(emptyClass, 'a', '0.png'), 2, 2, 1);
     await expect(loadDataSpec(emptyClass)).rejects.toThrow(/class folder b hold no PNG or JPEG images/);
-    await expect(loadDataSpec(join(root, 'labels', 'a.png'), { preprocessFile: 'x.json' })).rejects.toThrow(/--preprocess applies to image folders/);
+    await expect(loadDataSpec(join(root, 'labels', 'a.png'), { preprocessFile: 'x.json' })).rejects.toThrow(
+      /--preprocess applies to image folders/,
+    );
   });
 });
