@@ -250,7 +250,7 @@ export function blockSizeOption(spec: { readonly default?: number; readonly defa
 }
 
 /** What --data accepts (src/cli/data.ts loads it; the language is docs/CLI.md's "Data specs"). */
-export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, from --data-dir), a .npz/.npy file (arrays named after the model inputs, optional labels/y, targets, split), or a folder of PNG/JPEG images; files and folders split 80/20 by a seeded permutation (docs/CLI.md, Data specs)`;
+export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, from --data-dir), a .npz file with arrays x (or named after the model inputs) and optional labels y, a .npy file, or a folder of PNG/JPEG images; files and folders split 80/20 by a seeded permutation (docs/CLI.md, Data specs)`;
 
 /** --preprocess: the preprocessing JSON of an image-folder --data (default: the folder's preprocess.json). */
 export function preprocessOption(): Option {
