@@ -37,6 +37,15 @@ export interface SourceOptions extends ShapeBindings {
   state?: readonly StatePair[];
 }
 
+/** The eval flags of the preprocessing options, for messages. */
+const FLAG_OF: Record<string, string> = {
+  scale: '--scale',
+  mean: '--mean',
+  std: '--std',
+  dataLayout: '--data-layout',
+  modelLayout: '--layout',
+};
+
 /**
  * Feeds from a dataset. Its arrays go to model inputs by the binding rule of
  * data/bind.ts (by name; a single array into `dataInput`, default the first
@@ -57,6 +66,13 @@ export function datasetSource(
     bindings.find((b) => b.input.name === options.dataInput) ??
     bindings.find((b) => b.array === 'x' && ds.xName === undefined) ??
     bindings[0]!;
+  const given = Object.entries(options.preprocess ?? {}).filter(([, v]) => v !== undefined);
+  if (ds.preprocessed && given.length > 0)
+    throw new ModelpressError(
+      'E_ARG',
+      `${given.map(([k]) => FLAG_OF[k] ?? k).join(', ')} given for an image folder, whose preprocessing comes from its JSON (--preprocess or preprocess.json: scale, mean, std, layout)`,
+      { file },
+    );
   const pre: PreprocessOptions = ds.preprocessed ? { scale: 1 } : (options.preprocess ?? {});
   const fed = bindings.map((b) => {
     const input = b.input;

@@ -190,6 +190,9 @@ describe('a folder of images', () => {
     const e = await cli('eval', fx.model, '--data', empty, ...evalArgs);
     expect(e.code).toBe(1);
     expect(e.err).toContain(`[E_NOT_FOUND]: ${empty}: folder holds no PNG or JPEG images`);
+    const twice = await cli('eval', fx.model, '--data', images, '--mean', '0.5', ...evalArgs);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toContain('--mean given for an image folder, whose preprocessing comes from its JSON');
     const pre = join(dir, 'pre.json');
     writeFileSync(pre, '{"size": [32, 32]}');
     const p = await cli('eval', fx.model, '--data', images, '--preprocess', pre, ...evalArgs);
