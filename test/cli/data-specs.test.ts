@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTensor, type Tensor } from '../../src/core/tensor.js';
@@ -10,7 +11,7 @@ import { writeOnnx } from '../../src/formats/onnx/write.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { loadFashionMnist } from '../../src/node/datasets.js';
 import type { EvalRecord } from '../../src/report/record.js';
-import { classMeanFixture, storedNpz, type ClassMeanFixture } from '../eval/helpers.js';
+import { classMeanFixture, OCR, storedNpz, type ClassMeanFixture } from '../eval/helpers.js';
 import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-data-specs-'));
@@ -199,4 +200,42 @@ describe('a folder of images', () => {
     expect(p.code).toBe(1);
     expect(p.err).toContain(`[E_SHAPE]: ${pre}: image preprocessing gives height 32, the model input [batch, 28, 28] (nchw) takes 28`);
   });
+});
+
+describe('quantize --calib with a folder of images', () => {
+  it('calibrates PP-OCR cls on JPEG text-line crops sized by preprocess.json, the last ones held back for the guard', async () => {
+    const crops = join(dir, 'crops');
+    mkdirSync(crops);
+    // Dark strokes on light paper, a different pattern per image (a stand-in for rendered text lines).
+    for (let k = 0; k < 12; k++) {
+      const [w, h] = [160 + 8 * k, 40];
+      const data = Buffer.alloc(w * h * 4, 235);
+      for (let x = 0; x < w; x++)
+        for (let y = 10; y < 30; y++) if ((x * (k + 3)) % 17 < 4 || (y + x + k) % 11 === 0) data.set([20, 20, 20, 255], (y * w + x) * 4);
+      writeFileSync(join(crops, `line${String(k).padStart(2, '0')}.jpg`), jpeg.encode({ width: w, height: h, data }, 90).data);
+    }
+    writeFileSync(join(crops, 'preprocess.json'), JSON.stringify({ size: [48, 192], mean: 0.5, std: 0.5 }));
+    const out = join(dir, 'cls-int8.onnx');
+    const r = await cli(
+      'quantize',
+      `${OCR}/ch_ppocr_mobile_v2.0_cls_infer.onnx`,
+      '-o',
+      out,
+      '--scheme',
+      'static',
+      '--calib',
+      crops,
+      '--min-snr',
+      '3',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(dir)).toContain('cls-int8.onnx');
+    // Calibration on the folder's seeded train part, the guard on its test part (20%: 2 of 12 images), disjoint.
+    const rep = JSON.parse(r.out) as { fidelity: { inputs: string; samples: number; snrDb: number }; notes: string[] };
+    expect(rep.fidelity.inputs).toBe(`${crops}:test`);
+    expect(rep.fidelity.samples).toBe(2);
+    expect(rep.fidelity.snrDb).toBeGreaterThan(3);
+    expect(rep.notes.join(' ')).toMatch(/calibrated on 1 batch/);
+  }, 120_000);
 });
