@@ -5,7 +5,9 @@
  * - Arrays named like a model input feed that input.
  * - Otherwise a dataset with a single array (a .npy, a .npz with one member
  *   besides labels/targets, `x`, images, the built-ins) feeds the data input:
- *   `dataInput` when given, else the model's first input.
+ *   `dataInput` when given, else the model's first input. An array `x` beside
+ *   arrays named after inputs feeds the data input (default: the first input
+ *   no other array feeds).
  * - An array that matches no input is an error listing the model's inputs and
  *   the file's arrays (a typo must not silently feed zeros).
  *
@@ -58,6 +60,20 @@ export function bindInputs(ds: Dataset, inputs: readonly InputDecl[], dataInput?
     const input = dataInput === undefined ? inputs[0] : inputs.find((i) => i.name === dataInput);
     if (!input) throw new ModelpressError('E_ARG', 'the model has no inputs to feed data to', { file: where });
     return [{ input, tensor: arrays[0]!.tensor, array: arrays[0]!.name }];
+  }
+  // `x` (a .npz member so named, or unnamed examples) that names no input feeds the data input, beside the named ones.
+  const x = arrays[0]!;
+  if (byName.length > 0 && x.name === 'x' && !byName.includes(x)) {
+    const taken = new Set(byName.map((a) => a.name));
+    const input = dataInput === undefined ? inputs.find((i) => !taken.has(i.name)) : inputs.find((i) => i.name === dataInput);
+    if (input && !taken.has(input.name)) {
+      const rest = arrays.filter((a) => a !== x && !byName.includes(a));
+      if (rest.length === 0)
+        return [
+          { input, tensor: x.tensor, array: 'x' },
+          ...byName.map((a) => ({ input: inputs.find((i) => i.name === a.name)!, tensor: a.tensor, array: a.name })),
+        ];
+    }
   }
   const unmatched = arrays.filter((a) => !byName.includes(a));
   if (byName.length === 0 || unmatched.length > 0) {

@@ -203,7 +203,7 @@ describe('a folder of images', () => {
 });
 
 describe('quantize --calib with a folder of images', () => {
-  it('calibrates PP-OCR cls on JPEG text-line crops sized by preprocess.json, the last ones held back for the guard', async () => {
+  it('calibrates PP-OCR cls on JPEG text-line crops sized by preprocess.json, the guard on its held-back test part', async () => {
     const crops = join(dir, 'crops');
     mkdirSync(crops);
     // Dark strokes on light paper, a different pattern per image (a stand-in for rendered text lines).

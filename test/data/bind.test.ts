@@ -33,6 +33,17 @@ describe('binding data arrays to model inputs', () => {
     expect(bindInputs({ ...single, xName: 'audio' }, [input('x')]).map((x) => x.array)).toEqual(['audio']);
   });
 
+  it('an x array beside named ones feeds the data input: the first input no name takes, or --data-input', () => {
+    const ds: Dataset = { x: f32([3, 2]), inputs: { mask }, y: undefined, name: 'm.npz', file: 'm.npz' };
+    const pairs = (b: ReturnType<typeof bindInputs>) => b.map((x) => [x.array, x.input.name]);
+    expect(pairs(bindInputs(ds, [input('mask'), input('image'), input('other')]))).toEqual([
+      ['x', 'image'],
+      ['mask', 'mask'],
+    ]);
+    expect(pairs(bindInputs(ds, [input('mask'), input('image'), input('other')], 'other'))[0]).toEqual(['x', 'other']);
+    expect(() => bindInputs(ds, [input('mask'), input('image')], 'mask')).toThrow(/array 'x' matches no model input/);
+  });
+
   it('refuses arrays that match no input, listing the inputs and the arrays, naming the file', () => {
     expect(() => bindInputs(twoArrays, [input('input_ids'), input('attention_mask')])).toThrow(
       /t\.npz: no array matches a model input by name \(the model's inputs: 'input_ids', 'attention_mask'; the data's arrays: 'ids', 'mask'\)/,
