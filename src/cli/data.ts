@@ -16,7 +16,11 @@ import { bindInputs, checkDtype } from '../data/bind.js';
 import { checkDataset, sampleCount, splitHoldout, unitScaled, type Dataset } from '../data/dataset.js';
 import { loadDataSpec, parseDataSpec } from '../node/datasets.js';
 import { isDirectory } from '../node/images.js';
+import type { ModelProto } from 'onnx-buf';
+import { dtypeFromOnnx } from '../core/dtypes.js';
+import { readValueInfo } from '../graph/value-info.js';
 import type { IoInfo } from '../runtime/runner.js';
+import { dataInputs } from '../train/trainer/model-io.js';
 
 /** Datasets `--data` names. */
 export const DATASETS = ['fashion-mnist', 'mnist'] as const;
@@ -123,4 +127,21 @@ function trainingInput(ds: Dataset, greyImages: boolean, labels: boolean, opts: 
     }
   }
   return unitScaled(ds, { channelDim: greyImages });
+}
+
+/**
+ * The data inputs of a model as `DataLoadOptions.inputs` wants them (names,
+ * dtypes, shapes; an unnamed dim becomes '?'), so a command that has read the
+ * model can pass `inputs: modelInputs(model)` and get image folders sized and
+ * .npz arrays checked against it.
+ */
+export function modelInputs(model: ModelProto): IoInfo[] {
+  return dataInputs(model).map((vi) => {
+    const info = readValueInfo(vi);
+    return {
+      name: vi.name,
+      dtype: info ? dtypeFromOnnx(info.elemType) : undefined,
+      shape: info?.shape?.map((d) => d ?? '?'),
+    };
+  });
 }
