@@ -255,7 +255,7 @@ export const DATA_HELP = `${DATASETS.join(' or ')} (official train/test splits, 
 /** --preprocess: the preprocessing JSON of an image-folder --data (default: the folder's preprocess.json). */
 export function preprocessOption(): Option {
   return option('--preprocess <file>', 'image preprocessing JSON for a folder --data (size, fit, layout, channels, scale, mean, std)', {
-    defaultText: "the folder's preprocess.json, else from the model input",
+    defaultText: "the folder's preprocess.json",
   });
 }
 
