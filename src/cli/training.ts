@@ -15,7 +15,7 @@ import {
   type TrainProgress,
   type TrainResult,
 } from '../train/trainer.js';
-import { loadTrainingData, type DataLoadOptions, type PreparedData } from './data.js';
+import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
 import type { DataCliOptions, TrainingCliOptions } from './options.js';
 import { sampleCount, type Dataset } from '../data/dataset.js';
@@ -89,7 +89,7 @@ export function loadData(
     valSplit?: number | undefined;
     limit?: number | undefined;
     labels?: 'required' | 'optional';
-    inputs?: DataLoadOptions['inputs'];
+    inputs?: Parameters<typeof loadTrainingData>[0]['inputs'];
   },
 ): Promise<PreparedData> {
   return loadTrainingData({
