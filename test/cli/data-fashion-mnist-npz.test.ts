@@ -61,5 +61,25 @@ describe('Fashion-MNIST as .npz against the built-in spec', () => {
     expect(b.epochs[0]!.trainLoss).toBe(a.epochs[0]!.trainLoss);
     expect(b.epochs[0]!.validationAccuracy).toBe(a.epochs[0]!.validationAccuracy);
     expect(b.testAccuracy).toBe(a.testAccuracy);
+    // sensitivity of the finetuned model: the same baseline and per-layer drops from either spec.
+    const trained = join(dir, 'a.onnx');
+    type Sens = { baseline: number; examples: number; layers: unknown[] };
+    const sa = await json<Sens>('sensitivity', trained, '--data', 'fashion-mnist', '--test-limit', '300');
+    const sb = await json<Sens>('sensitivity', trained, '--data', bothNpz, '--test-limit', '300');
+    expect(sb.examples).toBe(300);
+    expect(sb.baseline).toBe(sa.baseline);
+    expect(sb.layers).toEqual(sa.layers);
+    expect(sa.baseline).toBeGreaterThan(0.2); // one epoch on 800 examples; an untrained LeNet scores ~0.05
+  }, 120_000);
+
+  it('compare: the same figures for the reference and the model', async () => {
+    const model = classMeanFixture();
+    const args = ['--limit', '500', '--no-latency'];
+    type Cmp = { models: EvalRecord[] };
+    const a = await json<Cmp>('compare', model.model, model.perturbed, '--data', 'fashion-mnist:test', ...args);
+    const b = await json<Cmp>('compare', model.model, model.perturbed, '--data', testNpz, ...args);
+    expect(b.models.map((m) => [m.accuracy, m.fidelity?.top1Agreement, m.fidelity?.snrDb])).toEqual(
+      a.models.map((m) => [m.accuracy, m.fidelity?.top1Agreement, m.fidelity?.snrDb]),
+    );
   });
 });
