@@ -33,7 +33,7 @@ const SEQ_SLACK = 64;
 
 const HASH_BITS = 16;
 const MAX_WINDOW = 1 << 22;
-const CHAIN_DEPTH = 24;
+const CHAIN_DEPTH = 16;
 const NICE_LENGTH = 96;
 
 /** Bucket of a value: code, extra bit count and extra bits. */
@@ -108,7 +108,10 @@ export function encodeLz(bytes: Uint8Array): Uint8Array {
   let nSeq = 0;
   let nLit = 0;
   let litStart = 0;
-  let lastOffset = 0;
+  // the three most recent distinct match distances, most recent first (0 = none yet)
+  let rep0 = 0;
+  let rep1 = 0;
+  let rep2 = 0;
   const end4 = n - LZ_MIN_MATCH;
   const hashAt = (p: number): number =>
     Math.imul(bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24), 0x9e3779b1) >>> (32 - HASH_BITS);
@@ -123,21 +126,37 @@ export function encodeLz(bytes: Uint8Array): Uint8Array {
     if (stop > inserted) inserted = stop;
   };
   let bestDist = 0;
-  /** Longest match at p (length, distance in bestDist); the rep offset is tried first. */
+  const repLength = (p: number, d: number, maxLen: number): number => {
+    if (d === 0 || d > p) return 0;
+    let l = 0;
+    const s = p - d;
+    while (l < maxLen && bytes[s + l] === bytes[p + l]) l++;
+    return l;
+  };
+  /** Longest match at p (length, distance in bestDist); the recent distances are tried first and preferred. */
   const findMatch = (p: number): number => {
     const maxLen = n - p;
     let best = 0;
     bestDist = 0;
-    if (lastOffset > 0 && lastOffset <= p) {
-      let l = 0;
-      const s = p - lastOffset;
-      while (l < maxLen && bytes[s + l] === bytes[p + l]) l++;
-      if (l >= LZ_MIN_MATCH) {
-        best = l;
-        bestDist = lastOffset;
-        if (l >= NICE_LENGTH) return best;
-      }
+    let l = repLength(p, rep0, maxLen);
+    if (l > best) {
+      best = l;
+      bestDist = rep0;
     }
+    l = repLength(p, rep1, maxLen);
+    if (l > best) {
+      best = l;
+      bestDist = rep1;
+    }
+    l = repLength(p, rep2, maxLen);
+    if (l > best) {
+      best = l;
+      bestDist = rep2;
+    }
+    if (best < LZ_MIN_MATCH) best = 0;
+    else if (best >= NICE_LENGTH) return best;
+    // a new distance costs its code and extra bits: it must beat a recent one by 2 bytes, and a far one needs more length
+    const repBest = best;
     insertTo(p);
     let cand = head[hashAt(p)]!;
     const minPos = p - window + 1;
@@ -145,10 +164,11 @@ export function encodeLz(bytes: Uint8Array): Uint8Array {
       if (bytes[cand + best] === bytes[p + best]) {
         let l = 0;
         while (l < maxLen && bytes[cand + l] === bytes[p + l]) l++;
-        // a new offset must beat the rep match by more than its cost (~1 byte)
-        if (l > best + (bestDist === lastOffset && best > 0 ? 1 : 0)) {
+        const d = p - cand;
+        const need = Math.max(best, repBest > 0 ? repBest + 2 : 0, d > 1 << 16 ? 6 : d > 1 << 11 ? 5 : 0);
+        if (l > need || (l === need && l > best)) {
           best = l;
-          bestDist = p - cand;
+          bestDist = d;
           if (l >= NICE_LENGTH) break;
         }
       }
@@ -191,9 +211,23 @@ export function encodeLz(bytes: Uint8Array): Uint8Array {
     nLit += run;
     runs[nSeq] = run;
     lens[nSeq] = len - LZ_MIN_MATCH;
-    offs[nSeq] = dist === lastOffset ? 0 : dist;
+    if (dist === rep0) offs[nSeq] = 0;
+    else if (dist === rep1) {
+      offs[nSeq] = 1;
+      rep1 = rep0;
+      rep0 = dist;
+    } else if (dist === rep2) {
+      offs[nSeq] = 2;
+      rep2 = rep1;
+      rep1 = rep0;
+      rep0 = dist;
+    } else {
+      offs[nSeq] = dist + 2;
+      rep2 = rep1;
+      rep1 = rep0;
+      rep0 = dist;
+    }
     nSeq++;
-    lastOffset = dist;
     p += len;
     litStart = p;
     // positions inside long matches: insert only the last few (runs of zeros would flood the chains)
@@ -314,7 +348,9 @@ export function decodeLz(encoded: Uint8Array, byteLength: number): Uint8Array {
   const out = new Uint8Array(byteLength);
   let pos = 0;
   let lp = 0;
-  let lastOffset = 0;
+  let rep0 = 0;
+  let rep1 = 0;
+  let rep2 = 0;
   for (let s = 0; s < nSeq; s++) {
     const rc = runCodes[s]!;
     const lc = lenCodes[s]!;
@@ -324,7 +360,23 @@ export function decodeLz(encoded: Uint8Array, byteLength: number): Uint8Array {
     const run = extra.value(rc);
     const len = extra.value(lc) + LZ_MIN_MATCH;
     const ov = extra.value(oc);
-    const dist = ov === 0 ? lastOffset : ov;
+    let dist: number;
+    if (ov === 0) dist = rep0;
+    else if (ov === 1) {
+      dist = rep1;
+      rep1 = rep0;
+      rep0 = dist;
+    } else if (ov === 2) {
+      dist = rep2;
+      rep2 = rep1;
+      rep1 = rep0;
+      rep0 = dist;
+    } else {
+      dist = ov - 2;
+      rep2 = rep1;
+      rep1 = rep0;
+      rep0 = dist;
+    }
     if (run > nLit - lp || run + len > byteLength - pos)
       throw new ModelpressError('E_CORRUPT', `${what}: sequence ${s} runs past the end of its ${byteLength} bytes`);
     if (run < 24) for (let k = 0; k < run; k++) out[pos + k] = lits[lp + k]!;
@@ -333,7 +385,6 @@ export function decodeLz(encoded: Uint8Array, byteLength: number): Uint8Array {
     lp += run;
     if (dist === 0 || dist > pos)
       throw new ModelpressError('E_CORRUPT', `${what}: sequence ${s} copies from ${dist} bytes back at byte ${pos}`);
-    lastOffset = dist;
     const src = pos - dist;
     if (len < 32) {
       for (let k = 0; k < len; k++) out[pos + k] = out[src + k]!;

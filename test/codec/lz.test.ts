@@ -25,7 +25,7 @@ function roundTrip(bytes: Uint8Array): Uint8Array {
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** Hand-made coded streams: sequences (run, match length, offset value) over `lits`. */
+/** Hand-made coded streams: sequences (run, match length, offset value: 0-2 recent distances, else distance + 2) over `lits`. */
 function craft(seqs: [number, number, number][], lits: Uint8Array, extra: Uint8Array = new Uint8Array(0)): Uint8Array {
   const w = new ByteWriter();
   w.u8(1);
@@ -128,14 +128,30 @@ describe('encodeLz / decodeLz', () => {
   it('refuses hand-made streams that copy from before the start, run past the end or leave literals over', () => {
     const lits = text('abcd');
     // valid: "ab" then 6 bytes copied 2 back ("ababab"), then "cd"
-    expect(new TextDecoder().decode(decodeLz(craft([[2, 6, 2]], lits), 10))).toBe('abababab' + 'cd');
-    expectModelpressError(() => decodeLz(craft([[2, 6, 3]], lits), 10), ['E_CORRUPT']); // 3 back from byte 2
-    expectModelpressError(() => decodeLz(craft([[0, 6, 0]], lits), 10), ['E_CORRUPT']); // rep offset before any match
-    expectModelpressError(() => decodeLz(craft([[2, 6, 2]], lits), 9), ['E_CORRUPT']); // one byte too many
-    expectModelpressError(() => decodeLz(craft([[2, 6, 2]], lits), 11), ['E_CORRUPT']); // a literal missing
-    expectModelpressError(() => decodeLz(craft([[5, 4, 1]], lits), 12), ['E_CORRUPT']); // more literals than stored
+    expect(new TextDecoder().decode(decodeLz(craft([[2, 6, 4]], lits), 10))).toBe('abababab' + 'cd');
+    // recent distances: "ab", 4 from 2 back, "c", 4 from 1 back, "d", 4 from the second most recent (2) back
+    expect(
+      new TextDecoder().decode(
+        decodeLz(
+          craft(
+            [
+              [2, 4, 4],
+              [1, 4, 3],
+              [1, 4, 1],
+            ],
+            lits,
+          ),
+          16,
+        ),
+      ),
+    ).toBe('ababab' + 'cccccdcdcd');
+    expectModelpressError(() => decodeLz(craft([[2, 6, 5]], lits), 10), ['E_CORRUPT']); // 3 back from byte 2
+    for (const rep of [0, 1, 2]) expectModelpressError(() => decodeLz(craft([[1, 6, rep]], lits), 10), ['E_CORRUPT']); // no distance yet
+    expectModelpressError(() => decodeLz(craft([[2, 6, 4]], lits), 9), ['E_CORRUPT']); // one byte too many
+    expectModelpressError(() => decodeLz(craft([[2, 6, 4]], lits), 11), ['E_CORRUPT']); // a literal missing
+    expectModelpressError(() => decodeLz(craft([[5, 4, 3]], lits), 12), ['E_CORRUPT']); // more literals than stored
     // a length code that needs extra bits the stream does not have
-    expectModelpressError(() => decodeLz(craft([[2, LZ_MIN_MATCH + 40, 1]], lits), 100), ['E_TRUNCATED']);
+    expectModelpressError(() => decodeLz(craft([[2, LZ_MIN_MATCH + 40, 3]], lits), 100), ['E_TRUNCATED']);
     expectModelpressError(() => decodeLz(Uint8Array.of(7), 1), ['E_CORRUPT']); // unknown mode
     expectModelpressError(() => decodeLz(new Uint8Array(0), 0), ['E_TRUNCATED']);
     expectModelpressError(() => decodeLz(Uint8Array.of(0, 1, 2), 3), ['E_TRUNCATED']); // stored, one byte short
@@ -153,7 +169,7 @@ describe('encodeLz / decodeLz', () => {
     v.varuint(2 ** 40); // literals
     expectModelpressError(() => decodeLz(v.finish(), 1000), ['E_CORRUPT']);
     // a million free sequences (one-symbol Huffman streams cost no bits) from a few bytes: beyond 8 per coded byte
-    const seqs = craft([[0, 4, 1]], Uint8Array.of(0));
+    const seqs = craft([[1, 4, 3]], Uint8Array.of(0));
     const u = new ByteWriter();
     u.u8(1);
     u.varuint(1 << 20);
