@@ -89,9 +89,10 @@ describe('.mpz decoder limits', () => {
   });
 
   it('row 2: 200 KB of generic-coded skeleton chunks claiming 100 MiB, each within the old per-chunk bounds, is refused at once', async () => {
-    // every chunk is 8 KB of range-coded zeros that truly decodes to 4 MiB (~2000x, inside the 2840x bound and the
-    // chunk limit), and the 100 MiB total is inside the default output limit: before the per-file cap on the
-    // generic coder's work this was ~3 minutes of decoding
+    // every chunk is 8 KB of range-coded zeros, whose first ~2 KB really decode to the claimed 4 MiB (~2000x, inside
+    // the 2840x bound and the chunk limit), and the 100 MiB total is inside the default output limit: before the
+    // per-file cap on the generic coder's work the reader spent ~8 s on the first chunk alone (then refused its
+    // unread tail); chunks cut to what they consume would have kept it busy for minutes
     const body = new Uint8Array(8192);
     body[0] = 1; // byte coder mode 1: range-coded
     const n = 25;
