@@ -27,7 +27,11 @@ const MODE_CODED = 1;
 /** Value codes: 0..15 literal, then 2 per bit length (top two bits) with n - 1 extra bits; values < 2^30. */
 export const VALUE_CODES = 16 + 2 * 26;
 const MAX_VALUE = 2 ** 30 - 1;
-/** Sequences per coded byte the decoder accepts (each costs >= 1 bit unless all are identical; the writer checks). */
+/**
+ * Sequences, and literals, per coded byte the decoder accepts: each costs >= 1 bit unless its
+ * Huffman stream has one symbol (which a maximal-match encoder all but never produces; the
+ * writer checks and stores instead). Bounds the decoder's buffers by the coded size.
+ */
 const SEQ_PER_BYTE = 8;
 const SEQ_SLACK = 64;
 
@@ -271,7 +275,8 @@ export function encodeLz(bytes: Uint8Array): Uint8Array {
   w.bytes(extra.finish());
   const out = w.finish();
   // the decoder's sequence bound (see SEQ_PER_BYTE) holds for every coded stream this writer emits
-  if (out.length >= n + 1 || nSeq > out.length * SEQ_PER_BYTE + SEQ_SLACK) return stored(bytes);
+  const perByte = out.length * SEQ_PER_BYTE + SEQ_SLACK;
+  if (out.length >= n + 1 || nSeq > perByte || nLit > perByte) return stored(bytes);
   return out;
 }
 
@@ -316,7 +321,7 @@ function huffmanCodes(r: ByteReader, n: number, what: string): Uint8Array {
   return out;
 }
 
-/** Decodes `byteLength` bytes; work and memory are O(byteLength + encoded length). */
+/** Decodes `byteLength` bytes; work is O(byteLength + encoded length), memory byteLength + 32 x encoded length. */
 export function decodeLz(encoded: Uint8Array, byteLength: number): Uint8Array {
   const what = 'lz stream';
   if (!Number.isSafeInteger(byteLength) || byteLength < 0)
@@ -338,8 +343,11 @@ export function decodeLz(encoded: Uint8Array, byteLength: number): Uint8Array {
   if (nLit > byteLength) throw new ModelpressError('E_CORRUPT', `${what}: ${nLit} literals for ${byteLength} bytes`);
   if (nSeq * LZ_MIN_MATCH > byteLength - nLit)
     throw new ModelpressError('E_CORRUPT', `${what}: ${nSeq} matches cannot fit ${byteLength - nLit} copied bytes`);
-  if (nSeq > encoded.length * SEQ_PER_BYTE + SEQ_SLACK)
-    throw new ModelpressError('E_CORRUPT', `${what}: ${nSeq} sequences from ${encoded.length} bytes (at most ${SEQ_PER_BYTE} per byte)`);
+  if (nSeq > encoded.length * SEQ_PER_BYTE + SEQ_SLACK || nLit > encoded.length * SEQ_PER_BYTE + SEQ_SLACK)
+    throw new ModelpressError(
+      'E_CORRUPT',
+      `${what}: ${nSeq} sequences and ${nLit} literals from ${encoded.length} bytes (at most ${SEQ_PER_BYTE} per byte + ${SEQ_SLACK})`,
+    );
   const lits = huffmanCodes(r, nLit, 'literal');
   const runCodes = huffmanCodes(r, nSeq, 'run');
   const lenCodes = huffmanCodes(r, nSeq, 'length');

@@ -175,5 +175,17 @@ describe('encodeLz / decodeLz', () => {
     u.varuint(1 << 20);
     u.bytes(seqs.subarray(2));
     expectModelpressError(() => decodeLz(u.finish(), 8 << 20), ['E_CORRUPT']);
+    // 100 MB of free literals (a one-symbol literal stream) from a few bytes: the same bound, before any buffer
+    const lits = new ByteWriter();
+    lits.u8(1);
+    lits.varuint(0);
+    lits.varuint(100e6);
+    const one = encodeHuffman(Uint8Array.of(7), 256);
+    lits.varuint(one.length);
+    lits.bytes(one);
+    for (let k = 0; k < 3; k++) lits.bytes(Uint8Array.of(2, 68, 0)); // empty code streams (alphabet 68)
+    const rss = process.memoryUsage().rss;
+    expectModelpressError(() => decodeLz(lits.finish(), 100e6), ['E_CORRUPT']);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(50e6);
   });
 });
