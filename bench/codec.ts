@@ -7,7 +7,7 @@
  *   q8        the same weights quantized to 8 bits (symmetric, per tensor), one byte per index
  *             ours: encodeHuffman (alphabet 256), encodeIntsCabac (signed indices)
  *   skeleton  the ONNX model with every tensor payload removed (graph, names, attributes)
- *             ours: encodeBytes
+ *             ours: encodeBytes (context mixing) and encodeLz (LZ77 + Huffman), next to deflate -6
  *
  * MB/s are MB (10^6 bytes) of UNCOMPRESSED data per second, best of several runs, one
  * thread. Each figure is printed twice: wall clock, and this process's CPU time
@@ -20,19 +20,29 @@
  * against zstd -19 and brotli -q 11 on the whole .onnx file.
  *
  * Run: npx tsx bench/codec.ts [model ...]   (models: cls silero det rec; default all)
+ *
+ * `npx tsx bench/codec.ts bytes` instead compares the two generic byte coders (context
+ * mixing, lz) with deflate -6 (node:zlib) and zstd -3 / -19 (CLI) on structure: the
+ * PP-OCRv4 det/rec and cls ONNX skeletons as packModel splits them, and the 2.4 MB JSON
+ * header of a safetensors file of 27,000 one-element tensors (issue 12, row 8), then times
+ * packModel and unpackModel on that file.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { ModelProtoSchema } from 'onnx-buf';
 import type { GraphProto } from 'onnx-buf';
 import { decodeBytes, encodeBytes } from '../src/codec/bytecoder.js';
 import { decodeIntsCabac, encodeIntsCabac } from '../src/codec/cabac.js';
 import { decodeFloats, encodeFloats } from '../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../src/codec/huffman.js';
+import { decodeLz, encodeLz } from '../src/codec/lz.js';
+import { packModel, unpackModel } from '../src/codec/container/index.js';
+import { sourceLayout, splitSkeleton } from '../src/codec/container/layout.js';
+import { onnxByteLayout } from '../src/formats/onnx/layout.js';
 import type { SparseLayout } from '../src/codec/sparse.js';
 import { decodeSparse, encodeSparse } from '../src/codec/sparse.js';
 import { FIXTURES, bytePlaneBound, concatFloatWeights, loadFloatWeights, quantizeSymmetric } from '../support/weights-fixture.js';
@@ -118,6 +128,77 @@ function peerRows(data: Uint8Array, slow: boolean): Row[] {
   rows.push(zstdRow(data, 19));
   rows.push(zstdRow(data, 3));
   return rows;
+}
+
+function lzRow(data: Uint8Array): Row {
+  let enc: Uint8Array = new Uint8Array(0);
+  const e = time(() => (enc = encodeLz(data)), 2, 800);
+  const d = time(() => check(same(decodeLz(enc, data.length), data), 'lz'), 2, 800);
+  return { name: 'ours: lz', size: enc.length, enc: e, dec: d };
+}
+
+function deflateRow(data: Uint8Array): Row {
+  let z: Uint8Array = new Uint8Array(0);
+  const e = time(() => (z = deflateSync(data, { level: 6 })), 2, 800);
+  return { name: 'deflate -6 (node:zlib)', size: z.length, enc: e, dec: time(() => inflateSync(z), 2, 800) };
+}
+
+/** A safetensors file of `n` one-element float32 tensors: every payload is under 64 bytes, so all of it is skeleton. */
+function tinyTensorSafetensors(n: number): Uint8Array {
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++)
+    header[`model.layers.${i >> 5}.block.${i & 31}.weight`] = { dtype: 'F32', shape: [1], data_offsets: [4 * i, 4 * i + 4] };
+  let json = JSON.stringify(header);
+  while (json.length % 8 !== 0) json += ' ';
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + 4 * n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  const w = new Float32Array(out.buffer, 8 + hb.length, n);
+  for (let i = 0; i < n; i++) w[i] = Math.sin(i);
+  return out;
+}
+
+function benchByteCoders(): void {
+  console.log('=== generic byte coders on structure (ratio = input / coded; MB/s of input)');
+  const inputs: [string, Uint8Array][] = [];
+  for (const m of ['det', 'rec', 'cls']) {
+    const bytes = new Uint8Array(readFileSync(FIXTURES[m]!));
+    const layout = sourceLayout(onnxByteLayout(bytes, [], m));
+    inputs.push([`${m} ONNX skeleton (packModel split)`, splitSkeleton(bytes, layout.slots).skeleton]);
+  }
+  const st = tinyTensorSafetensors(27_000);
+  const headerLength = Number(new DataView(st.buffer).getBigUint64(0, true));
+  inputs.push(['safetensors JSON header, 27,000 tensors', st.subarray(8, 8 + headerLength)]);
+  for (const [name, data] of inputs) {
+    let cm: Uint8Array = new Uint8Array(0);
+    const big = data.length > 1e6;
+    const cmEnc = time(() => (cm = encodeBytes(data)), 1, big ? 0 : 500);
+    const cmDec = time(() => check(same(decodeBytes(cm, data.length), data), 'bytecoder'), 1, big ? 0 : 500);
+    printTable(name, data.length, [
+      { name: 'ours: bytecoder (CM)', size: cm.length, enc: cmEnc, dec: cmDec },
+      lzRow(data),
+      deflateRow(data),
+      zstdRow(data, 3),
+      zstdRow(data, 19),
+    ]);
+  }
+  let packed: Uint8Array = new Uint8Array(0);
+  let coder = '';
+  const pack = time(
+    () => {
+      const r = packModel({ format: 'safetensors', files: [{ name: '', bytes: st }] });
+      packed = r.bytes;
+      coder = r.report.skeleton.coder;
+    },
+    1,
+    0,
+  );
+  const unpack = time(() => check(same(unpackModel(packed).files[0]!.bytes, st), 'unpack'), 1, 0);
+  console.log(
+    `
+  packModel of the ${st.length}-byte safetensors file (${headerLength}-byte header): ${(pack.wallMs / 1000).toFixed(2)} s wall (${(pack.cpuMs / 1000).toFixed(2)} s cpu), skeleton coder ${coder}, ${packed.length} bytes (ratio ${(st.length / packed.length).toFixed(2)}); unpackModel ${(unpack.wallMs / 1000).toFixed(2)} s wall (${(unpack.cpuMs / 1000).toFixed(2)} s cpu)`,
+  );
 }
 
 function printTable(title: string, rawBytes: number, rows: Row[]): void {
@@ -250,6 +331,8 @@ function benchModel(model: string): void {
   const sDecT = time(() => check(same(decodeBytes(sEnc, skeleton.length), skeleton), 'bytecoder'), 2, 500);
   printTable('skeleton (model without tensor payloads)', skeleton.length, [
     { name: 'ours: bytecoder', size: sEnc.length, enc: sEncT, dec: sDecT },
+    lzRow(skeleton),
+    deflateRow(skeleton),
     ...peerRows(skeleton, true),
   ]);
 
@@ -282,10 +365,12 @@ function benchModel(model: string): void {
 
 const models = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['cls', 'silero', 'det', 'rec'];
 try {
-  for (const m of models) {
-    if (!FIXTURES[m]) throw new Error(`unknown model ${m}; choose from ${Object.keys(FIXTURES).join(', ')}`);
-    benchModel(m);
-  }
+  if (models[0] === 'bytes') benchByteCoders();
+  else
+    for (const m of models) {
+      if (!FIXTURES[m]) throw new Error(`unknown model ${m}; choose from ${Object.keys(FIXTURES).join(', ')}`);
+      benchModel(m);
+    }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

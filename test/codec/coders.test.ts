@@ -16,6 +16,7 @@ describe('coder table', () => {
       'sparse+huffman',
       'sparse+cabac',
       'signlz-f32',
+      'lz',
     ]);
     expect(CODER).toEqual({
       raw: 0,
@@ -28,6 +29,7 @@ describe('coder table', () => {
       sparseHuffman: 7,
       sparseCabac: 8,
       signlzF32: 9,
+      lz: 10,
     });
     CODERS.forEach((c, i) => {
       expect(c.id).toBe(i);

@@ -5,7 +5,7 @@ import { openMpz, packModel, unpackModel, unpackStream } from '../../src/codec/c
 import { HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../../src/codec/container/format.js';
 import { decodeIndexSection } from '../../src/codec/container/index-codec.js';
 import { ByteWriter } from '../../src/codec/bytes.js';
-import { bytesOf, makeTfjs, pieceStream, readBytes, rng } from './container-helpers.js';
+import { bytesOf, makeSafetensors, makeTfjs, pieceStream, readBytes, rng } from './container-helpers.js';
 
 const DECODE_ERRORS = ['E_CHECKSUM', 'E_TRUNCATED', 'E_CORRUPT', 'E_FORMAT', 'E_UNSUPPORTED', 'E_LIMIT'];
 
@@ -252,5 +252,41 @@ describe('.mpz fuzz: chunk mutations with recomputed chunk CRCs reach the decode
     expect(outcome.rejected + outcome.exact).toBe(CASES);
     expect(outcome.rejected).toBeGreaterThan(CASES / 2);
     expect(codes.size).toBeGreaterThan(1);
+  });
+});
+
+describe('.mpz fuzz: resealed mutations of lz chunks', () => {
+  const rand0 = rng(7);
+  // int64 indices with repeats and noise: lz beats raw on them
+  const idx = BigInt64Array.from({ length: 4096 }, (_, i) => BigInt((i % 61) * 3 + (rand0() < 0.2 ? Math.floor(rand0() * 9) : 0)));
+  const original = makeSafetensors([{ name: 'idx', dtype: 'I64', shape: [4096], data: bytesOf(idx) }]);
+  const files = [{ name: '', bytes: original }];
+  const { bytes: mpz, report } = packModel({ format: 'safetensors', files }, { chunkBytes: 2048, coders: ['lz'] });
+  const CASES = 300;
+
+  it(`${CASES} mutations of lz chunks with their CRCs recomputed: a typed decode error or the exact original`, () => {
+    expect(report.tensors[0]!.pipeline).toBe('lz');
+    const enc = openMpz(mpz).tensors[0]!.encoding;
+    if (enc.kind !== 'direct') throw new Error('expected a direct lz stream');
+    const chunks = enc.stream.chunks;
+    expect(chunks.length).toBeGreaterThan(4);
+    const rand = rng(20261204);
+    const codes = new Map<string, number>();
+    let rejected = 0;
+    for (let i = 0; i < CASES; i++) {
+      const chunk = chunks[Math.floor(rand() * chunks.length)]!;
+      const mutated = resealedChunkMutation(mpz, chunk, rand);
+      try {
+        const back = unpackModel(mutated, { maxOutput: 1 << 20 });
+        expect(Buffer.compare(Buffer.from(back.files[0]!.bytes), Buffer.from(original)), `case ${i}`).toBe(0);
+      } catch (e) {
+        if (!isModelpressError(e)) throw new Error(`case ${i} (chunk at ${chunk.offset}): ${String(e)}`);
+        expect(DECODE_ERRORS, `case ${i}`).toContain(e.code);
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(CASES / 2);
+    expect(codes.has('E_CORRUPT') || codes.has('E_TRUNCATED')).toBe(true);
   });
 });

@@ -6,7 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../../src/codec/bytecoder.js';
 import { CODER } from '../../src/codec/container/coders.js';
-import { HEADER_BYTES, MAX_CHUNK_BYTES, defaultMaxOutput, readHeader, writeHeader } from '../../src/codec/container/format.js';
+import {
+  HEADER_BYTES,
+  MAX_CHUNK_BYTES,
+  MAX_GENERIC_BYTES,
+  defaultMaxOutput,
+  readHeader,
+  writeHeader,
+} from '../../src/codec/container/format.js';
+import { genericWork } from '../../src/codec/container/index-codec.js';
 import { openMpz, openMpzRanged, packModel, readTensor, unpackModel, unpackStream } from '../../src/codec/container/index.js';
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
 import { isModelpressError } from '../../src/core/errors.js';
@@ -78,6 +86,79 @@ describe('.mpz decoder limits', () => {
       [coded],
     );
     await expectBounded(() => unpackModel(mpz, { file, maxOutput: 2 ** 32 - 1 }), 'E_LIMIT');
+  });
+
+  it('row 2: 200 KB of generic-coded skeleton chunks claiming 100 MiB, each within the old per-chunk bounds, is refused at once', async () => {
+    // every chunk is 8 KB of range-coded zeros, whose first ~2 KB really decode to the claimed 4 MiB (~2000x, inside
+    // the 2840x bound and the chunk limit), and the 100 MiB total is inside the default output limit: before the
+    // per-file cap on the generic coder's work the reader spent ~8 s on the first chunk alone (then refused its
+    // unread tail); chunks cut to what they consume would have kept it busy for minutes
+    const body = new Uint8Array(8192);
+    body[0] = 1; // byte coder mode 1: range-coded
+    const n = 25;
+    const total = n * MAX_CHUNK_BYTES;
+    const mpz = buildMpz(
+      {
+        format: 'opaque',
+        files: [{ name: '', length: total, crc: 0 }],
+        totalLength: total,
+        skeleton: stream(
+          CODER.bytes,
+          Array.from({ length: n }, () => ({ count: MAX_CHUNK_BYTES, encodedLength: body.length })),
+        ),
+        tensors: [],
+      },
+      Array.from({ length: n }, () => body),
+    );
+    expect(mpz.length).toBeLessThan(210_000);
+    expect(total).toBeLessThan(defaultMaxOutput(mpz.length));
+    expect(MAX_CHUNK_BYTES).toBeLessThan(body.length * BYTES_MAX_EXPANSION);
+    await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
+    await expectBounded(() => openMpz(mpz, { file }), 'E_LIMIT');
+    await expectBounded(() => unpackStream(pieceStream(mpz, mpz.length, 50), { file }), 'E_LIMIT');
+    // the cap is the caller's to lift: the claims then pass validation
+    expect(() => openMpz(mpz, { file, maxGenericBytes: total })).not.toThrow();
+  });
+
+  it('row 2: a 200 KB index claiming 100 MiB of the generic coder is refused before decoding', async () => {
+    const mpz = indexBomb(100 * 1024 * 1024, 200_000);
+    expect(100 * 1024 * 1024).toBeLessThan(defaultMaxOutput(mpz.length));
+    await expectBounded(() => unpackModel(mpz, { file }), 'E_LIMIT');
+    await expectBounded(() => openMpzRanged(async (offset, length) => mpz.subarray(offset, offset + length), { file }), 'E_LIMIT');
+  });
+
+  it('row 2: signlz sign sections count toward the generic coder cap', async () => {
+    // float32 tensor chunks of signlz (their sign bits are generic-coded): 25 x 4 MiB claims 3.1 MiB of signs
+    const n = 25;
+    const total = n * MAX_CHUNK_BYTES;
+    const chunk = new Uint8Array(64);
+    const tensor = {
+      name: 'w',
+      dtypeId: 1,
+      shape: [total / 4],
+      offset: 0,
+      length: total,
+      crc: 0,
+      encoding: {
+        kind: 'direct' as const,
+        stream: stream(
+          CODER.signlzF32,
+          Array.from({ length: n }, () => ({ count: MAX_CHUNK_BYTES, encodedLength: chunk.length })),
+        ),
+      },
+    };
+    const mpz = buildMpz(
+      {
+        format: 'opaque',
+        files: [{ name: '', length: total, crc: 0 }],
+        totalLength: total,
+        skeleton: stream(CODER.raw, []),
+        tensors: [tensor],
+      },
+      Array.from({ length: n }, () => chunk),
+    );
+    expect(n * genericWork(CODER.signlzF32, MAX_CHUNK_BYTES)).toBeGreaterThan(MAX_GENERIC_BYTES);
+    await expectBounded(() => openMpz(mpz, { file }), 'E_LIMIT');
   });
 
   it('the coders themselves refuse impossible counts before allocating', () => {

@@ -9,6 +9,7 @@ import { encodeBytes } from '../bytecoder.js';
 import { encodeIntsCabac } from '../cabac.js';
 import { encodeFloats } from '../floatplanes.js';
 import { encodeHuffman } from '../huffman.js';
+import { encodeLz } from '../lz.js';
 import { encodeSparse } from '../sparse.js';
 import { CODERS, type CoderKey } from './coders.js';
 import { encodeSignLz } from './signlz.js';
@@ -54,6 +55,7 @@ const encoders = {
   sparseHuffman: ((idx, size, center) => encodeSparseChunk(idx, size, center, false)) as IndexEncoder,
   sparseCabac: ((idx, size, center) => encodeSparseChunk(idx, size, center, true)) as IndexEncoder,
   signlzF32: ((b) => encodeSignLz(b)) as ByteEncoder,
+  lz: ((b) => encodeLz(b)) as ByteEncoder,
 } satisfies { readonly [K in CoderKey]: ByteEncoder | IndexEncoder };
 
 /** The encoder of byte coder `id` (a payload-bytes coder of coders.ts). */

@@ -15,6 +15,7 @@ import { BYTES_MAX_EXPANSION, decodeBytes } from '../bytecoder.js';
 import { decodeIntsCabac } from '../cabac.js';
 import { decodeFloats } from '../floatplanes.js';
 import { decodeHuffman } from '../huffman.js';
+import { decodeLz } from '../lz.js';
 import { decodeSparse, sparseValueCount } from '../sparse.js';
 import { decodeSignLz } from './signlz.js';
 
@@ -132,6 +133,8 @@ const table = [
     decode: (e: Uint8Array, count: number, center: number) => decodeSparseChunk(e, count, center, true),
   },
   { id: 9, key: 'signlzF32', name: 'signlz-f32', output: 'bytes', decode: decodeSignLz },
+  // since format 1.1: LZ77 + Huffman, the fast generic coder for large skeletons, indexes and integer payloads
+  { id: 10, key: 'lz', name: 'lz', output: 'bytes', decode: decodeLz },
 ] as const satisfies readonly CoderTraits[];
 
 table.forEach((c, i) => {

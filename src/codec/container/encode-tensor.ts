@@ -1,7 +1,7 @@
 /**
  * Chooses how to store one tensor payload: every applicable candidate
  * pipeline is encoded and the smallest kept. Candidates: raw; the generic
- * byte coder; floatplanes (float32/16, bfloat16); and, when the tensor has
+ * byte coder (within the file's budget for it); lz (non-float payloads); floatplanes (float32/16, bfloat16); and, when the tensor has
  * few distinct values (quantized, clustered, pruned), a codebook of those
  * values plus indices coded with Huffman, CABAC, or a sparse layout with
  * either as value coder. All are lossless by construction.
@@ -12,7 +12,8 @@ import { fromBfloat16Bits, fromFloat16Bits } from '../../core/float16.js';
 import { encodeBytes } from '../bytecoder.js';
 import { byteEncoder, indexEncoder } from './coder-encoders.js';
 import { CODER, CODER_NAMES, floatCoderFor } from './coders.js';
-import { CHUNK_BYTES } from './format.js';
+import { CHUNK_BYTES, MAX_GENERIC_BYTES } from './format.js';
+import { genericWork } from './index-codec.js';
 
 export interface EncodeTensorOptions {
   /** Raw bytes per chunk. Default 256 KiB (CHUNK_BYTES). */
@@ -35,6 +36,12 @@ export interface EncodeTensorOptions {
    */
   readonly slowCoderMinGain?: number;
   readonly slowCoderFreeBytes?: number;
+  /**
+   * Bytes of generic-coder work (genericWork in index-codec.ts) this tensor
+   * may still use: what the file has left of MAX_GENERIC_BYTES, the readers'
+   * per-file limit. Candidates beyond it are not tried. Default MAX_GENERIC_BYTES.
+   */
+  readonly genericBudget?: number;
 }
 
 /** One encoded candidate: a coder (and codebook, if any) and its chunks. */
@@ -223,9 +230,15 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
   const candidates: EncodedTensor[] = [directCandidate(data, CODER.raw, chunkBytes)];
   const floatCoder = floatCoderFor(dtype);
+  const budget = opts.genericBudget ?? MAX_GENERIC_BYTES;
+  // lz: wide-integer and opaque payloads (index arrays, shapes, token tables) up to 4 MiB; not on <= 8-bit
+  // weights, whose codebook + Huffman already codes the order-0 statistics lz's literals would see
+  const lzWorth = dtype === 'bytes' || dtype === 'bool' || (floatCoder === undefined && dtypeTraits(dtype).bits >= 16);
+  if (lzWorth && data.length >= 64 && data.length <= 4 * (opts.genericLimit ?? 1024 * 1024))
+    candidates.push(directCandidate(data, CODER.lz, chunkBytes));
   if (floatCoder !== undefined) {
     candidates.push(directCandidate(data, floatCoder, chunkBytes));
-    if (dtype === 'float32') {
+    if (dtype === 'float32' && genericWork(CODER.signlzF32, chunkBytes) * Math.ceil(data.length / chunkBytes) <= budget) {
       // signlz only where magnitudes repeat: it declines (empty chunk) a chunk without enough matches
       const lz = directCandidate(data, CODER.signlzF32, chunkBytes);
       if (lz.chunks.length > 0 && lz.chunks.every((c) => c.bytes.length > 0)) candidates.push(lz);
@@ -251,7 +264,7 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   }
   // the generic coder last: it is the slow one to run and to decode
   const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
-  if (data.length <= genericLimit && allowed(CODER.bytes)) {
+  if (data.length <= genericLimit && data.length <= budget && allowed(CODER.bytes)) {
     const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
     // on a large payload, a 32 KiB sample tells whether the full run can win by `gain` at all
     // (2% slack: the adaptive models pay their learning cost within the sample, not over the whole payload)

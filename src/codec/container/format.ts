@@ -13,7 +13,8 @@ export { MPZ_MAGIC, hasMpzMagic };
 export const MPZ_END_MAGIC: Uint8Array = Uint8Array.of(0x4d, 0x50, 0x5a, 0x45);
 
 export const VERSION_MAJOR = 1;
-export const VERSION_MINOR = 0;
+/** Latest minor version this reader and writer know: 1 added the lz coder (id 10). Writers write the lowest one they need. */
+export const VERSION_MINOR = 1;
 export const HEADER_BYTES = 32;
 export const TRAILER_BYTES = 8;
 /** Raw bytes per payload chunk (the unit of checksumming and streaming). */
@@ -22,6 +23,16 @@ export const CHUNK_BYTES = 256 * 1024;
 export const MAX_OUTPUT_BYTES = 0xffffffff;
 /** Largest chunk a writer may emit and a reader accepts (decoded bytes; 16x the default): bounds every per-chunk allocation. */
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Most bytes a file may ask the generic context-mixing coder (coder 1) to
+ * decode, summed over the index, skeleton and tensor chunks and the sign
+ * sections of signlz chunks (docs/FORMAT.md, "Decoder limits"). That coder
+ * runs at ~0.3-0.6 MB/s, so this caps its work at about a second for a file of
+ * any size; everything beyond goes through the lz coder, which decodes at
+ * 100+ MB/s. Writers stay within it; readers refuse more with E_LIMIT.
+ */
+export const MAX_GENERIC_BYTES = 512 * 1024;
 
 /**
  * Default limit on the decoded output of an .mpz of `fileLength` bytes:
@@ -45,12 +56,12 @@ export interface Header {
   readonly headerCrc: number;
 }
 
-export function writeHeader(indexLength: number, fileLength: number, indexCrc: number): Uint8Array {
+export function writeHeader(indexLength: number, fileLength: number, indexCrc: number, minor: number = VERSION_MINOR): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES);
   const v = new DataView(h.buffer);
   h.set(MPZ_MAGIC, 0);
   h[8] = VERSION_MAJOR;
-  h[9] = VERSION_MINOR;
+  h[9] = minor;
   v.setUint16(10, 0, true);
   v.setUint32(12, indexLength, true);
   v.setBigUint64(16, BigInt(fileLength), true);

@@ -8,8 +8,9 @@ import { byteLength, dtypeFromOnnx, dtypeTraits, elementCount } from '../../core
 import { ModelpressError, fail } from '../../core/errors.js';
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { BYTES_MAX_EXPANSION, decodeBytes, encodeBytes } from '../bytecoder.js';
+import { decodeLz, encodeLz } from '../lz.js';
 import { CODER, CODER_NAMES, coderTraits, floatCoderFor } from './coders.js';
-import { ENCODING, MAX_CHUNK_BYTES, MAX_OUTPUT_BYTES, TRAILER_BYTES, defaultMaxOutput } from './format.js';
+import { ENCODING, MAX_CHUNK_BYTES, MAX_GENERIC_BYTES, MAX_OUTPUT_BYTES, TRAILER_BYTES, defaultMaxOutput } from './format.js';
 import { FORMAT_IDS, type SourceFormat } from './layout.js';
 
 export interface ChunkRef {
@@ -195,6 +196,21 @@ export interface ParseIndexOptions {
   readonly fileLength: number;
   /** Largest decoded output accepted (bytes); default defaultMaxOutput(fileLength). Larger claims fail with E_LIMIT. */
   readonly maxOutput?: number;
+  /** Most bytes the generic context-mixing coder may decode for this file; default MAX_GENERIC_BYTES. */
+  readonly maxGenericBytes?: number;
+  /** Generic-coder bytes the index section already used (indexGenericBytes of the stored section). */
+  readonly indexGenericBytes?: number;
+}
+
+/**
+ * Bytes of generic-coder (coder 1) work a chunk of `coder` with `count` units
+ * can demand: all of them for coder 1, the sign section (ceil(count / 32)
+ * bytes, coded with coder 1) for signlz-f32, none for the others.
+ */
+export function genericWork(coder: number, count: number): number {
+  if (coder === CODER.bytes) return count;
+  if (coder === CODER.signlzF32) return Math.ceil(count / 32);
+  return 0;
 }
 
 /**
@@ -247,6 +263,17 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
   const dataStart = opts.dataStart;
   const dataLimit = opts.fileLength - TRAILER_BYTES;
   let cursor = dataStart;
+  const maxGeneric = opts.maxGenericBytes ?? MAX_GENERIC_BYTES;
+  let generic = opts.indexGenericBytes ?? 0;
+  const spendGeneric = (what: string, coder: number, count: number): void => {
+    generic += genericWork(coder, count);
+    if (generic > maxGeneric)
+      fail(
+        'E_LIMIT',
+        `.mpz index: ${what} brings the generic (context-mixing) coder's work to ${generic} bytes, over the limit of ${maxGeneric} (it decodes at ~0.5 MB/s; maxGenericBytes lifts the limit)`,
+        file,
+      );
+  };
   const readStream = (what: string, expectedCount: number, width: number, allowed: readonly number[]): StreamDesc => {
     const coder = r.u8();
     if (coder >= CODER_NAMES.length) fail('E_UNSUPPORTED', `.mpz index: ${what} uses unknown coder id ${coder}`, file);
@@ -259,6 +286,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       const encodedLength = r.varuint();
       if (count === 0) bad(`${what} chunk ${i} is empty`);
       checkChunkClaim(`${what} chunk ${i}`, coder, count, encodedLength, width, file);
+      spendGeneric(`${what} chunk ${i}`, coder, count);
       if (coder === CODER.raw && encodedLength !== count) bad(`${what} raw chunk ${i} stores ${encodedLength} bytes for ${count}`);
       sum += count;
       if (sum > expectedCount) bad(`${what} chunks hold more than its ${expectedCount} units`);
@@ -273,7 +301,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
 
   // The skeleton's length is implied (output minus payloads); it is checked once the tensors are read.
   const skCoder = r.u8();
-  if (skCoder !== CODER.raw && skCoder !== CODER.bytes) {
+  if (skCoder !== CODER.raw && skCoder !== CODER.bytes && skCoder !== CODER.lz) {
     if (skCoder >= CODER_NAMES.length) fail('E_UNSUPPORTED', `.mpz index: skeleton uses unknown coder id ${skCoder}`, file);
     bad(`skeleton cannot use coder ${CODER_NAMES[skCoder]}`);
   }
@@ -286,6 +314,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
     if (count === 0) bad(`skeleton chunk ${i} is empty`);
     if (skCoder === CODER.raw && encodedLength !== count) bad(`skeleton raw chunk ${i} stores ${encodedLength} bytes for ${count}`);
     checkChunkClaim(`skeleton chunk ${i}`, skCoder, count, encodedLength, 1, file);
+    spendGeneric(`skeleton chunk ${i}`, skCoder, count);
     skeletonLength += count;
     if (skeletonLength > totalLength) bad(`skeleton chunks hold more than the ${totalLength} output bytes`);
     if (cursor + encodedLength + 4 > dataLimit) bad(`skeleton chunk ${i} runs past the chunk area end ${dataLimit}`);
@@ -330,7 +359,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       encoding = { kind: 'dedup', ref };
     } else if (kind === ENCODING.direct) {
       const fc = floatCoderFor(dtype);
-      const allowed: number[] = fc === undefined ? [CODER.raw, CODER.bytes] : [CODER.raw, CODER.bytes, fc];
+      const allowed: number[] = fc === undefined ? [CODER.raw, CODER.bytes, CODER.lz] : [CODER.raw, CODER.bytes, CODER.lz, fc];
       if (dtype === 'float32') allowed.push(CODER.signlzF32);
       const stream = readStream(what, length, 1, allowed);
       if (fc !== undefined && (stream.coder === fc || stream.coder === CODER.signlzF32)) {
@@ -388,26 +417,53 @@ export function checkRelativePath(name: string, file?: string): void {
 /** Largest decoded index accepted (bytes). */
 const MAX_INDEX_BYTES = 256 * 1024 * 1024;
 
-/** The stored index section: u8 coder (0 raw, 1 generic bytes), varuint decoded length, then the (coded) index. */
-export function encodeIndexSection(index: Uint8Array): Uint8Array {
-  const coded = encodeBytes(index);
-  const useCoded = coded.length < index.length;
-  const body = useCoded ? coded : index;
-  const head: number[] = [useCoded ? CODER.bytes : CODER.raw];
-  let n = index.length;
-  while (n >= 0x80) {
-    head.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
+/**
+ * The stored index section: u8 coder (0 raw, 1 generic bytes, 10 lz), varuint
+ * decoded length, then the (coded) index. The generic coder is used while the
+ * index fits `genericLeft` (what the file's chunks left of MAX_GENERIC_BYTES),
+ * lz beyond; raw when neither is smaller.
+ */
+export function encodeIndexSection(index: Uint8Array, genericLeft: number = MAX_GENERIC_BYTES): Uint8Array {
+  let coder: number = CODER.raw;
+  let body = index;
+  if (index.length <= genericLeft) {
+    const cm = encodeBytes(index);
+    if (cm.length < body.length) {
+      coder = CODER.bytes;
+      body = cm;
+    }
+  } else {
+    const lz = encodeLz(index);
+    if (lz.length < body.length) {
+      coder = CODER.lz;
+      body = lz;
+    }
   }
-  head.push(n);
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head, 0);
-  out.set(body, head.length);
-  return out;
+  const w = new ByteWriter(body.length + 8);
+  w.u8(coder);
+  w.varuint(index.length);
+  w.bytes(body);
+  return w.finish();
+}
+
+/** Generic-coder bytes a stored index section decodes (its length when coder 1, else 0); 0 for a section too short to say. */
+export function indexGenericBytes(section: Uint8Array): number {
+  if (section.length < 2 || section[0] !== CODER.bytes) return 0;
+  try {
+    const r = new ByteReader(section, '.mpz index section', 1);
+    return r.varuint();
+  } catch {
+    return 0;
+  }
 }
 
 /** Decodes the stored index section (its CRC already checked). */
-export function decodeIndexSection(section: Uint8Array, file?: string, maxOutput: number = MAX_INDEX_BYTES): Uint8Array {
+export function decodeIndexSection(
+  section: Uint8Array,
+  file?: string,
+  maxOutput: number = MAX_INDEX_BYTES,
+  maxGeneric: number = MAX_GENERIC_BYTES,
+): Uint8Array {
   const r = new ByteReader(section, '.mpz index section');
   let coder: number;
   let length: number;
@@ -422,17 +478,23 @@ export function decodeIndexSection(section: Uint8Array, file?: string, maxOutput
   const body = section.subarray(r.pos);
   if (coder === CODER.bytes && length > body.length * BYTES_MAX_EXPANSION)
     fail('E_LIMIT', `.mpz index claims ${length} bytes from ${body.length} coded bytes (at most ${BYTES_MAX_EXPANSION} per byte)`, file);
+  if (coder === CODER.bytes && length > maxGeneric)
+    fail(
+      'E_LIMIT',
+      `.mpz index claims ${length} bytes of the generic (context-mixing) coder, over the limit of ${maxGeneric} (maxGenericBytes lifts it)`,
+      file,
+    );
   if (coder === CODER.raw) {
     if (body.length !== length) fail('E_CORRUPT', `.mpz raw index holds ${body.length} bytes, declares ${length}`, file);
     return body;
   }
-  if (coder !== CODER.bytes) fail('E_UNSUPPORTED', `.mpz index uses unknown coder id ${coder}`, file);
+  if (coder !== CODER.bytes && coder !== CODER.lz) fail('E_UNSUPPORTED', `.mpz index uses unknown coder id ${coder}`, file);
   try {
-    const out = decodeBytes(body, length);
+    const out = coder === CODER.lz ? decodeLz(body, length) : decodeBytes(body, length);
     if (out.length !== length) fail('E_CORRUPT', `.mpz index decoded to ${out.length} bytes, expected ${length}`, file);
     return out;
   } catch (e) {
-    if (e instanceof ModelpressError) throw e;
+    if (e instanceof ModelpressError) return fail(e.code, `.mpz index: ${e.message}`, file);
     return fail('E_CORRUPT', `.mpz index does not decode: ${e instanceof Error ? e.message : String(e)}`, file);
   }
 }

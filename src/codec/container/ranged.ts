@@ -7,7 +7,7 @@ import { fail } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { crc32c } from '../checksum.js';
 import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
-import { decodeIndexSection, parseIndex, type MpzIndex } from './index-codec.js';
+import { decodeIndexSection, indexGenericBytes, parseIndex, type MpzIndex } from './index-codec.js';
 import { decodeTensorEntry, tensorChunkSpan } from './reader.js';
 
 /** Returns exactly `length` bytes at `offset` of the .mpz file (fewer only at its end). */
@@ -26,7 +26,10 @@ async function readExact(read: RangeReader, offset: number, length: number, what
 }
 
 /** Opens an .mpz through a range reader: header, index and trailer are read and validated. */
-export async function openMpzRanged(read: RangeReader, opts: { file?: string; maxOutput?: number } = {}): Promise<RangedMpz> {
+export async function openMpzRanged(
+  read: RangeReader,
+  opts: { file?: string; maxOutput?: number; maxGenericBytes?: number } = {},
+): Promise<RangedMpz> {
   const { file } = opts;
   const headerBytes = await readExact(read, 0, HEADER_BYTES, 'the header', file);
   const header = readHeader(headerBytes, undefined, file);
@@ -34,9 +37,11 @@ export async function openMpzRanged(read: RangeReader, opts: { file?: string; ma
   if (crc32c(section) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(await readExact(read, header.fileLength - TRAILER_BYTES, TRAILER_BYTES, 'the trailer', file), headerBytes, file);
   const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
-  const index = parseIndex(decodeIndexSection(section, file, maxOutput), {
+  const index = parseIndex(decodeIndexSection(section, file, maxOutput, opts.maxGenericBytes), {
     fileLength: header.fileLength,
     maxOutput,
+    indexGenericBytes: indexGenericBytes(section),
+    ...(opts.maxGenericBytes === undefined ? {} : { maxGenericBytes: opts.maxGenericBytes }),
     dataStart: HEADER_BYTES + header.indexLength,
     ...(file === undefined ? {} : { file }),
   });

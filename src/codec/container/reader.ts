@@ -9,13 +9,15 @@ import { crc32c } from '../checksum.js';
 import { Assembler, checkChunkCrc, planSteps, type UnpackedModel } from './assemble.js';
 import { decodeTensorChunk, rethrowAt } from './decode-chunk.js';
 import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
-import { decodeIndexSection, elementWidth, parseIndex, type MpzIndex, type TensorEntry } from './index-codec.js';
+import { decodeIndexSection, elementWidth, indexGenericBytes, parseIndex, type MpzIndex, type TensorEntry } from './index-codec.js';
 
 export interface ReadOptions {
   /** Name used in error messages. */
   readonly file?: string;
   /** Largest decoded output accepted, in bytes (default: 256x the file + 64 MiB, defaultMaxOutput); beyond it E_LIMIT. */
   readonly maxOutput?: number;
+  /** Most bytes the generic context-mixing coder may decode for the file (default MAX_GENERIC_BYTES, 512 KiB); beyond it E_LIMIT. */
+  readonly maxGenericBytes?: number;
 }
 
 /** Validates the header, index checksum, index and trailer of a whole .mpz file and returns its index. */
@@ -26,9 +28,11 @@ export function openMpz(bytes: Uint8Array, opts: ReadOptions = {}): MpzIndex {
   if (crc32c(indexBytes) !== header.indexCrc) fail('E_CHECKSUM', '.mpz index CRC32C mismatch', file);
   checkTrailer(bytes.subarray(header.fileLength - TRAILER_BYTES, header.fileLength), bytes, file);
   const maxOutput = opts.maxOutput ?? defaultMaxOutput(header.fileLength);
-  return parseIndex(decodeIndexSection(indexBytes, file, maxOutput), {
+  return parseIndex(decodeIndexSection(indexBytes, file, maxOutput, opts.maxGenericBytes), {
     fileLength: header.fileLength,
     maxOutput,
+    indexGenericBytes: indexGenericBytes(indexBytes),
+    ...(opts.maxGenericBytes === undefined ? {} : { maxGenericBytes: opts.maxGenericBytes }),
     dataStart: HEADER_BYTES + header.indexLength,
     ...(file === undefined ? {} : { file }),
   });

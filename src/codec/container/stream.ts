@@ -8,7 +8,7 @@ import { fail } from '../../core/errors.js';
 import { crc32c } from '../checksum.js';
 import { Assembler, planSteps, type UnpackedModel } from './assemble.js';
 import { HEADER_BYTES, TRAILER_BYTES, checkTrailer, defaultMaxOutput, readHeader } from './format.js';
-import { decodeIndexSection, parseIndex } from './index-codec.js';
+import { decodeIndexSection, indexGenericBytes, parseIndex } from './index-codec.js';
 import type { ReadOptions } from './reader.js';
 
 /** Pulls exact byte counts out of a stream reader, copying only when a request spans pieces. */
@@ -105,12 +105,17 @@ export async function unpackStream(stream: ReadableStream<Uint8Array>, opts: Rea
     // front but written only as chunks arrive.
     const given = opts.maxOutput;
     const maxOutput = given ?? defaultMaxOutput(header.fileLength);
-    const index = parseIndex(decodeIndexSection(indexBytes.slice(), file, given ?? defaultMaxOutput(input.consumed)), {
-      fileLength: header.fileLength,
-      maxOutput,
-      dataStart: HEADER_BYTES + header.indexLength,
-      ...(file === undefined ? {} : { file }),
-    });
+    const index = parseIndex(
+      decodeIndexSection(indexBytes.slice(), file, given ?? defaultMaxOutput(input.consumed), opts.maxGenericBytes),
+      {
+        fileLength: header.fileLength,
+        maxOutput,
+        indexGenericBytes: indexGenericBytes(indexBytes),
+        ...(opts.maxGenericBytes === undefined ? {} : { maxGenericBytes: opts.maxGenericBytes }),
+        dataStart: HEADER_BYTES + header.indexLength,
+        ...(file === undefined ? {} : { file }),
+      },
+    );
     const asm = new Assembler(index, file);
     let claimed = 0;
     for (const step of planSteps(index)) {
