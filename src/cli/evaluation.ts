@@ -35,6 +35,7 @@ import {
   dimOption,
   dimsRecord,
   int,
+  maxCmBytesOption,
   maxOutputOption,
   number,
   oneOf,
@@ -74,6 +75,7 @@ export interface EvalCliOptions {
   latency?: boolean;
   threads?: number;
   maxOutput?: number;
+  maxCmBytes?: number;
   calibSize: number;
   testFraction: number;
   preprocess?: string;
@@ -132,6 +134,7 @@ export function addEvalOptions(cmd: Command): Command {
     option('--no-latency', 'skip the latency measurement'),
     option('--threads <n>', 'onnxruntime intra-op threads', { parse: int({ min: 1 }), defaultText: 'all cores' }),
     maxOutputOption(),
+    maxCmBytesOption(),
     calibSizeOption(512),
     testFractionOption(),
   );
@@ -209,8 +212,12 @@ export async function openModel(path: string, s: EvalSettings): Promise<{ runner
   const stored = readFileChecked(path);
   let bytes = stored;
   if (hasMpzMagic(stored)) {
-    const { maxOutput } = s.options;
-    const unpacked = unpackModel(stored, { file: path, ...(maxOutput === undefined ? {} : { maxOutput }) });
+    const { maxOutput, maxCmBytes } = s.options;
+    const unpacked = unpackModel(stored, {
+      file: path,
+      ...(maxOutput === undefined ? {} : { maxOutput }),
+      ...(maxCmBytes === undefined ? {} : { maxGenericBytes: maxCmBytes }),
+    });
     if (unpacked.format !== 'onnx' || unpacked.files.length !== 1)
       throw new ModelpressError('E_UNSUPPORTED', `the .mpz holds a ${unpacked.format} model; eval runs ONNX models`, { file: path });
     bytes = unpacked.files[0]!.bytes;

@@ -236,6 +236,15 @@ export function maxOutputOption(): Option {
   });
 }
 
+/** --max-cm-bytes: lifts the reader's cap on context-mixing decoding (MAX_GENERIC_BYTES, 512 KiB per file). */
+export function maxCmBytesOption(): Option {
+  return option(
+    '--max-cm-bytes <bytes>',
+    'refuse an .mpz that asks for more than this many bytes of context-mixing decoding (E_LIMIT; that coder runs at ~0.5 MB/s)',
+    { parse: int({ min: 1 }), defaultText: '524288 (512 KiB)' },
+  );
+}
+
 /** --top: rows of a terminal table, largest first (the JSON always lists all). */
 export function topOption(what = 'tensors listed in the terminal table, largest first (the JSON lists all)'): Option {
   return option('--top <n>', what, { parse: int({ min: 0 }), default: 20 });

@@ -10,7 +10,7 @@ import { readFileChecked } from '../../node/fs.js';
 import { writeUnpacked } from '../../node/pack-files.js';
 import { checkOutputs } from '../../node/output.js';
 import type { CliIO } from '../io.js';
-import { addOptions, addOutputOptions, maxOutputOption, option } from '../options.js';
+import { addOptions, addOutputOptions, maxCmBytesOption, maxOutputOption, option } from '../options.js';
 
 export const UNPACK_SCHEMA = 'modelpress.unpack/1';
 
@@ -26,14 +26,19 @@ export function register(program: Command, io: CliIO): void {
   addOptions(
     cmd,
     maxOutputOption(),
+    maxCmBytesOption(),
     option('--force', "replace existing files that the model's other files (external data, shards) would overwrite"),
   );
-  cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number; force?: boolean }) => {
+  cmd.action((input: string, opts: { output: string; json?: boolean; maxOutput?: number; maxCmBytes?: number; force?: boolean }) => {
     checkOutputs([opts.output], [input]);
     const bytes = readFileChecked(input);
     let model: ReturnType<typeof unpackModel>;
     try {
-      model = unpackModel(bytes, { file: input, ...(opts.maxOutput === undefined ? {} : { maxOutput: opts.maxOutput }) });
+      model = unpackModel(bytes, {
+        file: input,
+        ...(opts.maxOutput === undefined ? {} : { maxOutput: opts.maxOutput }),
+        ...(opts.maxCmBytes === undefined ? {} : { maxGenericBytes: opts.maxCmBytes }),
+      });
     } catch (e) {
       throw e instanceof ModelpressError ? e.withFile(input) : e;
     }

@@ -270,7 +270,7 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
     if (generic > maxGeneric)
       fail(
         'E_LIMIT',
-        `.mpz index: ${what} brings the generic (context-mixing) coder's work to ${generic} bytes, over the limit of ${maxGeneric} (it decodes at ~0.5 MB/s; maxGenericBytes lifts the limit)`,
+        `.mpz index: ${what} brings the generic (context-mixing) coder's work to ${generic} bytes, over the limit of ${maxGeneric} (it decodes at ~0.5 MB/s; --max-cm-bytes or maxGenericBytes lifts the limit)`,
         file,
       );
   };
@@ -481,7 +481,7 @@ export function decodeIndexSection(
   if (coder === CODER.bytes && length > maxGeneric)
     fail(
       'E_LIMIT',
-      `.mpz index claims ${length} bytes of the generic (context-mixing) coder, over the limit of ${maxGeneric} (maxGenericBytes lifts it)`,
+      `.mpz index claims ${length} bytes of the generic (context-mixing) coder, over the limit of ${maxGeneric} (--max-cm-bytes or maxGenericBytes lifts it)`,
       file,
     );
   if (coder === CODER.raw) {
