@@ -5,8 +5,7 @@
  * `modelpress inspect` does, and opens models in onnxruntime-node (an
  * optional dependency, imported on first use). Writes are atomic.
  */
-import type { InspectReport } from '../cli/commands/inspect.js';
-import { buildInspectReport } from '../cli/commands/inspect.js';
+import { buildInspectReport, type InspectReport } from '../report/inspect.js';
 import { loadModel, type LoadModelOptions } from './load.js';
 
 export type { LoadedModel, LoadModelOptions, SaveResult } from './load.js';
@@ -21,7 +20,6 @@ export { writeFileAtomic, writeFilesAtomic } from './fs.js';
 export type { DataSpecOptions, DatasetSplit, LoadImageDatasetOptions } from './datasets.js';
 export { loadDataSpec, loadFashionMnist, loadMnist, FASHION_MNIST_SYSTEM_DIR } from './datasets.js';
 export { createNodeRunner, loadOrtNode } from './ort-runner.js';
-export type { InspectReport, InspectTensor } from '../cli/commands/inspect.js';
 
 /** What `modelpress inspect <path> --json` prints (schema modelpress.inspect/1), as an object. */
 export function inspectModel(path: string, opts: LoadModelOptions = {}): InspectReport {

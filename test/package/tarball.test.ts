@@ -30,7 +30,7 @@ describe('npm pack', () => {
     const files = new Set(tarball.files);
     for (const f of ['package.json', 'README.md', 'bin/modelpress.js', 'docs/API.md', 'dist/cli/main.js']) expect(files, f).toContain(f);
     for (const entry of [
-      'index',
+      'lib/index',
       'node/index',
       'browser/index',
       'quantize/index',
@@ -49,7 +49,7 @@ describe('npm pack', () => {
   });
 
   it('installs the CLI runtime (onnxruntime-node) but not the browser one', () => {
-    expect(existsSync(join(app, 'node_modules/modelpress/dist/index.js'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules/modelpress/dist/lib/index.js'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/onnxruntime-node/package.json'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/onnxruntime-web'))).toBe(false);
     // every export path resolves to a file that exists
