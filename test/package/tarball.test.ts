@@ -5,7 +5,7 @@
  * bundle `modelpress` + `modelpress/browser` for the browser with esbuild. The
  * bundle must hold no Node built-in, and runs (it packs and decodes a model).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,20 @@ describe('npm pack', () => {
 });
 
 describe('the installed package', () => {
+  it('without onnxruntime-node (--omit=optional) the CLI still starts, and running a model names the package to install', () => {
+    const ort = join(app, 'node_modules/onnxruntime-node');
+    const hidden = join(app, 'onnxruntime-node.hidden');
+    renameSync(ort, hidden);
+    try {
+      expect(run('npx', ['modelpress', '--help'], app).code).toBe(0);
+      const r = run('npx', ['modelpress', 'eval', VAD, '--runs', '1'], app);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/E_NOT_FOUND.*onnxruntime-node is not installed.*npm install onnxruntime-node/);
+    } finally {
+      renameSync(hidden, ort);
+    }
+  });
+
   it('npx modelpress --help lists the commands', () => {
     const r = run('npx', ['modelpress', '--help'], app);
     expect(r.code, r.err).toBe(0);
@@ -123,7 +137,13 @@ const st = writeSafetensors([{ name: 'w', tensor: makeTensor('float32', [64, 64]
 const packed = packModel({ format: 'safetensors', files: [{ name: 'm.safetensors', bytes: st }] });
 const back = await decodeMpz(new Blob([packed.bytes]).stream());
 const same = back.length === st.length && back.every((b, i) => b === st[i]);
-console.log(JSON.stringify({ same, tensors: readSafetensors(back).tensors.length, schemes: listSchemes().length, runner: typeof createWebRunner }));
+let missing = '';
+try {
+  await createWebRunner(new Uint8Array(8));
+} catch (e) {
+  missing = e.code + ': ' + e.message;
+}
+console.log(JSON.stringify({ same, tensors: readSafetensors(back).tensors.length, schemes: listSchemes().length, missing }));
 `,
     );
     const r = await build({
@@ -144,9 +164,15 @@ console.log(JSON.stringify({ same, tensors: readSafetensors(back).tensors.length
       same: boolean;
       tensors: number;
       schemes: number;
-      runner: string;
+      missing: string;
     };
-    expect(out).toEqual({ same: true, tensors: 1, schemes: expect.any(Number), runner: 'function' });
+    // onnxruntime-web is not installed here: running a model says which package to install
+    expect(out).toEqual({
+      same: true,
+      tensors: 1,
+      schemes: expect.any(Number),
+      missing: expect.stringMatching(/^E_NOT_FOUND: .*npm install onnxruntime-web$/),
+    });
     expect(out.schemes).toBeGreaterThan(5);
   });
 });
