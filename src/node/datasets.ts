@@ -50,7 +50,7 @@ export function loadFashionMnist(options: LoadImageDatasetOptions = {}): ImageDa
     'Fashion-MNIST',
     [FASHION_MNIST_SYSTEM_DIR, userDatasetDir('fashion-mnist')],
     options,
-    'npm run setup (installs the Debian package dataset-fashion-mnist, or downloads the files with their checksums), or download the four files from https://github.com/zalandoresearch/fashion-mnist',
+    `apt-get install dataset-fashion-mnist (in a modelpress checkout, npm run setup does that or downloads the files with checksums into ${userDatasetDir('fashion-mnist')}), or download the four files from https://github.com/zalandoresearch/fashion-mnist`,
   );
 }
 
