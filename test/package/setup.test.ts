@@ -6,7 +6,7 @@
  * serving a damaged file leaves nothing behind and the script says what to do.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,16 @@ beforeAll(async () => {
   const addr = server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/fmnist/`;
 });
-afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+const temps: string[] = [];
+function temp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+  await new Promise<void>((ok) => server.close(() => ok()));
+});
 
 function setup(env: Record<string, string>): Promise<{ code: number; err: string }> {
   return new Promise((ok) => {
@@ -57,7 +66,7 @@ describe('fetchIdxFiles', () => {
     const { createHash } = await import('node:crypto');
     small.push({ name: 'a.gz', bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
     served.set('a.gz', gzipSync(payload));
-    const dest = mkdtempSync(join(tmpdir(), 'mp-fetch-'));
+    const dest = temp('mp-fetch-');
     const r = await fetchIdxFiles(dest, small, [`${base}missing/`, base]);
     expect(r.files['a.gz']).toBe(`${base}a.gz`);
     expect(checkIdxGzip(readFileSync(join(dest, 'a.gz')), small[0]!)).toBeUndefined();
@@ -71,7 +80,7 @@ describe('fetchIdxFiles', () => {
     flipped[100]! ^= 1;
     served.set('a.gz', gzipSync(flipped));
     served.set('b.gz', new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]));
-    const dest = mkdtempSync(join(tmpdir(), 'mp-fetch-'));
+    const dest = temp('mp-fetch-');
     await expect(fetchIdxFiles(dest, small, [base])).rejects.toThrow(/a\.gz.*content SHA-256 [0-9a-f]{64}, expected/s);
     await expect(fetchIdxFiles(dest, [{ ...small[0]!, name: 'b.gz' }], [base])).rejects.toThrow(/b\.gz.*not a gzip stream/s);
     expect(readdirSync(dest)).toEqual([]);
@@ -81,8 +90,8 @@ describe('fetchIdxFiles', () => {
 describe.skipIf(!haveSystemCopy)('scripts/setup.sh without apt-get', () => {
   it('downloads Fashion-MNIST with checked checksums into the user folder, where modelpress finds it', async () => {
     for (const f of FASHION_MNIST_FILES) served.set(f.name, readFileSync(join(SYSTEM, f.name)));
-    const cache = mkdtempSync(join(tmpdir(), 'mp-xdg-'));
-    const emptySystem = mkdtempSync(join(tmpdir(), 'mp-sys-'));
+    const cache = temp('mp-xdg-');
+    const emptySystem = temp('mp-sys-');
     const env = { XDG_CACHE_HOME: cache, MODELPRESS_SETUP_SYSTEM_DIR: emptySystem, MODELPRESS_SETUP_APT: '0' };
     const r = await setup({ ...env, MODELPRESS_FASHION_MNIST_MIRROR: base });
     expect(r.code, r.err).toBe(0);
@@ -108,8 +117,8 @@ describe.skipIf(!haveSystemCopy)('scripts/setup.sh without apt-get', () => {
   it('with no apt-get and no valid mirror: exit 1, the exact ways to get the data, nothing left in the user folder', async () => {
     served.clear();
     served.set('train-images-idx3-ubyte.gz', gzipSync(new Uint8Array(100)));
-    const cache = mkdtempSync(join(tmpdir(), 'mp-xdg-'));
-    const emptySystem = mkdtempSync(join(tmpdir(), 'mp-sys-'));
+    const cache = temp('mp-xdg-');
+    const emptySystem = temp('mp-sys-');
     mkdirSync(join(cache, 'modelpress'), { recursive: true });
     const r = await setup({
       XDG_CACHE_HOME: cache,

