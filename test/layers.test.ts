@@ -28,6 +28,7 @@ const LAYERS: Record<string, number> = {
   recipes: 6,
   report: 7,
   browser: 8,
+  lib: 8,
   node: 8,
   cli: 9,
 };

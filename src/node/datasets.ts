@@ -3,6 +3,7 @@
  * (gzipped or not) and hands the bytes to the browser-safe parsers.
  */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
@@ -31,6 +32,15 @@ export interface LoadImageDatasetOptions {
 export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 export const MNIST_SYSTEM_DIR = '/usr/share/datasets/mnist';
 
+/**
+ * Where `npm run setup` downloads a dataset when the Debian package cannot be
+ * installed: $XDG_CACHE_HOME/modelpress/<name> (default ~/.cache/modelpress/<name>).
+ * Searched after the system folder.
+ */
+export function userDatasetDir(name: string): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'modelpress', name);
+}
+
 /** The upstream IDX file names of a split, without `.gz`. */
 export function idxFileNames(split: DatasetSplit): { images: string; labels: string } {
   const prefix = split === 'train' ? 'train' : 't10k';
@@ -41,9 +51,9 @@ export function idxFileNames(split: DatasetSplit): { images: string; labels: str
 export function loadFashionMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
   return loadIdxImageDataset(
     'Fashion-MNIST',
-    FASHION_MNIST_SYSTEM_DIR,
+    [FASHION_MNIST_SYSTEM_DIR, userDatasetDir('fashion-mnist')],
     options,
-    'apt-get install dataset-fashion-mnist, or download the four files from https://github.com/zalandoresearch/fashion-mnist',
+    `apt-get install dataset-fashion-mnist (in a modelpress checkout, npm run setup does that or downloads the files with checksums into ${userDatasetDir('fashion-mnist')}), or download the four files from https://github.com/zalandoresearch/fashion-mnist`,
   );
 }
 
@@ -51,16 +61,16 @@ export function loadFashionMnist(options: LoadImageDatasetOptions = {}): ImageDa
 export function loadMnist(options: LoadImageDatasetOptions = {}): ImageDataset {
   return loadIdxImageDataset(
     'MNIST',
-    MNIST_SYSTEM_DIR,
+    [MNIST_SYSTEM_DIR],
     options,
     'download the four files from https://yann.lecun.com/exdb/mnist/ (or a mirror)',
   );
 }
 
-function loadIdxImageDataset(title: string, systemDir: string, options: LoadImageDatasetOptions, howToGet: string): ImageDataset {
+function loadIdxImageDataset(title: string, systemDirs: string[], options: LoadImageDatasetOptions, howToGet: string): ImageDataset {
   const split = options.split ?? 'test';
   const names = idxFileNames(split);
-  const dirs = options.dataDir !== undefined ? [options.dataDir] : [systemDir];
+  const dirs = options.dataDir !== undefined ? [options.dataDir] : systemDirs;
   const searched: string[] = [];
   for (const dir of dirs) {
     const images = findFile(dir, names.images, searched);
