@@ -647,6 +647,18 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
     },
   });
 
+  add({
+    id: '5b-savez-stored-calib',
+    row: 5,
+    what: 'quantize --scheme static --calib on the same archive: calibrates and writes the model',
+    argv: ['quantize', classifier, '--scheme', 'static', '--calib', 'data/savez.npz', '--min-size', '1', '-o', 'data/static.onnx'],
+    exit: [0],
+    codes: [],
+    writes: ['data/static.onnx'],
+    verify: ({ dir: d }) =>
+      readFileSync(join(d, 'data/static.onnx')).includes('QuantizeLinear') ? undefined : 'no QuantizeLinear in the output',
+  });
+
   // Row 6: symlinked ONNX external data and TF.js shards pointing at /etc/passwd.
   const secret = '/etc/passwd';
   if (existsSync(secret)) {
@@ -721,6 +733,13 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
     ['eval', 'data/mnist.onnx', '--data', 'fashion-mnist:test', '--data-dir', 'bombs/idx-gzip', '--no-latency'],
     ['E_CORRUPT'],
   );
+  refused(
+    '7e-npz-bomb-calib',
+    7,
+    'the lying npz as quantize --calib',
+    ['quantize', classifier, '--scheme', 'static', '--calib', 'bombs/lying.npz', '-o', 'bombs/q.onnx'],
+    ['E_CORRUPT'],
+  );
   const images = encodeIdx({ dtype: 'uint8', shape: [2, 28, 28], data: new Uint8Array(2 * 784) });
   new DataView(images.buffer).setUint32(4, 60000, false); // claims 60,000 images, holds 2
   put('bombs/idx-header/t10k-images-idx3-ubyte.gz', gzipTrue(images));
@@ -772,6 +791,9 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
     );
     refused('9c-fifo-extdata-pack', 9, 'the same: pack', ['pack', 'fifo/onnx/m.onnx', '-o', 'fifo/onnx/o.mpz'], ['E_IO']);
     refused('9d-fifo-shard-pack', 9, 'FIFO as TF.js shard: pack', ['pack', 'fifo/tfjs/model.json', '-o', 'fifo/tfjs/o.mpz'], ['E_IO']);
+    execFileSync('mkfifo', [at('fifo/model.onnx'), at('fifo/data.npz')]);
+    refused('9e-fifo-model', 9, 'FIFO as the model file: inspect', ['inspect', 'fifo/model.onnx'], ['E_IO']);
+    refused('9f-fifo-data', 9, 'FIFO as the --data file: eval', ['eval', classifier, '--data', 'fifo/data.npz', '--no-latency'], ['E_IO']);
   } else skipped.push('row 9: mkfifo is missing');
 
   // Row 10: internal errors on huge dims, NaN shapes and deep nesting.
@@ -912,6 +934,10 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
         watch: [outside],
         verify: ({ err }) => (err.includes('EISDIR') ? 'raw EISDIR' : undefined),
       });
+
+  refused('13c-unpack-dir', 13, '-o naming a real directory: unpack', ['unpack', 'same/m.mpz', '-o', 'outdir/real'], ['E_ARG'], {
+    verify: ({ err }) => (err.includes('EISDIR') ? 'raw EISDIR' : undefined),
+  });
 
   // Row 14: names with terminal escape sequences.
   put('names/h.onnx', hostileNamesOnnx());
