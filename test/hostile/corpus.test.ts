@@ -70,6 +70,8 @@ interface Run {
   readonly err: string;
   readonly ms: number;
   readonly rssKb?: number;
+  /** Peak virtual size (kB), when the peak hook ran. */
+  readonly vmPeakKb?: number;
   readonly hung: boolean;
   /** The CLI was killed by a signal (not a handled one): read from time's report. */
   readonly killed: boolean;
@@ -80,7 +82,8 @@ interface Run {
 function runCli(argv: readonly string[], cap: number, opts: { signal?: HostileCase['signal']; nodeArgs?: string[] } = {}): Promise<Run> {
   const timeFile = join(work, 'time.txt');
   rmSync(timeFile, { force: true });
-  const node = [process.execPath, ...(opts.nodeArgs ?? []), bundle, ...argv];
+  // without GNU time, the peak RSS comes from the preloaded hook's VmHWM at exit (none when the CLI crashes)
+  const node = [process.execPath, ...(TIME ? [] : ['--import', peakHook]), ...(opts.nodeArgs ?? []), bundle, ...argv];
   const capped = PRLIMIT && cap > 0 ? ['prlimit', `--as=${cap}`, ...node] : node;
   const cmd = TIME ? ['/usr/bin/time', '-f', '%M', '-o', timeFile, ...capped] : capped;
   return new Promise((resolvePromise, reject) => {
@@ -112,6 +115,13 @@ function runCli(argv: readonly string[], cap: number, opts: { signal?: HostileCa
       if (poll) clearInterval(poll);
       const ms = performance.now() - t0;
       let rssKb: number | undefined;
+      let vmPeakKb: number | undefined;
+      const hook = /MPZ_PEAK (\d+) (\d+)\n/.exec(err);
+      if (hook) {
+        err = err.replace(hook[0], '');
+        vmPeakKb = Number(hook[1]);
+        if (!TIME) rssKb = Number(hook[2]);
+      }
       let killed = signal !== null;
       if (TIME && existsSync(timeFile)) {
         const report = readFileSync(timeFile, 'utf8');
@@ -119,7 +129,18 @@ function runCli(argv: readonly string[], cap: number, opts: { signal?: HostileCa
         const last = report.trim().split('\n').pop();
         if (last && /^\d+$/.test(last)) rssKb = Number(last);
       }
-      resolvePromise({ exit, signal, out, err, ms, ...(rssKb === undefined ? {} : { rssKb }), hung, killed, sawTemp });
+      resolvePromise({
+        exit,
+        signal,
+        out,
+        err,
+        ms,
+        ...(rssKb === undefined ? {} : { rssKb }),
+        ...(vmPeakKb === undefined ? {} : { vmPeakKb }),
+        hung,
+        killed,
+        sawTemp,
+      });
     });
   });
 }
@@ -197,10 +218,9 @@ const rows: Row[] = [];
 
 /** Peak virtual size (kB) of a CLI run, read by a preloaded hook at exit. */
 async function peakVirtualKb(argv: string[]): Promise<number> {
-  const r = await runCli(argv, 0, { nodeArgs: ['--import', peakHook] });
-  const m = /MPZ_PEAK (\d+)/.exec(r.err);
-  if (!m) throw new Error(`no peak from ${argv.join(' ')}: ${r.err}`);
-  return Number(m[1]);
+  const r = await runCli(argv, 0, { nodeArgs: TIME ? ['--import', peakHook] : [] });
+  if (r.vmPeakKb === undefined) throw new Error(`no peak from ${argv.join(' ')}: ${r.err}`);
+  return r.vmPeakKb;
 }
 
 beforeAll(async () => {
@@ -220,7 +240,10 @@ beforeAll(async () => {
     peakHook,
     [
       "import { readFileSync, writeSync } from 'node:fs';",
-      "process.on('exit', () => writeSync(2, 'MPZ_PEAK ' + /VmPeak:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1] + '\\n'));",
+      "process.on('exit', () => {",
+      "  const s = readFileSync('/proc/self/status', 'utf8');",
+      "  writeSync(2, 'MPZ_PEAK ' + /VmPeak:\\s+(\\d+)/.exec(s)[1] + ' ' + /VmHWM:\\s+(\\d+)/.exec(s)[1] + '\\n');",
+      '});',
     ].join('\n'),
   );
   if (PRLIMIT) {
