@@ -77,8 +77,14 @@ export interface HostileCase {
   readonly writes?: readonly string[];
   /** Absolute paths outside the corpus (symlink targets) that must stay as they were. */
   readonly watch?: readonly string[];
-  /** Send this signal as soon as a `.tmp` file appears in the folder `tempIn` (corpus-relative). */
-  readonly signal?: { readonly signal: 'SIGTERM' | 'SIGINT'; readonly tempIn: string };
+  /**
+   * Send this signal as soon as a `.tmp` file appears in the folder `tempIn`
+   * (corpus-relative), or `afterMs` after the start. Before its first write
+   * the CLI has no handlers, so the signal's default action may end it.
+   */
+  readonly signal?:
+    | { readonly signal: 'SIGTERM' | 'SIGINT'; readonly tempIn: string }
+    | { readonly signal: 'SIGTERM' | 'SIGINT'; readonly afterMs: number };
   /** Checks the result beyond the exit status and code; returns a problem, or undefined when right. */
   readonly verify?: (run: CaseRun) => string | undefined;
 }
@@ -897,6 +903,20 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
       },
     });
   }
+
+  for (const [id, signal, code] of [
+    ['11c-sigint-during-decode', 'SIGINT', 130],
+    ['11d-sigterm-during-decode', 'SIGTERM', 143],
+  ] as const)
+    add({
+      id,
+      row: 11,
+      what: `${signal} 1 s into the CPU bomb of 2c (synchronous decoding, nothing written yet): the CLI ends at once (exit ${code}), leaving nothing`,
+      argv: ['unpack', 'mpz/skeleton-96m.mpz', '-o', `mpz/${id}.bin`],
+      exit: [code],
+      codes: [],
+      signal: { signal, afterMs: 1000 },
+    });
 
   // Row 12: -o equal to the input.
   put('same/m.onnx', matmulOnnx());
