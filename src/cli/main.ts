@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isModelpressError } from '../core/errors.js';
 import { commands } from './commands/index.js';
-import { removeLiveTemps } from '../node/output.js';
+import { onFirstTemp, removeLiveTemps } from '../node/output.js';
 import { processIO, safeIO, type CliIO } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -45,18 +45,24 @@ const invokedDirectly =
 /**
  * SIGINT/SIGTERM: remove the temp files of writes in flight (the previous
  * output, if any, is untouched because outputs are renamed into place only
- * when complete) and exit 128 + signal number (130, 143).
+ * when complete) and exit 128 + signal number (130, 143). The handlers are
+ * installed when the first output write begins: before that nothing has been
+ * written, and a JavaScript handler would only run once the synchronous work
+ * in progress (decoding, coding, training steps) returns, so Ctrl-C would
+ * not stop a long pack or a hostile .mpz; the default action ends it at once.
  */
 export function installSignalHandlers(): void {
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.on(signal, () => {
-      removeLiveTemps();
-      process.exit(code);
-    });
-  }
+  onFirstTemp(() => {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      process.on(signal, () => {
+        removeLiveTemps();
+        process.exit(code);
+      });
+    }
+  });
 }
 
 if (invokedDirectly) {

@@ -55,9 +55,22 @@ export function checkOutputs(outputs: readonly string[], inputs: readonly string
 }
 
 const liveTemps = new Set<string>();
+let beforeFirstTemp: (() => void) | undefined;
+
+/**
+ * Runs `f` once, just before the first temp file of the process is
+ * registered (the CLI installs its signal handlers there, so a signal during
+ * the synchronous work before any output ends the process at once).
+ */
+export function onFirstTemp(f: () => void): void {
+  beforeFirstTemp = f;
+}
 
 /** Records a temp file being written (removed by removeLiveTemps on a signal). */
 export function registerTemp(path: string): void {
+  const first = beforeFirstTemp;
+  beforeFirstTemp = undefined;
+  first?.();
   liveTemps.add(path);
 }
 

@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ModelpressError } from '../../core/errors.js';
 import { tfjsWriteInput } from '../../formats/tfjs/index.js';
+import { inlineExternalData } from '../../formats/onnx/inline.js';
 import { loadModel } from '../../node/load.js';
 import { writeOnnxFile } from '../../node/onnx-external.js';
 import { writeSafetensorsFile } from '../../node/safetensors-file.js';
@@ -240,7 +241,9 @@ export function register(program: Command, io: CliIO): void {
     if (model.format === 'onnx') {
       const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
       const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
-      const result = await quantizeModel(model.onnx!.proto, f.scheme, { ...opts, ...ctx.options });
+      // external data is read by ranges into the proto (the quantizer reads weights from raw_data)
+      const proto = inlineExternalData(model.onnx!.proto, model.onnx!, input);
+      const result = await quantizeModel(proto, f.scheme, { ...opts, ...ctx.options });
       tensors = result.tensors;
       notes = result.notes;
       if (f.calib !== undefined && isRandomSpec(f.calib))
