@@ -904,15 +904,18 @@ export function buildHostileCorpus(dirArg: string, opts: BuildOptions = {}): Hos
     });
   }
 
+  // A job several seconds long whose work is synchronous until its output is written (pack's coding of 16 MiB).
+  const mid = Float32Array.from({ length: 4 << 20 }, (_, i) => (i % 1000) / 1000);
+  put('sig/mid.safetensors', writeSafetensors([{ name: 'mid', tensor: makeTensor('float32', [4 << 20], new Uint8Array(mid.buffer)) }]));
   for (const [id, signal, code] of [
-    ['11c-sigint-during-decode', 'SIGINT', 130],
-    ['11d-sigterm-during-decode', 'SIGTERM', 143],
+    ['11c-sigint-during-work', 'SIGINT', 130],
+    ['11d-sigterm-during-work', 'SIGTERM', 143],
   ] as const)
     add({
       id,
       row: 11,
-      what: `${signal} 1 s into the CPU bomb of 2c (synchronous decoding, nothing written yet): the CLI ends at once (exit ${code}), leaving nothing`,
-      argv: ['unpack', 'mpz/skeleton-96m.mpz', '-o', `mpz/${id}.bin`],
+      what: `${signal} 1 s into packing 16 MiB of floats (synchronous coding, nothing written yet): the CLI ends at once (exit ${code}), leaving nothing`,
+      argv: ['pack', 'sig/mid.safetensors', '-o', `sig/${id}.mpz`],
       exit: [code],
       codes: [],
       signal: { signal, afterMs: 1000 },

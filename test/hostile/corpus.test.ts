@@ -15,8 +15,8 @@
  *
  * The address-space cap is the CLI's own peak virtual size (measured here: a
  * start, and an eval that loads onnxruntime) plus 250 MB, so a CLI holding
- * 300 MB more than it needs to start dies (checked below); the cases need at
- * most ~110 MiB of that headroom.
+ * 300 MB more than it needs to start either dies or shows it in its peak RSS,
+ * held to 300 MB (checked below); the cases need at most ~110 MiB of that headroom.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -260,13 +260,15 @@ beforeAll(async () => {
 const loadsOrt = (c: HostileCase): boolean => c.argv[0] === 'eval' || c.argv[0] === 'compare' || c.argv.includes('--calib');
 
 describe('hostile-input corpus (issue 12) through the CLI', () => {
-  it.skipIf(!PRLIMIT)('the memory cap is tight: the CLI started with 300 MB more allocated dies under it', async () => {
+  it.skipIf(!PRLIMIT)('the guards are tight: a CLI that holds 300 MB more dies under the cap or shows it in its peak RSS', async () => {
     const ok = await runCli(['--version'], capBase);
     expect(ok.exit, ok.err).toBe(0);
+    expect(ok.rssKb).toBeLessThan(RSS_LIMIT_KB);
     const hog = await runCli(['--version'], capBase, {
       nodeArgs: ['--import', 'data:text/javascript,globalThis.hog=new Uint8Array(3e8).fill(1)'],
     });
-    expect(hog.exit).not.toBe(0);
+    // V8 shrinks its reservations under a low address-space limit, so the cap alone may let it live; the RSS check may not
+    expect(hog.exit !== 0 || (hog.rssKb ?? 0) > RSS_LIMIT_KB, `exit ${hog.exit}, peak RSS ${hog.rssKb} kB`).toBe(true);
   });
 
   it('covers every row of the issue', () => {
