@@ -153,9 +153,19 @@ export const MAX_RANDOM_INPUT_ELEMENTS = 2 ** 28;
 export function randomSource(inputs: readonly IoInfo[], runs: number, options: SourceOptions & { seed?: number } = {}): FeedSource {
   const seed = options.seed ?? 0;
   const stateInputs = new Set((options.state ?? []).map((p) => p.input));
+  const notes: string[] = [];
+  const noted = new Set<string>();
   const resolved = inputs.map((input) => {
     if (!input.dtype) throw new ModelpressError('E_UNSUPPORTED', `model input '${input.name}' is not a tensor`);
-    const shape = resolveInputShape(input, options);
+    const shape = resolveInputShape(input, {
+      ...options,
+      defaultDim: 1,
+      onDefault: (dim) => {
+        if (noted.has(dim)) return;
+        noted.add(dim);
+        notes.push(`note: symbolic dim '${dim}' of input '${input.name}' set to 1 for random inputs (give --dim ${dim}=<n> to change it)`);
+      },
+    });
     const elements = shape.reduce((a, d) => a * d, 1);
     if (!(elements <= MAX_RANDOM_INPUT_ELEMENTS))
       throw new ModelpressError(
@@ -166,6 +176,7 @@ export function randomSource(inputs: readonly IoInfo[], runs: number, options: S
   });
   return {
     name: 'random',
+    notes,
     count: runs,
     labels: undefined,
     maxBatch: 1,
