@@ -17,7 +17,11 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import { cloneModel, setInitializerValues } from '../graph/model-edit.js';
+import { cloneModel, getInitializerValues, setInitializerValues } from '../graph/model-edit.js';
+import { makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
+import { writeOnnx } from '../formats/onnx/write.js';
+import { initializersToInputs } from '../train/autodiff/index.js';
+import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 import { readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, decodeCodebook } from '../quantize/kmeans.js';
 import { dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/linear.js';
@@ -219,4 +223,100 @@ export function greedyPlan(layers: readonly LayerSensitivity[], targetRatio: num
     reached: ratio <= targetRatio + 1e-12,
     estimatedDrop: current.reduce((a, c) => a + c.drop, 0),
   };
+}
+
+/** One tensor and the variants of its values to try, for `measureOutputErrors`. */
+export interface TensorVariants {
+  /** A float32 initializer of the main graph. */
+  readonly name: string;
+  readonly variants: readonly Float32Array[];
+}
+
+/**
+ * Label-free sensitivity at the model's outputs: for each tensor and each of its variants, the output
+ * noise-to-signal ratio Σ(ref − y)² / Σref² (the worst output's) on `feeds`, with only that tensor changed.
+ * The tensors become graph inputs of one onnxruntime session (the pattern the trainer's step session uses), so
+ * every variant is one run per batch, not a new session. `errors[t][v]` answers tensor t, variant v.
+ */
+export async function measureOutputErrors(opts: {
+  openRunner: RunnerFactory;
+  model: ModelProto;
+  feeds: readonly Readonly<Record<string, Tensor>>[];
+  tensors: readonly TensorVariants[];
+  file?: string;
+  onMeasured?: (done: number, total: number) => void;
+}): Promise<{ errors: number[][]; runs: number }> {
+  const { model, feeds, tensors } = opts;
+  if (feeds.length === 0) throw new ModelpressError('E_ARG', 'sensitivity needs at least one batch of inputs');
+  const names = tensors.map((t) => t.name);
+  const original = getInitializerValues(model, names);
+  const probe = cloneModel(model);
+  initializersToInputs(probe.graph!, names);
+  const shapes = new Map((model.graph?.initializer ?? []).map((t) => [t.name, t.dims.map(Number)]));
+  const asTensor = (name: string, v: Float32Array): Tensor =>
+    makeTensor('float32', shapes.get(name)!, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  const base: Record<string, Tensor> = {};
+  for (const n of names) base[n] = asTensor(n, original.get(n)!);
+  const runner = await opts.openRunner(writeOnnx(probe), {
+    ...TRAINING_RUNNER_OPTIONS,
+    generated: 'the sensitivity probe (weights fed as inputs)',
+    ...(opts.file === undefined ? {} : { file: opts.file }),
+  });
+  let runs = 0;
+  try {
+    const outputs = runner.outputs
+      .filter((o) => o.dtype === 'float32' || o.dtype === 'float16' || o.dtype === 'float64')
+      .map((o) => o.name);
+    if (outputs.length === 0)
+      throw new ModelpressError('E_UNSUPPORTED', 'the model has no floating-point output to measure', opts.file ? { file: opts.file } : {});
+    const reference: Float32Array[][] = [];
+    for (const f of feeds) {
+      const r = await runner.run({ ...f, ...base }, outputs);
+      runs++;
+      reference.push(outputs.map((o) => toFloat32(r[o]!)));
+    }
+    const total = tensors.reduce((a, t) => a + t.variants.length, 0);
+    let done = 0;
+    const errors: number[][] = [];
+    for (const t of tensors) {
+      const row: number[] = [];
+      for (const v of t.variants) {
+        const noise = new Float64Array(outputs.length);
+        const signal = new Float64Array(outputs.length);
+        for (let b = 0; b < feeds.length; b++) {
+          const r = await runner.run({ ...feeds[b]!, ...base, [t.name]: asTensor(t.name, v) }, outputs);
+          runs++;
+          outputs.forEach((o, k) => {
+            const ref = reference[b]![k]!;
+            const y = toFloat32(r[o]!);
+            let n = 0;
+            let s = 0;
+            for (let i = 0; i < ref.length; i++) {
+              const d = ref[i]! - y[i]!;
+              n += Number.isNaN(d) ? Infinity : d * d;
+              s += ref[i]! * ref[i]!;
+            }
+            noise[k] += n;
+            signal[k] += s;
+          });
+        }
+        let worst = 0;
+        for (let k = 0; k < outputs.length; k++) {
+          const e = noise[k]! === 0 ? 0 : signal[k]! === 0 ? Infinity : noise[k]! / signal[k]!;
+          if (e > worst) worst = e;
+        }
+        row.push(worst);
+        opts.onMeasured?.(++done, total);
+      }
+      errors.push(row);
+    }
+    return { errors, runs };
+  } finally {
+    await runner.dispose();
+  }
+}
+
+/** Output SNR in dB of a noise-to-signal ratio (+Infinity for 0). */
+export function noiseRatioToDb(e: number): number {
+  return -10 * Math.log10(e);
 }
