@@ -11,7 +11,7 @@ import { measureOutputErrors, noiseRatioToDb } from '../compress/sensitivity.js'
 import { evaluate } from '../eval/evaluate.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { findWeights } from '../graph/weights.js';
-import { allocate, allocationChain, autoCandidates, buildMixed, planAt, type AllocTensor, type AutoPrecision } from '../quantize/auto.js';
+import { allocate, allocationChain, autoCandidates, buildMixed, planAt, type AllocTensor, type Allocation, type AutoPrecision } from '../quantize/auto.js';
 import type { SchemeResult } from '../quantize/types.js';
 import { limitSamples, sampleCount, selectSamples } from '../data/dataset.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
@@ -278,11 +278,8 @@ export async function autoQuantize(
   let buildMs = 0;
   let guardMs = 0;
   const attempts: AutoAttempt[] = [];
-  const built = new Map<number, { result: SchemeResult; bytes: Uint8Array; attempt: AutoAttempt }>();
-  const planOf = (k: number) => {
-    const a = planAt(alloc, chain, k);
-    return { a, map: new Map(cands.tensors.map((t, i) => [t.name, t.candidates[a.choice[i]!]!.precision] as const)) };
-  };
+  type Built = { result: SchemeResult; bytes: Uint8Array; attempt: AutoAttempt; allocation: Allocation };
+  const built = new Map<string, Built>();
   const holds = (g: GuardFigures | undefined, fileBytes: number, weights: number): boolean => {
     if (target.kind === 'size') return weights <= target.ratio * weightsBytesBefore;
     if (target.kind === 'bytes') return fileBytes <= target.bytes;
@@ -290,12 +287,13 @@ export async function autoQuantize(
     if (target.kind === 'snr') return g.snrDb >= target.minSnrDb;
     return g.accuracy !== undefined && (g.accuracy.original - g.accuracy.quantized) * 100 <= target.maxDropPoints;
   };
-  const attempt = async (k: number, measure: boolean) => {
-    const have = built.get(k);
+  const attempt = async (a: Allocation, measure: boolean): Promise<Built> => {
+    const key = a.choice.join(',');
+    const have = built.get(key);
     if (have && (have.attempt.guard || !measure)) return have;
     let result = have?.result;
     let bytes = have?.bytes;
-    const { a, map } = planOf(k);
+    const map = new Map(cands.tensors.map((t, i) => [t.name, t.candidates[a.choice[i]!]!.precision] as const));
     if (!result || !bytes) {
       const tb = clock();
       result = buildMixed(cands, map, opts);
@@ -310,7 +308,7 @@ export async function autoQuantize(
     }
     const w = weightsAfter(result);
     const at: AutoAttempt = {
-      steps: k,
+      steps: a.steps,
       weightsBytes: w,
       fileBytes: bytes.byteLength,
       estimatedSnrDb: noiseRatioToDb(a.error),
@@ -319,13 +317,13 @@ export async function autoQuantize(
     };
     attempts.push(at);
     log?.(
-      `auto: ${k}/${chain.steps.length} steps, weights ${w} bytes, file ${bytes.byteLength} bytes${g ? `, held-back SNR ${g.snrDb.toFixed(1)} dB` : ''}: ${at.holds ? 'holds' : 'misses the target'}\n`,
+      `auto: ${a.steps}/${chain.steps.length} steps, weights ${w} bytes, file ${bytes.byteLength} bytes${g ? `, held-back SNR ${g.snrDb.toFixed(1)} dB` : ''}: ${at.holds ? 'holds' : 'misses the target'}\n`,
     );
-    const entry = { result, bytes, attempt: at };
-    built.set(k, entry);
+    const entry = { result, bytes, attempt: at, allocation: a };
+    built.set(key, entry);
     return entry;
   };
-  let chosen: { result: SchemeResult; bytes: Uint8Array; attempt: AutoAttempt };
+  let chosen: Built;
   try {
     if (target.kind === 'size' || target.kind === 'bytes') {
       // size targets: the allocation is exact for weights; the file adds graph bytes, so step on until it fits
@@ -334,11 +332,11 @@ export async function autoQuantize(
         target.kind === 'size'
           ? target.ratio * weightsBytesBefore - fixed
           : target.bytes - (writeOnnx(cands.model, where).byteLength - alloc.reduce((s, t) => s + t.bytes[0]!, 0));
-      let entry: Awaited<ReturnType<typeof attempt>> | undefined;
+      let entry: Built | undefined;
       for (let i = 0; i < 8; i++) {
         const a = allocate(alloc, { maxBytes: budget }, chain);
         if (!a) break;
-        entry = await attempt(a.steps, false);
+        entry = await attempt(a, false);
         if (entry.attempt.holds) break;
         const over =
           target.kind === 'size' ? entry.attempt.weightsBytes - target.ratio * weightsBytesBefore : entry.attempt.fileBytes - target.bytes;
@@ -352,26 +350,29 @@ export async function autoQuantize(
           where,
         );
       }
-      chosen = await attempt(entry.attempt.steps, true);
+      chosen = await attempt(entry.allocation, true);
     } else {
       if (target.kind === 'drop' && !guard.hasLabels)
         throw new ModelpressError('E_ARG', '--max-drop needs labels in the --calib data (a labels array, or a built-in dataset)', where);
       // error targets: start where the estimate says the floor holds (or the whole chain for --max-drop), then
       // bisect back along the chain on the measured held-back figures
       let hi = target.kind === 'snr' ? allocate(alloc, { maxError: 10 ** (-target.minSnrDb / 10) }, chain)!.steps : chain.steps.length;
-      let found: Awaited<ReturnType<typeof attempt>> | undefined;
+      let found: Built | undefined;
+      let best: Built | undefined;
       if (hi > 0) {
-        const first = await attempt(hi, true);
+        const first = await attempt(planAt(alloc, chain, hi), true);
         if (first.attempt.holds) found = first;
       }
       let lo = 0;
       while (!found && hi - lo > 1) {
         const mid = Math.floor((lo + hi) / 2);
-        const e = await attempt(mid, true);
-        if (e.attempt.holds) lo = mid;
-        else hi = mid;
+        const e = await attempt(planAt(alloc, chain, mid), true);
+        if (e.attempt.holds) {
+          lo = mid;
+          best = e;
+        } else hi = mid;
       }
-      if (!found && lo > 0) found = built.get(lo);
+      found ??= best;
       if (!found) {
         const what =
           target.kind === 'snr' ? `the --min-snr ${target.minSnrDb} dB floor` : `--max-drop ${target.maxDropPoints} accuracy points`;
@@ -386,7 +387,7 @@ export async function autoQuantize(
   } finally {
     await guard.dispose();
   }
-  const { a } = planOf(chosen.attempt.steps);
+  const a = chosen.allocation;
   const reportOf = new Map(chosen.result.tensors.filter((t) => t.graph === '').map((t) => [t.name, t]));
   const plan: AutoPlanRow[] = cands.tensors.map((t, i) => {
     const c = t.candidates[a.choice[i]!]!;

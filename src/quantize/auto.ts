@@ -230,6 +230,35 @@ export function planAt(tensors: readonly AllocTensor[], chain: { start: number[]
 }
 
 /**
+ * The chain's last step usually saves more than the size target needed. This spends what is left under
+ * `maxBytes` again: repeatedly, the move of one tensor to a wider candidate that fits in the slack and removes the
+ * most error per byte it adds. Never adds error, never exceeds `maxBytes`.
+ */
+export function fillSlack(tensors: readonly AllocTensor[], plan: Allocation, maxBytes: number): Allocation {
+  const choice = [...plan.choice];
+  let bytes = plan.bytes;
+  let error = plan.error;
+  for (;;) {
+    let best: { i: number; c: number; gain: number; added: number; less: number } | undefined;
+    tensors.forEach((t, i) => {
+      const now = choice[i]!;
+      for (let c = 0; c < t.bytes.length; c++) {
+        const added = t.bytes[c]! - t.bytes[now]!;
+        const less = errOf(t, now) - errOf(t, c);
+        if (added <= 0 || less <= 0 || bytes + added > maxBytes) continue;
+        const gain = less / added;
+        if (!best || gain > best.gain) best = { i, c, gain, added, less };
+      }
+    });
+    if (!best) break;
+    choice[best.i] = best.c;
+    bytes += best.added;
+    error -= best.less;
+  }
+  return { choice, steps: plan.steps, bytes, error: Math.max(0, error) };
+}
+
+/**
  * The plan for a target: `maxBytes` takes the fewest steps whose size fits (the best estimated fidelity within the
  * size); `maxError` takes the most steps whose estimated error stays within it (the smallest size meeting it).
  * undefined when `maxBytes` cannot be reached even with every step.
@@ -238,6 +267,7 @@ export function allocate(
   tensors: readonly AllocTensor[],
   target: { maxBytes: number } | { maxError: number },
   chain = allocationChain(tensors),
+  refill = true,
 ): Allocation | undefined {
   let bytes = 0;
   let error = 0;
@@ -251,7 +281,9 @@ export function allocate(
       bytes -= chain.steps[k]!.bytesSaved;
       k++;
     }
-    return bytes > target.maxBytes ? undefined : planAt(tensors, chain, k);
+    if (bytes > target.maxBytes) return undefined;
+    const plan = planAt(tensors, chain, k);
+    return refill === false ? plan : fillSlack(tensors, plan, target.maxBytes);
   }
   let k = 0;
   while (k < chain.steps.length && error + chain.steps[k]!.errorAdded <= target.maxError) {

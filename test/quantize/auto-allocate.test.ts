@@ -20,7 +20,7 @@ function errorOf(ts: readonly AllocTensor[], choice: readonly number[]): number 
 }
 
 describe('auto allocation', () => {
-  it('a size target: the plan fits, and a larger target never stores a tensor smaller', () => {
+  it('a size target: the plan fits, a larger target never stores a tensor smaller, filling the slack only helps', () => {
     fc.assert(
       fc.property(arbTensors, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (ts, r1, r2) => {
         const full = sizeOf(
@@ -29,8 +29,9 @@ describe('auto allocation', () => {
         );
         const smallest = ts.reduce((a, t) => a + Math.min(...t.bytes.filter((b, j) => j === 0 || b < t.bytes[0]!)), 0);
         const [lo, hi] = [Math.min(r1, r2), Math.max(r1, r2)].map((r) => smallest + r * (full - smallest)) as [number, number];
-        const a = allocate(ts, { maxBytes: lo });
-        const b = allocate(ts, { maxBytes: hi });
+        const chain = allocationChain(ts);
+        const a = allocate(ts, { maxBytes: lo }, chain, false);
+        const b = allocate(ts, { maxBytes: hi }, chain, false);
         expect(a && b).toBeTruthy();
         expect(a!.bytes).toBeLessThanOrEqual(lo);
         expect(b!.bytes).toBeLessThanOrEqual(hi);
@@ -38,6 +39,12 @@ describe('auto allocation', () => {
         // nested: every tensor of the larger target keeps at least as many bytes
         ts.forEach((t, i) => expect(t.bytes[b!.choice[i]!]!).toBeGreaterThanOrEqual(t.bytes[a!.choice[i]!]!));
         expect(b!.error).toBeLessThanOrEqual(a!.error + 1e-12);
+        // spending the slack again: still within the target, never more error than the chain's plan
+        const fa = allocate(ts, { maxBytes: lo }, chain)!;
+        expect(fa.bytes).toBeLessThanOrEqual(lo);
+        expect(sizeOf(ts, fa.choice)).toBe(fa.bytes);
+        expect(fa.error).toBeLessThanOrEqual(a!.error + 1e-12);
+        expect(fa.error).toBeCloseTo(errorOf(ts, fa.choice), 9);
       }),
       { numRuns: 300 },
     );
@@ -95,9 +102,14 @@ describe('auto allocation', () => {
       { name: 'sensitive', bytes: [4000, 2000, 1000], error: [0, 1e-3, 1e-1] },
       { name: 'robust', bytes: [4000, 2000, 1000], error: [0, 1e-6, 1e-4] },
     ];
-    expect(allocate(ts, { maxBytes: 6000 })!.choice).toEqual([0, 1]);
-    expect(allocate(ts, { maxBytes: 5000 })!.choice).toEqual([0, 2]);
-    expect(allocate(ts, { maxBytes: 3000 })!.choice).toEqual([1, 2]);
-    expect(allocate(ts, { maxBytes: 2000 })!.choice).toEqual([2, 2]);
+    const chain = allocationChain(ts);
+    expect(allocate(ts, { maxBytes: 6000 }, chain, false)!.choice).toEqual([0, 1]);
+    expect(allocate(ts, { maxBytes: 5000 }, chain, false)!.choice).toEqual([0, 2]);
+    expect(allocate(ts, { maxBytes: 3000 }, chain, false)!.choice).toEqual([1, 2]);
+    expect(allocate(ts, { maxBytes: 2000 }, chain, false)!.choice).toEqual([2, 2]);
+    // 5500 bytes: the chain stops at [0, 2] (5000); the 500 bytes left buy nothing (no move costs so little)
+    expect(allocate(ts, { maxBytes: 5500 })!.choice).toEqual([0, 2]);
+    // 3500: the chain's [1, 2] (3000) leaves 500; still nothing fits. 4000 fits robust back at float16: [1, 1]
+    expect(allocate(ts, { maxBytes: 4000 })!.choice).toEqual([1, 1]);
   });
 });
