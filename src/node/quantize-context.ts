@@ -11,7 +11,16 @@ import { measureOutputErrors, noiseRatioToDb } from '../compress/sensitivity.js'
 import { evaluate } from '../eval/evaluate.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { findWeights } from '../graph/weights.js';
-import { allocate, allocationChain, autoCandidates, buildMixed, planAt, type AllocTensor, type Allocation, type AutoPrecision } from '../quantize/auto.js';
+import {
+  allocate,
+  allocationChain,
+  autoCandidates,
+  buildMixed,
+  planAt,
+  type AllocTensor,
+  type Allocation,
+  type AutoPrecision,
+} from '../quantize/auto.js';
 import type { SchemeResult } from '../quantize/types.js';
 import { limitSamples, sampleCount, selectSamples } from '../data/dataset.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
