@@ -117,32 +117,37 @@ async function main(): Promise<void> {
     } finally {
       await guard.dispose();
     }
-    const t0 = performance.now();
-    const a = await autoQuantize(
-      model,
-      ctx,
-      { kind: 'size', ratio: TARGET },
-      { ...ctx.options, file: f.model, sensitivitySamples: SENS },
-      (l) => process.stderr.write(`${id} ${l}`),
-    );
-    const total = performance.now() - t0;
-    const t = a.timings;
-    rows.push({
-      model: id,
-      scheme: `auto --target-size ${TARGET}`,
-      weights: a.weightsBytesAfter / a.weightsBytesBefore,
-      file: a.bytes.byteLength / model.sizeBytes,
-      snr: a.guard.snrDb,
-      cosine: a.guard.cosine,
-      quantizeMs: t.candidatesMs + t.buildMs,
-      guardMs: t.guardMs,
-      sensitivityMs: t.sensitivityMs,
-    });
-    const counts = new Map<string, number>();
-    for (const p of a.plan) counts.set(p.precision, (counts.get(p.precision) ?? 0) + 1);
-    process.stderr.write(
-      `${id} auto: ${[...counts].map(([p, c]) => `${c} ${p}`).join(', ')}; ${a.sensitivityRuns} sensitivity runs on ${a.sensitivitySamples} samples; ${ms(total)} in all\n`,
-    );
+    // auto at the target, and at the size of uniform int8 per-channel (the best uniform scheme near a quarter)
+    const int8 = rows.find((r) => r.model === id && r.scheme === 'int8 per-channel')!;
+    const targets = [...new Set([TARGET, Math.ceil(int8.weights * 1000) / 1000])];
+    for (const target of targets) {
+      const t0 = performance.now();
+      const a = await autoQuantize(
+        model,
+        ctx,
+        { kind: 'size', ratio: target },
+        { ...ctx.options, file: f.model, sensitivitySamples: SENS },
+        (l) => process.stderr.write(`${id} ${l}`),
+      );
+      const total = performance.now() - t0;
+      const t = a.timings;
+      rows.push({
+        model: id,
+        scheme: `auto --target-size ${target}`,
+        weights: a.weightsBytesAfter / a.weightsBytesBefore,
+        file: a.bytes.byteLength / model.sizeBytes,
+        snr: a.guard.snrDb,
+        cosine: a.guard.cosine,
+        quantizeMs: t.candidatesMs + t.buildMs,
+        guardMs: t.guardMs,
+        sensitivityMs: t.sensitivityMs,
+      });
+      const counts = new Map<string, number>();
+      for (const p of a.plan) counts.set(p.precision, (counts.get(p.precision) ?? 0) + 1);
+      process.stderr.write(
+        `${id} auto ${target}: ${[...counts].map(([p, c]) => `${c} ${p}`).join(', ')}; ${a.sensitivityRuns} sensitivity runs on ${a.sensitivitySamples} samples; ${ms(total)} in all\n`,
+      );
+    }
   }
   const out: string[] = [];
   out.push(`fidelity on the held-back samples (target ${TARGET} of the float32 weight bytes):`);

@@ -17,6 +17,8 @@ import {
   autoCandidates,
   buildMixed,
   planAt,
+  AUTO_PRECISIONS,
+  fillSlack,
   type AllocTensor,
   type Allocation,
   type AutoPrecision,
@@ -288,6 +290,50 @@ export async function autoQuantize(
   let guardMs = 0;
   const attempts: AutoAttempt[] = [];
   type Built = { result: SchemeResult; bytes: Uint8Array; attempt: AutoAttempt; allocation: Allocation };
+  /**
+   * For a size budget: the allocation, and every uniform plan (each tensor at one precision where it has it) that
+   * fits, its slack spent the same way; all measured together on the sensitivity samples (every tensor changed at
+   * once, so no additivity is assumed), the least output error wins.
+   */
+  let jointRuns = 0;
+  let jointMs = 0;
+  const bestWithin = async (budget: number): Promise<Allocation | undefined> => {
+    const plans: Allocation[] = [];
+    const a = allocate(alloc, { maxBytes: budget }, chain);
+    if (a) plans.push(a);
+    for (const p of AUTO_PRECISIONS.slice(1)) {
+      const choice = cands.tensors.map((t) =>
+        Math.max(
+          0,
+          t.candidates.findIndex((c) => c.precision === p),
+        ),
+      );
+      const bytes = choice.reduce((x, c, i) => x + alloc[i]!.bytes[c]!, 0);
+      if (bytes > budget) continue;
+      const error = choice.reduce((x, c, i) => x + Math.max(0, alloc[i]!.error[c]!), 0);
+      plans.push(fillSlack(alloc, { choice, steps: -1, bytes, error }, budget));
+    }
+    if (plans.length <= 1) return plans[0];
+    const sets = plans.map((pl) => {
+      const set = new Map<string, Float32Array>();
+      pl.choice.forEach((c, i) => {
+        if (c > 0) set.set(cands.tensors[i]!.name, cands.tensors[i]!.candidates[c]!.values);
+      });
+      return set;
+    });
+    const tj = clock();
+    const m = await measureOutputErrors({ openRunner: ctx.options.openRunner, model: cands.model, feeds, tensors: [], joint: sets, file });
+    jointMs += clock() - tj;
+    jointRuns += m.runs;
+    let best = 0;
+    m.joint.forEach((e, k) => {
+      if (e < m.joint[best]!) best = k;
+    });
+    log?.(
+      `auto: ${plans.length} plans within ${Math.round(budget)} bytes measured together: ${m.joint.map((e) => noiseRatioToDb(e).toFixed(1)).join(', ')} dB; plan ${best + 1} kept\n`,
+    );
+    return plans[best];
+  };
   const built = new Map<string, Built>();
   const holds = (g: GuardFigures | undefined, fileBytes: number, weights: number): boolean => {
     if (target.kind === 'size') return weights <= target.ratio * weightsBytesBefore;
@@ -343,7 +389,7 @@ export async function autoQuantize(
           : target.bytes - (writeOnnx(cands.model, where).byteLength - alloc.reduce((s, t) => s + t.bytes[0]!, 0));
       let entry: Built | undefined;
       for (let i = 0; i < 8; i++) {
-        const a = allocate(alloc, { maxBytes: budget }, chain);
+        const a = await bestWithin(budget);
         if (!a) break;
         entry = await attempt(a, false);
         if (entry.attempt.holds) break;
@@ -423,7 +469,7 @@ export async function autoQuantize(
     weightsBytesAfter: chosen.attempt.weightsBytes,
     estimatedSnrDb: noiseRatioToDb(a.error),
     sensitivitySamples: n,
-    sensitivityRuns: measured.runs,
-    timings: { candidatesMs, sensitivityMs, buildMs, guardMs },
+    sensitivityRuns: measured.runs + jointRuns,
+    timings: { candidatesMs, sensitivityMs: sensitivityMs + jointMs, buildMs, guardMs },
   };
 }
