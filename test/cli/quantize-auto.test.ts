@@ -2,10 +2,12 @@
  * `quantize --scheme auto` end to end on openWakeWord's melspectrogram model with speech synthesised by
  * espeak-ng (scripts/audio-fixtures.ts): --min-snr holds on the held-back clips (re-measured here with
  * onnxruntime), --target-size fits, a floor no plan can hold refuses and writes nothing, and static
- * quantization of the same model is refused by --min-snr 20.
+ * quantization of the same model is refused by --min-snr 20. --max-drop on a Fashion-MNIST classifier.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudioFixtures, OWW_MODELS, type AudioFixtures } from '../../scripts/audio-fixtures.js';
 import { toFloat32 } from '../../src/core/tensor.js';
 import { loadDataSpec } from '../../src/node/datasets.js';
+import { trainedZoo } from '../compress/helpers.js';
 import { cli } from './cli.js';
 
 const MEL = join(OWW_MODELS, 'melspectrogram.onnx');
@@ -159,4 +162,43 @@ describe.skipIf(!hasEspeak() || !existsSync(MEL))('quantize --scheme auto on the
     expect(size.err).toMatch(/\[E_ARG\].*--target-size is a target of --scheme auto only/);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+describe('quantize --scheme auto --max-drop on a Fashion-MNIST classifier', () => {
+  const model = join(dir, 'lenet.onnx');
+  beforeAll(async () => writeFileSync(model, toBinary(ModelProtoSchema, await trainedZoo('lenet-300-100', 1, 3000))));
+
+  it('holds the accuracy drop on the held-back test images and reports both accuracies', async () => {
+    const out = join(dir, 'lenet-auto.onnx');
+    const r = await cli(
+      'quantize',
+      model,
+      '-o',
+      out,
+      '--scheme',
+      'auto',
+      '--calib',
+      'fashion-mnist',
+      '--calib-size',
+      '64',
+      '--max-drop',
+      '1',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    const acc = j.fidelity.accuracy;
+    expect(acc.original).toBeGreaterThan(0.5);
+    expect((acc.original - acc.quantized) * 100).toBeLessThanOrEqual(1);
+    expect(j.auto.weightsRatio).toBeLessThan(0.5);
+    expect(existsSync(out)).toBe(true);
+  }, 120_000);
+
+  it('a uniform scheme is refused by --max-drop when its drop is larger, and nothing is written', async () => {
+    const out = join(dir, 'lenet-int4.onnx');
+    const r = await cli('quantize', model, '-o', out, '--scheme', 'kmeans:1', '--calib', 'fashion-mnist', '--max-drop', '0', '--json');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\[E_FIDELITY\].*accuracy dropped \d+\.\d\d points .*more than --max-drop 0; nothing written/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 });
