@@ -94,7 +94,12 @@ describe.skipIf(!hasEspeak() || !existsSync(MEL))('quantize --scheme auto on the
     const got = await outputs(out, clips);
     let s = 0;
     let n = 0;
-    ref.forEach((r0, k) => r0.forEach((v, i) => ((s += v * v), (n += (v - got[k]![i]!) ** 2))));
+    ref.forEach((r0, k) =>
+      r0.forEach((v, i) => {
+        s += v * v;
+        n += (v - got[k]![i]!) ** 2;
+      }),
+    );
     const snr = 10 * Math.log10(s / n);
     expect(snr).toBeGreaterThanOrEqual(30);
     // onnxruntime rounds differently at another batch size (here 1 clip a run, the guard all of them at once)

@@ -122,7 +122,7 @@ describe('modelpress sensitivity without labels (any model: output SNR)', () => 
       const snr = Object.fromEntries(l.levels.map((x: { level: string; snrDb: number | string }) => [x.level, x.snrDb]));
       expect(Object.keys(snr)).toEqual(['int8', 'int4', 'kmeans-4', 'kmeans-3', 'kmeans-2']);
       // the STFT kernels lose more with fewer bits (the mel filterbank has few distinct values: k-means may be exact)
-      if (l.layer.includes('stft')) expect(snr['int8'] as number).toBeGreaterThan(snr['kmeans-2'] as number);
+      if (l.layer.includes('stft')) expect(snr.int8 as number).toBeGreaterThan(snr['kmeans-2'] as number);
     }
     const s = j.suggestion;
     expect(s.ratio).toBeLessThanOrEqual(0.3);
