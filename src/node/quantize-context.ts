@@ -182,6 +182,9 @@ export class FidelityGuard {
 /** Samples of the calibration data the auto scheme measures sensitivity on (the first ones). */
 export const SENSITIVITY_SAMPLES = 16;
 
+/** Calibration samples whole candidate plans are compared on (at least the sensitivity samples). */
+export const JOINT_SAMPLES = 64;
+
 /** The one target of `--scheme auto`. */
 export type AutoTarget =
   | { readonly kind: 'size'; readonly ratio: number }
@@ -267,6 +270,11 @@ export async function autoQuantize(
   const step = Math.max(1, Math.min(n, ctx.source.maxBatch));
   const feeds: Record<string, Tensor>[] = [];
   for (let s = 0; s < n; s += step) feeds.push(ctx.source.feeds(s, Math.min(n, s + step)));
+  // whole plans are compared on more samples: one run per batch and plan, not per tensor and candidate
+  const jointN = Math.min(Math.max(n, JOINT_SAMPLES), ctx.source.count);
+  const jointFeeds: Record<string, Tensor>[] = [];
+  const jointStep = Math.max(1, Math.min(32, ctx.source.maxBatch));
+  for (let s = 0; s < jointN; s += jointStep) jointFeeds.push(ctx.source.feeds(s, Math.min(jointN, s + jointStep)));
   const variants = cands.tensors.reduce((a, t) => a + t.candidates.length - 1, 0);
   log?.(`auto: ${cands.tensors.length} tensors, ${variants} candidate precisions measured on ${n} samples of ${ctx.source.name}\n`);
   t0 = clock();
@@ -292,7 +300,7 @@ export async function autoQuantize(
   type Built = { result: SchemeResult; bytes: Uint8Array; attempt: AutoAttempt; allocation: Allocation };
   /**
    * For a size budget: the allocation, and every uniform plan (each tensor at one precision where it has it) that
-   * fits, its slack spent the same way; all measured together on the sensitivity samples (every tensor changed at
+   * fits, its slack spent the same way; all measured together on up to JOINT_SAMPLES calibration samples (every tensor changed at
    * once, so no additivity is assumed), the least output error wins.
    */
   let jointRuns = 0;
@@ -322,7 +330,14 @@ export async function autoQuantize(
       return set;
     });
     const tj = clock();
-    const m = await measureOutputErrors({ openRunner: ctx.options.openRunner, model: cands.model, feeds, tensors: [], joint: sets, file });
+    const m = await measureOutputErrors({
+      openRunner: ctx.options.openRunner,
+      model: cands.model,
+      feeds: jointFeeds,
+      tensors: [],
+      joint: sets,
+      file,
+    });
     jointMs += clock() - tj;
     jointRuns += m.runs;
     let best = 0;
@@ -330,7 +345,7 @@ export async function autoQuantize(
       if (e < m.joint[best]!) best = k;
     });
     log?.(
-      `auto: ${plans.length} plans within ${Math.round(budget)} bytes measured together: ${m.joint.map((e) => noiseRatioToDb(e).toFixed(1)).join(', ')} dB; plan ${best + 1} kept\n`,
+      `auto: ${plans.length} plans within ${Math.round(budget)} bytes measured together on ${jointN} samples: ${m.joint.map((e) => noiseRatioToDb(e).toFixed(1)).join(', ')} dB; plan ${best + 1} kept\n`,
     );
     return plans[best];
   };
