@@ -1,9 +1,9 @@
 /**
  * Text-line images for PP-OCRv4 rec, rendered on this machine without an
- * image library: strings of capitals, digits and spaces drawn with the
- * a 5x7 dot-matrix font (in the style of the HD44780 character set), each dot a filled
- * square, black on a light background with a seeded tilt of contrast and a
- * little noise, then put through rec's own preprocessing (height 48, the
+ * image library: strings of capitals, digits and spaces drawn with a 5x7
+ * dot-matrix font (in the style of the HD44780 character set), each dot a
+ * filled square, dark on a light background of seeded levels with a little
+ * noise, then put through rec's own preprocessing (height 48, the
  * width kept to the aspect up to `width`, (x / 255 - 0.5) / 0.5, three equal
  * channels, zero padding on the right).
  *
