@@ -141,6 +141,17 @@ describe.skipIf(!hasEspeak() || !existsSync(MEL))('quantize --scheme auto on the
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a size no mixed model reaches is refused with the smallest size it could reach', async () => {
+    // the STFT kernels take no int4 (the model's opset cannot be raised to 21): 8 bits is their floor
+    const out = join(dir, 'auto-tiny.onnx');
+    const r = await cli('quantize', MEL, '-o', out, '--scheme', 'auto', '--calib', fixtures.melspectrogram, '--target-size', '0.05');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /\[E_FIDELITY\].*--target-size 0\.05 cannot be reached: the smallest mixed model stores \d+ weight bytes \(0\.2\d\d of float32\); nothing written/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('takes exactly one target, and needs data', async () => {
     const out = join(dir, 'auto-arg.onnx');
     const two = await cli(
