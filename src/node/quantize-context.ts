@@ -252,7 +252,12 @@ export async function autoQuantize(
   model: LoadedModel,
   ctx: { options: Partial<QuantizeOptions> & { openRunner: RunnerFactory }; holdout?: FeedSource; source?: FeedSource },
   target: AutoTarget,
-  opts: QuantizeOptions & { dims?: Record<string, number>; sensitivitySamples?: number },
+  opts: QuantizeOptions & {
+    dims?: Record<string, number>;
+    sensitivitySamples?: number;
+    /** Progress of the sensitivity runs (tensor x precision pairs measured, of total). */
+    onSensitivity?: (done: number, total: number) => void;
+  },
   log?: (line: string) => void,
 ): Promise<AutoOutcome> {
   const file = model.path;
@@ -284,6 +289,7 @@ export async function autoQuantize(
     feeds,
     tensors: cands.tensors.map((t) => ({ name: t.name, variants: t.candidates.slice(1).map((c) => c.values) })),
     file,
+    ...(opts.onSensitivity ? { onMeasured: opts.onSensitivity } : {}),
   });
   const sensitivityMs = clock() - t0;
   const alloc: AllocTensor[] = cands.tensors.map((t, i) => ({

@@ -1,6 +1,7 @@
 /**
  * `modelpress quantize <in> -o <out> --scheme <scheme> [...]`: post-training
- * quantization. ONNX models get a standard ONNX model onnxruntime runs;
+ * quantization; `--scheme auto` picks a precision per tensor for one target
+ * (src/node/quantize-context.ts). ONNX models get a standard ONNX model onnxruntime runs;
  * TF.js models get a quantized manifest tfjs-converter would write;
  * safetensors files get float16/bfloat16 storage. The scheme list in --help
  * comes from the scheme table.
@@ -55,6 +56,7 @@ import {
   followSymlinksOption,
 } from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
+import { startProgress, type Progress } from '../progress.js';
 
 interface Flags {
   output: string;
@@ -296,7 +298,23 @@ export function register(program: Command, io: CliIO): void {
       let model2: Uint8Array;
       let outProto: ModelProto;
       if (auto) {
-        autoOut = await autoQuantize(model, ctx, target!, { ...opts, ...ctx.options, dims, sensitivitySamples: f.sensitivitySamples }, log);
+        let bar: Progress | undefined;
+        const onSensitivity = (done: number, total: number) => {
+          bar ??= startProgress(io, 'sensitivity', total);
+          bar.update(done);
+          if (done >= total) bar.stop();
+        };
+        try {
+          autoOut = await autoQuantize(
+            model,
+            ctx,
+            target!,
+            { ...opts, ...ctx.options, dims, sensitivitySamples: f.sensitivitySamples, onSensitivity },
+            log,
+          );
+        } finally {
+          bar?.stop();
+        }
         ({ tensors, notes } = autoOut.result);
         guard = autoOut.guard;
         model2 = autoOut.bytes;
