@@ -117,6 +117,26 @@ describe.skipIf(!hasEspeak() || !existsSync(MEL))('quantize --scheme auto on the
     expect(Number(m![1])).toBeLessThanOrEqual(0.3);
     expect(r.out).toMatch(/held-back samples of .*: SNR \d+\.\d dB/);
     expect(existsSync(out)).toBe(true);
+    // a number above 1 is the size of the output file in bytes
+    const bytesOut = join(dir, 'auto-bytes.onnx');
+    const b = await cli(
+      'quantize',
+      MEL,
+      '-o',
+      bytesOut,
+      '--scheme',
+      'auto',
+      '--calib',
+      fixtures.melspectrogram,
+      '--target-size',
+      '400000',
+      '--json',
+    );
+    expect(b.code, b.err).toBe(0);
+    const j = JSON.parse(b.out);
+    expect(j.auto.target).toEqual({ kind: 'bytes', bytes: 400000 });
+    expect(readFileSync(bytesOut).byteLength).toBeLessThanOrEqual(400000);
+    expect(j.sizeBytesAfter).toBe(readFileSync(bytesOut).byteLength);
   });
 
   it('a floor no plan holds is refused with E_FIDELITY and nothing is written', async () => {
