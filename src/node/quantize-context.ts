@@ -10,6 +10,7 @@ import { typedView, type Tensor } from '../core/tensor.js';
 import { measureOutputErrors, noiseRatioToDb } from '../compress/sensitivity.js';
 import { evaluate } from '../eval/evaluate.js';
 import { writeOnnx } from '../formats/onnx/write.js';
+import { compactNames } from '../graph/compact-names.js';
 import { findWeights } from '../graph/weights.js';
 import {
   allocate,
@@ -373,6 +374,16 @@ export async function autoQuantize(
     if (!result || !bytes) {
       const tb = clock();
       result = buildMixed(cands, map, opts);
+      if (opts.compactNames) {
+        const c = compactNames(result.model, file);
+        result = {
+          ...result,
+          notes: [
+            ...result.notes,
+            `${c.tensors} tensor names shortened and ${c.nodes} node names cleared (--compact-names); graph inputs and outputs keep theirs`,
+          ],
+        };
+      }
       bytes = writeOnnx(result.model, where);
       buildMs += clock() - tb;
     }
