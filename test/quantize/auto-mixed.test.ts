@@ -12,6 +12,7 @@ import { GraphBuilder, makeModel } from '../../src/graph/builder.js';
 import { cloneModel, setInitializerValues } from '../../src/graph/model-edit.js';
 import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { autoCandidates, buildMixed, type AutoPrecision } from '../../src/quantize/auto.js';
+import { quantizeModel } from '../../src/quantize/index.js';
 import { rng, runModel } from '../../support/quantize-fixtures.js';
 
 function randn(n: number, seed: number, scale = 1): Float32Array {
@@ -88,6 +89,23 @@ describe('auto mixed precision model', () => {
     const bytes = r.tensors.reduce((a, t) => a + t.bytesAfter, 0);
     const planned = [...plan].reduce((a, [n, p]) => a + byName.get(n)!.candidates.find((c) => c.precision === p)!.bytes, 0);
     expect(bytes).toBe(planned);
+  });
+
+  it('a plan of one precision everywhere computes exactly what that uniform scheme computes', async () => {
+    for (const [p, scheme, opts] of [
+      ['int8', 'int8', { perChannel: true, symmetric: true }],
+      ['kmeans8', 'kmeans:8', {}],
+      ['float16', 'fp16-weights', {}],
+    ] as const) {
+      const plan = new Map<string, AutoPrecision>(
+        cands.tensors.filter((t) => t.candidates.some((c) => c.precision === p)).map((t) => [t.name, p]),
+      );
+      const mixed = (await runModel(writeOnnx(buildMixed(cands, plan, {}).model), feeds())).y!;
+      // the same tensors (auto drops a candidate that stores more than float32: w2's 256-entry codebook)
+      const include = [...plan.keys()];
+      const uniform = (await runModel(writeOnnx((await quantizeModel(m, scheme, { ...opts, minSize: 0, include })).model), feeds())).y!;
+      expect(Array.from(mixed), p).toEqual(Array.from(uniform));
+    }
   });
 
   it('the probe measures one tensor at a time: float16 is nearly lossless, int4 costs more than int8', async () => {
