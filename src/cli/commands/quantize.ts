@@ -1,12 +1,14 @@
 /**
  * `modelpress quantize <in> -o <out> --scheme <scheme> [...]`: post-training
- * quantization. ONNX models get a standard ONNX model onnxruntime runs;
+ * quantization; `--scheme auto` picks a precision per tensor for one target
+ * (src/node/quantize-context.ts). ONNX models get a standard ONNX model onnxruntime runs;
  * TF.js models get a quantized manifest tfjs-converter would write;
  * safetensors files get float16/bfloat16 storage. The scheme list in --help
  * comes from the scheme table.
  */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
 import { tfjsWriteInput } from '../../formats/tfjs/index.js';
 import { inlineExternalData } from '../../formats/onnx/inline.js';
@@ -26,11 +28,16 @@ import {
   type TensorReport,
 } from '../../quantize/index.js';
 import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor, tfjsSchemeFor } from '../../quantize/weights-file.js';
-import { quantizeContext } from '../../node/quantize-context.js';
-import { createNodeRunner } from '../../node/ort-runner.js';
+import {
+  autoQuantize,
+  FidelityGuard,
+  quantizeContext,
+  type AutoOutcome,
+  type AutoTarget,
+  type GuardFigures,
+} from '../../node/quantize-context.js';
 import { writeOnnx } from '../../formats/onnx/write.js';
-import { randomSource, type FeedSource } from '../../eval/feeds.js';
-import { evaluate } from '../../eval/evaluate.js';
+import { AUTO_SUMMARY } from '../../quantize/auto.js';
 import { isRandomSpec } from '../../node/datasets.js';
 import type { CliIO } from '../io.js';
 import {
@@ -50,6 +57,7 @@ import {
   followSymlinksOption,
 } from '../options.js';
 import { formatNumber, formatTable, humanBytes } from '../table.js';
+import { startProgress, type Progress } from '../progress.js';
 
 interface Flags {
   output: string;
@@ -78,12 +86,16 @@ interface Flags {
   json?: boolean;
   top: number;
   minSnr?: number;
+  maxDrop?: number;
+  targetSize?: number;
+  sensitivitySamples: number;
 }
 
 function schemeHelp(): string {
   const only = (s: SchemeTraits) => (s.formats.onnx ? '' : `(${fileFormatNames(s).join(', ')} only) `);
   return listSchemes()
     .map((s) => `  ${s.id.padEnd(14)} ${only(s)}${s.summary}${s.needsCalibration ? ' (needs --calib)' : ''}`)
+    .concat(`  ${'auto'.padEnd(14)} ${AUTO_SUMMARY} (needs --calib)`)
     .join('\n');
 }
 
@@ -104,39 +116,41 @@ function jsonNumber(x: number): number | string {
 
 export const QUANTIZE_SCHEMA = 'modelpress.quantize/3';
 
-interface Guard {
-  /** 'random', or the name of the held-back data. */
-  readonly inputs: string;
-  readonly samples: number;
-  readonly snrDb: number;
-  readonly cosine: number;
+type Guard = GuardFigures;
+
+/** The fidelity line on stderr: loud when the inputs were random. */
+function guardLine(g: Guard, calib: string | undefined): string {
+  const acc = g.accuracy ? `, accuracy ${(g.accuracy.original * 100).toFixed(2)}% -> ${(g.accuracy.quantized * 100).toFixed(2)}%` : '';
+  return g.inputs === 'random' || isRandomSpec(calib ?? 'random')
+    ? `modelpress: fidelity measured on ${g.samples} SEEDED RANDOM inputs, not on your data: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`
+    : `modelpress: fidelity on ${g.samples} samples of ${g.inputs} held back from calibration: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`;
 }
 
-/** Runs the quantized model against the original on the samples of --calib data held back from calibration, else on seeded random inputs. */
-async function measureGuard(
-  original: Uint8Array,
-  quantized: Uint8Array,
-  dims: Record<string, number>,
-  file: string,
-  holdout: FeedSource | undefined,
-): Promise<Guard> {
-  const ref = await createNodeRunner(original, { file });
-  const q = await createNodeRunner(quantized, { file });
-  try {
-    const runs = 8;
-    const source = holdout ?? randomSource(ref.inputs, runs, { dims, seed: 1 });
-    const r = await evaluate(q, source, { reference: ref, latency: false });
-    const f = r.fidelity ?? [];
-    return {
-      inputs: holdout ? holdout.name : 'random',
-      samples: r.samples,
-      snrDb: Math.min(...f.map((x) => x.snrDb)),
-      cosine: Math.min(...f.map((x) => x.cosine)),
-    };
-  } finally {
-    await ref.dispose();
-    await q.dispose();
-  }
+function guardJson(g: Guard): Record<string, unknown> {
+  return { ...g, snrDb: jsonNumber(g.snrDb) };
+}
+
+/** --target-size: a ratio (<= 1) of the float32 weight bytes, or a size in bytes of the output file. */
+function targetOf(f: Flags, input: string): AutoTarget {
+  const given = [
+    f.targetSize !== undefined && '--target-size',
+    f.minSnr !== undefined && '--min-snr',
+    f.maxDrop !== undefined && '--max-drop',
+  ].filter(Boolean);
+  if (given.length !== 1)
+    throw new ModelpressError(
+      'E_ARG',
+      `--scheme auto takes exactly one target: --target-size <bytes|ratio>, --min-snr <dB> or --max-drop <points>${given.length ? ` (got ${given.join(' and ')})` : ''}`,
+      { file: input },
+    );
+  if (f.targetSize !== undefined)
+    return f.targetSize <= 1 ? { kind: 'size', ratio: f.targetSize } : { kind: 'bytes', bytes: Math.floor(f.targetSize) };
+  if (f.minSnr !== undefined) return { kind: 'snr', minSnrDb: f.minSnr };
+  return { kind: 'drop', maxDropPoints: f.maxDrop! };
+}
+
+function dbText(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(1) : x > 0 ? 'inf' : '-inf';
 }
 
 const KMEANS_INITS = ['linear', 'density', 'random', 'kmeans++'] as const;
@@ -200,6 +214,20 @@ export function register(program: Command, io: CliIO): void {
     option('--min-snr <dB>', 'refuse (E_FIDELITY, nothing written) when the output SNR against the original is below this', {
       parse: number(),
     }),
+    option(
+      '--max-drop <points>',
+      'refuse (E_FIDELITY, nothing written) when top-1 accuracy on the held-back samples drops by more than this many points (needs labels)',
+      { parse: number({ min: 0 }) },
+    ),
+    option(
+      '--target-size <bytes|ratio>',
+      'auto: the size to fit, as a fraction (<= 1) of the float32 weight bytes or the output file size in bytes (> 1)',
+      { parse: number({ above: 0 }) },
+    ),
+    option('--sensitivity-samples <n>', 'auto: calibration samples each candidate precision is measured on', {
+      parse: int({ min: 1 }),
+      default: 16,
+    }),
     topOption(),
     followSymlinksOption(),
   );
@@ -234,35 +262,108 @@ export function register(program: Command, io: CliIO): void {
         { file: input },
       );
     }
+    const auto = f.scheme === 'auto';
+    if (auto && model.format !== 'onnx')
+      throw new ModelpressError('E_UNSUPPORTED', `--scheme auto applies to ONNX models only; ${input} is ${model.format}`, { file: input });
+    if (!auto && f.targetSize !== undefined)
+      throw new ModelpressError('E_ARG', '--target-size is a target of --scheme auto only', { file: input });
+    if (model.format !== 'onnx' && (f.minSnr !== undefined || f.maxDrop !== undefined))
+      throw new ModelpressError('E_UNSUPPORTED', `--min-snr and --max-drop measure ONNX models only; ${input} is ${model.format}`, {
+        file: input,
+      });
+    const target = auto ? targetOf(f, input) : undefined;
     let tensors: readonly TensorReport[];
     let notes: readonly string[] = [];
     let sizeAfter: number;
     let guard: Guard | undefined;
+    let autoOut: AutoOutcome | undefined;
+    let timings: Record<string, number> | undefined;
     if (model.format === 'onnx') {
-      const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims: dimsRecord(f.dim) };
-      const ctx = await quantizeContext(model, flags, io.isTTY ? (line) => io.stderr(line) : undefined);
-      // external data is read by ranges into the proto (the quantizer reads weights from raw_data)
-      const proto = inlineExternalData(model.onnx!.proto, model.onnx!, input);
-      const result = await quantizeModel(proto, f.scheme, { ...opts, ...ctx.options });
-      tensors = result.tensors;
-      notes = result.notes;
+      const dims = dimsRecord(f.dim);
+      const flags = { calib: f.calib, calibSize: f.calibSize, dataDir: f.dataDir, dims };
+      const log = io.isTTY ? (line: string) => io.stderr(line) : undefined;
+      if (auto && f.calib === undefined)
+        throw new ModelpressError(
+          'E_ARG',
+          '--scheme auto measures each tensor on data: give --calib <data spec> (or --calib random, which only exercises the graph)',
+          {
+            file: input,
+          },
+        );
       if (f.calib !== undefined && isRandomSpec(f.calib))
         io.stderr('modelpress: warning: --calib random only exercises the graph; its fidelity figure says nothing about real inputs\n');
-      if (f.minSnr !== undefined)
-        guard = await measureGuard(model.onnx!.bytes, writeOnnx(result.model, { file: f.output }), dimsRecord(f.dim), input, ctx.holdout);
-      if (guard)
-        io.stderr(
-          guard.inputs === 'random' || isRandomSpec(f.calib ?? 'random')
-            ? `modelpress: fidelity measured on ${guard.samples} SEEDED RANDOM inputs, not on your data: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`
-            : `modelpress: fidelity on ${guard.samples} samples of ${guard.inputs} held back from calibration: output SNR ${guard.snrDb.toFixed(1)} dB, cosine ${guard.cosine.toFixed(4)}\n`,
-        );
-      if (guard && f.minSnr !== undefined && !(guard.snrDb >= f.minSnr))
-        throw new ModelpressError(
-          'E_FIDELITY',
-          `output SNR ${guard.snrDb.toFixed(1)} dB against the original is below --min-snr ${f.minSnr}; nothing written`,
-          { file: input },
-        );
-      const written = writeOnnxFile(f.output, result.model);
+      const clock = () => performance.now();
+      const t0 = clock();
+      const ctx = await quantizeContext(model, flags, log);
+      const contextMs = clock() - t0;
+      // external data is read by ranges into the proto (the quantizers read weights from raw_data)
+      const proto = inlineExternalData(model.onnx!.proto, model.onnx!, input);
+      let model2: Uint8Array;
+      let outProto: ModelProto;
+      if (auto) {
+        let bar: Progress | undefined;
+        const onSensitivity = (done: number, total: number) => {
+          bar ??= startProgress(io, 'sensitivity', total);
+          bar.update(done);
+          if (done >= total) bar.stop();
+        };
+        try {
+          autoOut = await autoQuantize(
+            { ...model, onnx: { ...model.onnx!, proto } },
+            ctx,
+            target!,
+            { ...opts, ...ctx.options, dims, sensitivitySamples: f.sensitivitySamples, onSensitivity },
+            log,
+          );
+        } finally {
+          bar?.stop();
+        }
+        ({ tensors, notes } = autoOut.result);
+        guard = autoOut.guard;
+        model2 = autoOut.bytes;
+        outProto = autoOut.result.model;
+        timings = { contextMs, ...autoOut.timings };
+      } else {
+        const t1 = clock();
+        const result = await quantizeModel(proto, f.scheme, { ...opts, ...ctx.options });
+        tensors = result.tensors;
+        notes = result.notes;
+        outProto = result.model;
+        model2 = writeOnnx(result.model, { file: f.output });
+        const quantizeMs = clock() - t1;
+        let guardMs = 0;
+        if (f.minSnr !== undefined || f.maxDrop !== undefined) {
+          const t2 = clock();
+          const g = await FidelityGuard.open(model.onnx!.bytes, input, ctx.holdout, dims);
+          try {
+            if (f.maxDrop !== undefined && !g.hasLabels)
+              throw new ModelpressError('E_ARG', '--max-drop needs labels in the --calib data (a labels array, or a built-in dataset)', {
+                file: input,
+              });
+            guard = await g.measure(model2);
+          } finally {
+            await g.dispose();
+          }
+          guardMs = clock() - t2;
+        }
+        timings = { contextMs, quantizeMs, guardMs };
+        if (guard) io.stderr(guardLine(guard, f.calib));
+        if (guard && f.minSnr !== undefined && !(guard.snrDb >= f.minSnr))
+          throw new ModelpressError(
+            'E_FIDELITY',
+            `output SNR ${guard.snrDb.toFixed(1)} dB against the original is below --min-snr ${f.minSnr}; nothing written`,
+            { file: input },
+          );
+        const drop = guard?.accuracy ? (guard.accuracy.original - guard.accuracy.quantized) * 100 : undefined;
+        if (f.maxDrop !== undefined && !(drop !== undefined && drop <= f.maxDrop))
+          throw new ModelpressError(
+            'E_FIDELITY',
+            `accuracy dropped ${drop?.toFixed(2)} points on the held-back samples, more than --max-drop ${f.maxDrop}; nothing written`,
+            { file: input },
+          );
+      }
+      if (auto && guard) io.stderr(guardLine(guard, f.calib));
+      const written = writeOnnxFile(f.output, outProto);
       sizeAfter = statSync(f.output).size + written.dataBytes;
     } else if (model.format === 'tfjs') {
       const plan = planTfjsQuantization(model.tensors, tfjsSchemeFor(f.scheme), opts);
@@ -294,7 +395,32 @@ export function register(program: Command, io: CliIO): void {
       tensorsQuantized: t.quantized,
       tensorsSkipped: t.skipped,
       notes,
-      ...(guard ? { fidelity: { ...guard, snrDb: jsonNumber(guard.snrDb) } } : {}),
+      ...(guard ? { fidelity: guardJson(guard) } : {}),
+      ...(timings ? { timingsMs: timings } : {}),
+      ...(autoOut
+        ? {
+            auto: {
+              target: target!,
+              weightsBytesBefore: autoOut.weightsBytesBefore,
+              weightsBytesAfter: autoOut.weightsBytesAfter,
+              weightsRatio: autoOut.weightsBytesAfter / autoOut.weightsBytesBefore,
+              estimatedSnrDb: jsonNumber(autoOut.estimatedSnrDb),
+              sensitivitySamples: autoOut.sensitivitySamples,
+              sensitivityRuns: autoOut.sensitivityRuns,
+              chainSteps: autoOut.chainSteps,
+              attempts: autoOut.attempts.map((x) => ({
+                ...x,
+                estimatedSnrDb: jsonNumber(x.estimatedSnrDb),
+                ...(x.guard ? { guard: guardJson(x.guard) } : {}),
+              })),
+              plan: autoOut.plan.map((r) => ({
+                ...r,
+                sensitivityDb: jsonNumber(r.sensitivityDb),
+                candidates: r.candidates.map((c) => ({ ...c, snrDb: jsonNumber(c.snrDb) })),
+              })),
+            },
+          }
+        : {}),
       tensors: tensors.map((x) => ({
         name: x.name,
         graph: x.graph,
@@ -313,6 +439,40 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     for (const n of notes) io.stderr(`modelpress: note: ${n}\n`);
+    if (autoOut) {
+      const rows = [...autoOut.plan].sort((a, b) => b.floatBytes - a.floatBytes).slice(0, f.top);
+      io.stdout(
+        formatTable(
+          [
+            'tensor',
+            'shape',
+            'precision',
+            { header: 'float32', align: 'right' },
+            { header: 'bytes', align: 'right' },
+            { header: 'alone SNR dB', align: 'right' },
+          ],
+          rows.map((r) => [
+            r.tensor,
+            `[${r.shape.join(', ')}]`,
+            r.precision,
+            humanBytes(r.floatBytes),
+            humanBytes(r.bytes),
+            dbText(r.sensitivityDb),
+          ]),
+        ),
+      );
+      const counts = new Map<string, number>();
+      for (const r of autoOut.plan) counts.set(r.precision, (counts.get(r.precision) ?? 0) + 1);
+      const g = autoOut.guard;
+      io.stdout(
+        `${input} -> ${f.output} (auto): ${[...counts].map(([p, c]) => `${c} ${p}`).join(', ')}; ` +
+          `weights ${humanBytes(autoOut.weightsBytesBefore)} -> ${humanBytes(autoOut.weightsBytesAfter)} (${(autoOut.weightsBytesAfter / autoOut.weightsBytesBefore).toFixed(3)} of float32); ` +
+          `file ${humanBytes(model.sizeBytes)} -> ${humanBytes(sizeAfter)}; ` +
+          `measured on ${g.samples} ${g.inputs === 'random' ? 'random inputs' : `held-back samples of ${g.inputs}`}: SNR ${dbText(g.snrDb)} dB, cosine ${g.cosine.toFixed(4)}` +
+          `${g.accuracy ? `, accuracy ${(g.accuracy.original * 100).toFixed(2)}% -> ${(g.accuracy.quantized * 100).toFixed(2)}%` : ''} (estimated ${dbText(autoOut.estimatedSnrDb)} dB)\n`,
+      );
+      return;
+    }
     const shown = [...tensors]
       .filter((x) => x.action !== 'skipped')
       .sort((a, b) => b.bytesBefore - a.bytesBefore)
