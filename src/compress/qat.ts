@@ -29,6 +29,8 @@ import type { Runner, RunnerFactory } from '../runtime/runner.js';
 import { floatTensor, floatValues } from '../runtime/tensors.js';
 import { insertFakeQuant, type FakeQuantSpec } from '../train/autodiff/index.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
+import type { LossSpec } from '../train/autodiff/types.js';
+import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress } from '../train/trainer.js';
 import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
@@ -63,6 +65,10 @@ export interface QatOptions {
   earlyStopping?: EarlyStoppingOptions;
   /** Export the best validation epoch (weights and activation ranges) instead of the last; default true with validation. */
   restoreBest?: boolean;
+  /** Loss; default cross-entropy on the labels. Label-free: MSE against the float model's outputs (train/teacher.ts feeds). */
+  loss?: LossSpec;
+  /** Per-batch inputs of the loss (the teacher's outputs). */
+  batchFeeds?: BatchFeeds;
   onProgress?: (e: TrainProgress) => void;
   file?: string;
 }
@@ -112,7 +118,8 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     throw new ModelpressError('E_ARG', `block size must be a power of two in 16..256, got ${blockSize}`);
   const decay = opts.emaDecay ?? 0.99;
   if (!(decay >= 0 && decay < 1)) throw new ModelpressError('E_ARG', `EMA decay must be in [0, 1), got ${decay}`);
-  checkDataset(opts.train, 'training data', { labels: true });
+  const labelFree = opts.loss !== undefined && (opts.loss.kind === 'mse' || (opts.loss.kind === 'distillation' && opts.loss.alpha === 1));
+  checkDataset(opts.train, 'training data', { labels: !labelFree });
   if (sampleCount(opts.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
 
   const io = resolveModelIo(model, {}, file);
@@ -170,6 +177,8 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     batchSize,
     seed: opts.seed ?? 0,
     optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-4 },
+    ...(opts.loss ? { loss: opts.loss } : {}),
+    ...(opts.batchFeeds ? { batchFeeds: opts.batchFeeds } : {}),
     ...(opts.maxStepsPerEpoch === undefined ? {} : { maxStepsPerEpoch: opts.maxStepsPerEpoch }),
     ...(opts.earlyStopping ? { earlyStopping: opts.earlyStopping } : {}),
     ...(opts.restoreBest === undefined ? {} : { restoreBest: opts.restoreBest }),
