@@ -32,7 +32,7 @@ import type { OptimizerSpec } from '../train/optim/index.js';
 import type { LossSpec } from '../train/autodiff/types.js';
 import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress } from '../train/trainer.js';
-import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
+import { fitSampleShape, resolveModelIo, withDynamicBatch } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
 import { QAT_SCHEMES, weightFakeQuant, type QatScheme, type WeightFakeQuant } from './weight-fake-quant.js';
@@ -281,7 +281,7 @@ async function initialRanges(
 ): Promise<Ranges> {
   const ranges: Ranges = new Map();
   if (acts.length === 0) return ranges;
-  const probe = withRangeOutputs(cloneModel(model), acts);
+  const probe = withRangeOutputs(withDynamicBatch(cloneModel(model), inputName), acts);
   const runner = await openRunner(writeOnnx(probe), {
     ...TRAINING_RUNNER_OPTIONS,
     generated: 'the QAT activation-range probe',
@@ -365,6 +365,8 @@ export async function ptqBaseline(
   if (scheme === 'int4')
     return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) }))
       .model;
+  // calibration runs batches of up to 128: a model declaring a batch of 1 gets a free batch dim (train/trainer does the same)
+  model = withDynamicBatch(model, resolveModelIo(model, {}, opts.file).inputName);
   const train = floatView(data);
   const n = Math.min(opts.calibSize, train.count);
   const size = train.sampleShape.reduce((a, b) => a * b, 1);

@@ -5,7 +5,7 @@
  * the layer, fed the activations of the pruned network so far, reproduces the
  * original layer's outputs on the original activations:
  *
- *   min over w'_S, b'  sum over rows x  (w'_S . x_p,S + b' - w . x_o - b)^2 + lambda |w'_S - w_S|^2
+ *   min over w'_S, b'  sum over rows x  (w'_S . x_p,S + b' - w . x_o - b)^2 + lambda |w'_S - w_S|^2  (w: the original weights)
  *
  * solved per output row from H = sum x~_p x~_p^T and G = sum x~_o x~_p^T
  * (x~ = [x; 1]), layer after layer in graph order so each one corrects the
@@ -38,13 +38,21 @@ export interface ReconstructOptions {
   pruned: ModelProto;
   /** Masks by weight name (1 kept, 0 pruned): the layers to refit. */
   masks: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Which weights each row keeps (as many as its given mask keeps):
+   * 'given' keeps the masks as they are; 'obs' re-chooses them from the
+   * data by the Optimal Brain Surgeon saliency w^2 / [H^-1]_jj of the
+   * layer's inputs (SparseGPT's criterion, all at once per row); 'wanda'
+   * by |w| x ||x_j|| (Sun et al. 2023). Default 'given'.
+   */
+  select?: 'given' | 'obs' | 'wanda';
   /** Inputs (labels unused). */
   data: Dataset;
   /** Examples used (the first ones); default 256. */
   examples?: number;
   /** Rows (output positions x examples) sampled per layer for H and G; default 16384. */
   maxRows?: number;
-  /** Ridge term (towards the magnitude-pruned weights) as a fraction of the mean diagonal of H, scaled up when a layer has fewer than 4 sampled rows per input; default 0.01 (SparseGPT's). */
+  /** Ridge term (towards the original values of the kept weights) as a fraction of the mean diagonal of H, scaled up when a layer has fewer than 4 sampled rows per input; default 0.01 (SparseGPT's). */
   damping?: number;
   /** Examples per onnxruntime run; default 64. */
   batchSize?: number;
@@ -65,6 +73,8 @@ export interface ReconstructResult {
   model: ModelProto;
   layers: ReconstructedLayer[];
   skipped: { name: string; reason: string }[];
+  /** The masks the model holds (re-chosen ones for select 'obs' / 'wanda'). */
+  masks: Map<string, Uint8Array>;
 }
 
 /** How one layer maps its input tensor to rows x of length k and its weight to [m, k]. */
@@ -212,6 +222,71 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number): boolean {
   return true;
 }
 
+/** The inverse of the symmetric positive definite k x k matrix `a` (+ lambda on the diagonal), by Gauss-Jordan elimination. */
+function inverseDiagonal(h: Float64Array, k: number, k1: number, lambda: number): Float64Array {
+  const a = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) a[i * k + j] = h[i * k1 + j]!;
+    a[i * k + i] += lambda;
+  }
+  const inv = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) inv[i * k + i] = 1;
+  for (let c = 0; c < k; c++) {
+    const p = a[c * k + c]!;
+    if (!(Math.abs(p) > 0)) continue;
+    for (let j = 0; j < k; j++) {
+      a[c * k + j] /= p;
+      inv[c * k + j] /= p;
+    }
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = a[r * k + c]!;
+      if (f === 0) continue;
+      for (let j = 0; j < k; j++) {
+        a[r * k + j] -= f * a[c * k + j]!;
+        inv[r * k + j] -= f * inv[c * k + j]!;
+      }
+    }
+  }
+  const d = new Float64Array(k);
+  for (let i = 0; i < k; i++) d[i] = inv[i * k + i]!;
+  return d;
+}
+
+/** Per row, keep as many weights as `given` keeps, the ones of highest saliency. */
+function selectMask(
+  given: Uint8Array,
+  h: Float64Array,
+  k: number,
+  k1: number,
+  m: number,
+  lambda: number,
+  index: (row: number, col: number) => number,
+  w: Float32Array,
+  how: 'obs' | 'wanda',
+): Uint8Array {
+  const weightOf = new Float64Array(k);
+  if (how === 'obs') {
+    const d = inverseDiagonal(h, k, k1, lambda);
+    for (let j = 0; j < k; j++) weightOf[j] = 1 / Math.max(d[j]!, 1e-30);
+  } else for (let j = 0; j < k; j++) weightOf[j] = h[j * k1 + j]!;
+  const out = new Uint8Array(given.length);
+  const order = Array.from({ length: k }, (_, j) => j);
+  const score = new Float64Array(k);
+  for (let row = 0; row < m; row++) {
+    let keep = 0;
+    for (let c = 0; c < k; c++) {
+      const at = index(row, c);
+      keep += given[at]!;
+      const v = w[at]!;
+      score[c] = v * v * weightOf[c]!;
+    }
+    order.sort((a, b) => score[b]! - score[a]! || a - b);
+    for (let t = 0; t < keep; t++) out[index(row, order[t]!)] = 1;
+  }
+  return out;
+}
+
 /** Refits the kept weights of every masked layer; see the file comment. */
 export async function reconstructLayers(o: ReconstructOptions): Promise<ReconstructResult> {
   const examples = Math.min(o.examples ?? 256, sampleCount(o.data));
@@ -233,6 +308,7 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
   const skipped: { name: string; reason: string }[] = [];
   const rng = createRng(o.seed ?? 0);
   const seen = new Set<string>();
+  const masksOut = new Map<string, Uint8Array>([...o.masks].map(([n, v]) => [n, v.slice()]));
 
   /** The values of tensor `x` over the examples, by batch, from `model` (a probe with `x` as its only output). */
   const probe = async (model: ModelProto, x: string): Promise<{ values: Float32Array; dims: number[] }[]> => {
@@ -267,7 +343,7 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
       skipped.push({ name: weight, reason: g });
       continue;
     }
-    const mask = o.masks.get(weight)!;
+    let mask = o.masks.get(weight)!;
     const x = node.input[0]!;
     const [orig, pruned] = [await probe(o.original, x), await probe(current, x)];
     const { m, k } = g;
@@ -330,10 +406,14 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
     }
     let diag = 0;
     for (let i = 0; i < k; i++) diag += H[i * k1 + i]!;
-    // Ridge towards the pruned weights (not towards zero): with few rows for a wide layer the refit stays near magnitude pruning.
+    // Ridge towards the original weights on the kept support (not towards zero): with few rows for a wide layer the refit stays near magnitude pruning.
     const lambda = Math.max(1e-12, ((damping * diag) / k) * Math.max(1, (4 * k1) / rowsUsed));
     const wNew = new Float32Array(wNow.length);
     const bNew = bNow ? Float32Array.from(bNow) : undefined;
+    if (o.select === 'obs' || o.select === 'wanda') {
+      mask = selectMask(mask, H, k, k1, m, lambda, g.index, w0, o.select);
+    }
+    masksOut.set(weight, mask);
     const hasBias = g.bias !== undefined;
     const fixedBias = (row: number): number => (b0?.[row] ?? 0) - (bNow?.[row] ?? 0);
     for (let row = 0; row < m; row++) {
@@ -350,7 +430,7 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
         const col = support[s]!;
         let v = 0;
         for (let i = 0; i < k1; i++) v += full[i]! * G[i * k1 + col]!;
-        rhs[s] = col < k ? v + lambda * wNow[g.index(row, col)]! : v;
+        rhs[s] = col < k ? v + lambda * w0[g.index(row, col)]! : v;
       }
       const a = new Float64Array(n * n);
       for (let s = 0; s < n; s++) {
@@ -358,8 +438,8 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
         if (support[s]! < k) a[s * n + s] += lambda;
       }
       if (!choleskySolve(a, rhs, n)) {
-        // numerically singular (dead inputs): keep the row as it was
-        for (let c = 0; c < k; c++) wNew[g.index(row, c)] = wNow[g.index(row, c)]!;
+        // numerically singular (dead inputs): the original weights under the mask
+        for (let c = 0; c < k; c++) wNew[g.index(row, c)] = mask[g.index(row, c)] ? w0[g.index(row, c)]! : 0;
         continue;
       }
       for (let s = 0; s < n; s++) {
@@ -403,5 +483,5 @@ export async function reconstructLayers(o: ReconstructOptions): Promise<Reconstr
       biasRefitted: g.bias !== undefined,
     });
   }
-  return { model: current, layers, skipped };
+  return { model: current, layers, skipped, masks: masksOut };
 }

@@ -203,7 +203,7 @@ export function register(program: Command, io: CliIO): void {
     ),
     option(
       '--reconstruct',
-      "unstructured, with --data: refit the kept weights and biases of each pruned layer, in graph order, by least squares so its outputs match the original layer (on the pruned network's inputs), before any fine-tuning",
+      "unstructured, with --data: layer by layer in graph order, choose the weights each row prunes by their Optimal Brain Surgeon saliency on the data (as many per row as --method prunes; N:M keeps its masks), then refit the kept weights and bias by least squares so the layer reproduces the original layer's outputs from the pruned network's inputs; before any fine-tuning",
     ),
     option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha', {
       defaultText: '4:0.7 when given without a value',
@@ -313,11 +313,13 @@ export function register(program: Command, io: CliIO): void {
             original,
             pruned: start.model,
             masks: start.masks,
+            // N:M keeps its pattern; the others re-choose each row's pruned weights by OBS saliency (same count per row)
+            select: plan.method.kind === 'nm' ? 'given' : 'obs',
             data: data.train,
             seed: o.seed,
             file: input,
           });
-          pruned = { ...start, model: reconstruction.model };
+          pruned = { ...start, model: reconstruction.model, masks: reconstruction.masks };
         }
         if (data && o.finetuneEpochs !== undefined) {
           const r = await pruneAndFinetune({
