@@ -48,7 +48,7 @@ export interface ReconstructOptions {
   select?: 'given' | 'obs' | 'wanda';
   /** Inputs (labels unused). */
   data: Dataset;
-  /** Examples used (the first ones); default 256. */
+  /** Examples used (the first ones); default 2048. */
   examples?: number;
   /** Rows (output positions x examples) sampled per layer for H and G; default 16384. */
   maxRows?: number;
@@ -289,7 +289,7 @@ function selectMask(
 
 /** Refits the kept weights of every masked layer; see the file comment. */
 export async function reconstructLayers(o: ReconstructOptions): Promise<ReconstructResult> {
-  const examples = Math.min(o.examples ?? 256, sampleCount(o.data));
+  const examples = Math.min(o.examples ?? 2048, sampleCount(o.data));
   if (examples < 1) throw new ModelpressError('E_ARG', 'layer-wise reconstruction needs at least one example');
   const maxRows = o.maxRows ?? 16384;
   const damping = o.damping ?? 0.01;
