@@ -1,5 +1,4 @@
 /** Layer-wise reconstruction: masks are kept (or re-chosen with the same count per row), and the refit brings the outputs back. */
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { floatDataset } from '../../src/data/dataset.js';
 import { getInitializerValues } from '../../src/graph/model-edit.js';
@@ -8,8 +7,6 @@ import { createNodeRunner } from '../../src/node/ort-runner.js';
 import { reconstructLayers } from '../../src/prune/reconstruct.js';
 import { pruneUnstructured } from '../../src/prune/unstructured.js';
 import { randomValues, runModel } from './helpers.js';
-
-void ort;
 
 /** x [N, 12] -> Gemm 16 -> Relu -> Gemm 4; input features 8..11 are always zero in the data. */
 function model() {
