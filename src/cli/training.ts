@@ -17,7 +17,10 @@ import {
 } from '../train/trainer.js';
 import { loadTrainingData, type PreparedData } from './data.js';
 import type { CliIO } from './io.js';
-import type { DataCliOptions, TrainingCliOptions } from './options.js';
+import { number, option, type DataCliOptions, type TrainingCliOptions } from './options.js';
+import type { Option } from 'commander';
+import { ModelpressError } from '../core/errors.js';
+import { enforceFidelity, fidelityJson, fidelityLines, measureFidelity, type FidelityFlags } from './fidelity.js';
 import { sampleCount, type Dataset } from '../data/dataset.js';
 import { FidelityAccumulator } from '../eval/fidelity.js';
 import type { LossSpec } from '../train/autodiff/types.js';
@@ -213,6 +216,13 @@ export async function runTraining(
     adamLr?: number;
     file?: string;
     masks?: ReadonlyMap<string, Uint8Array>;
+    /** The loss and its per-batch feeds (label-free distillation); default cross-entropy on the labels. */
+    kd?: { loss?: LossSpec; batchFeeds?: BatchFeeds };
+    /**
+     * The model the result is measured against (output SNR, cosine, accuracy
+     * drop on the test split), and the guard flags; before anything is written.
+     */
+    guard?: { reference: ModelProto; flags: FidelityFlags; name: string; dataName: string; before?: ModelProto };
   },
 ): Promise<void> {
   const { model, data, report, file, masks } = run;
@@ -224,12 +234,21 @@ export async function runTraining(
       model,
       ...earlyStopping(opts),
       ...(masks ? { masks } : {}),
+      ...(run.kd ?? {}),
       ...(file === undefined ? {} : { file }),
     });
   } finally {
     progress.stop();
   }
-  const test = await evaluateModel(createNodeRunner, result.model, data.test);
+  const test = data.test.y !== undefined ? await evaluateModel(createNodeRunner, result.model, data.test) : undefined;
+  const guard = run.guard;
+  const fidelity = guard
+    ? await measureFidelity(guard.reference, result.model, data, {
+        dataName: guard.dataName,
+        ...(guard.before ? { beforeTraining: guard.before } : {}),
+      })
+    : undefined;
+  if (guard && fidelity) enforceFidelity(io, fidelity, guard.flags, file ?? guard.name);
   const bytes = writeTrainedModel(result.model, opts.output);
   const summary = {
     schema: `modelpress.${String(report.command)}/1`,
@@ -245,8 +264,9 @@ export async function runTraining(
     epochs: result.history.map(epochJson),
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
+    testAccuracy: test?.accuracy ?? null,
+    testLoss: test?.loss ?? null,
+    ...(fidelity ? { fidelityAgainst: guard!.name, fidelity: fidelityJson(fidelity) } : {}),
     secondsPerEpoch: meanSecondsPerEpoch(result),
     output: opts.output,
     outputBytes: bytes,
@@ -255,9 +275,11 @@ export async function runTraining(
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
     printEpochs(io, result.history, opts.epochs);
+    const acc = test ? `; test accuracy ${pct(test.accuracy)} (loss ${test.loss.toFixed(4)}) on ${test.count} examples` : '';
     io.stdout(
-      `best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}; test accuracy ${pct(test.accuracy)} (loss ${test.loss.toFixed(4)}) on ${test.count} examples; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`,
+      `best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}${acc}; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`,
     );
+    if (fidelity) io.stdout(`against ${guard!.name}: ${fidelityLines(fidelity)}`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   }
 }
@@ -281,12 +303,49 @@ export async function outputFidelity(
   };
 }
 
-/** Label-free distillation from `teacher` (MSE against its outputs) for data without labels; nothing for labelled data. */
+/** `--kd-temperature`: how commands distil from the original when the data has no labels. */
+export interface KdFlags {
+  kdTemperature?: number;
+}
+
+/** The --kd-temperature option of the label-free loss. */
+export function kdTemperatureOption(): Option {
+  return option(
+    '--kd-temperature <T>',
+    'data without labels: distil from the original by the KL divergence of its temperature-T softmax (outputs that are logits [N, classes]) instead of the default MSE against its outputs (any output)',
+    { parse: number({ above: 0 }) },
+  );
+}
+
+/** What the label-free loss is, for reports: 'mse' or 'kl:T'; null with labels. */
+export function labelFreeLossName(data: PreparedData | undefined, o: KdFlags): string | null {
+  if (!data || data.train.y !== undefined) return null;
+  return o.kdTemperature === undefined ? 'mse' : `kl:${o.kdTemperature}`;
+}
+
+/**
+ * Label-free distillation from `teacher` for data without labels: MSE
+ * against its outputs (any output shape), or with `temperature` the KL
+ * divergence of the temperature-softened softmaxes (logits [N, classes]);
+ * nothing for labelled data (the command's own loss on the labels).
+ */
 export async function labelFreeDistillation(
   teacher: ModelProto,
   data: PreparedData,
+  o: KdFlags = {},
 ): Promise<{ loss?: LossSpec; batchFeeds?: BatchFeeds }> {
   if (data.train.y !== undefined) return {};
   const outputs = await datasetLogits(createNodeRunner, teacher, data.train);
+  if (o.kdTemperature !== undefined) {
+    if (outputs.outputShape.length !== 1)
+      throw new ModelpressError(
+        'E_ARG',
+        `--kd-temperature needs logits [N, classes]; the model's output is [N, ${outputs.outputShape.join(', ')}] (drop it for MSE)`,
+      );
+    return {
+      loss: { kind: 'distillation', temperature: o.kdTemperature, alpha: 1, teacherLogits: 'teacher_logits' },
+      batchFeeds: teacherFeeds(outputs, 'teacher_logits'),
+    };
+  }
   return { loss: { kind: 'mse', target: 'teacher_outputs' }, batchFeeds: teacherFeeds(outputs, 'teacher_outputs') };
 }

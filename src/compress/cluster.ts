@@ -11,6 +11,8 @@
  * `quantizeModel(model, 'kmeans:<bits>')`, which onnxruntime runs as is;
  * indices are stored one byte each (entropy coding packs them further).
  */
+import type { LossSpec } from '../train/autodiff/types.js';
+import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema, type ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
@@ -166,6 +168,10 @@ export interface ClusterFinetuneOptions extends ClusterOptions {
   trainSeed?: number;
   /** Train the biases (and other non-codebook float parameters) too; default true. */
   trainOthers?: boolean;
+  /** Loss; default cross-entropy on the labels. Label-free: MSE against the input model's outputs (train/teacher.ts feeds). */
+  loss?: LossSpec;
+  /** Per-batch inputs of the loss (the teacher's outputs). */
+  batchFeeds?: BatchFeeds;
   onProgress?: (e: TrainProgress) => void;
 }
 
@@ -173,14 +179,17 @@ export interface ClusterResult extends ClusterWeightsResult {
   /** Accuracy on `test`: the input model, right after k-means, after fine-tuning. */
   accuracy?: { input: EvalResult; clustered: EvalResult; finetuned?: EvalResult };
   history: EpochRecord[];
+  /** The k-means result before fine-tuning. */
+  clusteredModel: ModelProto;
 }
 
 /** clusterWeights, then centroid fine-tuning on `train` when given. */
 export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptions): Promise<ClusterResult> {
   const clustered = clusterWeights(input, opts);
   const where = opts.file === undefined ? {} : { file: opts.file };
-  const inputAcc = opts.test ? await evaluateModel(opts.openRunner, input, opts.test, where) : undefined;
-  const clusteredAcc = opts.test ? await evaluateModel(opts.openRunner, clustered.model, opts.test, where) : undefined;
+  const labelled = opts.test !== undefined && opts.test.y !== undefined;
+  const inputAcc = labelled ? await evaluateModel(opts.openRunner, input, opts.test!, where) : undefined;
+  const clusteredAcc = labelled ? await evaluateModel(opts.openRunner, clustered.model, opts.test!, where) : undefined;
   let model = clustered.model;
   let history: EpochRecord[] = [];
   if (opts.train) {
@@ -197,18 +206,21 @@ export async function clusterModel(input: ModelProto, opts: ClusterFinetuneOptio
       trainable: [...codebooks, ...others],
       masks: clustered.masks,
       restoreBest: false,
+      ...(opts.loss ? { loss: opts.loss } : {}),
+      ...(opts.batchFeeds ? { batchFeeds: opts.batchFeeds } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...where,
     });
     model = r.model;
     history = r.history;
   }
-  const finetunedAcc = opts.test && opts.train ? await evaluateModel(opts.openRunner, model, opts.test, where) : undefined;
+  const finetunedAcc = labelled && opts.train ? await evaluateModel(opts.openRunner, model, opts.test!, where) : undefined;
   return {
     model,
     layers: clustered.layers,
     masks: clustered.masks,
     history,
+    clusteredModel: clustered.model,
     ...(inputAcc && clusteredAcc
       ? { accuracy: { input: inputAcc, clustered: clusteredAcc, ...(finetunedAcc ? { finetuned: finetunedAcc } : {}) } }
       : {}),

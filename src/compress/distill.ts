@@ -5,6 +5,7 @@
  * computed once by onnxruntime over the training set (no augmentation, so
  * they do not change between epochs) and fed per batch by example index.
  */
+import type { LossSpec } from '../train/autodiff/types.js';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { readValueInfo } from '../graph/value-info.js';
@@ -37,6 +38,13 @@ export interface DistillOptions {
   /** Default Adam lr 1e-3. */
   optimizer?: OptimizerSpec;
   onProgress?: (e: TrainProgress) => void;
+  /**
+   * Data without labels: train the student on the teacher's outputs alone —
+   * MSE against them (any output shape; the default), or with `temperature`
+   * the KL divergence of the temperature-T softmaxes (logits [N, classes]).
+   * `temperature` / `alpha` above are then unused.
+   */
+  labelFree?: { temperature?: number };
   /** File names for error messages. */
   teacherFile?: string;
   studentFile?: string;
@@ -80,9 +88,20 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     opts.teacherFile === undefined ? {} : { file: opts.teacherFile },
   );
   const classes = cached.classes;
-  if (studentClasses !== undefined && classes !== studentClasses)
+  const mse = opts.labelFree !== undefined && opts.labelFree.temperature === undefined;
+  if (!mse && studentClasses !== undefined && classes !== studentClasses)
     throw new ModelpressError('E_SHAPE', `teacher produced ${classes} logits per example, the student has ${studentClasses} classes`);
+  if (opts.labelFree?.temperature !== undefined && cached.outputShape.length !== 1)
+    throw new ModelpressError(
+      'E_ARG',
+      `KL distillation needs logits [N, classes]; the teacher's output is [N, ${cached.outputShape.join(', ')}] (use MSE)`,
+    );
   const batchFeeds = teacherFeeds(cached, 'teacher_logits');
+  const loss: LossSpec = mse
+    ? { kind: 'mse', target: 'teacher_logits' }
+    : opts.labelFree
+      ? { kind: 'distillation', temperature: opts.labelFree.temperature!, alpha: 1, teacherLogits: 'teacher_logits' }
+      : { kind: 'distillation', temperature, alpha, teacherLogits: 'teacher_logits' };
   const r = await train({
     openRunner: opts.openRunner,
     model: opts.student,
@@ -92,13 +111,13 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     batchSize: opts.batchSize ?? 64,
     seed: opts.seed ?? 0,
     optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-3 },
-    loss: { kind: 'distillation', temperature, alpha, teacherLogits: 'teacher_logits' },
+    loss,
     batchFeeds,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.studentFile === undefined ? {} : { file: opts.studentFile }),
   });
   const result: DistillResult = { model: r.model, history: r.history, bestEpoch: r.bestEpoch, teacherTrainAccuracy: cached.accuracy };
-  if (opts.test) {
+  if (opts.test && opts.test.y !== undefined) {
     result.teacherTest = await evaluateModel(opts.openRunner, opts.teacher, opts.test);
     result.studentTest = await evaluateModel(opts.openRunner, r.model, opts.test);
   }

@@ -29,8 +29,10 @@ import type { Runner, RunnerFactory } from '../runtime/runner.js';
 import { floatTensor, floatValues } from '../runtime/tensors.js';
 import { insertFakeQuant, type FakeQuantSpec } from '../train/autodiff/index.js';
 import type { OptimizerSpec } from '../train/optim/index.js';
+import type { LossSpec } from '../train/autodiff/types.js';
+import type { BatchFeeds } from '../train/trainer/step-session.js';
 import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress } from '../train/trainer.js';
-import { fitSampleShape, resolveModelIo } from '../train/trainer/model-io.js';
+import { fitSampleShape, resolveModelIo, withDynamicBatch } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
 import { QAT_SCHEMES, weightFakeQuant, type QatScheme, type WeightFakeQuant } from './weight-fake-quant.js';
@@ -63,6 +65,10 @@ export interface QatOptions {
   earlyStopping?: EarlyStoppingOptions;
   /** Export the best validation epoch (weights and activation ranges) instead of the last; default true with validation. */
   restoreBest?: boolean;
+  /** Loss; default cross-entropy on the labels. Label-free: MSE against the float model's outputs (train/teacher.ts feeds). */
+  loss?: LossSpec;
+  /** Per-batch inputs of the loss (the teacher's outputs). */
+  batchFeeds?: BatchFeeds;
   onProgress?: (e: TrainProgress) => void;
   file?: string;
 }
@@ -112,7 +118,8 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     throw new ModelpressError('E_ARG', `block size must be a power of two in 16..256, got ${blockSize}`);
   const decay = opts.emaDecay ?? 0.99;
   if (!(decay >= 0 && decay < 1)) throw new ModelpressError('E_ARG', `EMA decay must be in [0, 1), got ${decay}`);
-  checkDataset(opts.train, 'training data', { labels: true });
+  const labelFree = opts.loss !== undefined && (opts.loss.kind === 'mse' || (opts.loss.kind === 'distillation' && opts.loss.alpha === 1));
+  checkDataset(opts.train, 'training data', { labels: !labelFree });
   if (sampleCount(opts.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
 
   const io = resolveModelIo(model, {}, file);
@@ -170,6 +177,8 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     batchSize,
     seed: opts.seed ?? 0,
     optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-4 },
+    ...(opts.loss ? { loss: opts.loss } : {}),
+    ...(opts.batchFeeds ? { batchFeeds: opts.batchFeeds } : {}),
     ...(opts.maxStepsPerEpoch === undefined ? {} : { maxStepsPerEpoch: opts.maxStepsPerEpoch }),
     ...(opts.earlyStopping ? { earlyStopping: opts.earlyStopping } : {}),
     ...(opts.restoreBest === undefined ? {} : { restoreBest: opts.restoreBest }),
@@ -272,7 +281,7 @@ async function initialRanges(
 ): Promise<Ranges> {
   const ranges: Ranges = new Map();
   if (acts.length === 0) return ranges;
-  const probe = withRangeOutputs(cloneModel(model), acts);
+  const probe = withRangeOutputs(withDynamicBatch(cloneModel(model), inputName), acts);
   const runner = await openRunner(writeOnnx(probe), {
     ...TRAINING_RUNNER_OPTIONS,
     generated: 'the QAT activation-range probe',
@@ -356,6 +365,8 @@ export async function ptqBaseline(
   if (scheme === 'int4')
     return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) }))
       .model;
+  // calibration runs batches of up to 128: a model declaring a batch of 1 gets a free batch dim (train/trainer does the same)
+  model = withDynamicBatch(model, resolveModelIo(model, {}, opts.file).inputName);
   const train = floatView(data);
   const n = Math.min(opts.calibSize, train.count);
   const size = train.sampleShape.reduce((a, b) => a * b, 1);

@@ -69,6 +69,12 @@ export interface PruneFinetuneOptions extends FinetuneRunOptions {
   filter?: WeightFilter;
   earlyStopping?: EarlyStoppingOptions;
   maxStepsPerEpoch?: number;
+  /**
+   * One-shot only: start from this pruning of `model` (its masks held)
+   * instead of pruning it here, e.g. after layer-wise reconstruction
+   * (reconstruct.ts) refitted the kept weights.
+   */
+  pruned?: UnstructuredPruneResult;
 }
 
 export interface PruneFinetuneResult {
@@ -93,7 +99,9 @@ export async function pruneAndFinetune(o: PruneFinetuneOptions): Promise<PruneFi
   const schedule = o.schedule ?? 'oneshot';
   const start = cloneModel(o.model);
   constantsToInitializers(start);
-  const initial = pruneUnstructured(start, o.method, o.filter);
+  if (o.pruned && schedule !== 'oneshot')
+    throw new ModelpressError('E_ARG', `a given pruning (after reconstruction) needs schedule oneshot, not ${schedule}`);
+  const initial = o.pruned ?? pruneUnstructured(start, o.method, o.filter);
   const batchSize = o.batchSize ?? 64;
   const stepsPerEpoch = Math.min(Math.ceil(sampleCount(o.train) / batchSize), o.maxStepsPerEpoch ?? Infinity);
   const totalSteps = stepsPerEpoch * o.epochs;

@@ -22,6 +22,19 @@ import {
   type TrainingCliOptions,
 } from '../options.js';
 import {
+  addFidelityOptions,
+  checkFidelityFlags,
+  enforceFidelity,
+  fidelityJson,
+  fidelityLines,
+  measureFidelity,
+  type FidelityFlags,
+} from '../fidelity.js';
+import {
+  kdTemperatureOption,
+  labelFreeDistillation,
+  labelFreeLossName,
+  type KdFlags,
   checkOutput,
   epochJson,
   loadData,
@@ -35,7 +48,11 @@ import {
 } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
-interface ClusterCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs' | 'valSize' | 'patience'> {
+interface ClusterCliOptions
+  extends Partial<DataCliOptions>,
+    Omit<TrainingCliOptions, 'epochs' | 'valSize' | 'patience'>,
+    FidelityFlags,
+    KdFlags {
   output: string;
   bits: number;
   bitsConv?: number;
@@ -83,6 +100,8 @@ export function register(program: Command, io: CliIO): void {
     seeds: 'shuffling; random/kmeans++ initialization uses seed + 1',
     without: ['valSize', 'patience'],
   });
+  addOptions(cmd, kdTemperatureOption());
+  addFidelityOptions(cmd, { labels: true });
   addOutputOptions(cmd, {
     output: 'where to write the clustered model (must differ from the input)',
     json: 'print a JSON report on stdout (schema modelpress.cluster/1, docs/CLI.md)',
@@ -92,7 +111,9 @@ export function register(program: Command, io: CliIO): void {
     if (opts.finetuneEpochs !== undefined && opts.finetuneEpochs > 0 && opts.data === undefined)
       throw new ModelpressError('E_ARG', '--finetune-epochs needs --data (the images to fine-tune the centroids on)');
     const model = readModel(input, [opts.output]);
-    const data = opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data });
+    // Data without labels: the centroids are fine-tuned by distillation from the input model (MSE, or KL with --kd-temperature).
+    const data = opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data, labels: 'optional' });
+    checkFidelityFlags(opts, data, opts.data);
     const epochs = data ? (opts.finetuneEpochs ?? 1) : 0;
     const progress = trainingProgress(io);
     let r: Awaited<ReturnType<typeof clusterModel>>;
@@ -105,6 +126,7 @@ export function register(program: Command, io: CliIO): void {
         init: opts.init,
         seed: opts.seed + 1,
         ...(data ? { test: data.test } : {}),
+        ...(data && epochs > 0 ? await labelFreeDistillation(model, data, opts) : {}),
         ...(data && epochs > 0
           ? { train: data.train, epochs, optimizer: optimizerSpec(opts, sampleCount(data.train), epochs, CLUSTER_LR) }
           : {}),
@@ -116,6 +138,13 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
+    const fidelity = await measureFidelity(model, r.model, data, {
+      dataName: opts.data,
+      ...(r.history.length > 0 ? { beforeTraining: r.clusteredModel } : {}),
+      ...(r.accuracy ? { accuracyOriginal: r.accuracy.input.accuracy } : {}),
+      file: input,
+    });
+    enforceFidelity(io, fidelity, opts, input);
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
       ...modelReportHead('cluster', input, opts.output, bytes),
@@ -144,6 +173,9 @@ export function register(program: Command, io: CliIO): void {
         ? { input: r.accuracy.input.accuracy, clustered: r.accuracy.clustered.accuracy, finetuned: r.accuracy.finetuned?.accuracy ?? null }
         : null,
       epochs: r.history.map(epochJson),
+      labels: data ? data.train.y !== undefined : null,
+      labelFreeLoss: labelFreeLossName(data, opts),
+      fidelity: fidelityJson(fidelity),
     };
     if (opts.json) {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
@@ -158,6 +190,7 @@ export function register(program: Command, io: CliIO): void {
       io.stdout(
         `test accuracy: input ${pct(r.accuracy.input.accuracy)}, clustered ${pct(r.accuracy.clustered.accuracy)}${r.accuracy.finetuned ? `, after ${epochs} epoch(s) of centroid fine-tuning ${pct(r.accuracy.finetuned.accuracy)}` : ''} (${r.accuracy.input.count} examples)\n`,
       );
+    io.stdout(fidelityLines(fidelity, 'k-means alone'));
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });
 }

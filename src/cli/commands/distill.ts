@@ -24,6 +24,18 @@ import {
   type TrainingCliOptions,
 } from '../options.js';
 import {
+  addFidelityOptions,
+  checkFidelityFlags,
+  enforceFidelity,
+  fidelityJson,
+  fidelityLines,
+  measureFidelity,
+  type FidelityFlags,
+} from '../fidelity.js';
+import {
+  kdTemperatureOption,
+  labelFreeLossName,
+  type KdFlags,
   checkOutput,
   epochJson,
   learningRate,
@@ -38,7 +50,7 @@ import {
 } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
 
-interface DistillCliOptions extends DataCliOptions, Omit<TrainingCliOptions, 'patience'> {
+interface DistillCliOptions extends DataCliOptions, Omit<TrainingCliOptions, 'patience'>, FidelityFlags, KdFlags {
   teacher: string;
   student: string;
   output: string;
@@ -67,6 +79,7 @@ export function register(program: Command, io: CliIO): void {
     option('--temperature <T>', 'softmax temperature', { parse: number({ above: 0 }), default: 2 }),
     option('--alpha <a>', 'weight of the teacher term (1 - alpha on the labels)', { parse: fraction(), default: 0.5 }),
     option('--compare-labels', 'also train the same student on the labels alone (same epochs, seed and hold-out) and report both'),
+    kdTemperatureOption(),
   );
   addDataOptions(cmd, { what: 'training and test data', required: true });
   addTrainingOptions(cmd, {
@@ -76,6 +89,7 @@ export function register(program: Command, io: CliIO): void {
     seeds: "the student's initialization, the hold-out split and shuffling",
     without: ['patience'],
   });
+  addFidelityOptions(cmd, { labels: true });
   addOutputOptions(cmd, {
     output: 'where to write the trained student (must differ from the teacher and a student file)',
     json: 'print a JSON report on stdout (schema modelpress.distill/1, docs/CLI.md)',
@@ -91,7 +105,13 @@ export function register(program: Command, io: CliIO): void {
         'E_ARG',
         `--student '${opts.student}' is neither a known architecture (zoo names, mlp-<hidden>...) nor an existing file`,
       );
-    const data = await loadData(opts);
+    // Data without labels: the student learns the teacher's outputs alone (MSE, or KL at --kd-temperature).
+    const data = await loadData({ ...opts, labels: 'optional' });
+    const labelled = data.train.y !== undefined;
+    checkFidelityFlags(opts, data, opts.data);
+    if (opts.compareLabels && !labelled) throw new ModelpressError('E_ARG', `--compare-labels needs labels; ${opts.data} has none`);
+    if (opts.kdTemperature !== undefined && labelled)
+      throw new ModelpressError('E_ARG', '--kd-temperature is the label-free loss; with labels use --temperature and --alpha');
     const progress = trainingProgress(io);
     let r: Awaited<ReturnType<typeof distill>>;
     try {
@@ -104,6 +124,7 @@ export function register(program: Command, io: CliIO): void {
         alpha: opts.alpha,
         teacherFile: opts.teacher,
         studentFile: opts.student,
+        ...(labelled ? {} : { labelFree: opts.kdTemperature === undefined ? {} : { temperature: opts.kdTemperature } }),
       });
     } finally {
       progress.stop();
@@ -124,6 +145,14 @@ export function register(program: Command, io: CliIO): void {
       });
       labelsOnly = await evaluateModel(createNodeRunner, b.model, data.test);
     }
+    // Against the teacher on the test split: the trained student, and the student as it started.
+    const fidelity = await measureFidelity(teacher, r.model, data, {
+      dataName: opts.data,
+      beforeTraining: student,
+      ...(r.teacherTest ? { accuracyOriginal: r.teacherTest.accuracy } : {}),
+      file: opts.teacher,
+    });
+    enforceFidelity(io, fidelity, opts, opts.student);
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
       schema: 'modelpress.distill/1',
@@ -142,18 +171,23 @@ export function register(program: Command, io: CliIO): void {
       testExamples: sampleCount(data.test),
       epochs: r.history.map(epochJson),
       teacherTrainAccuracy: r.teacherTrainAccuracy,
-      teacherTestAccuracy: r.teacherTest!.accuracy,
-      studentTestAccuracy: r.studentTest!.accuracy,
+      teacherTestAccuracy: r.teacherTest?.accuracy ?? null,
+      studentTestAccuracy: r.studentTest?.accuracy ?? null,
       labelsOnlyTestAccuracy: labelsOnly?.accuracy ?? null,
+      labels: labelled,
+      labelFreeLoss: labelFreeLossName(data, opts),
+      fidelity: fidelityJson(fidelity),
     };
     if (opts.json) {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       return;
     }
     printEpochs(io, r.history, opts.epochs);
-    io.stdout(
-      `test accuracy: teacher ${pct(r.teacherTest!.accuracy)}, distilled student ${pct(r.studentTest!.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`,
-    );
+    if (r.teacherTest && r.studentTest)
+      io.stdout(
+        `test accuracy: teacher ${pct(r.teacherTest.accuracy)}, distilled student ${pct(r.studentTest.accuracy)}${labelsOnly ? `, same student on labels alone ${pct(labelsOnly.accuracy)}` : ''} (${sampleCount(data.test)} examples, ${opts.epochs} epochs, seed ${opts.seed})\n`,
+      );
+    io.stdout(`student against the teacher: ${fidelityLines(fidelity, 'untrained student')}`);
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   });
 }

@@ -12,7 +12,20 @@ import { createNodeRunner } from '../../node/ort-runner.js';
 import { evaluateModel } from '../../train/trainer.js';
 import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, option } from '../options.js';
-import { checkOutput, loadData, pct, readModel, runTraining, type TrainCommandOptions } from '../training.js';
+import {
+  checkOutput,
+  kdTemperatureOption,
+  labelFreeDistillation,
+  labelFreeLossName,
+  loadData,
+  pct,
+  readModel,
+  runTraining,
+  type KdFlags,
+  type TrainCommandOptions,
+} from '../training.js';
+import { addFidelityOptions, checkFidelityFlags, type FidelityFlags } from '../fidelity.js';
+import { ModelpressError } from '../../core/errors.js';
 
 /** Masks (0 = hold at zero) for every float32 initializer that has exact zeros. */
 function zeroMasks(model: ModelProto): Map<string, Uint8Array> {
@@ -36,7 +49,15 @@ export function register(program: Command, io: CliIO): void {
     .command('finetune')
     .description('continue training an ONNX classifier on an image dataset; same graph, new weights')
     .argument('<model>', 'ONNX model: one float input taking the images, logits [N, classes] as first output');
-  addOptions(cmd, option('--keep-zeros', 'hold every weight that is exactly zero at zero (a pruned model stays pruned)'));
+  addOptions(
+    cmd,
+    option('--keep-zeros', 'hold every weight that is exactly zero at zero (a pruned model stays pruned)'),
+    option(
+      '--teacher <model>',
+      'distil from this model instead of training on labels (needed when --data has no labels; e.g. the original of a pruned model, with --keep-zeros); fidelity is measured against it',
+    ),
+    kdTemperatureOption(),
+  );
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
   addTrainingOptions(cmd, {
     epochs: 1,
@@ -44,26 +65,50 @@ export function register(program: Command, io: CliIO): void {
     lrSchedule: 'constant',
     seeds: 'the hold-out split and shuffling',
   });
+  addFidelityOptions(cmd, { labels: true });
   addOutputOptions(cmd, {
     output: 'where to write the trained ONNX model',
     json: 'print a JSON report on stdout (schema modelpress.finetune/1, docs/CLI.md)',
   });
-  cmd.action(async (modelPath: string, opts: TrainCommandOptions & { keepZeros?: boolean }) => {
-    checkOutput(opts.output, modelPath, opts.data);
+  cmd.action(async (modelPath: string, opts: TrainCommandOptions & FidelityFlags & KdFlags & { keepZeros?: boolean; teacher?: string }) => {
+    checkOutput(opts.output, modelPath, opts.data, ...(opts.teacher === undefined ? [] : [opts.teacher]));
     const model = readModel(modelPath, [opts.output]);
-    const data = await loadData(opts);
-    const before = await evaluateModel(createNodeRunner, model, data.test, { file: modelPath });
-    if (!opts.json)
+    const teacher = opts.teacher === undefined ? undefined : readModel(opts.teacher, [opts.output]);
+    const data = await loadData({ ...opts, labels: teacher ? 'optional' : 'required' });
+    checkFidelityFlags(opts, data, opts.data);
+    const labelled = data.train.y !== undefined;
+    if (opts.kdTemperature !== undefined && !teacher) throw new ModelpressError('E_ARG', '--kd-temperature needs --teacher');
+    // With a teacher: distil from it (MSE against its outputs, or KL at --kd-temperature), labels or not.
+    const kd = teacher ? await labelFreeDistillation(teacher, { ...data, train: { ...data.train, y: undefined } }, opts) : undefined;
+    const before = labelled ? await evaluateModel(createNodeRunner, model, data.test, { file: modelPath }) : undefined;
+    if (!opts.json && before)
       io.stdout(`before: test accuracy ${pct(before.accuracy)} (loss ${before.loss.toFixed(4)}) on ${before.count} examples\n`);
     const masks = opts.keepZeros ? zeroMasks(model) : undefined;
     const heldZeros = masks ? { heldZeros: [...masks.values()].reduce((a, m) => a + m.length - m.reduce((x, y) => x + y, 0), 0) } : {};
     const report = {
       command: 'finetune',
       input: modelPath,
-      testAccuracyBefore: before.accuracy,
-      testLossBefore: before.loss,
+      teacher: opts.teacher ?? null,
+      labelFreeLoss: teacher ? labelFreeLossName({ ...data, train: { ...data.train, y: undefined } }, opts) : null,
+      testAccuracyBefore: before?.accuracy ?? null,
+      testLossBefore: before?.loss ?? null,
       ...heldZeros,
     };
-    await runTraining(io, opts, { model, data, report, adamLr: FINETUNE_LR, file: modelPath, ...(masks ? { masks } : {}) });
+    await runTraining(io, opts, {
+      model,
+      data,
+      report,
+      adamLr: FINETUNE_LR,
+      file: modelPath,
+      ...(masks ? { masks } : {}),
+      ...(kd ? { kd } : {}),
+      guard: {
+        reference: teacher ?? model,
+        name: teacher ? `the teacher ${opts.teacher}` : `the input ${modelPath}`,
+        dataName: opts.data,
+        flags: opts,
+        ...(teacher ? { before: model } : {}),
+      },
+    });
   });
 }

@@ -20,6 +20,7 @@ import { pruneChannelsWhileFinetuning } from '../../prune/channel-finetune.js';
 import { recalibrateBatchNorm } from '../../prune/channel-bn-recalibrate.js';
 import { pruneChannels, type ChannelPruneResult } from '../../prune/channel-surgery.js';
 import { pruneAndFinetune } from '../../prune/finetune.js';
+import { reconstructLayers, type ReconstructResult } from '../../prune/reconstruct.js';
 import { teacherFeeds } from '../../train/teacher.js';
 import { parseNmPattern } from '../../prune/nm.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../../prune/schedule.js';
@@ -45,6 +46,15 @@ import {
   followSymlinksOption,
 } from '../options.js';
 import {
+  addFidelityOptions,
+  checkFidelityFlags,
+  enforceFidelity,
+  fidelityJson,
+  fidelityLines,
+  measureFidelity,
+  type FidelityFlags,
+} from '../fidelity.js';
+import {
   checkOutput,
   earlyStopping,
   epochJson,
@@ -62,7 +72,7 @@ import { sampleCount } from '../../data/dataset.js';
 const NORMS = ['l1', 'l2', 'bn'] as const;
 const SCOPES = ['layer', 'global'] as const;
 
-interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'> {
+interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'>, FidelityFlags {
   output: string;
   followSymlinks?: boolean;
   sparsity?: number;
@@ -77,6 +87,7 @@ interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptio
   include?: string[];
   exclude?: string[];
   distill?: string | true;
+  reconstruct?: boolean;
   json?: boolean;
 }
 
@@ -98,6 +109,11 @@ function planFromOptions(o: PruneCliOptions): Plan {
     );
   if (o.patience !== undefined && !finetune) throw new ModelpressError('E_ARG', '--patience needs --data and --finetune-epochs');
   const method = o.method.trim();
+  if (o.reconstruct && o.data === undefined) throw new ModelpressError('E_ARG', '--reconstruct needs --data (the inputs it refits on)');
+  if (o.reconstruct && method === 'channel')
+    throw new ModelpressError('E_ARG', '--reconstruct applies to unstructured methods, not channel');
+  if (o.reconstruct && o.schedule !== 'oneshot')
+    throw new ModelpressError('E_ARG', `--reconstruct refits after one-shot pruning: drop --schedule ${o.schedule}`);
   if (method.startsWith('nm:')) {
     if (o.sparsity !== undefined || o.quality !== undefined)
       throw new ModelpressError('E_ARG', `--method ${method} fixes the sparsity; drop --sparsity/--quality`);
@@ -185,6 +201,10 @@ export function register(program: Command, io: CliIO): void {
       '--no-recalibrate-bn',
       'channel, one-shot, with --data: keep the BatchNormalization statistics of the uncut model (by default they are measured again on the training data after the cut)',
     ),
+    option(
+      '--reconstruct',
+      "unstructured, with --data: layer by layer in graph order, choose the weights each row prunes by their Optimal Brain Surgeon saliency on the data (as many per row as --method prunes; N:M keeps its masks), then refit the kept weights and bias by least squares so the layer reproduces the original layer's outputs from the pruned network's inputs; before any fine-tuning",
+    ),
     option('--distill [T:alpha]', 'fine-tune by distillation from the unpruned model: temperature T and soft-loss weight alpha', {
       defaultText: '4:0.7 when given without a value',
     }),
@@ -196,6 +216,7 @@ export function register(program: Command, io: CliIO): void {
     what: 'fine-tuning',
     seeds: 'the hold-out split and shuffling',
   });
+  addFidelityOptions(cmd, { labels: true });
   addOutputOptions(cmd, {
     output: 'where to write the pruned ONNX model (must differ from the input)',
     json: 'print a JSON report on stdout (schema modelpress.prune/1, docs/CLI.md)',
@@ -210,6 +231,7 @@ export function register(program: Command, io: CliIO): void {
     const data = o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional' }) : undefined;
     // Data without labels: the fine-tune distils from the original model (MSE against its outputs).
     const labelled = data?.train.y !== undefined;
+    checkFidelityFlags(o, data, o.data);
     if (distill && data && !labelled)
       throw new ModelpressError(
         'E_ARG',
@@ -233,6 +255,7 @@ export function register(program: Command, io: CliIO): void {
     let report: Record<string, unknown>;
     let history: EpochRecord[] = [];
     let recalibrated: string[] = [];
+    let reconstruction: ReconstructResult | undefined;
     try {
       if (plan.kind === 'channel') {
         let pruned: Pick<ChannelPruneResult, 'model' | 'layers' | 'skipped'>;
@@ -282,9 +305,25 @@ export function register(program: Command, io: CliIO): void {
           skipped: pruned.skipped.map(({ layer, op, blockingOp, reason }) => ({ layer, op, blockingOp, reason })),
         };
       } else {
-        let pruned: UnstructuredPruneResult;
+        let pruned: UnstructuredPruneResult | undefined;
+        if (o.reconstruct && data) {
+          const start = pruneUnstructured(original, plan.method, filter);
+          reconstruction = await reconstructLayers({
+            openRunner: createNodeRunner,
+            original,
+            pruned: start.model,
+            masks: start.masks,
+            // N:M keeps its pattern; the others re-choose each row's pruned weights by OBS saliency (same count per row)
+            select: plan.method.kind === 'nm' ? 'given' : 'obs',
+            data: data.train,
+            seed: o.seed,
+            file: input,
+          });
+          pruned = { ...start, model: reconstruction.model, masks: reconstruction.masks };
+        }
         if (data && o.finetuneEpochs !== undefined) {
           const r = await pruneAndFinetune({
+            ...(pruned ? { pruned } : {}),
             ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
             model: original,
             ...kd,
@@ -300,10 +339,15 @@ export function register(program: Command, io: CliIO): void {
           history = r.train.history;
           report = { maskUpdates: r.maskUpdates.length };
         } else {
-          pruned = pruneUnstructured(original, plan.method, filter);
+          pruned ??= pruneUnstructured(original, plan.method, filter);
           result = pruned.model;
           report = {};
         }
+        if (reconstruction)
+          report.reconstruction = {
+            layers: reconstruction.layers,
+            skipped: reconstruction.skipped,
+          };
         const after = zerosByName(
           result,
           pruned.layers.map((l) => l.name),
@@ -348,26 +392,24 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
-    const accuracyAfter =
-      data && labelled ? (await evaluateModel(createNodeRunner, result, data.test, { file: o.output })).accuracy : undefined;
-    // What the outputs lost, on the held-back test split: the result, and pruning alone (one shot, no training) for comparison.
-    const against = data ? await outputFidelity(original, data.test) : undefined;
-    const fidelity =
-      data && against
-        ? {
-            examples: sampleCount(data.test),
-            result: await against(result),
-            ...(history.length > 0
-              ? {
-                  withoutTraining: await against(
-                    plan.kind === 'channel'
-                      ? pruneChannels(original, channelOptions!).model
-                      : pruneUnstructured(original, plan.method, filter).model,
-                  ),
-                }
-              : {}),
-          }
+    // What the outputs lost, on the held-back test split (random inputs without data): the result, and pruning alone
+    // (one shot, no training) for comparison.
+    const alone =
+      history.length > 0 || reconstruction
+        ? plan.kind === 'channel'
+          ? pruneChannels(original, channelOptions!).model
+          : pruneUnstructured(original, plan.method, filter).model
         : undefined;
+    const fidelity = await measureFidelity(original, result, data, {
+      dataName: o.data,
+      ...(alone ? { beforeTraining: alone } : {}),
+      ...(accuracyBefore === undefined ? {} : { accuracyOriginal: accuracyBefore }),
+      file: input,
+    });
+    const reconstructed =
+      reconstruction && history.length > 0 && data ? await (await outputFidelity(original, data.test))(reconstruction.model) : undefined;
+    enforceFidelity(io, fidelity, o, input);
+    const accuracyAfter = fidelity.accuracyResult;
     const before = paramStats(original);
     const afterStats = paramStats(result);
     writeOnnxFile(o.output, result);
@@ -380,6 +422,7 @@ export function register(program: Command, io: CliIO): void {
       params: { before: before.params, after: afterStats.params },
       nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
       bytes: { before: fileSize(input), after: fileSize(o.output) },
+      fidelity: { ...fidelityJson(fidelity), ...(reconstructed ? { reconstructed } : {}) },
       ...(data
         ? {
             data: o.data,
@@ -392,7 +435,6 @@ export function register(program: Command, io: CliIO): void {
             labels: labelled,
             accuracyBefore,
             accuracyAfter,
-            fidelity,
             testExamples: sampleCount(data.test),
             epochs: history.map(epochJson),
           }
@@ -417,13 +459,11 @@ export function register(program: Command, io: CliIO): void {
     io.stdout(
       `params ${before.params} -> ${afterStats.params}, nonzeros ${before.nonzeros} -> ${afterStats.nonzeros}; ${summary.bytes.before} -> ${summary.bytes.after} bytes\n`,
     );
-    if (fidelity) {
-      const db = (f: { snrDb: number; cosine: number }) => `${f.snrDb.toFixed(1)} dB (cosine ${f.cosine.toFixed(4)})`;
-      const alone = fidelity.withoutTraining ? `; pruning alone: ${db(fidelity.withoutTraining)}` : '';
-      io.stdout(`output SNR against the original ${db(fidelity.result)}${alone}, on ${fidelity.examples} held-back examples\n`);
-    }
-    if (accuracyBefore !== undefined && accuracyAfter !== undefined)
-      io.stdout(`test accuracy ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} on ${sampleCount(data!.test)} examples\n`);
+    if (reconstructed)
+      io.stdout(
+        `after reconstruction, before fine-tuning: ${reconstructed.snrDb.toFixed(1)} dB (cosine ${reconstructed.cosine.toFixed(4)})\n`,
+      );
+    io.stdout(fidelityLines(fidelity, plan.kind === 'channel' || !reconstruction ? 'pruning alone' : 'magnitude pruning alone'));
     io.stdout(`wrote ${o.output}\n`);
   });
 }

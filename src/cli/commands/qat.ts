@@ -29,6 +29,19 @@ import {
   type TrainingCliOptions,
 } from '../options.js';
 import {
+  addFidelityOptions,
+  checkFidelityFlags,
+  enforceFidelity,
+  fidelityJson,
+  fidelityLines,
+  measureFidelity,
+  type FidelityFlags,
+} from '../fidelity.js';
+import {
+  kdTemperatureOption,
+  labelFreeDistillation,
+  labelFreeLossName,
+  type KdFlags,
   checkOutput,
   earlyStopping,
   epochJson,
@@ -43,7 +56,7 @@ import {
   writeTrainedModel,
 } from '../training.js';
 
-interface QatCliOptions extends DataCliOptions, TrainingCliOptions {
+interface QatCliOptions extends DataCliOptions, TrainingCliOptions, FidelityFlags, KdFlags {
   output: string;
   scheme: QatScheme;
   blockSize: number;
@@ -78,6 +91,7 @@ export function register(program: Command, io: CliIO): void {
     option('--ema-decay <d>', 'decay of the activation-range moving averages', { parse: fraction({ below1: true }), default: 0.99 }),
     calibSizeOption(512, 'training examples (the first n) calibrating the PTQ baseline of --compare-ptq (int8)'),
     option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies'),
+    kdTemperatureOption(),
   );
   addDataOptions(cmd, { what: 'training and test data', required: true });
   addTrainingOptions(cmd, {
@@ -87,6 +101,7 @@ export function register(program: Command, io: CliIO): void {
     what: 'QAT',
     seeds: 'the hold-out split and shuffling',
   });
+  addFidelityOptions(cmd, { labels: true });
   addOutputOptions(cmd, {
     output: 'where to write the quantized model (must differ from the input)',
     json: 'print a JSON report on stdout (schema modelpress.qat/1, docs/CLI.md)',
@@ -94,26 +109,27 @@ export function register(program: Command, io: CliIO): void {
   cmd.action(async (input: string, opts: QatCliOptions) => {
     checkOutput(opts.output, input, opts.data);
     const model = readModel(input, [opts.output]);
-    const data = await loadData(opts);
-    const before = await evaluateModel(createNodeRunner, model, data.test, { file: input });
-    const ptq = opts.comparePtq
-      ? await evaluateModel(
-          createNodeRunner,
-          await ptqBaseline(model, opts.scheme, data.train, {
-            openRunner: createNodeRunner,
-            blockSize: opts.blockSize,
-            calibSize: opts.calibSize,
-            file: input,
-          }),
-          data.test,
-        )
-      : undefined;
+    // Data without labels: QAT distils from the float model (MSE against its outputs, or KL with --kd-temperature).
+    const data = await loadData({ ...opts, labels: 'optional' });
+    const labelled = data.train.y !== undefined;
+    checkFidelityFlags(opts, data, opts.data);
+    const before = labelled ? await evaluateModel(createNodeRunner, model, data.test, { file: input }) : undefined;
+    // PTQ with the same scheme, without training: the "before training" figure (and --compare-ptq's accuracy).
+    const ptqModel = await ptqBaseline(model, opts.scheme, data.train, {
+      openRunner: createNodeRunner,
+      blockSize: opts.blockSize,
+      calibSize: opts.calibSize,
+      file: input,
+    });
+    const ptq = opts.comparePtq && labelled ? await evaluateModel(createNodeRunner, ptqModel, data.test) : undefined;
+    const kd = await labelFreeDistillation(model, data, opts);
     const progress = trainingProgress(io);
     let r: Awaited<ReturnType<typeof quantizationAwareTraining>>;
     try {
       r = await quantizationAwareTraining({
         ...trainingRun(opts, data, opts.epochs, progress.onProgress, QAT_LR),
         model,
+        ...kd,
         ...earlyStopping(opts),
         scheme: opts.scheme,
         emaDecay: opts.emaDecay,
@@ -123,7 +139,13 @@ export function register(program: Command, io: CliIO): void {
     } finally {
       progress.stop();
     }
-    const after = await evaluateModel(createNodeRunner, r.model, data.test, { file: opts.output });
+    const fidelity = await measureFidelity(model, r.model, data, {
+      dataName: opts.data,
+      beforeTraining: ptqModel,
+      ...(before ? { accuracyOriginal: before.accuracy } : {}),
+      file: input,
+    });
+    enforceFidelity(io, fidelity, opts, input);
     const bytes = writeTrainedModel(r.model, opts.output);
     const report = {
       ...modelReportHead('qat', input, opts.output, bytes),
@@ -142,10 +164,13 @@ export function register(program: Command, io: CliIO): void {
       validationAccuracy: r.history[r.bestEpoch - 1]?.validation?.accuracy ?? null,
       fakeQuantized: r.fakeQuantized,
       activations: r.activations,
-      testAccuracyFloat: before.accuracy,
+      testAccuracyFloat: before?.accuracy ?? null,
       testAccuracyPtq: ptq?.accuracy ?? null,
-      testAccuracyQat: after.accuracy,
+      testAccuracyQat: fidelity.accuracyResult ?? null,
       notes: r.exportReport.notes,
+      labels: labelled,
+      labelFreeLoss: labelFreeLossName(data, opts),
+      fidelity: fidelityJson(fidelity),
     };
     if (opts.json) {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
@@ -157,9 +182,11 @@ export function register(program: Command, io: CliIO): void {
       io.stdout(
         `best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}: validation accuracy ${pct(best.accuracy)} (fake-quantized, ${best.count} examples)\n`,
       );
-    io.stdout(
-      `test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(after.accuracy)} (${sampleCount(data.test)} examples)\n`,
-    );
+    if (before)
+      io.stdout(
+        `test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(fidelity.accuracyResult)} (${sampleCount(data.test)} examples)\n`,
+      );
+    io.stdout(fidelityLines(fidelity, `PTQ ${opts.scheme} without training`));
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });
 }
