@@ -55,7 +55,7 @@ describe('coder table', () => {
         if (enc === undefined) continue; // signlz declines a chunk without repeats
         expect(decodeByteChunk(c.id, enc, bytes.length), c.name).toEqual(bytes);
       } else {
-        const enc = indexEncoder(c.id)(indices, 40, 20);
+        const enc = indexEncoder(c.id)(indices, 40, 20)!;
         expect(Array.from(decodeIndexChunk(c.id, enc, indices.length, 40, 20)), c.name).toEqual(Array.from(indices));
       }
     }

@@ -208,7 +208,9 @@ function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): En
   const out: EncodedTensor[] = [];
   const add = (coder: number): void => {
     const encode = indexEncoder(coder);
-    const chunks = chunked(n, per, (s, e) => encode(indices.subarray(s, e), size, center));
+    // a chunk the coder cannot take (Huffman beyond 2^15 distinct indices) drops the candidate: cabac remains
+    const chunks = chunked(n, per, (s, e) => encode(indices.subarray(s, e), size, center) ?? new Uint8Array(0));
+    if (chunks.some((c) => c.bytes.length === 0)) return;
     out.push({ label: `codebook(${size})+${CODER_NAMES[coder]}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
   };
   add(CODER.huffman);
