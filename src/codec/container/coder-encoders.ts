@@ -7,6 +7,7 @@
 import { ByteWriter } from '../bytes.js';
 import { encodeBytes } from '../bytecoder.js';
 import { encodeIntsCabac } from '../cabac.js';
+import { encodeFastFloat, type FastFloatDType } from '../fastfloat.js';
 import { encodeFloats } from '../floatplanes.js';
 import { encodeHuffman, huffmanCodable } from '../huffman.js';
 import { encodeLz } from '../lz.js';
@@ -14,8 +15,8 @@ import { encodeSparse } from '../sparse.js';
 import { CODERS, type CoderKey } from './coders.js';
 import { encodeSignLz } from './signlz.js';
 
-/** Encodes one chunk of payload bytes; undefined when the coder declines it (signlz without repeats). */
-export type ByteEncoder = (bytes: Uint8Array) => Uint8Array | undefined;
+/** Encodes one chunk of payload bytes of `dtype`; undefined when the coder declines it (signlz without repeats, fastfloat on a non-float dtype). */
+export type ByteEncoder = (bytes: Uint8Array, dtype?: string) => Uint8Array | undefined;
 /**
  * Encodes `indices` (0..size-1) of one chunk; signed coders store `index - center`.
  * Undefined when the coder cannot take the chunk (Huffman with more than 2^15
@@ -69,6 +70,10 @@ const encoders = {
   sparseCabac: ((idx, size, center) => encodeSparseChunk(idx, size, center, true)) as IndexEncoder,
   signlzF32: ((b) => encodeSignLz(b)) as ByteEncoder,
   lz: ((b) => encodeLz(b)) as ByteEncoder,
+  fastFloat: ((b, dtype) =>
+    dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16'
+      ? encodeFastFloat(b, dtype as FastFloatDType)
+      : undefined) as ByteEncoder,
 } satisfies { readonly [K in CoderKey]: ByteEncoder | IndexEncoder };
 
 /** The encoder of byte coder `id` (a payload-bytes coder of coders.ts). */

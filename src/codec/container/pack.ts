@@ -278,15 +278,17 @@ export function packModel(input: PackInput, opts: PackOptions = {}): PackResult 
     writeIndex({ format: layout.format, files, totalLength: whole.length, skeleton: sk.stream, tensors }),
     genericLeft,
   );
-  // format 1.1 added the lz coder: files that use it say so, the others stay 1.0
+  // format 1.1 added the lz coder, 1.2 fastfloat: files say the lowest minor version whose coders they use
+  const usesFastFloat = tensors.some((t) => t.encoding.kind === 'direct' && t.encoding.stream.coder === CODER.fastFloat);
   const usesLz =
     indexBytes[0] === CODER.lz ||
     sk.stream.coder === CODER.lz ||
     tensors.some((t) => t.encoding.kind === 'direct' && t.encoding.stream.coder === CODER.lz);
+  const minor = usesFastFloat ? 2 : usesLz ? 1 : 0;
   let dataLength = 0;
   for (const c of dataChunks) dataLength += c.length + 4;
   const fileLength = HEADER_BYTES + indexBytes.length + dataLength + TRAILER_BYTES;
-  const header = writeHeader(indexBytes.length, fileLength, crc32c(indexBytes), usesLz ? 1 : 0);
+  const header = writeHeader(indexBytes.length, fileLength, crc32c(indexBytes), minor);
   const out = new Uint8Array(fileLength);
   out.set(header, 0);
   out.set(indexBytes, HEADER_BYTES);
