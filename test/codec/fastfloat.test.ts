@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CODER } from '../../src/codec/container/coders.js';
 import { packModel, unpackModel } from '../../src/codec/container/index.js';
 import { encodeTensor } from '../../src/codec/container/encode-tensor.js';
+import { decodeMpz } from '../../src/browser/decode.js';
 import { decodeFastFloat, encodeFastFloat, type FastFloatDType } from '../../src/codec/fastfloat.js';
 import { encodeFloats } from '../../src/codec/floatplanes.js';
 import { REAL_FIXTURES, readBytes } from './container-helpers.js';
@@ -69,7 +70,7 @@ describe('fastfloat coder', () => {
     for (const size of Object.values(smallest.tried)) expect(smallest.best.size).toBeLessThanOrEqual(size);
   });
 
-  it('rec packs byte-identically with fastfloat (format 1.2) within 3% of the --smallest size', () => {
+  it('rec packs byte-identically with fastfloat (format 1.2), through the browser decoder too, within 3% of the --smallest size', async () => {
     const rec = REAL_FIXTURES.find((p) => p.includes('rec'))!;
     const original = readBytes(rec);
     const input = { format: 'onnx' as const, files: [{ name: '', bytes: original }] };
@@ -77,6 +78,7 @@ describe('fastfloat coder', () => {
     expect(fast.bytes[9]).toBe(2);
     expect(fast.report.stages.fastfloat!.rawBytes).toBeGreaterThan(original.length * 0.9);
     expect(Buffer.compare(Buffer.from(unpackModel(fast.bytes).files[0]!.bytes), Buffer.from(original))).toBe(0);
+    expect(Buffer.compare(Buffer.from(await decodeMpz(fast.bytes)), Buffer.from(original))).toBe(0);
     const smallest = packModel(input, { verify: false, slowCoderMinGain: 0 });
     expect(smallest.report.stages['floatplanes-f32']!.rawBytes).toBeGreaterThan(original.length * 0.5);
     expect(smallest.bytes.length).toBeLessThan(fast.bytes.length);

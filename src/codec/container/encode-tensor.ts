@@ -270,7 +270,8 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   const slowGain = (n: number): number => (n > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0);
   if (slowFloat && allowed(slowFloat.coder)) {
     tried[slowFloat.label] = slowFloat.size;
-    if (slowFloat.size < best.size * (1 - slowGain(data.length))) best = slowFloat;
+    // no small-payload exemption here: fastfloat is close on every size, and many small tensors add up to decode time
+    if (slowFloat.size < best.size * (1 - (opts.slowCoderMinGain ?? 0.05))) best = slowFloat;
   }
   // the generic coder last: it is the slow one to run and to decode
   const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
