@@ -26,6 +26,11 @@
  * PP-OCRv4 det/rec and cls ONNX skeletons as packModel splits them, and the 2.4 MB JSON
  * header of a safetensors file of 27,000 one-element tensors (issue 12, row 8), then times
  * packModel and unpackModel on that file.
+ *
+ * `npx tsx bench/codec.ts fastfloat [model ...]` times the bare float decoders, one thread: the
+ * model's float32 weights cut into the container's 256 KiB chunks (tensor by tensor), coded
+ * with fastfloat (the default float coder, coder 11) and floatplanes (the context-modelled one
+ * `--smallest` may keep, coder 2); prints sizes, ratios and encode/decode MB/s of each.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +42,7 @@ import { ModelProtoSchema } from 'onnx-buf';
 import type { GraphProto } from 'onnx-buf';
 import { decodeBytes, encodeBytes } from '../src/codec/bytecoder.js';
 import { decodeIntsCabac, encodeIntsCabac } from '../src/codec/cabac.js';
+import { decodeFastFloat, encodeFastFloat } from '../src/codec/fastfloat.js';
 import { decodeFloats, encodeFloats } from '../src/codec/floatplanes.js';
 import { decodeHuffman, encodeHuffman } from '../src/codec/huffman.js';
 import { decodeLz, encodeLz } from '../src/codec/lz.js';
@@ -363,9 +369,56 @@ function benchModel(model: string): void {
   );
 }
 
+/** Bare float decoders on the container's chunks of one model's float32 weights. */
+function benchFastFloat(model: string): void {
+  const CHUNK = 256 * 1024;
+  const chunks: Uint8Array[] = [];
+  let raw = 0;
+  for (const t of loadFloatWeights(model)) {
+    const b = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    for (let s = 0; s < b.length; s += CHUNK) chunks.push(b.subarray(s, Math.min(b.length, s + CHUNK)));
+    raw += b.length;
+  }
+  console.log(`\n${model}: ${raw} bytes of float32 weights in ${chunks.length} chunks (<= 256 KiB, tensor by tensor)`);
+  const coders = [
+    { name: 'fastfloat (default)', enc: (c: Uint8Array) => encodeFastFloat(c, 'float32'), dec: decodeFastFloat },
+    {
+      name: 'floatplanes (--smallest)',
+      enc: (c: Uint8Array) => encodeFloats(c, 'float32'),
+      dec: (e: Uint8Array, n: number) => decodeFloats(e, 'float32', n),
+    },
+  ];
+  console.log(`  ${'coder'.padEnd(26)} ${'bytes'.padStart(10)}  ratio   encode MB/s wall (cpu)   decode MB/s wall (cpu)`);
+  for (const c of coders) {
+    let coded: Uint8Array[] = [];
+    const enc = time(
+      () => {
+        coded = chunks.map(c.enc);
+      },
+      1,
+      500,
+      3,
+    );
+    let size = 0;
+    for (const e of coded) size += e.length;
+    coded.forEach((e, i) => check(same(c.dec(e, chunks[i]!.length), chunks[i]!), `${model} ${c.name} round trip`));
+    const dec = time(
+      () => {
+        for (let i = 0; i < coded.length; i++) c.dec(coded[i]!, chunks[i]!.length);
+      },
+      3,
+      2000,
+    );
+    console.log(
+      `  ${c.name.padEnd(26)} ${String(size).padStart(10)}  ${(raw / size).toFixed(3)}x  ${mbps(raw, enc)}        ${mbps(raw, dec)}`,
+    );
+  }
+}
+
 const models = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['cls', 'silero', 'det', 'rec'];
 try {
   if (models[0] === 'bytes') benchByteCoders();
+  else if (models[0] === 'fastfloat') for (const m of models.length > 1 ? models.slice(1) : ['rec']) benchFastFloat(m);
   else
     for (const m of models) {
       if (!FIXTURES[m]) throw new Error(`unknown model ${m}; choose from ${Object.keys(FIXTURES).join(', ')}`);

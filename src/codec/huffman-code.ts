@@ -2,6 +2,8 @@ import { ModelpressError } from '../core/errors.js';
 
 /** Code construction for canonical Huffman codes: optimal length-limited lengths and canonical code values. */
 export const MAX_CODE_BITS = 15;
+/** Most used symbols a code of MAX_CODE_BITS can hold; writers check `huffmanCodable` and pick another coder beyond it. */
+export const MAX_CODED_SYMBOLS = 1 << MAX_CODE_BITS;
 
 /**
  * Optimal length-limited code lengths by package-merge. Symbols with zero
@@ -17,7 +19,11 @@ export function huffmanCodeLengths(freqs: ArrayLike<number>, maxBits = MAX_CODE_
     lengths[used[0]!] = 1;
     return lengths;
   }
-  if (used.length > 2 ** maxBits) throw new ModelpressError('E_ARG', `huffman: ${used.length} symbols cannot fit in ${maxBits}-bit codes`);
+  if (used.length > 2 ** maxBits)
+    throw new ModelpressError(
+      'E_LIMIT',
+      `huffman: ${used.length} used symbols cannot fit in ${maxBits}-bit codes (at most ${2 ** maxBits})`,
+    );
   used.sort((a, b) => freqs[a]! - freqs[b]! || a - b);
   const m = used.length;
   const leafWeights = new Float64Array(m);

@@ -1,7 +1,7 @@
 import { ModelpressError } from '../core/errors.js';
 import { BitReader, BitWriter } from './bits.js';
 import { ByteWriter } from './bytes.js';
-import { canonicalCodes, huffmanCodeLengths, MAX_CODE_BITS, reversedCodes } from './huffman-code.js';
+import { canonicalCodes, huffmanCodeLengths, MAX_CODE_BITS, MAX_CODED_SYMBOLS, reversedCodes } from './huffman-code.js';
 import { buildMultiTable, buildTables, decodeSymbols, MAX_MULTI_BITS } from './huffman-fast-decode.js';
 import { MAX_ALPHABET, MODE_CODED, MODE_EMPTY, MODE_ONE, parseHeader, writeLengths } from './huffman-header.js';
 
@@ -19,7 +19,27 @@ import { MAX_ALPHABET, MODE_CODED, MODE_EMPTY, MODE_ONE, parseHeader, writeLengt
  */
 export type SymbolArray = Uint8Array | Uint16Array | Uint32Array;
 
-export { canonicalCodes, huffmanCodeLengths, MAX_ALPHABET, MAX_CODE_BITS };
+export { canonicalCodes, huffmanCodeLengths, MAX_ALPHABET, MAX_CODE_BITS, MAX_CODED_SYMBOLS };
+
+/**
+ * Whether `symbols` can be Huffman-coded: at most MAX_CODED_SYMBOLS (2^15)
+ * distinct values, whatever the alphabet size (up to MAX_ALPHABET). Beyond it
+ * no prefix code of 15-bit lengths exists; writers escape such a chunk to
+ * another coder (cabac for codebook indices) instead of failing.
+ */
+export function huffmanCodable(symbols: ArrayLike<number>, alphabetSize: number): boolean {
+  if (symbols.length <= MAX_CODED_SYMBOLS) return true;
+  const seen = new Uint8Array(alphabetSize);
+  let used = 0;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i]!;
+    if (seen[s] === 0) {
+      seen[s] = 1;
+      if (++used > MAX_CODED_SYMBOLS) return false;
+    }
+  }
+  return true;
+}
 
 function checkAlphabet(alphabetSize: number): void {
   if (!Number.isInteger(alphabetSize) || alphabetSize < 1 || alphabetSize > MAX_ALPHABET)

@@ -57,12 +57,18 @@ describe('.mpz coder choice: generic (context mixing) vs lz', () => {
     expect(Buffer.compare(unpackModel(bytes).files[0]!.bytes, original)).toBe(0);
   });
 
-  it('a small ONNX model keeps the generic coder for its skeleton and index, and format 1.0', () => {
+  it('a small ONNX model: lz skeleton and index by default, the generic coder for both with --smallest (genericStructure)', () => {
     const original = readBytes(REAL_FIXTURES[0]!);
-    const { bytes, report } = packModel({ format: 'onnx', files: [{ name: 'm.onnx', bytes: original }] });
+    const input = { format: 'onnx' as const, files: [{ name: 'm.onnx', bytes: original }] };
+    const fast = packModel(input);
+    expect(fast.report.skeleton.coder).toBe('lz');
+    expect(fast.bytes[HEADER_BYTES]).toBe(CODER.lz);
+    expect(Buffer.compare(unpackModel(fast.bytes).files[0]!.bytes, original)).toBe(0);
+    const { bytes, report } = packModel(input, { slowCoderMinGain: 0 });
     expect(report.skeleton.coder).toBe('bytes');
     expect(bytes[HEADER_BYTES]).toBe(CODER.bytes);
-    expect(readHeader(bytes, bytes.length).minor).toBe(0);
+    expect(bytes.length).toBeLessThan(fast.bytes.length);
+    expect(readHeader(bytes, bytes.length).minor).toBe(report.stages.fastfloat ? 2 : 0);
     expect(Buffer.compare(unpackModel(bytes).files[0]!.bytes, original)).toBe(0);
   });
 

@@ -54,7 +54,7 @@ export function register(program: Command, io: CliIO): void {
     .addOption(
       option(
         '--smallest',
-        'keep the smallest coding of every payload, even the context-mixing coder that decodes ~100x slower (without it, on payloads over 16 KiB that coder must save 5%)',
+        'keep the smallest coding of every payload, even the slow coders: context mixing (also for the skeleton and index) and the context-modelled floatplanes float coder, 0.2-0.8% smaller and 5-20x slower to decode (without it, floatplanes and, on payloads over 16 KiB, context mixing must save 5%)',
       ),
     )
     .addOption(followSymlinksOption());

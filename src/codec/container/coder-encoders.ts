@@ -7,17 +7,22 @@
 import { ByteWriter } from '../bytes.js';
 import { encodeBytes } from '../bytecoder.js';
 import { encodeIntsCabac } from '../cabac.js';
+import { encodeFastFloat, type FastFloatDType } from '../fastfloat.js';
 import { encodeFloats } from '../floatplanes.js';
-import { encodeHuffman } from '../huffman.js';
+import { encodeHuffman, huffmanCodable } from '../huffman.js';
 import { encodeLz } from '../lz.js';
 import { encodeSparse } from '../sparse.js';
 import { CODERS, type CoderKey } from './coders.js';
 import { encodeSignLz } from './signlz.js';
 
-/** Encodes one chunk of payload bytes; undefined when the coder declines it (signlz without repeats). */
-export type ByteEncoder = (bytes: Uint8Array) => Uint8Array | undefined;
-/** Encodes `indices` (0..size-1) of one chunk; signed coders store `index - center`. */
-export type IndexEncoder = (indices: Int32Array, size: number, center: number) => Uint8Array;
+/** Encodes one chunk of payload bytes of `dtype`; undefined when the coder declines it (signlz without repeats, fastfloat on a non-float dtype). */
+export type ByteEncoder = (bytes: Uint8Array, dtype?: string) => Uint8Array | undefined;
+/**
+ * Encodes `indices` (0..size-1) of one chunk; signed coders store `index - center`.
+ * Undefined when the coder cannot take the chunk (Huffman with more than 2^15
+ * distinct indices): the writer drops that candidate.
+ */
+export type IndexEncoder = (indices: Int32Array, size: number, center: number) => Uint8Array | undefined;
 
 function signed(indices: Int32Array, center: number): Int32Array {
   const v = new Int32Array(indices.length);
@@ -33,10 +38,16 @@ function symbols(values: ArrayLike<number>, size: number, offset: number): Uint8
 }
 
 /** Sparse layout: varuint position-stream length, positions, then the nonzero values (signed) by `cabac` or Huffman. */
-function encodeSparseChunk(indices: Int32Array, size: number, center: number, cabac: boolean): Uint8Array {
+function encodeSparseChunk(indices: Int32Array, size: number, center: number, cabac: boolean): Uint8Array | undefined {
   const enc = encodeSparse(signed(indices, center));
   const values = enc.values as Int32Array;
-  const valueBytes = cabac ? encodeIntsCabac(values) : encodeHuffman(symbols(values, size, center), size);
+  let valueBytes: Uint8Array;
+  if (cabac) valueBytes = encodeIntsCabac(values);
+  else {
+    const syms = symbols(values, size, center);
+    if (!huffmanCodable(syms, size)) return undefined;
+    valueBytes = encodeHuffman(syms, size);
+  }
   const w = new ByteWriter(enc.positions.length + valueBytes.length + 8);
   w.varuint(enc.positions.length);
   w.bytes(enc.positions);
@@ -50,12 +61,19 @@ const encoders = {
   floatF32: ((b) => encodeFloats(b, 'float32')) as ByteEncoder,
   floatF16: ((b) => encodeFloats(b, 'float16')) as ByteEncoder,
   floatBF16: ((b) => encodeFloats(b, 'bfloat16')) as ByteEncoder,
-  huffman: ((idx, size) => encodeHuffman(symbols(idx, size, 0), size)) as IndexEncoder,
+  huffman: ((idx, size) => {
+    const syms = symbols(idx, size, 0);
+    return huffmanCodable(syms, size) ? encodeHuffman(syms, size) : undefined;
+  }) as IndexEncoder,
   cabac: ((idx, _size, center) => encodeIntsCabac(signed(idx, center))) as IndexEncoder,
   sparseHuffman: ((idx, size, center) => encodeSparseChunk(idx, size, center, false)) as IndexEncoder,
   sparseCabac: ((idx, size, center) => encodeSparseChunk(idx, size, center, true)) as IndexEncoder,
   signlzF32: ((b) => encodeSignLz(b)) as ByteEncoder,
   lz: ((b) => encodeLz(b)) as ByteEncoder,
+  fastFloat: ((b, dtype) =>
+    dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16'
+      ? encodeFastFloat(b, dtype as FastFloatDType)
+      : undefined) as ByteEncoder,
 } satisfies { readonly [K in CoderKey]: ByteEncoder | IndexEncoder };
 
 /** The encoder of byte coder `id` (a payload-bytes coder of coders.ts). */

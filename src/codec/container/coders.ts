@@ -13,6 +13,7 @@ import { fail } from '../../core/errors.js';
 import { ByteReader } from '../bytes.js';
 import { BYTES_MAX_EXPANSION, decodeBytes } from '../bytecoder.js';
 import { decodeIntsCabac } from '../cabac.js';
+import { decodeFastFloat } from '../fastfloat.js';
 import { decodeFloats } from '../floatplanes.js';
 import { decodeHuffman } from '../huffman.js';
 import { decodeLz } from '../lz.js';
@@ -135,6 +136,8 @@ const table = [
   { id: 9, key: 'signlzF32', name: 'signlz-f32', output: 'bytes', decode: decodeSignLz },
   // since format 1.1: LZ77 + Huffman, the fast generic coder for large skeletons, indexes and integer payloads
   { id: 10, key: 'lz', name: 'lz', output: 'bytes', decode: decodeLz },
+  // since format 1.2: float field planes with table-driven Huffman, the default float coder (hundreds of MB/s to decode)
+  { id: 11, key: 'fastFloat', name: 'fastfloat', output: 'bytes', decode: decodeFastFloat },
 ] as const satisfies readonly CoderTraits[];
 
 table.forEach((c, i) => {

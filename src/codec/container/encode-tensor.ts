@@ -78,9 +78,9 @@ function chunked(n: number, per: number, enc: (start: number, end: number) => Ui
 }
 
 /** `data` chunked and encoded by byte coder `coder`; a chunk the coder declines becomes empty (the caller drops the candidate). */
-function directCandidate(data: Uint8Array, coder: number, chunkBytes: number): EncodedTensor {
+function directCandidate(data: Uint8Array, coder: number, chunkBytes: number, dtype?: string): EncodedTensor {
   const encode = byteEncoder(coder);
-  const chunks = chunked(data.length, chunkBytes, (s, e) => encode(data.subarray(s, e)) ?? new Uint8Array(0));
+  const chunks = chunked(data.length, chunkBytes, (s, e) => encode(data.subarray(s, e), dtype) ?? new Uint8Array(0));
   return { label: CODER_NAMES[coder]!, coder, chunks, size: sizeOf(chunks) };
 }
 
@@ -208,7 +208,9 @@ function codebookCandidates(cb: Codebook, width: number, chunkBytes: number): En
   const out: EncodedTensor[] = [];
   const add = (coder: number): void => {
     const encode = indexEncoder(coder);
-    const chunks = chunked(n, per, (s, e) => encode(indices.subarray(s, e), size, center));
+    // a chunk the coder cannot take (Huffman beyond 2^15 distinct indices) drops the candidate: cabac remains
+    const chunks = chunked(n, per, (s, e) => encode(indices.subarray(s, e), size, center) ?? new Uint8Array(0));
+    if (chunks.some((c) => c.bytes.length === 0)) return;
     out.push({ label: `codebook(${size})+${CODER_NAMES[coder]}`, coder, codebook: book, chunks, size: sizeOf(chunks, extra) });
   };
   add(CODER.huffman);
@@ -236,8 +238,11 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
   const lzWorth = dtype === 'bytes' || dtype === 'bool' || (floatCoder === undefined && dtypeTraits(dtype).bits >= 16);
   if (lzWorth && data.length >= 64 && data.length <= 4 * (opts.genericLimit ?? 1024 * 1024))
     candidates.push(directCandidate(data, CODER.lz, chunkBytes));
+  // the context-modelled floatplanes coder decodes at ~10 MB/s: like the generic coder it must win by slowCoderMinGain
+  let slowFloat: EncodedTensor | undefined;
   if (floatCoder !== undefined) {
-    candidates.push(directCandidate(data, floatCoder, chunkBytes));
+    if (data.length >= 64) candidates.push(directCandidate(data, CODER.fastFloat, chunkBytes, dtype));
+    slowFloat = directCandidate(data, floatCoder, chunkBytes);
     if (dtype === 'float32' && genericWork(CODER.signlzF32, chunkBytes) * Math.ceil(data.length / chunkBytes) <= budget) {
       // signlz only where magnitudes repeat: it declines (empty chunk) a chunk without enough matches
       const lz = directCandidate(data, CODER.signlzF32, chunkBytes);
@@ -262,10 +267,16 @@ export function encodeTensor(data: Uint8Array, dtype: DType | 'bytes', opts: Enc
     tried[c.label] = c.size;
     if (c.size < best.size) best = c;
   }
+  const slowGain = (n: number): number => (n > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0);
+  if (slowFloat && allowed(slowFloat.coder)) {
+    tried[slowFloat.label] = slowFloat.size;
+    // no small-payload exemption here: fastfloat is close on every size, and many small tensors add up to decode time
+    if (slowFloat.size < best.size * (1 - (opts.slowCoderMinGain ?? 0.05))) best = slowFloat;
+  }
   // the generic coder last: it is the slow one to run and to decode
   const genericLimit = floatCoder !== undefined ? (opts.genericFloatLimit ?? 4096) : (opts.genericLimit ?? 1024 * 1024);
   if (data.length <= genericLimit && data.length <= budget && allowed(CODER.bytes)) {
-    const gain = data.length > (opts.slowCoderFreeBytes ?? 16384) ? (opts.slowCoderMinGain ?? 0.05) : 0;
+    const gain = slowGain(data.length);
     // on a large payload, a 32 KiB sample tells whether the full run can win by `gain` at all
     // (2% slack: the adaptive models pay their learning cost within the sample, not over the whole payload)
     const sample = data.length > 2 * SAMPLE_BYTES ? data.subarray(0, SAMPLE_BYTES) : undefined;

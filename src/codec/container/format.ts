@@ -13,8 +13,8 @@ export { MPZ_MAGIC, hasMpzMagic };
 export const MPZ_END_MAGIC: Uint8Array = Uint8Array.of(0x4d, 0x50, 0x5a, 0x45);
 
 export const VERSION_MAJOR = 1;
-/** Latest minor version this reader and writer know: 1 added the lz coder (id 10). Writers write the lowest one they need. */
-export const VERSION_MINOR = 1;
+/** Latest minor version this reader and writer know: 1 added the lz coder (id 10), 2 fastfloat (id 11). Writers write the lowest one they need. */
+export const VERSION_MINOR = 2;
 export const HEADER_BYTES = 32;
 export const TRAILER_BYTES = 8;
 /** Raw bytes per payload chunk (the unit of checksumming and streaming). */

@@ -359,10 +359,11 @@ export function parseIndex(bytes: Uint8Array, opts: ParseIndexOptions): MpzIndex
       encoding = { kind: 'dedup', ref };
     } else if (kind === ENCODING.direct) {
       const fc = floatCoderFor(dtype);
-      const allowed: number[] = fc === undefined ? [CODER.raw, CODER.bytes, CODER.lz] : [CODER.raw, CODER.bytes, CODER.lz, fc];
+      const allowed: number[] =
+        fc === undefined ? [CODER.raw, CODER.bytes, CODER.lz] : [CODER.raw, CODER.bytes, CODER.lz, fc, CODER.fastFloat];
       if (dtype === 'float32') allowed.push(CODER.signlzF32);
       const stream = readStream(what, length, 1, allowed);
-      if (fc !== undefined && (stream.coder === fc || stream.coder === CODER.signlzF32)) {
+      if (fc !== undefined && (stream.coder === fc || stream.coder === CODER.signlzF32 || stream.coder === CODER.fastFloat)) {
         const unit = dtype === 'float32' ? 4 : 2;
         for (const [j, c] of stream.chunks.entries()) if (c.count % unit !== 0) bad(`${what} chunk ${j} splits a ${dtype} element`);
       }

@@ -24,7 +24,7 @@ import { ByteReader, ByteWriter } from '../bytes.js';
 import { decodeBytes, encodeBytes } from '../bytecoder.js';
 import { decodeIntsCabac, encodeIntsCabac } from '../cabac.js';
 import { decodeFloats, encodeFloats } from '../floatplanes.js';
-import { decodeHuffman, encodeHuffman } from '../huffman.js';
+import { decodeHuffman, encodeHuffman, MAX_CODED_SYMBOLS } from '../huffman.js';
 
 const MIN_MATCH = 4;
 const HASH_BITS = 16;
@@ -135,10 +135,10 @@ function literalSection(literals: number[]): Uint8Array {
     }
     const gaps = entryGaps(entries);
     // mode 1: order-0 Huffman of the indices; mode 2: cabac of index differences (smooth rows)
-    for (const [mode, body] of [
-      [1, encodeHuffman(idx, entries.length)],
-      [2, encodeIntsCabac(deltas)],
-    ] as const) {
+    // (Huffman codes at most 2^15 distinct indices: beyond it only mode 2 is tried)
+    const modes: [number, Uint8Array][] = [[2, encodeIntsCabac(deltas)]];
+    if (entries.length <= MAX_CODED_SYMBOLS) modes.unshift([1, encodeHuffman(idx, entries.length)]);
+    for (const [mode, body] of modes) {
       const w = new ByteWriter(gaps.length + body.length + 16);
       w.u8(mode);
       w.varuint(entries.length);
