@@ -242,7 +242,9 @@ async function runScheme(): Promise<void> {
 function showResult(file: File, bytes: Uint8Array, fileName: string, s: RunSummary): void {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  const a = $<HTMLAnchorElement>('download');
+  const a = document.createElement('a');
+  a.id = 'download';
+  $('download-row').replaceChildren(a);
   a.href = downloadUrl;
   a.download = fileName;
   a.textContent = `Download ${fileName} (${humanBytes(bytes.length)})`;
