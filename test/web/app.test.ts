@@ -159,6 +159,27 @@ describe('web app in Debian chromium', () => {
     expect(await page.textContent('#fidelity')).toMatch(/lossless: the \.mpz decodes .* exactly/);
   });
 
+  it("measures every scheme's size on the model; each row equals the CLI's output size", async () => {
+    await page.click('#sizes');
+    await state('sized');
+    await shot('3b-sizes');
+    const rows = await page.$$eval('#sizes-table tr', (trs) => trs.slice(1).map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+    const options = await page.$$eval('#scheme option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(rows.map((r) => r[0])).toEqual(options);
+    expect(options).toEqual(expect.arrayContaining(['pack', 'int8', 'uint8', 'fp16', 'fp16-weights', 'int4', 'kmeans:4']));
+    for (const scheme of ['int8', 'fp16']) {
+      const out = join(tmp, `cli-size-${scheme}.onnx`);
+      const r = await cli('quantize', CLS, '-o', out, '--scheme', scheme);
+      expect(r.code, r.err).toBe(0);
+      const row = rows.find((x) => x[0] === scheme)!;
+      const shown = await page.$eval(`#scheme option[value="${scheme}"]`, (o) => o.textContent ?? '');
+      expect(row[1]).not.toBe('');
+      expect(shown).toContain(`[${row[1]}]`);
+      // the table shows human sizes; the ratio column is exact enough to compare with the CLI's bytes
+      expect(Number(row[2]!.replace('x', ''))).toBeCloseTo(statSync(CLS).size / statSync(out).size, 2);
+    }
+  });
+
   it('cancels a running job (the worker is terminated) while the page stays responsive', async () => {
     // PP-OCRv4 recognition (10.8 MB): packing it takes seconds, long enough to cancel
     await page.setInputFiles('#file', REC);

@@ -4,10 +4,10 @@
  * a Web Worker (Cancel terminates it), offers the output as a download, and
  * measures its fidelity against the original with onnxruntime-web.
  */
-import { evaluate, type InspectReport, listSchemes, randomSource } from 'modelpress';
+import { evaluate, type InspectReport, randomSource } from 'modelpress';
 import { createWebRunner, decodeMpz } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
-import type { Job, Reply, RunSummary } from './protocol.js';
+import type { Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -63,6 +63,7 @@ function clearError(): void {
 function setBusy(busy: boolean, phase = ''): void {
   $<HTMLButtonElement>('run').disabled = busy;
   $<HTMLButtonElement>('cancel').disabled = !busy;
+  $<HTMLButtonElement>('sizes').disabled = busy;
   $('progress').hidden = !busy;
   $('phase').textContent = phase;
 }
@@ -147,30 +148,27 @@ function renderInspect(r: InspectReport, ms: number): void {
   void import('./charts.js').then((c) => c.renderCharts(r));
 }
 
-function fillSchemes(format: string): void {
+let schemes: readonly SchemeChoice[] = [];
+
+function fillSchemes(list: readonly SchemeChoice[], measured: ReadonlyMap<string, SchemeSize> = new Map()): void {
+  schemes = list;
   const sel = $<HTMLSelectElement>('scheme');
-  const options: [string, string][] = [['pack', 'lossless: pack into .mpz (restores the exact bytes)']];
-  for (const s of listSchemes()) {
-    if (s.needsCalibration) continue; // static needs calibration data: the CLI's --calib
-    if (format === 'onnx' && !s.formats.onnx) continue;
-    if (format === 'safetensors' && !s.formats.safetensors) continue;
-    if (s.id === 'kmeans:<bits>') {
-      for (const b of [2, 4, 6, 8]) options.push([`kmeans:${b}`, `kmeans:${b}: ${s.summary}`]);
-    } else options.push([s.id, `${s.id}: ${s.summary}`]);
-  }
+  const keep = sel.value;
   sel.replaceChildren(
-    ...options.map(([v, label]) => {
+    ...list.map(({ id, label }) => {
       const o = document.createElement('option');
-      o.value = v;
-      o.textContent = label.length > 110 ? `${label.slice(0, 107)}...` : label;
+      o.value = id;
+      const m = measured.get(id);
+      const size = m ? (m.bytes === null ? ' [does not apply]' : ` [${humanBytes(m.bytes)}]`) : '';
+      const text = `${label}${size}`;
+      o.textContent = text.length > 120 ? `${label.slice(0, 117 - size.length)}...${size}` : text;
       o.title = label;
       return o;
     }),
   );
-  const int8 = options.findIndex(([v]) => v === 'int8');
-  if (int8 >= 0) sel.selectedIndex = int8;
-  $('scheme-help').textContent =
-    'static (calibrated activations) needs calibration data and is in the CLI only; lossless packing keeps every byte.';
+  const pick = list.findIndex(({ id }) => id === (keep || 'int8'));
+  sel.selectedIndex = Math.max(0, pick);
+  $('scheme-help').textContent = 'static (calibrated activations) needs calibration data and is in the CLI only; pack keeps every byte.';
 }
 
 async function openModel(file: File): Promise<void> {
@@ -188,7 +186,9 @@ async function openModel(file: File): Promise<void> {
   if (reply.kind !== 'inspect') return;
   $('status').textContent = '';
   renderInspect(reply.report, reply.ms);
-  fillSchemes(reply.report.format);
+  $<HTMLSelectElement>('scheme').value = '';
+  $('sizes-table').replaceChildren();
+  fillSchemes(reply.schemes);
   $('compress').hidden = false;
   document.body.dataset.state = 'inspected';
 }
@@ -237,6 +237,54 @@ async function runScheme(): Promise<void> {
   showResult(file, reply.bytes, reply.fileName, reply.summary);
   lastResult = { file, bytes: reply.bytes, summary: reply.summary };
   await measure();
+}
+
+/** Runs every scheme on the model in the worker and shows each output's size (and in the scheme list). */
+async function runSizes(): Promise<void> {
+  if (!model) return;
+  clearError();
+  const file = model;
+  setBusy(true, 'starting');
+  document.body.dataset.state = 'running';
+  const job = startJob({ kind: 'sizes', file, schemes: schemes.map((s) => s.id) }, (phase, done, total) => {
+    $('phase').textContent = `${phase} (${done + 1}/${total})`;
+    const p = $<HTMLProgressElement>('progress');
+    p.max = total;
+    p.value = done;
+  });
+  cancelCurrent = () => {
+    const w = worker as (Worker & { cancel?: () => void }) | undefined;
+    w?.terminate();
+    w?.cancel?.();
+  };
+  const reply = await job;
+  cancelCurrent = undefined;
+  setBusy(false);
+  if (reply.kind === 'error') {
+    if (reply.code !== 'CANCELLED') return showError(reply.code, reply.message);
+    $('phase').textContent = 'cancelled';
+    document.body.dataset.state = 'cancelled';
+    return;
+  }
+  if (reply.kind !== 'sizes') return;
+  $('phase').textContent = '';
+  table(
+    $('sizes-table'),
+    ['scheme', 'output', 'ratio', '% of original', 'time'],
+    reply.sizes.map((z) =>
+      z.bytes === null
+        ? [z.id, z.error ?? 'failed', '', '', `${(z.ms / 1000).toFixed(2)} s`]
+        : [
+            z.id,
+            humanBytes(z.bytes),
+            `${(file.size / z.bytes).toFixed(2)}x`,
+            ((100 * z.bytes) / file.size).toFixed(1),
+            `${(z.ms / 1000).toFixed(2)} s`,
+          ],
+    ),
+  );
+  fillSchemes(schemes, new Map(reply.sizes.map((z) => [z.id, z])));
+  document.body.dataset.state = 'sized';
 }
 
 function showResult(file: File, bytes: Uint8Array, fileName: string, s: RunSummary): void {
@@ -360,6 +408,7 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-exampl
   });
 }
 $('run').addEventListener('click', () => void runScheme());
+$('sizes').addEventListener('click', () => void runSizes());
 $('measure').addEventListener('click', () => void measure());
 $('cancel').addEventListener('click', () => cancelCurrent?.());
 document.body.dataset.state = 'ready';

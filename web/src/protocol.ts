@@ -2,9 +2,24 @@
 import type { InspectReport } from 'modelpress';
 
 /** A quantization scheme id from the library's scheme table, or 'pack' for lossless .mpz packing. */
+/** A row of the scheme table offered for this model's format. */
+export interface SchemeChoice {
+  readonly id: string;
+  readonly label: string;
+}
+
+/** One scheme's output size on this model (or why it does not apply). */
+export interface SchemeSize {
+  readonly id: string;
+  readonly bytes: number | null;
+  readonly error?: string;
+  readonly ms: number;
+}
+
 export type Job =
   | { readonly kind: 'inspect'; readonly file: File }
-  | { readonly kind: 'run'; readonly file: File; readonly scheme: string };
+  | { readonly kind: 'run'; readonly file: File; readonly scheme: string }
+  | { readonly kind: 'sizes'; readonly file: File; readonly schemes: readonly string[] };
 
 export interface RunSummary {
   readonly scheme: string;
@@ -21,6 +36,7 @@ export interface RunSummary {
 
 export type Reply =
   | { readonly kind: 'progress'; readonly phase: string; readonly done: number; readonly total: number }
-  | { readonly kind: 'inspect'; readonly report: InspectReport; readonly ms: number }
+  | { readonly kind: 'inspect'; readonly report: InspectReport; readonly schemes: readonly SchemeChoice[]; readonly ms: number }
+  | { readonly kind: 'sizes'; readonly sizes: readonly SchemeSize[] }
   | { readonly kind: 'result'; readonly bytes: Uint8Array; readonly fileName: string; readonly summary: RunSummary }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };

@@ -9,6 +9,7 @@ import {
   buildInspectReport,
   detectFormat,
   isModelpressError,
+  listSchemes,
   ModelpressError,
   quantizeSafetensorsTensors,
   safetensorsSchemeFor,
@@ -22,7 +23,7 @@ import {
 } from 'modelpress';
 import { createWebRunner } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
-import type { Job, Reply, RunSummary } from './protocol.js';
+import type { Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
 
 const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(r, transfer);
 const progress = (phase: string, done = 0, total = 0): void => post({ kind: 'progress', phase, done, total });
@@ -30,6 +31,18 @@ const progress = (phase: string, done = 0, total = 0): void => post({ kind: 'pro
 async function read(file: File): Promise<Uint8Array> {
   progress(`reading ${file.name}`);
   return new Uint8Array(await file.arrayBuffer());
+}
+
+/** The CLI's scheme table for a format, plus lossless packing; static (needs calibration data, the CLI's --calib) is left out. */
+function schemesFor(format: string): SchemeChoice[] {
+  const out: SchemeChoice[] = [{ id: 'pack', label: 'pack: lossless .mpz container (restores the exact bytes)' }];
+  for (const s of listSchemes()) {
+    if (s.needsCalibration) continue;
+    if (format === 'onnx' ? !s.formats.onnx : !s.formats.safetensors) continue;
+    if (s.id === 'kmeans:<bits>') for (const b of [2, 4, 6, 8]) out.push({ id: `kmeans:${b}`, label: `kmeans:${b}: ${s.summary}` });
+    else out.push({ id: s.id, label: `${s.id}: ${s.summary}` });
+  }
+  return out;
 }
 
 async function inspect(file: File): Promise<void> {
@@ -44,11 +57,11 @@ async function inspect(file: File): Promise<void> {
       { format, path: file.name, sizeBytes: bytes.length, files: [file.name], tensors, onnx },
       () => ++done % 16 === 0 && progress('statistics', done, tensors.length),
     );
-    post({ kind: 'inspect', report, ms: performance.now() - t0 });
+    post({ kind: 'inspect', report, schemes: schemesFor(format), ms: performance.now() - t0 });
   } else if (format === 'safetensors') {
     const st = readSafetensors(bytes, file.name);
     const report = buildInspectReport({ format, path: file.name, sizeBytes: bytes.length, files: [file.name], tensors: st.tensors });
-    post({ kind: 'inspect', report, ms: performance.now() - t0 });
+    post({ kind: 'inspect', report, schemes: schemesFor(format), ms: performance.now() - t0 });
   } else {
     throw new ModelpressError('E_UNSUPPORTED', `${format} models are not handled by this page (ONNX and safetensors are); use the CLI`, {
       file: file.name,
@@ -61,8 +74,34 @@ function baseName(name: string): string {
 }
 
 async function run(file: File, scheme: string): Promise<void> {
-  const t0 = performance.now();
   const bytes = await read(file);
+  const r = await compress(file, bytes, scheme);
+  post({ kind: 'result', ...r }, [r.bytes.buffer]);
+}
+
+/** Every scheme's output size on this model, one after the other (progress per scheme). */
+async function sizes(file: File, schemes: readonly string[]): Promise<void> {
+  const bytes = await read(file);
+  const out: SchemeSize[] = [];
+  for (const [i, scheme] of schemes.entries()) {
+    progress(`measuring ${scheme}`, i, schemes.length);
+    const t0 = performance.now();
+    try {
+      const r = await compress(file, bytes, scheme);
+      out.push({ id: scheme, bytes: r.bytes.length, ms: performance.now() - t0 });
+    } catch (e) {
+      out.push({ id: scheme, bytes: null, error: e instanceof Error ? e.message : String(e), ms: performance.now() - t0 });
+    }
+  }
+  post({ kind: 'sizes', sizes: out });
+}
+
+async function compress(
+  file: File,
+  bytes: Uint8Array,
+  scheme: string,
+): Promise<{ bytes: Uint8Array; fileName: string; summary: RunSummary }> {
+  const t0 = performance.now();
   if (scheme === 'pack') {
     progress('packing (choosing a coder per tensor, then decoding to verify)');
     const { bytes: out, report } = packModel(
@@ -79,8 +118,7 @@ async function run(file: File, scheme: string): Promise<void> {
       minWeightSnrDb: null,
       ms: performance.now() - t0,
     };
-    post({ kind: 'result', bytes: out, fileName: `${file.name}.mpz`, summary }, [out.buffer]);
-    return;
+    return { bytes: out, fileName: `${file.name}.mpz`, summary };
   }
   const format = detectFormat(bytes, file.name);
   if (format === 'safetensors') {
@@ -101,8 +139,7 @@ async function run(file: File, scheme: string): Promise<void> {
       minWeightSnrDb: null,
       ms: performance.now() - t0,
     };
-    post({ kind: 'result', bytes: out, fileName: `${baseName(file.name)}.${scheme}.safetensors`, summary }, [out.buffer]);
-    return;
+    return { bytes: out, fileName: `${baseName(file.name)}.${scheme}.safetensors`, summary };
   }
   progress('parsing');
   const { proto } = readOnnx(bytes, { file: file.name });
@@ -112,7 +149,7 @@ async function run(file: File, scheme: string): Promise<void> {
     file: file.name,
     minSize: 256,
     openRunner: async (m, o) => {
-      await configureOrt(self.location.href);
+      await configureOrt(new URL('../', self.location.href).href); // the worker is in assets/ (src/ in dev)
       return createWebRunner(m, o);
     },
   });
@@ -130,13 +167,14 @@ async function run(file: File, scheme: string): Promise<void> {
     minWeightSnrDb: snrs.length ? Math.min(...snrs) : null,
     ms: performance.now() - t0,
   };
-  post({ kind: 'result', bytes: out, fileName: `${baseName(file.name)}.${scheme.replace(':', '')}.onnx`, summary }, [out.buffer]);
+  return { bytes: out, fileName: `${baseName(file.name)}.${scheme.replace(':', '')}.onnx`, summary };
 }
 
 self.onmessage = async (e: MessageEvent<Job>) => {
   try {
     if (e.data.kind === 'inspect') await inspect(e.data.file);
-    else await run(e.data.file, e.data.scheme);
+    else if (e.data.kind === 'run') await run(e.data.file, e.data.scheme);
+    else await sizes(e.data.file, e.data.schemes);
   } catch (err) {
     const code = isModelpressError(err) ? err.code : ((err as { code?: string }).code ?? 'E_INTERNAL');
     post({ kind: 'error', code, message: err instanceof Error ? err.message : String(err) });
