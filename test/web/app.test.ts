@@ -16,6 +16,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackModel } from '../../src/lib/index.js';
 import { createNodeRunner } from '../../src/node/index.js';
+import { appJsSizes } from '../../web/size.js';
 import { cli } from '../cli/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -118,14 +119,18 @@ describe('web app in Debian chromium', () => {
     await shot('1-inspected');
     const cliInspect = await cli('inspect', CLS, '--json');
     expect(cliInspect.code).toBe(0);
-    const report = JSON.parse(cliInspect.out) as { tensors: { name: string }[]; totals: { params: number } };
+    const report = JSON.parse(cliInspect.out) as { tensors: { name: string; bytes: number; params: number }[]; totals: { params: number } };
     const rows = await page.$$eval('#tensors tr', (trs) => trs.slice(1).map((tr) => tr.children[0]!.textContent));
     expect(rows.sort()).toEqual(report.tensors.map((t) => t.name).sort());
     expect(await page.textContent('#summary')).toContain(report.totals.params.toLocaleString('en'));
-    expect(await page.$$eval('#chart-bytes, #chart-entropy', (cs) => cs.map((c) => (c as HTMLCanvasElement).width > 0))).toEqual([
-      true,
-      true,
-    ]);
+    // one bar per tensor (24 largest) in the bytes chart, two series (+ legend) in the entropy chart, 64 bins in the histogram
+    expect(await page.$$eval('#chart-bytes rect', (r) => r.length)).toBe(24);
+    expect(await page.$$eval('#chart-entropy rect', (r) => r.length)).toBe(2 * 24 + 2);
+    expect(await page.$$eval('#chart-hist rect', (r) => r.length)).toBe(64);
+    const hist = await page.$$eval('#chart-hist rect title', (t) => t.map((x) => Number(/count (\d+)/.exec(x.textContent ?? '')![1])));
+    const largest = [...report.tensors].sort((a, b) => b.bytes - a.bytes)[0]!;
+    expect(await page.$eval('#hist-tensor', (s) => (s as HTMLSelectElement).selectedOptions[0]!.textContent)).toBe(largest.name);
+    expect(hist.reduce((a, b) => a + b, 0)).toBe(largest.params);
     expect(await page.textContent('#privacy')).toMatch(/Nothing leaves the browser/);
   });
 
@@ -208,6 +213,15 @@ describe('web app in Debian chromium', () => {
     expect(text).toMatch(/^E_(TRUNCATED|FORMAT|CORRUPT): truncated\.onnx: /);
     expect(await page.isHidden('#inspect')).toBe(true);
     await shot('6-truncated');
+  });
+
+  it("keeps the page's own JavaScript within its 150 KB gzipped budget (onnxruntime-web not counted)", () => {
+    const { chunks, ownGz } = appJsSizes(DIST);
+    console.log(
+      `web app JS: ${chunks.map((c) => `${c.file} ${c.gz} B gz${c.ort ? ' (onnxruntime-web)' : ''}`).join(', ')}; own ${ownGz} B gz`,
+    );
+    expect(chunks.some((c) => c.ort)).toBe(true);
+    expect(ownGz).toBeLessThanOrEqual(150_000);
   });
 
   it('made no request outside the page and logged no errors', () => {

@@ -7,7 +7,8 @@
 import { evaluate, type InspectReport, randomSource } from 'modelpress';
 import { createWebRunner, decodeMpz } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
-import type { Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
+import { renderCharts, renderHistogram } from './charts.js';
+import type { Histogram, Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -90,7 +91,7 @@ function startJob(job: Job, onProgress: (phase: string, done: number, total: num
   });
 }
 
-function renderInspect(r: InspectReport, ms: number): void {
+function renderInspect(r: InspectReport, hists: readonly Histogram[], ms: number): void {
   $('inspect').hidden = false;
   $('model-name').textContent = r.file;
   const o = r.onnx;
@@ -145,7 +146,19 @@ function renderInspect(r: InspectReport, ms: number): void {
       t.entropy.quant8Bits === null ? '' : t.entropy.quant8Bits.toFixed(2),
     ]),
   );
-  void import('./charts.js').then((c) => c.renderCharts(r));
+  renderCharts(r);
+  const sel = $<HTMLSelectElement>('hist-tensor');
+  sel.replaceChildren(
+    ...hists.map((h, i) => {
+      const o = document.createElement('option');
+      o.value = String(i);
+      o.textContent = h.name;
+      return o;
+    }),
+  );
+  sel.onchange = () => renderHistogram(hists[Number(sel.value)]!);
+  sel.parentElement!.parentElement!.hidden = hists.length === 0;
+  if (hists.length) renderHistogram(hists[0]!);
 }
 
 let schemes: readonly SchemeChoice[] = [];
@@ -185,7 +198,7 @@ async function openModel(file: File): Promise<void> {
   if (reply.kind === 'error') return showError(reply.code, reply.message);
   if (reply.kind !== 'inspect') return;
   $('status').textContent = '';
-  renderInspect(reply.report, reply.ms);
+  renderInspect(reply.report, reply.histograms, reply.ms);
   $<HTMLSelectElement>('scheme').value = '';
   $('sizes-table').replaceChildren();
   fillSchemes(reply.schemes);

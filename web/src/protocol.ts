@@ -2,6 +2,14 @@
 import type { InspectReport } from 'modelpress';
 
 /** A quantization scheme id from the library's scheme table, or 'pack' for lossless .mpz packing. */
+/** Value histogram of one float tensor: `counts.length` equal bins over [min, max]. */
+export interface Histogram {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly counts: readonly number[];
+}
+
 /** A row of the scheme table offered for this model's format. */
 export interface SchemeChoice {
   readonly id: string;
@@ -36,7 +44,13 @@ export interface RunSummary {
 
 export type Reply =
   | { readonly kind: 'progress'; readonly phase: string; readonly done: number; readonly total: number }
-  | { readonly kind: 'inspect'; readonly report: InspectReport; readonly schemes: readonly SchemeChoice[]; readonly ms: number }
+  | {
+      readonly kind: 'inspect';
+      readonly report: InspectReport;
+      readonly schemes: readonly SchemeChoice[];
+      readonly histograms: readonly Histogram[];
+      readonly ms: number;
+    }
   | { readonly kind: 'sizes'; readonly sizes: readonly SchemeSize[] }
   | { readonly kind: 'result'; readonly bytes: Uint8Array; readonly fileName: string; readonly summary: RunSummary }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };

@@ -9,6 +9,8 @@ import {
   buildInspectReport,
   detectFormat,
   isModelpressError,
+  type NamedTensor,
+  toFloat32,
   listSchemes,
   ModelpressError,
   quantizeSafetensorsTensors,
@@ -23,7 +25,7 @@ import {
 } from 'modelpress';
 import { createWebRunner } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
-import type { Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
+import type { Histogram, Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
 
 const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(r, transfer);
 const progress = (phase: string, done = 0, total = 0): void => post({ kind: 'progress', phase, done, total });
@@ -45,6 +47,33 @@ function schemesFor(format: string): SchemeChoice[] {
   return out;
 }
 
+const HIST_TENSORS = 12;
+const HIST_BINS = 64;
+
+/** Histograms of the largest float tensors' finite values. */
+function histograms(tensors: readonly NamedTensor[]): Histogram[] {
+  const floats = tensors.filter(
+    (t) => ['float32', 'float16', 'bfloat16', 'float64'].includes(t.tensor.dtype) && t.tensor.data.byteLength >= 64,
+  );
+  return [...floats]
+    .sort((a, b) => b.tensor.data.byteLength - a.tensor.data.byteLength)
+    .slice(0, HIST_TENSORS)
+    .map((t) => {
+      const v = toFloat32(t.tensor);
+      let min = Infinity;
+      let max = -Infinity;
+      for (const x of v) {
+        if (!Number.isFinite(x)) continue;
+        if (x < min) min = x;
+        if (x > max) max = x;
+      }
+      const counts = new Array<number>(HIST_BINS).fill(0);
+      const w = max > min ? (max - min) / HIST_BINS : 1;
+      for (const x of v) if (Number.isFinite(x)) counts[Math.min(HIST_BINS - 1, Math.floor((x - min) / w))]!++;
+      return { name: t.name, min, max, counts };
+    });
+}
+
 async function inspect(file: File): Promise<void> {
   const t0 = performance.now();
   const bytes = await read(file);
@@ -57,11 +86,11 @@ async function inspect(file: File): Promise<void> {
       { format, path: file.name, sizeBytes: bytes.length, files: [file.name], tensors, onnx },
       () => ++done % 16 === 0 && progress('statistics', done, tensors.length),
     );
-    post({ kind: 'inspect', report, schemes: schemesFor(format), ms: performance.now() - t0 });
+    post({ kind: 'inspect', report, schemes: schemesFor(format), histograms: histograms(tensors), ms: performance.now() - t0 });
   } else if (format === 'safetensors') {
     const st = readSafetensors(bytes, file.name);
     const report = buildInspectReport({ format, path: file.name, sizeBytes: bytes.length, files: [file.name], tensors: st.tensors });
-    post({ kind: 'inspect', report, schemes: schemesFor(format), ms: performance.now() - t0 });
+    post({ kind: 'inspect', report, schemes: schemesFor(format), histograms: histograms(st.tensors), ms: performance.now() - t0 });
   } else {
     throw new ModelpressError('E_UNSUPPORTED', `${format} models are not handled by this page (ONNX and safetensors are); use the CLI`, {
       file: file.name,
