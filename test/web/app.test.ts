@@ -185,6 +185,25 @@ describe('web app in Debian chromium', () => {
     }
   });
 
+  it("converts safetensors weights to bf16 in the page: the download equals the CLI's output", async () => {
+    // PP-OCR cls's weights as safetensors, written by `modelpress convert`
+    const st = join(tmp, 'cls.safetensors');
+    const c = await cli('convert', CLS, '--to', 'safetensors', '-o', st);
+    expect(c.code, c.err).toBe(0);
+    await page.setInputFiles('#file', st);
+    await state('inspected');
+    const options = await page.$$eval('#scheme option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toEqual(expect.arrayContaining(['pack', 'fp16-weights', 'bf16-weights']));
+    expect(options).not.toContain('int4');
+    const got = await runScheme('bf16-weights');
+    await shot('3c-safetensors-bf16');
+    const out = join(tmp, 'cli-bf16.safetensors');
+    const r = await cli('quantize', st, '-o', out, '--scheme', 'bf16-weights');
+    expect(r.code, r.err).toBe(0);
+    expect(Buffer.compare(Buffer.from(got), readFileSync(out))).toBe(0);
+    expect(await page.textContent('#fidelity')).toMatch(/nothing to run/);
+  });
+
   it('cancels a running job (the worker is terminated) while the page stays responsive', async () => {
     // PP-OCRv4 recognition (10.8 MB): packing it takes seconds, long enough to cancel
     await page.setInputFiles('#file', REC);

@@ -4,7 +4,7 @@
  * a Web Worker (Cancel terminates it), offers the output as a download, and
  * measures its fidelity against the original with onnxruntime-web.
  */
-import { evaluate, type InspectReport, randomSource } from 'modelpress';
+import { detectFormat, evaluate, type InspectReport, randomSource } from 'modelpress';
 import { createWebRunner, decodeMpz } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
 import { renderCharts, renderHistogram } from './charts.js';
@@ -360,7 +360,7 @@ async function measureFidelity(file: File, out: Uint8Array, s: RunSummary): Prom
       : 'MISMATCH: the decoded .mpz differs from the original';
     return;
   }
-  if (!file.name.toLowerCase().endsWith('.onnx') && original[0] !== 0x08) {
+  if (detectFormat(original, file.name) !== 'onnx') {
     $('fidelity').textContent = 'safetensors hold weights, not a graph: nothing to run';
     return;
   }
