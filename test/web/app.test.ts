@@ -6,7 +6,7 @@
  * runs it; cancelling a run and a truncated file show on the page. Screenshots
  * of each state go to test-results/web/ for a person to look at.
  */
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -98,11 +98,16 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function download(): Promise<Uint8Array> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-  const path = join(tmp, d.suggestedFilename());
+async function download(selector = '#download'): Promise<Uint8Array> {
+  return (await downloadAs(selector)).bytes;
+}
+
+async function downloadAs(selector: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const dir = mkdtempSync(join(tmp, 'dl-'));
+  const path = join(dir, d.suggestedFilename());
   await d.saveAs(path);
-  return new Uint8Array(readFileSync(path));
+  return { name: d.suggestedFilename(), bytes: new Uint8Array(readFileSync(path)) };
 }
 
 async function runScheme(scheme: string): Promise<Uint8Array> {
@@ -202,6 +207,53 @@ describe('web app in Debian chromium', () => {
     expect(r.code, r.err).toBe(0);
     expect(Buffer.compare(Buffer.from(got), readFileSync(out))).toBe(0);
     expect(await page.textContent('#fidelity')).toMatch(/nothing to run/);
+  });
+
+  it("takes a TF.js model JSON with its shards: uint8 and pack downloads equal the CLI's files", async () => {
+    // PP-OCR cls's weights as a TF.js weights manifest with its shard, written by `modelpress convert`
+    const tfDir = mkdtempSync(join(tmp, 'tfjs-'));
+    const c = await cli('convert', CLS, '--to', 'tfjs', '-o', join(tfDir, 'cls.json'));
+    expect(c.code, c.err).toBe(0);
+    const tfFiles = readdirSync(tfDir).map((f) => join(tfDir, f));
+    expect(tfFiles.length).toBeGreaterThanOrEqual(2);
+    await page.setInputFiles('#file', tfFiles);
+    await state('inspected');
+    const cliInspect = await cli('inspect', join(tfDir, 'cls.json'), '--json');
+    const report = JSON.parse(cliInspect.out) as { tensors: unknown[]; sizeBytes: number };
+    expect(await page.$$eval('#tensors tr', (t) => t.length - 1)).toBe(report.tensors.length);
+    const options = await page.$$eval('#scheme option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toEqual(expect.arrayContaining(['pack', 'uint8', 'uint16', 'fp16-weights']));
+
+    await page.selectOption('#scheme', 'uint8');
+    await page.click('#run');
+    await state('done');
+    await shot('3d-tfjs-uint8');
+    const links = await page.$$eval('a.download', (as) => as.map((a) => `#${a.id}`));
+    const cliDir = mkdtempSync(join(tmp, 'cli-tfjs-'));
+    const r = await cli('quantize', join(tfDir, 'cls.json'), '-o', join(cliDir, 'cls.uint8.json'), '--scheme', 'uint8');
+    expect(r.code, r.err).toBe(0);
+    const cliFiles = readdirSync(cliDir).sort();
+    expect(links.length).toBe(cliFiles.length);
+    const got: { name: string; bytes: Uint8Array }[] = [];
+    for (const l of links) got.push(await downloadAs(l));
+    expect(got.map((g) => g.name).sort()).toEqual(cliFiles);
+    for (const g of got) expect(Buffer.compare(Buffer.from(g.bytes), readFileSync(join(cliDir, g.name))), g.name).toBe(0);
+    expect(await page.textContent('#fidelity')).toMatch(/TF\.js models are not run in this page/);
+
+    const packed = await runScheme('pack');
+    const out = join(tmp, 'cli-tfjs.mpz');
+    const p = await cli('pack', join(tfDir, 'cls.json'), '-o', out);
+    expect(p.code, p.err).toBe(0);
+    expect(Buffer.compare(Buffer.from(packed), readFileSync(out))).toBe(0);
+    expect(await page.textContent('#fidelity')).toMatch(new RegExp(`lossless: .* ${tfFiles.length} files, \\d+ bytes, exactly`));
+
+    // the JSON alone: the page names the shard it needs
+    await page.setInputFiles('#file', join(tfDir, 'cls.json'));
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await page.textContent('#error')).toMatch(
+      /^E_NOT_FOUND: cls\.json: .*was not given: drop the model JSON together with its shard files/,
+    );
+    await shot('3e-tfjs-missing-shard');
   });
 
   it('cancels a running job (the worker is terminated) while the page stays responsive', async () => {

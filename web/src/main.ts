@@ -4,17 +4,21 @@
  * a Web Worker (Cancel terminates it), offers the output as a download, and
  * measures its fidelity against the original with onnxruntime-web.
  */
-import { detectFormat, evaluate, type InspectReport, randomSource } from 'modelpress';
-import { createWebRunner, decodeMpz } from 'modelpress/browser';
+import { evaluate, type InspectReport, randomSource } from 'modelpress';
+import { createWebRunner, decodeMpzFiles } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
 import { renderCharts, renderHistogram } from './charts.js';
-import type { Histogram, Job, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
+import type { Histogram, Job, OutFile, Reply, RunSummary, SchemeChoice, SchemeSize } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-let model: File | undefined;
+let model: File[] | undefined;
+let downloadUrls: string[] = [];
+
+/** The model's main file: the only one, or the TF.js model JSON among its shards. */
+const mainFile = (files: readonly File[]): File =>
+  files.length === 1 ? files[0]! : (files.find((f) => /\.json$/i.test(f.name)) ?? files[0]!);
 let worker: Worker | undefined;
-let downloadUrl: string | undefined;
 
 function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -184,15 +188,16 @@ function fillSchemes(list: readonly SchemeChoice[], measured: ReadonlyMap<string
   $('scheme-help').textContent = 'static (calibrated activations) needs calibration data and is in the CLI only; pack keeps every byte.';
 }
 
-async function openModel(file: File): Promise<void> {
+async function openModel(files: File[]): Promise<void> {
   clearError();
-  model = file;
+  model = files;
+  const file = mainFile(files);
   $('inspect').hidden = true;
   $('compress').hidden = true;
   $('result').hidden = true;
   document.body.dataset.state = 'inspecting';
-  $('status').textContent = `reading ${file.name} (${humanBytes(file.size)})...`;
-  const reply = await startJob({ kind: 'inspect', file }, (phase, done, total) => {
+  $('status').textContent = `reading ${files.map((f) => f.name).join(', ')} (${humanBytes(files.reduce((a, f) => a + f.size, 0))})...`;
+  const reply = await startJob({ kind: 'inspect', files }, (phase, done, total) => {
     $('status').textContent = total ? `${phase}: ${done}/${total} tensors` : `${phase}...`;
   });
   if (reply.kind === 'error') return showError(reply.code, reply.message);
@@ -211,7 +216,7 @@ let cancelCurrent: (() => void) | undefined;
 async function runScheme(): Promise<void> {
   if (!model) return;
   clearError();
-  const file = model;
+  const files = model;
   const scheme = $<HTMLSelectElement>('scheme').value;
   $('result').hidden = true;
   setBusy(true, 'starting');
@@ -220,7 +225,7 @@ async function runScheme(): Promise<void> {
   const timer = setInterval(() => {
     $('phase').textContent = `${$('phase').dataset.phase ?? ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
   }, 200);
-  const job = startJob({ kind: 'run', file, scheme }, (phase, done, total) => {
+  const job = startJob({ kind: 'run', files, scheme }, (phase, done, total) => {
     $('phase').dataset.phase = phase;
     const p = $<HTMLProgressElement>('progress');
     if (total) {
@@ -247,8 +252,8 @@ async function runScheme(): Promise<void> {
     return showError(reply.code, reply.message);
   }
   if (reply.kind !== 'result') return;
-  showResult(file, reply.bytes, reply.fileName, reply.summary);
-  lastResult = { file, bytes: reply.bytes, summary: reply.summary };
+  showResult(mainFile(files), reply.files, reply.summary);
+  lastResult = { files, out: reply.files, summary: reply.summary };
   await measure();
 }
 
@@ -256,10 +261,10 @@ async function runScheme(): Promise<void> {
 async function runSizes(): Promise<void> {
   if (!model) return;
   clearError();
-  const file = model;
+  const files = model;
   setBusy(true, 'starting');
   document.body.dataset.state = 'running';
-  const job = startJob({ kind: 'sizes', file, schemes: schemes.map((s) => s.id) }, (phase, done, total) => {
+  const job = startJob({ kind: 'sizes', files, schemes: schemes.map((s) => s.id) }, (phase, done, total) => {
     $('phase').textContent = `${phase} (${done + 1}/${total})`;
     const p = $<HTMLProgressElement>('progress');
     p.max = total;
@@ -280,6 +285,7 @@ async function runSizes(): Promise<void> {
     return;
   }
   if (reply.kind !== 'sizes') return;
+  const total = files.reduce((a, f) => a + f.size, 0);
   $('phase').textContent = '';
   table(
     $('sizes-table'),
@@ -290,8 +296,8 @@ async function runSizes(): Promise<void> {
         : [
             z.id,
             humanBytes(z.bytes),
-            `${(file.size / z.bytes).toFixed(2)}x`,
-            ((100 * z.bytes) / file.size).toFixed(1),
+            `${(total / z.bytes).toFixed(2)}x`,
+            ((100 * z.bytes) / total).toFixed(1),
             `${(z.ms / 1000).toFixed(2)} s`,
           ],
     ),
@@ -300,15 +306,20 @@ async function runSizes(): Promise<void> {
   document.body.dataset.state = 'sized';
 }
 
-function showResult(file: File, bytes: Uint8Array, fileName: string, s: RunSummary): void {
-  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-  downloadUrl = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.id = 'download';
-  $('download-row').replaceChildren(a);
-  a.href = downloadUrl;
-  a.download = fileName;
-  a.textContent = `Download ${fileName} (${humanBytes(bytes.length)})`;
+function showResult(file: File, out: readonly OutFile[], s: RunSummary): void {
+  for (const u of downloadUrls) URL.revokeObjectURL(u);
+  downloadUrls = out.map((f) => URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })));
+  const links = out.map((f, i) => {
+    const a = document.createElement('a');
+    a.id = i === 0 ? 'download' : `download-${i}`;
+    a.className = 'download';
+    a.href = downloadUrls[i]!;
+    a.download = f.name;
+    a.textContent = `Download ${f.name} (${humanBytes(f.bytes.length)})`;
+    return a;
+  });
+  $('download-row').replaceChildren(...links.flatMap((a, i) => (i ? [document.createElement('br'), a] : [a])));
+  const fileName = out.length === 1 ? out[0]!.name : `${out[0]!.name} + ${out.length - 1} shard${out.length > 2 ? 's' : ''}`;
   const what = s.scheme === 'pack' ? `${s.tensors} tensors coded` : `${s.tensors} tensors quantized, ${s.skipped} left as they were`;
   $('result-text').textContent =
     `${file.name} -> ${fileName} (${s.scheme}): ${humanBytes(s.sizeBefore)} -> ${humanBytes(s.sizeAfter)}, ` +
@@ -335,7 +346,7 @@ function parseDims(text: string): Record<string, number> {
   return out;
 }
 
-let lastResult: { file: File; bytes: Uint8Array; summary: RunSummary } | undefined;
+let lastResult: { files: readonly File[]; out: readonly OutFile[]; summary: RunSummary } | undefined;
 
 async function measure(): Promise<void> {
   if (!lastResult) return;
@@ -343,27 +354,43 @@ async function measure(): Promise<void> {
   $('fidelity').textContent = 'measuring...';
   $('fidelity-table').replaceChildren();
   try {
-    await measureFidelity(lastResult.file, lastResult.bytes, lastResult.summary);
+    await measureFidelity(lastResult.files, lastResult.out, lastResult.summary);
   } catch (e) {
     $('fidelity').textContent = `fidelity not measured: ${e instanceof Error ? e.message : String(e)}`;
   }
   document.body.dataset.state = 'done';
 }
 
-async function measureFidelity(file: File, out: Uint8Array, s: RunSummary): Promise<void> {
-  const original = new Uint8Array(await file.arrayBuffer());
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function measureFidelity(files: readonly File[], outFiles: readonly OutFile[], s: RunSummary): Promise<void> {
+  const file = mainFile(files);
+  const out = outFiles[0]!.bytes;
   if (s.scheme === 'pack') {
-    const decoded = await decodeMpz(out);
-    const same = decoded.length === original.length && decoded.every((b, i) => b === original[i]);
+    const decoded = await decodeMpzFiles(out);
+    let same = decoded.files.length > 0;
+    let bytes = 0;
+    for (const d of decoded.files) {
+      const name = d.name === '' ? file.name : d.name.replace(/^.*\//, '');
+      const given = files.find((f) => f.name === name);
+      same &&= given !== undefined && sameBytes(d.bytes, new Uint8Array(await given.arrayBuffer()));
+      bytes += d.bytes.length;
+    }
     $('fidelity').textContent = same
-      ? `lossless: the .mpz decodes (modelpress/browser decodeMpz) to the original ${original.length} bytes exactly`
+      ? `lossless: the .mpz decodes (modelpress/browser decodeMpzFiles) to the original ${decoded.files.length} file${decoded.files.length > 1 ? 's' : ''}, ${bytes} bytes, exactly`
       : 'MISMATCH: the decoded .mpz differs from the original';
     return;
   }
-  if (detectFormat(original, file.name) !== 'onnx') {
-    $('fidelity').textContent = 'safetensors hold weights, not a graph: nothing to run';
+  if (s.format !== 'onnx') {
+    $('fidelity').textContent =
+      s.format === 'tfjs'
+        ? 'TF.js models are not run in this page (onnxruntime-web runs ONNX); the lowest weight SNR above is what TF.js will see when it dequantizes'
+        : 'safetensors hold weights, not a graph: nothing to run';
     return;
   }
+  const original = new Uint8Array(await file.arrayBuffer());
   await configureOrt(location.href);
   const ref = await createWebRunner(original);
   const cand = await createWebRunner(out);
@@ -396,8 +423,8 @@ async function measureFidelity(file: File, out: Uint8Array, s: RunSummary): Prom
 
 const fileInput = $<HTMLInputElement>('file');
 fileInput.addEventListener('change', () => {
-  const f = fileInput.files?.[0];
-  if (f) void openModel(f);
+  const f = [...(fileInput.files ?? [])];
+  if (f.length) void openModel(f);
 });
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
@@ -408,8 +435,8 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
-  const f = e.dataTransfer?.files[0];
-  if (f) void openModel(f);
+  const f = [...(e.dataTransfer?.files ?? [])];
+  if (f.length) void openModel(f);
 });
 for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-example]')) {
   b.addEventListener('click', async () => {
@@ -417,7 +444,7 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-exampl
     $('status').textContent = `fetching ${url}...`;
     const res = await fetch(url);
     if (!res.ok) return showError('E_IO', `${url}: HTTP ${res.status}`);
-    await openModel(new File([await res.blob()], url.split('/').pop()!));
+    await openModel([new File([await res.blob()], url.split('/').pop()!)]);
   });
 }
 $('run').addEventListener('click', () => void runScheme());

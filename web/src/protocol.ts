@@ -24,13 +24,24 @@ export interface SchemeSize {
   readonly ms: number;
 }
 
+/**
+ * The model's files: one .onnx or .safetensors, or a TF.js model JSON with its shards
+ * (matched to the manifest's paths by file name).
+ */
 export type Job =
-  | { readonly kind: 'inspect'; readonly file: File }
-  | { readonly kind: 'run'; readonly file: File; readonly scheme: string }
-  | { readonly kind: 'sizes'; readonly file: File; readonly schemes: readonly string[] };
+  | { readonly kind: 'inspect'; readonly files: readonly File[] }
+  | { readonly kind: 'run'; readonly files: readonly File[]; readonly scheme: string }
+  | { readonly kind: 'sizes'; readonly files: readonly File[]; readonly schemes: readonly string[] };
+
+/** An output file: its download name and bytes. */
+export interface OutFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
 
 export interface RunSummary {
   readonly scheme: string;
+  readonly format: string;
   readonly sizeBefore: number;
   readonly sizeAfter: number;
   /** Tensors changed by the scheme (quantized) or stored as tensors (pack). */
@@ -52,5 +63,5 @@ export type Reply =
       readonly ms: number;
     }
   | { readonly kind: 'sizes'; readonly sizes: readonly SchemeSize[] }
-  | { readonly kind: 'result'; readonly bytes: Uint8Array; readonly fileName: string; readonly summary: RunSummary }
+  | { readonly kind: 'result'; readonly files: readonly OutFile[]; readonly summary: RunSummary }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
