@@ -191,7 +191,6 @@ function fillSchemes(list: readonly SchemeChoice[], measured: ReadonlyMap<string
 async function openModel(files: File[]): Promise<void> {
   clearError();
   model = files;
-  const file = mainFile(files);
   $('inspect').hidden = true;
   $('compress').hidden = true;
   $('result').hidden = true;
