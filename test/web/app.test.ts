@@ -14,7 +14,8 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unpackModel } from '../../src/lib/index.js';
+import { datasetFromArrays, datasetSource, evaluate, parseNpy, unpackModel } from '../../src/lib/index.js';
+import { encodeNpy } from '../../src/eval/datasets/npy.js';
 import { createNodeRunner } from '../../src/node/index.js';
 import { appJsSizes } from '../../web/size.js';
 import { cli } from '../cli/cli.js';
@@ -154,6 +155,42 @@ describe('web app in Debian chromium', () => {
       expect(await page.$$eval('#fidelity-table tr', (t) => t.length)).toBeGreaterThan(1);
     });
   }
+
+  it('measures fidelity on a dropped .npy, agreeing with onnxruntime-node on the same samples', async () => {
+    // the int4 result from the test above is on the page; 8 deterministic images [8, 3, 48, 192]
+    const n = 8 * 3 * 48 * 192;
+    const x = {
+      dtype: 'float32' as const,
+      shape: [8, 3, 48, 192],
+      data: new Uint8Array(new Float32Array(n).map((_, i) => Math.sin(i * 0.37) * 0.8).buffer),
+    };
+    const npy = join(tmp, 'cls-x.npy');
+    writeFileSync(npy, encodeNpy(x));
+    await page.setInputFiles('#npy', npy);
+    await page
+      .waitForFunction(() => /samples of cls-x\.npy/.test(document.getElementById('fidelity')?.textContent ?? ''), undefined, {
+        timeout: 20_000,
+      })
+      .catch(async (e) => {
+        throw new Error(`${e}: fidelity text: ${await page.textContent('#fidelity')}`);
+      });
+    await state('done');
+    await shot('2c-int4-npy');
+    const text = (await page.textContent('#fidelity'))!;
+    expect(text).toMatch(/^on 8 samples of cls-x\.npy: output SNR >= -?\d+\.\d dB, cosine >= /);
+    const pageSnr = Number(/SNR >= (-?\d+\.\d)/.exec(text)![1]);
+
+    const out = join(tmp, 'cli-int4.onnx');
+    const ref = await createNodeRunner(readFileSync(CLS));
+    const cand = await createNodeRunner(readFileSync(out));
+    const ds = datasetFromArrays(parseNpy(readFileSync(npy)), undefined, 'cls-x.npy');
+    const r = await evaluate(cand, datasetSource(ds, ref.inputs), { reference: ref, latency: false });
+    await Promise.all([ref.dispose(), cand.dispose()]);
+    expect(Math.abs(pageSnr - r.fidelity![0]!.snrDb)).toBeLessThan(0.5);
+    // back to random inputs
+    await page.click('#npy-clear');
+    await page.waitForFunction(() => /seeded random inputs/.test(document.getElementById('fidelity')?.textContent ?? ''));
+  });
 
   it('packs losslessly: the .mpz equals `modelpress pack` and unpacks to the original', async () => {
     const got = await runScheme('pack');

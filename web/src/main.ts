@@ -4,7 +4,16 @@
  * a Web Worker (Cancel terminates it), offers the output as a download, and
  * measures its fidelity against the original with onnxruntime-web.
  */
-import { evaluate, type InspectReport, randomSource } from 'modelpress';
+import {
+  datasetFromArrays,
+  datasetSource,
+  evaluate,
+  type FeedSource,
+  type InspectReport,
+  limitSamples,
+  parseNpy,
+  randomSource,
+} from 'modelpress';
 import { createWebRunner, decodeMpzFiles } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
 import { renderCharts, renderHistogram } from './charts.js';
@@ -331,6 +340,9 @@ function showResult(file: File, out: readonly OutFile[], s: RunSummary): void {
   $('fidelity-table').replaceChildren();
 }
 
+/** Samples of a dropped .npy used for fidelity. */
+const NPY_SAMPLES = 64;
+
 /** `name=value, ...` from the dims field; E_ARG-like message on a malformed entry. */
 function parseDims(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -394,15 +406,24 @@ async function measureFidelity(files: readonly File[], outFiles: readonly OutFil
   const ref = await createWebRunner(original);
   const cand = await createWebRunner(out);
   try {
-    const runs = 4;
-    const source = randomSource(ref.inputs, runs, { seed: 1, dims: parseDims($<HTMLInputElement>('dims').value) });
+    const dims = parseDims($<HTMLInputElement>('dims').value);
+    const npy = $<HTMLInputElement>('npy').files?.[0];
+    let source: FeedSource;
+    let what: string;
+    if (npy) {
+      const x = parseNpy(new Uint8Array(await npy.arrayBuffer()), npy.name);
+      const ds = limitSamples(datasetFromArrays(x, undefined, npy.name, npy.name), NPY_SAMPLES);
+      source = datasetSource(ds, ref.inputs); // the samples' shape gives the symbolic dims
+      what = `${source.count} samples of ${npy.name}`;
+    } else {
+      source = randomSource(ref.inputs, 4, { seed: 1, dims });
+      what = `4 seeded random inputs (shapes ${source.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}), not on your data`;
+    }
     const r = await evaluate(cand, source, { reference: ref, latency: false });
     const f = r.fidelity ?? [];
     const minSnr = Math.min(...f.map((x) => x.snrDb));
     const minCos = Math.min(...f.map((x) => x.cosine));
-    $('fidelity').textContent =
-      `on ${r.samples} seeded random inputs (shapes ${source.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}), not on your data: ` +
-      `output SNR >= ${minSnr.toFixed(1)} dB, cosine >= ${minCos.toFixed(5)}`;
+    $('fidelity').textContent = `on ${what}: ` + `output SNR >= ${minSnr.toFixed(1)} dB, cosine >= ${minCos.toFixed(5)}`;
     table(
       $('fidelity-table'),
       ['output', 'SNR dB', 'cosine', 'max |err|', 'mean |err|', 'top-1 agreement'],
@@ -449,5 +470,10 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-exampl
 $('run').addEventListener('click', () => void runScheme());
 $('sizes').addEventListener('click', () => void runSizes());
 $('measure').addEventListener('click', () => void measure());
+$('npy').addEventListener('change', () => void measure());
+$('npy-clear').addEventListener('click', () => {
+  $<HTMLInputElement>('npy').value = '';
+  void measure();
+});
 $('cancel').addEventListener('click', () => cancelCurrent?.());
 document.body.dataset.state = 'ready';
