@@ -27,7 +27,6 @@ let downloadUrls: string[] = [];
 /** The model's main file: the only one, or the TF.js model JSON among its shards. */
 const mainFile = (files: readonly File[]): File =>
   files.length === 1 ? files[0]! : (files.find((f) => /\.json$/i.test(f.name)) ?? files[0]!);
-let worker: Worker | undefined;
 
 function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -82,24 +81,28 @@ function setBusy(busy: boolean, phase = ''): void {
   $('phase').textContent = phase;
 }
 
-/** Runs one job in a fresh worker; resolves with its final reply. Cancel terminates the worker. */
+/** The running job: its worker and how to cancel it (terminate the worker, settle the job as CANCELLED). */
+let current: { readonly worker: Worker; readonly cancel: () => void } | undefined;
+
+/** Runs one job in a fresh worker (cancelling the one running); resolves with its final reply. */
 function startJob(job: Job, onProgress: (phase: string, done: number, total: number) => void): Promise<Reply> {
-  worker?.terminate();
+  current?.cancel();
   const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-  worker = w;
   return new Promise((resolve) => {
-    w.onmessage = (e: MessageEvent<Reply>) => {
-      if (e.data.kind === 'progress') return onProgress(e.data.phase, e.data.done, e.data.total);
+    const finish = (r: Reply): void => {
       w.terminate();
-      if (worker === w) worker = undefined;
-      resolve(e.data);
+      if (current?.worker === w) current = undefined;
+      resolve(r);
+    };
+    current = { worker: w, cancel: () => finish({ kind: 'error', code: 'CANCELLED', message: 'cancelled' }) };
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      if (e.data.kind === 'progress') onProgress(e.data.phase, e.data.done, e.data.total);
+      else finish(e.data);
     };
     w.onerror = (e) => {
       e.preventDefault();
-      w.terminate();
-      resolve({ kind: 'error', code: 'E_INTERNAL', message: e.message || 'the worker failed' });
+      finish({ kind: 'error', code: 'E_INTERNAL', message: e.message || 'the worker failed' });
     };
-    (w as Worker & { cancel?: () => void }).cancel = () => resolve({ kind: 'error', code: 'CANCELLED', message: 'cancelled' });
     w.postMessage(job);
   });
 }
@@ -208,7 +211,7 @@ async function openModel(files: File[]): Promise<void> {
   const reply = await startJob({ kind: 'inspect', files }, (phase, done, total) => {
     $('status').textContent = total ? `${phase}: ${done}/${total} tensors` : `${phase}...`;
   });
-  if (reply.kind === 'error') return showError(reply.code, reply.message);
+  if (reply.kind === 'error') return reply.code === 'CANCELLED' ? undefined : showError(reply.code, reply.message);
   if (reply.kind !== 'inspect') return;
   $('status').textContent = '';
   renderInspect(reply.report, reply.histograms, reply.ms);
@@ -218,8 +221,6 @@ async function openModel(files: File[]): Promise<void> {
   $('compress').hidden = false;
   document.body.dataset.state = 'inspected';
 }
-
-let cancelCurrent: (() => void) | undefined;
 
 async function runScheme(): Promise<void> {
   if (!model) return;
@@ -241,14 +242,8 @@ async function runScheme(): Promise<void> {
       p.value = done;
     } else p.removeAttribute('value');
   });
-  cancelCurrent = () => {
-    const w = worker as (Worker & { cancel?: () => void }) | undefined;
-    w?.terminate();
-    w?.cancel?.();
-  };
   const reply = await job;
   clearInterval(timer);
-  cancelCurrent = undefined;
   $('phase').dataset.phase = '';
   setBusy(false);
   if (reply.kind === 'error') {
@@ -278,13 +273,7 @@ async function runSizes(): Promise<void> {
     p.max = total;
     p.value = done;
   });
-  cancelCurrent = () => {
-    const w = worker as (Worker & { cancel?: () => void }) | undefined;
-    w?.terminate();
-    w?.cancel?.();
-  };
   const reply = await job;
-  cancelCurrent = undefined;
   setBusy(false);
   if (reply.kind === 'error') {
     if (reply.code !== 'CANCELLED') return showError(reply.code, reply.message);
@@ -475,5 +464,5 @@ $('npy-clear').addEventListener('click', () => {
   $<HTMLInputElement>('npy').value = '';
   void measure();
 });
-$('cancel').addEventListener('click', () => cancelCurrent?.());
+$('cancel').addEventListener('click', () => current?.cancel());
 document.body.dataset.state = 'ready';
