@@ -450,6 +450,7 @@ drop.addEventListener('drop', (e) => {
 for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-example]')) {
   b.addEventListener('click', async () => {
     const url = b.dataset.example!;
+    fileInput.value = ''; // picking the same file afterwards is a change again
     $('status').textContent = `fetching ${url}...`;
     const res = await fetch(url);
     if (!res.ok) return showError('E_IO', `${url}: HTTP ${res.status}`);
