@@ -325,6 +325,10 @@ function showResult(file: File, out: readonly OutFile[], s: RunSummary): void {
     ` in ${(s.ms / 1000).toFixed(2)} s.` +
     (s.notes.length ? ` Notes: ${s.notes.join('; ')}` : '');
   $('result').hidden = false;
+  // inputs matter only where the page runs both models
+  const runs = s.format === 'onnx' && s.scheme !== 'pack';
+  $('npy-row').hidden = !runs;
+  $('dims-row').hidden = !runs || $<HTMLInputElement>('dims').value === '';
   $('fidelity').textContent = 'measuring...';
   $('fidelity-table').replaceChildren();
 }
