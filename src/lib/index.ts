@@ -92,4 +92,8 @@ export { datasetSource, randomSource } from '../eval/feeds.js';
 export type { FidelityStats } from '../eval/fidelity.js';
 export type { ClassificationReport, LatencyStats } from '../eval/metrics.js';
 export type { Dataset } from '../data/dataset.js';
+// datasets from bytes (a page's dropped .npy): the array as a Dataset for datasetSource, its first samples
+export { parseNpy } from '../eval/datasets/npy.js';
+export { datasetFromArrays } from '../eval/datasets/dataset.js';
+export { limitSamples } from '../data/dataset.js';
 export type { IoInfo, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
