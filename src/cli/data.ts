@@ -39,8 +39,9 @@ export interface DataLoadOptions {
   testLimit?: number;
   /**
    * 'optional': a .npz without `y` loads as inputs alone (the caller distils
-   * from the original model); no validation hold-out is taken then, since
-   * picking the best epoch needs labels. Default 'required'.
+   * from the original model); its validation hold-out (a tenth of the
+   * examples unless --val-split says otherwise, at most `valSize`) then ranks
+   * epochs by output SNR against the original. Default 'required'.
    */
   labels?: 'required' | 'optional';
   /** --val-split: the validation hold-out as a fraction of the training examples; wins over `valSize`. */
@@ -98,8 +99,15 @@ export async function loadTrainingData(opts: DataLoadOptions): Promise<PreparedD
   const all = await load('train', opts.limit);
   const test = await load('test', opts.testLimit);
   const count = sampleCount(all);
-  const valSize = opts.valSplit === undefined ? opts.valSize : Math.round(count * opts.valSplit);
-  if (valSize === 0 || all.y === undefined) return { train: all, validation: undefined, test };
+  // Without labels the hold-out ranks epochs by output SNR against the original (label-free distillation gives
+  // it the original's outputs): --val-split as asked, else a tenth of the examples, at most --val-size.
+  const valSize =
+    opts.valSplit !== undefined
+      ? Math.round(count * opts.valSplit)
+      : all.y === undefined
+        ? Math.min(opts.valSize, Math.floor(count / 10))
+        : opts.valSize;
+  if (valSize === 0) return { train: all, validation: undefined, test };
   if (valSize >= count) {
     const flag = opts.valSplit === undefined ? `--val-size ${opts.valSize}` : `--val-split ${opts.valSplit}`;
     throw new ModelpressError('E_ARG', `${flag} leaves no training data (${count} examples)`);

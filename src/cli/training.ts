@@ -22,6 +22,7 @@ import type { Option } from 'commander';
 import { ModelpressError } from '../core/errors.js';
 import { enforceFidelity, fidelityJson, fidelityLines, measureFidelity, type FidelityFlags } from './fidelity.js';
 import { sampleCount, type Dataset } from '../data/dataset.js';
+import { makeTensor } from '../core/tensor.js';
 import { FidelityAccumulator } from '../eval/fidelity.js';
 import type { LossSpec } from '../train/autodiff/types.js';
 import { teacherFeeds } from '../train/teacher.js';
@@ -162,7 +163,12 @@ export function trainingProgress(io: CliIO): { onProgress: (e: TrainProgress) =>
 }
 
 export function epochLine(r: EpochRecord, epochs: number): string {
-  const val = r.validation ? `  val loss ${r.validation.loss.toFixed(4)} acc ${pct(r.validation.accuracy)}` : '';
+  const v = r.validation;
+  const val = !v
+    ? ''
+    : v.snrDb !== undefined
+      ? `  val mse ${v.loss.toExponential(3)} snr ${v.snrDb.toFixed(1)} dB`
+      : `  val loss ${v.loss.toFixed(4)} acc ${pct(v.accuracy)}`;
   return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAccuracy)}${val}  ${r.seconds.toFixed(1)} s`;
 }
 
@@ -177,7 +183,8 @@ export function epochJson(r: EpochRecord): Record<string, unknown> {
     trainLoss: r.trainLoss,
     trainAccuracy: r.trainAccuracy ?? null,
     validationLoss: r.validation?.loss ?? null,
-    validationAccuracy: r.validation?.accuracy ?? null,
+    validationAccuracy: r.validation?.snrDb !== undefined ? null : (r.validation?.accuracy ?? null),
+    ...(r.validation?.snrDb !== undefined ? { validationSnrDb: r.validation.snrDb } : {}),
     seconds: r.seconds,
     evalSeconds: r.evalSeconds,
   };
@@ -333,9 +340,26 @@ export async function labelFreeDistillation(
   teacher: ModelProto,
   data: PreparedData,
   o: KdFlags = {},
-): Promise<{ loss?: LossSpec; batchFeeds?: BatchFeeds }> {
+): Promise<{ loss?: LossSpec; batchFeeds?: BatchFeeds; validation?: Dataset }> {
   if (data.train.y !== undefined) return {};
   const outputs = await datasetLogits(createNodeRunner, teacher, data.train);
+  // The validation hold-out carries the teacher's outputs, so train() ranks epochs by output SNR against them.
+  const held = data.validation ? await datasetLogits(createNodeRunner, teacher, data.validation) : undefined;
+  const validation =
+    data.validation && held
+      ? {
+          validation: {
+            ...data.validation,
+            targets: {
+              '': makeTensor(
+                'float32',
+                [sampleCount(data.validation), held.classes],
+                new Uint8Array(held.logits.buffer, held.logits.byteOffset, held.logits.byteLength),
+              ),
+            },
+          },
+        }
+      : {};
   if (o.kdTemperature !== undefined) {
     if (outputs.outputShape.length !== 1)
       throw new ModelpressError(
@@ -345,7 +369,8 @@ export async function labelFreeDistillation(
     return {
       loss: { kind: 'distillation', temperature: o.kdTemperature, alpha: 1, teacherLogits: 'teacher_logits' },
       batchFeeds: teacherFeeds(outputs, 'teacher_logits'),
+      ...validation,
     };
   }
-  return { loss: { kind: 'mse', target: 'teacher_outputs' }, batchFeeds: teacherFeeds(outputs, 'teacher_outputs') };
+  return { loss: { kind: 'mse', target: 'teacher_outputs' }, batchFeeds: teacherFeeds(outputs, 'teacher_outputs'), ...validation };
 }

@@ -33,6 +33,7 @@ import {
 } from './trainer/model-io.js';
 import { StepSession, type BatchFeeds } from './trainer/step-session.js';
 import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
+import { floatValues } from '../runtime/tensors.js';
 
 export type { EvalResult } from './trainer/evaluate.js';
 
@@ -131,7 +132,7 @@ export interface TrainResult {
   /** Trained values by initializer name (parameters and running statistics). */
   weights: Map<string, Float32Array>;
   history: EpochRecord[];
-  /** 1-based epoch whose weights `model` holds. */
+  /** 1-based epoch whose weights `model` holds; 0 when, without labels, no epoch matched the original better than the start. */
   bestEpoch: number;
   stoppedEarly: boolean;
   /** The training graph that was run. */
@@ -151,11 +152,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const needsLabels = loss.kind === 'cross-entropy' || (loss.kind === 'distillation' && loss.alpha < 1);
   checkDataset(options.train, 'training data', { labels: needsLabels });
   if (sampleCount(options.train) === 0) throw new ModelpressError('E_ARG', 'training data is empty');
-  // Validation picks the best epoch by accuracy, so it needs labels.
-  if (options.validation) checkDataset(options.validation, 'validation data', { labels: true });
+  // Validation picks the best epoch by accuracy with labels; without, by output SNR against its targets (the
+  // original model's outputs, which label-free distillation puts there). Data with neither cannot rank epochs.
+  const validationTargets = options.validation ? targetValues(options.validation) : undefined;
+  const validationData = options.validation && (options.validation.y !== undefined || validationTargets) ? options.validation : undefined;
+  if (validationData) checkDataset(validationData, 'validation data', { labels: validationTargets === undefined });
   // The float32 examples the steps and the validation passes batch from, taken once per call.
   const trainSet = floatView(options.train);
-  const validationSet = options.validation ? floatView(options.validation) : undefined;
+  const validationSet = validationData ? floatView(validationData) : undefined;
 
   const io = resolveModelIo(options.model, { inputName: options.inputName, outputName: options.outputName }, file);
   const feedShape = fitSampleShape(io, trainSet.sampleShape, file);
@@ -247,8 +251,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let sinceBest = 0;
   let stoppedEarly = false;
   let globalStep = 0;
+  // The score that ranks epochs: accuracy with labels, output SNR (dB) against the targets without.
+  const score = (v: EvalResult): number => (validationTargets ? (v.snrDb ?? Number.NEGATIVE_INFINITY) : v.accuracy);
 
   try {
+    // Without labels the starting weights compete too (epoch 0): fine-tuning a model that already matches the
+    // original well (a least-squares reconstruction) can only lower the match, and then the start is kept.
+    if (evaluator && validationTargets) {
+      const start = await evaluator.evaluate(validationSet!, validationTargets);
+      best = { epoch: 0, accuracy: score(start), weights: copyWeights(weights) };
+    }
     for (let epoch = 1; epoch <= epochs; epoch++) {
       shuffleInPlace(order, rng);
       const started = now();
@@ -287,7 +299,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       const seconds = (now() - started) / 1000;
       const evalStarted = now();
-      const validation = evaluator ? await evaluator.evaluate(validationSet!) : undefined;
+      const validation = evaluator ? await evaluator.evaluate(validationSet!, validationTargets) : undefined;
       const record: EpochRecord = {
         epoch,
         trainLoss: lossSum / seen,
@@ -301,8 +313,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       options.onProgress?.({ kind: 'epoch', record, epochs });
       if (validation) {
         const minDelta = options.earlyStopping?.minDelta ?? 0;
-        if (!best || validation.accuracy > best.accuracy + minDelta) {
-          best = { epoch, accuracy: validation.accuracy, weights: copyWeights(weights) };
+        if (!best || score(validation) > best.accuracy + minDelta) {
+          best = { epoch, accuracy: score(validation), weights: copyWeights(weights) };
           sinceBest = 0;
         } else if (++sinceBest >= (options.earlyStopping?.patience ?? Infinity)) {
           stoppedEarly = epoch < epochs;
@@ -440,4 +452,12 @@ function copyWeights(weights: ReadonlyMap<string, Float32Array>): Map<string, Fl
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+/** The validation set's single target array as float32 values (examples in order), if it has one. */
+function targetValues(ds: Dataset): Float32Array | undefined {
+  if (ds.y !== undefined || !ds.targets) return undefined;
+  const all = Object.values(ds.targets);
+  if (all.length !== 1) return undefined;
+  return floatValues(all[0]!, 'validation targets');
 }

@@ -4,6 +4,7 @@
  * per-layer k-means weight sharing with centroid fine-tuning. The output
  * holds each weight as uint8 indices + float32 codebook behind Cast + Gather.
  */
+import { modelInputs } from '../data.js';
 import type { Command } from 'commander';
 import { clusterModel, KMEANS_INITS } from '../../compress/cluster.js';
 import { ModelpressError } from '../../core/errors.js';
@@ -112,7 +113,8 @@ export function register(program: Command, io: CliIO): void {
       throw new ModelpressError('E_ARG', '--finetune-epochs needs --data (the images to fine-tune the centroids on)');
     const model = readModel(input, [opts.output]);
     // Data without labels: the centroids are fine-tuned by distillation from the input model (MSE, or KL with --kd-temperature).
-    const data = opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data, labels: 'optional' });
+    const data =
+      opts.data === undefined ? undefined : await loadData({ ...opts, data: opts.data, labels: 'optional', inputs: modelInputs(model) });
     checkFidelityFlags(opts, data, opts.data);
     const epochs = data ? (opts.finetuneEpochs ?? 1) : 0;
     const progress = trainingProgress(io);

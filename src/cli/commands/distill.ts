@@ -3,6 +3,7 @@
  * --data <name> --temperature T --alpha A --epochs N -o s.onnx [--compare-labels] [--json]`:
  * knowledge distillation with teacher logits from onnxruntime.
  */
+import { modelInputs } from '../data.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { distill } from '../../compress/distill.js';
@@ -106,7 +107,7 @@ export function register(program: Command, io: CliIO): void {
         `--student '${opts.student}' is neither a known architecture (zoo names, mlp-<hidden>...) nor an existing file`,
       );
     // Data without labels: the student learns the teacher's outputs alone (MSE, or KL at --kd-temperature).
-    const data = await loadData({ ...opts, labels: 'optional' });
+    const data = await loadData({ ...opts, labels: 'optional', inputs: modelInputs(student) });
     const labelled = data.train.y !== undefined;
     checkFidelityFlags(opts, data, opts.data);
     if (opts.compareLabels && !labelled) throw new ModelpressError('E_ARG', `--compare-labels needs labels; ${opts.data} has none`);

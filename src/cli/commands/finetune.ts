@@ -3,6 +3,7 @@
  * continues training a model made elsewhere (a PyTorch export, a pruned model)
  * and writes it back with the same graph and new weights.
  */
+import { modelInputs } from '../data.js';
 import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ONNX_TYPE } from '../../core/dtypes.js';
@@ -74,7 +75,7 @@ export function register(program: Command, io: CliIO): void {
     checkOutput(opts.output, modelPath, opts.data, ...(opts.teacher === undefined ? [] : [opts.teacher]));
     const model = readModel(modelPath, [opts.output]);
     const teacher = opts.teacher === undefined ? undefined : readModel(opts.teacher, [opts.output]);
-    const data = await loadData({ ...opts, labels: teacher ? 'optional' : 'required' });
+    const data = await loadData({ ...opts, labels: teacher ? 'optional' : 'required', inputs: modelInputs(model) });
     checkFidelityFlags(opts, data, opts.data);
     const labelled = data.train.y !== undefined;
     if (opts.kdTemperature !== undefined && !teacher) throw new ModelpressError('E_ARG', '--kd-temperature needs --teacher');

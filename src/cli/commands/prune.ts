@@ -9,6 +9,7 @@
  * `--distill` fine-tunes against the unpruned model's logits. Nothing is
  * written until everything has succeeded.
  */
+import { modelInputs } from '../data.js';
 import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../../core/errors.js';
@@ -228,7 +229,8 @@ export function register(program: Command, io: CliIO): void {
     const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
     checkOutputs([o.output], onnxModelFiles(input, file.proto));
     const original = inlineExternalData(file.proto, file, input);
-    const data = o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional' }) : undefined;
+    const data =
+      o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional', inputs: modelInputs(original) }) : undefined;
     // Data without labels: the fine-tune distils from the original model (MSE against its outputs).
     const labelled = data?.train.y !== undefined;
     checkFidelityFlags(o, data, o.data);

@@ -7,6 +7,7 @@
  * examples are held out: each epoch is validated fake-quantized, and the best
  * epoch's weights and activation ranges are exported.
  */
+import { modelInputs } from '../data.js';
 import type { Command } from 'commander';
 import { ptqBaseline, quantizationAwareTraining } from '../../compress/qat.js';
 import { QAT_SCHEMES, type QatScheme } from '../../compress/weight-fake-quant.js';
@@ -110,7 +111,7 @@ export function register(program: Command, io: CliIO): void {
     checkOutput(opts.output, input, opts.data);
     const model = readModel(input, [opts.output]);
     // Data without labels: QAT distils from the float model (MSE against its outputs, or KL with --kd-temperature).
-    const data = await loadData({ ...opts, labels: 'optional' });
+    const data = await loadData({ ...opts, labels: 'optional', inputs: modelInputs(model) });
     const labelled = data.train.y !== undefined;
     checkFidelityFlags(opts, data, opts.data);
     const before = labelled ? await evaluateModel(createNodeRunner, model, data.test, { file: input }) : undefined;

@@ -4,6 +4,7 @@
  * at several compression levels, one layer at a time; table, JSON, an HTML
  * page with a Chart.js chart, and a suggested per-layer setting for a size.
  */
+import { modelInputs } from '../data.js';
 import type { Command } from 'commander';
 import { renderSensitivityHtml, sensitivityTable } from '../../compress/sensitivity-html.js';
 import {
@@ -93,7 +94,7 @@ export function register(program: Command, io: CliIO): void {
       throw new ModelpressError('E_ARG', `--report must name an .html file, got '${opts.report}'`);
     if (opts.report !== undefined) checkOutput(opts.report, input, opts.data);
     const model = readModel(input, opts.report === undefined ? [] : [opts.report]);
-    const { test } = await loadData({ ...opts, labels: 'optional' });
+    const { test } = await loadData({ ...opts, labels: 'optional', inputs: modelInputs(model) });
     if (test.y === undefined) {
       if (opts.report !== undefined)
         throw new ModelpressError(

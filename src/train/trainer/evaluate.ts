@@ -3,6 +3,7 @@
  * the current weights fed as inputs (one runner for the whole run).
  */
 import type { ModelProto } from 'onnx-buf';
+import { ModelpressError } from '../../core/errors.js';
 import { writeOnnx } from '../../formats/onnx/write.js';
 import type { Tensor } from '../../core/tensor.js';
 import { classifierLogits, type ClassifierIo } from '../../runtime/classifier.js';
@@ -13,11 +14,25 @@ import { withInitializersAsInputs } from './model-io.js';
 import { TRAINING_RUNNER_OPTIONS } from '../../runtime/runner.js';
 
 export interface EvalResult {
-  /** Fraction of examples whose arg-max logit is the label, in [0, 1]. */
+  /** Fraction of examples whose arg-max logit is the label, in [0, 1] (NaN for data without labels). */
   accuracy: number;
-  /** Mean softmax cross-entropy (nats). */
+  /** Mean softmax cross-entropy (nats); for data without labels, the mean squared error against the targets. */
   loss: number;
   count: number;
+  /** Data without labels: output SNR against the targets (the original model's outputs), dB. */
+  snrDb?: number;
+}
+
+/** SNR (dB) of `y` against the reference `t`: 10 log10(sum t^2 / sum (t - y)^2); +Infinity when equal. */
+export function snrDb(t: Float32Array, y: Float32Array): number {
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < t.length; i++) {
+    const d = t[i]! - y[i]!;
+    signal += t[i]! * t[i]!;
+    noise += d * d;
+  }
+  return noise === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10(signal / noise);
 }
 
 export class Evaluator {
@@ -50,7 +65,30 @@ export class Evaluator {
     return new Evaluator(runner, io, feeds, opts.batchSize ?? 1000, opts.file);
   }
 
-  async evaluate(data: FloatView): Promise<EvalResult> {
+  /**
+   * Accuracy and loss against the labels; without labels, the output SNR and
+   * mean squared error against `targets` (the original's outputs, flattened per
+   * example in data order).
+   */
+  async evaluate(data: FloatView, targets?: Float32Array): Promise<EvalResult> {
+    if (!data.labels && targets) {
+      const r = await classifierLogits(this.runner, data, this.io, {
+        batchSize: this.batchSize,
+        extraFeeds: this.weightFeeds,
+        keepLogits: true,
+        ...(this.file === undefined ? {} : { file: this.file }),
+      });
+      const y = r.logits!;
+      if (y.length !== targets.length)
+        throw new ModelpressError(
+          'E_SHAPE',
+          `validation targets hold ${targets.length} values, the model's outputs ${y.length}`,
+          this.file === undefined ? {} : { file: this.file },
+        );
+      let se = 0;
+      for (let i = 0; i < y.length; i++) se += (y[i]! - targets[i]!) ** 2;
+      return { accuracy: Number.NaN, loss: se / Math.max(1, y.length), count: r.count, snrDb: snrDb(targets, y) };
+    }
     const r = await classifierLogits(this.runner, data, this.io, {
       batchSize: this.batchSize,
       extraFeeds: this.weightFeeds,
