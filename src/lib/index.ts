@@ -94,6 +94,7 @@ export type { ClassificationReport, LatencyStats } from '../eval/metrics.js';
 export type { Dataset } from '../data/dataset.js';
 // datasets from bytes (a page's dropped .npy): the array as a Dataset for datasetSource, its first samples
 export { parseNpy } from '../eval/datasets/npy.js';
+export { parseNpz } from '../eval/datasets/npz.js';
 export { datasetFromArrays } from '../eval/datasets/dataset.js';
 export { limitSamples } from '../data/dataset.js';
 export type { IoInfo, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';

@@ -16,6 +16,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetFromArrays, datasetSource, evaluate, parseNpy, unpackModel } from '../../src/lib/index.js';
 import { encodeNpy } from '../../src/eval/datasets/npy.js';
+import { storedNpz } from '../eval/helpers.js';
 import { createNodeRunner } from '../../src/node/index.js';
 import { appJsSizes } from '../../web/size.js';
 import { cli } from '../cli/cli.js';
@@ -188,6 +189,26 @@ describe('web app in Debian chromium', () => {
     const r = await evaluate(cand, datasetSource(ds, ref.inputs), { reference: ref, latency: false });
     await Promise.all([ref.dispose(), cand.dispose()]);
     expect(Math.abs(pageSnr - r.fidelity![0]!.snrDb)).toBeLessThan(0.5);
+    // the same samples as an np.savez-style .npz (a member named x): the same figure
+    const npz = join(tmp, 'cls-x.npz');
+    writeFileSync(npz, storedNpz({ x: encodeNpy(x) }));
+    await page.setInputFiles('#npy', npz);
+    await page.waitForFunction(() => /samples of cls-x\.npz/.test(document.getElementById('fidelity')?.textContent ?? ''), undefined, {
+      timeout: 20_000,
+    });
+    await state('done');
+    const npzText = (await page.textContent('#fidelity'))!;
+    expect(npzText.replace('cls-x.npz', 'cls-x.npy')).toBe(text);
+    // an .npz without an array for the input: the error is on the page
+    const wrong = join(tmp, 'wrong.npz');
+    writeFileSync(wrong, storedNpz({ a: encodeNpy(x), b: encodeNpy(x) }));
+    await page.setInputFiles('#npy', wrong);
+    await page.waitForFunction(() => /E_NOT_FOUND/.test(document.getElementById('fidelity')?.textContent ?? ''), undefined, {
+      timeout: 20_000,
+    });
+    expect(await page.textContent('#fidelity')).toMatch(
+      /^fidelity not measured: E_NOT_FOUND: wrong\.npz: no array for input 'x': the file holds 'a', 'b'/,
+    );
     // back to random inputs
     await page.click('#npy-clear');
     await page.waitForFunction(() => /seeded random inputs/.test(document.getElementById('fidelity')?.textContent ?? ''));
@@ -204,7 +225,7 @@ describe('web app in Debian chromium', () => {
     expect(r.code, r.err).toBe(0);
     expect(Buffer.compare(Buffer.from(got), readFileSync(out))).toBe(0);
     // the default random sequence (64 samples) is too short for its STFT: the page says so (onnxruntime logs it too)
-    expect(await page.textContent('#fidelity')).toMatch(/^fidelity not measured: onnxruntime failed to run the model .*Pad/);
+    expect(await page.textContent('#fidelity')).toMatch(/^fidelity not measured: E_SHAPE: onnxruntime failed to run the model .*Pad/);
     const ortLogs = errors.splice(0);
     expect(ortLogs.every((e) => e.includes('[E:onnxruntime:'))).toBe(true);
     // 512 samples at batch 1

@@ -11,8 +11,11 @@ import {
   type FeedSource,
   type InspectReport,
   limitSamples,
+  ModelpressError,
   parseNpy,
+  parseNpz,
   randomSource,
+  type Tensor,
 } from 'modelpress';
 import { createWebRunner, decodeMpzFiles } from 'modelpress/browser';
 import { configureOrt } from './ort.js';
@@ -333,6 +336,19 @@ function showResult(file: File, out: readonly OutFile[], s: RunSummary): void {
   $('fidelity-table').replaceChildren();
 }
 
+/** The array of a dropped .npz that feeds the model's first input: named after it, else `x`, else the only array. */
+function npzInput(arrays: Map<string, Tensor>, input: string | undefined, file: string): Tensor {
+  const named = (input !== undefined ? arrays.get(input) : undefined) ?? arrays.get('x');
+  if (named) return named;
+  const data = [...arrays].filter(([k]) => !['y', 'labels', 'split'].includes(k) && !k.startsWith('targets'));
+  if (data.length === 1) return data[0]![1];
+  throw new ModelpressError(
+    'E_NOT_FOUND',
+    `no array for input '${input ?? '?'}': the file holds ${[...arrays.keys()].map((k) => `'${k}'`).join(', ') || 'no arrays'} (name one after the input, or x)`,
+    { file },
+  );
+}
+
 /** Samples of a dropped .npy used for fidelity. */
 const NPY_SAMPLES = 64;
 
@@ -360,7 +376,8 @@ async function measure(): Promise<void> {
   try {
     await measureFidelity(lastResult.files, lastResult.out, lastResult.summary);
   } catch (e) {
-    $('fidelity').textContent = `fidelity not measured: ${e instanceof Error ? e.message : String(e)}`;
+    const what = e instanceof ModelpressError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+    $('fidelity').textContent = `fidelity not measured: ${what}`;
   }
   document.body.dataset.state = 'done';
 }
@@ -404,7 +421,10 @@ async function measureFidelity(files: readonly File[], outFiles: readonly OutFil
     let source: FeedSource;
     let what: string;
     if (npy) {
-      const x = parseNpy(new Uint8Array(await npy.arrayBuffer()), npy.name);
+      const bytes = new Uint8Array(await npy.arrayBuffer());
+      const x = npy.name.toLowerCase().endsWith('.npz')
+        ? npzInput(await parseNpz(bytes, { file: npy.name }), ref.inputs[0]?.name, npy.name)
+        : parseNpy(bytes, npy.name);
       const ds = limitSamples(datasetFromArrays(x, undefined, npy.name, npy.name), NPY_SAMPLES);
       source = datasetSource(ds, ref.inputs); // the samples' shape gives the symbolic dims
       what = `${source.count} samples of ${npy.name}`;
