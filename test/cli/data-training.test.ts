@@ -73,8 +73,27 @@ describe('training data from a folder of images', () => {
     const rep = JSON.parse(r.out) as { trainExamples: number; validationExamples: number; testAccuracy: number };
     expect([rep.trainExamples, rep.validationExamples]).toEqual([43, 5]);
     expect(rep.testAccuracy).toBeGreaterThan(0.9);
-    const bad = await cli('finetune', model, '-o', join(dir, 'ft2.onnx'), '--data', folder, '--epochs', '1', '--val-size', '0');
-    expect(bad.code).toBe(1);
+    // A colour 36x40 folder without preprocess.json is fitted to the model's [N, 1, 28, 28] input (grey, resized).
+    const fitted = await cli(
+      'finetune',
+      model,
+      '-o',
+      join(dir, 'ft2.onnx'),
+      '--data',
+      folder,
+      '--epochs',
+      '1',
+      '--val-size',
+      '0',
+      '--json',
+    );
+    expect(fitted.code, fitted.err).toBe(0);
+    expect((JSON.parse(fitted.out) as { trainExamples: number }).trainExamples).toBeGreaterThan(0);
+    // A preprocess.json that contradicts the model's input is an E_SHAPE naming both shapes.
+    const contra = classFolder('contra');
+    writeFileSync(join(contra, 'preprocess.json'), JSON.stringify({ size: [36, 40], channels: 'rgb' }));
+    const bad = await cli('finetune', model, '-o', join(dir, 'ft3.onnx'), '--data', contra, '--epochs', '1', '--val-size', '0');
+    expect(bad.code, bad.err).toBe(1);
     expect(bad.err).toContain('[E_SHAPE]');
   });
 });
