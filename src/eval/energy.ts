@@ -307,6 +307,7 @@ export function estimateEnergy(model: ModelProto, opts: EnergyOptions = {}): Ene
     let activationBytes = 0;
     let memoryPJ = 0;
     let weightPJ = 0;
+    let macWeightBytes = 0;
     let unknown = false;
     const seen = new Set<string>();
     for (const input of n.input) {
@@ -323,7 +324,10 @@ export function estimateEnergy(model: ModelProto, opts: EnergyOptions = {}): Ene
         memoryPJ += pj;
         if (constants.has(t)) {
           weightBytes += b;
-          weightPJ += pj;
+          if (t === counted.weight) {
+            macWeightBytes += b;
+            weightPJ += pj;
+          }
         } else activationBytes += b;
       }
     }
@@ -352,7 +356,7 @@ export function estimateEnergy(model: ModelProto, opts: EnergyOptions = {}): Ene
         need.set(missing, (need.get(missing) ?? 0) + 1);
         computePJ = 0;
       }
-      macsByType[counted.type] = (macsByType[counted.type] ?? 0) + counted.ops.mac;
+      if (counted.ops.mac > 0) macsByType[counted.type] = (macsByType[counted.type] ?? 0) + counted.ops.mac;
       computeUJByType[counted.type] = (computeUJByType[counted.type] ?? 0) + computePJ / 1e6;
     }
     const layer: LayerEnergy = {
@@ -375,7 +379,7 @@ export function estimateEnergy(model: ModelProto, opts: EnergyOptions = {}): Ene
         ...layer,
         sparse: {
           macs: sparseOps.mac,
-          weightBytes: weightBytes * keep,
+          weightBytes: weightBytes - macWeightBytes * (1 - keep),
           computeUJ: (Number.isNaN(sparseCompute) ? 0 : sparseCompute) / 1e6,
           memoryUJ: (memoryPJ - weightPJ + weightPJSparse) / 1e6,
         },
@@ -427,6 +431,8 @@ interface Counted {
   integer: boolean;
   /** Fraction of the MAC weight that is zero (its quantized zero point for integer weights). */
   zeroFraction: number;
+  /** The constant holding the MAC weight (through a DequantizeLinear), whose reads zeros save. */
+  weight?: string;
 }
 
 /** Operation counts of one node; undefined when the op has no rule or its shapes are unknown. */
@@ -496,7 +502,14 @@ function countOps(
     ops.mac = macs;
     // a bias is added in the accumulator: counted as adds of the MAC type
     ops.add = biasAdds;
-    return { type, ops, integer, zeroFraction: zeroFraction(n, wi, constants, producerOf, op === 'MatMulNBits') };
+    const w = weight && producerOf(weight)?.opType === 'DequantizeLinear' ? producerOf(weight)!.input[0] : weight;
+    return {
+      type,
+      ops,
+      integer,
+      zeroFraction: zeroFraction(n, wi, constants, producerOf, op === 'MatMulNBits'),
+      ...(w ? { weight: w } : {}),
+    };
   }
   if (MOVES.has(op)) return { type: undefined, ops, integer: false, zeroFraction: 0 };
   if (!out) return undefined;
