@@ -144,9 +144,13 @@ export function addEvalOptions(cmd: Command): Command {
     calibSizeOption(512),
     testFractionOption(),
     option('--no-energy', 'skip the energy-per-inference estimate'),
-    option('--energy-table <file.json>', 'energy table replacing the default (pJ per op by type, per access by memory size; docs/ALGORITHMS.md)', {
-      defaultText: 'Horowitz 45 nm',
-    }),
+    option(
+      '--energy-table <file.json>',
+      'energy table replacing the default (pJ per op by type, per access by memory size; docs/ALGORITHMS.md)',
+      {
+        defaultText: 'Horowitz 45 nm',
+      },
+    ),
     option('--energy-memory <size=pJ,...>', "memory levels for the energy estimate: SRAM sizes with pJ per 64-bit access, and 'dram=pJ'", {
       defaultText: '8K=10,32K=20,1M=100,dram=1300',
     }),
@@ -398,12 +402,23 @@ export function formatEnergy(records: readonly EvalRecord[]): string {
       .join(', ');
     rows.push([r.model, 'dense', uj(e.totalUJ), uj(e.computeUJ), uj(e.memoryUJ), (e.macs / 1e6).toFixed(2), types || '-']);
     if (e.sparse && e.sparse.totalUJ <= 0.99 * e.totalUJ)
-      rows.push(['', 'ideally sparse', uj(e.sparse.totalUJ), uj(e.sparse.computeUJ), uj(e.sparse.memoryUJ), (e.sparse.macs / 1e6).toFixed(2), '']);
+      rows.push([
+        '',
+        'ideally sparse',
+        uj(e.sparse.totalUJ),
+        uj(e.sparse.computeUJ),
+        uj(e.sparse.memoryUJ),
+        (e.sparse.macs / 1e6).toFixed(2),
+        '',
+      ]);
   }
   const tables = [...new Set(withEnergy.map((r) => r.energy!.table))].join('; ');
   let out = `\nenergy per inference (estimate, ${tables}; dense = what onnxruntime executes, ideally sparse = zero weights skipped)\n`;
   out += formatTable(
-    ['model', 'count', 'total µJ', 'compute µJ', 'memory µJ', 'MMACs', 'MACs by type'].map((h, i) => ({ header: h, align: i < 2 || i === 6 ? 'left' : 'right' })),
+    ['model', 'count', 'total µJ', 'compute µJ', 'memory µJ', 'MMACs', 'MACs by type'].map((h, i) => ({
+      header: h,
+      align: i < 2 || i === 6 ? 'left' : 'right',
+    })),
     rows,
   );
   for (const r of withEnergy)
