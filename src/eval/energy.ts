@@ -615,10 +615,41 @@ function zeroFraction(
   }
   if (packed) return 0;
   const t = constants.get(name);
-  const values = t ? safeNumbers(t) : undefined;
+  return t ? valueFraction(t, zeroPoint) : 0;
+}
+
+/**
+ * Share of a tensor's elements equal to `value`, read in place from the raw
+ * bytes for float32, float16 and 8-bit types (no float64 copy of a large
+ * weight); other layouts through readTensorProtoNumbers up to 4 M elements,
+ * beyond that (or with external data) counted as dense (0).
+ */
+function valueFraction(t: TensorProto, value: number): number {
+  const raw = t.rawData;
+  const n = t.dims.reduce((a, d) => a * Number(d), 1);
+  if (n === 0) return 0;
+  if (raw.length > 0) {
+    let zeros = 0;
+    if (t.dataType === 1 && raw.length === 4 * n) {
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      for (let i = 0; i < n; i++) if (view.getFloat32(4 * i, true) === value) zeros++;
+      return zeros / n;
+    }
+    if ((t.dataType === 2 || t.dataType === 3) && raw.length === n) {
+      const target = t.dataType === 3 ? (value + 256) % 256 : value;
+      for (let i = 0; i < n; i++) if (raw[i] === target) zeros++;
+      return zeros / n;
+    }
+    if (t.dataType === 10 && raw.length === 2 * n && value === 0) {
+      for (let i = 0; i < n; i++) if (((raw[2 * i]! | (raw[2 * i + 1]! << 8)) & 0x7fff) === 0) zeros++;
+      return zeros / n;
+    }
+  }
+  if (n > 4 * 1024 * 1024) return 0;
+  const values = safeNumbers(t);
   if (!values || values.length === 0) return 0;
   let zeros = 0;
-  for (const v of values) if (v === zeroPoint) zeros++;
+  for (const v of values) if (v === value) zeros++;
   return zeros / values.length;
 }
 
