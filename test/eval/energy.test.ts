@@ -4,6 +4,7 @@
  * 0.1; per 64-bit access 10 pJ (<= 8 KB), 20 pJ (<= 32 KB), 100 pJ (<= 1 MB),
  * 1300 pJ (DRAM). Each tensor costs ceil(bytes / 8) accesses at its level.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelpressError } from '../../src/core/errors.js';
 import { estimateEnergy } from '../../src/eval/energy.js';
@@ -166,5 +167,45 @@ describe('energy tables', () => {
       '{"accessBits":12}',
     ])
       expect(() => parseEnergyTable(text, 'bad.json')).toThrow(expect.objectContaining({ code: 'E_FORMAT' }));
+  });
+});
+
+describe('energy properties', () => {
+  it('a MatMul [m,k] x [k,n]: m*k*n MACs; compute scales with the MACs, memory by the level of each tensor', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), (m, k, n) => {
+        const b = new GraphBuilder();
+        b.input('a', 'float32', [m, k]);
+        const W = b.initializer('W', 'float32', [k, n], new Float32Array(k * n).fill(1));
+        b.node('MatMul', ['a', W], { outputs: ['y'] });
+        b.output('y', 'float32');
+        const e = estimateEnergy(makeModel(b.graph));
+        expect(e.macs).toBe(m * k * n);
+        close(e.computeUJ, (m * k * n * 4.6) / 1e6);
+        const level = (bytes: number) => Math.ceil(bytes / 8) * (bytes <= 8192 ? 10 : bytes <= 32768 ? 20 : 100);
+        close(e.memoryUJ, (level(4 * m * k) + level(4 * k * n) + level(4 * m * n)) / 1e6);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('hostile tables: any JSON either parses to non-negative figures or is E_FORMAT', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const text = JSON.stringify({
+          compute: v,
+          sram: Array.isArray(v) ? v : undefined,
+          accessBits: typeof v === 'number' ? v : undefined,
+        });
+        try {
+          const t = parseEnergyTable(text, 'h.json');
+          for (const c of Object.values(t.compute)) expect(c.mul >= 0 && c.add >= 0).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ModelpressError);
+          expect((e as ModelpressError).code).toBe('E_FORMAT');
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
