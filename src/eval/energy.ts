@@ -297,7 +297,12 @@ export function estimateEnergy(model: ModelProto, opts: EnergyOptions = {}): Ene
   nodes.forEach((n, index) => {
     const label = n.name || `${n.opType}_${index}`;
     if (VIEWS.has(n.opType) || foldedDQ(n) || foldedQ(n)) return;
-    const counted = countOps(n, si, constants, nbitsWeights, quantizedMac(n), elemTypeOf, (x) => producer.get(x));
+    let counted: Counted | undefined;
+    try {
+      counted = countOps(n, si, constants, nbitsWeights, quantizedMac(n), elemTypeOf, (x) => producer.get(x));
+    } catch {
+      counted = undefined; // a malformed node (missing inputs, odd attributes): listed, not guessed
+    }
     if (!counted) {
       notCounted.push(`${label} (${n.opType})`);
       return;
@@ -742,23 +747,24 @@ function shadowGraph(
   const extra: TensorProto[] = [];
   const nbitsWeights = new Map<NodeProto, { k: number; n: number; bits: number }>();
   const nodes = graph.node.map((n) => {
-    const renamed = (opType: string, input: string[]) => create(NodeProtoSchema, { ...n, opType, domain: '', input });
+    const renamed = (opType: string, input: (string | undefined)[]) =>
+      create(NodeProtoSchema, { ...n, opType, domain: '', input: input.map((x) => x ?? '') });
     switch (n.opType) {
       case 'ConvInteger':
-        return renamed('Conv', [n.input[0]!, n.input[1]!]);
+        return renamed('Conv', [n.input[0], n.input[1]]);
       case 'MatMulInteger':
-        return renamed('MatMul', [n.input[0]!, n.input[1]!]);
+        return renamed('MatMul', [n.input[0], n.input[1]]);
       case 'QLinearConv':
-        return renamed('Conv', [n.input[0]!, n.input[3]!]);
+        return renamed('Conv', [n.input[0], n.input[3]]);
       case 'QLinearMatMul':
-        return renamed('MatMul', [n.input[0]!, n.input[3]!]);
+        return renamed('MatMul', [n.input[0], n.input[3]]);
       case 'MatMulNBits': {
         const k = intAttr(n, 'K', 0);
         const nn = intAttr(n, 'N', 0);
         nbitsWeights.set(n, { k, n: nn, bits: intAttr(n, 'bits', 4) });
         const w = `${n.output[0]}::energy_nbits_weight`;
         extra.push(create(TensorProtoSchema, { name: w, dims: [BigInt(k), BigInt(nn)], dataType: 1 }));
-        return renamed('MatMul', [n.input[0]!, w]);
+        return renamed('MatMul', [n.input[0], w]);
       }
       case 'Slice': {
         // opset < 10 gives starts/ends/axes as attributes; the shape rule reads inputs

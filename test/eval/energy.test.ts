@@ -209,3 +209,22 @@ describe('energy properties', () => {
     );
   });
 });
+
+describe('energy on odd graphs', () => {
+  it('malformed or unknown nodes are listed in notCounted, not guessed and not a crash', () => {
+    const b = new GraphBuilder();
+    b.input('x', 'float32', [1, 3, 8, 8]);
+    b.node('ConvInteger', ['x'], { outputs: ['a'] });
+    b.node('MyCustomOp', ['x'], { outputs: ['c'], domain: 'com.example' });
+    b.node('Relu', ['missing'], { outputs: ['r'] });
+    b.node('Relu', ['x'], { outputs: ['ok'] });
+    b.output('ok', 'float32');
+    const e = estimateEnergy(makeModel(b.graph));
+    expect(e.notCounted).toEqual(expect.arrayContaining([expect.stringContaining('ConvInteger'), expect.stringContaining('MyCustomOp')]));
+    expect(e.notCounted.some((s) => s.includes('Relu'))).toBe(true);
+    // the one well-formed Relu: 192 comparisons at 0.9 pJ
+    const relu = e.layers.find((l) => l.op === 'Relu' && l.ops.cmp > 0)!;
+    expect(relu.ops.cmp).toBe(192);
+    close(relu.computeUJ, (192 * 0.9) / 1e6);
+  });
+});
