@@ -16,7 +16,10 @@ import { evaluate } from '../eval/evaluate.js';
 import { datasetSource, randomSource, type FeedSource } from '../eval/feeds.js';
 import type { Layout } from '../eval/fit.js';
 import { findStatePairs, type StatePair } from '../eval/inputs.js';
+import { estimateEnergy, type EnergyEstimate } from '../eval/energy.js';
+import { HOROWITZ_45NM, parseEnergyTable, withMemorySpec, type EnergyTable } from '../eval/energy-table.js';
 import { onnxModelInfo, type ModelInfo } from '../eval/model-info.js';
+import { readOnnx } from '../formats/onnx/read.js';
 import { isRandomSpec, loadDataSpec } from '../node/datasets.js';
 import { readFileChecked, writeFileAtomic } from '../node/fs.js';
 import { startRssMonitor } from '../node/memory.js';
@@ -79,6 +82,9 @@ export interface EvalCliOptions {
   calibSize: number;
   testFraction: number;
   preprocess?: string;
+  energy?: boolean;
+  energyTable?: string;
+  energyMemory?: string;
 }
 
 const LAYOUTS: readonly Layout[] = ['nchw', 'nhwc'];
@@ -137,6 +143,17 @@ export function addEvalOptions(cmd: Command): Command {
     maxCmBytesOption(),
     calibSizeOption(512),
     testFractionOption(),
+    option('--no-energy', 'skip the energy-per-inference estimate'),
+    option(
+      '--energy-table <file.json>',
+      'energy table replacing the default (pJ per op by type, per access by memory size; docs/ALGORITHMS.md)',
+      {
+        defaultText: 'Horowitz 45 nm',
+      },
+    ),
+    option('--energy-memory <size=pJ,...>', "memory levels for the energy estimate: SRAM sizes with pJ per 64-bit access, and 'dram=pJ'", {
+      defaultText: '8K=10,32K=20,1M=100,dram=1300',
+    }),
   );
 }
 
@@ -151,6 +168,8 @@ export interface EvalSettings {
   readonly limit: number | undefined;
   readonly seed: number;
   readonly options: EvalCliOptions;
+  /** The energy table (undefined with --no-energy) and the file it came from. */
+  readonly energy: { readonly table: EnergyTable; readonly file?: string } | undefined;
 }
 
 export function parseEvalSettings(opts: EvalCliOptions): EvalSettings {
@@ -164,7 +183,16 @@ export function parseEvalSettings(opts: EvalCliOptions): EvalSettings {
     limit: opts.limit,
     seed: opts.seed,
     options: opts,
+    energy: opts.energy === false ? undefined : energyTableOf(opts),
   };
+}
+
+function energyTableOf(opts: EvalCliOptions): { table: EnergyTable; file?: string } {
+  let table = HOROWITZ_45NM;
+  const file = opts.energyTable;
+  if (file !== undefined) table = parseEnergyTable(new TextDecoder().decode(readFileChecked(file)), file);
+  if (opts.energyMemory !== undefined) table = withMemorySpec(table, opts.energyMemory);
+  return { table, ...(file === undefined ? {} : { file }) };
 }
 
 /** Loads the dataset of a spec once (null for random inputs); `inputs` (the model's) size an image folder. */
@@ -208,7 +236,7 @@ function makeSource(runner: Runner, data: Dataset | null, s: EvalSettings, state
  * An .mpz container (see `pack`) is decoded to its ONNX model to run; its
  * size is the .mpz file's, so compression ratios show what packing saved.
  */
-export async function openModel(path: string, s: EvalSettings): Promise<{ runner: Runner; info: ModelInfo }> {
+export async function openModel(path: string, s: EvalSettings): Promise<OpenedModel> {
   const stored = readFileChecked(path);
   let bytes = stored;
   if (hasMpzMagic(stored)) {
@@ -223,15 +251,31 @@ export async function openModel(path: string, s: EvalSettings): Promise<{ runner
     bytes = unpacked.files[0]!.bytes;
   }
   const info = { ...onnxModelInfo(bytes, path), sizeBytes: stored.byteLength };
+  // estimated before the session opens, so a table missing a type fails fast
+  const energy = s.energy
+    ? estimateEnergy(readOnnx(bytes, { file: path, validate: false }).proto, {
+        table: s.energy.table,
+        ...(s.energy.file === undefined ? {} : { tableFile: s.energy.file }),
+        dims: s.dims,
+        shapes: s.shapes,
+        file: path,
+      })
+    : undefined;
   const threads = s.options.threads;
   const runner = await createNodeRunner(bytes, { file: path, ...(threads === undefined ? {} : { intraOpThreads: threads }) });
-  return { runner, info };
+  return { runner, info, ...(energy ? { energy } : {}) };
+}
+
+export interface OpenedModel {
+  readonly runner: Runner;
+  readonly info: ModelInfo;
+  readonly energy?: EnergyEstimate;
 }
 
 /** Evaluates one opened model (with an optional opened reference) and builds its record. */
 export async function evaluateOpened(
-  model: { path: string; runner: Runner; info: ModelInfo },
-  reference: { path: string; runner: Runner; info: ModelInfo } | undefined,
+  model: OpenedModel & { path: string },
+  reference: (OpenedModel & { path: string }) | undefined,
   data: Dataset | null,
   s: EvalSettings,
   io: CliIO,
@@ -258,13 +302,14 @@ export async function evaluateOpened(
     progress.stop();
   }
   const peak = memory.stop();
-  return buildEvalRecord({
+  const record = buildEvalRecord({
     model: model.path,
     info: model.info,
     result,
     peakRssBytes: peak,
     reference: reference ? { model: reference.path, info: reference.info } : undefined,
   });
+  return model.energy ? { ...record, energy: model.energy } : record;
 }
 
 /** Reads Chart.js and chartjs-chart-matrix (UMD builds) from node_modules for inlining. */
@@ -336,5 +381,48 @@ export function formatRecords(records: readonly EvalRecord[]): string {
       );
     out += detail.join('');
   }
+  return out + formatEnergy(records);
+}
+
+const uj = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
+
+/**
+ * The energy table: per inference, µJ, split into compute and memory; an
+ * ideally sparse row under a model whose zero weights would save at least 1%.
+ */
+export function formatEnergy(records: readonly EvalRecord[]): string {
+  const withEnergy = records.filter((r) => r.energy);
+  if (withEnergy.length === 0) return '';
+  const rows: string[][] = [];
+  for (const r of withEnergy) {
+    const e = r.energy!;
+    const types = Object.entries(e.macsByType)
+      .filter(([, m]) => m > 0)
+      .map(([t, m]) => `${t} ${((100 * m) / Math.max(1, e.macs)).toFixed(0)}%`)
+      .join(', ');
+    rows.push([r.model, 'dense', uj(e.totalUJ), uj(e.computeUJ), uj(e.memoryUJ), (e.macs / 1e6).toFixed(2), types || '-']);
+    if (e.sparse && e.sparse.totalUJ <= 0.99 * e.totalUJ)
+      rows.push([
+        '',
+        'ideally sparse',
+        uj(e.sparse.totalUJ),
+        uj(e.sparse.computeUJ),
+        uj(e.sparse.memoryUJ),
+        (e.sparse.macs / 1e6).toFixed(2),
+        '',
+      ]);
+  }
+  const tables = [...new Set(withEnergy.map((r) => r.energy!.table))].join('; ');
+  let out = `\nenergy per inference (estimate, ${tables}; dense = what onnxruntime executes, ideally sparse = zero weights skipped)\n`;
+  out += formatTable(
+    ['model', 'count', 'total µJ', 'compute µJ', 'memory µJ', 'MMACs', 'MACs by type'].map((h, i) => ({
+      header: h,
+      align: i < 2 || i === 6 ? 'left' : 'right',
+    })),
+    rows,
+  );
+  for (const r of withEnergy)
+    if (r.energy!.notCounted.length > 0)
+      out += `${r.model}: ${r.energy!.notCounted.length} node(s) not counted (no rule or unknown shapes): ${r.energy!.notCounted.slice(0, 5).join(', ')}${r.energy!.notCounted.length > 5 ? ', ...' : ''}\n`;
   return out;
 }

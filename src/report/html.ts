@@ -46,11 +46,31 @@ ${tableHtml}
 <figure><figcaption>Latency at batch 1 (ms)</figcaption><div class="box"><canvas id="latency"></canvas></div></figure>
 <figure><figcaption>F1 per class</figcaption><div class="box"><canvas id="f1"></canvas></div></figure>
 ${confusionCanvases}
+${energyFigures(records)}
 </div>`,
     data: { id: 'modelpress-data', value: records },
     scripts: [assets.chartJs, assets.chartMatrixJs, REPORT_SCRIPT],
   });
 }
+
+/** Energy charts: compute and memory per model, and each model's 30 costliest layers. */
+function energyFigures(records: readonly EvalRecord[]): string {
+  if (!records.some((r) => r.energy)) return '';
+  const sparse = records.some((r) => r.energy?.sparse && r.energy.sparse.totalUJ <= 0.99 * r.energy.totalUJ)
+    ? ' (dense, and ideally sparse as a bar of its own)'
+    : '';
+  const layers = records
+    .map((r, i) =>
+      r.energy && r.energy.layers.length > 0
+        ? `<figure><figcaption>Energy per layer (µJ, the ${Math.min(LAYERS_SHOWN, r.energy.layers.length)} costliest of ${r.energy.layers.length}): ${escapeHtml(r.model)}</figcaption><div class="box"><canvas id="energy-layers-${i}"></canvas></div></figure>`
+        : '',
+    )
+    .join('');
+  return `<figure><figcaption>Energy per inference (µJ, estimate, ${escapeHtml(records.find((r) => r.energy)!.energy!.table)})${sparse}</figcaption><div class="box"><canvas id="energy"></canvas></div></figure>
+${layers}`;
+}
+
+const LAYERS_SHOWN = 30;
 
 /** The page's own script: builds the charts from the embedded records. */
 const REPORT_SCRIPT = `
@@ -136,6 +156,43 @@ const REPORT_SCRIPT = `
           y: { type: 'linear', min: -0.5, max: n - 0.5, reverse: true, offset: false, afterBuildTicks: classTicks, title: { display: true, text: 'true class' }, grid: { display: false } }
         }
       }
+    }));
+  });
+  var withEnergy = records.filter(function (r) { return r.energy; });
+  if (withEnergy.length) {
+    var energyNames = [];
+    var compute = [];
+    var memory = [];
+    withEnergy.forEach(function (r) {
+      energyNames.push(r.model.split('/').pop() + ' (dense)');
+      compute.push(r.energy.computeUJ);
+      memory.push(r.energy.memoryUJ);
+      if (r.energy.sparse && r.energy.sparse.totalUJ <= 0.99 * r.energy.totalUJ) {
+        energyNames.push(r.model.split('/').pop() + ' (ideally sparse)');
+        compute.push(r.energy.sparse.computeUJ);
+        memory.push(r.energy.sparse.memoryUJ);
+      }
+    });
+    charts.push(new Chart(document.getElementById('energy'), {
+      type: 'bar',
+      data: { labels: energyNames, datasets: [
+        { label: 'compute', backgroundColor: palette[0], data: compute },
+        { label: 'memory', backgroundColor: palette[1], data: memory }
+      ] },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'µJ' } } } }
+    }));
+  }
+  records.forEach(function (r, i) {
+    var canvas = document.getElementById('energy-layers-' + i);
+    if (!canvas || !r.energy) return;
+    var top = r.energy.layers.slice().sort(function (a, b) { return (b.computeUJ + b.memoryUJ) - (a.computeUJ + a.memoryUJ); }).slice(0, ${LAYERS_SHOWN});
+    charts.push(new Chart(canvas, {
+      type: 'bar',
+      data: { labels: top.map(function (l) { return l.node + ' (' + l.op + (l.type ? ' ' + l.type : '') + ')'; }), datasets: [
+        { label: 'compute', backgroundColor: palette[0], data: top.map(function (l) { return l.computeUJ; }) },
+        { label: 'memory', backgroundColor: palette[1], data: top.map(function (l) { return l.memoryUJ; }) }
+      ] },
+      options: { indexAxis: 'y', scales: { x: { stacked: true, beginAtZero: true, title: { display: true, text: 'µJ' } }, y: { stacked: true, ticks: { autoSkip: false, font: { size: 9 } } } } }
     }));
   });
   window.modelpressCharts = charts;

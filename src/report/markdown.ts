@@ -62,5 +62,30 @@ export function renderMarkdown(records: readonly EvalRecord[], options: { title?
       ),
     );
   }
+  const withEnergy = records.filter((r) => r.energy);
+  if (withEnergy.length) {
+    const uj = (v: number) => v.toPrecision(4);
+    out.push(`## Energy per inference (estimate, ${withEnergy[0]!.energy!.table})`, '');
+    out.push('Dense is what onnxruntime executes; ideally sparse skips the MACs and weight reads of zero weights.', '');
+    out.push(
+      table(
+        ['model', 'count', 'total µJ', 'compute µJ', 'memory µJ', 'MACs'],
+        withEnergy.flatMap((r) => {
+          const e = r.energy!;
+          const rows = [[r.model, 'dense', uj(e.totalUJ), uj(e.computeUJ), uj(e.memoryUJ), Math.round(e.macs).toLocaleString('en-US')]];
+          if (e.sparse && e.sparse.totalUJ <= 0.99 * e.totalUJ)
+            rows.push([
+              r.model,
+              'ideally sparse',
+              uj(e.sparse.totalUJ),
+              uj(e.sparse.computeUJ),
+              uj(e.sparse.memoryUJ),
+              Math.round(e.sparse.macs).toLocaleString('en-US'),
+            ]);
+          return rows;
+        }),
+      ),
+    );
+  }
   return out.join('\n');
 }

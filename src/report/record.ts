@@ -6,6 +6,7 @@
  * the outputs are identical (zero error) and "-inf" when the reference is
  * all zeros but the model's output is not.
  */
+import type { EnergyEstimate } from '../eval/energy.js';
 import type { EvaluationResult } from '../eval/evaluate.js';
 import type { FidelityStats } from '../eval/fidelity.js';
 import type { LatencyStats } from '../eval/metrics.js';
@@ -77,6 +78,8 @@ export interface EvalRecord {
   readonly peakRssBytes: number | null;
   readonly fidelity: FidelityRecord | null;
   readonly reference: { readonly model: string; readonly sizeBytes: number; readonly params: number } | null;
+  /** Estimated energy per inference (src/eval/energy.ts); absent with --no-energy. */
+  readonly energy?: EnergyEstimate;
 }
 
 export interface CompareRecord {

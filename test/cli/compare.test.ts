@@ -104,3 +104,17 @@ describe('compare', () => {
     expect(r.err).toMatch(/\[E_NOT_FOUND\].*\/nonexistent\/x\.onnx/);
   });
 });
+
+describe('compare energy', () => {
+  it('every model gets an energy estimate; the table lists each', async () => {
+    const r = await cli('compare', fx.model, fx.perturbed, '--data', 'fashion-mnist', '--limit', '20', '--no-latency', '--json');
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out) as CompareRecord;
+    const [a, b] = json.models.map((m) => m.energy!);
+    expect(a!.macs).toBe(b!.macs);
+    expect(a!.totalUJ).toBeGreaterThan(0);
+    const text = await cli('compare', fx.model, fx.perturbed, '--data', 'fashion-mnist', '--limit', '20', '--no-latency');
+    expect(text.out).toContain('energy per inference');
+    expect(text.out).toContain(`${fx.perturbed}  dense`);
+  });
+});

@@ -195,3 +195,68 @@ describe('eval errors', () => {
     expect(bound.err).not.toContain('note: symbolic dim');
   });
 });
+
+describe('eval energy per inference', () => {
+  it('prints the estimate split into compute and memory, with the per-layer breakdown in --json', async () => {
+    const rec = await evalJson(fx.model, '--data', 'fashion-mnist', '--limit', '20', '--no-latency');
+    const e = rec.energy!;
+    expect(e.table).toMatch(/Horowitz/);
+    expect(e.macs).toBeGreaterThan(0);
+    expect(e.totalUJ).toBeCloseTo(e.computeUJ + e.memoryUJ, 9);
+    expect(e.layers.length).toBeGreaterThan(0);
+    expect(e.layers.reduce((a, l) => a + l.computeUJ + l.memoryUJ, 0)).toBeCloseTo(e.totalUJ, 9);
+    expect(e.notCounted).toEqual([]);
+    const text = await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '20', '--no-latency');
+    expect(text.out).toMatch(/energy per inference \(estimate, Horowitz 45 nm/);
+    expect(text.out).toContain(`${fx.model}  dense`);
+    const off = await evalJson(fx.model, '--data', 'fashion-mnist', '--limit', '20', '--no-latency', '--no-energy');
+    expect(off.energy).toBeUndefined();
+  });
+
+  it('--energy-table and --energy-memory replace the figures: DRAM-only memory at 1 pJ per access', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-eval-energy-'));
+    const table = join(dir, 'cheap.json');
+    writeFileSync(table, JSON.stringify({ name: 'cheap', compute: { float32: { mul: 1, add: 1 }, int32: { mul: 1, add: 1 } } }));
+    const base = (await evalJson(fx.model, '--data', 'fashion-mnist', '--limit', '20', '--no-latency')).energy!;
+    const rec = await evalJson(
+      fx.model,
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      '20',
+      '--no-latency',
+      '--energy-table',
+      table,
+      '--energy-memory',
+      '1=1,dram=1',
+    );
+    const e = rec.energy!;
+    expect(e.table).toBe('cheap');
+    expect(e.macs).toBe(base.macs);
+    // the nearest-class-mean model's arithmetic at 1 pJ per op: compute in pJ counts its ops
+    const ops = e.layers.reduce((a, l) => a + 2 * l.ops.mac + l.ops.mul + l.ops.add + l.ops.cmp + 10 * l.ops.transcendental, 0);
+    expect(e.computeUJ * 1e6).toBeCloseTo(ops, 3);
+    // every access at 1 pJ: memory in pJ is the 64-bit words moved, each tensor rounded up to whole words
+    const words = (e.weightBytes + e.activationBytes) / 8;
+    expect(e.memoryUJ * 1e6).toBeGreaterThanOrEqual(words);
+    expect(e.memoryUJ * 1e6).toBeLessThan(words + 8 * e.layers.length);
+  });
+
+  it('a table missing a type the model needs: E_ARG naming the file and the type, no report written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-eval-energy-bad-'));
+    const table = join(dir, 'int8-only.json');
+    writeFileSync(table, JSON.stringify({ compute: { int8: { mul: 0.2, add: 0.03 }, int32: { mul: 3.1, add: 0.1 } } }));
+    const report = join(dir, 'r.html');
+    const r = await cli('eval', fx.model, '--data', 'fashion-mnist', '--limit', '20', '--energy-table', table, '--report', report);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[E_ARG\].*int8-only\.json.*float32/);
+    expect(() => statSync(report)).toThrow();
+    writeFileSync(table, '{"compute": ');
+    const bad = await cli('eval', fx.model, '--energy-table', table);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/\[E_FORMAT\].*int8-only\.json/);
+    const spec = await cli('eval', fx.model, '--energy-memory', '8K');
+    expect(spec.code).toBe(2);
+    expect(spec.err).toContain('--energy-memory');
+  });
+});

@@ -70,8 +70,20 @@ describe('HTML report in a real browser', () => {
           canvases,
         };
       });
-      expect(state.types).toEqual(['bar', 'bar', 'matrix', 'matrix', 'matrix', 'scatter']);
-      expect(state.canvases.map((c) => c.id)).toEqual(['pareto', 'latency', 'f1', 'cm-0', 'cm-1', 'cm-2']);
+      // latency, F1, energy per model, energy per layer of each model
+      expect(state.types).toEqual(['bar', 'bar', 'bar', 'bar', 'bar', 'bar', 'matrix', 'matrix', 'matrix', 'scatter']);
+      expect(state.canvases.map((c) => c.id)).toEqual([
+        'pareto',
+        'latency',
+        'f1',
+        'cm-0',
+        'cm-1',
+        'cm-2',
+        'energy',
+        'energy-layers-0',
+        'energy-layers-1',
+        'energy-layers-2',
+      ]);
       for (const c of state.canvases) {
         expect(c.width).toBeGreaterThan(100);
         expect(c.painted / (c.width * c.height)).toBeGreaterThan(0.02);
