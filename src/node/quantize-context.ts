@@ -122,6 +122,20 @@ export interface GuardFigures {
   readonly cosine: number;
   /** With labels: top-1 accuracy of the original and of the quantized model on the same samples. */
   readonly accuracy?: { readonly original: number; readonly quantized: number };
+  /**
+   * Latency on this machine: the median of LATENCY_RUNS runs of one batch of the measured samples, each model
+   * warmed up once, runs alternating so both see the same load; `ratio` is quantized over original.
+   */
+  readonly latency?: { readonly originalMs: number; readonly quantizedMs: number; readonly ratio: number; readonly batch: number };
+}
+
+/** Runs per model behind the guard's latency figure (after one warm-up run each). */
+export const LATENCY_RUNS = 5;
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 }
 
 /**
@@ -163,16 +177,42 @@ export class FidelityGuard {
         this.originalAccuracy ??= (await evaluate(this.ref, this.source, { latency: false })).classification?.report?.accuracy;
         if (this.originalAccuracy !== undefined) accuracy = { original: this.originalAccuracy, quantized: acc };
       }
+      const latency = this.latency ? await this.compareLatency(q) : undefined;
       return {
         inputs: this.held ? this.source.name : 'random',
         samples: r.samples,
         snrDb: Math.min(...f.map((x) => x.snrDb)),
         cosine: Math.min(...f.map((x) => x.cosine)),
         ...(accuracy ? { accuracy } : {}),
+        ...(latency ? { latency } : {}),
       };
     } finally {
       await q.dispose();
     }
+  }
+
+  /** Whether `measure` also times both models (off for the auto scheme's repeated candidates). */
+  latency = true;
+
+  private async compareLatency(q: import('../runtime/runner.js').Runner): Promise<GuardFigures['latency']> {
+    const batch = Math.max(1, Math.min(this.source.count, this.source.maxBatch, 64));
+    const feeds = this.source.feeds(0, batch);
+    const time = async (runner: import('../runtime/runner.js').Runner): Promise<number> => {
+      const t0 = performance.now();
+      await runner.run(feeds);
+      return performance.now() - t0;
+    };
+    await time(this.ref);
+    await time(q);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < LATENCY_RUNS; i++) {
+      a.push(await time(this.ref));
+      b.push(await time(q));
+    }
+    const originalMs = median(a);
+    const quantizedMs = median(b);
+    return { originalMs, quantizedMs, ratio: quantizedMs / originalMs, batch };
   }
 
   async dispose(): Promise<void> {
@@ -301,6 +341,7 @@ export async function autoQuantize(
   const chain = allocationChain(alloc);
   const weightsBytesBefore = floatWeightBytes(proto);
   const guard = await FidelityGuard.open(model.onnx!.bytes, file, ctx.holdout, opts.dims ?? {});
+  guard.latency = false; // many candidates are measured; their speed is not what the plan is chosen by
   let buildMs = 0;
   let guardMs = 0;
   const attempts: AutoAttempt[] = [];

@@ -31,6 +31,7 @@ import { planTfjsQuantization, quantizeSafetensorsTensors, safetensorsSchemeFor,
 import {
   autoQuantize,
   FidelityGuard,
+  LATENCY_RUNS,
   quantizeContext,
   type AutoOutcome,
   type AutoTarget,
@@ -87,6 +88,8 @@ interface Flags {
   top: number;
   minSnr?: number;
   maxDrop?: number;
+  /** --no-fidelity: skip measuring the result against the original. */
+  fidelity: boolean;
   targetSize?: number;
   sensitivitySamples: number;
 }
@@ -121,9 +124,18 @@ type Guard = GuardFigures;
 /** The fidelity line on stderr: loud when the inputs were random. */
 function guardLine(g: Guard, calib: string | undefined): string {
   const acc = g.accuracy ? `, accuracy ${(g.accuracy.original * 100).toFixed(2)}% -> ${(g.accuracy.quantized * 100).toFixed(2)}%` : '';
-  return g.inputs === 'random' || isRandomSpec(calib ?? 'random')
-    ? `modelpress: fidelity measured on ${g.samples} SEEDED RANDOM inputs, not on your data: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`
-    : `modelpress: fidelity on ${g.samples} samples of ${g.inputs} held back from calibration: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`;
+  const line =
+    g.inputs === 'random' || isRandomSpec(calib ?? 'random')
+      ? `modelpress: fidelity measured on ${g.samples} SEEDED RANDOM inputs, not on your data: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`
+      : `modelpress: fidelity on ${g.samples} samples of ${g.inputs} held back from calibration: output SNR ${g.snrDb.toFixed(1)} dB, cosine ${g.cosine.toFixed(4)}${acc}\n`;
+  return line + latencyLine(g);
+}
+
+/** Says so when the quantized model runs slower than the original here (10% margin for noise). */
+function latencyLine(g: Guard): string {
+  const l = g.latency;
+  if (!l || !(l.ratio > 1.1)) return '';
+  return `modelpress: note: the quantized model ran ${l.ratio.toFixed(2)}x SLOWER than the original on this machine (median of ${LATENCY_RUNS} runs of a batch of ${l.batch}: ${l.quantizedMs.toFixed(1)} ms against ${l.originalMs.toFixed(1)} ms); onnxruntime's CPU kernels for this scheme may not pay off here\n`;
 }
 
 function guardJson(g: Guard): Record<string, unknown> {
@@ -214,6 +226,10 @@ export function register(program: Command, io: CliIO): void {
     option('--min-snr <dB>', 'refuse (E_FIDELITY, nothing written) when the output SNR against the original is below this', {
       parse: number(),
     }),
+    option(
+      '--no-fidelity',
+      'ONNX: skip measuring the result against the original (by default its output SNR, cosine, accuracy with labels, and latency ratio on this machine are measured on the held-back --calib samples, or on 8 seeded random inputs)',
+    ),
     option(
       '--max-drop <points>',
       'refuse (E_FIDELITY, nothing written) when top-1 accuracy on the held-back samples drops by more than this many points (needs labels)',
@@ -332,7 +348,11 @@ export function register(program: Command, io: CliIO): void {
         model2 = writeOnnx(result.model, { file: f.output });
         const quantizeMs = clock() - t1;
         let guardMs = 0;
-        if (f.minSnr !== undefined || f.maxDrop !== undefined) {
+        if (!f.fidelity && (f.minSnr !== undefined || f.maxDrop !== undefined))
+          throw new ModelpressError('E_ARG', '--no-fidelity contradicts --min-snr/--max-drop, which need the measurement', {
+            file: input,
+          });
+        if (f.fidelity) {
           const t2 = clock();
           const g = await FidelityGuard.open(model.onnx!.bytes, input, ctx.holdout, dims);
           try {
