@@ -15,6 +15,7 @@ import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, option } from '../options.js';
 import {
   checkOutput,
+  sparsityOptions,
   kdTemperatureOption,
   labelFreeDistillation,
   labelFreeLossName,
@@ -60,6 +61,7 @@ export function register(program: Command, io: CliIO): void {
     kdTemperatureOption(),
   );
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
+  addOptions(cmd, ...sparsityOptions());
   addTrainingOptions(cmd, {
     epochs: 1,
     lr: '1e-4 for adam/adamw, 0.01 for sgd',
