@@ -190,7 +190,7 @@ export function register(program: Command, io: CliIO): void {
     ),
     option(
       '--method <m>',
-      'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model) | l1 (train with --l1 for --penalty-epochs, then magnitude-prune to --sparsity: per layer, or one threshold with --scope global) | slimming (train with --slimming, then remove the --sparsity of all channels with the smallest BatchNormalization scales)',
+      'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model) | l1 (train with --l1 for --penalty-epochs, then magnitude-prune to --sparsity: per layer, or one threshold with --scope global) | slimming (train with --slimming, then remove the channels with the smallest BatchNormalization scales: --sparsity of each layer, or of all channels with --scope global)',
       {
         default: 'magnitude',
       },
@@ -281,7 +281,7 @@ export function register(program: Command, io: CliIO): void {
     const channelOptions =
       plan.kind === 'channel'
         ? plan.name === 'slimming'
-          ? { fraction: plan.fraction, norm: 'bn' as const, scope: 'global' as const, include: filter.include, exclude: filter.exclude }
+          ? { fraction: plan.fraction, norm: 'bn' as const, scope: o.scope, include: filter.include, exclude: filter.exclude }
           : { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude }
         : undefined;
     const accuracyBefore =
