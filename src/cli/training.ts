@@ -127,6 +127,15 @@ export function penalisedOptimizer(
   return { optimizer: withProximalSteps((p) => createOptimizer(p, spec), steps), penalised: [...steps.keys()] };
 }
 
+/**
+ * Before any data is read: E_GRAPH when a positive λ finds nothing to act on
+ * in `model` (--slimming without BatchNormalization, say).
+ */
+export function checkSparsityFlags(model: ModelProto, o: SparsityFlags): void {
+  const penalty = sparsityPenalty(o);
+  if (hasPenalty(penalty)) proximalSteps(model, penalty);
+}
+
 /** The penalty and the exact zeros it left, for reports (nothing without a penalty). */
 export function penaltyReport(
   penalty: SparsityPenalty,

@@ -120,7 +120,7 @@ describe('sparsity penalties on the command line', () => {
     await runs(out);
   }, 180_000);
 
-  it('bad input: negative or NaN lambda, a penalty with nothing to act on, --method l1 without --l1; nothing written', async () => {
+  it('bad input: negative or NaN lambda, a penalty with nothing to act on (before any data is read), --method l1 without --l1; nothing written', async () => {
     const before = readdirSync(dir).length;
     const bad = join(dir, 'bad.onnx');
     const cases: [string[], string, RegExp][] = [
@@ -133,6 +133,12 @@ describe('sparsity penalties on the command line', () => {
       [['prune', lenet, '--sparsity', '0.5', '--l1', '0.1'], 'E_ARG', /give --data/],
       [['prune', lenet, '--method', 'l1', '--l1', '0.1', ...small], 'E_ARG', /needs --sparsity/],
       [['train', '--arch', 'lenet-300-100', '--epochs', '1', '--slimming', '0.1', ...small], 'E_GRAPH', /BatchNormalization/],
+      [['finetune', lenet, '--slimming', '0.1', ...small], 'E_GRAPH', /BatchNormalization/],
+      [
+        ['prune', lenet, '--sparsity', '0.5', '--slimming', '0.1', ...small],
+        'E_GRAPH',
+        /lenet300\.onnx.*BatchNormalization|BatchNormalization.*lenet300\.onnx/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const r = await cli(...args, '-o', bad);

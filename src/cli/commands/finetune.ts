@@ -15,6 +15,7 @@ import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, option } from '../options.js';
 import {
   checkOutput,
+  checkSparsityFlags,
   sparsityOptions,
   kdTemperatureOption,
   labelFreeDistillation,
@@ -77,6 +78,7 @@ export function register(program: Command, io: CliIO): void {
     checkOutput(opts.output, modelPath, opts.data, ...(opts.teacher === undefined ? [] : [opts.teacher]));
     const model = readModel(modelPath, [opts.output]);
     const teacher = opts.teacher === undefined ? undefined : readModel(opts.teacher, [opts.output]);
+    checkSparsityFlags(model, opts);
     const data = await loadData({ ...opts, labels: teacher ? 'optional' : 'required', inputs: modelInputs(model) });
     checkFidelityFlags(opts, data, opts.data);
     const labelled = data.train.y !== undefined;

@@ -57,6 +57,7 @@ import {
 } from '../fidelity.js';
 import {
   checkOutput,
+  checkSparsityFlags,
   earlyStopping,
   epochJson,
   labelFreeDistillation,
@@ -267,6 +268,11 @@ export function register(program: Command, io: CliIO): void {
     const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
     checkOutputs([o.output], onnxModelFiles(input, file.proto));
     const original = inlineExternalData(file.proto, file, input);
+    try {
+      checkSparsityFlags(original, o);
+    } catch (e) {
+      throw e instanceof ModelpressError ? e.withFile(input) : e;
+    }
     const data =
       o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional', inputs: modelInputs(original) }) : undefined;
     // Data without labels: the fine-tune distils from the original model (MSE against its outputs).

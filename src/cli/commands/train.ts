@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { ZOO_NAMES, buildZooModel } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, oneOf, option } from '../options.js';
-import { sparsityOptions, checkOutput, loadData, runTraining, type TrainCommandOptions } from '../training.js';
+import { checkSparsityFlags, sparsityOptions, checkOutput, loadData, runTraining, type TrainCommandOptions } from '../training.js';
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program.command('train').description('train a model-zoo network from scratch on an image dataset and write it as ONNX');
@@ -22,8 +22,9 @@ export function register(program: Command, io: CliIO): void {
   });
   cmd.action(async (opts: TrainCommandOptions & { arch: string }) => {
     checkOutput(opts.output);
-    const data = await loadData(opts);
     const model = buildZooModel(opts.arch, { seed: opts.seed });
+    checkSparsityFlags(model, opts);
+    const data = await loadData(opts);
     await runTraining(io, opts, { model, data, report: { command: 'train', arch: opts.arch } });
   });
 }
