@@ -4,7 +4,8 @@ import { writeOnnx } from '../formats/onnx/write.js';
 import { fileSize, writeFileAtomic } from '../node/fs.js';
 import { checkOutputs } from '../node/output.js';
 import { createNodeRunner } from '../node/ort-runner.js';
-import type { OptimizerName, OptimizerSpec } from '../train/optim/index.js';
+import { createOptimizer, type OptimizerName, type OptimizerSpec, type Param, type StepOptimizer } from '../train/optim/index.js';
+import { countZeros, hasPenalty, proximalSteps, withProximalSteps, type SparsityPenalty } from '../train/regularize.js';
 import { parseLrSchedule } from '../train/schedules.js';
 import {
   datasetLogits,
@@ -77,6 +78,76 @@ export function trainingRun(
     seed: o.seed,
     optimizer: optimizerSpec(o, sampleCount(data.train), epochs, adamLr),
     onProgress,
+  };
+}
+
+/** The sparsity penalty flags (--l1, --group-lasso, --slimming) of train, finetune and prune. */
+export type SparsityFlags = SparsityPenalty;
+
+/** The --l1, --group-lasso and --slimming options (λ >= 0; a negative or non-finite value is E_ARG before anything runs). */
+export function sparsityOptions(): Option[] {
+  return [
+    option(
+      '--l1 <lambda>',
+      'L1 penalty λ·Σ|w| on Conv/Gemm/MatMul weights, applied after each optimizer step by soft-thresholding (w ← sign(w)·max(|w| − lr·λ, 0)), so weights reach exact zeros',
+      { parse: number({ min: 0 }) },
+    ),
+    option(
+      '--group-lasso <lambda>',
+      'group-lasso penalty λ·Σ‖w_f‖₂ over the output channels (filters) of the same weights; each filter is scaled by max(0, 1 − lr·λ/‖w_f‖₂) after each step, so whole filters reach zero',
+      { parse: number({ min: 0 }) },
+    ),
+    option('--slimming <lambda>', 'network slimming: L1 penalty λ·Σ|γ| on BatchNormalization scales, soft-thresholded after each step', {
+      parse: number({ min: 0 }),
+    }),
+  ];
+}
+
+/** The penalty of the flags (only the λ given). */
+export function sparsityPenalty(o: SparsityFlags): SparsityPenalty {
+  return {
+    ...(o.l1 === undefined ? {} : { l1: o.l1 }),
+    ...(o.groupLasso === undefined ? {} : { groupLasso: o.groupLasso }),
+    ...(o.slimming === undefined ? {} : { slimming: o.slimming }),
+  };
+}
+
+/**
+ * The optimizer train() gets: the spec itself without a penalty, else a
+ * factory that sets the proximal steps of `penalty` on `model`'s weights;
+ * `penalised` names the tensors they act on.
+ */
+export function penalisedOptimizer(
+  spec: OptimizerSpec,
+  model: ModelProto,
+  penalty: SparsityPenalty,
+): { optimizer: OptimizerSpec | ((params: Param[]) => StepOptimizer); penalised: string[] } {
+  if (!hasPenalty(penalty)) return { optimizer: spec, penalised: [] };
+  const steps = proximalSteps(model, penalty);
+  return { optimizer: withProximalSteps((p) => createOptimizer(p, spec), steps), penalised: [...steps.keys()] };
+}
+
+/**
+ * Before any data is read: E_GRAPH when a positive λ finds nothing to act on
+ * in `model` (--slimming without BatchNormalization, say).
+ */
+export function checkSparsityFlags(model: ModelProto, o: SparsityFlags): void {
+  const penalty = sparsityPenalty(o);
+  if (hasPenalty(penalty)) proximalSteps(model, penalty);
+}
+
+/** The penalty and the exact zeros it left, for reports (nothing without a penalty). */
+export function penaltyReport(
+  penalty: SparsityPenalty,
+  weights: ReadonlyMap<string, Float32Array>,
+  penalised: readonly string[],
+): Record<string, unknown> {
+  if (!hasPenalty(penalty)) return {};
+  const z = countZeros(weights, penalised);
+  return {
+    penalty: { l1: penalty.l1 ?? 0, groupLasso: penalty.groupLasso ?? 0, slimming: penalty.slimming ?? 0 },
+    penalisedValues: z.total,
+    penalisedZeros: z.zeros,
   };
 }
 
@@ -207,7 +278,7 @@ export function meanSecondsPerEpoch(result: TrainResult): number {
 }
 
 /** What train and finetune parse: the data and training groups, -o and --json. */
-export interface TrainCommandOptions extends DataCliOptions, TrainingCliOptions {
+export interface TrainCommandOptions extends DataCliOptions, TrainingCliOptions, SparsityFlags {
   output: string;
   json?: boolean;
 }
@@ -233,11 +304,16 @@ export async function runTraining(
   },
 ): Promise<void> {
   const { model, data, report, file, masks } = run;
+  const penalty = sparsityPenalty(opts);
+  const base = trainingRun(opts, data, opts.epochs, () => {}, run.adamLr);
+  const { optimizer, penalised } = penalisedOptimizer(base.optimizer, model, penalty);
   const progress = trainingProgress(io);
   let result: TrainResult;
   try {
     result = await train({
-      ...trainingRun(opts, data, opts.epochs, progress.onProgress, run.adamLr),
+      ...base,
+      onProgress: progress.onProgress,
+      optimizer,
       model,
       ...earlyStopping(opts),
       ...(masks ? { masks } : {}),
@@ -268,6 +344,7 @@ export async function runTraining(
     batchSize: opts.batchSize,
     trainExamples: sampleCount(data.train),
     validationExamples: data.validation ? sampleCount(data.validation) : 0,
+    ...penaltyReport(penalty, result.weights, penalised),
     epochs: result.history.map(epochJson),
     bestEpoch: result.bestEpoch,
     stoppedEarly: result.stoppedEarly,
@@ -287,6 +364,11 @@ export async function runTraining(
       `best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}${acc}; ${meanSecondsPerEpoch(result).toFixed(2)} s/epoch\n`,
     );
     if (fidelity) io.stdout(`against ${guard!.name}: ${fidelityLines(fidelity)}`);
+    const pz = penaltyReport(penalty, result.weights, penalised);
+    if (pz.penalisedValues !== undefined)
+      io.stdout(
+        `penalty: ${pct(Number(pz.penalisedZeros) / Number(pz.penalisedValues))} of the penalised values are exactly zero (${pz.penalisedZeros} of ${pz.penalisedValues})\n`,
+      );
     io.stdout(`wrote ${opts.output} (${bytes} bytes)\n`);
   }
 }

@@ -15,6 +15,8 @@ import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, option } from '../options.js';
 import {
   checkOutput,
+  checkSparsityFlags,
+  sparsityOptions,
   kdTemperatureOption,
   labelFreeDistillation,
   labelFreeLossName,
@@ -60,6 +62,7 @@ export function register(program: Command, io: CliIO): void {
     kdTemperatureOption(),
   );
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
+  addOptions(cmd, ...sparsityOptions());
   addTrainingOptions(cmd, {
     epochs: 1,
     lr: '1e-4 for adam/adamw, 0.01 for sgd',
@@ -75,6 +78,7 @@ export function register(program: Command, io: CliIO): void {
     checkOutput(opts.output, modelPath, opts.data, ...(opts.teacher === undefined ? [] : [opts.teacher]));
     const model = readModel(modelPath, [opts.output]);
     const teacher = opts.teacher === undefined ? undefined : readModel(opts.teacher, [opts.output]);
+    checkSparsityFlags(model, opts);
     const data = await loadData({ ...opts, labels: teacher ? 'optional' : 'required', inputs: modelInputs(model) });
     checkFidelityFlags(opts, data, opts.data);
     const labelled = data.train.y !== undefined;

@@ -57,6 +57,7 @@ import {
 } from '../fidelity.js';
 import {
   checkOutput,
+  checkSparsityFlags,
   earlyStopping,
   epochJson,
   labelFreeDistillation,
@@ -64,16 +65,23 @@ import {
   loadData,
   outputFidelity,
   pct,
+  penalisedOptimizer,
+  penaltyReport,
   printEpochs,
+  sparsityOptions,
+  sparsityPenalty,
   trainingProgress,
+  type SparsityFlags,
   trainingRun,
 } from '../training.js';
 import { sampleCount } from '../../data/dataset.js';
+import { hasPenalty } from '../../train/regularize.js';
 
 const NORMS = ['l1', 'l2', 'bn'] as const;
 const SCOPES = ['layer', 'global'] as const;
 
-interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'>, FidelityFlags {
+interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptions, 'epochs'>, FidelityFlags, SparsityFlags {
+  penaltyEpochs: number;
   output: string;
   followSymlinks?: boolean;
   sparsity?: number;
@@ -92,7 +100,8 @@ interface PruneCliOptions extends Partial<DataCliOptions>, Omit<TrainingCliOptio
   json?: boolean;
 }
 
-type Plan = { kind: 'unstructured'; method: UnstructuredMethod } | { kind: 'channel'; fraction: number };
+/** `name`: the regularised methods (l1, slimming), which prune the penalty-trained model this way. */
+type Plan = { kind: 'unstructured'; method: UnstructuredMethod; name?: 'l1' } | { kind: 'channel'; fraction: number; name?: 'slimming' };
 
 /** Checks the options before anything is read or written; E_ARG naming the option. */
 function planFromOptions(o: PruneCliOptions): Plan {
@@ -110,6 +119,24 @@ function planFromOptions(o: PruneCliOptions): Plan {
     );
   if (o.patience !== undefined && !finetune) throw new ModelpressError('E_ARG', '--patience needs --data and --finetune-epochs');
   const method = o.method.trim();
+  const penalty = sparsityPenalty(o);
+  if (hasPenalty(penalty) && o.data === undefined)
+    throw new ModelpressError('E_ARG', '--l1/--group-lasso/--slimming train with the penalty before pruning: give --data');
+  if (hasPenalty(penalty) && o.schedule !== 'oneshot')
+    throw new ModelpressError('E_ARG', `--l1/--group-lasso/--slimming train before one-shot pruning: drop --schedule ${o.schedule}`);
+  if (method === 'l1' || method === 'slimming') {
+    const flag = method === 'l1' ? '--l1' : '--slimming';
+    if (!(((method === 'l1' ? o.l1 : o.slimming) ?? 0) > 0))
+      throw new ModelpressError('E_ARG', `--method ${method} trains with a penalty first: give ${flag} <lambda> (> 0) and --data`);
+    if (o.sparsity === undefined) throw new ModelpressError('E_ARG', `--method ${method} needs --sparsity`);
+    if (o.quality !== undefined) throw new ModelpressError('E_ARG', '--quality applies to --method magnitude only');
+    if (o.reconstruct) throw new ModelpressError('E_ARG', `--reconstruct does not apply to --method ${method}`);
+    if (method === 'l1')
+      return { kind: 'unstructured', method: { kind: o.scope === 'global' ? 'global' : 'magnitude', sparsity: o.sparsity }, name: 'l1' };
+    if (o.norm !== 'bn' && o.norm !== 'l1')
+      throw new ModelpressError('E_ARG', '--method slimming ranks channels by their BatchNormalization scale; drop --norm');
+    return { kind: 'channel', fraction: o.sparsity, name: 'slimming' };
+  }
   if (o.reconstruct && o.data === undefined) throw new ModelpressError('E_ARG', '--reconstruct needs --data (the inputs it refits on)');
   if (o.reconstruct && method === 'channel')
     throw new ModelpressError('E_ARG', '--reconstruct applies to unstructured methods, not channel');
@@ -130,7 +157,7 @@ function planFromOptions(o: PruneCliOptions): Plan {
   if (o.sparsity === undefined) throw new ModelpressError('E_ARG', `--method ${method} needs --sparsity`);
   if (method === 'magnitude' || method === 'global') return { kind: 'unstructured', method: { kind: method, sparsity: o.sparsity } };
   if (method === 'channel') return { kind: 'channel', fraction: o.sparsity };
-  throw new ModelpressError('E_ARG', `--method must be magnitude, global, nm:N:M or channel, got '${o.method}'`);
+  throw new ModelpressError('E_ARG', `--method must be magnitude, global, nm:N:M, channel, l1 or slimming, got '${o.method}'`);
 }
 
 /** The distillation loss `--distill [T:alpha]` asks for, or undefined. */
@@ -162,9 +189,13 @@ export function register(program: Command, io: CliIO): void {
         parse: fraction({ below1: true }),
       },
     ),
-    option('--method <m>', 'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model)', {
-      default: 'magnitude',
-    }),
+    option(
+      '--method <m>',
+      'magnitude (per layer) | global (one threshold) | nm:N:M (e.g. nm:2:4) | channel (structured, smaller model) | l1 (train with --l1 for --penalty-epochs, then magnitude-prune to --sparsity: per layer, or one threshold with --scope global) | slimming (train with --slimming, then remove the channels with the smallest BatchNormalization scales: --sparsity of each layer, or of all channels with --scope global)',
+      {
+        default: 'magnitude',
+      },
+    ),
     option('--quality <q>', 'magnitude: prune |w| < q x std of each layer (Deep Compression) instead of a target sparsity', {
       parse: number({ min: 0 }),
     }),
@@ -210,6 +241,14 @@ export function register(program: Command, io: CliIO): void {
       defaultText: '4:0.7 when given without a value',
     }),
   );
+  addOptions(
+    cmd,
+    ...sparsityOptions(),
+    option('--penalty-epochs <n>', 'with --l1/--group-lasso/--slimming (and --data): epochs of training with the penalty before pruning', {
+      parse: int({ min: 1 }),
+      default: 3,
+    }),
+  );
   addTrainingOptions(cmd, {
     epochsFlag: '--finetune-epochs',
     epochsHelp: 'fine-tune this many epochs after (or while) pruning, with the masks held (needs --data)',
@@ -229,6 +268,11 @@ export function register(program: Command, io: CliIO): void {
     const file = readOnnxFile(input, { followSymlinks: o.followSymlinks });
     checkOutputs([o.output], onnxModelFiles(input, file.proto));
     const original = inlineExternalData(file.proto, file, input);
+    try {
+      checkSparsityFlags(original, o);
+    } catch (e) {
+      throw e instanceof ModelpressError ? e.withFile(input) : e;
+    }
     const data =
       o.data !== undefined ? await loadData({ ...o, data: o.data, labels: 'optional', inputs: modelInputs(original) }) : undefined;
     // Data without labels: the fine-tune distils from the original model (MSE against its outputs).
@@ -242,17 +286,42 @@ export function register(program: Command, io: CliIO): void {
     const filter: WeightFilter = { include: o.include ?? [], exclude: o.exclude ?? [] };
     const channelOptions =
       plan.kind === 'channel'
-        ? { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude }
+        ? plan.name === 'slimming'
+          ? { fraction: plan.fraction, norm: 'bn' as const, scope: o.scope, include: filter.include, exclude: filter.exclude }
+          : { fraction: plan.fraction, norm: o.norm, scope: o.scope, include: filter.include, exclude: filter.exclude }
         : undefined;
     const accuracyBefore =
       data && labelled ? (await evaluateModel(createNodeRunner, original, data.test, { file: input })).accuracy : undefined;
     const kd =
       distill && data
         ? { loss: distill, batchFeeds: teacherFeeds(await datasetLogits(createNodeRunner, original, data.train)) }
-        : data && o.finetuneEpochs !== undefined
+        : data && (o.finetuneEpochs !== undefined || hasPenalty(sparsityPenalty(o)))
           ? await labelFreeDistillation(original, data)
           : {};
     const progress = trainingProgress(io);
+    // --l1/--group-lasso/--slimming: train with the penalty first (proximal steps), then prune what it left.
+    const penalty = sparsityPenalty(o);
+    let start = original;
+    let penaltyPhase: Record<string, unknown> | undefined;
+    if (data && hasPenalty(penalty)) {
+      try {
+        const run = trainingRun(o, data, o.penaltyEpochs, progress.onProgress);
+        const { optimizer, penalised } = penalisedOptimizer(run.optimizer, original, penalty);
+        const t = await train({ ...run, optimizer, model: original, ...kd, file: input });
+        start = t.model;
+        const accuracy = labelled ? (await evaluateModel(createNodeRunner, start, data.test, { file: input })).accuracy : null;
+        penaltyPhase = {
+          epochs: o.penaltyEpochs,
+          ...penaltyReport(penalty, t.weights, penalised),
+          testAccuracy: accuracy,
+          history: t.history.map(epochJson),
+        };
+      } catch (e) {
+        throw e instanceof ModelpressError ? e.withFile(input) : e;
+      } finally {
+        progress.stop();
+      }
+    }
     let result: ModelProto;
     let report: Record<string, unknown>;
     let history: EpochRecord[] = [];
@@ -265,7 +334,7 @@ export function register(program: Command, io: CliIO): void {
           // Gradual: channels masked to zero as the fraction rises, cut at the end.
           const r = await pruneChannelsWhileFinetuning({
             ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
-            model: original,
+            model: start,
             ...kd,
             ...channelOptions!,
             schedule: o.schedule,
@@ -276,7 +345,7 @@ export function register(program: Command, io: CliIO): void {
           result = r.model;
           history = r.train.history;
         } else {
-          pruned = pruneChannels(original, channelOptions!);
+          pruned = pruneChannels(start, channelOptions!);
           result = pruned.model;
           if (data && o.recalibrateBn !== false) {
             // the cut changes what every later layer sees: measure the BatchNorm statistics again (no training)
@@ -297,9 +366,9 @@ export function register(program: Command, io: CliIO): void {
           }
         }
         report = {
-          method: 'channel',
-          norm: o.norm,
-          scope: o.scope,
+          method: plan.name ?? 'channel',
+          norm: channelOptions!.norm,
+          scope: channelOptions!.scope,
           schedule: o.schedule,
           fraction: plan.fraction,
           bnRecalibrated: recalibrated,
@@ -309,25 +378,25 @@ export function register(program: Command, io: CliIO): void {
       } else {
         let pruned: UnstructuredPruneResult | undefined;
         if (o.reconstruct && data) {
-          const start = pruneUnstructured(original, plan.method, filter);
+          const first = pruneUnstructured(start, plan.method, filter);
           reconstruction = await reconstructLayers({
             openRunner: createNodeRunner,
             original,
-            pruned: start.model,
-            masks: start.masks,
+            pruned: first.model,
+            masks: first.masks,
             // N:M keeps its pattern; the others re-choose each row's pruned weights by OBS saliency (same count per row)
             select: plan.method.kind === 'nm' ? 'given' : 'obs',
             data: data.train,
             seed: o.seed,
             file: input,
           });
-          pruned = { ...start, model: reconstruction.model, masks: reconstruction.masks };
+          pruned = { ...first, model: reconstruction.model, masks: reconstruction.masks };
         }
         if (data && o.finetuneEpochs !== undefined) {
           const r = await pruneAndFinetune({
             ...(pruned ? { pruned } : {}),
             ...trainingRun(o, data, o.finetuneEpochs, progress.onProgress),
-            model: original,
+            model: start,
             ...kd,
             method: plan.method,
             schedule: o.schedule,
@@ -341,7 +410,7 @@ export function register(program: Command, io: CliIO): void {
           history = r.train.history;
           report = { maskUpdates: r.maskUpdates.length };
         } else {
-          pruned ??= pruneUnstructured(original, plan.method, filter);
+          pruned ??= pruneUnstructured(start, plan.method, filter);
           result = pruned.model;
           report = {};
         }
@@ -370,8 +439,9 @@ export function register(program: Command, io: CliIO): void {
         });
         const params = layers.reduce((a, l) => a + l.params, 0);
         const nz = layers.reduce((a, l) => a + l.nonzerosAfter, 0);
-        const method =
-          plan.method.kind === 'nm'
+        const method = plan.name
+          ? plan.name
+          : plan.method.kind === 'nm'
             ? `nm:${plan.method.pattern.n}:${plan.method.pattern.m}`
             : plan.method.kind === 'quality'
               ? 'magnitude'
@@ -397,7 +467,7 @@ export function register(program: Command, io: CliIO): void {
     // What the outputs lost, on the held-back test split (random inputs without data): the result, and pruning alone
     // (one shot, no training) for comparison.
     const alone =
-      history.length > 0 || reconstruction
+      history.length > 0 || reconstruction || penaltyPhase
         ? plan.kind === 'channel'
           ? pruneChannels(original, channelOptions!).model
           : pruneUnstructured(original, plan.method, filter).model
@@ -421,6 +491,7 @@ export function register(program: Command, io: CliIO): void {
       input,
       output: o.output,
       ...report,
+      ...(penaltyPhase ? { penaltyPhase } : {}),
       params: { before: before.params, after: afterStats.params },
       nonzeros: { before: before.nonzeros, after: afterStats.nonzeros },
       bytes: { before: fileSize(input), after: fileSize(o.output) },
@@ -465,7 +536,22 @@ export function register(program: Command, io: CliIO): void {
       io.stdout(
         `after reconstruction, before fine-tuning: ${reconstructed.snrDb.toFixed(1)} dB (cosine ${reconstructed.cosine.toFixed(4)})\n`,
       );
-    io.stdout(fidelityLines(fidelity, plan.kind === 'channel' || !reconstruction ? 'pruning alone' : 'magnitude pruning alone'));
+    if (penaltyPhase) {
+      const acc = penaltyPhase.testAccuracy;
+      io.stdout(
+        `after ${o.penaltyEpochs} penalty epochs: ${penaltyPhase.penalisedZeros}/${penaltyPhase.penalisedValues} penalised values exactly zero${typeof acc === 'number' ? `, test accuracy ${pct(acc)}` : ''}\n`,
+      );
+    }
+    io.stdout(
+      fidelityLines(
+        fidelity,
+        penaltyPhase
+          ? 'pruning the original alone (no penalty, no fine-tuning)'
+          : plan.kind === 'channel' || !reconstruction
+            ? 'pruning alone'
+            : 'magnitude pruning alone',
+      ),
+    );
     io.stdout(`wrote ${o.output}\n`);
   });
 }

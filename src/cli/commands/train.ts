@@ -8,12 +8,13 @@ import type { Command } from 'commander';
 import { ZOO_NAMES, buildZooModel } from '../../train/zoo/index.js';
 import type { CliIO } from '../io.js';
 import { addDataOptions, addOptions, addOutputOptions, addTrainingOptions, oneOf, option } from '../options.js';
-import { checkOutput, loadData, runTraining, type TrainCommandOptions } from '../training.js';
+import { checkSparsityFlags, sparsityOptions, checkOutput, loadData, runTraining, type TrainCommandOptions } from '../training.js';
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program.command('train').description('train a model-zoo network from scratch on an image dataset and write it as ONNX');
   addOptions(cmd, option('--arch <name>', 'network from the model zoo', { parse: oneOf(ZOO_NAMES), choices: ZOO_NAMES, required: true }));
   addDataOptions(cmd, { what: 'training and test data', default: 'fashion-mnist' });
+  addOptions(cmd, ...sparsityOptions());
   addTrainingOptions(cmd, { epochs: 12, lrSchedule: 'cosine' });
   addOutputOptions(cmd, {
     output: 'where to write the trained ONNX model',
@@ -21,8 +22,9 @@ export function register(program: Command, io: CliIO): void {
   });
   cmd.action(async (opts: TrainCommandOptions & { arch: string }) => {
     checkOutput(opts.output);
-    const data = await loadData(opts);
     const model = buildZooModel(opts.arch, { seed: opts.seed });
+    checkSparsityFlags(model, opts);
+    const data = await loadData(opts);
     await runTraining(io, opts, { model, data, report: { command: 'train', arch: opts.arch } });
   });
 }

@@ -5,6 +5,8 @@ export { Sgd } from './sgd.js';
 export type { SgdOptions } from './sgd.js';
 export { Adam, AdamW } from './adam.js';
 export type { AdamOptions, AdamState } from './adam.js';
+export { softThreshold, groupShrink, groupsAlong, groupNorms, l1Prox, groupLassoProx, composeProx } from './proximal.js';
+export type { ProximalOp, GroupLayout } from './proximal.js';
 export { globalNorm, clipByGlobalNorm } from './clip.js';
 export type { Param, ParamGroup, BaseGroupOptions, GradientSource, StepInfo, StepOptimizer } from './types.js';
 import { ModelpressError } from '../../core/errors.js';

@@ -7,6 +7,7 @@
 import { ModelpressError } from '../../core/errors.js';
 import type { LrSchedule } from '../schedules.js';
 import { clipByGlobalNorm } from './clip.js';
+import type { ProximalOp } from './proximal.js';
 import type { BaseGroupOptions, GradientSource, Param, ParamGroup, StepInfo, StepOptimizer } from './types.js';
 
 export interface OptimizerCommonOptions {
@@ -24,6 +25,8 @@ export interface ParamSlot<O, S> {
   mask: Uint8Array | undefined;
   /** Optimizer state (moments); created on first update. */
   state: S | undefined;
+  /** Proximal step of a penalty, applied after each update at that update's learning rate (before the mask). */
+  prox: ProximalOp | undefined;
 }
 
 export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOptimizer {
@@ -45,7 +48,7 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
       for (const param of groupParams) {
         if (this.byName.has(param.name))
           throw new ModelpressError('E_ARG', `optimizer: parameter '${param.name}' appears in more than one group`);
-        const slot: ParamSlot<O, S> = { param, options, mask: undefined, state: undefined };
+        const slot: ParamSlot<O, S> = { param, options, mask: undefined, state: undefined, prox: undefined };
         this.slots.push(slot);
         this.byName.set(param.name, slot);
       }
@@ -73,6 +76,17 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
     }
     slot.mask = mask;
     if (mask) applyMask(slot.param.data, mask);
+  }
+
+  /**
+   * Sets (or with `undefined`, clears) the proximal step of parameter `name`:
+   * after every gradient update at learning rate lr, `op(weights, lr)` (e.g.
+   * soft-thresholding for an L1 penalty), then the mask.
+   */
+  setProximal(name: string, op: ProximalOp | undefined): void {
+    const slot = this.byName.get(name);
+    if (!slot) throw new ModelpressError('E_NOT_FOUND', `optimizer: no parameter named '${name}'`);
+    slot.prox = op;
   }
 
   getMask(name: string): Uint8Array | undefined {
@@ -116,7 +130,9 @@ export abstract class Optimizer<O extends BaseGroupOptions, S> implements StepOp
     this.stepCount++;
     for (let k = 0; k < this.slots.length; k++) {
       const slot = this.slots[k]!;
-      this.update(slot, gradList[k]!, slot.options.lr * lrFactor, this.stepCount);
+      const lr = slot.options.lr * lrFactor;
+      this.update(slot, gradList[k]!, lr, this.stepCount);
+      slot.prox?.(slot.param.data, lr);
       if (slot.mask) applyMask(slot.param.data, slot.mask);
     }
     return { gradNorm: norm, clipScale, lrFactor };

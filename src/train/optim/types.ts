@@ -36,4 +36,6 @@ export interface StepInfo {
 export interface StepOptimizer {
   step(grads: GradientSource): StepInfo;
   setMask(name: string, mask: Uint8Array | undefined): void;
+  /** Sets the proximal step of a penalty on parameter `name` (applied after each update; see Optimizer). */
+  setProximal(name: string, op: ((w: Float32Array, lr: number) => void) | undefined): void;
 }
