@@ -64,6 +64,7 @@ interface QatCliOptions extends DataCliOptions, TrainingCliOptions, FidelityFlag
   emaDecay: number;
   calibSize: number;
   comparePtq?: boolean;
+  firstLast8bit?: boolean;
   json?: boolean;
 }
 
@@ -81,7 +82,7 @@ export function register(program: Command, io: CliIO): void {
     cmd,
     option(
       '--scheme <scheme>',
-      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits',
+      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits; binary: BWN sign x mean|w| per channel (1 bit); ternary: TWN {-1,0,1} x scale per channel (2 bits); binary/ternary are weight-only, every Conv/Gemm/MatMul weight',
       {
         parse: oneOf(QAT_SCHEMES),
         choices: QAT_SCHEMES,
@@ -91,6 +92,7 @@ export function register(program: Command, io: CliIO): void {
     blockSizeOption({ default: 32 }),
     option('--ema-decay <d>', 'decay of the activation-range moving averages', { parse: fraction({ below1: true }), default: 0.99 }),
     calibSizeOption(512, 'training examples (the first n) calibrating the PTQ baseline of --compare-ptq (int8)'),
+    option('--first-last-8bit', 'binary/ternary: keep the first and last weight layers at 8 bits (int8 weight-only, per channel)'),
     option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies'),
     kdTemperatureOption(),
   );
@@ -120,6 +122,7 @@ export function register(program: Command, io: CliIO): void {
       openRunner: createNodeRunner,
       blockSize: opts.blockSize,
       calibSize: opts.calibSize,
+      ...(opts.firstLast8bit ? { keepEnds8Bit: true } : {}),
       file: input,
     });
     const ptq = opts.comparePtq && labelled ? await evaluateModel(createNodeRunner, ptqModel, data.test) : undefined;
@@ -135,6 +138,7 @@ export function register(program: Command, io: CliIO): void {
         scheme: opts.scheme,
         emaDecay: opts.emaDecay,
         blockSize: opts.blockSize,
+        ...(opts.firstLast8bit ? { keepEnds8Bit: true } : {}),
         file: input,
       });
     } finally {
@@ -156,6 +160,7 @@ export function register(program: Command, io: CliIO): void {
       lr: learningRate(opts, QAT_LR),
       batchSize: opts.batchSize,
       emaDecay: opts.emaDecay,
+      firstLast8bit: opts.firstLast8bit === true,
       trainExamples: sampleCount(data.train),
       validationExamples: data.validation ? sampleCount(data.validation) : 0,
       testExamples: sampleCount(data.test),
