@@ -193,7 +193,7 @@ function ternaryScheme(id: TernaryKind, summary: string): SchemeTraits {
   return {
     id,
     summary,
-    bits: id === 'binary' ? 1 : 2,
+    bits: id === 'binary' ? 1 : 1.6,
     needsCalibration: false,
     weightOnly: true,
     formats: ONNX,
@@ -206,7 +206,10 @@ table.push(
     'binary',
     'BWN: sign(w) x mean|w| per output channel, 1-bit codes packed 8 per byte, decoded by BitShift/Cast/Mul (opset 11)',
   ),
-  ternaryScheme('ternary', 'TWN: {-1,0,1} x scale per output channel (threshold 0.7 mean|w|), 2-bit codes, BitShift/Cast/Mul (opset 11)'),
+  ternaryScheme(
+    'ternary',
+    'TWN: {-1,0,1} x scale per output channel (threshold 0.7 mean|w|), 5 codes per byte (1.6 bits), Div/Mod/Cast/Mul (opset 11)',
+  ),
   ternaryScheme(
     'ternary-absmean',
     'BitNet b1.58 absmean: round(w / mean|w|) clipped to {-1,0,1} per output channel, 2-bit codes (opset 11)',

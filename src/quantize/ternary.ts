@@ -12,12 +12,16 @@
  * - ternary-absmean (BitNet b1.58, Ma et al. 2024): scale = mean |w| of the
  *   channel, code = round(w / scale) clipped to [-1, 1].
  *
- * Storage (ONNX): the codes are packed into uint8 (8 binary codes or 4
- * ternary codes per byte, low bits first) and decoded in the graph by
- * standard ops: BitShift left then right (opset 11) isolates each field,
- * Cast to float32, an affine map to {-1, 0, 1} / {-1, 1}, Reshape (Slice
- * when the count is not a multiple of the codes per byte), Mul by the
- * per-channel scale. The graph computes exactly `dequantizeCodes`.
+ * Storage (ONNX): the codes are packed into uint8 and decoded in the graph
+ * by standard ops (opset 11, all in onnxruntime's CPU kernels, node and web):
+ * - binary, 8 per byte (bit j = code j, 1 for +1): BitShift left by 7 - j then
+ *   right by 7 isolates each bit, Cast to float32, 2b - 1;
+ * - ternary, 5 per byte in base 3 (byte = sum (c_j + 1) 3^j <= 242, 1.6 bits
+ *   per weight, like llama.cpp's TQ1_0): Cast to int32, Div by 3^j, Mod 3,
+ *   Cast to float32, t - 1;
+ * then Reshape (Slice when the count is not a multiple of the codes per
+ * byte) and Mul by the per-channel scale. The graph computes exactly
+ * `dequantizeCodes`.
  */
 import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
@@ -125,36 +129,44 @@ export function dequantizeCodes(r: CodesResult, shape: readonly number[]): Float
   return out;
 }
 
-/** Bits per stored code: 1 for binary, 2 for ternary. */
-export function codeBits(kind: TernaryKind): 1 | 2 {
-  return kind === 'binary' ? 1 : 2;
+/** Codes stored per byte: 8 binary codes (1 bit each), 5 ternary codes (base 3: 3^5 = 243 <= 256, 1.6 bits each, as llama.cpp's TQ1_0). */
+export function codesPerByte(kind: TernaryKind): 5 | 8 {
+  return kind === 'binary' ? 8 : 5;
 }
 
-/** Packs codes `8 / bits` per byte, low bits first; binary stores (c+1)/2, ternary c+1. */
-export function packCodes(codes: Int8Array, bits: 1 | 2): Uint8Array {
-  const per = 8 / bits;
-  const out = new Uint8Array(Math.ceil(codes.length / per));
-  for (let i = 0; i < codes.length; i++) {
-    const c = codes[i]!;
-    const field = bits === 1 ? (c + 1) >> 1 : c + 1;
-    out[Math.floor(i / per)]! |= field << ((i % per) * bits);
-  }
+/** Packs binary codes 8 per byte, low bit first, storing (c + 1) / 2. */
+export function packBits(codes: Int8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(codes.length / 8));
+  for (let i = 0; i < codes.length; i++) if (codes[i]! > 0) out[i >> 3]! |= 1 << (i & 7);
   return out;
 }
 
-/** The inverse of packCodes (the first `count` codes). */
-export function unpackCodes(packed: Uint8Array, count: number, bits: 1 | 2): Int8Array {
-  const per = 8 / bits;
-  const mask = (1 << bits) - 1;
+/** The inverse of packBits (the first `count` codes). */
+export function unpackBits(packed: Uint8Array, count: number): Int8Array {
+  const out = new Int8Array(count);
+  for (let i = 0; i < count; i++) out[i] = (packed[i >> 3]! >> (i & 7)) & 1 ? 1 : -1;
+  return out;
+}
+
+/** Packs ternary codes 5 per byte: byte = sum_j (c_j + 1) * 3^j (at most 242). */
+export function packTrits(codes: Int8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(codes.length / 5));
+  for (let i = 0, p = 1; i < codes.length; i++, p = p === 81 ? 1 : p * 3) out[Math.floor(i / 5)]! += (codes[i]! + 1) * p;
+  return out;
+}
+
+/** The inverse of packTrits (the first `count` codes); E_CORRUPT on a byte above 242. */
+export function unpackTrits(packed: Uint8Array, count: number): Int8Array {
   const out = new Int8Array(count);
   for (let i = 0; i < count; i++) {
-    const f = (packed[Math.floor(i / per)]! >> ((i % per) * bits)) & mask;
-    out[i] = bits === 1 ? 2 * f - 1 : f - 1;
+    const b = packed[Math.floor(i / 5)]!;
+    if (b > 242) throw new ModelpressError('E_CORRUPT', `packed ternary byte ${b} at ${Math.floor(i / 5)} is above 3^5 - 1`);
+    out[i] = (Math.floor(b / 3 ** (i % 5)) % 3) - 1;
   }
   return out;
 }
 
-/** Opset the decoder needs (BitShift). */
+/** Opset the decoders need (BitShift; Mod). */
 export const TERNARY_OPSET = 11;
 
 /** The weight-pass function of a binary/ternary scheme (see the module comment for the stored form). */
@@ -165,10 +177,10 @@ export function ternaryWeights(kind: TernaryKind): { fn: WeightFn; prepare: (ctx
     const before = defaultOpsetOf(ctx.model);
     if (before >= TERNARY_OPSET) return;
     if (!canUpgradeOpset(ctx.model, TERNARY_OPSET)) {
-      blocked = `the ${kind} decoder (BitShift) needs opset ${TERNARY_OPSET} and this model's opset ${before} cannot be raised safely`;
+      blocked = `the ${kind} decoder (BitShift, Mod) needs opset ${TERNARY_OPSET} and this model's opset ${before} cannot be raised safely`;
       return;
     }
-    const rewritten = upgradeOpset(ctx.model, TERNARY_OPSET, 'BitShift', ctx.opts.file);
+    const rewritten = upgradeOpset(ctx.model, TERNARY_OPSET, `the ${kind} decoder`, ctx.opts.file);
     ctx.notes.push(
       `default opset raised from ${before} to ${TERNARY_OPSET}${rewritten.length ? ` (rewrote ${rewritten.join(', ')} into their new form)` : ''}`,
     );
@@ -181,18 +193,25 @@ export function ternaryWeights(kind: TernaryKind): { fn: WeightFn; prepare: (ctx
     const axis = role.channelAxis !== undefined && rank >= 1 ? role.channelAxis : undefined;
     const r = ternaryCodes(kind, x, def.shape, axis);
     const restored = dequantizeCodes(r, def.shape);
-    const bits = codeBits(kind);
-    const per = 8 / bits;
-    const packed = packCodes(r.codes, bits);
+    const per = codesPerByte(kind);
+    const packed = kind === 'binary' ? packBits(r.codes) : packTrits(r.codes);
     const b = new DecoderBuilder(ctx.names, def.name);
     const p = b.tensor('codes', 'uint8', [packed.length, 1], packed);
-    // field j of a byte: shift it to the top, then down to the bottom (uint8 arithmetic drops the bits above)
-    const left = Uint8Array.from({ length: per }, (_, j) => 8 - bits * (j + 1));
-    const right = Uint8Array.of(8 - bits);
-    let v = b.node('BitShift', [p, b.tensor('shl', 'uint8', [per], left)], { direction: 'LEFT' });
-    v = b.node('BitShift', [v, b.tensor('shr', 'uint8', [1], right)], { direction: 'RIGHT' });
-    v = b.node('Cast', [v], { to: ONNX_TYPE.float32 });
-    if (bits === 1) v = b.node('Mul', [v, b.tensor('two', 'float32', [], bytesOf(Float32Array.of(2)))]);
+    let v: string;
+    if (kind === 'binary') {
+      // bit j of a byte: shift it to the top, then down to the bottom (uint8 arithmetic drops the bits above); then 2b - 1
+      const left = Uint8Array.from({ length: 8 }, (_, j) => 7 - j);
+      v = b.node('BitShift', [p, b.tensor('shl', 'uint8', [8], left)], { direction: 'LEFT' });
+      v = b.node('BitShift', [v, b.tensor('shr', 'uint8', [1], Uint8Array.of(7))], { direction: 'RIGHT' });
+      v = b.node('Cast', [v], { to: ONNX_TYPE.float32 });
+      v = b.node('Mul', [v, b.tensor('two', 'float32', [], bytesOf(Float32Array.of(2)))]);
+    } else {
+      // trit j of a byte: floor(byte / 3^j) mod 3 in int32; then t - 1
+      v = b.node('Cast', [p], { to: ONNX_TYPE.int32 });
+      v = b.node('Div', [v, b.tensor('pow3', 'int32', [5], bytesOf(Int32Array.of(1, 3, 9, 27, 81)))]);
+      v = b.node('Mod', [v, b.tensor('three', 'int32', [], bytesOf(Int32Array.of(3)))], { fmod: 0 });
+      v = b.node('Cast', [v], { to: ONNX_TYPE.float32 });
+    }
     v = b.node('Sub', [v, b.tensor('one', 'float32', [], bytesOf(Float32Array.of(1)))]);
     const int64 = (suffix: string, vals: readonly number[]) =>
       b.tensor(suffix, 'int64', [vals.length], bytesOf(BigInt64Array.from(vals.map((n) => BigInt(n)))));
@@ -206,7 +225,7 @@ export function ternaryWeights(kind: TernaryKind): { fn: WeightFn; prepare: (ctx
     b.node('Mul', [v, s], undefined, def.name);
     const zeros = r.codes.reduce((n, c) => n + (c === 0 ? 1 : 0), 0);
     return {
-      action: `${kind} ${bits}-bit codes${axis === undefined ? ' per tensor' : ` per channel axis ${axis}`}${kind === 'binary' ? '' : `, ${((100 * zeros) / x.length).toFixed(1)}% zeros`} (BitShift/Cast/Mul)`,
+      action: `${kind} ${kind === 'binary' ? '1-bit codes' : 'codes 5 per byte (1.6 bits)'}${axis === undefined ? ' per tensor' : ` per channel axis ${axis}`}${kind === 'binary' ? '' : `, ${((100 * zeros) / x.length).toFixed(1)}% zeros`} (${kind === 'binary' ? 'BitShift' : 'Div/Mod'}/Cast/Mul)`,
       restored,
       apply: () => {
         const d = b.build();

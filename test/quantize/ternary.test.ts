@@ -8,12 +8,14 @@ import { getScheme, quantizeModel } from '../../src/quantize/index.js';
 import {
   absmeanCodes,
   binaryCodes,
-  codeBits,
+  codesPerByte,
   dequantizeCodes,
-  packCodes,
+  packBits,
+  packTrits,
   ternaryCodes,
   twnCodes,
-  unpackCodes,
+  unpackBits,
+  unpackTrits,
   type CodesResult,
   type TernaryKind,
 } from '../../src/quantize/ternary.js';
@@ -130,16 +132,22 @@ describe('binary and ternary quantizers (reference formulas)', () => {
     expect(() => twnCodes(Float32Array.of(1, Number.NaN), [2])).toThrow(/NaN/);
   });
 
-  it('packing round-trips at 1 and 2 bits per code', () => {
+  it('packing round-trips: binary 8 codes per byte, ternary 5 per byte in base 3', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: -1, max: 1 }), { maxLength: 70 }), fc.boolean(), (v, bin) => {
-        const bits = bin ? 1 : 2;
-        const codes = Int8Array.from(v.map((c) => (bin && c === 0 ? 1 : c)));
-        const p = packCodes(codes, bits);
-        expect(p.length).toBe(Math.ceil((codes.length * bits) / 8));
-        expect(Array.from(unpackCodes(p, codes.length, bits))).toEqual(Array.from(codes));
+      fc.property(fc.array(fc.integer({ min: -1, max: 1 }), { maxLength: 70 }), (v) => {
+        const trits = Int8Array.from(v);
+        const p = packTrits(trits);
+        expect(p.length).toBe(Math.ceil(trits.length / 5));
+        for (const byte of p) expect(byte).toBeLessThanOrEqual(242);
+        expect(Array.from(unpackTrits(p, trits.length))).toEqual(Array.from(trits));
+        const bits = Int8Array.from(v.map((c) => (c === 0 ? 1 : c)));
+        const q = packBits(bits);
+        expect(q.length).toBe(Math.ceil(bits.length / 8));
+        expect(Array.from(unpackBits(q, bits.length))).toEqual(Array.from(bits));
       }),
     );
+    expect(Array.from(packTrits(Int8Array.of(1, 1, 1, 1, 1, -1)))).toEqual([242, 0]);
+    expect(() => unpackTrits(Uint8Array.of(243), 1)).toThrow(/above/);
   });
 });
 
@@ -197,7 +205,7 @@ describe('binary and ternary ONNX storage', () => {
         expect(done.map((t) => t.name).sort()).toEqual(['k', 'w']);
         const codesBytes = readOnnx(bytes).proto.graph!.initializer.filter((t) => /_codes/.test(t.name));
         const bitsPerWeight = (codesBytes.reduce((a, t) => a + t.rawData.byteLength, 0) * 8) / (wg.length + wc.length);
-        expect(bitsPerWeight).toBeLessThanOrEqual(codeBits(kind) + 0.02);
+        expect(bitsPerWeight).toBeLessThanOrEqual(8 / codesPerByte(kind) + 0.02);
         if (opset < 11) expect(r.notes.join(' ')).toMatch(/opset raised from 9 to 11/);
       });
     }
@@ -205,7 +213,7 @@ describe('binary and ternary ONNX storage', () => {
 
   it('every scheme has a table entry (the CLI help) with its bits', () => {
     expect(getScheme('binary').bits).toBe(1);
-    expect(getScheme('ternary').bits).toBe(2);
+    expect(getScheme('ternary').bits).toBe(1.6);
     expect(getScheme('ternary-absmean').summary).toMatch(/BitNet/);
   });
 
