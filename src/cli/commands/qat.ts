@@ -152,6 +152,11 @@ export function register(program: Command, io: CliIO): void {
     });
     enforceFidelity(io, fidelity, opts, input);
     const bytes = writeTrainedModel(r.model, opts.output);
+    // the weights the export quantized: how many, and the bytes now holding them (codes, scales, zero points, decoder constants)
+    const done = r.exportReport.tensors.filter((t) => t.action !== 'skipped');
+    const weights = done.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+    const payloadBytes = done.reduce((a, t) => a + t.bytesAfter, 0);
+    const payload = { weights, bytes: payloadBytes, bitsPerWeight: weights ? (payloadBytes * 8) / weights : 0 };
     const report = {
       ...modelReportHead('qat', input, opts.output, bytes),
       scheme: opts.scheme,
@@ -174,6 +179,7 @@ export function register(program: Command, io: CliIO): void {
       testAccuracyPtq: ptq?.accuracy ?? null,
       testAccuracyQat: fidelity.accuracyResult ?? null,
       notes: r.exportReport.notes,
+      weightPayload: payload,
       labels: labelled,
       labelFreeLoss: labelFreeLossName(data, opts),
       fidelity: fidelityJson(fidelity),
@@ -193,6 +199,9 @@ export function register(program: Command, io: CliIO): void {
         `test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(fidelity.accuracyResult)} (${sampleCount(data.test)} examples)\n`,
       );
     io.stdout(fidelityLines(fidelity, `PTQ ${opts.scheme} without training`));
+    io.stdout(
+      `quantized weights: ${payload.weights} in ${payload.bytes} bytes (${payload.bitsPerWeight.toFixed(3)} bits per weight, scales included)\n`,
+    );
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });
 }
