@@ -9,7 +9,9 @@
  * outputs those). Export: `quantizeModel(.., 'static')` with the learned
  * ranges in place of calibration (int8: QDQ that onnxruntime fuses into
  * QGemm/QLinearConv), or `quantizeModel(.., 'int4')` (MatMulNBits / int4
- * DequantizeLinear blocks): the exported weights are exactly the q(w) the
+ * DequantizeLinear blocks), or `quantizeModel(.., 'binary' | 'ternary')` (packed
+ * codes + per-channel scales; first and last layers optionally int8
+ * weight-only): the exported weights are exactly the q(w) the
  * last step trained with. The training itself is train()'s loop with hooks
  * (substitute graph, q(w) weight views, scale feeds, range outputs), so QAT
  * gets validation, the best checkpoint and early stopping like any training.
@@ -35,7 +37,15 @@ import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress 
 import { fitSampleShape, resolveModelIo, withDynamicBatch } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
-import { QAT_SCHEMES, weightFakeQuant, type QatScheme, type WeightFakeQuant } from './weight-fake-quant.js';
+import {
+  int8WeightOnlyFakeQuant,
+  isLowBitScheme,
+  QAT_SCHEMES,
+  weightFakeQuant,
+  type QatScheme,
+  type WeightFakeQuant,
+} from './weight-fake-quant.js';
+import type { CompressibleLayer } from './layers.js';
 import { TRAINING_RUNNER_OPTIONS } from '../runtime/runner.js';
 
 export interface QatOptions {
@@ -59,6 +69,8 @@ export interface QatOptions {
   emaDecay?: number;
   /** int4 block size along the reduction axis (16..256, power of two); default 32. */
   blockSize?: number;
+  /** binary/ternary: keep the first and last weight layers (graph order) at 8 bits (int8 weight-only, per channel). */
+  keepEnds8Bit?: boolean;
   /** Cap on steps per epoch (quick runs); default the whole training set. */
   maxStepsPerEpoch?: number;
   /** Stop after this many epochs without validation gain. */
@@ -125,9 +137,16 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
   const io = resolveModelIo(model, {}, file);
   const feedShape = fitSampleShape(io, sampleShape(opts.train), file);
   const layers = requireLayers(model, 'qat', file);
+  if (opts.keepEnds8Bit && !isLowBitScheme(scheme))
+    throw new ModelpressError(
+      'E_ARG',
+      `keeping the first and last layers at 8 bits applies to binary and ternary only, not ${scheme}`,
+      where,
+    );
+  const ends = endLayers(layers, scheme, opts.keepEnds8Bit ?? false);
   const quantizers = new Map<string, WeightFakeQuant>();
   for (const l of layers) {
-    const q = weightFakeQuant(scheme, l, blockSize);
+    const q = ends.includes(l.name) ? int8WeightOnlyFakeQuant(l) : weightFakeQuant(scheme, l, blockSize);
     if (q) quantizers.set(l.name, q);
   }
   if (quantizers.size === 0)
@@ -225,7 +244,9 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
           ...where,
           openRunner: rangeRunner((t) => exported.get(t), file),
         })
-      : await quantizeModel(floatModel, 'int4', { blockSize, ...where });
+      : isLowBitScheme(scheme)
+        ? await lowBitExport(floatModel, scheme, ends, file)
+        : await quantizeModel(floatModel, 'int4', { blockSize, ...where });
   const fakeQuantized = [...quantizers.keys()];
   return {
     model: exportReport.model,
@@ -236,6 +257,43 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     activations,
     fakeQuantized,
     exportReport,
+  };
+}
+
+/** Names of the layers binary/ternary QAT keeps at 8 bits: the first and last in graph order (none when not asked). */
+function endLayers(layers: readonly CompressibleLayer[], scheme: QatScheme, keep: boolean): string[] {
+  if (!keep || !isLowBitScheme(scheme)) return [];
+  return [...new Set([layers[0]!.name, layers[layers.length - 1]!.name])];
+}
+
+/** A pattern matching exactly one tensor name. */
+const exactly = (name: string): string => `/^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$/`;
+
+/**
+ * The binary/ternary export: every Conv/Gemm/MatMul weight as packed codes + per-channel scales
+ * (BatchNormalization not folded first: QAT trained the unfolded weights), `ends` as int8 weight-only.
+ */
+async function lowBitExport(
+  model: ModelProto,
+  scheme: 'binary' | 'ternary',
+  ends: readonly string[],
+  file?: string,
+): Promise<SchemeResult> {
+  const where = file === undefined ? {} : { file };
+  const low = await quantizeModel(model, scheme, { minSize: 1, foldBatchNorm: false, exclude: ends.map(exactly), ...where });
+  if (ends.length === 0) return low;
+  const eight = await quantizeModel(low.model, 'int8', {
+    perChannel: true,
+    symmetric: true,
+    minSize: 1,
+    foldBatchNorm: false,
+    include: ends.map(exactly),
+    ...where,
+  });
+  return {
+    model: eight.model,
+    tensors: [...low.tensors.filter((t) => t.action !== 'skipped'), ...eight.tensors.filter((t) => t.action !== 'skipped')],
+    notes: [...low.notes, ...eight.notes, `kept at 8 bits (int8 weight-only, per channel): ${ends.join(', ')}`],
   };
 }
 
@@ -360,8 +418,12 @@ export async function ptqBaseline(
   model: ModelProto,
   scheme: QatScheme,
   data: Dataset,
-  opts: { openRunner: RunnerFactory; blockSize: number; calibSize: number; file?: string },
+  opts: { openRunner: RunnerFactory; blockSize: number; calibSize: number; keepEnds8Bit?: boolean; file?: string },
 ): Promise<ModelProto> {
+  if (isLowBitScheme(scheme))
+    return (
+      await lowBitExport(model, scheme, endLayers(requireLayers(model, 'qat', opts.file), scheme, opts.keepEnds8Bit ?? false), opts.file)
+    ).model;
   if (scheme === 'int4')
     return (await quantizeModel(model, 'int4', { blockSize: opts.blockSize, ...(opts.file === undefined ? {} : { file: opts.file }) }))
       .model;

@@ -12,14 +12,56 @@
  *    int4 blocks along the reduction axis when it is >= the block size,
  *    per-channel int4 otherwise and for Conv (asymmetric); tensors under 256
  *    elements stay float.
+ *  - binary / ternary: `quantizeModel(.., 'binary' | 'ternary', { minSize: 1 })`
+ *    (src/quantize/ternary.ts): BWN / TWN codes times a scale per output
+ *    channel, every Conv/Gemm/MatMul weight. With first and last layers kept at
+ *    8 bits those two are `quantizeModel(.., 'int8', { perChannel, symmetric })`
+ *    (weight-only int8 DequantizeLinear), `int8WeightOnlyFakeQuant`.
  */
 import { dequantizeMatMulNBits, quantizeBlocked, quantizeMatMulNBits } from '../quantize/blockwise.js';
-import { axisSplit, dequantizePerChannel, intRange, quantizePerChannel } from '../quantize/linear.js';
+import {
+  axisSplit,
+  computeQuantParams,
+  dequantizePerChannel,
+  dequantizePerTensor,
+  intRange,
+  quantizePerChannel,
+  quantizePerTensor,
+} from '../quantize/linear.js';
 import { quantizeWeight } from '../quantize/qdq-helpers.js';
+import { dequantizeCodes, ternaryCodes } from '../quantize/ternary.js';
 import type { CompressibleLayer } from './layers.js';
 
-export type QatScheme = 'int8' | 'int4';
-export const QAT_SCHEMES: readonly QatScheme[] = ['int8', 'int4'];
+export type QatScheme = 'int8' | 'int4' | 'binary' | 'ternary';
+export const QAT_SCHEMES: readonly QatScheme[] = ['int8', 'int4', 'binary', 'ternary'];
+
+/** Whether a QAT scheme is binary/ternary (weight-only, every weight, optionally first and last layers at 8 bits). */
+export function isLowBitScheme(scheme: QatScheme): scheme is 'binary' | 'ternary' {
+  return scheme === 'binary' || scheme === 'ternary';
+}
+
+/** What `quantizeModel(.., 'int8', { perChannel: true, symmetric: true })` stores for this layer (src/quantize/weight-only.ts). */
+export function int8WeightOnlyFakeQuant(layer: CompressibleLayer): WeightFakeQuant {
+  const { shape, role } = layer;
+  const range = intRange(8, true, true, false);
+  const axis = role.channelAxis !== undefined && shape.length >= 1 ? role.channelAxis : undefined;
+  if (axis === undefined) {
+    return (w) => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of w) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const p = computeQuantParams(lo > hi ? 0 : lo, lo > hi ? 0 : hi, range, true);
+      return dequantizePerTensor(quantizePerTensor(w, p, range), p);
+    };
+  }
+  return (w) => {
+    const pc = quantizePerChannel(w, shape, axis, range, true);
+    return dequantizePerChannel(pc.q, shape, axis, pc.scales, pc.zeroPoints);
+  };
+}
 
 /** quantize -> dequantize of one layer's weights (a fresh array), or undefined when the export leaves it float. */
 export type WeightFakeQuant = (w: Float32Array) => Float32Array;
@@ -29,6 +71,10 @@ export const INT4_MIN_SIZE = 256;
 
 export function weightFakeQuant(scheme: QatScheme, layer: CompressibleLayer, blockSize = 32): WeightFakeQuant | undefined {
   const { shape, role } = layer;
+  if (isLowBitScheme(scheme)) {
+    const axis = role.channelAxis !== undefined && shape.length >= 1 ? role.channelAxis : undefined;
+    return (w) => dequantizeCodes(ternaryCodes(scheme, w, shape, axis), shape);
+  }
   if (scheme === 'int8') {
     if (role.role === 'conv-transpose') return undefined; // static leaves ConvTranspose float
     return (w) => quantizeWeight(w, shape, { signed: true, symmetric: true, reduceRange: false, axis: role.channelAxis }).restored;

@@ -15,6 +15,7 @@ import { quantizeStatic } from './static/index.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
 import { runWeightPass, type WeightFn, type WeightContext } from './weight-pass.js';
 import { halfWeights, kmeansWeights, linearWeights } from './weight-only.js';
+import { ternaryWeights, type TernaryKind } from './ternary.js';
 import type { WeightDef } from '../graph/weights.js';
 import type { TfjsScheme } from './weights-file.js';
 
@@ -83,7 +84,7 @@ const FLOAT16_FILES: SchemeFormats = { onnx: true, tfjs: 'float16', safetensors:
 const all = (c: number): Record<BudgetFixture, number> => ({ det: c, rec: c, cls: c, silero: c });
 const symmetricPerChannel: QuantizeOptions = { perChannel: true, symmetric: true };
 
-const table: readonly SchemeTraits[] = [
+const table: SchemeTraits[] = [
   {
     id: 'fp16-weights',
     summary: 'float16 weights + Cast to float32 at load (storage only, runs everywhere)',
@@ -186,6 +187,34 @@ const table: readonly SchemeTraits[] = [
     budgets: {},
   },
 ];
+
+/** A binary/ternary scheme (per-channel scales, so folding BatchNormalization first is lossless). quantizeModel refuses a model it leaves unchanged (E_UNSUPPORTED). */
+function ternaryScheme(id: TernaryKind, summary: string): SchemeTraits {
+  return {
+    id,
+    summary,
+    bits: id === 'binary' ? 1 : 1.6,
+    needsCalibration: false,
+    weightOnly: true,
+    formats: ONNX,
+    budgets: {},
+    apply: weightScheme(() => ternaryWeights(id), always),
+  };
+}
+table.push(
+  ternaryScheme(
+    'binary',
+    'BWN: sign(w) x mean|w| per output channel, 1-bit codes packed 8 per byte, decoded by BitShift/Cast/Mul (opset 11)',
+  ),
+  ternaryScheme(
+    'ternary',
+    'TWN: {-1,0,1} x scale per output channel (threshold 0.7 mean|w|), 5 codes per byte (1.6 bits), Div/Mod/Cast/Mul (opset 11)',
+  ),
+  ternaryScheme(
+    'ternary-absmean',
+    'BitNet b1.58 absmean: round(w / mean|w|) clipped to {-1,0,1} per output channel, 2-bit codes (opset 11)',
+  ),
+);
 
 /** Schemes for weight files only (no ONNX rewrite). */
 const fileOnly: readonly SchemeTraits[] = [

@@ -64,6 +64,7 @@ interface QatCliOptions extends DataCliOptions, TrainingCliOptions, FidelityFlag
   emaDecay: number;
   calibSize: number;
   comparePtq?: boolean;
+  firstLast8bit?: boolean;
   json?: boolean;
 }
 
@@ -81,7 +82,7 @@ export function register(program: Command, io: CliIO): void {
     cmd,
     option(
       '--scheme <scheme>',
-      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits',
+      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits; binary: BWN sign x mean|w| per channel (1 bit); ternary: TWN {-1,0,1} x scale per channel (2 bits); binary/ternary are weight-only, every Conv/Gemm/MatMul weight',
       {
         parse: oneOf(QAT_SCHEMES),
         choices: QAT_SCHEMES,
@@ -91,6 +92,7 @@ export function register(program: Command, io: CliIO): void {
     blockSizeOption({ default: 32 }),
     option('--ema-decay <d>', 'decay of the activation-range moving averages', { parse: fraction({ below1: true }), default: 0.99 }),
     calibSizeOption(512, 'training examples (the first n) calibrating the PTQ baseline of --compare-ptq (int8)'),
+    option('--first-last-8bit', 'binary/ternary: keep the first and last weight layers at 8 bits (int8 weight-only, per channel)'),
     option('--compare-ptq', 'also quantize the input without training (same scheme) and report both accuracies'),
     kdTemperatureOption(),
   );
@@ -120,6 +122,7 @@ export function register(program: Command, io: CliIO): void {
       openRunner: createNodeRunner,
       blockSize: opts.blockSize,
       calibSize: opts.calibSize,
+      ...(opts.firstLast8bit ? { keepEnds8Bit: true } : {}),
       file: input,
     });
     const ptq = opts.comparePtq && labelled ? await evaluateModel(createNodeRunner, ptqModel, data.test) : undefined;
@@ -135,6 +138,7 @@ export function register(program: Command, io: CliIO): void {
         scheme: opts.scheme,
         emaDecay: opts.emaDecay,
         blockSize: opts.blockSize,
+        ...(opts.firstLast8bit ? { keepEnds8Bit: true } : {}),
         file: input,
       });
     } finally {
@@ -148,6 +152,11 @@ export function register(program: Command, io: CliIO): void {
     });
     enforceFidelity(io, fidelity, opts, input);
     const bytes = writeTrainedModel(r.model, opts.output);
+    // the weights the export quantized: how many, and the bytes now holding them (codes, scales, zero points, decoder constants)
+    const done = r.exportReport.tensors.filter((t) => t.action !== 'skipped');
+    const weights = done.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+    const payloadBytes = done.reduce((a, t) => a + t.bytesAfter, 0);
+    const payload = { weights, bytes: payloadBytes, bitsPerWeight: weights ? (payloadBytes * 8) / weights : 0 };
     const report = {
       ...modelReportHead('qat', input, opts.output, bytes),
       scheme: opts.scheme,
@@ -156,6 +165,7 @@ export function register(program: Command, io: CliIO): void {
       lr: learningRate(opts, QAT_LR),
       batchSize: opts.batchSize,
       emaDecay: opts.emaDecay,
+      firstLast8bit: opts.firstLast8bit === true,
       trainExamples: sampleCount(data.train),
       validationExamples: data.validation ? sampleCount(data.validation) : 0,
       testExamples: sampleCount(data.test),
@@ -169,6 +179,7 @@ export function register(program: Command, io: CliIO): void {
       testAccuracyPtq: ptq?.accuracy ?? null,
       testAccuracyQat: fidelity.accuracyResult ?? null,
       notes: r.exportReport.notes,
+      weightPayload: payload,
       labels: labelled,
       labelFreeLoss: labelFreeLossName(data, opts),
       fidelity: fidelityJson(fidelity),
@@ -188,6 +199,9 @@ export function register(program: Command, io: CliIO): void {
         `test accuracy: float ${pct(before.accuracy)}${ptq ? `, PTQ ${opts.scheme} ${pct(ptq.accuracy)}` : ''}, QAT ${opts.scheme} ${pct(fidelity.accuracyResult)} (${sampleCount(data.test)} examples)\n`,
       );
     io.stdout(fidelityLines(fidelity, `PTQ ${opts.scheme} without training`));
+    io.stdout(
+      `quantized weights: ${payload.weights} in ${payload.bytes} bytes (${payload.bitsPerWeight.toFixed(3)} bits per weight, scales included)\n`,
+    );
     io.stdout(`wrote ${opts.output} (${bytes} bytes, input ${fileSize(input)} bytes)\n`);
   });
 }
