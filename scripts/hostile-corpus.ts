@@ -35,13 +35,11 @@ import { pathToFileURL } from 'node:url';
 import { constants, deflateRawSync } from 'node:zlib';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { ByteWriter } from '../src/codec/bytes.js';
 import { crc32c } from '../src/codec/checksum.js';
 import { CODER } from '../src/codec/container/coders.js';
-import { HEADER_BYTES, MAX_CHUNK_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../src/codec/container/format.js';
-import { type MpzIndex, type StreamDesc, type TensorEntry, writeIndex } from '../src/codec/container/index-codec.js';
+import { MAX_CHUNK_BYTES } from '../src/codec/container/format.js';
+import type { TensorEntry } from '../src/codec/container/index-codec.js';
 import { packModel } from '../src/codec/container/index.js';
-import { encodeHuffman } from '../src/codec/huffman.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { encodeIdx } from '../src/eval/datasets/idx.js';
 import { encodeNpy } from '../src/eval/datasets/npy.js';
@@ -49,6 +47,7 @@ import { crc32 } from '../src/eval/datasets/zip.js';
 import { setExternal } from '../src/formats/onnx/external.js';
 import { writeOnnx } from '../src/formats/onnx/write.js';
 import { writeSafetensors } from '../src/formats/safetensors.js';
+import { buildMpz, huffmanBomb as sharedHuffmanBomb, indexBomb, stream } from '../support/mpz-bombs.js';
 import { writeTfjs } from '../src/formats/tfjs/index.js';
 import { GraphBuilder, makeModel } from '../src/graph/index.js';
 
@@ -115,88 +114,10 @@ export function controlChars(text: string): number[] {
 
 // ---------------------------------------------------------------- .mpz bombs (rows 1, 2)
 
-/** An .mpz from an index and its chunks' encoded bytes (chunk CRCs appended, header/trailer CRCs recomputed); `section` replaces the stored index. */
-function buildMpz(index: Omit<MpzIndex, 'dataStart' | 'dataEnd'>, chunks: readonly Uint8Array[], section?: Uint8Array): Uint8Array {
-  let body = section;
-  if (!body) {
-    const raw = writeIndex(index);
-    const w = new ByteWriter();
-    w.u8(CODER.raw);
-    w.varuint(raw.length);
-    w.bytes(raw);
-    body = w.finish();
-  }
-  const area = chunks.reduce((n, c) => n + c.length + 4, 0);
-  const fileLength = HEADER_BYTES + body.length + area + TRAILER_BYTES;
-  const out = new Uint8Array(fileLength);
-  const header = writeHeader(body.length, fileLength, crc32c(body));
-  out.set(header, 0);
-  out.set(body, HEADER_BYTES);
-  let at = HEADER_BYTES + body.length;
-  const view = new DataView(out.buffer);
-  for (const c of chunks) {
-    out.set(c, at);
-    view.setUint32(at + c.length, crc32c(c), true);
-    at += c.length + 4;
-  }
-  out.set(writeTrailer(header), fileLength - TRAILER_BYTES);
-  return out;
-}
+const streamOf = stream;
 
-const streamOf = (coder: number, chunks: readonly { count: number; encodedLength: number }[]): StreamDesc => ({
-  coder,
-  chunks: chunks.map((c) => ({ ...c, offset: 0 })),
-});
-
-/** Row 1: one tensor of `elements` 4-bit elements coded as a one-symbol Huffman codebook (no data bits, any count) in `chunkCount` chunks. */
-function huffmanBomb(elements: number, chunkCount = 1): Uint8Array {
-  const one = encodeHuffman(new Uint8Array(1), 1);
-  const per = elements / chunkCount;
-  const length = elements / 2;
-  const tensor: TensorEntry = {
-    name: 'w',
-    dtypeId: 22, // int4: two elements a byte
-    shape: [elements],
-    offset: 0,
-    length,
-    crc: 0,
-    encoding: {
-      kind: 'codebook',
-      entries: Uint8Array.of(0),
-      size: 1,
-      center: 0,
-      stream: streamOf(
-        CODER.huffman,
-        Array.from({ length: chunkCount }, () => ({ count: per, encodedLength: one.length })),
-      ),
-    },
-  };
-  return buildMpz(
-    {
-      format: 'opaque',
-      files: [{ name: '', length, crc: 0 }],
-      totalLength: length,
-      skeleton: streamOf(CODER.raw, []),
-      tensors: [tensor],
-    },
-    Array.from({ length: chunkCount }, () => one),
-  );
-}
-
-/**
- * Row 2: an index generic-coded from `bodyBytes` zero bytes that claims
- * `claimed` bytes. With a code value of 0 the range decoder yields 0 bits
- * whatever the model predicts and consumes about one byte per 2,000 output
- * bytes, so the body truly decodes that far.
- */
-function indexBomb(claimed: number, bodyBytes: number): Uint8Array {
-  const w = new ByteWriter();
-  w.u8(CODER.bytes);
-  w.varuint(claimed);
-  w.u8(1); // byte coder mode 1: range-coded
-  w.bytes(new Uint8Array(bodyBytes));
-  return buildMpz({ format: 'opaque', files: [], totalLength: 0, skeleton: streamOf(CODER.raw, []), tensors: [] }, [], w.finish());
-}
+/** Row 1: one tensor of `elements` 4-bit elements coded as a one-symbol Huffman codebook (no data bits, any count). */
+const huffmanBomb = (elements: number, chunkCount = 1): Uint8Array => sharedHuffmanBomb(22, elements, chunkCount);
 
 /**
  * Row 2, on the skeleton: `chunks` generic-coded skeleton chunks of 4 MiB

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packModel } from '../../src/codec/container/index.js';
 import { makeSafetensors } from '../codec/container-helpers.js';
-import { huffmanBomb, indexBomb } from '../codec/mpz-bombs.js';
+import { huffmanBomb, indexBomb } from '../../support/mpz-bombs.js';
 import { cli } from './cli.js';
 
 /** Runs the CLI (its time and peak RSS are held to 2 s and 300 MB by test/hostile/corpus.test.ts, which measures the child). */

@@ -19,7 +19,7 @@ import { openMpz, openMpzRanged, packModel, readTensor, unpackModel, unpackStrea
 import { decodeHuffman, encodeHuffman } from '../../src/codec/huffman.js';
 import { isModelpressError } from '../../src/core/errors.js';
 import { pieceStream } from './container-helpers.js';
-import { buildMpz, huffmanBomb, indexBomb, stream } from './mpz-bombs.js';
+import { buildMpz, huffmanBomb, indexBomb, stream } from '../../support/mpz-bombs.js';
 
 /**
  * Runs `f`, which must throw a ModelpressError of `code` naming `file` without a large allocation (the test's

@@ -308,12 +308,15 @@ export function register(program: Command, io: CliIO): void {
         );
       if (f.calib !== undefined && isRandomSpec(f.calib))
         io.stderr('modelpress: warning: --calib random only exercises the graph; its fidelity figure says nothing about real inputs\n');
+      // external data is read by ranges into the proto (the quantizers read weights from raw_data), and onnxruntime,
+      // which loads the original from bytes where relative external-data paths cannot resolve, gets it inlined too
+      const proto = inlineExternalData(model.onnx!.proto, model.onnx!, input);
+      const originalBytes = proto === model.onnx!.proto ? model.onnx!.bytes : writeOnnx(proto, { file: input });
+      const inlined = proto === model.onnx!.proto ? model : { ...model, onnx: { ...model.onnx!, proto, bytes: originalBytes } };
       const clock = () => performance.now();
       const t0 = clock();
-      const ctx = await quantizeContext(model, flags, log);
+      const ctx = await quantizeContext(inlined, flags, log);
       const contextMs = clock() - t0;
-      // external data is read by ranges into the proto (the quantizers read weights from raw_data)
-      const proto = inlineExternalData(model.onnx!.proto, model.onnx!, input);
       let model2: Uint8Array;
       let outProto: ModelProto;
       if (auto) {
@@ -325,7 +328,7 @@ export function register(program: Command, io: CliIO): void {
         };
         try {
           autoOut = await autoQuantize(
-            { ...model, onnx: { ...model.onnx!, proto } },
+            inlined,
             ctx,
             target!,
             { ...opts, ...ctx.options, dims, sensitivitySamples: f.sensitivitySamples, onSensitivity },
@@ -354,7 +357,7 @@ export function register(program: Command, io: CliIO): void {
           });
         if (f.fidelity) {
           const t2 = clock();
-          const g = await FidelityGuard.open(model.onnx!.bytes, input, ctx.holdout, dims);
+          const g = await FidelityGuard.open(originalBytes, input, ctx.holdout, dims);
           try {
             if (f.maxDrop !== undefined && !g.hasLabels)
               throw new ModelpressError('E_ARG', '--max-drop needs labels in the --calib data (a labels array, or a built-in dataset)', {

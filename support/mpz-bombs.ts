@@ -3,12 +3,12 @@
  * by hand from an index with every CRC recomputed, so only the size checks
  * stand between a tiny file and gigabytes of output or minutes of decoding.
  */
-import { crc32c } from '../../src/codec/checksum.js';
-import { ByteWriter } from '../../src/codec/bytes.js';
-import { CODER } from '../../src/codec/container/coders.js';
-import { HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../../src/codec/container/format.js';
-import { type MpzIndex, type StreamDesc, type TensorEntry, writeIndex } from '../../src/codec/container/index-codec.js';
-import { encodeHuffman } from '../../src/codec/huffman.js';
+import { crc32c } from '../src/codec/checksum.js';
+import { ByteWriter } from '../src/codec/bytes.js';
+import { CODER } from '../src/codec/container/coders.js';
+import { HEADER_BYTES, TRAILER_BYTES, writeHeader, writeTrailer } from '../src/codec/container/format.js';
+import { type MpzIndex, type StreamDesc, type TensorEntry, writeIndex } from '../src/codec/container/index-codec.js';
+import { encodeHuffman } from '../src/codec/huffman.js';
 
 /** An .mpz from an index and its chunks' encoded bytes (CRCs appended and recomputed); `section` overrides the stored index. */
 export function buildMpz(index: Omit<MpzIndex, 'dataStart' | 'dataEnd'>, chunks: Uint8Array[], section?: Uint8Array): Uint8Array {
