@@ -292,6 +292,7 @@ export function register(program: Command, io: CliIO): void {
     let notes: readonly string[] = [];
     let sizeAfter: number;
     let guard: Guard | undefined;
+    let fidelityError: string | undefined;
     let autoOut: AutoOutcome | undefined;
     let timings: Record<string, number> | undefined;
     if (model.format === 'onnx') {
@@ -357,15 +358,25 @@ export function register(program: Command, io: CliIO): void {
           });
         if (f.fidelity) {
           const t2 = clock();
-          const g = await FidelityGuard.open(originalBytes, input, ctx.holdout, dims);
+          const asked = f.minSnr !== undefined || f.maxDrop !== undefined;
           try {
-            if (f.maxDrop !== undefined && !g.hasLabels)
-              throw new ModelpressError('E_ARG', '--max-drop needs labels in the --calib data (a labels array, or a built-in dataset)', {
-                file: input,
-              });
-            guard = await g.measure(model2);
-          } finally {
-            await g.dispose();
+            const g = await FidelityGuard.open(originalBytes, input, ctx.holdout, dims);
+            try {
+              if (f.maxDrop !== undefined && !g.hasLabels)
+                throw new ModelpressError('E_ARG', '--max-drop needs labels in the --calib data (a labels array, or a built-in dataset)', {
+                  file: input,
+                });
+              guard = await g.measure(model2);
+            } finally {
+              await g.dispose();
+            }
+          } catch (e) {
+            // Unasked, the measurement must not cost the user the model: say why there is no figure, and go on.
+            if (asked || !(e instanceof ModelpressError) || e.code === 'E_ARG') throw e;
+            fidelityError = `${e.code}: ${e.message}`;
+            io.stderr(
+              `modelpress: warning: fidelity not measured (${fidelityError}); give --calib data, or --dim for the model's symbolic dims\n`,
+            );
           }
           guardMs = clock() - t2;
         }
@@ -419,6 +430,7 @@ export function register(program: Command, io: CliIO): void {
       tensorsSkipped: t.skipped,
       notes,
       ...(guard ? { fidelity: guardJson(guard) } : {}),
+      ...(fidelityError ? { fidelity: null, fidelityError } : {}),
       ...(timings ? { timingsMs: timings } : {}),
       ...(autoOut
         ? {
