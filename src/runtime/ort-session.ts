@@ -38,6 +38,9 @@ export async function createOrtRunner(ort: OrtModuleLike, model: Uint8Array | st
   const sessionOptions: Record<string, unknown> = {
     graphOptimizationLevel: options.graphOptimization ?? 'all',
     executionMode: options.executionMode ?? 'sequential',
+    // errors only: onnxruntime's warnings (constant folding it skipped, ...) are not the user's to act on, and its
+    // errors reach the user inside our own messages
+    logSeverityLevel: 3,
   };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;
