@@ -11,10 +11,9 @@ import type { Command } from 'commander';
 import type { ModelProto } from 'onnx-buf';
 import { ModelpressError } from '../core/errors.js';
 import { sampleCount } from '../data/dataset.js';
-import { evaluate } from '../eval/evaluate.js';
-import { randomSource } from '../eval/feeds.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { createNodeRunner } from '../node/ort-runner.js';
+import { FidelityGuard } from '../node/quantize-context.js';
 import { evaluateModel } from '../train/trainer.js';
 import type { PreparedData } from './data.js';
 import type { CliIO } from './io.js';
@@ -26,9 +25,6 @@ export interface FidelityFlags {
   minSnr?: number;
   maxDrop?: number;
 }
-
-/** Runs of seeded random inputs measured when there is no data. */
-export const RANDOM_RUNS = 8;
 
 /** Adds --min-snr, and --max-drop where the command's data can have labels. */
 export function addFidelityOptions(cmd: Command, o: { labels: boolean }): Command {
@@ -99,29 +95,20 @@ export async function measureFidelity(
     }
     return f;
   }
-  const measure = async (model: ModelProto) => {
-    const ref = await createNodeRunner(writeOnnx(original), o.file === undefined ? {} : { file: o.file });
-    const q = await createNodeRunner(writeOnnx(model));
-    try {
-      // symbolic dims (the batch, mostly) are 1
-      const dims: Record<string, number> = {};
-      for (const i of ref.inputs) for (const d of i.shape ?? []) if (typeof d === 'string') dims[d] = 1;
-      const source = randomSource(ref.inputs, RANDOM_RUNS, { seed: 1, dims });
-      const r = await evaluate(q, source, { reference: ref, latency: false });
-      const fs = r.fidelity ?? [];
-      return { samples: r.samples, snrDb: Math.min(...fs.map((x) => x.snrDb)), cosine: Math.min(...fs.map((x) => x.cosine)) };
-    } finally {
-      await ref.dispose();
-      await q.dispose();
+  // Without data: quantize's guard on its seeded random inputs (symbolic dims 1), the same figure quantize reports.
+  const guard = await FidelityGuard.open(writeOnnx(original), o.file ?? 'model', undefined, {});
+  guard.latency = false;
+  try {
+    const r = await guard.measure(writeOnnx(result));
+    const f: Fidelity = { inputs: 'random', samples: r.samples, snrDb: r.snrDb, cosine: r.cosine };
+    if (o.beforeTraining) {
+      const b = await guard.measure(writeOnnx(o.beforeTraining));
+      f.beforeTraining = { snrDb: b.snrDb, cosine: b.cosine };
     }
-  };
-  const r = await measure(result);
-  const f: Fidelity = { inputs: 'random', samples: r.samples, snrDb: r.snrDb, cosine: r.cosine };
-  if (o.beforeTraining) {
-    const b = await measure(o.beforeTraining);
-    f.beforeTraining = { snrDb: b.snrDb, cosine: b.cosine };
+    return f;
+  } finally {
+    await guard.dispose();
   }
-  return f;
 }
 
 const db = (f: { snrDb: number; cosine: number }): string => `${f.snrDb.toFixed(1)} dB (cosine ${f.cosine.toFixed(4)})`;
