@@ -23,6 +23,10 @@ const CASES: [fixture: string, scheme: string, opts: object][] = [
   ['cls', 'fp16', {}],
   ['silero_vad', 'int8', {}],
   ['cls', 'static', { calibMethod: 'mse' }],
+  // packed binary/ternary codes: their decoders (BitShift; Div/Mod) run in the wasm backend too
+  ['cls', 'binary', { minSize: 1 }],
+  ['cls', 'ternary', { minSize: 1 }],
+  ['cls', 'ternary-absmean', { minSize: 1 }],
 ];
 
 /** Four seeded inputs of the fixture as calibration batches. */
@@ -58,6 +62,7 @@ describe('quantized models run in onnxruntime-web (wasm)', () => {
         const a = Float32Array.from(rn[key]!.data as Float32Array);
         const b = Float32Array.from(rw[key]!.data as Float32Array);
         expect(b.length).toBe(a.length);
+        expect(a.every(Number.isFinite)).toBe(true);
         expect(cosine(a, b)).toBeGreaterThan(0.999);
       } finally {
         await web.release();
