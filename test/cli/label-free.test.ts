@@ -9,21 +9,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAudioFixtures, OWW_MODELS, type AudioFixtures } from '../../scripts/audio-fixtures.js';
+import { makeAudioFixtures, OWW_MODELS, type AudioFixtures, hasEspeak } from '../../scripts/audio-fixtures.js';
 import { cli } from './cli.js';
 
 const EMBEDDING = join(OWW_MODELS, 'embedding_model.onnx');
-
-function hasEspeak(): boolean {
-  try {
-    execFileSync('espeak-ng', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-label-free-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,10 +1,3 @@
-/**
- * `quantize --scheme auto` end to end on openWakeWord's melspectrogram model with speech synthesised by
- * espeak-ng (scripts/audio-fixtures.ts): --min-snr holds on the held-back clips (re-measured here with
- * onnxruntime), --target-size fits, a floor no plan can hold refuses and writes nothing, and static
- * quantization of the same model is refused by --min-snr 20. --max-drop on a Fashion-MNIST classifier.
- */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
@@ -12,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAudioFixtures, OWW_MODELS, type AudioFixtures } from '../../scripts/audio-fixtures.js';
+import { makeAudioFixtures, OWW_MODELS, type AudioFixtures, hasEspeak } from '../../scripts/audio-fixtures.js';
 import { toFloat32 } from '../../src/core/tensor.js';
 import { loadDataSpec } from '../../src/node/datasets.js';
 import { trainedZoo } from '../compress/helpers.js';
@@ -22,15 +15,6 @@ const MEL = join(OWW_MODELS, 'melspectrogram.onnx');
 const CLIPS = 40;
 /** quantize holds back the last fifth of a file's samples (at most 64). */
 const HELD = Math.min(64, Math.floor(CLIPS / 5));
-
-function hasEspeak(): boolean {
-  try {
-    execFileSync('espeak-ng', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-auto-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
