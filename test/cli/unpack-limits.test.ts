@@ -62,4 +62,19 @@ describe('.mpz decoder limits through the CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--max-output');
   });
+
+  it('--max-cm-bytes sets the context-mixing budget the reader enforces (unpack and eval)', async () => {
+    // --smallest codes the skeleton with the context-mixing coder: a few hundred bytes of it
+    const st = makeSafetensors([{ name: 'w', dtype: 'U8', shape: [64], data: new Uint8Array(64) }]);
+    const mpz = join(dir, 'cm.mpz');
+    writeFileSync(mpz, packModel({ format: 'safetensors', files: [{ name: '', bytes: st }] }, { slowCoderMinGain: 0 }).bytes);
+    const tight = await cli('unpack', mpz, '-o', join(dir, 'cm1.safetensors'), '--max-cm-bytes', '1');
+    expect(tight.code).toBe(1);
+    expect(tight.err).toMatch(/\[E_LIMIT\].*over the limit of 1 .*--max-cm-bytes/);
+    expect(existsSync(join(dir, 'cm1.safetensors'))).toBe(false);
+    const ok = await cli('unpack', mpz, '-o', join(dir, 'cm2.safetensors'));
+    expect(ok.code, ok.err).toBe(0);
+    const evalTight = await cli('eval', mpz, '--max-cm-bytes', '1');
+    expect(evalTight.err).toContain('[E_LIMIT]');
+  });
 });
