@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { ModelpressError } from '../core/errors.js';
 import { typedView, type Tensor } from '../core/tensor.js';
+import { byteWindows } from '../data/tokens.js';
 import { checkDataset, limitSamples, sampleCount, selectSamples, type Dataset } from '../data/dataset.js';
 import type { IoInfo } from '../runtime/runner.js';
 import { datasetFromArrays, datasetFromImages } from '../eval/datasets/dataset.js';
@@ -158,6 +159,11 @@ export interface DataSpecOptions {
   preprocessFile?: string | undefined;
   /** Read at most this many samples (after the split); image folders decode no more than these. */
   limit?: number | undefined;
+  /**
+   * A text file's window length in tokens (--context); default the data
+   * input's static sequence dim ([N, T]), else 128.
+   */
+  context?: number | undefined;
 }
 
 /** A parsed data spec: `fashion-mnist`, `fashion-mnist:train`, `data.npz:test`, `images/:test`, `random`. */
@@ -200,7 +206,7 @@ export const SPLIT_ARRAY = 'split';
  * `targets/<output>` those of one output by name; every other member is a
  * model input, bound by name when the data is fed (data/bind.ts): `x`, or a
  * single member, goes to the data input (beside `x`, members whose axis 0 is
- * not x's sample count are no inputs and are left out). A .npy is one input array. A folder
+ * not x's sample count are no inputs and are left out). A .npy is one input array; a .txt is byte-level token windows (textDataset). A folder
  * holds PNG/JPEG images (node/images.ts).
  */
 export async function loadDataSpec(spec: string, options: DataSpecOptions = {}): Promise<Dataset> {
@@ -236,19 +242,44 @@ export async function loadDataSpec(spec: string, options: DataSpecOptions = {}):
     ds = npz.dataset;
   } else if (lower.endsWith('.npy')) {
     ds = { ...datasetFromArrays(parseNpy(readChecked(source), source), undefined, source, source), file: source };
+  } else if (lower.endsWith('.txt')) {
+    const text = textDataset(readChecked(source), source, options);
+    ds = text.dataset;
+    official = text.officialSplit;
   } else if (!existsSync(source) && !/[./\\]/.test(source)) {
     throw new ModelpressError(
       'E_ARG',
-      `--data ${spec}: unknown dataset (expected fashion-mnist, mnist, random, a .npz/.npy file or a folder of images)`,
+      `--data ${spec}: unknown dataset (expected fashion-mnist, mnist, random, a .npz/.npy/.txt file or a folder of images)`,
     );
   } else if (!existsSync(source)) {
     throw new ModelpressError('E_NOT_FOUND', 'data file or folder does not exist', { file: source });
   } else {
-    throw new ModelpressError('E_ARG', `--data ${spec}: not a .npz/.npy file nor a folder of images`, { file: source });
+    throw new ModelpressError('E_ARG', `--data ${spec}: not a .npz/.npy/.txt file nor a folder of images`, { file: source });
   }
   checkDataset(ds, source);
   if (split === undefined || split === 'all') return limited(ds);
   return limited(selectSamples(ds, fileSplitIndices(sampleCount(ds), split, official, options), `${source}:${split}`));
+}
+
+/** Default window of a text file when the model's sequence dim is symbolic. */
+export const DEFAULT_TEXT_CONTEXT = 128;
+
+/**
+ * A text file as byte-level token windows ([N, T] int64, data/tokens.ts). Its
+ * official split is contiguous: the last testFraction (default 0.1) of the
+ * windows is test, so no test text sits between training windows.
+ */
+function textDataset(bytes: Uint8Array, file: string, options: DataSpecOptions): { dataset: Dataset; officialSplit: Uint8Array } {
+  const input = options.dataInput === undefined ? options.inputs?.[0] : options.inputs?.find((i) => i.name === options.dataInput);
+  const dim = input?.shape?.[1];
+  const context = options.context ?? (typeof dim === 'number' && dim > 1 ? dim : DEFAULT_TEXT_CONTEXT);
+  const x = byteWindows(bytes, context, file);
+  const count = x.shape[0]!;
+  const testFraction = options.testFraction ?? 0.1;
+  const firstTest = count - Math.round(count * testFraction);
+  const officialSplit = new Uint8Array(count);
+  officialSplit.fill(1, firstTest);
+  return { dataset: { x, y: undefined, name: file, file }, officialSplit };
 }
 
 /** A split of a file: its `split` member's official train/test when it has one (calibration: a seeded subset of train), else seeded. */

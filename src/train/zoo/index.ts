@@ -65,3 +65,12 @@ export function zooEntry(name: string): ZooEntry {
 export function buildZooModel(name: string, opts: ZooBuildOptions = {}): ModelProto {
   return zooEntry(name).build(opts);
 }
+export {
+  LM_INPUT,
+  LM_OUTPUT,
+  transformerLm,
+  transformerLmParameters,
+  transformerLmShape,
+  type TransformerLmOptions,
+  type TransformerLmShape,
+} from './lm.js';

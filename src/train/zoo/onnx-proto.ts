@@ -46,7 +46,26 @@ export function floatInitializer(name: string, dims: readonly number[], data: Fl
   return create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType: TensorProto_DataType.FLOAT, rawData: raw });
 }
 
+/** An int64 initializer (shapes, axes and slice bounds of the zoo graphs). */
+export function int64Initializer(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
+  const data = BigInt64Array.from(values, (v) => BigInt(v));
+  return create(TensorProtoSchema, {
+    name,
+    dims: dims.map((d) => BigInt(d)),
+    dataType: TensorProto_DataType.INT64,
+    rawData: new Uint8Array(data.buffer),
+  });
+}
+
 export function floatValueInfo(name: string, shape: readonly (number | string)[]): ValueInfoProto {
+  return valueInfo(name, TensorProto_DataType.FLOAT, shape);
+}
+
+export function int64ValueInfo(name: string, shape: readonly (number | string)[]): ValueInfoProto {
+  return valueInfo(name, TensorProto_DataType.INT64, shape);
+}
+
+function valueInfo(name: string, elemType: TensorProto_DataType, shape: readonly (number | string)[]): ValueInfoProto {
   const dim = shape.map((d) =>
     create(TensorShapeProto_DimensionSchema, {
       value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d },
@@ -57,7 +76,7 @@ export function floatValueInfo(name: string, shape: readonly (number | string)[]
     type: create(TypeProtoSchema, {
       value: {
         case: 'tensorType',
-        value: create(TypeProto_TensorSchema, { elemType: TensorProto_DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim }) }),
+        value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim }) }),
       },
     }),
   });
