@@ -22,7 +22,7 @@ import { ModelpressError } from '../core/errors.js';
 import { checkDataset, floatView, limitSamples, sampleCount, sampleShape, type Dataset } from '../data/dataset.js';
 import { writeOnnx } from '../formats/onnx/write.js';
 import { makeAttributes } from '../graph/attributes.js';
-import { cloneModel } from '../graph/model-edit.js';
+import { cloneModel, setInitializerValues } from '../graph/model-edit.js';
 import { makeValueInfo } from '../graph/value-info.js';
 import { quantizeModel } from '../quantize/index.js';
 import { quantizeStatic } from '../quantize/static/index.js';
@@ -37,11 +37,13 @@ import { train, type EarlyStoppingOptions, type EpochRecord, type TrainProgress 
 import { fitSampleShape, resolveModelIo, withDynamicBatch } from '../train/trainer/model-io.js';
 import { requireLayers } from './layers.js';
 import { activationParams } from './qat-activations.js';
+import { TtqLayer, scaleLr } from './ttq.js';
 import {
   int8WeightOnlyFakeQuant,
   isLowBitScheme,
   QAT_SCHEMES,
   weightFakeQuant,
+  type LowBitScheme,
   type QatScheme,
   type WeightFakeQuant,
 } from './weight-fake-quant.js';
@@ -184,8 +186,12 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     extraFeeds[s.zeroPointInput!] = floatTensor(f.zeroPoint, [1]);
   }
 
-  // The optimizer updates the float shadow weights; the graph is fed q(shadow) for fake-quantized weights.
-  const views = new Map<string, { shadow: Float32Array; fed: Float32Array; q: WeightFakeQuant }>();
+  // The optimizer updates the float shadow weights; the graph is fed q(shadow) for fake-quantized weights
+  // (ttq: the codes of the shadow times the scales it learns, trained in the gradient hook).
+  const views = new Map<string, { fed: Float32Array; refresh: () => void }>();
+  const ttq = new Map<string, TtqLayer>();
+  const optimizer = opts.optimizer ?? { name: 'adam', lr: 1e-4 };
+  const scaleBaseLr = optimizer.lr ?? (optimizer.name === 'sgd' ? 0.01 : 1e-3);
   const snapshots = new Map<number, Ranges>();
   const r = await train({
     openRunner,
@@ -195,7 +201,7 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     epochs: opts.epochs,
     batchSize,
     seed: opts.seed ?? 0,
-    optimizer: opts.optimizer ?? { name: 'adam', lr: 1e-4 },
+    optimizer,
     ...(opts.loss ? { loss: opts.loss } : {}),
     ...(opts.batchFeeds ? { batchFeeds: opts.batchFeeds } : {}),
     ...(opts.maxStepsPerEpoch === undefined ? {} : { maxStepsPerEpoch: opts.maxStepsPerEpoch }),
@@ -205,12 +211,32 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     weightViews: (live) => {
       for (const [name, q] of quantizers) {
         const shadow = live.get(name);
-        if (shadow) views.set(name, { shadow, fed: q(shadow), q });
+        if (!shadow) continue;
+        const layer = layers.find((l) => l.name === name)!;
+        if (scheme === 'ttq' && !ends.includes(name)) {
+          const t = new TtqLayer(shadow, layer.shape, layerAxis(layer));
+          ttq.set(name, t);
+          views.set(name, { fed: t.fed, refresh: () => t.refresh() });
+        } else {
+          const fed = q(shadow);
+          views.set(name, { fed, refresh: () => fed.set(q(shadow)) });
+        }
       }
       return new Map([...views].map(([name, v]) => [name, v.fed]));
     },
+    ...(ttq.size === 0 && scheme !== 'ttq'
+      ? {}
+      : {
+          gradientHook: (grads: Map<string, Float32Array>, step: number) => {
+            const lr = scaleLr(scaleBaseLr, optimizer.schedule, step);
+            for (const [name, t] of ttq) {
+              const g = grads.get(name);
+              if (g) t.stepScales(g, lr);
+            }
+          },
+        }),
     afterStep: () => {
-      for (const v of views.values()) v.fed.set(v.q(v.shadow));
+      for (const v of views.values()) v.refresh();
     },
     extraFeeds,
     extraOutputs: acts.flatMap((t) => [minName(t), maxName(t)]),
@@ -230,6 +256,9 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
   });
 
   const floatModel = r.model;
+  // ttq exports the fed weights (codes times the learned scales), which the ttq scheme stores as they are.
+  const exportModel = ttq.size === 0 ? floatModel : cloneModel(floatModel);
+  if (ttq.size > 0) setInitializerValues(exportModel, new Map([...ttq].map(([n, t]) => [n, t.fed])));
   const exported = snapshots.get(r.bestEpoch) ?? ranges;
   const activations: ActivationRange[] = acts.map((t) => {
     const range = exported.get(t)!;
@@ -245,7 +274,7 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
           openRunner: rangeRunner((t) => exported.get(t), file),
         })
       : isLowBitScheme(scheme)
-        ? await lowBitExport(floatModel, scheme, ends, file)
+        ? await lowBitExport(exportModel, scheme, ends, file)
         : await quantizeModel(floatModel, 'int4', { blockSize, ...where });
   const fakeQuantized = [...quantizers.keys()];
   return {
@@ -258,6 +287,11 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     fakeQuantized,
     exportReport,
   };
+}
+
+/** The channel axis binary/ternary codes use for a layer (as the ternary weight pass picks it). */
+function layerAxis(layer: CompressibleLayer): number | undefined {
+  return layer.role.channelAxis !== undefined && layer.shape.length >= 1 ? layer.role.channelAxis : undefined;
 }
 
 /** Names of the layers binary/ternary QAT keeps at 8 bits: the first and last in graph order (none when not asked). */
@@ -273,12 +307,7 @@ const exactly = (name: string): string => `/^${name.replace(/[.*+?^${}()|[\]\\/]
  * The binary/ternary export: every Conv/Gemm/MatMul weight as packed codes + per-channel scales
  * (BatchNormalization not folded first: QAT trained the unfolded weights), `ends` as int8 weight-only.
  */
-async function lowBitExport(
-  model: ModelProto,
-  scheme: 'binary' | 'ternary',
-  ends: readonly string[],
-  file?: string,
-): Promise<SchemeResult> {
+async function lowBitExport(model: ModelProto, scheme: LowBitScheme, ends: readonly string[], file?: string): Promise<SchemeResult> {
   const where = file === undefined ? {} : { file };
   const low = await quantizeModel(model, scheme, { minSize: 1, foldBatchNorm: false, exclude: ends.map(exactly), ...where });
   if (ends.length === 0) return low;

@@ -12,9 +12,10 @@
  *    int4 blocks along the reduction axis when it is >= the block size,
  *    per-channel int4 otherwise and for Conv (asymmetric); tensors under 256
  *    elements stay float.
- *  - binary / ternary: `quantizeModel(.., 'binary' | 'ternary', { minSize: 1 })`
- *    (src/quantize/ternary.ts): BWN / TWN codes times a scale per output
- *    channel, every Conv/Gemm/MatMul weight. With first and last layers kept at
+ *  - binary / ternary / ternary-absmean / ttq: `quantizeModel(.., scheme, { minSize: 1 })`
+ *    (src/quantize/ternary.ts): BWN / TWN / absmean codes times a scale per
+ *    output channel (ttq: two; QAT learns them, compress/ttq.ts), every
+ *    Conv/Gemm/MatMul weight. With first and last layers kept at
  *    8 bits those two are `quantizeModel(.., 'int8', { perChannel, symmetric })`
  *    (weight-only int8 DequantizeLinear), `int8WeightOnlyFakeQuant`.
  */
@@ -32,12 +33,13 @@ import { quantizeWeight } from '../quantize/qdq-helpers.js';
 import { dequantizeCodes, ternaryCodes } from '../quantize/ternary.js';
 import type { CompressibleLayer } from './layers.js';
 
-export type QatScheme = 'int8' | 'int4' | 'binary' | 'ternary';
-export const QAT_SCHEMES: readonly QatScheme[] = ['int8', 'int4', 'binary', 'ternary'];
+export type LowBitScheme = 'binary' | 'ternary' | 'ternary-absmean' | 'ttq';
+export type QatScheme = 'int8' | 'int4' | LowBitScheme;
+export const QAT_SCHEMES: readonly QatScheme[] = ['int8', 'int4', 'binary', 'ternary', 'ternary-absmean', 'ttq'];
 
 /** Whether a QAT scheme is binary/ternary (weight-only, every weight, optionally first and last layers at 8 bits). */
-export function isLowBitScheme(scheme: QatScheme): scheme is 'binary' | 'ternary' {
-  return scheme === 'binary' || scheme === 'ternary';
+export function isLowBitScheme(scheme: QatScheme): scheme is LowBitScheme {
+  return scheme === 'binary' || scheme === 'ternary' || scheme === 'ternary-absmean' || scheme === 'ttq';
 }
 
 /** What `quantizeModel(.., 'int8', { perChannel: true, symmetric: true })` stores for this layer (src/quantize/weight-only.ts). */

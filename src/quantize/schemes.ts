@@ -214,6 +214,10 @@ table.push(
     'ternary-absmean',
     'BitNet b1.58 absmean: round(w / mean|w|) clipped to {-1,0,1} per output channel, 2-bit codes (opset 11)',
   ),
+  ternaryScheme(
+    'ttq',
+    'TTQ: {-w_n, 0, w_p} per output channel (threshold 0.05 max|w|; qat --scheme ttq learns w_p, w_n), 5 codes per byte, Where decoder (opset 11)',
+  ),
 );
 
 /** Schemes for weight files only (no ONNX rewrite). */

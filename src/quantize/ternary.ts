@@ -11,6 +11,13 @@
  *   weights above the threshold (the least-squares scale for those codes).
  * - ternary-absmean (BitNet b1.58, Ma et al. 2024): scale = mean |w| of the
  *   channel, code = round(w / scale) clipped to [-1, 1].
+ * - ttq (Trained Ternary Quantization, Zhu et al. 2017): two scales per
+ *   channel, w_p for the positive codes and w_n for the negative ones;
+ *   threshold d = 0.05 * max |w| of the channel (the paper's t), w_p / w_n =
+ *   mean of the weights above d / below -d. QAT learns w_p and w_n
+ *   (compress/qat.ts); a tensor already in that form (per channel one
+ *   positive and one negative value besides zeros) is stored as it is, so
+ *   the export keeps exactly the trained values.
  *
  * Storage (ONNX): the codes are packed into uint8 and decoded in the graph
  * by standard ops (opset 11, all in onnxruntime's CPU kernels, node and web):
@@ -20,8 +27,8 @@
  *   per weight, like llama.cpp's TQ1_0): Cast to int32, Div by 3^j, Mod 3,
  *   Cast to float32, t - 1;
  * then Reshape (Slice when the count is not a multiple of the codes per
- * byte) and Mul by the per-channel scale. The graph computes exactly
- * `dequantizeCodes`.
+ * byte) and Mul by the per-channel scale (ttq: Where(t > 0, w_p, t * w_n)).
+ * The graph computes exactly `dequantizeCodes`.
  */
 import { ONNX_TYPE } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
@@ -32,16 +39,21 @@ import { bytesOf, DecoderBuilder, replaceDefinition } from './rewrite.js';
 import type { WeightContext, WeightFn } from './weight-pass.js';
 import { sharedRole, type WeightDef } from '../graph/weights.js';
 
-export type TernaryKind = 'binary' | 'ternary' | 'ternary-absmean';
+export type TernaryKind = 'binary' | 'ternary' | 'ternary-absmean' | 'ttq';
 
 /** TWN's threshold factor: d = 0.7 * mean |w|. */
 export const TWN_THRESHOLD = 0.7;
 
+/** TTQ's threshold factor: d = 0.05 * max |w| (Zhu et al. 2017, t = 0.05). */
+export const TTQ_THRESHOLD = 0.05;
+
 export interface CodesResult {
   /** One code per weight, in {-1, 1} (binary) or {-1, 0, 1} (ternary). */
   readonly codes: Int8Array;
-  /** One float32 scale per channel along `axis` (one in all without an axis). */
+  /** One float32 scale per channel along `axis` (one in all without an axis); ttq: the positive codes' scale. */
   readonly scales: Float32Array;
+  /** ttq: the negative codes' scale per channel (a code -1 stands for -negScales[c]); absent: one scale for both signs. */
+  readonly negScales?: Float32Array;
   readonly axis: number | undefined;
 }
 
@@ -117,15 +129,94 @@ export function absmeanCodes(x: Float32Array, shape: readonly number[], axis?: n
   return { codes, scales, axis };
 }
 
-export function ternaryCodes(kind: TernaryKind, x: Float32Array, shape: readonly number[], axis?: number): CodesResult {
-  return kind === 'binary' ? binaryCodes(x, shape, axis) : kind === 'ternary' ? twnCodes(x, shape, axis) : absmeanCodes(x, shape, axis);
+/**
+ * TTQ's codes and two scales per channel: threshold `t` * max |w| (default
+ * 0.05); w_p = mean of the weights above the threshold, w_n = mean |w| of
+ * those below minus it. When every channel holds, besides zeros, only one
+ * positive and one negative value (a tensor TTQ already produced), those are
+ * the codes and scales, exactly.
+ */
+export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: number, t = TTQ_THRESHOLD): CodesResult {
+  checkFinite(x);
+  if (!(t >= 0 && t < 1)) throw new ModelpressError('E_ARG', `TTQ threshold factor must be in [0, 1), got ${t}`);
+  const { channels, channelOf } = channelsOf(shape, axis);
+  const codes = new Int8Array(x.length);
+  const pos = new Float32Array(channels);
+  const neg = new Float32Array(channels);
+  const exact = ternaryForm(x, channels, channelOf, pos, neg);
+  if (exact) {
+    for (let i = 0; i < x.length; i++) codes[i] = x[i]! > 0 ? 1 : x[i]! < 0 ? -1 : 0;
+    return { codes, scales: pos, negScales: neg, axis };
+  }
+  const max = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const c = channelOf(i);
+    max[c] = Math.max(max[c]!, Math.abs(x[i]!));
+  }
+  const sum = [new Float64Array(channels), new Float64Array(channels)] as const;
+  const count = [new Float64Array(channels), new Float64Array(channels)] as const;
+  for (let i = 0; i < x.length; i++) {
+    const c = channelOf(i);
+    const v = x[i]!;
+    const d = t * max[c]!;
+    if (v > d) {
+      codes[i] = 1;
+      sum[0][c]! += v;
+      count[0][c]!++;
+    } else if (v < -d) {
+      codes[i] = -1;
+      sum[1][c]! -= v;
+      count[1][c]!++;
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    pos[c] = count[0][c]! > 0 ? sum[0][c]! / count[0][c]! : 0;
+    neg[c] = count[1][c]! > 0 ? sum[1][c]! / count[1][c]! : 0;
+  }
+  return { codes, scales: pos, negScales: neg, axis };
 }
 
-/** code * scale of its channel, in float32 (what the ONNX decoder computes). */
+/** Whether each channel holds only zeros, one positive value and one negative value; fills their magnitudes (0 when absent). */
+function ternaryForm(x: Float32Array, channels: number, channelOf: (i: number) => number, pos: Float32Array, neg: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v === 0) continue;
+    const c = channelOf(i);
+    const into = v > 0 ? pos : neg;
+    const a = Math.abs(v);
+    if (into[c] === 0) into[c] = a;
+    else if (into[c] !== a) {
+      pos.fill(0);
+      neg.fill(0);
+      return false;
+    }
+  }
+  return true;
+}
+
+export function ternaryCodes(kind: TernaryKind, x: Float32Array, shape: readonly number[], axis?: number): CodesResult {
+  switch (kind) {
+    case 'binary':
+      return binaryCodes(x, shape, axis);
+    case 'ternary':
+      return twnCodes(x, shape, axis);
+    case 'ttq':
+      return ttqCodes(x, shape, axis);
+    default:
+      return absmeanCodes(x, shape, axis);
+  }
+}
+
+/** code * scale of its channel (ttq: -negScale for the negative codes), in float32 (what the ONNX decoder computes). */
 export function dequantizeCodes(r: CodesResult, shape: readonly number[]): Float32Array {
   const { channelOf } = channelsOf(shape, r.axis);
   const out = new Float32Array(r.codes.length);
-  for (let i = 0; i < out.length; i++) out[i] = r.codes[i]! * r.scales[channelOf(i)]!;
+  const neg = r.negScales;
+  for (let i = 0; i < out.length; i++) {
+    const code = r.codes[i]!;
+    const c = channelOf(i);
+    out[i] = neg && code < 0 ? -neg[c]! : code * r.scales[c]!;
+  }
   return out;
 }
 
@@ -222,10 +313,15 @@ export function ternaryWeights(kind: TernaryKind): { fn: WeightFn; prepare: (ctx
     const scaleShape = axis === undefined ? [] : [r.scales.length, ...Array.from({ length: rank - axis - 1 }, () => 1)];
     v = b.node('Reshape', [v, int64('shape', def.shape)]);
     const s = b.tensor('scale', 'float32', scaleShape, bytesOf(r.scales));
-    b.node('Mul', [v, s], undefined, def.name);
+    if (r.negScales) {
+      // t in {-1, 0, 1}: Where(t > 0, w_p, t * w_n) is w_p, 0 or -w_n exactly
+      const n = b.node('Mul', [v, b.tensor('neg_scale', 'float32', scaleShape, bytesOf(r.negScales))]);
+      const positive = b.node('Greater', [v, b.tensor('zero', 'float32', [], bytesOf(Float32Array.of(0)))]);
+      b.node('Where', [positive, s, n], undefined, def.name);
+    } else b.node('Mul', [v, s], undefined, def.name);
     const zeros = r.codes.reduce((n, c) => n + (c === 0 ? 1 : 0), 0);
     return {
-      action: `${kind} ${kind === 'binary' ? '1-bit codes' : 'codes 5 per byte (1.6 bits)'}${axis === undefined ? ' per tensor' : ` per channel axis ${axis}`}${kind === 'binary' ? '' : `, ${((100 * zeros) / x.length).toFixed(1)}% zeros`} (${kind === 'binary' ? 'BitShift' : 'Div/Mod'}/Cast/Mul)`,
+      action: `${kind} ${kind === 'binary' ? '1-bit codes' : 'codes 5 per byte (1.6 bits)'}${r.negScales ? ', two scales' : ''}${axis === undefined ? ' per tensor' : ` per channel axis ${axis}`}${kind === 'binary' ? '' : `, ${((100 * zeros) / x.length).toFixed(1)}% zeros`} (${kind === 'binary' ? 'BitShift' : 'Div/Mod'}/Cast/Mul)`,
       restored,
       apply: () => {
         const d = b.build();

@@ -5,6 +5,7 @@ import { compressibleLayers } from '../../src/compress/layers.js';
 import { quantizationAwareTraining } from '../../src/compress/qat.js';
 import { int8WeightOnlyFakeQuant, weightFakeQuant } from '../../src/compress/weight-fake-quant.js';
 import { isModelpressError } from '../../src/core/errors.js';
+import { dequantizeCodes, ttqCodes } from '../../src/quantize/ternary.js';
 import { cloneModel, getInitializerValues, setInitializerValues } from '../../src/graph/model-edit.js';
 import { GraphBuilder, makeModel } from '../../src/graph/index.js';
 import { fashion, openRunner, runInOrt, trainedZoo } from '../compress/helpers.js';
@@ -75,6 +76,60 @@ describe('binary/ternary QAT', () => {
       else expect(Array.from(a)).toEqual(Array.from(b));
     });
   }
+
+  it('ttq: the two scales per channel are learned, and the export computes exactly with the codes of the shadow weights times them', async () => {
+    const model = await trainedZoo('lenet-300-100', 1, 2000);
+    const { train } = fashion(2000, 100);
+    const r = await quantizationAwareTraining({
+      openRunner,
+      model,
+      train,
+      scheme: 'ttq',
+      epochs: 1,
+      maxStepsPerEpoch: 20,
+      optimizer: { name: 'adam', lr: 1e-3 },
+    });
+    expect(r.fakeQuantized).toEqual(['fc1.weight', 'fc2.weight', 'fc3.weight']);
+    const g = r.model.graph!;
+    const init = (name: string) => Float32Array.from(readTensorProtoNumbers(g.initializer.find((t) => t.name === name)!));
+    const layers = compressibleLayers(r.floatModel);
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
+    const decoded = new Map<string, Float32Array>();
+    let moved = 0;
+    for (const l of layers) {
+      const axis = l.role.channelAxis!;
+      const pos = init(`${l.name}_scale`);
+      const neg = init(`${l.name}_neg_scale`);
+      const w = shadow.get(l.name)!;
+      const codes = ttqCodes(w, l.shape, axis);
+      decoded.set(l.name, dequantizeCodes({ codes: codes.codes, scales: pos, negScales: neg, axis }, l.shape));
+      // the learned scales moved away from TTQ's initialization on the same shadow weights
+      for (let c = 0; c < pos.length; c++) moved += pos[c] !== codes.scales[c] || neg[c] !== codes.negScales![c] ? 1 : 0;
+    }
+    expect(moved).toBeGreaterThan(100);
+    expect(g.node.filter((n) => n.opType === 'Where').length).toBe(3);
+    const fq = cloneModel(r.floatModel);
+    setInitializerValues(fq, decoded);
+    expect(Array.from(await runInOrt(r.model, 16))).toEqual(Array.from(await runInOrt(fq, 16)));
+  });
+
+  it('ternary-absmean trains and exports like ternary', async () => {
+    const model = await trainedZoo('lenet-300-100', 1, 2000);
+    const { train } = fashion(500, 10);
+    const r = await quantizationAwareTraining({ openRunner, model, train, scheme: 'ternary-absmean', epochs: 1, maxStepsPerEpoch: 5 });
+    expect(r.model.graph!.node.filter((n) => n.opType === 'Mod').length).toBe(3);
+    const layers = compressibleLayers(r.floatModel);
+    const fq = cloneModel(r.floatModel);
+    const shadow = getInitializerValues(
+      r.floatModel,
+      layers.map((l) => l.name),
+    );
+    setInitializerValues(fq, new Map(layers.map((l) => [l.name, weightFakeQuant('ternary-absmean', l)!(shadow.get(l.name)!)])));
+    expect(Array.from(await runInOrt(r.model, 8))).toEqual(Array.from(await runInOrt(fq, 8)));
+  });
 
   it('keeping the ends at 8 bits is refused for int8/int4; a model without weights is refused', async () => {
     const model = await trainedZoo('lenet-300-100', 1, 500);

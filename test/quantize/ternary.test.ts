@@ -13,7 +13,9 @@ import {
   packBits,
   packTrits,
   ternaryCodes,
+  ttqCodes,
   twnCodes,
+  TTQ_THRESHOLD,
   unpackBits,
   unpackTrits,
   type CodesResult,
@@ -21,7 +23,7 @@ import {
 } from '../../src/quantize/ternary.js';
 import { rng, runModel } from '../../support/quantize-fixtures.js';
 
-const KINDS: readonly TernaryKind[] = ['binary', 'ternary', 'ternary-absmean'];
+const KINDS: readonly TernaryKind[] = ['binary', 'ternary', 'ternary-absmean', 'ttq'];
 
 /** A weight tensor: [channels, inner] with float32 values. */
 const weightArb = fc
@@ -46,7 +48,7 @@ describe('binary and ternary quantizers (reference formulas)', () => {
     fc.assert(
       fc.property(weightArb, ({ shape, x }) => {
         const [channels, inner] = shape as [number, number];
-        for (const kind of KINDS) {
+        for (const kind of KINDS.filter((k) => k !== 'ttq')) {
           const r = ternaryCodes(kind, x, shape, 0);
           expect(r.scales.length).toBe(channels);
           for (const c of r.codes) expect(kind === 'binary' ? [-1, 1] : [-1, 0, 1]).toContain(c);
@@ -114,6 +116,43 @@ describe('binary and ternary quantizers (reference formulas)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('ttq: threshold 0.05 max|w| per channel, w_p / w_n the means above / below it; a tensor in that form is kept exactly', () => {
+    fc.assert(
+      fc.property(weightArb, ({ shape, x }) => {
+        const [channels, inner] = shape as [number, number];
+        const r = ttqCodes(x, shape, 0);
+        // in TTQ form already (per channel one positive and one negative value besides zeros): kept as it is
+        const inForm = Array.from({ length: channels }, (_, c) => x.subarray(c * inner, (c + 1) * inner)).every(
+          (row) => new Set(Array.from(row).filter((v) => v > 0)).size <= 1 && new Set(Array.from(row).filter((v) => v < 0)).size <= 1,
+        );
+        if (inForm) {
+          expect(Array.from(dequantizeCodes(r, shape))).toEqual(Array.from(x, (v) => (v === 0 ? 0 : v)));
+          return;
+        }
+        for (let c = 0; c < channels; c++) {
+          const row = Array.from(x.subarray(c * inner, (c + 1) * inner));
+          const d = TTQ_THRESHOLD * Math.max(...row.map(Math.abs));
+          const above = row.filter((v) => v > d);
+          const below = row.filter((v) => v < -d);
+          const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0);
+          // (a tensor that happens to be in TTQ form already keeps its values: the means equal them)
+          expect(r.scales[c]).toBeCloseTo(mean(above), 5);
+          expect(r.negScales![c]).toBeCloseTo(-mean(below), 5);
+          row.forEach((v, i) => expect(r.codes[c * inner + i]).toBe(v > d ? 1 : v < -d ? -1 : 0));
+        }
+        const once = dequantizeCodes(r, shape);
+        const again = ttqCodes(once, shape, 0);
+        expect(Array.from(dequantizeCodes(again, shape))).toEqual(Array.from(once));
+      }),
+      { numRuns: 200 },
+    );
+    // trained scales kept as they are, though no mean of the raw weights would give them
+    const t = Float32Array.of(0.3, -0.7, 0, 0.3, -0.7, 0.3);
+    const r = ttqCodes(t, [1, 6], 0);
+    expect([r.scales[0], r.negScales![0]]).toEqual([Math.fround(0.3), Math.fround(0.7)]);
+    expect(Array.from(r.codes)).toEqual([1, -1, 0, 1, -1, 1]);
   });
 
   it('absmean is not idempotent where a channel has zeros: its scale shrinks with them', () => {
@@ -215,6 +254,7 @@ describe('binary and ternary ONNX storage', () => {
     expect(getScheme('binary').bits).toBe(1);
     expect(getScheme('ternary').bits).toBe(1.6);
     expect(getScheme('ternary-absmean').summary).toMatch(/BitNet/);
+    expect(getScheme('ttq').summary).toMatch(/TTQ/);
   });
 
   it('a model with no weights to quantize: E_UNSUPPORTED', async () => {

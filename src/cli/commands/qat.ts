@@ -82,7 +82,7 @@ export function register(program: Command, io: CliIO): void {
     cmd,
     option(
       '--scheme <scheme>',
-      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits; binary: BWN sign x mean|w| per channel (1 bit); ternary: TWN {-1,0,1} x scale per channel (2 bits); binary/ternary are weight-only, every Conv/Gemm/MatMul weight',
+      'int8: static QDQ (weights per channel, activations per tensor); int4: weight-only int4 blocks / MatMulNBits; binary: BWN sign x mean|w| per channel (1 bit); ternary: TWN {-1,0,1} x scale per channel (1.6 bits); ternary-absmean: BitNet b1.58 round(w / mean|w|); ttq: {-w_n,0,w_p} with the two scales per channel learned (Trained Ternary Quantization); binary/ternary schemes are weight-only, every Conv/Gemm/MatMul weight',
       {
         parse: oneOf(QAT_SCHEMES),
         choices: QAT_SCHEMES,
