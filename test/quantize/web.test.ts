@@ -23,10 +23,11 @@ const CASES: [fixture: string, scheme: string, opts: object][] = [
   ['cls', 'fp16', {}],
   ['silero_vad', 'int8', {}],
   ['cls', 'static', { calibMethod: 'mse' }],
-  // packed binary/ternary codes: their decoders (BitShift; Div/Mod) run in the wasm backend too
+  // packed binary/ternary codes: their decoders (BitShift; Div/Mod; Where) run in the wasm backend too
   ['cls', 'binary', { minSize: 1 }],
   ['cls', 'ternary', { minSize: 1 }],
   ['cls', 'ternary-absmean', { minSize: 1 }],
+  ['cls', 'ttq', { minSize: 1 }],
 ];
 
 /** Four seeded inputs of the fixture as calibration batches. */
