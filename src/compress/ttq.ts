@@ -2,7 +2,7 @@
  * Trained Ternary Quantization (Zhu et al. 2017) for QAT: each weight
  * layer's forward weights are ternary codes times two learned scales per
  * output channel, w_p for +1 and w_n for -1. The codes follow the float
- * shadow weights (threshold 0.05 * max |w| of the channel, refreshed after
+ * shadow weights (threshold 0.7 * mean |w| of the channel, refreshed after
  * every step); the scales start at TTQ's initialization (src/quantize/
  * ternary.ts ttqCodes) and are trained by their own gradients:
  *
@@ -18,7 +18,7 @@
  */
 import type { LrSchedule } from '../train/schedules.js';
 import { axisSplit } from '../quantize/linear.js';
-import { dequantizeCodes, TTQ_THRESHOLD, ttqCodes } from '../quantize/ternary.js';
+import { dequantizeCodes, ttqCodes } from '../quantize/ternary.js';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -87,7 +87,7 @@ export class TtqLayer {
 
   /** Re-derives the codes from the (updated) shadow weights and refreshes the fed weights with the learned scales. */
   refresh(): void {
-    const r = ttqCodes(this.shadow, this.shape, this.axis, TTQ_THRESHOLD);
+    const r = ttqCodes(this.shadow, this.shape, this.axis);
     this.codes = r.codes;
     this.fed.set(dequantizeCodes({ codes: r.codes, scales: this.pos, negScales: this.neg, axis: this.axis }, this.shape));
   }

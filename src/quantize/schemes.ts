@@ -216,7 +216,7 @@ table.push(
   ),
   ternaryScheme(
     'ttq',
-    'TTQ: {-w_n, 0, w_p} per output channel (threshold 0.05 max|w|; qat --scheme ttq learns w_p, w_n), 5 codes per byte, Where decoder (opset 11)',
+    'TTQ: {-w_n, 0, w_p} per output channel (threshold 0.7 mean|w|; qat --scheme ttq learns w_p, w_n), 5 codes per byte, Where decoder (opset 11)',
   ),
 );
 

@@ -13,8 +13,10 @@
  *   channel, code = round(w / scale) clipped to [-1, 1].
  * - ttq (Trained Ternary Quantization, Zhu et al. 2017): two scales per
  *   channel, w_p for the positive codes and w_n for the negative ones;
- *   threshold d = 0.05 * max |w| of the channel (the paper's t), w_p / w_n =
- *   mean of the weights above d / below -d. QAT learns w_p and w_n
+ *   threshold d = 0.7 * mean |w| of the channel (TWN's; the paper's
+ *   0.05 * max |w| zeroes almost nothing in dense layers: LeNet-300-100
+ *   post-training 64.3% against TWN's 78.8%), w_p / w_n = mean of the
+ *   weights above d / mean |w| below -d. QAT learns w_p and w_n
  *   (compress/qat.ts); a tensor already in that form (per channel one
  *   positive and one negative value besides zeros) is stored as it is, so
  *   the export keeps exactly the trained values.
@@ -43,9 +45,6 @@ export type TernaryKind = 'binary' | 'ternary' | 'ternary-absmean' | 'ttq';
 
 /** TWN's threshold factor: d = 0.7 * mean |w|. */
 export const TWN_THRESHOLD = 0.7;
-
-/** TTQ's threshold factor: d = 0.05 * max |w| (Zhu et al. 2017, t = 0.05). */
-export const TTQ_THRESHOLD = 0.05;
 
 export interface CodesResult {
   /** One code per weight, in {-1, 1} (binary) or {-1, 0, 1} (ternary). */
@@ -130,15 +129,15 @@ export function absmeanCodes(x: Float32Array, shape: readonly number[], axis?: n
 }
 
 /**
- * TTQ's codes and two scales per channel: threshold `t` * max |w| (default
- * 0.05); w_p = mean of the weights above the threshold, w_n = mean |w| of
- * those below minus it. When every channel holds, besides zeros, only one
+ * TTQ's codes and two scales per channel: threshold `t` * mean |w| (default
+ * TWN's 0.7); w_p = mean of the weights above the threshold, w_n = mean |w|
+ * of those below minus it. When every channel holds, besides zeros, only one
  * positive and one negative value (a tensor TTQ already produced), those are
  * the codes and scales, exactly.
  */
-export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: number, t = TTQ_THRESHOLD): CodesResult {
+export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: number, t = TWN_THRESHOLD): CodesResult {
   checkFinite(x);
-  if (!(t >= 0 && t < 1)) throw new ModelpressError('E_ARG', `TTQ threshold factor must be in [0, 1), got ${t}`);
+  if (!(t >= 0 && Number.isFinite(t))) throw new ModelpressError('E_ARG', `TTQ threshold factor must be finite and >= 0, got ${t}`);
   const { channels, channelOf } = channelsOf(shape, axis);
   const codes = new Int8Array(x.length);
   const pos = new Float32Array(channels);
@@ -148,17 +147,13 @@ export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: numbe
     for (let i = 0; i < x.length; i++) codes[i] = x[i]! > 0 ? 1 : x[i]! < 0 ? -1 : 0;
     return { codes, scales: pos, negScales: neg, axis };
   }
-  const max = new Float64Array(channels);
-  for (let i = 0; i < x.length; i++) {
-    const c = channelOf(i);
-    max[c] = Math.max(max[c]!, Math.abs(x[i]!));
-  }
+  const mean = meanAbs(x, channels, channelOf);
   const sum = [new Float64Array(channels), new Float64Array(channels)] as const;
   const count = [new Float64Array(channels), new Float64Array(channels)] as const;
   for (let i = 0; i < x.length; i++) {
     const c = channelOf(i);
     const v = x[i]!;
-    const d = t * max[c]!;
+    const d = t * mean[c]!;
     if (v > d) {
       codes[i] = 1;
       sum[0][c]! += v;

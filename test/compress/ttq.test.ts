@@ -49,7 +49,7 @@ describe('TTQ scale gradients', () => {
   });
 
   it('an Adam step moves each scale against its gradient and keeps it >= 0', () => {
-    const shadow = Float32Array.of(0.5, -0.4, 0.01, 0.6, -0.2, 0.3);
+    const shadow = Float32Array.of(0.5, -0.4, 0.01, 0.6, -0.5, 0.3);
     const layer = new TtqLayer(shadow, [2, 3], 0);
     const before = [Float32Array.from(layer.pos), Float32Array.from(layer.neg)];
     // a gradient that is positive on the +1 codes and on the -1 codes: w_p goes down, w_n goes up
