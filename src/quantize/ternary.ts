@@ -142,7 +142,7 @@ export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: numbe
   const codes = new Int8Array(x.length);
   const pos = new Float32Array(channels);
   const neg = new Float32Array(channels);
-  const exact = ternaryForm(x, channels, channelOf, pos, neg);
+  const exact = ternaryForm(x, channelOf, pos, neg);
   if (exact) {
     for (let i = 0; i < x.length; i++) codes[i] = x[i]! > 0 ? 1 : x[i]! < 0 ? -1 : 0;
     return { codes, scales: pos, negScales: neg, axis };
@@ -172,7 +172,7 @@ export function ttqCodes(x: Float32Array, shape: readonly number[], axis?: numbe
 }
 
 /** Whether each channel holds only zeros, one positive value and one negative value; fills their magnitudes (0 when absent). */
-function ternaryForm(x: Float32Array, channels: number, channelOf: (i: number) => number, pos: Float32Array, neg: Float32Array): boolean {
+function ternaryForm(x: Float32Array, channelOf: (i: number) => number, pos: Float32Array, neg: Float32Array): boolean {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v === 0) continue;
