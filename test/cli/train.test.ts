@@ -190,3 +190,67 @@ describe('modelpress train / finetune', () => {
     expect(existsSync(join(dir, 'never.onnx'))).toBe(false);
   });
 });
+
+describe('modelpress train --arch byte-lm', () => {
+  it('trains the byte-level LM on a .txt: the loss drops and the model runs in onnxruntime with [N, T, 256] logits', async () => {
+    const text = join(dir, 'text.txt');
+    const line = 'In the beginning God created the heaven and the earth. And the earth was without form, and void. ';
+    writeFileSync(text, line.repeat(60));
+    const out = join(dir, 'lm.onnx');
+    const r = await cli(
+      'train',
+      '--arch',
+      'byte-lm',
+      '--data',
+      text,
+      '--steps',
+      '40',
+      '--context',
+      '16',
+      '--d-model',
+      '16',
+      '--layers',
+      '1',
+      '--heads',
+      '2',
+      '--batch-size',
+      '8',
+      '--lr',
+      '0.01',
+      '-o',
+      out,
+      '--json',
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.arch).toBe('byte-lm');
+    expect(j.steps).toBe(40);
+    // The held-out windows are the text's contiguous last 10% (the .txt spec's split, not train's 0.2 default).
+    const windows = Math.floor((line.length * 60) / 16);
+    expect(j.heldOutWindows).toBe(Math.round(windows * 0.1));
+    expect(j.trainWindows).toBe(windows - j.heldOutWindows);
+    expect(j.firstLossBitsPerByte).toBeGreaterThan(7.5);
+    expect(j.heldOutBitsPerByte).toBeLessThan(j.firstLossBitsPerByte - 3);
+    const s = await ort.InferenceSession.create(readFileSync(out));
+    const ids = new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: 2 * 16 }, (_, i) => BigInt(line.charCodeAt(i))),
+      [2, 16],
+    );
+    const logits = (await s.run({ input_ids: ids })).logits!;
+    expect(logits.dims).toEqual([2, 16, 256]);
+  });
+
+  it('flags of the other kind of model and non-text data are errors; nothing is written', async () => {
+    const out = join(dir, 'never.onnx');
+    const a = await cli('train', '--arch', 'byte-lm', '--data', 'fashion-mnist', '--steps', '1', '-o', out);
+    expect(a.code).not.toBe(0);
+    expect(a.err).toMatch(/\.txt file/);
+    const b = await cli('train', '--arch', 'byte-lm', '--data', join(dir, 'text.txt'), '--patience', '2', '-o', out);
+    expect(b.err).toMatch(/--patience does not apply to --arch byte-lm/);
+    const c = await cli('train', '--arch', 'lenet-5', '--d-model', '8', '-o', out);
+    expect(c.err).toMatch(/--d-model only applies to --arch byte-lm/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
