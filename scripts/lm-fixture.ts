@@ -6,14 +6,16 @@
  * held-out bits per byte on the text's contiguous last 10%, the same windows
  * the `.txt:test` data spec gives).
  *
- *   npx tsx scripts/lm-fixture.ts [--text kjv.txt] [--out /work/fixtures/byte-lm-quick]
+ *   npm run fixture:lm -- [--text kjv.txt] [--out <dir>/byte-lm-quick] [--lr 3e-3]
  *                                 [--steps 1500] [--d-model 128] [--layers 2] [--context 128] [--batch 32]
  *
- * Without --text it runs `bible "gen1:1-rev22:21"` (package bible-kjv) and
+ * --out defaults to $MODELPRESS_FIXTURES_DIR/byte-lm-quick, else
+ * ~/.cache/modelpress/fixtures/byte-lm-quick. Without --text it runs `bible "gen1:1-rev22:21"` (package bible-kjv) and
  * keeps the text next to the output as kjv.txt.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tokenIds } from '../src/data/tokens.js';
 import { loadDataSpec } from '../src/node/datasets.js';
@@ -27,7 +29,8 @@ function arg(name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 }
-const out = arg('out', '/work/fixtures/byte-lm-quick');
+const cacheDir = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+const out = arg('out', join(process.env.MODELPRESS_FIXTURES_DIR ?? join(cacheDir, 'modelpress', 'fixtures'), 'byte-lm-quick'));
 const config = {
   dModel: Number(arg('d-model', '128')),
   layers: Number(arg('layers', '2')),
