@@ -2,7 +2,8 @@
  * Fidelity of a model's outputs against a reference model's outputs on the
  * same inputs, accumulated batch by batch. Never NaN: identical outputs give
  * cosine 1 and SNR +Infinity; an all-zero reference with a non-zero error gives
- * SNR -Infinity.
+ * SNR -Infinity, and so does an Inf or NaN in the model's output where the
+ * reference has none.
  */
 import { argmax } from './metrics.js';
 
@@ -55,6 +56,11 @@ export class FidelityAccumulator {
         this.errorSquares += d * d;
         this.absErrorSum += ad;
         if (ad > this.maxAbsError) this.maxAbsError = ad;
+      } else if (!(Number.isNaN(r) && Number.isNaN(x))) {
+        // a NaN on one side only is an unbounded error (SNR -Infinity), not one to skip
+        this.errorSquares = Infinity;
+        this.absErrorSum = Infinity;
+        this.maxAbsError = Infinity;
       }
     }
     this.elements += reference.length;

@@ -24,6 +24,7 @@ import type { RunnerFactory } from '../runtime/runner.js';
 import { makeNode } from './qdq-helpers.js';
 import type { QuantizeOptions, SchemeResult, TensorReport } from './types.js';
 import { allNames } from '../graph/weights.js';
+import { guardFp16 } from './fp16-guard.js';
 
 const F16_MAX = 65504;
 
@@ -49,6 +50,8 @@ export interface Fp16Options extends QuantizeOptions {
    * notes count them.
    */
   readonly overflow?: 'keep' | 'clamp';
+  /** Main-graph nodes kept in float32, named by their first output (the fp16 guard's choice, see ./fp16-guard.ts). */
+  readonly keepNodes?: ReadonlySet<string>;
 }
 
 /**
@@ -58,11 +61,13 @@ export interface Fp16Options extends QuantizeOptions {
  * stayed float32 and why.
  */
 export async function convertFp16(input: ModelProto, opts: Fp16Options = {}): Promise<SchemeResult> {
+  if (opts.fp16Guard !== false && opts.openRunner && opts.keepNodes === undefined)
+    return guardFp16(input, opts, (keepNodes) => convertFp16(input, { ...opts, keepNodes }));
   const keep = new Set([...(opts.defaultKeepOps === false ? [] : DEFAULT_FP32_OPS), ...(opts.keepOps ?? [])]);
   const found: string[] = [];
   const rounds = opts.maxProbeRounds ?? 12;
   for (let round = 0; ; round++) {
-    const result = convertFp16Once(input, keep, opts.file, opts.overflow ?? 'keep');
+    const result = convertFp16Once(input, keep, opts.file, opts.overflow ?? 'keep', opts.keepNodes);
     if (!opts.openRunner) return result;
     const missing = await probe(result.model, opts.openRunner, opts.file);
     if (missing === undefined) {
@@ -113,11 +118,12 @@ export function convertFp16Once(
   keep: ReadonlySet<string>,
   file?: string,
   overflow: 'keep' | 'clamp' = 'keep',
+  keepNodes: ReadonlySet<string> = new Set(),
 ): SchemeResult {
   const model = cloneSharingBytes(input);
   const graph = model.graph;
   if (!graph) throw new ModelpressError('E_GRAPH', 'model has no graph', file === undefined ? {} : { file });
-  const conv = new Converter(new NameGen(allNames(model)), keep, overflow);
+  const conv = new Converter(new NameGen(allNames(model)), keep, overflow, keepNodes);
   conv.graph(graph, new Map(), new Map(), true);
   const notes: string[] = [];
   if (conv.clamped > 0) notes.push(`${conv.clamped} weight value(s) beyond ±${F16_MAX} clamped to ±${F16_MAX}`);
@@ -147,10 +153,17 @@ class Converter {
     private readonly names: NameGen,
     private readonly keep: ReadonlySet<string>,
     private readonly overflow: 'keep' | 'clamp',
+    private readonly keepNodes: ReadonlySet<string>,
   ) {}
 
   private kept(n: NodeProto): boolean {
-    if (this.forced.has(n) || (n.domain !== '' && n.domain !== 'ai.onnx') || this.keep.has(n.opType)) return true;
+    if (
+      this.forced.has(n) ||
+      (n.output[0] !== undefined && this.keepNodes.has(n.output[0])) ||
+      (n.domain !== '' && n.domain !== 'ai.onnx') ||
+      this.keep.has(n.opType)
+    )
+      return true;
     return opTraits(n).float16?.keepFloat32 === true;
   }
 

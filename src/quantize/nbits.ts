@@ -25,7 +25,11 @@ function isPlainMatMulB(def: WeightDef): boolean {
   );
 }
 
-export function nbitsWeights(f16: boolean): { fn: WeightFn; prepare: (ctx: WeightContext, defs: WeightDef[]) => void } {
+/** `keepFloat32`: MatMul nodes (by first output) that stay on float32 activations under q4f16 (the fp16 guard's choice). */
+export function nbitsWeights(
+  f16Scheme: boolean,
+  keepFloat32: ReadonlySet<string> = new Set(),
+): { fn: WeightFn; prepare: (ctx: WeightContext, defs: WeightDef[]) => void } {
   const fallback = linearWeights(4, true);
   const prepare = (ctx: WeightContext, defs: WeightDef[]) => {
     if (defs.some(isPlainMatMulB)) ensureDomainOpset(ctx.model, 'com.microsoft', 1);
@@ -44,6 +48,7 @@ export function nbitsWeights(f16: boolean): { fn: WeightFn; prepare: (ctx: Weigh
       return fallback.fn(def, x, ctx);
     }
     const { opts } = ctx;
+    const f16 = f16Scheme && !def.consumers.some((c) => keepFloat32.has(c.node.output[0] ?? ''));
     const [k, n] = def.shape as [number, number];
     const blockSize = opts.blockSize ?? 32;
     const w = quantizeMatMulNBits(x, k, n, blockSize, opts.symmetric ?? false);

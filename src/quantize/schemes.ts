@@ -10,6 +10,7 @@ import { dtypeTraits, type DType } from '../core/dtypes.js';
 import { ModelpressError } from '../core/errors.js';
 import { quantizeDynamic } from './dynamic.js';
 import { convertFp16 } from './fp16.js';
+import { guardFp16 } from './fp16-guard.js';
 import { nbitsWeights } from './nbits.js';
 import { quantizeStatic } from './static/index.js';
 import type { QuantizeOptions, SchemeResult } from './types.js';
@@ -183,7 +184,11 @@ const table: SchemeTraits[] = [
     needsCalibration: false,
     weightOnly: false,
     formats: ONNX,
-    apply: weightScheme(() => nbitsWeights(true), always),
+    // the fp16 guard keeps MatMuls whose activations leave float16's range on float32 ones
+    apply: (m, o) => {
+      const run = async (keep?: ReadonlySet<string>) => weightScheme(() => nbitsWeights(true, keep), always)(m, o);
+      return o.fp16Guard !== false && o.openRunner ? guardFp16(m, o, run) : run();
+    },
     budgets: {},
   },
 ];

@@ -52,6 +52,11 @@ export interface QuantizeOptions {
   readonly keepOps?: readonly string[];
   /** fp16: constants beyond ±65504 stay float32 with their readers ('keep', default) or are clamped ('clamp'). */
   readonly overflow?: 'keep' | 'clamp';
+  /**
+   * fp16, q4f16: find the activations that leave float16's range on the calibration inputs (else seeded random ones)
+   * and keep the nodes around them in float32 (default true; needs openRunner). See ./fp16-guard.ts.
+   */
+  readonly fp16Guard?: boolean;
   /** kmeans: centroid initialization (default 'linear'). */
   readonly kmeansInit?: 'linear' | 'density' | 'random' | 'kmeans++';
   /** kmeans: 'exact' optimal 1-D clustering, 'lloyd', or 'auto' (exact when cheap; default). */

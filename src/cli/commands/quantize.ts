@@ -82,6 +82,8 @@ interface Flags {
   compactNames?: boolean;
   keepOps?: string[];
   fp16Overflow?: 'keep' | 'clamp';
+  /** --no-fp16-guard: convert to float16 without measuring activation ranges. */
+  fp16Guard: boolean;
   kmeansInit?: QuantizeOptions['kmeansInit'];
   kmeansSolver?: QuantizeOptions['kmeansSolver'];
   json?: boolean;
@@ -227,6 +229,10 @@ export function register(program: Command, io: CliIO): void {
       parse: number(),
     }),
     option(
+      '--no-fp16-guard',
+      'fp16, q4f16: skip finding the activations beyond float16 range on --calib data (else seeded random inputs) and keeping their nodes in float32',
+    ),
+    option(
       '--no-fidelity',
       'ONNX: skip measuring the result against the original (by default its output SNR, cosine, accuracy with labels, and latency ratio on this machine are measured on the held-back --calib samples, or on 8 seeded random inputs)',
     ),
@@ -266,6 +272,7 @@ export function register(program: Command, io: CliIO): void {
       ...(f.compactNames ? { compactNames: true } : {}),
       ...(f.keepOps ? { keepOps: f.keepOps } : {}),
       ...(f.fp16Overflow ? { overflow: f.fp16Overflow } : {}),
+      ...(f.fp16Guard === false ? { fp16Guard: false } : {}),
       ...(f.kmeansInit ? { kmeansInit: f.kmeansInit } : {}),
       ...(f.kmeansSolver ? { kmeansSolver: f.kmeansSolver } : {}),
       ...(f.calibMethod ? { calibMethod: f.calibMethod } : {}),
